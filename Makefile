@@ -1,0 +1,121 @@
+# autoscale - StackStorm pack of C actions. See README.md.
+#
+#   make            build the library and every action into actions/bin/
+#   make check      lint + all tests, then all tests again under ASan+UBSan
+#   make test       the tests once, on the normal build
+#   make bench      benchmarks; prints a table and writes bench/RESULTS.md
+#   make deps       install deps/debian-packages.txt (as root; prints the command otherwise)
+#   make clean
+#
+# BUILD selects the output tree; SANITIZE=1 builds with ASan+UBSan.
+
+CC      ?= cc
+BUILD   ?= build/release
+PKGS    := libcurl json-c sqlite3 yaml-0.1
+TPKGS   := cmocka libmicrohttpd
+PYTHON  ?= /usr/bin/python3
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TPKG_CFLAGS := $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
+TPKG_LIBS   := $(shell pkg-config --libs $(TPKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
+LDFLAGS ?=
+ALL_LDFLAGS = -Wl,-O1 -Wl,--as-needed $(LDFLAGS)
+
+ifeq ($(SANITIZE),1)
+CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS = -fsanitize=address,undefined
+endif
+
+# Release binaries live where st2's entry_point (bin/<name>) finds them;
+# other builds keep theirs inside their own tree.
+ifeq ($(BUILD),build/release)
+BINDIR := actions/bin
+else
+BINDIR := $(BUILD)/bin
+endif
+
+LIB_SRC    := $(wildcard lib/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_A      := $(BUILD)/libautoscale.a
+ACTION_SRC := $(wildcard actions/src/*.c)
+ACTIONS    := $(notdir $(ACTION_SRC:.c=))
+ACTION_BIN := $(ACTIONS:%=$(BINDIR)/%)
+
+SUPPORT_SRC := $(wildcard tests/support/*.c) $(filter-out %_main.c,$(wildcard tests/fakes/*.c))
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
+SUPPORT_A   := $(BUILD)/libtestsupport.a
+TEST_SRC    := $(wildcard tests/unit/test_*.c tests/e2e/test_*.c)
+TEST_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(TEST_SRC:.c=)))
+FAKE_SRC    := $(wildcard tests/fakes/*_main.c)
+FAKE_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(FAKE_SRC:_main.c=)))
+
+.PHONY: all check test tests lint bench deps clean asan-test print-packages
+all: $(ACTION_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TPKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/%: $(BUILD)/actions/src/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(PKG_LIBS) -lm -o $@
+
+$(SUPPORT_A): $(SUPPORT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUPPORT_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(SUPPORT_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/fakes/%_main.o $(SUPPORT_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+
+tests: $(ACTION_BIN) $(TEST_BIN) $(FAKE_BIN)
+
+# One pass of every test program against this build's binaries.
+test: tests
+	@AUTOSCALE_BIN_DIR=$(CURDIR)/$(BINDIR) AUTOSCALE_TEST_DIR=$(CURDIR)/$(BUILD)/tests \
+	  sh tests/run.sh $(BUILD)/tests $(TEST_BIN:$(BUILD)/tests/%=%)
+
+lint: all
+	$(PYTHON) tools/packlint.py .
+
+asan-test:
+	$(MAKE) BUILD=build/asan SANITIZE=1 test
+
+check: lint
+	@$(MAKE) --no-print-directory test > $(BUILD)/check-release.log 2>&1; rc=$$?; \
+	  cat $(BUILD)/check-release.log; \
+	  $(MAKE) --no-print-directory asan-test > build/check-asan.log 2>&1; rc2=$$?; \
+	  cat build/check-asan.log; \
+	  sh tests/summary.sh $(BUILD)/check-release.log build/check-asan.log; \
+	  test $$rc -eq 0 -a $$rc2 -eq 0
+
+bench: all
+	sh bench/run.sh
+
+deps:
+	sh scripts/install-deps.sh
+
+print-packages:
+	@grep -v '^[[:space:]]*#' deps/debian-packages.txt | tr -s ' \n' ' '; echo
+
+clean:
+	rm -rf build actions/bin bench/out
+
+-include $(LIB_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) $(ACTION_SRC:%.c=$(BUILD)/%.d)

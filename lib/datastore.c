@@ -1,0 +1,179 @@
+/* datastore.c - backend selection, key validation and list helpers shared by
+ * both backends (ds_embedded.c, ds_st2.c). */
+#include "datastore.h"
+#include "log.h"
+#include "secret.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+char *ds_default_db_path(void)
+{
+    const char *path = env("AUTOSCALE_DB");
+    if (path)
+        return strdup(path);
+    const char *state = env("XDG_STATE_HOME");
+    const char *home = env("HOME");
+    char *out = NULL;
+    if (state) {
+        if (asprintf(&out, "%s/autoscale/autoscale.db", state) < 0)
+            out = NULL;
+    } else if (asprintf(&out, "%s/.local/state/autoscale/autoscale.db",
+                        home ? home : "/tmp") < 0) {
+        out = NULL;
+    }
+    return out;
+}
+
+static struct ds *open_st2_from_env(const char *url, struct as_error *err)
+{
+    struct ds_st2_config cfg = {
+        .base_url = url,
+        .auth_token = env("ST2_ACTION_AUTH_TOKEN") ? env("ST2_ACTION_AUTH_TOKEN")
+                                                   : env("ST2_AUTH_TOKEN"),
+        .api_key = env("ST2_API_KEY"),
+        .ca_bundle = env("ST2_CACERT"),
+        .page_size = 100,
+    };
+    secret_register(cfg.auth_token);
+    secret_register(cfg.api_key);
+    return ds_open_st2(&cfg, err);
+}
+
+struct ds *ds_open_from_env(struct as_error *err)
+{
+    const char *choice = env("AUTOSCALE_DATASTORE");
+    const char *url = env("ST2_ACTION_API_URL") ? env("ST2_ACTION_API_URL")
+                                                : env("ST2_API_URL");
+
+    if (choice && strcmp(choice, "st2") != 0 && strcmp(choice, "embedded") != 0) {
+        as_fail(err, AS_EXIT_BADINPUT, "bad_datastore",
+                "AUTOSCALE_DATASTORE must be st2 or embedded, not '%s'", choice);
+        return NULL;
+    }
+    if ((choice && strcmp(choice, "st2") == 0) || (!choice && url)) {
+        if (!url) {
+            as_fail(err, AS_EXIT_BADINPUT, "bad_datastore",
+                    "st2 datastore chosen but neither ST2_ACTION_API_URL nor "
+                    "ST2_API_URL is set");
+            return NULL;
+        }
+        log_debug("datastore: st2 at %s", url);
+        return open_st2_from_env(url, err);
+    }
+    char *path = ds_default_db_path();
+    if (!path) {
+        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        return NULL;
+    }
+    log_debug("datastore: embedded at %s", path);
+    struct ds *ds = ds_open_embedded(path, err);
+    free(path);
+    return ds;
+}
+
+void ds_close(struct ds *ds)
+{
+    if (ds)
+        ds->ops->close(ds);
+}
+
+/* Key names go into URLs and SQL parameters; keep them boring so neither a
+ * path trick nor a log-forging newline can ride in on one. */
+static int check_key(const char *key, const char *what, struct as_error *err)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n == 0 || n > 512)
+        return as_fail(err, AS_EXIT_BADINPUT, "bad_key",
+                       "datastore %s must be 1 to 512 characters", what);
+    for (size_t i = 0; i < n; i++)
+        if (key[i] <= ' ' || key[i] >= 0x7f)
+            return as_fail(err, AS_EXIT_BADINPUT, "bad_key",
+                           "datastore %s has a space or non-printable character",
+                           what);
+    return 0;
+}
+
+int ds_get(struct ds *ds, const char *key, char **value, struct as_error *err)
+{
+    *value = NULL;
+    if (check_key(key, "key", err) < 0)
+        return -1;
+    return ds->ops->get(ds, key, value, err);
+}
+
+int ds_put(struct ds *ds, const char *key, const char *value, long ttl_s,
+           struct as_error *err)
+{
+    if (check_key(key, "key", err) < 0)
+        return -1;
+    return ds->ops->put(ds, key, value ? value : "", ttl_s, err);
+}
+
+int ds_del(struct ds *ds, const char *key, struct as_error *err)
+{
+    if (check_key(key, "key", err) < 0)
+        return -1;
+    return ds->ops->del(ds, key, err);
+}
+
+int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
+            struct as_error *err)
+{
+    if (check_key(prefix, "prefix", err) < 0)
+        return -1;
+    if (ds->ops->list(ds, prefix, out, err) < 0)
+        return -1;
+    ds_list_sort(out);
+    return 0;
+}
+
+int ds_list_add(struct ds_list *l, const char *name, const char *value)
+{
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct ds_entry *items = realloc(l->items, cap * sizeof *items);
+        if (!items)
+            return -1;
+        l->items = items;
+        l->cap = cap;
+    }
+    char *n = strdup(name), *v = strdup(value ? value : "");
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return -1;
+    }
+    l->items[l->count++] = (struct ds_entry){n, v};
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct ds_entry *)a)->name,
+                  ((const struct ds_entry *)b)->name);
+}
+
+void ds_list_sort(struct ds_list *l)
+{
+    if (l->count > 1)
+        qsort(l->items, l->count, sizeof *l->items, by_name);
+}
+
+void ds_list_free(struct ds_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->items[i].name);
+        free(l->items[i].value);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->count = l->cap = 0;
+}

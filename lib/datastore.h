@@ -1,0 +1,86 @@
+/* datastore.h - key-value storage with two backends behind one interface.
+ *
+ *  - "st2": StackStorm's key-value REST API (what the pack uses under st2);
+ *  - "embedded": a SQLite file (the default without st2, for the demo/tests).
+ *
+ * Values are strings (our records are JSON text). st2 offers no
+ * compare-and-swap, so the key layout (lib/keys.h, docs/datastore.md) gives
+ * every key a single writer at a time instead of relying on one.
+ *
+ * Selection (ds_open_from_env): AUTOSCALE_DATASTORE=st2|embedded if set;
+ * otherwise st2 when $ST2_ACTION_API_URL or $ST2_API_URL is set, else embedded
+ * at $AUTOSCALE_DB (default $XDG_STATE_HOME or ~/.local/state, then
+ * autoscale/autoscale.db). */
+#ifndef AS_DATASTORE_H
+#define AS_DATASTORE_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+#define DS_ABSENT 1 /* ds_get's return for a missing (or expired) key */
+
+struct ds_entry {
+    char *name;
+    char *value;
+};
+
+struct ds_list {
+    struct ds_entry *items; /* sorted by name (bytewise) */
+    size_t count;
+    size_t cap;
+};
+
+struct ds;
+
+struct ds_ops {
+    const char *name;
+    /* 0 and *value (malloc'd), DS_ABSENT, or -1 with err */
+    int (*get)(struct ds *ds, const char *key, char **value, struct as_error *err);
+    /* ttl_s <= 0: no expiry. Creates or overwrites. */
+    int (*put)(struct ds *ds, const char *key, const char *value, long ttl_s,
+               struct as_error *err);
+    /* Deleting an absent key succeeds. */
+    int (*del)(struct ds *ds, const char *key, struct as_error *err);
+    /* Appends every live key starting with prefix to out, sorted. */
+    int (*list)(struct ds *ds, const char *prefix, struct ds_list *out,
+                struct as_error *err);
+    void (*close)(struct ds *ds);
+};
+
+struct ds {
+    const struct ds_ops *ops;
+    void *impl;
+};
+
+struct ds_st2_config {
+    const char *base_url;  /* ends in /v1 */
+    const char *auth_token;/* X-Auth-Token, or NULL */
+    const char *api_key;   /* St2-Api-Key, or NULL */
+    const char *ca_bundle; /* NULL: system default */
+    int page_size;         /* listing page, default 100 */
+};
+
+struct ds *ds_open_from_env(struct as_error *err);
+struct ds *ds_open_embedded(const char *path, struct as_error *err);
+struct ds *ds_open_st2(const struct ds_st2_config *cfg, struct as_error *err);
+void ds_close(struct ds *ds);
+
+/* Thin dispatchers that also validate key names (non-empty, at most 512
+ * bytes, printable ASCII without spaces). */
+int ds_get(struct ds *ds, const char *key, char **value, struct as_error *err);
+int ds_put(struct ds *ds, const char *key, const char *value, long ttl_s,
+           struct as_error *err);
+int ds_del(struct ds *ds, const char *key, struct as_error *err);
+int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
+            struct as_error *err);
+
+/* List helpers for backends and callers. */
+int ds_list_add(struct ds_list *l, const char *name, const char *value);
+void ds_list_sort(struct ds_list *l);
+void ds_list_free(struct ds_list *l);
+
+/* The embedded store's default path, newly allocated. */
+char *ds_default_db_path(void);
+
+#endif

@@ -1,0 +1,37 @@
+/* error.h - one error value carried from the library to an action's JSON output.
+ *
+ * Every failure has a stable machine-readable code (what a workflow branches on)
+ * and a one-line human message. The exit status class decides the process exit:
+ * AS_EXIT_FAILURE for operational failures a retry may cure, AS_EXIT_BADINPUT for
+ * requests that can never succeed as given. */
+#ifndef AS_ERROR_H
+#define AS_ERROR_H
+
+#include <stdarg.h>
+
+enum as_exit {
+    AS_EXIT_OK = 0,
+    AS_EXIT_FAILURE = 1, /* datastore/provider/network failure, interrupted */
+    AS_EXIT_BADINPUT = 2 /* bad parameter, unknown group, conflict */
+};
+
+struct as_error {
+    enum as_exit exit;
+    char code[48];     /* e.g. "missing_parameter"; [a-z_] only */
+    char message[512]; /* one line, secrets scrubbed before printing */
+};
+
+/* Fill *err (if non-NULL) and return -1, so callers can write
+ * `return as_fail(err, AS_EXIT_BADINPUT, "bad_name", "...", ...);` */
+int as_fail(struct as_error *err, enum as_exit exit, const char *code,
+            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int as_failv(struct as_error *err, enum as_exit exit, const char *code,
+             const char *fmt, va_list ap);
+
+/* Prefix an existing error's message with context ("group web: ..."). */
+void as_error_prefix(struct as_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void as_error_clear(struct as_error *err);
+
+#endif

@@ -1,0 +1,86 @@
+/* http.h - the one HTTP client every provider and the st2 datastore use.
+ *
+ * Over libcurl: one easy handle per client so connections are reused, connect
+ * and total timeouts, TLS verification on by default (CA bundle settable),
+ * retries with exponential backoff and full jitter for idempotent requests on
+ * connection errors, 429 (honouring Retry-After) and 5xx. It never logs
+ * request headers or bodies, and logs only the host of a URL marked secret
+ * (a Slack webhook URL is itself a credential). */
+#ifndef AS_HTTP_H
+#define AS_HTTP_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "error.h"
+
+struct http_options {
+    long connect_timeout_ms; /* default 5000 */
+    long timeout_ms;         /* whole request, default 30000 */
+    const char *ca_bundle;   /* NULL: system default */
+    int insecure;            /* 1: skip TLS verification (never the default) */
+    int max_attempts;        /* including the first; default 4 */
+    long backoff_base_ms;    /* default 200 */
+    long backoff_max_ms;     /* cap for one wait, default 10000; Retry-After is
+                                honoured up to this cap as well */
+    const char *user_agent;  /* default "autoscale-stackstorm/<version>" */
+};
+
+void http_options_default(struct http_options *o);
+
+struct http_client;
+
+struct http_client *http_client_new(const struct http_options *o,
+                                    struct as_error *err);
+void http_client_free(struct http_client *c);
+
+struct http_request {
+    const char *method;          /* "GET", "PUT", ... */
+    const char *url;
+    const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
+    const char *body;            /* NULL: no body */
+    size_t body_len;
+    int retry;                   /* -1: by method (GET/HEAD/PUT/DELETE/OPTIONS
+                                    retry, POST/PATCH do not); 0: never; 1: always */
+    int secret_url;              /* 1: log only the scheme and host */
+};
+
+struct http_response {
+    long status;        /* 0 when no response was received */
+    char *body;         /* NUL-terminated, never NULL after success */
+    size_t body_len;
+    char *content_type; /* may be NULL */
+    long retry_after_ms;/* parsed Retry-After of the last response, -1 if none */
+    int attempts;       /* how many requests were sent */
+};
+
+/* Send the request, retrying per the policy. Returns 0 when a response was
+ * received (whatever its status: the caller judges 4xx/5xx), -1 with err set
+ * (code "http_unreachable", "http_timeout", "interrupted", ...) when no
+ * response came after all attempts. */
+int http_do(struct http_client *c, const struct http_request *req,
+            struct http_response *resp, struct as_error *err);
+
+void http_response_free(struct http_response *r);
+
+/* JSON convenience: sends `body` (may be NULL) as application/json with
+ * Accept: application/json plus extra headers; parses a JSON reply into *out
+ * (NULL for an empty body). A non-JSON reply body with a 2xx status is an
+ * error ("http_bad_json"); with another status *out is NULL and the caller
+ * uses http_error_text(). */
+int http_json(struct http_client *c, const char *method, const char *url,
+              const char *const *headers, struct json_object *body,
+              struct http_response *resp, struct json_object **out,
+              struct as_error *err);
+
+/* A one-line, bounded description of an error reply, whether its body is
+ * JSON ({"error": ...}, {"message": ...}, {"faultstring": ...},
+ * {"error": {"message": ...}}, {"id":..,"message":..}) or plain text.
+ * Newly allocated. */
+char *http_error_text(const struct http_response *r);
+
+/* Percent-encode everything but unreserved characters (RFC 3986), newly
+ * allocated: for key names and query values. */
+char *http_urlencode(const char *s);
+
+#endif

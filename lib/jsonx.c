@@ -1,0 +1,141 @@
+/* jsonx.c - see jsonx.h. */
+#include "jsonx.h"
+
+#include <string.h>
+
+struct json_object *jx_parse(const char *text, size_t len, const char *what,
+                             const char *code, enum as_exit exit,
+                             struct as_error *err)
+{
+    if (!text || len == 0) {
+        as_fail(err, exit, code, "%s is empty, expected JSON", what);
+        return NULL;
+    }
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok) {
+        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        return NULL;
+    }
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+
+    if (!o && jerr == json_tokener_success) {
+        as_fail(err, exit, code, "%s is JSON null, expected a document", what);
+        return NULL;
+    }
+    if (jerr != json_tokener_success) {
+        json_object_put(o);
+        as_fail(err, exit, code, "%s is not valid JSON: %s", what,
+                jerr == json_tokener_continue ? "unexpected end of input"
+                                              : json_tokener_error_desc(jerr));
+        return NULL;
+    }
+    for (; used < len; used++) {
+        if (!strchr(" \t\r\n", text[used])) {
+            json_object_put(o);
+            as_fail(err, exit, code, "%s has trailing data after the JSON document",
+                    what);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+char *jx_dump(struct json_object *o)
+{
+    return strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static struct json_object *field(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (o && json_object_is_type(o, json_type_object))
+        json_object_object_get_ex(o, key, &v);
+    return v;
+}
+
+const char *jx_str(struct json_object *o, const char *key, const char *fallback)
+{
+    struct json_object *v = field(o, key);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                    : fallback;
+}
+
+long long jx_int(struct json_object *o, const char *key, long long fallback)
+{
+    struct json_object *v = field(o, key);
+    return json_object_is_type(v, json_type_int) ? (long long)json_object_get_int64(v)
+                                                 : fallback;
+}
+
+bool jx_bool(struct json_object *o, const char *key, bool fallback)
+{
+    struct json_object *v = field(o, key);
+    return json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v)
+                                                     : fallback;
+}
+
+struct json_object *jx_obj(struct json_object *o, const char *key)
+{
+    struct json_object *v = field(o, key);
+    return json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+struct json_object *jx_arr(struct json_object *o, const char *key)
+{
+    struct json_object *v = field(o, key);
+    return json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+void jx_add_str(struct json_object *o, const char *key, const char *val)
+{
+    json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
+}
+
+void jx_add_int(struct json_object *o, const char *key, long long val)
+{
+    json_object_object_add(o, key, json_object_new_int64(val));
+}
+
+void jx_add_bool(struct json_object *o, const char *key, bool val)
+{
+    json_object_object_add(o, key, json_object_new_boolean(val));
+}
+
+bool jx_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        size_t n;
+        unsigned cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) <= n)
+            return false;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+            (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}

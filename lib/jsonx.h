@@ -1,0 +1,37 @@
+/* jsonx.h - small type-checked helpers over json-c, shared by every module
+ * that reads untrusted JSON (parameters, datastore values, server replies). */
+#ifndef AS_JSONX_H
+#define AS_JSONX_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/* Parse exactly one JSON document (trailing garbage is an error). On error
+ * fills err with code `code` and `what` in the message, returns NULL. */
+struct json_object *jx_parse(const char *text, size_t len, const char *what,
+                             const char *code, enum as_exit exit,
+                             struct as_error *err);
+
+/* Compact serialisation, newly allocated. */
+char *jx_dump(struct json_object *o);
+
+/* Field access: NULL/absent-safe, type-checked. Return the value or the
+ * fallback when the field is missing, null or of another type. */
+const char *jx_str(struct json_object *o, const char *key, const char *fallback);
+long long jx_int(struct json_object *o, const char *key, long long fallback);
+bool jx_bool(struct json_object *o, const char *key, bool fallback);
+struct json_object *jx_obj(struct json_object *o, const char *key); /* object or NULL */
+struct json_object *jx_arr(struct json_object *o, const char *key); /* array or NULL */
+
+/* Add helpers that tolerate a NULL string (stored as JSON null). */
+void jx_add_str(struct json_object *o, const char *key, const char *val);
+void jx_add_int(struct json_object *o, const char *key, long long val);
+void jx_add_bool(struct json_object *o, const char *key, bool val);
+
+/* Is s valid UTF-8 (no overlongs, no surrogates)? */
+bool jx_utf8_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,47 @@
+/* log.c - see log.h. */
+#include "log.h"
+#include "secret.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static enum log_level current = LOG_INFO;
+static char prog[64] = "autoscale";
+
+static const char *const names[] = {"error", "warn", "info", "debug"};
+
+void log_init(const char *progname)
+{
+    if (progname) {
+        const char *base = strrchr(progname, '/');
+        snprintf(prog, sizeof prog, "%s", base ? base + 1 : progname);
+    }
+    const char *dbg = getenv("ST2_ACTION_DEBUG");
+    if (dbg && (strcasecmp(dbg, "true") == 0 || strcmp(dbg, "1") == 0))
+        current = LOG_DEBUG;
+    const char *lvl = getenv("AUTOSCALE_LOG_LEVEL");
+    for (int i = 0; lvl && i <= LOG_DEBUG; i++)
+        if (strcasecmp(lvl, names[i]) == 0)
+            current = (enum log_level)i;
+}
+
+void log_set_level(enum log_level level) { current = level; }
+
+enum log_level log_get_level(void) { return current; }
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+
+    if (level > current)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    secret_scrub_buf(line, sizeof line);
+    fprintf(stderr, "%s: %s: %s\n", prog, names[level], line);
+}

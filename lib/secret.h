@@ -1,0 +1,28 @@
+/* secret.h - a process-wide registry of secret values.
+ *
+ * Secret parameters (API keys, tokens, passwords, private keys) are registered
+ * when parsed, and the environment's st2 token when read. Everything that leaves
+ * the process - the stdout JSON, log lines, error messages - passes through
+ * secret_scrub(), so a secret cannot leak even when a server echoes it back in
+ * an error body. This is the second line of defence: code still never logs
+ * headers or bodies that carry secrets. */
+#ifndef AS_SECRET_H
+#define AS_SECRET_H
+
+#include <stddef.h>
+
+/* Remember a secret; values shorter than 4 bytes are ignored (they would
+ * scrub ordinary text). The string is copied. */
+void secret_register(const char *value);
+
+/* Return a newly allocated copy of s with every registered secret replaced
+ * by "***". Never NULL unless out of memory (then NULL). */
+char *secret_scrub(const char *s);
+
+/* Scrub in place into a fixed buffer (for error messages). */
+void secret_scrub_buf(char *buf, size_t size);
+
+/* Forget all secrets, wiping their memory (tests and process exit). */
+void secret_clear(void);
+
+#endif

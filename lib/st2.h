@@ -1,0 +1,92 @@
+/* st2.h - the contract between StackStorm's local-shell-script runner and an
+ * action binary (see ../shared/st2-contract.md and docs/actions.md).
+ *
+ * Each action declares its parameters once, in a table of struct as_param,
+ * and hands it with its cmd_* function to as_action_main(). That function
+ * parses argv exactly as st2 builds it, runs the command, and prints exactly one
+ * JSON document on stdout: the command's result, or {"error": {...}}.
+ * Exit status: 0 success, 1 operational failure, 2 bad input (enum as_exit). */
+#ifndef AS_ST2_H
+#define AS_ST2_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+enum as_ptype { AS_T_STRING, AS_T_INTEGER, AS_T_NUMBER, AS_T_BOOLEAN, AS_T_OBJECT };
+
+#define AS_P_REQUIRED 0x1u
+#define AS_P_SECRET 0x2u
+#define AS_NAMED (-1)
+
+struct as_param {
+    const char *name;   /* ^\w+$, as in the action's YAML */
+    enum as_ptype type;
+    unsigned flags;     /* AS_P_REQUIRED | AS_P_SECRET */
+    const char *def;    /* default outside st2, in the YAML's literal form; NULL: none */
+    const char *config; /* pack config key whose value st2 renders as the
+                           default ("{{ config_context.<config> }}"); NULL: none */
+    int position;       /* AS_NAMED, or 0.. for positional parameters */
+};
+#define AS_PARAM_END {NULL, AS_T_STRING, 0, NULL, NULL, AS_NAMED}
+
+struct as_args; /* parsed values, owned by the runner */
+
+/* Parse argv[1..] against params. On error fills err (exit AS_EXIT_BADINPUT)
+ * and returns NULL. Secret values are registered with secret_register(). */
+struct as_args *as_args_parse(const struct as_param *params, int argc,
+                              char **argv, struct as_error *err);
+void as_args_free(struct as_args *args);
+
+/* Accessors: the given value, else the table's default, else "absent". Asking
+ * for a name not in the table is a programming error and aborts. */
+bool as_arg_given(const struct as_args *a, const char *name);
+const char *as_arg_str(const struct as_args *a, const char *name); /* NULL: absent */
+long long as_arg_int(const struct as_args *a, const char *name, long long absent);
+double as_arg_num(const struct as_args *a, const char *name, double absent);
+bool as_arg_bool(const struct as_args *a, const char *name);
+struct json_object *as_arg_obj(const struct as_args *a, const char *name); /* borrowed */
+
+/* The JSON description of a parameter table, for the metadata check. */
+struct json_object *as_params_describe(const struct as_param *params);
+
+struct ds;
+
+struct as_ctx {
+    const struct as_args *args;
+    const char *progname;     /* action name, from argv[0] */
+    const char *execution_id; /* $ST2_ACTION_EXECUTION_ID or NULL */
+    struct ds *ds;            /* opened on first as_ctx_ds() */
+};
+
+/* The datastore selected by the environment, opened once per process. */
+struct ds *as_ctx_ds(struct as_ctx *ctx, struct as_error *err);
+
+/* A command: fill *result (a new JSON object) and return 0, or fill err and
+ * return -1. It must not print to stdout. */
+typedef int (*as_cmd_fn)(struct as_ctx *ctx, struct json_object **result,
+                         struct as_error *err);
+
+/* The whole life of an action process; returns the exit status for main().
+ * With AUTOSCALE_DESCRIBE_PARAMS=1 in the environment it prints the table
+ * (as_params_describe) and runs nothing. */
+int as_action_main(int argc, char **argv, const struct as_param *params,
+                   as_cmd_fn cmd);
+
+/* Print one JSON document and a newline on stdout, secrets scrubbed. */
+void as_print_json(struct json_object *doc);
+
+/* The error document: {"error": {"code": ..., "message": ...}}. */
+struct json_object *as_error_json(const struct as_error *err);
+
+/* SIGTERM/SIGINT handling: st2's timeout sends SIGTERM to the whole session.
+ * Handlers only set a flag; long waits poll it and give up cleanly. */
+void as_signals_install(void);
+bool as_interrupted(void);
+/* Sleep, returning -1 early if interrupted. */
+int as_sleep_ms(long ms);
+/* For tests: pretend a signal arrived (or clear it). */
+void as_set_interrupted(bool on);
+
+#endif
