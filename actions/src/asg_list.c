@@ -1,0 +1,20 @@
+/* asg_list - every group with its node counts, alert state and whether an
+ * operation is in flight. */
+#include "asg.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    AS_PARAM_END,
+};
+
+static int cmd_asg_list(struct as_ctx *ctx, struct json_object **out,
+                        struct as_error *err)
+{
+    struct ds *ds = as_ctx_ds(ctx, err);
+    return ds ? asg_list(ds, out, err) : -1;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_asg_list);
+}

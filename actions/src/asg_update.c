@@ -1,0 +1,26 @@
+/* asg_update - change a group's limits, steps, cooldowns or provider
+ * settings; only the parameters given change, and the result is validated
+ * as on create. */
+#include "asg.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    GROUP_FIELDS(GROUP_PARAM_NODEF)
+    {"settings", AS_T_OBJECT, 0, NULL, NULL, 0},
+    AS_PARAM_END,
+};
+
+static int cmd_asg_update(struct as_ctx *ctx, struct json_object **out,
+                          struct as_error *err)
+{
+    struct ds *ds = as_ctx_ds(ctx, err);
+    return ds ? asg_update(ds, as_arg_str(ctx->args, "name"), ctx->args,
+                           as_arg_obj(ctx->args, "settings"), out, err)
+              : -1;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_asg_update);
+}

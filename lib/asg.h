@@ -1,0 +1,55 @@
+/* asg.h - group operations over the datastore: what the asg_* actions call.
+ *
+ * A group's state is reassembled from its keys (keys.h): the spec, one
+ * record per node, per open/closed incident, per scaling event, and the
+ * lease of an operation in flight. */
+#ifndef AS_ASG_H
+#define AS_ASG_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "datastore.h"
+#include "error.h"
+#include "group.h"
+
+struct asg_state {
+    struct group spec;
+    struct json_object *nodes;     /* array of node records, by name */
+    struct json_object *incidents; /* array of incident records */
+    struct json_object *events;    /* array of scaling events, oldest first */
+    struct json_object *lease;     /* the operation in flight, or NULL */
+};
+
+/* The spec alone. An unknown group is AS_EXIT_BADINPUT "unknown_group". */
+int asg_load_spec(struct ds *ds, const char *name, struct group *g,
+                  struct as_error *err);
+int asg_save_spec(struct ds *ds, const struct group *g, struct as_error *err);
+
+/* One group's whole state, or every group's (sorted by name). */
+int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
+                   struct as_error *err);
+int asg_state_load_all(struct ds *ds, struct asg_state **out, size_t *n,
+                       struct as_error *err);
+void asg_state_free(struct asg_state *st);
+void asg_state_free_all(struct asg_state *st, size_t n);
+
+/* Node counts by state plus "capacity" (building + active), and whether any
+ * incident is open. */
+struct json_object *asg_state_counts(const struct asg_state *st);
+bool asg_state_in_alert(const struct asg_state *st);
+
+/* The operations. Each returns 0 with *out set, or -1 with err. */
+int asg_create(struct ds *ds, struct group *g, struct json_object **out,
+               struct as_error *err);
+int asg_update(struct ds *ds, const char *name, const struct as_args *a,
+               struct json_object *settings, struct json_object **out,
+               struct as_error *err);
+int asg_status(struct ds *ds, const char *name, int events, struct json_object **out,
+               struct as_error *err);
+int asg_list(struct ds *ds, struct json_object **out, struct as_error *err);
+int asg_delete(struct ds *ds, const char *name, bool forget_nodes,
+               struct json_object **out, struct as_error *err);
+
+#endif

@@ -1,0 +1,335 @@
+/* group.c - the group spec: one table of fields (GROUP_FIELDS in group.h)
+ * drives defaults, parameter application, JSON and validation. */
+#include "group.h"
+#include "jsonx.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*field_check)(const char *field, const char *v, struct as_error *err);
+
+struct field {
+    const char *name;
+    bool is_int;
+    size_t off;
+    const char *def;
+    long long lo, hi;
+    field_check check;
+};
+
+static int one_of(const char *field, const char *v, const char *const *ok,
+                  struct as_error *err)
+{
+    char list[128] = "";
+    for (int i = 0; ok[i]; i++) {
+        if (strcmp(v, ok[i]) == 0)
+            return 0;
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, ok[i], sizeof list - strlen(list) - 1);
+    }
+    return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                   "parameter '%s' must be one of %s", field, list);
+}
+
+static int check_compute(const char *f, const char *v, struct as_error *err)
+{
+    static const char *const ok[] = {"local", "openstack", "digitalocean", NULL};
+    return one_of(f, v, ok, err);
+}
+
+static int check_dns_provider(const char *f, const char *v, struct as_error *err)
+{
+    static const char *const ok[] = {"none", "powerdns", "digitalocean", NULL};
+    return one_of(f, v, ok, err);
+}
+
+static int check_lb_provider(const char *f, const char *v, struct as_error *err)
+{
+    static const char *const ok[] = {"none", "haproxy", "digitalocean", NULL};
+    return one_of(f, v, ok, err);
+}
+
+/* Every character of v in the allowed set, length within [1, max]. */
+static int charset(const char *f, const char *v, const char *extra, size_t max,
+                   const char *what, struct as_error *err)
+{
+    size_t n = strlen(v);
+    bool ok = n >= 1 && n <= max;
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             (c >= '0' && c <= '9') || (c && strchr(extra, c));
+    }
+    if (!ok)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must be %s (at most %zu characters)", f,
+                       what, max);
+    return 0;
+}
+
+/* Cloud flavor/image/network/key names: real ones contain spaces and
+ * parentheses ("Ubuntu 22.04 (LTS)"), never quotes, ';', '$' or control
+ * characters, which only an injection attempt would carry. */
+static int check_cloud_name(const char *f, const char *v, struct as_error *err)
+{
+    if (v[0] == ' ' || v[strlen(v) - 1] == ' ')
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must not start or end with a space", f);
+    return charset(f, v, " ._:/@+-()=", 255,
+                   "letters, digits, spaces and ._:/@+-()=", err);
+}
+
+static int check_user_data(const char *f, const char *v, struct as_error *err)
+{
+    size_t n = strlen(v);
+    if (n > 65536 || !jx_utf8_valid(v, n))
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must be UTF-8 text of at most 64 KiB", f);
+    return 0;
+}
+
+/* A DNS zone in lowercase: labels of [a-z0-9-], not starting or ending with
+ * '-', 1 to 63 characters, joined by dots, optional final dot. */
+static int check_zone(const char *f, const char *v, struct as_error *err)
+{
+    size_t n = strlen(v), label = 0, labels = 0;
+    bool ok = n <= 254;
+    for (size_t i = 0; ok && i <= n; i++) {
+        char c = v[i];
+        if (c == '.' || c == '\0') {
+            if (c == '\0' && label == 0 && labels > 0 && v[i - 1] == '.')
+                break; /* trailing dot */
+            ok = label >= 1 && label <= 63 && v[i - 1] != '-' &&
+                 v[i - label] != '-';
+            labels++;
+            label = 0;
+        } else {
+            ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+            label++;
+        }
+    }
+    if (!ok || labels < 2)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must be a lowercase DNS zone such as "
+                       "example.com",
+                       f);
+    return 0;
+}
+
+static int check_lb_backend(const char *f, const char *v, struct as_error *err)
+{
+    return charset(f, v, "._:-", 64, "letters, digits and ._:-", err);
+}
+
+static int check_run_list(const char *f, const char *v, struct as_error *err)
+{
+    return charset(f, v, "_:,[]@.-", 1024,
+                   "a Chef run list such as recipe[web],role[base]", err);
+}
+
+static int check_channel(const char *f, const char *v, struct as_error *err)
+{
+    const char *rest = (v[0] == '#' || v[0] == '@') ? v + 1 : v;
+    return charset(f, rest, "._-", 80, "a channel such as #ops", err);
+}
+
+#define FIELD_INT(n, def, lo, hi, check) {#n, true, offsetof(struct group, n), def, lo, hi, NULL},
+#define FIELD_STR(n, def, lo, hi, check) {#n, false, offsetof(struct group, n), def, 0, 0, check},
+#define FIELD(n, kind, def, cfg, lo, hi, check) FIELD_##kind(n, def, lo, hi, check)
+
+static const struct field fields[] = {GROUP_FIELDS(FIELD)};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
+static long long *int_at(struct group *g, const struct field *f)
+{
+    return (long long *)((char *)g + f->off);
+}
+
+static char **str_at(struct group *g, const struct field *f)
+{
+    return (char **)((char *)g + f->off);
+}
+
+int group_check_name(const char *name, struct as_error *err)
+{
+    size_t n = name ? strlen(name) : 0;
+    bool ok = n >= 1 && n <= GROUP_NAME_MAX && name[0] >= 'a' && name[0] <= 'z' &&
+              name[n - 1] != '-';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+             name[i] == '-';
+    if (!ok)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_name",
+                       "group name must be a DNS label: a lowercase letter, then up "
+                       "to 30 lowercase letters, digits or '-', not ending in '-'");
+    return 0;
+}
+
+static void set_str(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = v && *v ? strdup(v) : NULL;
+}
+
+void group_init(struct group *g, const char *name)
+{
+    memset(g, 0, sizeof *g);
+    /* A name too long is left empty, so validation refuses it instead of
+     * silently accepting its truncation as another group. */
+    if (name && strlen(name) <= GROUP_NAME_MAX)
+        strcpy(g->name, name);
+    snprintf(g->status, sizeof g->status, "active");
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        if (f->is_int)
+            *int_at(g, f) = f->def ? strtoll(f->def, NULL, 10) : -1;
+        else
+            set_str(str_at(g, f), f->def);
+    }
+}
+
+void group_free(struct group *g)
+{
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (!fields[i].is_int)
+            set_str(str_at(g, &fields[i]), NULL);
+    json_object_put(g->settings);
+    g->settings = NULL;
+}
+
+int group_apply_args(struct group *g, const struct as_args *a, bool only_given,
+                     struct as_error *err)
+{
+    (void)err;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        if (only_given && !as_arg_given(a, f->name))
+            continue;
+        if (f->is_int)
+            *int_at(g, f) = as_arg_int(a, f->name, -1);
+        else
+            set_str(str_at(g, f), as_arg_str(a, f->name));
+    }
+    return 0;
+}
+
+int group_validate(const struct group *g, struct as_error *err)
+{
+    if (group_check_name(g->name, err) < 0)
+        return -1;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        if (f->is_int) {
+            long long v = *int_at((struct group *)g, f);
+            if (v < f->lo || v > f->hi)
+                return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                               "parameter '%s' must be between %lld and %lld, got %lld",
+                               f->name, f->lo, f->hi, v);
+        } else {
+            const char *v = *str_at((struct group *)g, f);
+            if (v && f->check(f->name, v, err) < 0)
+                return -1;
+        }
+    }
+    if (g->min > g->max)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_limits",
+                       "min (%lld) must not exceed max (%lld)", g->min, g->max);
+    if (g->desired >= 0 && (g->desired < g->min || g->desired > g->max))
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_limits",
+                       "desired (%lld) must lie between min (%lld) and max (%lld)",
+                       g->desired, g->min, g->max);
+    return 0;
+}
+
+struct json_object *group_to_json(const struct group *g)
+{
+    struct json_object *o = json_object_new_object();
+    jx_add_str(o, "name", g->name);
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        if (f->is_int) {
+            long long v = *int_at((struct group *)g, f);
+            if (v < 0) /* only desired may be unset */
+                json_object_object_add(o, f->name, NULL);
+            else
+                jx_add_int(o, f->name, v);
+        } else {
+            jx_add_str(o, f->name, *str_at((struct group *)g, f));
+        }
+    }
+    json_object_object_add(o, "settings",
+                           g->settings ? json_object_get(g->settings) : NULL);
+    jx_add_str(o, "status", g->status);
+    jx_add_int(o, "created_at", g->created_at);
+    jx_add_int(o, "updated_at", g->updated_at);
+    return o;
+}
+
+int group_from_json(struct group *g, struct json_object *o, struct as_error *err)
+{
+    group_init(g, jx_str(o, "name", ""));
+    if (group_check_name(g->name, err) < 0)
+        return -1;
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        struct json_object *v = NULL;
+        if (!json_object_object_get_ex(o, f->name, &v) || !v)
+            continue;
+        bool right = f->is_int ? json_object_is_type(v, json_type_int)
+                               : json_object_is_type(v, json_type_string);
+        if (!right) {
+            group_free(g);
+            return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
+                           "stored spec of group %s has a bad '%s'", g->name, f->name);
+        }
+        if (f->is_int)
+            *int_at(g, f) = json_object_get_int64(v);
+        else
+            set_str(str_at(g, f), json_object_get_string(v));
+    }
+    struct json_object *settings = jx_obj(o, "settings");
+    g->settings = settings ? json_object_get(settings) : NULL;
+    snprintf(g->status, sizeof g->status, "%s", jx_str(o, "status", "active"));
+    g->created_at = jx_int(o, "created_at", 0);
+    g->updated_at = jx_int(o, "updated_at", 0);
+    return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void note(char *buf, size_t size, int n, const char *name)
+{
+    if (size == 0)
+        return;
+    strncat(buf, n ? "," : "", size - strlen(buf) - 1);
+    strncat(buf, name, size - strlen(buf) - 1);
+}
+
+int group_diff(const struct group *a, const struct group *b, char *buf,
+               size_t size)
+{
+    int n = 0;
+    if (size)
+        buf[0] = '\0';
+    for (size_t i = 0; i < NFIELDS; i++) {
+        const struct field *f = &fields[i];
+        bool same = f->is_int
+                        ? *int_at((struct group *)a, f) == *int_at((struct group *)b, f)
+                        : same_str(*str_at((struct group *)a, f),
+                                   *str_at((struct group *)b, f));
+        if (!same)
+            note(buf, size, n++, f->name);
+    }
+    bool same_settings = (!a->settings || !b->settings)
+                             ? !a->settings == !b->settings
+                             : json_object_equal(a->settings, b->settings);
+    if (!same_settings)
+        note(buf, size, n++, "settings");
+    return n;
+}

@@ -1,0 +1,92 @@
+/* group.h - the autoscaling group (ASG) model: its spec, defaults and
+ * validation. The spec is stored as one flat JSON object whose keys are the
+ * very parameter names of asg_create/asg_update, so one table (GROUP_FIELDS)
+ * drives the struct, the parameters, the defaults, the JSON and validation. */
+#ifndef AS_GROUP_H
+#define AS_GROUP_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "st2.h"
+
+#define GROUP_NAME_MAX 31
+
+/* X(name, kind INT|STR, default (YAML literal or NULL), pack config key or
+ *   NULL, lowest, highest (INT), check function (STR) or NULL)
+ * Defaults follow the 2015 original (min 3, max 20, out by 5 every 10 min,
+ * in by 2 every 30 min): scale-in is slower than scale-out on purpose, since
+ * removing capacity too early costs more than keeping it a little longer.
+ * desired -1 means "not set". */
+#define GROUP_FIELDS(X)                                                              \
+    X(min, INT, "3", NULL, 0, 1000, NULL)                                            \
+    X(max, INT, "20", NULL, 1, 1000, NULL)                                           \
+    X(desired, INT, NULL, NULL, -1, 1000, NULL)                                      \
+    X(scale_out_step, INT, "5", NULL, 1, 1000, NULL)                                 \
+    X(scale_out_cooldown, INT, "600", NULL, 0, 604800, NULL)                         \
+    X(scale_in_step, INT, "2", NULL, 1, 1000, NULL)                                  \
+    X(scale_in_cooldown, INT, "1800", NULL, 0, 604800, NULL)                         \
+    X(warning_step, INT, "1", NULL, 1, 1000, NULL)                                   \
+    X(compute_provider, STR, "local", "compute_provider", 0, 0, check_compute)       \
+    X(flavor, STR, NULL, "flavor", 0, 0, check_cloud_name)                           \
+    X(image, STR, NULL, "image", 0, 0, check_cloud_name)                             \
+    X(network, STR, NULL, "network", 0, 0, check_cloud_name)                         \
+    X(key_pair, STR, NULL, "key_pair", 0, 0, check_cloud_name)                       \
+    X(user_data, STR, NULL, NULL, 0, 0, check_user_data)                             \
+    X(dns_provider, STR, "none", "dns_provider", 0, 0, check_dns_provider)           \
+    X(dns_zone, STR, NULL, "dns_zone", 0, 0, check_zone)                             \
+    X(lb_provider, STR, "none", "lb_provider", 0, 0, check_lb_provider)              \
+    X(lb_backend, STR, NULL, "lb_backend", 0, 0, check_lb_backend)                   \
+    X(run_list, STR, NULL, "run_list", 0, 0, check_run_list)                         \
+    X(notify_channel, STR, NULL, "notify_channel", 0, 0, check_channel)
+
+#define GROUP_DECL_INT(n) long long n;
+#define GROUP_DECL_STR(n) char *n;
+#define GROUP_DECL(n, kind, def, cfg, lo, hi, check) GROUP_DECL_##kind(n)
+
+struct group {
+    char name[GROUP_NAME_MAX + 1];
+    GROUP_FIELDS(GROUP_DECL)
+    struct json_object *settings; /* per-group provider overrides, or NULL */
+    char status[16];              /* "active" or "deleting" */
+    long long created_at, updated_at;
+};
+
+/* Parameter table rows for every spec field: asg_create expands
+ * GROUP_FIELDS(GROUP_PARAM_DEF) (with defaults), asg_update
+ * GROUP_FIELDS(GROUP_PARAM_NODEF) (only what is given changes). */
+#define GROUP_PTYPE_INT AS_T_INTEGER
+#define GROUP_PTYPE_STR AS_T_STRING
+#define GROUP_PARAM_DEF(n, kind, def, cfg, lo, hi, check) \
+    {#n, GROUP_PTYPE_##kind, 0, def, cfg, AS_NAMED},
+#define GROUP_PARAM_NODEF(n, kind, def, cfg, lo, hi, check) \
+    {#n, GROUP_PTYPE_##kind, 0, NULL, NULL, AS_NAMED},
+
+/* Validate a group name: a DNS label (it becomes part of host names and LB
+ * server names), ^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$. */
+int group_check_name(const char *name, struct as_error *err);
+
+void group_init(struct group *g, const char *name); /* defaults */
+void group_free(struct group *g);
+
+/* Set fields from parsed parameters: every declared one with only_given
+ * false (defaults included), only those given with only_given true. */
+int group_apply_args(struct group *g, const struct as_args *a, bool only_given,
+                     struct as_error *err);
+
+/* Whole-spec checks: each field's own rule, then min <= desired <= max. */
+int group_validate(const struct group *g, struct as_error *err);
+
+struct json_object *group_to_json(const struct group *g);
+/* From a stored record; missing fields take defaults. */
+int group_from_json(struct group *g, struct json_object *o, struct as_error *err);
+
+/* Names of the spec fields that differ (timestamps and status ignored),
+ * comma-separated into buf; returns how many differ. For idempotent create
+ * and for reporting what an update changed. */
+int group_diff(const struct group *a, const struct group *b, char *buf,
+               size_t size);
+
+#endif

@@ -1,0 +1,85 @@
+/* keys.c - see keys.h. Components are validated by their owners (group
+ * names by group_check_name, node and incident ids by their modules) before
+ * they reach here; these functions only assemble. */
+#include "keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static char *fmt(char *buf, const char *kind, const char *group, const char *leaf)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "%s.%s%s%s", kind, group ? group : "",
+             group ? "." : "", leaf ? leaf : "");
+    return buf;
+}
+
+char *key_spec(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "spec.%s", group);
+    return buf;
+}
+
+char *key_spec_prefix(char *buf) { return fmt(buf, "spec", NULL, NULL); }
+
+char *key_node(char *buf, const char *group, const char *node)
+{
+    return fmt(buf, "node", group, node);
+}
+
+char *key_node_prefix(char *buf, const char *group)
+{
+    return fmt(buf, "node", group, NULL);
+}
+
+char *key_incident(char *buf, const char *group, const char *incident)
+{
+    return fmt(buf, "incident", group, incident);
+}
+
+char *key_incident_prefix(char *buf, const char *group)
+{
+    return fmt(buf, "incident", group, NULL);
+}
+
+/* Zero-padded time first, so a group's events list in time order. */
+char *key_event(char *buf, const char *group, long long when, const char *op)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "event.%s.%012lld-%s", group, when, op);
+    return buf;
+}
+
+char *key_event_prefix(char *buf, const char *group)
+{
+    return fmt(buf, "event", group, NULL);
+}
+
+char *key_lease(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "lease.%s", group);
+    return buf;
+}
+
+char *key_lease_prefix(char *buf) { return fmt(buf, "lease", NULL, NULL); }
+
+const char *key_leaf(const char *key)
+{
+    const char *dot = strrchr(key, '.');
+    return dot ? dot + 1 : key;
+}
+
+int key_group(const char *key, char *out, size_t outsz)
+{
+    size_t root = strlen(KEY_ROOT);
+    if (strncmp(key, KEY_ROOT, root) != 0)
+        return -1;
+    const char *kind_end = strchr(key + root, '.');
+    if (!kind_end)
+        return -1;
+    const char *g = kind_end + 1, *end = strchr(g, '.');
+    size_t n = end ? (size_t)(end - g) : strlen(g);
+    if (n == 0 || n >= outsz)
+        return -1;
+    memcpy(out, g, n);
+    out[n] = '\0';
+    return 0;
+}

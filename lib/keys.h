@@ -1,0 +1,35 @@
+/* keys.h - the datastore key layout (docs/datastore.md).
+ *
+ * st2's datastore has no compare-and-swap, so no key is shared by two writers
+ * that may run at once: one key per group spec, per node, per incident, per
+ * scaling event, plus the group's lease. Listing a prefix reassembles a
+ * group's state. Group names are DNS labels (no dots), so "autoscale.node.web."
+ * can never match the nodes of group "web-2". */
+#ifndef AS_KEYS_H
+#define AS_KEYS_H
+
+#include <stddef.h>
+
+#define KEY_MAX 256
+#define KEY_ROOT "autoscale."
+
+/* Each writes into buf (KEY_MAX bytes) and returns buf. */
+char *key_spec(char *buf, const char *group);            /* autoscale.spec.<g> */
+char *key_spec_prefix(char *buf);                        /* autoscale.spec.    */
+char *key_node(char *buf, const char *group, const char *node);
+char *key_node_prefix(char *buf, const char *group);     /* autoscale.node.<g>. ; group NULL: all */
+char *key_incident(char *buf, const char *group, const char *incident);
+char *key_incident_prefix(char *buf, const char *group);
+char *key_event(char *buf, const char *group, long long when, const char *op);
+char *key_event_prefix(char *buf, const char *group);
+char *key_lease(char *buf, const char *group);
+char *key_lease_prefix(char *buf);
+
+/* The last dotted component of a key (a node's or incident's id). */
+const char *key_leaf(const char *key);
+
+/* The group component of a per-group key, copied into out (size outsz);
+ * returns 0, or -1 if the key does not have that shape. */
+int key_group(const char *key, char *out, size_t outsz);
+
+#endif

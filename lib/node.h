@@ -1,0 +1,34 @@
+/* node.h - a node record: one machine of a group, stored under its own key
+ * (autoscale.node.<group>.<node>) and written only by the action working on
+ * that node. The compute providers (add_node/remove_node) own its life; the
+ * group model only reads it. */
+#ifndef AS_NODE_H
+#define AS_NODE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+enum node_state {
+    NODE_BUILDING, /* recorded before the cloud is asked: a crash leaves a trace */
+    NODE_ACTIVE,
+    NODE_DRAINING, /* leaving: out of the LB rotation, about to be destroyed */
+    NODE_FAILED,
+    NODE_DELETING,
+    NODE_UNKNOWN
+};
+
+const char *node_state_name(enum node_state s);
+enum node_state node_state_parse(const char *s); /* NODE_UNKNOWN if unrecognised */
+enum node_state node_record_state(struct json_object *record);
+
+/* Building and active nodes are capacity; draining, failed and deleting
+ * ones are not (the governor must replace them, not count them). */
+bool node_state_is_capacity(enum node_state s);
+
+/* Node names become host names and LB server names: a DNS label of at most
+ * 63 characters, [a-z0-9-], not starting or ending with '-'. */
+int node_check_name(const char *name, struct as_error *err);
+
+#endif

@@ -1,0 +1,415 @@
+/* st2.c - argv parsing and the action process life (see st2.h).
+ *
+ * st2's local-shell-script runner renders each parameter, casts it to its
+ * declared type and builds argv: named ones as --key=value (any order), a
+ * true boolean as a bare --key, false and empty values omitted, numbers as
+ * 5.0, and positional ones (objects as compact JSON, a missing value as an
+ * empty argument) sorted by position. We accept exactly that, plus the forms
+ * a person types (--flag=true, --key value is NOT accepted: it is ambiguous
+ * with positionals). */
+#include "st2.h"
+#include "datastore.h"
+#include "jsonx.h"
+#include "log.h"
+#include "secret.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct as_value {
+    bool given;
+    const char *text;         /* as received; points into argv */
+    long long i;
+    double d;
+    bool b;
+    struct json_object *obj;  /* AS_T_OBJECT */
+};
+
+struct as_args {
+    const struct as_param *params;
+    size_t n;
+    struct as_value *v;
+};
+
+static const char *const type_names[] = {"string", "integer", "number", "boolean",
+                                         "object"};
+
+static size_t param_count(const struct as_param *params)
+{
+    size_t n = 0;
+    while (params[n].name)
+        n++;
+    return n;
+}
+
+static int find_param(const struct as_args *a, const char *name, size_t len)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (strlen(a->params[i].name) == len &&
+            strncmp(a->params[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int find_position(const struct as_args *a, int pos)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->params[i].position == pos)
+            return (int)i;
+    return -1;
+}
+
+static int bad(struct as_error *err, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(struct as_error *err, const char *name, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                   "parameter '%s' %s", name, msg);
+}
+
+/* st2 casts integers through float in some paths ("5.0"); accept an
+ * integral float, refuse a fractional one. */
+static int parse_integer(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !errno && *end == '\0') {
+        *out = v;
+        return 0;
+    }
+    errno = 0;
+    double d = strtod(s, &end);
+    if (!*s || errno || *end || !isfinite(d) || d != floor(d) ||
+        fabs(d) > 9007199254740992.0)
+        return -1;
+    *out = (long long)d;
+    return 0;
+}
+
+static int parse_boolean(const char *s, bool *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on", NULL};
+    static const char *const no[] = {"false", "0", "no", "off", NULL};
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = true, 0;
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = false, 0;
+    return -1;
+}
+
+static int set_value(struct as_args *a, int idx, const char *text,
+                     struct as_error *err)
+{
+    const struct as_param *p = &a->params[idx];
+    struct as_value *v = &a->v[idx];
+
+    if (v->given)
+        return as_fail(err, AS_EXIT_BADINPUT, "duplicate_parameter",
+                       "parameter '%s' given twice", p->name);
+    if (!jx_utf8_valid(text, strlen(text)))
+        return bad(err, p->name, "is not valid UTF-8");
+    if (p->flags & AS_P_SECRET)
+        secret_register(text);
+
+    switch (p->type) {
+    case AS_T_STRING:
+        break;
+    case AS_T_INTEGER:
+        if (parse_integer(text, &v->i) < 0)
+            return bad(err, p->name, "must be an integer, got '%s'", text);
+        break;
+    case AS_T_NUMBER: {
+        char *end;
+        errno = 0;
+        v->d = strtod(text, &end);
+        if (errno || *end || !isfinite(v->d))
+            return bad(err, p->name, "must be a number, got '%s'", text);
+        break;
+    }
+    case AS_T_BOOLEAN:
+        if (parse_boolean(text, &v->b) < 0)
+            return bad(err, p->name, "must be true or false, got '%s'", text);
+        break;
+    case AS_T_OBJECT: {
+        struct as_error jerr;
+        v->obj = jx_parse(text, strlen(text), "value", "invalid_parameter",
+                          AS_EXIT_BADINPUT, &jerr);
+        if (!v->obj)
+            return bad(err, p->name, "%s", jerr.message);
+        if (!json_object_is_type(v->obj, json_type_object))
+            return bad(err, p->name, "must be a JSON object");
+        break;
+    }
+    }
+    v->given = true;
+    v->text = text;
+    return 0;
+}
+
+/* "--key=value" or bare "--key" (a true boolean). */
+static int parse_named(struct as_args *a, const char *arg, struct as_error *err)
+{
+    const char *key = arg + 2, *eq = strchr(key, '=');
+    size_t klen = eq ? (size_t)(eq - key) : strlen(key);
+    int idx = find_param(a, key, klen);
+
+    if (idx < 0) {
+        if (!eq && strcmp(key, "debug") == 0) {
+            log_set_level(LOG_DEBUG);
+            return 0;
+        }
+        /* Report the name only when it is a sane identifier: it is echoed. */
+        char name[64];
+        size_t n = klen < sizeof name - 1 ? klen : sizeof name - 1;
+        memcpy(name, key, n);
+        name[n] = '\0';
+        for (char *c = name; *c; c++)
+            if (!(*c == '_' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9')))
+                *c = '?';
+        return as_fail(err, AS_EXIT_BADINPUT, "unknown_parameter",
+                       "unknown parameter '%s'", name);
+    }
+    if (!eq) {
+        if (a->params[idx].type != AS_T_BOOLEAN)
+            return bad(err, a->params[idx].name, "needs a value (--%s=...)",
+                       a->params[idx].name);
+        if (a->v[idx].given)
+            return as_fail(err, AS_EXIT_BADINPUT, "duplicate_parameter",
+                           "parameter '%s' given twice", a->params[idx].name);
+        a->v[idx].given = true;
+        a->v[idx].b = true;
+        a->v[idx].text = "true";
+        return 0;
+    }
+    if (eq[1] == '\0') /* st2 omits empty values; treat an explicit one alike */
+        return 0;
+    return set_value(a, idx, eq + 1, err);
+}
+
+static int check_required(const struct as_args *a, struct as_error *err)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const struct as_param *p = &a->params[i];
+        if ((p->flags & AS_P_REQUIRED) && !a->v[i].given && !p->def)
+            return as_fail(err, AS_EXIT_BADINPUT, "missing_parameter",
+                           "missing required parameter '%s'", p->name);
+    }
+    return 0;
+}
+
+struct as_args *as_args_parse(const struct as_param *params, int argc,
+                              char **argv, struct as_error *err)
+{
+    struct as_args *a = calloc(1, sizeof *a);
+    if (!a) {
+        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        return NULL;
+    }
+    a->params = params;
+    a->n = param_count(params);
+    a->v = calloc(a->n ? a->n : 1, sizeof *a->v);
+    if (!a->v) {
+        free(a);
+        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        return NULL;
+    }
+
+    int position = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int rc;
+        if (strncmp(arg, "--", 2) == 0 && arg[2]) {
+            rc = parse_named(a, arg, err);
+        } else {
+            int idx = find_position(a, position++);
+            if (idx < 0)
+                rc = as_fail(err, AS_EXIT_BADINPUT, "unexpected_argument",
+                             "unexpected positional argument %d", position - 1);
+            else
+                rc = *arg ? set_value(a, idx, arg, err) : 0; /* empty = missing */
+        }
+        if (rc < 0) {
+            as_args_free(a);
+            return NULL;
+        }
+    }
+    if (check_required(a, err) < 0) {
+        as_args_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void as_args_free(struct as_args *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        json_object_put(a->v[i].obj);
+    free(a->v);
+    free(a);
+}
+
+/* Index of a declared parameter; a name not in the table is a bug in the
+ * action, caught by the first test that runs it. */
+static size_t lookup(const struct as_args *a, const char *name)
+{
+    int idx = find_param(a, name, strlen(name));
+    if (idx < 0) {
+        fprintf(stderr, "BUG: parameter '%s' is not declared\n", name);
+        abort();
+    }
+    return (size_t)idx;
+}
+
+bool as_arg_given(const struct as_args *a, const char *name)
+{
+    return a->v[lookup(a, name)].given;
+}
+
+const char *as_arg_str(const struct as_args *a, const char *name)
+{
+    size_t i = lookup(a, name);
+    return a->v[i].given ? a->v[i].text : a->params[i].def;
+}
+
+long long as_arg_int(const struct as_args *a, const char *name, long long absent)
+{
+    size_t i = lookup(a, name);
+    long long v;
+    if (a->v[i].given)
+        return a->v[i].i;
+    if (a->params[i].def && parse_integer(a->params[i].def, &v) == 0)
+        return v;
+    return absent;
+}
+
+double as_arg_num(const struct as_args *a, const char *name, double absent)
+{
+    size_t i = lookup(a, name);
+    if (a->v[i].given)
+        return a->v[i].d;
+    return a->params[i].def ? strtod(a->params[i].def, NULL) : absent;
+}
+
+bool as_arg_bool(const struct as_args *a, const char *name)
+{
+    size_t i = lookup(a, name);
+    bool b = false;
+    if (a->v[i].given)
+        return a->v[i].b;
+    if (a->params[i].def)
+        parse_boolean(a->params[i].def, &b);
+    return b;
+}
+
+struct json_object *as_arg_obj(const struct as_args *a, const char *name)
+{
+    return a->v[lookup(a, name)].obj;
+}
+
+struct json_object *as_params_describe(const struct as_param *params)
+{
+    struct json_object *list = json_object_new_array();
+    for (size_t i = 0; params[i].name; i++) {
+        const struct as_param *p = &params[i];
+        struct json_object *o = json_object_new_object();
+        jx_add_str(o, "name", p->name);
+        jx_add_str(o, "type", type_names[p->type]);
+        jx_add_bool(o, "required", p->flags & AS_P_REQUIRED);
+        jx_add_bool(o, "secret", p->flags & AS_P_SECRET);
+        jx_add_str(o, "default", p->def);
+        jx_add_str(o, "config", p->config);
+        if (p->position == AS_NAMED)
+            json_object_object_add(o, "position", NULL);
+        else
+            jx_add_int(o, "position", p->position);
+        json_object_array_add(list, o);
+    }
+    return list;
+}
+
+struct ds *as_ctx_ds(struct as_ctx *ctx, struct as_error *err)
+{
+    if (!ctx->ds)
+        ctx->ds = ds_open_from_env(err);
+    return ctx->ds;
+}
+
+void as_print_json(struct json_object *doc)
+{
+    char *clean = secret_scrub(json_object_to_json_string_ext(
+        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    if (clean) {
+        fputs(clean, stdout);
+        fputc('\n', stdout);
+        free(clean);
+    }
+    fflush(stdout);
+}
+
+struct json_object *as_error_json(const struct as_error *err)
+{
+    struct json_object *e = json_object_new_object(), *doc = json_object_new_object();
+    jx_add_str(e, "code", err->code[0] ? err->code : "error");
+    jx_add_str(e, "message", err->message);
+    json_object_object_add(doc, "error", e);
+    return doc;
+}
+
+static int finish(struct json_object *doc)
+{
+    as_print_json(doc);
+    json_object_put(doc);
+    return 0;
+}
+
+int as_action_main(int argc, char **argv, const struct as_param *params,
+                   as_cmd_fn cmd)
+{
+    struct as_error err;
+    struct as_ctx ctx = {0};
+    struct json_object *result = NULL;
+    const char *describe = getenv("AUTOSCALE_DESCRIBE_PARAMS");
+
+    as_error_clear(&err);
+    log_init(argv[0]);
+    if (describe && strcmp(describe, "1") == 0)
+        return finish(as_params_describe(params));
+    as_signals_install();
+
+    const char *slash = strrchr(argv[0], '/');
+    ctx.progname = slash ? slash + 1 : argv[0];
+    ctx.execution_id = getenv("ST2_ACTION_EXECUTION_ID");
+    ctx.args = as_args_parse(params, argc, argv, &err);
+
+    int rc = ctx.args ? cmd(&ctx, &result, &err) : -1;
+    if (rc == 0 && as_interrupted() && !result)
+        rc = as_fail(&err, AS_EXIT_FAILURE, "interrupted", "interrupted by a signal");
+    if (rc < 0) {
+        log_debug("%s failed: %s: %s", ctx.progname, err.code, err.message);
+        finish(as_error_json(&err));
+    } else {
+        finish(result ? result : json_object_new_object());
+    }
+
+    ds_close(ctx.ds);
+    as_args_free((struct as_args *)ctx.args);
+    secret_clear();
+    return rc < 0 ? (err.exit ? (int)err.exit : AS_EXIT_FAILURE) : AS_EXIT_OK;
+}
