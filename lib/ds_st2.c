@@ -1,0 +1,561 @@
+/* ds_st2.c - the "st2" datastore backend: StackStorm's key-value REST API.
+ *
+ *   GET    {base}/keys/{name}?scope=st2kv.system        200 object | 404
+ *   PUT    {base}/keys/{name}  {"name","value","scope"[,"ttl"]}   200
+ *   DELETE {base}/keys/{name}?scope=st2kv.system        204 | 404
+ *   GET    {base}/keys?prefix=P&scope=st2kv.system&limit=N&offset=K
+ *
+ * (st2api/controllers/v1/keyvalue.py, st2common/models/api/keyvalue.py.)
+ *
+ * Opening contacts nobody: an action that never touches the datastore must
+ * not fail because st2's API is slow. One http_client serves every call, so
+ * the connection is reused; retries (5xx, 429, connection errors) happen in
+ * http.c, since GET, PUT and DELETE are all idempotent here.
+ *
+ * Secrets: the token or API key lives in one header string and is never
+ * logged; error text from the server is scrubbed of it before it reaches a
+ * message, because a server may echo what it refused. Values are never
+ * logged either (large, and may be sensitive); key names only at debug. */
+#include "datastore.h"
+
+#include "http.h"
+#include "jsonx.h"
+#include "log.h"
+#include "secret.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ST2_SCOPE "st2kv.system"
+#define ST2_PAGE_DEFAULT 100      /* st2's default and non-admin maximum page */
+#define ST2_LIST_MAX_KEYS 1000000 /* a listing this long is a broken server */
+
+struct st2 {
+    char *base;        /* without the trailing slash */
+    char *auth_header; /* "X-Auth-Token: ..." / "St2-Api-Key: ...", or NULL */
+    char *credential;  /* the bare secret, to scrub from server text */
+    int page_size;
+    struct http_client *http;
+};
+
+/* ------------------------------------------------------------- helpers -- */
+
+static int oom(struct as_error *err)
+{
+    return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+}
+
+/* Wipe before free: the credential should not linger in freed heap. */
+static void free_secret(char *s)
+{
+    if (!s)
+        return;
+    volatile char *p = s;
+    while (*p)
+        *p++ = 0;
+    free(s);
+}
+
+/* NULL-terminated header list for one request. */
+static void headers_for(const struct st2 *st, int has_body, const char *out[4])
+{
+    int n = 0;
+    out[n++] = "Accept: application/json";
+    if (has_body)
+        out[n++] = "Content-Type: application/json";
+    if (st->auth_header)
+        out[n++] = st->auth_header;
+    out[n] = NULL;
+}
+
+/* {base}/keys/{encoded name}[?scope=...]. Dots are unreserved, so "." and
+ * ".." would stay dot-segments that libcurl resolves away ("/v1/keys/.."
+ * becomes "/v1/"); spelled %2E they are a name like any other. */
+static char *key_url(const struct st2 *st, const char *key, int with_scope)
+{
+    const char *dots = strcmp(key, ".") == 0 ? "%2E" : strcmp(key, "..") == 0 ? "%2E%2E" : NULL;
+    char *enc = dots ? strdup(dots) : http_urlencode(key), *url = NULL;
+    if (!enc)
+        return NULL;
+    if (asprintf(&url, "%s/keys/%s%s", st->base, enc,
+                 with_scope ? "?scope=" ST2_SCOPE : "") < 0)
+        url = NULL;
+    free(enc);
+    return url;
+}
+
+static char *list_url(const struct st2 *st, const char *prefix, size_t offset)
+{
+    char *enc = http_urlencode(prefix), *url = NULL;
+    if (!enc)
+        return NULL;
+    if (asprintf(&url, "%s/keys?prefix=%s&scope=" ST2_SCOPE "&limit=%d&offset=%zu",
+                 st->base, enc, st->page_size, offset) < 0)
+        url = NULL;
+    free(enc);
+    return url;
+}
+
+/* A copy of s with every copy of the credential replaced by "***"; NULL
+ * when out of memory. */
+static char *without_credential(const struct st2 *st, const char *s)
+{
+    const char *cred = st->credential;
+    size_t n = cred ? strlen(cred) : 0, count = 0;
+    if (n == 0)
+        return strdup(s);
+    for (const char *p = strstr(s, cred); p; p = strstr(p + n, cred))
+        count++;
+    char *out = malloc(strlen(s) + count * 3 + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *p; (p = strstr(s, cred)); s = p + n) {
+        memcpy(w, s, (size_t)(p - s));
+        w += p - s;
+        memcpy(w, "***", 3);
+        w += 3;
+    }
+    strcpy(w, s);
+    return out;
+}
+
+/* http_error_text() of a reply, the credential scrubbed from the whole body
+ * first: scrubbing the bounded text after would miss a token cut in half. */
+static char *error_text(const struct st2 *st, const struct http_response *r)
+{
+    struct http_response clean = *r;
+    char *body = r->body ? without_credential(st, r->body) : NULL;
+    if (r->body && !body)
+        return NULL;
+    clean.body = body;
+    clean.body_len = body ? strlen(body) : 0;
+    char *text = http_error_text(&clean);
+    free(body);
+    return text;
+}
+
+/* The error for a reply we did not expect. 401/403 get their own code so a
+ * workflow can tell "fix the credentials" from "st2 is unwell". */
+static int reply_error(const struct st2 *st, const char *what,
+                       const struct http_response *r, struct as_error *err)
+{
+    char *text = error_text(st, r);
+    char msg[320];
+
+    snprintf(msg, sizeof msg, "%s", text ? text : "(no detail)");
+    free(text);
+    secret_scrub_buf(msg, sizeof msg); /* and every other registered secret */
+    if (r->status == 401 || r->status == 403)
+        return as_fail(err, AS_EXIT_FAILURE, "datastore_unauthorized",
+                       "st2 datastore: %s refused (HTTP %ld): %s; check the auth "
+                       "token or API key",
+                       what, r->status, msg);
+    return as_fail(err, AS_EXIT_FAILURE, "datastore_error",
+                   "st2 datastore: %s failed (HTTP %ld): %s", what, r->status, msg);
+}
+
+static int bad_reply(const char *what, const char *why, struct as_error *err)
+{
+    return as_fail(err, AS_EXIT_FAILURE, "datastore_error",
+                   "st2 datastore: %s: bad reply: %s", what, why);
+}
+
+/* One request; a transport failure keeps http.c's code, with context. */
+static int call(struct st2 *st, const char *method, const char *url, const char *body,
+                const char *what, struct http_response *resp, struct as_error *err)
+{
+    const char *headers[4];
+    headers_for(st, body != NULL, headers);
+    struct http_request req = {
+        .method = method,
+        .url = url,
+        .headers = headers,
+        .body = body,
+        .body_len = body ? strlen(body) : 0,
+        .retry = -1, /* by method: all of ours are idempotent */
+    };
+    if (http_do(st->http, &req, resp, err) < 0) {
+        as_error_prefix(err, "st2 datastore: %s", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* st2 leaves expired keys to MongoDB's TTL monitor, which runs once a minute,
+ * so a key can be served for a while after its expire_timestamp. Honour the
+ * timestamp ourselves: TTL'd keys are leases and must end on time. The format
+ * is st2's isotime.format(): "2024-05-01T12:00:00.000000Z". */
+static int expired(struct json_object *item)
+{
+    const char *ts = jx_str(item, "expire_timestamp", NULL);
+    struct tm tm;
+    if (!ts)
+        return 0;
+    memset(&tm, 0, sizeof tm);
+    /* The fraction and the 'Z' are left unparsed: whole seconds will do. */
+    if (!strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm))
+        return 0; /* unreadable: trust the server, which did serve it */
+    return timegm(&tm) <= time(NULL);
+}
+
+/* ----------------------------------------------------------- operations -- */
+
+static int st2_get(struct ds *ds, const char *key, char **value, struct as_error *err)
+{
+    struct st2 *st = ds->impl;
+    struct http_response r;
+    char *url = key_url(st, key, 1);
+
+    *value = NULL;
+    if (!url)
+        return oom(err);
+    log_debug("st2 datastore: get %s", key);
+    int rc = call(st, "GET", url, NULL, "get", &r, err);
+    free(url);
+    if (rc < 0)
+        return -1;
+    if (r.status == 404) {
+        http_response_free(&r);
+        return DS_ABSENT;
+    }
+    if (r.status != 200) {
+        rc = reply_error(st, "get", &r, err);
+        http_response_free(&r);
+        return rc;
+    }
+
+    struct json_object *o = jx_parse(r.body, r.body_len, "st2 datastore: get reply",
+                                     "datastore_error", AS_EXIT_FAILURE, err);
+    http_response_free(&r);
+    if (!o)
+        return -1;
+    const char *v = jx_str(o, "value", NULL);
+    if (!v)
+        rc = bad_reply("get", "no string \"value\" in the key object", err);
+    else if (expired(o))
+        rc = DS_ABSENT;
+    else if (!(*value = strdup(v)))
+        rc = oom(err);
+    json_object_put(o);
+    return rc;
+}
+
+static int st2_put(struct ds *ds, const char *key, const char *value, long ttl_s,
+                   struct as_error *err)
+{
+    struct st2 *st = ds->impl;
+    struct http_response r;
+
+    /* JSON strings must be UTF-8; st2 would store mojibake or refuse. */
+    if (!jx_utf8_valid(value, strlen(value)))
+        return as_fail(err, AS_EXIT_BADINPUT, "bad_value",
+                       "st2 datastore: value for %s is not valid UTF-8", key);
+
+    struct json_object *b = json_object_new_object();
+    jx_add_str(b, "name", key);
+    jx_add_str(b, "value", value);
+    jx_add_str(b, "scope", ST2_SCOPE);
+    if (ttl_s > 0)
+        jx_add_int(b, "ttl", ttl_s);
+    char *body = jx_dump(b);
+    json_object_put(b);
+    char *url = key_url(st, key, 0);
+    if (!body || !url) {
+        free(body);
+        free(url);
+        return oom(err);
+    }
+
+    log_debug("st2 datastore: put %s (ttl %ld)", key, ttl_s);
+    int rc = call(st, "PUT", url, body, "put", &r, err);
+    free(url);
+    free(body);
+    if (rc < 0)
+        return -1;
+    if (r.status != 200 && r.status != 201)
+        rc = reply_error(st, "put", &r, err);
+    http_response_free(&r);
+    return rc;
+}
+
+static int st2_del(struct ds *ds, const char *key, struct as_error *err)
+{
+    struct st2 *st = ds->impl;
+    struct http_response r;
+    char *url = key_url(st, key, 1);
+
+    if (!url)
+        return oom(err);
+    log_debug("st2 datastore: delete %s", key);
+    int rc = call(st, "DELETE", url, NULL, "delete", &r, err);
+    free(url);
+    if (rc < 0)
+        return -1;
+    /* 404: already gone, which is what the caller wanted. */
+    if (r.status != 204 && r.status != 200 && r.status != 404)
+        rc = reply_error(st, "delete", &r, err);
+    http_response_free(&r);
+    return rc;
+}
+
+/* A fingerprint of a page's names (FNV-1a), to notice a server that hands
+ * back the same page whatever the offset. */
+static uint64_t page_hash(struct json_object *arr)
+{
+    uint64_t h = 14695981039346656037ull;
+    size_t n = json_object_array_length(arr);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = jx_str(json_object_array_get_idx(arr, i), "name", "");
+        for (const unsigned char *p = (const unsigned char *)name;; p++) {
+            h = (h ^ *p) * 1099511628211ull; /* the NUL separates names */
+            if (!*p)
+                break;
+        }
+    }
+    return h;
+}
+
+/* Take the live entries of one page that really start with the prefix. */
+static int take_page(struct json_object *arr, const char *prefix, struct ds_list *out,
+                     struct as_error *err)
+{
+    size_t n = json_object_array_length(arr), plen = strlen(prefix);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *item = json_object_array_get_idx(arr, i);
+        const char *name = jx_str(item, "name", NULL);
+        const char *value = jx_str(item, "value", NULL);
+        if (!name || !value)
+            return bad_reply("list", "an entry without string name and value", err);
+        if (strncmp(name, prefix, plen) != 0 || expired(item))
+            continue; /* defensive: the server filtered for us, or should have */
+        if (ds_list_add(out, name, value) < 0)
+            return oom(err);
+    }
+    return 0;
+}
+
+/* Fetch one page into *arr (a JSON array the caller puts). */
+static int fetch_page(struct st2 *st, const char *prefix, size_t offset,
+                      struct json_object **arr, struct as_error *err)
+{
+    struct http_response r;
+    char *url = list_url(st, prefix, offset);
+
+    *arr = NULL;
+    if (!url)
+        return oom(err);
+    int rc = call(st, "GET", url, NULL, "list", &r, err);
+    free(url);
+    if (rc < 0)
+        return -1;
+    if (r.status != 200) {
+        rc = reply_error(st, "list", &r, err);
+        http_response_free(&r);
+        return rc;
+    }
+    *arr = jx_parse(r.body, r.body_len, "st2 datastore: list reply", "datastore_error",
+                    AS_EXIT_FAILURE, err);
+    http_response_free(&r);
+    if (!*arr)
+        return -1;
+    if (!json_object_is_type(*arr, json_type_array)) {
+        json_object_put(*arr);
+        *arr = NULL;
+        return bad_reply("list", "not a JSON array", err);
+    }
+    return 0;
+}
+
+/* An entry and when it arrived, so equal names sort in arrival order. */
+struct arrival {
+    struct ds_entry e;
+    size_t at;
+};
+
+static int by_name_then_arrival(const void *a, const void *b)
+{
+    const struct arrival *x = a, *y = b;
+    int c = strcmp(x->e.name, y->e.name);
+    return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* Sort, keeping a key seen twice (written between two page requests, which
+ * shifts the rest) once: the copy that arrived last, the newer value. */
+static int sort_dedup(struct ds_list *l)
+{
+    if (l->count < 2)
+        return 0;
+    struct arrival *v = malloc(l->count * sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < l->count; i++)
+        v[i] = (struct arrival){l->items[i], i};
+    qsort(v, l->count, sizeof *v, by_name_then_arrival);
+
+    size_t w = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        if (w > 0 && strcmp(l->items[w - 1].name, v[i].e.name) == 0) {
+            free(l->items[w - 1].name);
+            free(l->items[w - 1].value);
+            l->items[w - 1] = v[i].e;
+        } else {
+            l->items[w++] = v[i].e;
+        }
+    }
+    l->count = w;
+    free(v);
+    return 0;
+}
+
+/* Move every entry of src to the end of dst, leaving src empty. */
+static int append_all(struct ds_list *dst, struct ds_list *src)
+{
+    if (dst->count == 0) { /* the usual case: hand the array over */
+        free(dst->items);
+        *dst = *src;
+        *src = (struct ds_list){0};
+        return 0;
+    }
+    for (size_t i = 0; i < src->count; i++)
+        if (ds_list_add(dst, src->items[i].name, src->items[i].value) < 0)
+            return -1;
+    ds_list_free(src);
+    return 0;
+}
+
+/* st2 sends no total count we could rely on, so page with a fixed limit
+ * until a page comes back short. st2 refuses (403) rather than clamps a
+ * limit above its maximum, so a short page really is the last one. */
+static int st2_list(struct ds *ds, const char *prefix, struct ds_list *out,
+                    struct as_error *err)
+{
+    struct st2 *st = ds->impl;
+    struct ds_list got = {0};
+    size_t offset = 0, max_pages = ST2_LIST_MAX_KEYS / (size_t)st->page_size + 1;
+    uint64_t prev = 0;
+    int rc = 0;
+
+    log_debug("st2 datastore: list %s", prefix);
+    for (size_t page = 0;; page++) {
+        struct json_object *arr;
+        if (page == max_pages) {
+            rc = as_fail(err, AS_EXIT_FAILURE, "datastore_error",
+                         "st2 datastore: list %s: more than %d keys; giving up", prefix,
+                         ST2_LIST_MAX_KEYS);
+            break;
+        }
+        if ((rc = fetch_page(st, prefix, offset, &arr, err)) < 0)
+            break;
+        size_t n = json_object_array_length(arr);
+        uint64_t h = page_hash(arr);
+        if (page > 0 && n > 0 && h == prev) {
+            json_object_put(arr);
+            rc = as_fail(err, AS_EXIT_FAILURE, "datastore_error",
+                         "st2 datastore: list %s: the server sent the same page for "
+                         "offsets %zu and %zu (is it ignoring offset?)",
+                         prefix, offset - n, offset);
+            break;
+        }
+        prev = h;
+        rc = take_page(arr, prefix, &got, err);
+        json_object_put(arr);
+        if (rc < 0 || n < (size_t)st->page_size)
+            break;
+        offset += n;
+    }
+    if (rc == 0 && (sort_dedup(&got) < 0 || append_all(out, &got) < 0))
+        rc = oom(err);
+    ds_list_free(&got);
+    return rc;
+}
+
+static void st2_close(struct ds *ds)
+{
+    struct st2 *st = ds->impl;
+    http_client_free(st->http);
+    free(st->base);
+    free_secret(st->auth_header);
+    free_secret(st->credential);
+    free(st);
+    free(ds);
+}
+
+static const struct ds_ops st2_ops = {
+    .name = "st2",
+    .get = st2_get,
+    .put = st2_put,
+    .del = st2_del,
+    .list = st2_list,
+    .close = st2_close,
+};
+
+/* ----------------------------------------------------------------- open -- */
+
+/* The token wins over the API key, as in st2's own client. No credential at
+ * all is allowed: st2 then answers 401, which names the problem better than
+ * we could here. */
+static int set_auth(struct st2 *st, const struct ds_st2_config *cfg)
+{
+    const char *name = NULL, *val = NULL;
+    if (cfg->auth_token && *cfg->auth_token)
+        name = "X-Auth-Token", val = cfg->auth_token;
+    else if (cfg->api_key && *cfg->api_key)
+        name = "St2-Api-Key", val = cfg->api_key;
+    if (!val)
+        return 0;
+    secret_register(val);
+    if (asprintf(&st->auth_header, "%s: %s", name, val) < 0) {
+        st->auth_header = NULL;
+        return -1;
+    }
+    return (st->credential = strdup(val)) ? 0 : -1;
+}
+
+struct ds *ds_open_st2(const struct ds_st2_config *cfg, struct as_error *err)
+{
+    if (!cfg || !cfg->base_url || !*cfg->base_url) {
+        as_fail(err, AS_EXIT_BADINPUT, "bad_datastore", "st2 datastore: no API URL");
+        return NULL;
+    }
+    if (strncmp(cfg->base_url, "http://", 7) != 0 &&
+        strncmp(cfg->base_url, "https://", 8) != 0) {
+        as_fail(err, AS_EXIT_BADINPUT, "bad_datastore",
+                "st2 datastore: API URL must start with http:// or https://");
+        return NULL;
+    }
+
+    struct ds *ds = calloc(1, sizeof *ds);
+    struct st2 *st = calloc(1, sizeof *st);
+    if (!ds || !st) {
+        free(ds);
+        free(st);
+        oom(err);
+        return NULL;
+    }
+    ds->ops = &st2_ops;
+    ds->impl = st;
+    st->page_size = cfg->page_size > 0 ? cfg->page_size : ST2_PAGE_DEFAULT;
+    st->base = strdup(cfg->base_url);
+    if (!st->base || set_auth(st, cfg) < 0) {
+        st2_close(ds);
+        oom(err);
+        return NULL;
+    }
+    size_t n = strlen(st->base);
+    while (n > 0 && st->base[n - 1] == '/')
+        st->base[--n] = '\0';
+
+    /* Creating the client sends nothing: the first request connects. */
+    struct http_options opt;
+    http_options_default(&opt);
+    opt.ca_bundle = cfg->ca_bundle;
+    if (!(st->http = http_client_new(&opt, err))) {
+        as_error_prefix(err, "st2 datastore");
+        st2_close(ds);
+        return NULL;
+    }
+    return ds;
+}

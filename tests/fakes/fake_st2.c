@@ -1,0 +1,876 @@
+/* fake_st2.c - see fake_st2.h.
+ *
+ * One mutex guards everything: requests are tiny and a test fake needs
+ * obviously-correct more than it needs concurrency. libmicrohttpd runs one
+ * thread per connection so a delayed response holds up only its own client,
+ * and hands us the path already percent-decoded (the split at '?' happens
+ * before decoding, so an encoded '?' stays in the name). */
+#include "fake_st2.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SYSTEM_SCOPE "st2kv.system"
+#define KEYS_PATH "/v1/keys"
+#define DEFAULT_PAGE 100 /* st2's ResourceController.default_limit */
+
+struct kv {
+    char *name;
+    char *value;
+    long long expire;        /* unix seconds, 0: never */
+    unsigned long long seq;  /* insertion order, also the object id */
+};
+
+struct pair {
+    char *name;
+    char *value;
+};
+
+struct pairs {
+    struct pair *v;
+    size_t n, cap;
+};
+
+struct fake_st2 {
+    struct MHD_Daemon *daemon;
+    char url[64];
+    char *token, *api_key;
+
+    pthread_mutex_t lock;
+    struct kv *keys;
+    size_t nkeys, cap;
+    unsigned long long seq;
+    long long clock_offset;
+
+    enum fake_st2_limit_mode limit_mode;
+    int max_page;
+    int insertion_order, ignore_offset, ignore_prefix;
+    int fail_n, fail_status;
+    long fail_retry_after;
+    long delay_ms;
+
+    struct fake_st2_stats stats;
+    struct {
+        char *method, *path, *key, *body;
+        struct pairs headers, query;
+    } last;
+};
+
+/* A request body as it arrives, chunk by chunk. */
+struct upload {
+    char *buf;
+    size_t len, cap;
+};
+
+/* What to answer; built under the lock, sent after it is released. */
+struct reply {
+    unsigned status;
+    char *body; /* JSON text or NULL */
+    long retry_after;
+    long long total_count, limit; /* -1: no header */
+};
+
+/* ------------------------------------------------------------- helpers -- */
+
+static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
+
+static long long now_locked(struct fake_st2 *f)
+{
+    return (long long)time(NULL) + f->clock_offset;
+}
+
+static int live(const struct kv *k, long long now)
+{
+    return k->expire == 0 || k->expire > now;
+}
+
+static void pairs_free(struct pairs *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].name);
+        free(p->v[i].value);
+    }
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+static void pairs_add(struct pairs *p, const char *name, const char *value)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        struct pair *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n].name = strdup(name);
+    p->v[p->n].value = strdup(value ? value : "");
+    p->n++;
+}
+
+static char *pairs_get(const struct pairs *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].name && strcasecmp(p->v[i].name, name) == 0)
+            return dupn(p->v[i].value);
+    return NULL;
+}
+
+static char *dump(struct json_object *o)
+{
+    char *s = strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return s;
+}
+
+/* st2's error shape: {"faultstring": "..."} (st2common/router.py abort). */
+static void fault(struct reply *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fault(struct reply *r, unsigned status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "faultstring", json_object_new_string(msg));
+    r->status = status;
+    free(r->body);
+    r->body = dump(o);
+}
+
+/* ---------------------------------------------------------------- store -- */
+
+static struct kv *find(struct fake_st2 *f, const char *name)
+{
+    for (size_t i = 0; i < f->nkeys; i++)
+        if (strcmp(f->keys[i].name, name) == 0)
+            return &f->keys[i];
+    return NULL;
+}
+
+static void remove_at(struct fake_st2 *f, size_t i)
+{
+    free(f->keys[i].name);
+    free(f->keys[i].value);
+    f->keys[i] = f->keys[--f->nkeys];
+}
+
+/* MongoDB's TTL index removes expired documents; here they go on the next
+ * request, which looks the same from outside. */
+static void purge(struct fake_st2 *f)
+{
+    long long now = now_locked(f);
+    for (size_t i = 0; i < f->nkeys;)
+        if (!live(&f->keys[i], now))
+            remove_at(f, i);
+        else
+            i++;
+}
+
+/* Create or overwrite. An overwrite without a ttl clears the expiry, as
+ * st2's KeyValuePairAPI.to_model builds a fresh model each time. */
+static struct kv *upsert(struct fake_st2 *f, const char *name, const char *value,
+                         long long ttl_s)
+{
+    struct kv *k = find(f, name);
+    char *v = strdup(value);
+    if (!v)
+        return NULL;
+    if (!k) {
+        if (f->nkeys == f->cap) {
+            size_t cap = f->cap ? f->cap * 2 : 64;
+            struct kv *keys = realloc(f->keys, cap * sizeof *keys);
+            if (!keys) {
+                free(v);
+                return NULL;
+            }
+            f->keys = keys;
+            f->cap = cap;
+        }
+        k = &f->keys[f->nkeys];
+        if (!(k->name = strdup(name))) {
+            free(v);
+            return NULL;
+        }
+        k->value = NULL;
+        k->seq = ++f->seq;
+        f->nkeys++;
+    }
+    free(k->value);
+    k->value = v;
+    k->expire = ttl_s ? now_locked(f) + ttl_s : 0;
+    return k;
+}
+
+/* The KeyValuePairAPI document st2 returns for a system-scope, non-secret
+ * key (st2common/models/api/keyvalue.py from_model: None fields dropped). */
+static struct json_object *kv_json(const struct kv *k)
+{
+    struct json_object *o = json_object_new_object();
+    char id[32], *uid = NULL;
+
+    snprintf(id, sizeof id, "%024llx", k->seq);
+    if (asprintf(&uid, "key_value_pair:%s:%s", SYSTEM_SCOPE, k->name) < 0)
+        uid = NULL;
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "uid", json_object_new_string(uid ? uid : ""));
+    json_object_object_add(o, "name", json_object_new_string(k->name));
+    json_object_object_add(o, "value", json_object_new_string(k->value));
+    json_object_object_add(o, "secret", json_object_new_boolean(0));
+    json_object_object_add(o, "encrypted", json_object_new_boolean(0));
+    json_object_object_add(o, "scope", json_object_new_string(SYSTEM_SCOPE));
+    if (k->expire) {
+        /* st2's isotime.format(offset=False): microseconds and a 'Z'. */
+        char ts[64];
+        struct tm tm;
+        time_t t = (time_t)k->expire;
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+        json_object_object_add(o, "expire_timestamp", json_object_new_string(ts));
+    }
+    free(uid);
+    return o;
+}
+
+static void not_found(struct reply *r, const char *name)
+{
+    fault(r, 404, "KeyValuePair with name: %s and scope: %s not found in db.", name,
+          SYSTEM_SCOPE);
+}
+
+/* ------------------------------------------------------------ endpoints -- */
+
+static void do_get(struct fake_st2 *f, const char *name, struct reply *r)
+{
+    struct kv *k = find(f, name);
+    f->stats.gets++;
+    if (!k) {
+        not_found(r, name);
+        return;
+    }
+    r->status = 200;
+    r->body = dump(kv_json(k));
+}
+
+static void do_delete(struct fake_st2 *f, const char *name, struct reply *r)
+{
+    struct kv *k = find(f, name);
+    f->stats.deletes++;
+    if (!k) {
+        not_found(r, name);
+        return;
+    }
+    remove_at(f, (size_t)(k - f->keys));
+    r->status = 204;
+}
+
+/* The body check st2's router does against KeyValuePairAPI.schema
+ * ("additionalProperties": false, "value" a required string, "ttl" an
+ * integer), then the controller's scope check. 0 if acceptable. */
+static int check_put_body(struct json_object *b, struct reply *r)
+{
+    static const char *const known[] = {"id", "uid", "name", "description", "value",
+                                        "secret", "encrypted", "scope",
+                                        "expire_timestamp", "ttl", "user"};
+    if (!json_object_is_type(b, json_type_object)) {
+        fault(r, 400, "Failed to parse request body: expected a JSON object");
+        return -1;
+    }
+    json_object_object_foreach(b, key, val) {
+        size_t i = 0;
+        while (i < sizeof known / sizeof *known && strcmp(known[i], key) != 0)
+            i++;
+        if (i == sizeof known / sizeof *known) {
+            fault(r, 400, "Additional properties are not allowed ('%s' was unexpected)",
+                  key);
+            return -1;
+        }
+        (void)val;
+    }
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(b, "value", &v)) {
+        fault(r, 400, "'value' is a required property");
+        return -1;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        fault(r, 400, "%s is not of type 'string'", json_object_to_json_string(v));
+        return -1;
+    }
+    struct json_object *t = NULL;
+    if (json_object_object_get_ex(b, "ttl", &t) && !json_object_is_type(t, json_type_int)) {
+        fault(r, 400, "%s is not of type 'integer'", json_object_to_json_string(t));
+        return -1;
+    }
+    struct json_object *s = NULL;
+    if (json_object_object_get_ex(b, "scope", &s)) {
+        const char *scope = json_object_get_string(s);
+        if (!json_object_is_type(s, json_type_string) ||
+            (strcmp(scope, SYSTEM_SCOPE) != 0 && strcmp(scope, "system") != 0)) {
+            fault(r, 400, "Invalid scope \"%s\"! This fake only has scope %s.", scope,
+                  SYSTEM_SCOPE);
+            return -1;
+        }
+    }
+    struct json_object *sec = NULL;
+    if (json_object_object_get_ex(b, "secret", &sec) && json_object_get_boolean(sec)) {
+        /* What st2 answers without a datastore crypto key: the fake has none. */
+        fault(r, 400, "Crypto key not found in /etc/st2/keys/datastore_key.json. "
+                      "Unable to encrypt / decrypt value for key.");
+        return -1;
+    }
+    return 0;
+}
+
+static void do_put(struct fake_st2 *f, const char *name, const struct upload *up,
+                   struct reply *r)
+{
+    f->stats.puts++;
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *b =
+        tok ? json_tokener_parse_ex(tok, up->buf ? up->buf : "", (int)up->len) : NULL;
+    int bad_json = !tok || json_tokener_get_error(tok) != json_tokener_success;
+    json_tokener_free(tok);
+    if (bad_json || !b) {
+        json_object_put(b);
+        fault(r, 400, "Failed to parse request body: not valid JSON");
+        return;
+    }
+    if (check_put_body(b, r) < 0) {
+        json_object_put(b);
+        return;
+    }
+    struct json_object *v = NULL, *t = NULL;
+    json_object_object_get_ex(b, "value", &v);
+    long long ttl = json_object_object_get_ex(b, "ttl", &t) ? json_object_get_int64(t) : 0;
+    /* The body's "name" is ignored: st2 sets kvp.name from the path. */
+    struct kv *k = upsert(f, name, json_object_get_string(v), ttl);
+    json_object_put(b);
+    if (!k) {
+        fault(r, 500, "out of memory");
+        return;
+    }
+    if (!live(k, now_locked(f))) {
+        /* A ttl <= 0 gives an expire_timestamp in the past: st2 answers with
+         * the document, then MongoDB drops it. */
+        r->status = 200;
+        r->body = dump(kv_json(k));
+        remove_at(f, (size_t)(k - f->keys));
+        return;
+    }
+    r->status = 200;
+    r->body = dump(kv_json(k));
+}
+
+/* Parse a whole decimal integer query value; 0 and *out, or -1. */
+static int query_int(const char *s, long long *out)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return errno || *end ? -1 : 0;
+}
+
+/* st2's validate_limit_query_param() with the knob for who is "admin".
+ * Returns the page length to serve (0: everything) or -1 after a fault. */
+static long long page_limit(struct fake_st2 *f, const char *s, struct reply *r)
+{
+    long long limit;
+    if (!s) /* st2's default page, cut to a smaller maximum if one is set */
+        return f->limit_mode != FAKE_ST2_LIMIT_UNLIMITED && f->max_page < DEFAULT_PAGE
+                   ? f->max_page
+                   : DEFAULT_PAGE;
+    if (query_int(s, &limit) < 0) {
+        fault(r, 400, "Invalid limit \"%s\"", s);
+        return -1;
+    }
+    if (limit == 0) {
+        fault(r, 400, "Limit, \"0\" specified, must be a positive number or -1 for "
+                      "full result set.");
+        return -1;
+    }
+    if (limit <= -2) {
+        fault(r, 400, "Limit, \"%lld\" specified, must be a positive number.", limit);
+        return -1;
+    }
+    if (f->limit_mode == FAKE_ST2_LIMIT_UNLIMITED)
+        return limit == -1 ? 0 : limit;
+    if (f->limit_mode == FAKE_ST2_LIMIT_REJECT && limit == -1) {
+        fault(r, 403, "Administrator access required to be able to specify limit=-1 "
+                      "and retrieve all the records");
+        return -1;
+    }
+    if (f->limit_mode == FAKE_ST2_LIMIT_REJECT && limit > f->max_page) {
+        fault(r, 403, "Limit \"%lld\" specified, maximum value is \"%d\"", limit,
+              f->max_page);
+        return -1;
+    }
+    return limit == -1 || limit > f->max_page ? f->max_page : limit;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const struct kv *const *)a)->name, (*(const struct kv *const *)b)->name);
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    unsigned long long x = (*(const struct kv *const *)a)->seq;
+    unsigned long long y = (*(const struct kv *const *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+static void do_list(struct fake_st2 *f, struct MHD_Connection *c, struct reply *r)
+{
+    const char *prefix = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "prefix");
+    const char *off_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset");
+    long long offset = 0;
+
+    f->stats.lists++;
+    long long limit =
+        page_limit(f, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"), r);
+    if (limit < 0)
+        return;
+    if (off_s && (query_int(off_s, &offset) < 0 || offset < 0)) {
+        fault(r, 400, "Invalid offset \"%s\"", off_s);
+        return;
+    }
+    if (f->ignore_offset)
+        offset = 0;
+    if (f->ignore_prefix)
+        prefix = NULL;
+
+    struct kv **match = calloc(f->nkeys + 1, sizeof *match);
+    if (!match) {
+        fault(r, 500, "out of memory");
+        return;
+    }
+    size_t n = 0, plen = prefix ? strlen(prefix) : 0;
+    for (size_t i = 0; i < f->nkeys; i++)
+        if (!prefix || strncmp(f->keys[i].name, prefix, plen) == 0)
+            match[n++] = &f->keys[i];
+    qsort(match, n, sizeof *match, f->insertion_order ? by_seq : by_name);
+
+    struct json_object *arr = json_object_new_array();
+    size_t end = limit == 0 || (unsigned long long)offset + (unsigned long long)limit > n
+                     ? n
+                     : (size_t)(offset + limit);
+    for (size_t i = (size_t)offset; i < end; i++)
+        json_object_array_add(arr, kv_json(match[i]));
+    free(match);
+
+    r->status = 200;
+    r->body = dump(arr);
+    /* st2's ResourceController._get_all sets both headers. */
+    r->total_count = (long long)n;
+    r->limit = limit ? limit : -1;
+}
+
+/* --------------------------------------------------------------- routing -- */
+
+/* st2's auth middleware (st2common/router.py): exactly one of the two
+ * headers, and it must be valid. 1 if authorised, else a 401 is set. */
+static int authorised(struct fake_st2 *f, struct MHD_Connection *c, struct reply *r)
+{
+    const char *tok = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Auth-Token");
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "St2-Api-Key");
+
+    if (tok && key)
+        fault(r, 401, "Unauthorized - Only one of Token or API key expected.");
+    else if (!tok && !key)
+        fault(r, 401, "Unauthorized - One of Token or API key required.");
+    else if (tok && !(f->token && strcmp(tok, f->token) == 0))
+        /* Echoing the credential is the worst a server can do; the client
+         * must keep it out of its own messages anyway. */
+        fault(r, 401, "Unauthorized - Token with value \"%s\" not found.", tok);
+    else if (key && !(f->api_key && strcmp(key, f->api_key) == 0))
+        fault(r, 401, "Unauthorized - ApiKey with key \"%s\" not found.", key);
+    else
+        return 1;
+    f->stats.unauthorized++;
+    return 0;
+}
+
+static int scope_ok(struct MHD_Connection *c, struct reply *r)
+{
+    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "scope");
+    if (!s || !*s || strcmp(s, SYSTEM_SCOPE) == 0 || strcmp(s, "system") == 0)
+        return 1;
+    fault(r, 400, "Invalid scope \"%s\"! This fake only has scope %s.", s, SYSTEM_SCOPE);
+    return 0;
+}
+
+static void inject_fault(struct fake_st2 *f, struct reply *r)
+{
+    const char *text = f->fail_status == 429   ? "Too Many Requests"
+                       : f->fail_status == 503 ? "Service Unavailable"
+                       : f->fail_status == 500 ? "Internal Server Error"
+                                               : "Injected fault";
+    f->fail_n--;
+    f->stats.faults++;
+    fault(r, (unsigned)f->fail_status, "%s", text);
+    r->retry_after = f->fail_retry_after;
+}
+
+static void route(struct fake_st2 *f, struct MHD_Connection *c, const char *method,
+                  const char *path, const struct upload *up, struct reply *r)
+{
+    if (f->fail_n > 0) {
+        inject_fault(f, r);
+        return;
+    }
+    if (!authorised(f, c, r) || !scope_ok(c, r))
+        return;
+    purge(f);
+
+    int is_list = strcmp(path, KEYS_PATH) == 0 || strcmp(path, KEYS_PATH "/") == 0;
+    const char *name = !is_list && strncmp(path, KEYS_PATH "/", sizeof KEYS_PATH) == 0
+                           ? path + sizeof KEYS_PATH
+                           : NULL;
+    if (is_list && strcmp(method, "GET") == 0)
+        do_list(f, c, r);
+    else if (name && strcmp(method, "GET") == 0)
+        do_get(f, name, r);
+    else if (name && strcmp(method, "PUT") == 0)
+        do_put(f, name, up, r);
+    else if (name && strcmp(method, "DELETE") == 0)
+        do_delete(f, name, r);
+    else if (is_list || name)
+        fault(r, 405, "Method Not Allowed");
+    else
+        fault(r, 404, "The resource could not be found.");
+}
+
+/* ------------------------------------------------------------ recording -- */
+
+static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    pairs_add(cls, key, value);
+    return MHD_YES;
+}
+
+static void record(struct fake_st2 *f, struct MHD_Connection *c, const char *method,
+                   const char *path, const struct upload *up)
+{
+    free(f->last.method);
+    free(f->last.path);
+    free(f->last.key);
+    free(f->last.body);
+    pairs_free(&f->last.headers);
+    pairs_free(&f->last.query);
+
+    f->stats.requests++;
+    f->last.method = dupn(method);
+    f->last.path = dupn(path);
+    f->last.key = strncmp(path, KEYS_PATH "/", sizeof KEYS_PATH) == 0
+                      ? dupn(path + sizeof KEYS_PATH)
+                      : NULL;
+    f->last.body = up->buf ? strndup(up->buf, up->len) : NULL;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_pair, &f->last.headers);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_pair, &f->last.query);
+}
+
+/* ------------------------------------------------------------- plumbing -- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
+{
+    struct MHD_Response *resp =
+        r->body ? MHD_create_response_from_buffer(strlen(r->body), r->body,
+                                                  MHD_RESPMEM_MUST_FREE)
+                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(r->body);
+        return MHD_NO;
+    }
+    char num[32];
+    if (r->body)
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+    if (r->retry_after >= 0) {
+        snprintf(num, sizeof num, "%ld", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", num);
+    }
+    if (r->total_count >= 0) {
+        snprintf(num, sizeof num, "%lld", r->total_count);
+        MHD_add_response_header(resp, "X-Total-Count", num);
+    }
+    if (r->limit >= 0) {
+        snprintf(num, sizeof num, "%lld", r->limit);
+        MHD_add_response_header(resp, "X-Limit", num);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static int upload_add(struct upload *up, const char *data, size_t len)
+{
+    if (up->len + len + 1 > up->cap) {
+        size_t cap = up->cap ? up->cap : 4096;
+        while (cap < up->len + len + 1)
+            cap *= 2;
+        char *b = realloc(up->buf, cap);
+        if (!b)
+            return -1;
+        up->buf = b;
+        up->cap = cap;
+    }
+    memcpy(up->buf + up->len, data, len);
+    up->len += len;
+    up->buf[up->len] = '\0';
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct fake_st2 *f = cls;
+    struct upload *up = *con_cls;
+    (void)version;
+
+    if (!up) { /* first call: headers only */
+        if (!(up = calloc(1, sizeof *up)))
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (upload_add(up, upload_data, *upload_data_size) < 0)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    struct reply r = {0, NULL, -1, -1, -1};
+    pthread_mutex_lock(&f->lock);
+    record(f, c, method, url, up);
+    route(f, c, method, url, up, &r);
+    long delay = f->delay_ms;
+    pthread_mutex_unlock(&f->lock);
+    if (delay > 0)
+        sleep_ms(delay);
+    return send_reply(c, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct upload *up = *con_cls;
+    (void)cls, (void)c, (void)toe;
+    if (up) {
+        free(up->buf);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+struct fake_st2 *fake_st2_start(const char *token, const char *api_key)
+{
+    struct fake_st2 *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    pthread_mutex_init(&f->lock, NULL);
+    f->token = dupn(token);
+    f->api_key = dupn(api_key);
+    f->limit_mode = FAKE_ST2_LIMIT_CLAMP;
+    f->max_page = DEFAULT_PAGE;
+
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = 0; /* ephemeral */
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+        on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_END);
+    const union MHD_DaemonInfo *info =
+        f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    if (!info || info->port == 0) {
+        fake_st2_stop(f);
+        return NULL;
+    }
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/v1", (unsigned)info->port);
+    return f;
+}
+
+void fake_st2_stop(struct fake_st2 *f)
+{
+    if (!f)
+        return;
+    if (f->daemon)
+        MHD_stop_daemon(f->daemon); /* joins every connection thread */
+    fake_st2_clear_keys(f);
+    free(f->keys);
+    free(f->token);
+    free(f->api_key);
+    free(f->last.method);
+    free(f->last.path);
+    free(f->last.key);
+    free(f->last.body);
+    pairs_free(&f->last.headers);
+    pairs_free(&f->last.query);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+const char *fake_st2_url(const struct fake_st2 *f) { return f->url; }
+
+/* ---------------------------------------------------------------- knobs -- */
+
+#define LOCKED(f, stmt)                 \
+    do {                                \
+        pthread_mutex_lock(&(f)->lock);   \
+        stmt;                           \
+        pthread_mutex_unlock(&(f)->lock); \
+    } while (0)
+
+long long fake_st2_now(struct fake_st2 *f)
+{
+    long long now;
+    LOCKED(f, now = now_locked(f));
+    return now;
+}
+
+void fake_st2_advance(struct fake_st2 *f, long long seconds)
+{
+    LOCKED(f, f->clock_offset += seconds);
+}
+
+void fake_st2_set_limit_mode(struct fake_st2 *f, enum fake_st2_limit_mode m, int max_page)
+{
+    LOCKED(f, (f->limit_mode = m, f->max_page = max_page > 0 ? max_page : DEFAULT_PAGE));
+}
+
+void fake_st2_set_insertion_order(struct fake_st2 *f, int on)
+{
+    LOCKED(f, f->insertion_order = on);
+}
+
+void fake_st2_set_ignore_offset(struct fake_st2 *f, int on)
+{
+    LOCKED(f, f->ignore_offset = on);
+}
+
+void fake_st2_set_ignore_prefix(struct fake_st2 *f, int on)
+{
+    LOCKED(f, f->ignore_prefix = on);
+}
+
+void fake_st2_fail_next(struct fake_st2 *f, int n, int status, long retry_after_s)
+{
+    LOCKED(f, (f->fail_n = n, f->fail_status = status, f->fail_retry_after = retry_after_s));
+}
+
+void fake_st2_set_delay_ms(struct fake_st2 *f, long ms) { LOCKED(f, f->delay_ms = ms); }
+
+int fake_st2_set_key(struct fake_st2 *f, const char *name, const char *value, long ttl_s)
+{
+    struct kv *k;
+    LOCKED(f, k = upsert(f, name, value, ttl_s));
+    return k ? 0 : -1;
+}
+
+char *fake_st2_get_key(struct fake_st2 *f, const char *name)
+{
+    char *v = NULL;
+    pthread_mutex_lock(&f->lock);
+    purge(f);
+    struct kv *k = find(f, name);
+    if (k)
+        v = strdup(k->value);
+    pthread_mutex_unlock(&f->lock);
+    return v;
+}
+
+size_t fake_st2_key_count(struct fake_st2 *f)
+{
+    size_t n;
+    LOCKED(f, (purge(f), n = f->nkeys));
+    return n;
+}
+
+void fake_st2_clear_keys(struct fake_st2 *f)
+{
+    pthread_mutex_lock(&f->lock);
+    while (f->nkeys)
+        remove_at(f, f->nkeys - 1);
+    pthread_mutex_unlock(&f->lock);
+}
+
+void fake_st2_stats(struct fake_st2 *f, struct fake_st2_stats *out)
+{
+    LOCKED(f, *out = f->stats);
+}
+
+void fake_st2_reset_stats(struct fake_st2 *f)
+{
+    LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
+}
+
+char *fake_st2_last_header(struct fake_st2 *f, const char *name)
+{
+    char *v;
+    LOCKED(f, v = pairs_get(&f->last.headers, name));
+    return v;
+}
+
+char *fake_st2_last_query(struct fake_st2 *f, const char *name)
+{
+    char *v;
+    LOCKED(f, v = pairs_get(&f->last.query, name));
+    return v;
+}
+
+char *fake_st2_last_method(struct fake_st2 *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.method));
+    return v;
+}
+
+char *fake_st2_last_path(struct fake_st2 *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.path));
+    return v;
+}
+
+char *fake_st2_last_key(struct fake_st2 *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.key));
+    return v;
+}
+
+char *fake_st2_last_body(struct fake_st2 *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.body));
+    return v;
+}
