@@ -1,6 +1,7 @@
 # autoscale - StackStorm pack of C actions. See README.md.
 #
 #   make            build the library and every action into actions/bin/
+#   make demo       the quick start on the embedded defaults (installs packages as root)
 #   make check      lint + all tests, then all tests again under ASan+UBSan
 #   make test       the tests once, on the normal build
 #   make bench      benchmarks; prints a table and writes bench/RESULTS.md
@@ -54,7 +55,7 @@ TEST_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(TEST_SRC:.c=)))
 FAKE_SRC    := $(wildcard tests/fakes/*_main.c)
 FAKE_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(FAKE_SRC:_main.c=)))
 
-.PHONY: all check test tests lint bench deps clean asan-test print-packages
+.PHONY: all check test tests lint bench deps ensure-deps demo clean asan-test print-packages
 all: $(ACTION_BIN)
 
 $(BUILD)/%.o: %.c
@@ -98,7 +99,8 @@ lint: all
 asan-test:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test
 
-check: lint
+check: ensure-deps
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test > $(BUILD)/check-release.log 2>&1; rc=$$?; \
 	  cat $(BUILD)/check-release.log; \
 	  $(MAKE) --no-print-directory asan-test > build/check-asan.log 2>&1; rc2=$$?; \
@@ -112,10 +114,21 @@ bench: all
 deps:
 	sh scripts/install-deps.sh
 
+# Installs missing packages when run as root; otherwise names them and fails.
+ensure-deps:
+	@sh scripts/ensure-deps.sh
+
+demo: ensure-deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh
+
 print-packages:
 	@grep -v '^[[:space:]]*#' deps/debian-packages.txt | tr -s ' \n' ' '; echo
 
 clean:
 	rm -rf build actions/bin bench/out
+
+# Keep objects that implicit rule chains would delete as intermediates.
+.SECONDARY:
 
 -include $(LIB_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) $(ACTION_SRC:%.c=$(BUILD)/%.d)

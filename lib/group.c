@@ -136,6 +136,22 @@ static int check_channel(const char *f, const char *v, struct as_error *err)
     return charset(f, rest, "._-", 80, "a channel such as #ops", err);
 }
 
+/* Monitor names are free text ("Web p95 > 2s"), but never control
+ * characters; commas separate the entries. */
+static int check_alert_match(const char *f, const char *v, struct as_error *err)
+{
+    size_t n = strlen(v);
+    bool ok = n <= 2048 && jx_utf8_valid(v, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)v[i] >= 0x20 && v[i] != 0x7f;
+    if (!ok)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must be comma-separated names without "
+                       "control characters (at most 2048 bytes)",
+                       f);
+    return 0;
+}
+
 #define FIELD_INT(n, def, lo, hi, check) {#n, true, offsetof(struct group, n), def, lo, hi, NULL},
 #define FIELD_STR(n, def, lo, hi, check) {#n, false, offsetof(struct group, n), def, 0, 0, check},
 #define FIELD(n, kind, def, cfg, lo, hi, check) FIELD_##kind(n, def, lo, hi, check)
