@@ -30,6 +30,12 @@ int asg_load_spec(struct ds *ds, const char *name, struct group *g,
         return -1;
     rc = group_from_json(g, o, err);
     json_object_put(o);
+    if (rc == 0 && strcmp(g->name, name) != 0) {
+        /* Saving it back would write another group's key. */
+        group_free(g);
+        return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
+                       "the spec stored for group '%s' names another group", name);
+    }
     return rc;
 }
 

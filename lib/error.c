@@ -1,8 +1,10 @@
 /* error.c - see error.h. Messages are forced onto one line so an error is
  * always exactly one JSON line, whatever a server put in its error body. */
 #include "error.h"
+#include "secret.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void one_line(char *s)
@@ -19,7 +21,14 @@ int as_failv(struct as_error *err, enum as_exit exit, const char *code,
         return -1;
     err->exit = exit;
     snprintf(err->code, sizeof err->code, "%s", code);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    /* Scrub secrets from the whole message before it is cut to size, so a
+     * secret straddling the cut cannot leave its first half behind. */
+    char *raw = NULL, *clean = NULL;
+    if (vasprintf(&raw, fmt, ap) >= 0)
+        clean = secret_scrub(raw);
+    snprintf(err->message, sizeof err->message, "%s", clean ? clean : "");
+    free(raw);
+    free(clean);
     one_line(err->message);
     return -1;
 }

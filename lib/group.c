@@ -75,7 +75,7 @@ static int charset(const char *f, const char *v, const char *extra, size_t max,
  * characters, which only an injection attempt would carry. */
 static int check_cloud_name(const char *f, const char *v, struct as_error *err)
 {
-    if (v[0] == ' ' || v[strlen(v) - 1] == ' ')
+    if (!*v || v[0] == ' ' || v[strlen(v) - 1] == ' ')
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "parameter '%s' must not start or end with a space", f);
     return charset(f, v, " ._:/@+-()=", 255,
@@ -287,8 +287,11 @@ struct json_object *group_to_json(const struct group *g)
 int group_from_json(struct group *g, struct json_object *o, struct as_error *err)
 {
     group_init(g, jx_str(o, "name", ""));
-    if (group_check_name(g->name, err) < 0)
-        return -1;
+    if (group_check_name(g->name, NULL) < 0) {
+        group_free(g);
+        return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
+                       "a stored group spec has no valid name");
+    }
     for (size_t i = 0; i < NFIELDS; i++) {
         const struct field *f = &fields[i];
         struct json_object *v = NULL;

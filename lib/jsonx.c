@@ -19,6 +19,12 @@ struct json_object *jx_parse(const char *text, size_t len, const char *what,
     struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
+    if (!o && jerr == json_tokener_continue && used == len) {
+        /* A bare scalar ending at the last byte ("5", "null") is only known
+         * to be complete once the tokener sees the end: feed it a NUL. */
+        o = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+    }
     json_tokener_free(tok);
 
     if (!o && jerr == json_tokener_success) {
@@ -33,7 +39,8 @@ struct json_object *jx_parse(const char *text, size_t len, const char *what,
         return NULL;
     }
     for (; used < len; used++) {
-        if (!strchr(" \t\r\n", text[used])) {
+        char c = text[used];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
             json_object_put(o);
             as_fail(err, exit, code, "%s has trailing data after the JSON document",
                     what);

@@ -34,14 +34,26 @@ enum log_level log_get_level(void) { return current; }
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-    char line[2048];
+    char *raw = NULL;
     va_list ap;
 
     if (level > current)
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    int n = vasprintf(&raw, fmt, ap);
     va_end(ap);
-    secret_scrub_buf(line, sizeof line);
-    fprintf(stderr, "%s: %s: %s\n", prog, names[level], line);
+    if (n < 0)
+        return;
+    /* Scrub the whole line before cutting it: a secret straddling the cut
+     * would no longer match and its first half would be printed. */
+    char *line = secret_scrub(raw);
+    free(raw);
+    if (!line)
+        return;
+    size_t cut = strlen(line);
+    if (cut > 2000) /* at a character boundary: stderr must stay UTF-8 */
+        for (cut = 2000; cut > 0 && (line[cut] & 0xC0) == 0x80; cut--)
+            ;
+    fprintf(stderr, "%s: %s: %.*s\n", prog, names[level], (int)cut, line);
+    free(line);
 }

@@ -19,8 +19,16 @@ void secret_register(const char *value)
         if (strcmp(secrets[i], value) == 0)
             return;
     char *copy = strdup(value);
-    if (copy)
-        secrets[nsecrets++] = copy;
+    if (!copy)
+        return;
+    /* Longest first: a secret that contains another must be masked whole,
+     * not left with its tail showing after the shorter one was replaced. */
+    int i = nsecrets++;
+    while (i > 0 && strlen(secrets[i - 1]) < strlen(copy)) {
+        secrets[i] = secrets[i - 1];
+        i--;
+    }
+    secrets[i] = copy;
 }
 
 /* Replace every occurrence of one secret in *s (reallocating). */
