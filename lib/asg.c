@@ -56,10 +56,9 @@ static struct json_object *records(const struct ds_list *l, size_t from, size_t 
 {
     struct json_object *arr = json_object_new_array();
     for (size_t i = from; i < to; i++) {
-        struct json_object *o = json_tokener_parse(l->items[i].value);
-        if (!json_object_is_type(o, json_type_object)) {
+        struct json_object *o = jx_parse_record(l->items[i].value);
+        if (!o) {
             log_warn("skipping corrupt record %s", l->items[i].name);
-            json_object_put(o);
             continue;
         }
         json_object_array_add(arr, o);
@@ -67,10 +66,10 @@ static struct json_object *records(const struct ds_list *l, size_t from, size_t 
     return arr;
 }
 
-static void state_init(struct asg_state *st)
+static void state_init(struct asg_state *st, bool with_nodes)
 {
     memset(st, 0, sizeof *st);
-    st->nodes = json_object_new_array();
+    st->nodes = with_nodes ? json_object_new_array() : NULL;
     st->incidents = json_object_new_array();
     st->events = json_object_new_array();
 }
@@ -92,7 +91,7 @@ int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
 {
     char key[KEY_MAX], *lease = NULL;
 
-    state_init(st);
+    state_init(st, true);
     if (asg_load_spec(ds, name, &st->spec, err) < 0 ||
         list_records(ds, key_node_prefix(key, name), &st->nodes, err) < 0 ||
         list_records(ds, key_incident_prefix(key, name), &st->incidents, err) < 0 ||
@@ -102,7 +101,7 @@ int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
     if (rc < 0)
         goto fail;
     if (rc == 0) {
-        st->lease = json_tokener_parse(lease);
+        st->lease = jx_parse_record(lease);
         free(lease);
     }
     return 0;
@@ -129,18 +128,20 @@ static void distribute(const struct ds_list *l, struct asg_state *st, size_t n,
         struct asg_state *s = bsearch(g, st, n, sizeof *st, by_group_name);
         if (!s)
             continue; /* records of a group without a spec: reconcile's business */
-        struct json_object *o = json_tokener_parse(l->items[i].value);
-        if (!json_object_is_type(o, json_type_object)) {
-            json_object_put(o);
+        if (field == 0) { /* nodes: only their state is kept */
+            char state[16];
+            bool ok = jx_peek_str(l->items[i].value, "state", state, sizeof state) == 0;
+            s->node_counts[ok ? node_state_parse(state) : NODE_UNKNOWN]++;
             continue;
         }
+        struct json_object *o = jx_parse_record(l->items[i].value);
+        if (!o)
+            continue;
         if (field == 3) {
             json_object_put(s->lease);
             s->lease = o;
         } else {
-            struct json_object *arr = field == 0   ? s->nodes
-                                      : field == 1 ? s->incidents
-                                                   : s->events;
+            struct json_object *arr = field == 1 ? s->incidents : s->events;
             json_object_array_add(arr, o);
         }
     }
@@ -161,8 +162,8 @@ int asg_state_load_all(struct ds *ds, struct asg_state **out, size_t *n,
     struct asg_state *st = calloc(specs.count ? specs.count : 1, sizeof *st);
     size_t count = 0;
     for (size_t i = 0; st && i < specs.count; i++) {
-        struct json_object *o = json_tokener_parse(specs.items[i].value);
-        state_init(&st[count]);
+        struct json_object *o = jx_parse_record(specs.items[i].value);
+        state_init(&st[count], false);
         if (o && group_from_json(&st[count].spec, o, err) == 0)
             count++;
         else
@@ -208,17 +209,29 @@ void asg_state_free_all(struct asg_state *st, size_t n)
     free(st);
 }
 
+void asg_state_node_counts(const struct asg_state *st,
+                           long long counts[NODE_UNKNOWN + 1])
+{
+    if (!st->nodes) {
+        memcpy(counts, st->node_counts, sizeof st->node_counts);
+        return;
+    }
+    memset(counts, 0, sizeof st->node_counts);
+    size_t n = json_object_array_length(st->nodes);
+    for (size_t i = 0; i < n; i++)
+        counts[node_record_state(json_object_array_get_idx(st->nodes, i))]++;
+}
+
 struct json_object *asg_state_counts(const struct asg_state *st)
 {
-    long long by_state[NODE_UNKNOWN + 1] = {0}, capacity = 0;
-    size_t n = json_object_array_length(st->nodes);
-    for (size_t i = 0; i < n; i++) {
-        enum node_state s = node_record_state(json_object_array_get_idx(st->nodes, i));
-        by_state[s]++;
-        capacity += node_state_is_capacity(s);
+    long long by_state[NODE_UNKNOWN + 1], capacity = 0, total = 0;
+    asg_state_node_counts(st, by_state);
+    for (int s = 0; s <= NODE_UNKNOWN; s++) {
+        total += by_state[s];
+        capacity += node_state_is_capacity((enum node_state)s) ? by_state[s] : 0;
     }
     struct json_object *o = json_object_new_object();
-    jx_add_int(o, "total", (long long)n);
+    jx_add_int(o, "total", total);
     jx_add_int(o, "capacity", capacity);
     for (int s = 0; s <= NODE_UNKNOWN; s++)
         jx_add_int(o, node_state_name((enum node_state)s), by_state[s]);

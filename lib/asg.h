@@ -13,10 +13,15 @@
 #include "datastore.h"
 #include "error.h"
 #include "group.h"
+#include "node.h"
 
 struct asg_state {
     struct group spec;
-    struct json_object *nodes;     /* array of node records, by name */
+    /* Node records by name (asg_state_load), or NULL when loaded with every
+     * group (asg_state_load_all): 100,000 parsed records held at once cost
+     * ~1 KiB each, and listing every group only needs the counts. */
+    struct json_object *nodes;
+    long long node_counts[NODE_UNKNOWN + 1]; /* by state, when nodes is NULL */
     struct json_object *incidents; /* array of incident records */
     struct json_object *events;    /* array of scaling events, oldest first */
     struct json_object *lease;     /* the operation in flight, or NULL */
@@ -34,6 +39,10 @@ int asg_state_load_all(struct ds *ds, struct asg_state **out, size_t *n,
                        struct as_error *err);
 void asg_state_free(struct asg_state *st);
 void asg_state_free_all(struct asg_state *st, size_t n);
+
+/* Node counts by state, from the records or the loaded counts. */
+void asg_state_node_counts(const struct asg_state *st,
+                           long long counts[NODE_UNKNOWN + 1]);
 
 /* Node counts by state plus "capacity" (building + active), and whether any
  * incident is open. */

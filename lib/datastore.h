@@ -25,10 +25,13 @@ struct ds_entry {
     char *value;
 };
 
+struct ds_arena;
+
 struct ds_list {
     struct ds_entry *items; /* sorted by name (bytewise) */
     size_t count;
     size_t cap;
+    struct ds_arena *arena; /* owns every name and value: never free() one */
 };
 
 struct ds;

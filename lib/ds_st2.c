@@ -398,9 +398,7 @@ static int sort_dedup(struct ds_list *l)
     size_t w = 0;
     for (size_t i = 0; i < l->count; i++) {
         if (w > 0 && strcmp(l->items[w - 1].name, v[i].e.name) == 0) {
-            free(l->items[w - 1].name);
-            free(l->items[w - 1].value);
-            l->items[w - 1] = v[i].e;
+            l->items[w - 1] = v[i].e; /* the older copy stays in the arena */
         } else {
             l->items[w++] = v[i].e;
         }
@@ -414,7 +412,7 @@ static int sort_dedup(struct ds_list *l)
 static int append_all(struct ds_list *dst, struct ds_list *src)
 {
     if (dst->count == 0) { /* the usual case: hand the array over */
-        free(dst->items);
+        ds_list_free(dst);
         *dst = *src;
         *src = (struct ds_list){0};
         return 0;

@@ -231,18 +231,15 @@ static long long time_field(struct json_object *o, const char *key)
     return t > 0 ? t : 0;
 }
 
+/* Deleting and unknown nodes are neither capacity nor a problem. */
 static void count_nodes(const struct asg_state *st, struct gov_input *in)
 {
-    size_t n = json_object_array_length(st->nodes);
-    for (size_t i = 0; i < n; i++) {
-        switch (node_record_state(json_object_array_get_idx(st->nodes, i))) {
-        case NODE_BUILDING: in->building++; break;
-        case NODE_ACTIVE: in->active++; break;
-        case NODE_DRAINING: in->draining++; break;
-        case NODE_FAILED: in->failed++; break;
-        default: break; /* deleting, unknown: neither capacity nor a problem */
-        }
-    }
+    long long c[NODE_UNKNOWN + 1];
+    asg_state_node_counts(st, c);
+    in->building = (int)c[NODE_BUILDING];
+    in->active = (int)c[NODE_ACTIVE];
+    in->draining = (int)c[NODE_DRAINING];
+    in->failed = (int)c[NODE_FAILED];
 }
 
 /* One incident is in alert over [opened, min(closed, opened + max_age)).

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+static const char *skip_ws(const char *p);
+
 struct json_object *jx_parse(const char *text, size_t len, const char *what,
                              const char *code, enum as_exit exit,
                              struct as_error *err)
@@ -48,6 +50,98 @@ struct json_object *jx_parse(const char *text, size_t len, const char *what,
         }
     }
     return o;
+}
+
+struct json_object *jx_parse_record(const char *text)
+{
+    static struct json_tokener *tok;
+    if (!tok && !(tok = json_tokener_new()))
+        return NULL;
+    json_tokener_reset(tok);
+    size_t len = strlen(text);
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    if (json_tokener_get_error(tok) != json_tokener_success ||
+        !json_object_is_type(o, json_type_object) ||
+        *skip_ws(text + json_tokener_get_parse_end(tok)) != '\0') {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* Past a string starting at its opening quote, or NULL. */
+static const char *skip_string(const char *p)
+{
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && !*++p)
+            return NULL;
+    return *p == '"' ? p + 1 : NULL;
+}
+
+/* Past one value of any kind, or NULL. Containers are skipped by depth,
+ * strings by their quotes, scalars up to the next delimiter. */
+static const char *skip_value(const char *p)
+{
+    int depth = 0;
+    do {
+        p = skip_ws(p);
+        if (*p == '"') {
+            p = skip_string(p);
+        } else if (*p == '{' || *p == '[') {
+            depth++, p++;
+        } else if (*p == '}' || *p == ']') {
+            if (--depth < 0)
+                return NULL;
+            p++;
+        } else if (*p == ',' || *p == ':') {
+            if (depth == 0)
+                return NULL;
+            p++;
+        } else if (*p) {
+            while (*p && !strchr(",:{}[]\" \t\r\n", *p))
+                p++;
+        } else {
+            return NULL;
+        }
+    } while (p && depth > 0);
+    return p;
+}
+
+int jx_peek_str(const char *text, const char *key, char *out, size_t outsz)
+{
+    size_t klen = strlen(key);
+    const char *p = skip_ws(text);
+    if (*p++ != '{')
+        return -1;
+    for (p = skip_ws(p); *p == '"'; p = skip_ws(p + 1)) {
+        const char *k = p + 1, *end = skip_string(p);
+        if (!end || *(p = skip_ws(end)) != ':')
+            return -1;
+        const char *v = skip_ws(p + 1);
+        bool match = (size_t)(end - 1 - k) == klen && memcmp(k, key, klen) == 0;
+        if (match && *v == '"') {
+            const char *vend = skip_string(v);
+            size_t n = vend ? (size_t)(vend - v - 2) : 0;
+            if (!vend || n >= outsz || memchr(v + 1, '\\', n))
+                return -1;
+            memcpy(out, v + 1, n);
+            out[n] = '\0';
+            return 0;
+        }
+        if (match || !(p = skip_value(v)))
+            return -1;
+        p = skip_ws(p);
+        if (*p != ',')
+            return -1;
+    }
+    return -1;
 }
 
 char *jx_dump(struct json_object *o)

@@ -15,6 +15,19 @@ struct json_object *jx_parse(const char *text, size_t len, const char *what,
                              const char *code, enum as_exit exit,
                              struct as_error *err);
 
+/* A stored record: the object `text` holds, or NULL if it is not one JSON
+ * object. Reuses one tokener for the whole process: building a tokener per
+ * record dominated reading 100,000 records (its stack and buffer are
+ * allocated and freed each time). Not thread-safe; actions are not threaded. */
+struct json_object *jx_parse_record(const char *text);
+
+/* The string value of a top-level key of the JSON object in text, copied
+ * into out, without building the document: reading the state of 100,000
+ * node records through json-c cost most of a governor tick (json-c sets up
+ * a locale on every parse). Returns 0, or -1 if text is not an object, the
+ * key is absent, not a string, has escapes, or does not fit. */
+int jx_peek_str(const char *text, const char *key, char *out, size_t outsz);
+
 /* Compact serialisation, newly allocated. */
 char *jx_dump(struct json_object *o);
 

@@ -385,6 +385,48 @@ static void test_utf8_lone_continuation(void **state)
     assert_false(utf8("caf\xe9"));
 }
 
+/* jx_peek_str reads one top-level string without building the document. */
+static void test_peek_str(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(jx_peek_str("{\"name\":\"n1\",\"state\":\"active\"}", "state", out, sizeof out), 0);
+    assert_string_equal(out, "active");
+    /* nested values of every kind are skipped, and nested keys never match */
+    assert_int_equal(jx_peek_str(" { \"a\" : {\"state\":\"x\",\"b\":[1,{\"c\":\"}\"}]}, "
+                                 "\"n\": -1.5e3, \"t\": true, \"s\": \"a\\\"b\", "
+                                 "\"state\" : \"draining\" }", "state", out, sizeof out), 0);
+    assert_string_equal(out, "draining");
+    assert_int_equal(jx_peek_str("{\"state\":\"\"}", "state", out, sizeof out), 0);
+    assert_string_equal(out, "");
+    /* absent, not a string, escaped, too long, not an object, malformed */
+    assert_int_equal(jx_peek_str("{\"name\":\"n1\"}", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("{\"state\":3}", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("{\"state\":\"a\\nb\"}", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("{\"state\":\"0123456789abcdef\"}", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("[\"state\",\"active\"]", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("{\"a\":{\"state\":\"active\"}", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("{\"a\" \"state\":\"active\"}", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("{\"a\":1 \"state\":\"active\"}", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("{\"state", "state", out, sizeof out), -1);
+    assert_int_equal(jx_peek_str("", "state", out, sizeof out), -1);
+}
+
+static void test_parse_record(void **state)
+{
+    (void)state;
+    struct json_object *o = jx_parse_record("{\"a\":1}");
+    assert_non_null(o);
+    assert_int_equal(jx_int(o, "a", 0), 1);
+    json_object_put(o);
+    assert_null(jx_parse_record("[1]"));
+    assert_null(jx_parse_record("{\"a\":"));
+    assert_null(jx_parse_record("{} x"));
+    o = jx_parse_record("{\"b\":2}"); /* the reused tokener was reset */
+    assert_int_equal(jx_int(o, "b", 0), 2);
+    json_object_put(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_utf8_above_max),
         cmocka_unit_test(test_utf8_truncated),
         cmocka_unit_test(test_utf8_lone_continuation),
+        cmocka_unit_test(test_peek_str),
+        cmocka_unit_test(test_parse_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
