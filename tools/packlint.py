@@ -15,7 +15,11 @@ Checks (each failure is one line "file: problem"; exit 1 if any):
   - for C actions (entry_point bin/<name>): the binary's own parameter table
     (AUTOSCALE_DESCRIBE_PARAMS=1) equals the YAML: names, types, required,
     secret, position, and defaults - a "{{ config_context.k }}" default must
-    name a key of config.schema.yaml whose default equals the C default.
+    name a key of config.schema.yaml whose default equals the C default;
+  - rules/*.yaml: required fields, enabled: true, the action exists (in this
+    pack or core), its parameters exist and its required ones are given;
+  - sensors/*.yaml: class_name, an existing entry_point, trigger types with
+    a name and a payload_schema.
 Uses only the Python standard library and python3-yaml (Debian).
 """
 import json
@@ -210,6 +214,66 @@ def check_default(lint, path, name, y, c, config):
                         f"{c['default']!r}")
 
 
+def check_rules(lint, root, actions):
+    rules_dir = os.path.join(root, "rules")
+    if not os.path.isdir(rules_dir):
+        return
+    for f in sorted(os.listdir(rules_dir)):
+        if not f.endswith((".yaml", ".yml")):
+            continue
+        path = os.path.join(rules_dir, f)
+        doc = lint.load(path)
+        if doc is None:
+            continue
+        for key in ("name", "trigger", "action"):
+            if not doc.get(key):
+                lint.fail(path, f"missing required field '{key}'")
+        if doc.get("enabled") is not True:
+            lint.fail(path, "rules default to disabled: write enabled: true")
+        action = doc.get("action") or {}
+        ref = action.get("ref", "")
+        pack, _, name = ref.partition(".")
+        if pack == "autoscale":
+            if name not in actions:
+                lint.fail(path, f"action '{ref}' does not exist in the pack")
+                continue
+            declared = actions[name].get("parameters") or {}
+            given = action.get("parameters") or {}
+            for p in given:
+                if p not in declared:
+                    lint.fail(path, f"parameter '{p}' is not a parameter of {ref}")
+            for p, schema in declared.items():
+                if (isinstance(schema, dict) and schema.get("required")
+                        and "default" not in schema and p not in given):
+                    lint.fail(path, f"required parameter '{p}' of {ref} is not given")
+        elif pack != "core" or not name:
+            lint.fail(path, f"action '{ref}' is neither in this pack nor in core")
+
+
+def check_sensors(lint, root):
+    sensors_dir = os.path.join(root, "sensors")
+    if not os.path.isdir(sensors_dir):
+        return
+    for f in sorted(os.listdir(sensors_dir)):
+        if not f.endswith((".yaml", ".yml")):
+            continue
+        path = os.path.join(sensors_dir, f)
+        doc = lint.load(path)
+        if doc is None:
+            continue
+        for key in ("class_name", "entry_point"):
+            if not doc.get(key):
+                lint.fail(path, f"missing required field '{key}'")
+        entry = doc.get("entry_point", "")
+        if entry and not os.path.exists(os.path.join(sensors_dir, entry)):
+            lint.fail(path, f"entry_point '{entry}' does not exist")
+        for t in doc.get("trigger_types") or []:
+            if not isinstance(t, dict) or not t.get("name"):
+                lint.fail(path, "every trigger type needs a name")
+            elif not isinstance(t.get("payload_schema"), dict):
+                lint.fail(path, f"trigger type '{t['name']}' needs a payload_schema")
+
+
 def main(argv):
     root = os.path.abspath(argv[1] if len(argv) > 1 else ".")
     lint = Lint(root)
@@ -218,6 +282,7 @@ def main(argv):
     check_pack(lint, root)
     config = check_config_schema(lint, root)
     actions_dir = os.path.join(root, "actions")
+    actions = {}
     for f in sorted(os.listdir(actions_dir)):
         if not f.endswith(".yaml"):
             continue
@@ -225,9 +290,12 @@ def main(argv):
         doc = lint.load(path)
         if doc is None:
             continue
+        actions[doc.get("name", f[:-5])] = doc
         check_action(lint, root, path, doc)
         if doc.get("runner_type") == "local-shell-script":
             check_c_params(lint, root, path, doc, config)
+    check_rules(lint, root, actions)
+    check_sensors(lint, root)
     for p in lint.problems:
         print(p)
     print(f"packlint: {len(lint.problems)} problem(s)")

@@ -1,0 +1,53 @@
+/* scaling_record - the last step of the scale_out and scale_in workflows:
+ * record the scaling event (time, count, result) and release the governor's
+ * lease. Retrying it rewrites the same event. */
+#include "clock.h"
+#include "group.h"
+#include "lease.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"lease_id", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"requested", AS_T_INTEGER, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"succeeded", AS_T_INTEGER, 0, "0", NULL, AS_NAMED},
+    {"failed", AS_T_INTEGER, 0, "0", NULL, AS_NAMED},
+    AS_PARAM_END,
+};
+
+static int count_param(const struct as_ctx *ctx, const char *name, int *out,
+                       struct as_error *err)
+{
+    long long v = as_arg_int(ctx->args, name, 0);
+    if (v < 0 || v > 1000)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must be between 0 and 1000", name);
+    *out = (int)v;
+    return 0;
+}
+
+static int cmd_scaling_record(struct as_ctx *ctx, struct json_object **out,
+                              struct as_error *err)
+{
+    int requested = 0, succeeded = 0, failed = 0;
+    const char *name = as_arg_str(ctx->args, "name");
+
+    if (group_check_name(name, err) < 0 ||
+        count_param(ctx, "requested", &requested, err) < 0 ||
+        count_param(ctx, "succeeded", &succeeded, err) < 0 ||
+        count_param(ctx, "failed", &failed, err) < 0)
+        return -1;
+    if (succeeded + failed > requested)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "succeeded + failed (%d) exceeds requested (%d)",
+                       succeeded + failed, requested);
+    struct ds *ds = as_ctx_ds(ctx, err);
+    return ds ? scaling_record(ds, name, as_arg_str(ctx->args, "lease_id"), requested,
+                               succeeded, failed, as_now(), out, err)
+              : -1;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_scaling_record);
+}

@@ -1,0 +1,126 @@
+/* lease.c - see lease.h. */
+#include "lease.h"
+#include "jsonx.h"
+#include "keys.h"
+#include "log.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static unsigned random32(void)
+{
+    unsigned v = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+        v = (unsigned)getpid() * 2654435761u ^ (unsigned)rand();
+    if (fd >= 0)
+        close(fd);
+    return v;
+}
+
+static bool valid_op(const char *op)
+{
+    return op && (strcmp(op, "scale_out") == 0 || strcmp(op, "scale_in") == 0);
+}
+
+int lease_take(struct ds *ds, const char *group, const char *op, int count,
+               const char *reason, long long now, long ttl, char *id,
+               struct as_error *err)
+{
+    char key[KEY_MAX];
+    if (!valid_op(op))
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "operation must be scale_out or scale_in");
+    snprintf(id, LEASE_ID_MAX, "%012lld-%s-%08x", now, op, random32());
+    struct json_object *o = json_object_new_object();
+    jx_add_str(o, "id", id);
+    jx_add_str(o, "op", op);
+    jx_add_int(o, "count", count);
+    jx_add_int(o, "at", now);
+    jx_add_int(o, "expires_at", now + ttl);
+    jx_add_str(o, "reason", reason);
+    int rc = ds_put(ds, key_lease(key, group),
+                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), ttl, err);
+    json_object_put(o);
+    return rc;
+}
+
+int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
+                   struct as_error *err)
+{
+    char opbuf[16];
+    unsigned hex;
+    int used = 0;
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n >= LEASE_ID_MAX ||
+        sscanf(id, "%12lld-%15[a-z_]-%8x%n", at, opbuf, &hex, &used) != 3 ||
+        (size_t)used != n || n != 12 + 1 + strlen(opbuf) + 1 + 8 || !valid_op(opbuf))
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "lease_id must be a lease id from governor_tick "
+                       "(<12 digits>-scale_out|scale_in-<8 hex digits>)");
+    snprintf(op, opsz, "%s", opbuf);
+    return 0;
+}
+
+/* Delete the lease only if it is still ours. */
+static int release(struct ds *ds, const char *group, const char *lease_id,
+                   bool *released, struct as_error *err)
+{
+    char key[KEY_MAX], *text = NULL;
+    *released = false;
+    int rc = ds_get(ds, key_lease(key, group), &text, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    struct json_object *o = jx_parse_record(text);
+    free(text);
+    bool ours = strcmp(jx_str(o, "id", ""), lease_id) == 0;
+    json_object_put(o);
+    if (!ours) {
+        log_warn("group %s: lease is not %s any more; leaving it", group, lease_id);
+        return 0;
+    }
+    *released = true;
+    return ds_del(ds, key, err);
+}
+
+int scaling_record(struct ds *ds, const char *group, const char *lease_id,
+                   int requested, int succeeded, int failed, long long now,
+                   struct json_object **out, struct as_error *err)
+{
+    char op[16], key[KEY_MAX];
+    long long at;
+    bool released;
+
+    if (lease_id_parse(lease_id, &at, op, sizeof op, err) < 0)
+        return -1;
+    const char *result = failed == 0 ? "success" : succeeded > 0 ? "partial" : "failure";
+    struct json_object *ev = json_object_new_object();
+    jx_add_str(ev, "op", op);
+    jx_add_str(ev, "lease_id", lease_id);
+    jx_add_int(ev, "at", at);
+    jx_add_int(ev, "finished_at", now);
+    jx_add_int(ev, "count", requested);
+    jx_add_int(ev, "succeeded", succeeded);
+    jx_add_int(ev, "failed", failed);
+    jx_add_str(ev, "result", result);
+    /* The event first: a crash between the two leaves a lease that expires,
+     * never a released lease with no history (which would skip a cooldown). */
+    int rc = ds_put(ds, key_event(key, group, at, lease_id + 13),
+                    json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN),
+                    EVENT_TTL, err);
+    if (rc == 0)
+        rc = release(ds, group, lease_id, &released, err);
+    if (rc < 0) {
+        json_object_put(ev);
+        return -1;
+    }
+    log_info("group %s: %s of %d finished: %s", group, op, requested, result);
+    *out = json_object_new_object();
+    jx_add_str(*out, "group", group);
+    json_object_object_add(*out, "event", ev);
+    jx_add_bool(*out, "lease_released", released);
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* lease.h - the governor's lease on a group's scaling operation, and the
+ * scaling event that ends it.
+ *
+ * governor_tick takes a lease (autoscale.lease.<group>, with a TTL) for each
+ * decision it dispatches; while it exists the governor decides nothing more
+ * for that group, so ticks faster than workflows finish cannot dispatch the
+ * same operation twice. The workflow ends the operation with
+ * scaling_record, which writes one event key and deletes the lease. If the
+ * workflow dies, the TTL frees the group.
+ *
+ * The lease id is also the event's key leaf: "<at, 12 digits>-<op>-<8 hex>",
+ * so a retried scaling_record rewrites the same event instead of adding one. */
+#ifndef AS_LEASE_H
+#define AS_LEASE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "datastore.h"
+#include "error.h"
+
+#define LEASE_ID_MAX 48
+#define EVENT_TTL (30 * 86400L) /* scaling history kept a month */
+
+/* Write the lease; fills id (LEASE_ID_MAX bytes). */
+int lease_take(struct ds *ds, const char *group, const char *op, int count,
+               const char *reason, long long now, long ttl, char *id,
+               struct as_error *err);
+
+/* Check a lease id's shape and read its op and time back from it. */
+int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
+                   struct as_error *err);
+
+/* Record the end of an operation and release its lease (only if the lease
+ * stored is this one: a newer operation's lease is left alone). *out
+ * describes what was done. */
+int scaling_record(struct ds *ds, const char *group, const char *lease_id,
+                   int requested, int succeeded, int failed, long long now,
+                   struct json_object **out, struct as_error *err);
+
+#endif
