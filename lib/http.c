@@ -10,7 +10,15 @@
  * keys), logging response bodies (servers echo requests), logging the path
  * of a secret URL (a Slack webhook's path is the credential), following a
  * redirect (libcurl would resend our Authorization header to wherever the
- * Location points), or talking anything but http and https. */
+ * Location points), or talking anything but http and https.
+ *
+ * libcurl is loaded lazily, with dlopen() on the first http_client_new(),
+ * not linked: Debian's libcurl4 pulls in some 30 shared libraries (OpenSSL,
+ * GnuTLS via librtmp, Kerberos, LDAP/SASL, libssh2, nghttp2, ...), and
+ * loading and relocating them cost ~20 ms of a ~28 ms action start and ~6 MiB
+ * of ~9.7 MiB peak RSS (perf stat, bench/README.md), even for actions on the
+ * embedded SQLite store that never make a request. Every curl_* function used
+ * here goes through the `curl` table below, filled once by load_curl(). */
 #include "http.h"
 
 #include "jsonx.h"
@@ -20,6 +28,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,12 +69,89 @@ void http_options_default(struct http_options *o)
     o->user_agent = "autoscale-stackstorm/" AS_VERSION;
 }
 
-static CURLcode global_rc = CURLE_OK;
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+/* ------------------------------------------------------- lazy libcurl -- */
 
-/* curl_global_init() is not thread-safe in older libcurl and is costly; do it
- * once, on the first client, and never clean up: the process exits soon. */
-static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+#define CURL_SONAME "libcurl.so.4"
+
+/* The libcurl functions this file calls, resolved from CURL_SONAME. The
+ * types are libcurl's own (<curl/curl.h>); setopt and getinfo are variadic
+ * there too. */
+struct curl_api {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *h);
+    void (*easy_reset)(CURL *h);
+    CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+    CURLcode (*easy_perform)(CURL *h);
+    CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode rc);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+    void (*slist_free_all)(struct curl_slist *list);
+    time_t (*getdate)(const char *s, const time_t *unused);
+};
+
+static struct curl_api curl;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static char curl_load_error[512]; /* empty once libcurl is loaded and initialised */
+
+/* Runs once, on the first client. The handle is never dlclose()d and
+ * curl_global_cleanup() never called: the process exits soon, and libcurl's
+ * global state stays reachable through it (no leak for ASan to report). */
+static void load_curl(void)
+{
+    /* RTLD_LOCAL: libcurl's dependencies stay out of the global namespace, so
+     * they cannot interpose on anything the binary already linked. */
+    void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char *why = dlerror();
+        snprintf(curl_load_error, sizeof curl_load_error,
+                 "cannot load %s (%s); install Debian package libcurl4 "
+                 "(or libcurl4-openssl-dev)", CURL_SONAME, why ? why : "unknown error");
+        return;
+    }
+
+    struct curl_api api;
+    void *sym;
+    /* POSIX lets a dlsym() result convert to a function pointer; memcpy
+     * keeps that conversion out of strict ISO C's sight. */
+#define RESOLVE(member, symbol)                                                     \
+    do {                                                                            \
+        if (!(sym = dlsym(lib, symbol)))                                            \
+            goto missing;                                                           \
+        memcpy(&api.member, &sym, sizeof api.member);                               \
+    } while (0)
+    RESOLVE(global_init, "curl_global_init");
+    RESOLVE(easy_init, "curl_easy_init");
+    RESOLVE(easy_cleanup, "curl_easy_cleanup");
+    RESOLVE(easy_reset, "curl_easy_reset");
+    RESOLVE(easy_setopt, "curl_easy_setopt");
+    RESOLVE(easy_perform, "curl_easy_perform");
+    RESOLVE(easy_getinfo, "curl_easy_getinfo");
+    RESOLVE(easy_strerror, "curl_easy_strerror");
+    RESOLVE(slist_append, "curl_slist_append");
+    RESOLVE(slist_free_all, "curl_slist_free_all");
+    RESOLVE(getdate, "curl_getdate");
+#undef RESOLVE
+
+    /* curl_global_init() is not thread-safe in older libcurl and is costly;
+     * it runs here, once. */
+    CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        snprintf(curl_load_error, sizeof curl_load_error,
+                 "libcurl initialisation failed: %s", api.easy_strerror(rc));
+        return;
+    }
+    curl = api;
+    return;
+
+missing: {
+        const char *why = dlerror();
+        snprintf(curl_load_error, sizeof curl_load_error,
+                 "%s lacks a libcurl function (%s); install Debian package libcurl4 "
+                 "(or libcurl4-openssl-dev)", CURL_SONAME, why ? why : "unknown error");
+        dlclose(lib);
+    }
+}
 
 static uint64_t seed(void)
 {
@@ -101,10 +187,9 @@ struct http_client *http_client_new(const struct http_options *o,
     if (!o)
         o = &def;
 
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK) {
-        as_fail(err, AS_EXIT_FAILURE, "http_init", "libcurl initialisation failed: %s",
-                curl_easy_strerror(global_rc));
+    pthread_once(&curl_once, load_curl);
+    if (curl_load_error[0]) {
+        as_fail(err, AS_EXIT_FAILURE, "http_init", "%s", curl_load_error);
         return NULL;
     }
     if (o->ca_bundle && access(o->ca_bundle, R_OK) != 0) {
@@ -132,7 +217,7 @@ struct http_client *http_client_new(const struct http_options *o,
 
     c->ca_bundle = dup_or_null(o->ca_bundle);
     c->user_agent = strdup(o->user_agent ? o->user_agent : def.user_agent);
-    c->curl = curl_easy_init();
+    c->curl = curl.easy_init();
     if ((o->ca_bundle && !c->ca_bundle) || !c->user_agent || !c->curl)
         goto oom;
     c->opt.ca_bundle = c->ca_bundle;
@@ -157,7 +242,7 @@ void http_client_free(struct http_client *c)
     if (!c)
         return;
     if (c->curl)
-        curl_easy_cleanup(c->curl);
+        curl.easy_cleanup(c->curl);
     free(c->ca_bundle);
     free(c->user_agent);
     free(c);
@@ -252,7 +337,7 @@ static long parse_retry_after(const char *v)
             return -1;
         return s > 86400ull * 365 ? 86400L * 365 * 1000 : (long)s * 1000; /* a year */
     }
-    time_t when = curl_getdate(v, NULL);
+    time_t when = curl.getdate(v, NULL);
     if (when == (time_t)-1)
         return -1;
     time_t now = time(NULL);
@@ -310,9 +395,9 @@ static int setup(struct http_client *c, const struct http_request *req,
     CURL *h = c->curl;
     CURLcode rc = CURLE_OK;
 
-    curl_easy_reset(h);
+    curl.easy_reset(h);
 #define SET(opt, val) \
-    do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, val); } while (0)
+    do { if (rc == CURLE_OK) rc = curl.easy_setopt(h, opt, val); } while (0)
     SET(CURLOPT_URL, req->url);
     SET(CURLOPT_ERRORBUFFER, c->errbuf);
     SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM games: we own the signals */
@@ -416,11 +501,11 @@ static struct curl_slist *build_headers(const char *const *list)
 {
     /* "Expect:" stops libcurl from waiting up to a second for a 100 Continue
      * before sending a large body: every server we talk to answers directly. */
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    struct curl_slist *h = curl.slist_append(NULL, "Expect:");
     for (size_t i = 0; h && list && list[i]; i++) {
-        struct curl_slist *n = curl_slist_append(h, list[i]);
+        struct curl_slist *n = curl.slist_append(h, list[i]);
         if (!n) {
-            curl_slist_free_all(h);
+            curl.slist_free_all(h);
             return NULL;
         }
         h = n;
@@ -452,11 +537,11 @@ static int attempt_once(struct http_client *c, const struct http_request *req,
         snprintf(f->text, sizeof f->text, "cannot set request options");
         return -1;
     }
-    CURLcode rc = curl_easy_perform(c->curl);
+    CURLcode rc = curl.easy_perform(c->curl);
     if (rc == CURLE_OK) {
         char *ct = NULL;
-        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-        curl_easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct);
+        curl.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+        curl.easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct);
         if ((ct && !(resp->content_type = strdup(ct))) ||
             (!resp->body && !(resp->body = calloc(1, 1)))) {
             f->code = "out_of_memory";
@@ -477,7 +562,7 @@ static int attempt_once(struct http_client *c, const struct http_request *req,
         /* libcurl's detailed text names hosts, not paths, as far as we know;
          * for a secret URL "as far as we know" is not enough. */
         snprintf(f->text, sizeof f->text, "%s",
-                 c->errbuf[0] && !req->secret_url ? c->errbuf : curl_easy_strerror(rc));
+                 c->errbuf[0] && !req->secret_url ? c->errbuf : curl.easy_strerror(rc));
     }
     return -1;
 }
@@ -525,7 +610,7 @@ int http_do(struct http_client *c, const struct http_request *req,
                       attempt);
             int again = resp->status == 429 || resp->status >= 500;
             if (!again || !may_retry || attempt >= max) {
-                curl_slist_free_all(headers);
+                curl.slist_free_all(headers);
                 return 0;
             }
             wait = backoff_ms(c, attempt - 1);
@@ -543,7 +628,7 @@ int http_do(struct http_client *c, const struct http_request *req,
         }
     }
 
-    curl_slist_free_all(headers);
+    curl.slist_free_all(headers);
     http_response_free(resp);
     resp->status = 0;
     if (attempt > 1 && strcmp(f.code, "interrupted") != 0)
