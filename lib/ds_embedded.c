@@ -543,6 +543,13 @@ struct ds *ds_open_embedded(const char *path, struct as_error *err)
     }
     e->ds = (struct ds){&embedded_ops, e};
     e->fixed_now = fixed_now_from_env();
+    /* An action runs a few statements and exits: SQLite's up-front page
+     * cache (20 pages allocated in bulk at the first read) is sized for a
+     * long-lived connection and costs ~20 page faults on every start. With
+     * no preallocated cache, pages are allocated as read. Harmless if
+     * SQLite is already initialised (the call then fails and changes
+     * nothing). */
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)0, 0, 0);
     int rc = sqlite3_open_v2(path, &e->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                  SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
