@@ -53,18 +53,21 @@ LIB_A      := $(BUILD)/libautoscale.a
 ACTION_SRC := $(wildcard actions/src/*.c)
 ACTIONS    := $(notdir $(ACTION_SRC:.c=))
 ACTION_BIN := $(ACTIONS:%=$(BINDIR)/%)
+# Programs the pack ships beside its actions (the local provider's demo app).
+DEMO_SRC   := $(wildcard demo/*.c)
+DEMO_BIN   := $(patsubst demo/%.c,$(BINDIR)/%,$(DEMO_SRC))
 
 SUPPORT_SRC := $(wildcard tests/support/*.c) $(filter-out %_main.c,$(wildcard tests/fakes/*.c))
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 SUPPORT_A   := $(BUILD)/libtestsupport.a
 TEST_SRC    := $(wildcard tests/unit/test_*.c tests/e2e/test_*.c)
 TEST_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(TEST_SRC:.c=)))
-PY_TESTS    := $(wildcard tests/sensor/test_*.py)
+PY_TESTS    := $(wildcard tests/*/test_*.py)
 FAKE_SRC    := $(wildcard tests/fakes/*_main.c)
 FAKE_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(FAKE_SRC:_main.c=)))
 
 .PHONY: all check test tests lint bench deps ensure-deps demo clean asan-test fuzz print-packages
-all: $(ACTION_BIN)
+all: $(ACTION_BIN) $(DEMO_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -75,6 +78,10 @@ $(LIB_A): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BINDIR)/%: $(BUILD)/actions/src/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(PKG_LIBS) -lm -o $@
+
+$(BINDIR)/%: $(BUILD)/demo/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(PKG_LIBS) -lm -o $@
 
@@ -94,7 +101,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/fakes/%_main.o $(SUPPORT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
 
-tests: $(ACTION_BIN) $(TEST_BIN) $(FAKE_BIN)
+tests: $(ACTION_BIN) $(DEMO_BIN) $(TEST_BIN) $(FAKE_BIN)
 
 # One pass of every test program against this build's binaries.
 test: tests
@@ -147,7 +154,8 @@ clean:
 .SECONDARY:
 
 -include $(LIB_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) $(ACTION_SRC:%.c=$(BUILD)/%.d) \
-         $(TEST_SRC:%.c=$(BUILD)/%.d) $(FAKE_SRC:%.c=$(BUILD)/%.d)
+         $(TEST_SRC:%.c=$(BUILD)/%.d) $(FAKE_SRC:%.c=$(BUILD)/%.d) \
+         $(DEMO_SRC:%.c=$(BUILD)/%.d)
 
 # The User-Agent carries the pack version.
 $(BUILD)/lib/http.o: pack.yaml
