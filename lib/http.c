@@ -248,14 +248,25 @@ void http_client_free(struct http_client *c)
     free(c);
 }
 
+/* A captured header may be a credential: no copy of it outlives its use. */
+static void wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
 void http_response_free(struct http_response *r)
 {
     if (!r)
         return;
     free(r->body);
     free(r->content_type);
+    wipe_free(r->captured_header);
     r->body = NULL;
     r->content_type = NULL;
+    r->captured_header = NULL;
     r->body_len = 0;
 }
 
@@ -294,7 +305,9 @@ struct transfer {
     struct http_response *resp;
     size_t cap;
     int too_large;
+    int oom;
     long retry_after_ms; /* from this response, -1 none */
+    const char *capture; /* request.capture_header, NULL or "" for none */
 };
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -347,6 +360,38 @@ static long parse_retry_after(const char *v)
     return s * 1000;
 }
 
+/* If this header line is "<t->capture>: value", keep the trimmed value in
+ * the response (the last one wins). libcurl hands over whole lines, CRLF
+ * included, not NUL-terminated. Nothing here logs the value, which may be a
+ * credential. -1 only when out of memory. */
+static int capture_header(struct transfer *t, const char *data, size_t len)
+{
+    size_t n = strlen(t->capture);
+
+    if (n == 0 || len <= n || data[n] != ':' || strncasecmp(data, t->capture, n) != 0)
+        return 0;
+    const char *v = data + n + 1, *end = data + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+                       end[-1] == '\n'))
+        end--;
+    struct http_response *r = t->resp;
+    wipe_free(r->captured_header);
+    r->captured_header = NULL;
+    if ((size_t)(end - v) > HTTP_CAPTURE_MAX) {
+        /* A cut credential would only fail later, and more obscurely. */
+        log_debug("response header %.64s: %zu bytes, over %d: not captured", t->capture,
+                  (size_t)(end - v), HTTP_CAPTURE_MAX);
+        return 0;
+    }
+    if (!(r->captured_header = strndup(v, (size_t)(end - v)))) {
+        t->oom = 1;
+        return -1;
+    }
+    return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
     struct transfer *t = arg;
@@ -354,14 +399,18 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     static const char name[] = "retry-after:";
 
     /* A new status line (after a 100 Continue, say) starts a new header set. */
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         t->retry_after_ms = -1;
-    else if (len > sizeof name - 1 && len < 256 &&
-             strncasecmp(data, name, sizeof name - 1) == 0) {
+        wipe_free(t->resp->captured_header);
+        t->resp->captured_header = NULL;
+    } else if (len > sizeof name - 1 && len < 256 &&
+               strncasecmp(data, name, sizeof name - 1) == 0) {
         char v[256];
         memcpy(v, data + sizeof name - 1, len - (sizeof name - 1));
         v[len - (sizeof name - 1)] = '\0';
         t->retry_after_ms = parse_retry_after(v);
+    } else if (t->capture && capture_header(t, data, len) < 0) {
+        return 0; /* out of memory: anything but len aborts the transfer */
     }
     return len;
 }
@@ -554,6 +603,9 @@ static int attempt_once(struct http_client *c, const struct http_request *req,
     if (rc == CURLE_ABORTED_BY_CALLBACK && as_interrupted()) {
         f->code = "interrupted";
         snprintf(f->text, sizeof f->text, "interrupted");
+    } else if (t->oom) {
+        f->code = "out_of_memory";
+        snprintf(f->text, sizeof f->text, "out of memory");
     } else if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         f->code = "http_too_large";
         snprintf(f->text, sizeof f->text, "reply body exceeds %u bytes", HTTP_BODY_MAX);
@@ -585,7 +637,8 @@ int http_do(struct http_client *c, const struct http_request *req,
         return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
 
     for (attempt = 1;; attempt++) {
-        struct transfer t = {resp, 0, 0, -1};
+        struct transfer t = {.resp = resp, .retry_after_ms = -1,
+                             .capture = req->capture_header};
         long wait;
 
         if (as_interrupted()) {

@@ -4,8 +4,9 @@
  * and total timeouts, TLS verification on by default (CA bundle settable),
  * retries with exponential backoff and full jitter for idempotent requests on
  * connection errors, 429 (honouring Retry-After) and 5xx. It never logs
- * request headers or bodies, and logs only the host of a URL marked secret
- * (a Slack webhook URL is itself a credential). */
+ * request headers or bodies, nor a captured response header, and logs only
+ * the host of a URL marked secret (a Slack webhook URL is itself a
+ * credential). */
 #ifndef AS_HTTP_H
 #define AS_HTTP_H
 
@@ -43,7 +44,13 @@ struct http_request {
     int retry;                   /* -1: by method (GET/HEAD/PUT/DELETE/OPTIONS
                                     retry, POST/PATCH do not); 0: never; 1: always */
     int secret_url;              /* 1: log only the scheme and host */
+    const char *capture_header;  /* NULL: none; else the name (no colon) of one
+                                    response header whose value to return in
+                                    http_response.captured_header */
 };
+
+/* The longest captured header value kept; a longer one is not returned. */
+#define HTTP_CAPTURE_MAX 8192
 
 struct http_response {
     long status;        /* 0 when no response was received */
@@ -52,6 +59,16 @@ struct http_response {
     char *content_type; /* may be NULL */
     long retry_after_ms;/* parsed Retry-After of the last response, -1 if none */
     int attempts;       /* how many requests were sent */
+    char *captured_header; /* the value of request.capture_header in the final
+                              response (after any retries), matched
+                              case-insensitively, surrounding blanks trimmed;
+                              the last one if it came twice. NULL when not asked
+                              for, absent, or longer than HTTP_CAPTURE_MAX
+                              bytes (never a truncated value). It may well be a
+                              credential (Keystone's X-Subject-Token): http.c
+                              never logs it and wipes it on free, and a caller
+                              that keeps or uses it must secret_register() it
+                              first, before anything could print it. */
 };
 
 /* Send the request, retrying per the policy. Returns 0 when a response was
@@ -61,6 +78,7 @@ struct http_response {
 int http_do(struct http_client *c, const struct http_request *req,
             struct http_response *resp, struct as_error *err);
 
+/* Frees and NULLs body, content_type and captured_header (wiped first). */
 void http_response_free(struct http_response *r);
 
 /* JSON convenience: sends `body` (may be NULL) as application/json with

@@ -697,6 +697,197 @@ static void test_bad_ca_bundle(void **state)
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
 }
 
+/* ------------------------------------------------------- header capture -- */
+
+/* One request to `path` capturing `name`; the reply must be received. */
+static void capture_req(struct http_client *c, struct test_httpd *s, const char *method,
+                        int retry, const char *name, struct http_response *resp)
+{
+    char *url = url_of(s, "/cap");
+    struct http_request req = {.method = method, .url = url, .retry = retry,
+                               .capture_header = name};
+    struct as_error err = {0};
+    if (http_do(c, &req, resp, &err) != 0)
+        fail_msg("http_do: %s: %s", err.code, err.message);
+    free(url);
+}
+
+static void test_capture_header_any_case(void **state)
+{
+    struct test_httpd *s = *state;
+    const char *h1[] = {"X-Subject-Token-Id: not-this-one", "x-SUBJECT-token: tok-abc123",
+                        NULL};
+    const char *h2[] = {"X-Request-Id: req-77", NULL};
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 201, .body = "{}",
+                                                   .headers = h1});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .headers = h2});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .headers = h1});
+
+    struct http_client *c = fast_client(1);
+    struct http_response resp;
+    capture_req(c, s, "POST", -1, "X-Subject-Token", &resp);
+    assert_int_equal(resp.status, 201);
+    assert_string_equal(resp.body, "{}");
+    assert_non_null(resp.captured_header);
+    assert_string_equal(resp.captured_header, "tok-abc123");
+    http_response_free(&resp);
+    assert_null(resp.captured_header);
+    http_response_free(&resp); /* twice is harmless */
+
+    capture_req(c, s, "GET", -1, "x-request-ID", &resp);
+    assert_string_equal(resp.captured_header, "req-77");
+    http_response_free(&resp);
+
+    /* not asked for: nothing captured, as before the field existed */
+    capture_req(c, s, "GET", -1, NULL, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_null(resp.captured_header);
+    http_response_free(&resp);
+    http_client_free(c);
+}
+
+static void test_capture_header_absent(void **state)
+{
+    struct test_httpd *s = *state;
+    const char *h[] = {"X-Other: value", NULL};
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .body = "ok",
+                                                   .headers = h});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .headers = h});
+
+    struct http_client *c = fast_client(1);
+    struct http_response resp;
+    capture_req(c, s, "GET", -1, "X-Subject-Token", &resp);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.body, "ok");
+    assert_null(resp.captured_header);
+    http_response_free(&resp);
+
+    capture_req(c, s, "GET", -1, "", &resp); /* an empty name asks for nothing */
+    assert_null(resp.captured_header);
+    http_response_free(&resp);
+    http_client_free(c);
+}
+
+static void test_capture_header_trimmed(void **state)
+{
+    struct test_httpd *s = *state;
+    const char *h1[] = {"X-Token: \t  spaced  value \t  ", NULL};
+    const char *h2[] = {"X-Token: \t ", NULL};
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .headers = h1});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .headers = h2});
+
+    struct http_client *c = fast_client(1);
+    struct http_response resp;
+    capture_req(c, s, "GET", -1, "X-Token", &resp);
+    assert_string_equal(resp.captured_header, "spaced  value"); /* inner blanks kept */
+    http_response_free(&resp);
+
+    capture_req(c, s, "GET", -1, "X-Token", &resp); /* present but blank */
+    assert_non_null(resp.captured_header);
+    assert_string_equal(resp.captured_header, "");
+    http_response_free(&resp);
+    http_client_free(c);
+}
+
+static void test_capture_header_from_final_response(void **state)
+{
+    struct test_httpd *s = *state;
+    const char *stale[] = {"X-Subject-Token: stale-from-503", NULL};
+    const char *fresh[] = {"X-Subject-Token: fresh-from-201", NULL};
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 503, .body = "busy",
+                                                   .headers = stale});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 201, .body = "{}",
+                                                   .headers = fresh});
+    /* a retried reply's header does not survive into a final reply without one */
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 503, .headers = stale});
+    test_httpd_queue_simple(s, 200, "no token");
+
+    struct http_client *c = fast_client(4);
+    struct http_response resp;
+    capture_req(c, s, "POST", 1, "X-Subject-Token", &resp);
+    assert_int_equal(resp.status, 201);
+    assert_int_equal(resp.attempts, 2);
+    assert_string_equal(resp.captured_header, "fresh-from-201");
+    http_response_free(&resp);
+
+    capture_req(c, s, "POST", 1, "X-Subject-Token", &resp);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.attempts, 2);
+    assert_null(resp.captured_header);
+    http_response_free(&resp);
+    assert_int_equal(test_httpd_request_count(s), 4);
+    http_client_free(c);
+}
+
+static void test_capture_header_bounded(void **state)
+{
+    struct test_httpd *s = *state;
+    char *fits = NULL, *over = NULL;
+    assert_true(asprintf(&fits, "X-Big: %0*d", HTTP_CAPTURE_MAX, 7) > 0);
+    assert_true(asprintf(&over, "X-Big: %0*d", HTTP_CAPTURE_MAX + 1, 7) > 0);
+    const char *h1[] = {fits, NULL}, *h2[] = {over, NULL};
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .body = "a",
+                                                   .headers = h1});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 200, .body = "b",
+                                                   .headers = h2});
+
+    struct http_client *c = fast_client(1);
+    struct http_response resp;
+    capture_req(c, s, "GET", -1, "X-Big", &resp);
+    assert_non_null(resp.captured_header);
+    assert_int_equal(strlen(resp.captured_header), HTTP_CAPTURE_MAX);
+    assert_string_equal(resp.captured_header, fits + strlen("X-Big: "));
+    http_response_free(&resp);
+
+    /* one byte more: not returned at all (a cut credential is no credential),
+     * and the reply itself is unharmed */
+    capture_req(c, s, "GET", -1, "X-Big", &resp);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.body, "b");
+    assert_null(resp.captured_header);
+    http_response_free(&resp);
+    free(fits);
+    free(over);
+    http_client_free(c);
+}
+
+static void test_capture_header_not_logged(void **state)
+{
+    struct test_httpd *s = *state;
+    static const char token[] = "gAAAAABsubjectTOKENvalue-4f1c9e";
+    char *big = NULL;
+    assert_true(asprintf(&big, "X-Subject-Token: %s%0*d", token, HTTP_CAPTURE_MAX, 0) > 0);
+    const char *h1[] = {"X-Subject-Token: gAAAAABsubjectTOKENvalue-4f1c9e", NULL};
+    const char *h2[] = {big, NULL};
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 503, .headers = h1});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 201, .headers = h1});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 201, .headers = h2});
+
+    struct http_client *c = fast_client(3);
+    struct http_response r1, r2;
+    log_set_level(LOG_DEBUG);
+    struct capture cap;
+    capture_start(&cap);
+    capture_req(c, s, "POST", 1, "X-Subject-Token", &r1);
+    capture_req(c, s, "POST", 1, "X-Subject-Token", &r2);
+    char *log = capture_end(&cap);
+
+    assert_string_equal(r1.captured_header, token);
+    assert_null(r2.captured_header);
+    /* the log did run, through a retry and the over-long value */
+    assert_non_null(strstr(log, "HTTP 503"));
+    assert_non_null(strstr(log, "HTTP 201"));
+    assert_non_null(strstr(log, "retrying in"));
+    assert_non_null(strstr(log, "not captured"));
+    assert_null(strstr(log, "gAAAAAB"));
+    assert_null(strstr(log, "TOKENvalue"));
+    http_response_free(&r1);
+    http_response_free(&r2);
+    free(log);
+    free(big);
+    http_client_free(c);
+}
+
 /* ---------------------------------------------------------------- secrets -- */
 
 static void test_secret_url_not_logged(void **state)
@@ -886,6 +1077,12 @@ int main(void)
         T(test_only_http_and_https),
         T(test_too_large),
         T(test_bad_ca_bundle),
+        T(test_capture_header_any_case),
+        T(test_capture_header_absent),
+        T(test_capture_header_trimmed),
+        T(test_capture_header_from_final_response),
+        T(test_capture_header_bounded),
+        T(test_capture_header_not_logged),
         T(test_secret_url_not_logged),
         T(test_userinfo_never_shown),
         T(test_error_text_shapes),

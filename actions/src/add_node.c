@@ -1,0 +1,33 @@
+/* add_node - provision one machine for a group and record it: the record
+ * first (state building), then the machine, then its address once active.
+ * A retry of the same st2 execution finds the machine it already made. */
+#include "compute_params.h"
+#include "nodes.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"node", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
+    {"deadline", AS_T_INTEGER, 0, "600", NULL, AS_NAMED},
+    COMPUTE_PARAMS(COMPUTE_PARAM)
+    AS_PARAM_END,
+};
+
+static int cmd_add_node(struct as_ctx *ctx, struct json_object **out,
+                        struct as_error *err)
+{
+    struct group g;
+    struct node_ctx nc;
+    if (node_ctx_open(&nc, ctx, &g, as_arg_int(ctx->args, "deadline", 600), false,
+                      err) < 0)
+        return -1;
+    int rc = node_add(&nc, as_arg_str(ctx->args, "node"), ctx->execution_id, out, err);
+    node_ctx_close(&nc);
+    group_free(&g);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_add_node);
+}

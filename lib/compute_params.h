@@ -1,0 +1,53 @@
+/* compute_params.h - the provider settings every node action takes, as
+ * parameters whose defaults st2 renders from the pack config. One list, so
+ * add_node, remove_node, reconcile and node_list cannot disagree.
+ *
+ * Integers have defaults here and in config.schema.yaml: st2 renders an
+ * unset config key as an empty string, which an integer cannot take.
+ *
+ * X(name, type INT|STR, default outside st2, flags) - the parameter is
+ * "<provider>_<key>" and reaches the provider as settings["<key>"]; a
+ * group's own `settings.<provider>` object overrides them key by key. */
+#ifndef AS_COMPUTE_PARAMS_H
+#define AS_COMPUTE_PARAMS_H
+
+#include "st2.h"
+
+#define COMPUTE_PARAMS(X)                                                          \
+    X(local_command, STR, NULL, 0)                                                 \
+    X(local_dir, STR, NULL, 0)                                                     \
+    X(local_port, INT, "8080", 0)                                                  \
+    X(local_grace_ms, INT, "3000", 0)                                              \
+    X(openstack_auth_url, STR, NULL, 0)                                            \
+    X(openstack_username, STR, NULL, 0)                                            \
+    X(openstack_password, STR, NULL, AS_P_SECRET)                                  \
+    X(openstack_project_name, STR, NULL, 0)                                        \
+    X(openstack_user_domain_name, STR, "Default", 0)                               \
+    X(openstack_project_domain_name, STR, "Default", 0)                            \
+    X(openstack_application_credential_id, STR, NULL, 0)                          \
+    X(openstack_application_credential_secret, STR, NULL, AS_P_SECRET)            \
+    X(openstack_region, STR, NULL, 0)                                              \
+    X(openstack_interface, STR, "public", 0)                                       \
+    X(digitalocean_token, STR, NULL, AS_P_SECRET)                                  \
+    X(digitalocean_region, STR, "nyc3", 0)                                         \
+    X(digitalocean_api_url, STR, "https://api.digitalocean.com/v2", 0)             \
+    X(digitalocean_address_type, STR, "private", 0)                                \
+    X(ca_bundle, STR, NULL, 0)                                                     \
+    X(poll_interval_ms, INT, "0", 0)
+
+#define COMPUTE_PTYPE_INT AS_T_INTEGER
+#define COMPUTE_PTYPE_STR AS_T_STRING
+/* Parameter table rows: the default is the pack config's (key = name). */
+#define COMPUTE_PARAM(n, kind, def, flags) \
+    {#n, COMPUTE_PTYPE_##kind, flags, def, #n, AS_NAMED},
+
+struct json_object;
+struct group;
+
+/* The settings object for `provider`: every "<provider>_<key>" parameter
+ * given (or defaulted) as settings[key], plus the shared ca_bundle and
+ * poll_interval_ms, then the group's settings.<provider> overrides. */
+struct json_object *compute_settings(const struct as_args *a, const char *provider,
+                                     const struct group *g);
+
+#endif

@@ -1,0 +1,469 @@
+/* nodes.c - see nodes.h. */
+#include "nodes.h"
+#include "clock.h"
+#include "jsonx.h"
+#include "keys.h"
+#include "log.h"
+#include "node.h"
+#include "st2.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Cleaning up after a failed add gets its own bounded wait, so a deadline
+ * spent on the create still leaves time to delete what was made. */
+#define CLEANUP_WAIT_S 120
+
+static unsigned long long fnv1a(const char *s)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+void node_name_for(const char *group, const char *execution_id, char *out)
+{
+    unsigned long long h;
+    if (execution_id && *execution_id) {
+        h = fnv1a(execution_id);
+    } else {
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, &h, sizeof h) != (ssize_t)sizeof h)
+            h = fnv1a(group) ^ (unsigned long long)getpid() ^ (unsigned long long)as_now();
+        if (fd >= 0)
+            close(fd);
+    }
+    snprintf(out, 64, "%s-%08llx", group, h & 0xffffffffULL);
+}
+
+/* ---- records ---- */
+
+int node_record_load(struct ds *ds, const char *group, const char *node,
+                     struct json_object **rec, struct as_error *err)
+{
+    char key[KEY_MAX], *text = NULL;
+    *rec = NULL;
+    int rc = ds_get(ds, key_node(key, group, node), &text, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    *rec = jx_parse_record(text);
+    free(text);
+    if (!*rec)
+        return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
+                       "the record of node %s is not a JSON object", node);
+    return 1;
+}
+
+static int save_record(struct node_ctx *nc, struct json_object *rec, struct as_error *err)
+{
+    char key[KEY_MAX];
+    jx_add_int(rec, "updated_at", as_now());
+    return ds_put(nc->ds, key_node(key, nc->group->name, jx_str(rec, "name", "")),
+                  json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN), 0, err);
+}
+
+static int drop_record(struct node_ctx *nc, const char *node, struct as_error *err)
+{
+    char key[KEY_MAX];
+    return ds_del(nc->ds, key_node(key, nc->group->name, node), err);
+}
+
+static struct json_object *new_record(struct node_ctx *nc, const char *node,
+                                      const char *execution_id)
+{
+    struct json_object *r = json_object_new_object();
+    jx_add_str(r, "name", node);
+    jx_add_str(r, "group", nc->group->name);
+    jx_add_str(r, "state", node_state_name(NODE_BUILDING));
+    jx_add_str(r, "provider", nc->ops->name);
+    json_object_object_add(r, "provider_id", NULL);
+    json_object_object_add(r, "address", NULL);
+    jx_add_int(r, "port", 0);
+    jx_add_int(r, "created_at", as_now());
+    jx_add_str(r, "execution_id", execution_id);
+    return r;
+}
+
+static void record_machine(struct json_object *rec, const struct machine *m)
+{
+    jx_add_str(rec, "provider_id", m->id);
+    if (m->address[0])
+        jx_add_str(rec, "address", m->address);
+    jx_add_int(rec, "port", m->port);
+}
+
+/* ---- waiting on the provider ---- */
+
+/* Poll until the machine is active, failed or gone, or the deadline. */
+static int wait_settled(struct node_ctx *nc, const char *id, long long deadline,
+                        struct machine *m, struct as_error *err)
+{
+    for (;;) {
+        if (nc->ops->get(nc->compute, id, m, err) < 0)
+            return -1;
+        if (m->state == MACHINE_ACTIVE || m->state == MACHINE_ERROR ||
+            m->state == MACHINE_GONE)
+            return 0;
+        if (as_now() >= deadline)
+            return 1;
+        if (as_sleep_ms(nc->poll_ms) < 0)
+            return as_fail(err, AS_EXIT_FAILURE, "interrupted",
+                           "interrupted while waiting for machine %s", id);
+    }
+}
+
+static int wait_gone(struct node_ctx *nc, const char *id, long long deadline,
+                     struct as_error *err)
+{
+    struct machine m;
+    for (;;) {
+        if (nc->ops->get(nc->compute, id, &m, err) < 0)
+            return -1;
+        if (m.state == MACHINE_GONE)
+            return 0;
+        if (as_now() >= deadline)
+            return 1;
+        if (as_sleep_ms(nc->poll_ms) < 0)
+            return as_fail(err, AS_EXIT_FAILURE, "interrupted",
+                           "interrupted while waiting for machine %s to go", id);
+    }
+}
+
+/* ---- add ---- */
+
+static struct json_object *result(struct json_object *rec, bool changed)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "node", json_object_get(rec));
+    jx_add_bool(o, "changed", changed);
+    return o;
+}
+
+/* The machine this record stands for: the one it names, the one a previous
+ * try created under its name, or a new one. */
+static int obtain_machine(struct node_ctx *nc, struct json_object *rec,
+                          struct machine *m, struct as_error *err)
+{
+    const char *name = jx_str(rec, "name", "");
+    const char *id = jx_str(rec, "provider_id", NULL);
+    if (id)
+        return nc->ops->get(nc->compute, id, m, err);
+    int found = nc->ops->find(nc->compute, nc->group->name, name, m, err);
+    if (found < 0)
+        return -1;
+    if (found) {
+        log_info("node %s: found the machine a previous try created (%s)", name, m->id);
+    } else {
+        const struct group *g = nc->group;
+        struct machine_spec spec = {g->name, name, g->flavor, g->image, g->network,
+                                    g->key_pair, g->user_data};
+        if (nc->ops->create(nc->compute, &spec, m, err) < 0)
+            return -1;
+        log_info("node %s: %s created machine %s", name, nc->ops->name, m->id);
+    }
+    record_machine(rec, m);
+    return save_record(nc, rec, err);
+}
+
+/* A machine that failed or never came up: delete it and the record, then
+ * report the failure (the original leaked exactly these). */
+static int abandon(struct node_ctx *nc, struct json_object *rec, const struct machine *m,
+                   const char *why, struct as_error *err)
+{
+    const char *name = jx_str(rec, "name", "");
+    char cleanup[256] = "deleted the machine and its record";
+    struct as_error cerr;
+    as_error_clear(&cerr);
+    if (m->id[0] && m->state != MACHINE_GONE &&
+        (nc->ops->destroy(nc->compute, m->id, &cerr) < 0 ||
+         wait_gone(nc, m->id, as_now() + CLEANUP_WAIT_S, &cerr) != 0)) {
+        snprintf(cleanup, sizeof cleanup,
+                 "could not delete machine %s (%s): its record is kept for reconcile",
+                 m->id, cerr.code[0] ? cerr.code : "timeout");
+        jx_add_str(rec, "state", node_state_name(NODE_FAILED));
+        save_record(nc, rec, &cerr);
+    } else if (drop_record(nc, name, &cerr) < 0) {
+        snprintf(cleanup, sizeof cleanup, "deleted the machine; its record remains");
+    }
+    return as_fail(err, AS_EXIT_FAILURE, "node_failed", "node %s %s; %s", name, why,
+                   cleanup);
+}
+
+int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
+             struct json_object **out, struct as_error *err)
+{
+    char name[64], why[320];
+    struct json_object *rec = NULL;
+    struct machine m;
+    int rc;
+
+    memset(&m, 0, sizeof m);
+    if (node) {
+        if (node_check_name(node, err) < 0)
+            return -1;
+        snprintf(name, sizeof name, "%s", node);
+    } else {
+        node_name_for(nc->group->name, execution_id, name);
+    }
+    if ((rc = node_record_load(nc->ds, nc->group->name, name, &rec, err)) < 0)
+        return -1;
+    if (rc == 1 && node_record_state(rec) == NODE_ACTIVE) {
+        *out = result(rec, false); /* a retry of a finished add */
+        json_object_put(rec);
+        return 0;
+    }
+    if (rc == 1 && node_record_state(rec) != NODE_BUILDING) {
+        as_fail(err, AS_EXIT_BADINPUT, "node_busy", "node %s is %s, not being added",
+                name, jx_str(rec, "state", "?"));
+        json_object_put(rec);
+        return -1;
+    }
+    if (!rec && (rec = new_record(nc, name, execution_id), save_record(nc, rec, err) < 0))
+        goto fail;
+    if (obtain_machine(nc, rec, &m, err) < 0)
+        goto fail; /* the record stays "building": reconcile resolves it */
+    if ((rc = wait_settled(nc, m.id, as_now() + nc->deadline, &m, err)) < 0)
+        goto fail;
+    if (rc == 1 || m.state != MACHINE_ACTIVE) {
+        snprintf(why, sizeof why, "%s",
+                 rc == 1 ? "was not active before the deadline"
+                 : m.state == MACHINE_GONE ? "vanished while building"
+                                           : "failed to build");
+        if (m.detail[0])
+            snprintf(why + strlen(why), sizeof why - strlen(why), " (%s)", m.detail);
+        abandon(nc, rec, &m, why, err);
+        goto fail;
+    }
+    record_machine(rec, &m);
+    jx_add_str(rec, "state", node_state_name(NODE_ACTIVE));
+    if (save_record(nc, rec, err) < 0)
+        goto fail;
+    log_info("node %s: active at %s", name, m.address);
+    *out = result(rec, true);
+    json_object_put(rec);
+    return 0;
+fail:
+    json_object_put(rec);
+    return -1;
+}
+
+/* ---- remove ---- */
+
+int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
+                struct as_error *err)
+{
+    struct json_object *rec = NULL;
+    struct machine m;
+    int rc;
+
+    if (node_check_name(node, err) < 0 || (rc = node_record_load(nc->ds, nc->group->name, node, &rec, err)) < 0)
+        return -1;
+    memset(&m, 0, sizeof m);
+    const char *id = rec ? jx_str(rec, "provider_id", NULL) : NULL;
+    if (!id) { /* no record, or the create never got an id: look by name */
+        int found = nc->ops->find(nc->compute, nc->group->name, node, &m, err);
+        if (found < 0)
+            goto fail;
+        id = found ? m.id : NULL;
+    }
+    if (!rec && !id) { /* nothing of it anywhere: already removed */
+        *out = json_object_new_object();
+        jx_add_str(*out, "node", node);
+        jx_add_bool(*out, "changed", false);
+        return 0;
+    }
+    if (rec) {
+        jx_add_str(rec, "state", node_state_name(NODE_DELETING));
+        if (save_record(nc, rec, err) < 0)
+            goto fail;
+    }
+    char idbuf[128];
+    snprintf(idbuf, sizeof idbuf, "%s", id ? id : "");
+    if (idbuf[0] && (nc->ops->destroy(nc->compute, idbuf, err) < 0 ||
+                     (rc = wait_gone(nc, idbuf, as_now() + nc->deadline, err)) < 0))
+        goto fail;
+    if (idbuf[0] && rc == 1) {
+        as_fail(err, AS_EXIT_FAILURE, "node_remove_timeout",
+                "machine %s of node %s was still there at the deadline; the record "
+                "stays 'deleting' for a retry or reconcile",
+                idbuf, node);
+        goto fail;
+    }
+    if (drop_record(nc, node, err) < 0)
+        goto fail;
+    log_info("node %s: removed", node);
+    *out = json_object_new_object();
+    jx_add_str(*out, "node", node);
+    jx_add_str(*out, "provider_id", idbuf[0] ? idbuf : NULL);
+    jx_add_bool(*out, "changed", true);
+    json_object_put(rec);
+    return 0;
+fail:
+    json_object_put(rec);
+    return -1;
+}
+
+/* ---- reconcile and list ---- */
+
+struct inventory {
+    struct ds_list records;
+    struct machine *machines;
+    size_t nmachines;
+};
+
+static int take_inventory(struct node_ctx *nc, struct inventory *inv, struct as_error *err)
+{
+    char prefix[KEY_MAX];
+    memset(inv, 0, sizeof *inv);
+    if (ds_list(nc->ds, key_node_prefix(prefix, nc->group->name), &inv->records, err) < 0)
+        return -1;
+    if (nc->ops->list(nc->compute, nc->group->name, &inv->machines, &inv->nmachines,
+                      err) < 0) {
+        ds_list_free(&inv->records);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_inventory(struct inventory *inv)
+{
+    ds_list_free(&inv->records);
+    free(inv->machines);
+}
+
+static const struct machine *machine_named(const struct inventory *inv, const char *name)
+{
+    for (size_t i = 0; i < inv->nmachines; i++)
+        if (strcmp(inv->machines[i].name, name) == 0)
+            return &inv->machines[i];
+    return NULL;
+}
+
+static bool has_record(const struct inventory *inv, const char *name)
+{
+    for (size_t i = 0; i < inv->records.count; i++)
+        if (strcmp(key_leaf(inv->records.items[i].name), name) == 0)
+            return true;
+    return false;
+}
+
+static struct json_object *finding(const char *node, const char *id, const char *what,
+                                   const char *action)
+{
+    struct json_object *o = json_object_new_object();
+    jx_add_str(o, "node", node);
+    jx_add_str(o, "provider_id", id);
+    jx_add_str(o, "problem", what);
+    jx_add_str(o, "action", action);
+    return o;
+}
+
+/* Machines of the group that no record knows: destroyed, or adopted. */
+static int orphans(struct node_ctx *nc, struct inventory *inv, bool fix, bool adopt,
+                   struct json_object *list, struct as_error *err)
+{
+    for (size_t i = 0; i < inv->nmachines; i++) {
+        const struct machine *m = &inv->machines[i];
+        if (m->state == MACHINE_GONE || has_record(inv, m->name))
+            continue;
+        const char *action = !fix ? "none" : adopt ? "adopted" : "destroyed";
+        if (fix && adopt && node_check_name(m->name, NULL) == 0) {
+            struct json_object *rec = new_record(nc, m->name, NULL);
+            record_machine(rec, m);
+            jx_add_str(rec, "state", node_state_name(m->state == MACHINE_ACTIVE
+                                                         ? NODE_ACTIVE : NODE_BUILDING));
+            int rc = save_record(nc, rec, err);
+            json_object_put(rec);
+            if (rc < 0)
+                return -1;
+        } else if (fix && nc->ops->destroy(nc->compute, m->id, err) < 0) {
+            return -1;
+        }
+        json_object_array_add(list, finding(m->name, m->id, "orphan", action));
+    }
+    return 0;
+}
+
+/* Records whose machine is gone (ghosts) or that stayed building too long. */
+static int ghosts_and_stuck(struct node_ctx *nc, struct inventory *inv, bool fix,
+                            long long stuck_after, struct json_object *list,
+                            struct as_error *err)
+{
+    long long now = as_now();
+    for (size_t i = 0; i < inv->records.count; i++) {
+        struct json_object *rec = jx_parse_record(inv->records.items[i].value);
+        const char *name = key_leaf(inv->records.items[i].name);
+        const struct machine *m = machine_named(inv, name);
+        const char *problem = NULL;
+        if (!rec)
+            problem = "corrupt";
+        else if (node_record_state(rec) == NODE_BUILDING &&
+                 now - jx_int(rec, "created_at", now) > stuck_after)
+            problem = "stuck";
+        else if ((!m || m->state == MACHINE_GONE) &&
+                 node_record_state(rec) != NODE_BUILDING)
+            problem = "ghost";
+        int rc = 0;
+        if (problem && fix && m && m->state != MACHINE_GONE)
+            rc = nc->ops->destroy(nc->compute, m->id, err);
+        if (problem && fix && rc == 0)
+            rc = drop_record(nc, name, err);
+        if (problem)
+            json_object_array_add(list, finding(name, m ? m->id : NULL, problem,
+                                                fix ? "dropped" : "none"));
+        json_object_put(rec);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int node_reconcile(struct node_ctx *nc, bool fix, bool adopt, long long stuck_after,
+                   struct json_object **out, struct as_error *err)
+{
+    struct inventory inv;
+    if (take_inventory(nc, &inv, err) < 0)
+        return -1;
+    struct json_object *list = json_object_new_array();
+    int rc = orphans(nc, &inv, fix, adopt, list, err);
+    if (rc == 0)
+        rc = ghosts_and_stuck(nc, &inv, fix, stuck_after, list, err);
+    if (rc == 0) {
+        *out = json_object_new_object();
+        jx_add_str(*out, "group", nc->group->name);
+        jx_add_int(*out, "records", (long long)inv.records.count);
+        jx_add_int(*out, "machines", (long long)inv.nmachines);
+        jx_add_bool(*out, "fixed", fix);
+        json_object_object_add(*out, "findings", list);
+    } else {
+        json_object_put(list);
+    }
+    free_inventory(&inv);
+    return rc;
+}
+
+int node_list(struct node_ctx *nc, struct json_object **out, struct as_error *err)
+{
+    struct inventory inv;
+    if (take_inventory(nc, &inv, err) < 0)
+        return -1;
+    struct json_object *nodes = json_object_new_array();
+    for (size_t i = 0; i < inv.records.count; i++) {
+        struct json_object *rec = jx_parse_record(inv.records.items[i].value);
+        if (!rec)
+            continue;
+        const struct machine *m = machine_named(&inv, jx_str(rec, "name", ""));
+        jx_add_str(rec, "provider_state", machine_state_name(m ? m->state : MACHINE_GONE));
+        json_object_array_add(nodes, rec);
+    }
+    *out = json_object_new_object();
+    jx_add_str(*out, "group", nc->group->name);
+    jx_add_int(*out, "count", (long long)json_object_array_length(nodes));
+    json_object_object_add(*out, "nodes", nodes);
+    free_inventory(&inv);
+    return 0;
+}

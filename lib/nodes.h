@@ -1,0 +1,57 @@
+/* nodes.h - the compute side of a node's life, for every provider at once:
+ * add (record, create, wait, record the address), remove (mark, destroy,
+ * wait, forget), reconcile (records against what the provider has), list.
+ *
+ * The record is written before the cloud is asked, so a crash or SIGTERM
+ * always leaves a trace that reconcile can resolve, and its name is decided
+ * once (from st2's execution id), so a retried add_node finds the machine
+ * the first try created instead of making a second one. */
+#ifndef AS_NODES_H
+#define AS_NODES_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "compute.h"
+#include "datastore.h"
+#include "error.h"
+#include "group.h"
+
+struct node_ctx {
+    struct ds *ds;
+    const struct group *group;
+    const struct compute_ops *ops;
+    struct compute *compute;
+    long poll_ms;       /* between two provider polls */
+    long long deadline; /* seconds a wait may take */
+};
+
+/* "<group>-<8 hex>": from st2's execution id when there is one (the same
+ * execution retried gets the same name), else random. out: 64 bytes. */
+void node_name_for(const char *group, const char *execution_id, char *out);
+
+/* A node's record: 1 with *rec (a new reference), 0 if there is none, -1
+ * on error. Fields: name, group, state, provider, provider_id, address,
+ * port, created_at, updated_at, execution_id. */
+int node_record_load(struct ds *ds, const char *group, const char *node,
+                     struct json_object **rec, struct as_error *err);
+
+int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
+             struct json_object **out, struct as_error *err);
+int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
+                struct as_error *err);
+/* stuck_after: a record still building after this many seconds is stuck. */
+int node_reconcile(struct node_ctx *nc, bool fix, bool adopt, long long stuck_after,
+                   struct json_object **out, struct as_error *err);
+int node_list(struct node_ctx *nc, struct json_object **out, struct as_error *err);
+
+
+
+/* The common start of every node action: load the group (it must be active
+ * unless any_status), build its provider's settings from the parameters
+ * (compute_params.h) and open the provider. */
+struct as_ctx;
+int node_ctx_open(struct node_ctx *nc, struct as_ctx *ctx, struct group *g,
+                  long long deadline, bool any_status, struct as_error *err);
+void node_ctx_close(struct node_ctx *nc);
+#endif

@@ -1,0 +1,1249 @@
+/* fake_digitalocean.c - see fake_digitalocean.h.
+ *
+ * Built like fake_st2.c: one mutex guards everything, replies are built under
+ * it and sent after it is released, libmicrohttpd runs a thread per
+ * connection so a delayed reply holds up only its own client. Droplets are
+ * kept in id order (ids only grow and removal keeps the order), which is the
+ * order the real API lists them in. */
+#include "fake_digitalocean.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define API_PREFIX "/v2"
+#define DEFAULT_PER_PAGE 20 /* the API's default page */
+#define MAX_PER_PAGE 200    /* and its maximum */
+#define USER_DATA_MAX 65536 /* DO's documented limit on user_data */
+#define RATE_LIMIT 5000     /* requests per hour, as DO's ratelimit-limit says */
+
+struct droplet {
+    long long id;
+    char *name, *size, *region, *image_slug, *vpc_uuid, *user_data;
+    long long image_id; /* when the image was named by id */
+    char **tags;
+    size_t ntags;
+    char status[16];
+    long long created;
+    int polls;       /* fetches by id so far */
+    int deleted;     /* a DELETE was accepted */
+    int gone_in;     /* fetches by id left before it is 404 */
+    int private_net; /* has a private address */
+    long long action;
+};
+
+struct action {
+    long long id, droplet;
+    char status[16];
+    long long started, completed;
+    char region[16];
+};
+
+struct pair {
+    char *name;
+    char *value;
+};
+
+struct pairs {
+    struct pair *v;
+    size_t n, cap;
+};
+
+struct fake_do {
+    struct MHD_Daemon *daemon;
+    char url[64];
+    char *token;
+
+    pthread_mutex_t lock;
+    struct droplet *drops;
+    size_t ndrops, cap;
+    struct action *acts;
+    size_t nacts, acap;
+    long long next_id, next_action;
+    unsigned long long next_request;
+
+    int active_after, gone_after, fail_creates, private_net, max_per_page, echo_token;
+    char *link_base;
+    int fail_n, fail_status, after_n, after_status, malformed_n;
+    long fail_retry_after, delay_ms;
+
+    struct fake_do_stats stats;
+    struct {
+        char *method, *path, *body, *create_body;
+        struct pairs headers, query;
+    } last;
+};
+
+struct upload {
+    char *buf;
+    size_t len, cap;
+};
+
+/* What to answer; built under the lock, sent after it is released. */
+struct reply {
+    unsigned status;
+    char *body;
+    long retry_after; /* -1: no header */
+    long remaining;
+    long long reset;
+};
+
+enum endpoint { EP_NONE, EP_CREATE, EP_GET, EP_DELETE, EP_LIST, EP_ACTION, EP_BAD_METHOD };
+
+/* ------------------------------------------------------------- helpers -- */
+
+static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
+
+static void pairs_free(struct pairs *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->v[i].name);
+        free(p->v[i].value);
+    }
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+static void pairs_add(struct pairs *p, const char *name, const char *value)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        struct pair *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n].name = strdup(name);
+    p->v[p->n].value = strdup(value ? value : "");
+    p->n++;
+}
+
+static char *pairs_get(const struct pairs *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].name && strcasecmp(p->v[i].name, name) == 0)
+            return dupn(p->v[i].value);
+    return NULL;
+}
+
+static char *dump(struct json_object *o)
+{
+    char *s = strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return s;
+}
+
+static void iso_time(long long t, char *out, size_t size)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static char *urlencode(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = malloc(strlen(s) * 3 + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            *w++ = (char)ch;
+        } else {
+            *w++ = '%';
+            *w++ = hex[ch >> 4];
+            *w++ = hex[ch & 15];
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* A whole positive decimal number, or -1. */
+static long long parse_id(const char *s)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return errno || *end || v <= 0 ? -1 : v;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* DO's error shape: {"id": ..., "message": ..., "request_id": ...}. */
+static void api_error(struct fake_do *f, struct reply *r, unsigned status, const char *id,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void api_error(struct fake_do *f, struct reply *r, unsigned status, const char *id,
+                      const char *fmt, ...)
+{
+    char msg[1024], rid[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(rid, sizeof rid, "f4ce0000-0000-4000-8000-%012llx", f->next_request);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    json_object_object_add(o, "request_id", json_object_new_string(rid));
+    r->status = status;
+    free(r->body);
+    r->body = dump(o);
+}
+
+static void not_found(struct fake_do *f, struct reply *r)
+{
+    f->stats.rejected++;
+    api_error(f, r, 404, "not_found", "The resource you were accessing could not be found.");
+}
+
+/* Returns -1 so a failed check reads `return unprocessable(...)`. */
+static int unprocessable(struct fake_do *f, struct reply *r, const char *msg)
+{
+    f->stats.rejected++;
+    api_error(f, r, 422, "unprocessable_entity", "%s", msg);
+    return -1;
+}
+
+/* --------------------------------------------------------------- store -- */
+
+static struct droplet *find_droplet(struct fake_do *f, long long id)
+{
+    for (size_t i = 0; i < f->ndrops; i++)
+        if (f->drops[i].id == id)
+            return &f->drops[i];
+    return NULL;
+}
+
+static struct action *find_action(struct fake_do *f, long long id)
+{
+    for (size_t i = 0; i < f->nacts; i++)
+        if (f->acts[i].id == id)
+            return &f->acts[i];
+    return NULL;
+}
+
+static void droplet_free(struct droplet *d)
+{
+    free(d->name);
+    free(d->size);
+    free(d->region);
+    free(d->image_slug);
+    free(d->vpc_uuid);
+    free(d->user_data);
+    for (size_t i = 0; i < d->ntags; i++)
+        free(d->tags[i]);
+    free(d->tags);
+}
+
+/* memmove, not swap-with-last: listings stay in id order. */
+static void remove_droplet(struct fake_do *f, struct droplet *d)
+{
+    size_t i = (size_t)(d - f->drops);
+    droplet_free(d);
+    memmove(&f->drops[i], &f->drops[i + 1], (f->ndrops - i - 1) * sizeof *d);
+    f->ndrops--;
+}
+
+static struct droplet *new_droplet(struct fake_do *f, const char *name)
+{
+    if (f->ndrops == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 64;
+        struct droplet *v = realloc(f->drops, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        f->drops = v;
+        f->cap = cap;
+    }
+    struct droplet *d = &f->drops[f->ndrops];
+    memset(d, 0, sizeof *d);
+    if (!(d->name = strdup(name)))
+        return NULL;
+    f->ndrops++;
+    d->id = f->next_id++;
+    d->created = (long long)time(NULL);
+    d->private_net = f->private_net;
+    snprintf(d->status, sizeof d->status, "new");
+    return d;
+}
+
+static int add_tag(struct droplet *d, const char *tag)
+{
+    char **v = realloc(d->tags, (d->ntags + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    d->tags = v;
+    if (!(v[d->ntags] = strdup(tag)))
+        return -1;
+    d->ntags++;
+    return 0;
+}
+
+static int has_tag(const struct droplet *d, const char *tag)
+{
+    for (size_t i = 0; i < d->ntags; i++)
+        if (strcmp(d->tags[i], tag) == 0)
+            return 1;
+    return 0;
+}
+
+static struct action *new_action(struct fake_do *f, struct droplet *d)
+{
+    if (f->nacts == f->acap) {
+        size_t cap = f->acap ? f->acap * 2 : 64;
+        struct action *v = realloc(f->acts, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        f->acts = v;
+        f->acap = cap;
+    }
+    struct action *a = &f->acts[f->nacts++];
+    memset(a, 0, sizeof *a);
+    a->id = f->next_action++;
+    a->droplet = d->id;
+    a->started = (long long)time(NULL);
+    snprintf(a->status, sizeof a->status, "in-progress");
+    snprintf(a->region, sizeof a->region, "%s", d->region ? d->region : "nyc3");
+    d->action = a->id;
+    return a;
+}
+
+/* A droplet is "new" for its first active_after fetches, unless its create
+ * action errored; then the action completes with it. */
+static void advance(struct fake_do *f, struct droplet *d)
+{
+    struct action *a = find_action(f, d->action);
+    d->polls++;
+    if (strcmp(d->status, "new") != 0 || (a && strcmp(a->status, "errored") == 0))
+        return;
+    if (d->polls > f->active_after) {
+        snprintf(d->status, sizeof d->status, "active");
+        if (a) {
+            snprintf(a->status, sizeof a->status, "completed");
+            a->completed = (long long)time(NULL);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- JSON -- */
+
+static struct json_object *address(const char *ip, const char *mask, const char *gw,
+                                   const char *type)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "ip_address", json_object_new_string(ip));
+    json_object_object_add(o, "netmask", json_object_new_string(mask));
+    json_object_object_add(o, "gateway", gw ? json_object_new_string(gw) : NULL);
+    json_object_object_add(o, "type", json_object_new_string(type));
+    return o;
+}
+
+/* Addresses come once the droplet is up, as on DO: a "new" droplet has none. */
+static struct json_object *networks_json(const struct droplet *d)
+{
+    struct json_object *n = json_object_new_object(), *v4 = json_object_new_array();
+    if (strcmp(d->status, "new") != 0) {
+        char ip[32];
+        if (d->private_net) {
+            snprintf(ip, sizeof ip, "10.10.%lld.%lld", (d->id >> 8) & 255, d->id & 255);
+            json_object_array_add(v4, address(ip, "255.255.0.0", NULL, "private"));
+        }
+        snprintf(ip, sizeof ip, "203.0.113.%lld", d->id % 254 + 1);
+        json_object_array_add(v4, address(ip, "255.255.255.0", "203.0.113.254", "public"));
+    }
+    json_object_object_add(n, "v4", v4);
+    json_object_object_add(n, "v6", json_object_new_array());
+    return n;
+}
+
+static struct json_object *droplet_json(const struct droplet *d)
+{
+    struct json_object *o = json_object_new_object(), *tags = json_object_new_array();
+    struct json_object *image = json_object_new_object(), *size = json_object_new_object();
+    struct json_object *region = json_object_new_object();
+    char ts[32];
+
+    iso_time(d->created, ts, sizeof ts);
+    json_object_object_add(o, "id", json_object_new_int64(d->id));
+    json_object_object_add(o, "name", json_object_new_string(d->name));
+    json_object_object_add(o, "memory", json_object_new_int(1024));
+    json_object_object_add(o, "vcpus", json_object_new_int(1));
+    json_object_object_add(o, "disk", json_object_new_int(25));
+    json_object_object_add(o, "locked", json_object_new_boolean(0));
+    json_object_object_add(o, "status", json_object_new_string(d->status));
+    json_object_object_add(o, "kernel", NULL);
+    json_object_object_add(o, "created_at", json_object_new_string(ts));
+    json_object_object_add(o, "features", json_object_new_array());
+    json_object_object_add(o, "backup_ids", json_object_new_array());
+    json_object_object_add(o, "snapshot_ids", json_object_new_array());
+    json_object_object_add(o, "volume_ids", json_object_new_array());
+
+    json_object_object_add(image, "id", json_object_new_int64(d->image_id ? d->image_id
+                                                                          : 100000001));
+    json_object_object_add(image, "slug",
+                           d->image_slug ? json_object_new_string(d->image_slug) : NULL);
+    json_object_object_add(image, "public", json_object_new_boolean(d->image_slug != NULL));
+    json_object_object_add(o, "image", image);
+
+    json_object_object_add(size, "slug", json_object_new_string(d->size ? d->size
+                                                                       : "s-1vcpu-1gb"));
+    json_object_object_add(o, "size", size);
+    json_object_object_add(o, "size_slug",
+                           json_object_new_string(d->size ? d->size : "s-1vcpu-1gb"));
+    json_object_object_add(o, "networks", networks_json(d));
+
+    json_object_object_add(region, "slug", json_object_new_string(d->region ? d->region
+                                                                           : "nyc3"));
+    json_object_object_add(region, "available", json_object_new_boolean(1));
+    json_object_object_add(o, "region", region);
+
+    for (size_t i = 0; i < d->ntags; i++)
+        json_object_array_add(tags, json_object_new_string(d->tags[i]));
+    json_object_object_add(o, "tags", tags);
+    json_object_object_add(o, "vpc_uuid",
+                           json_object_new_string(d->vpc_uuid ? d->vpc_uuid
+                                                              : "5a4981aa-9653-4bd1-bef5-"
+                                                                "d6bff52042e4"));
+    return o;
+}
+
+static struct json_object *action_json(const struct action *a)
+{
+    struct json_object *o = json_object_new_object(), *region = json_object_new_object();
+    char ts[32];
+
+    json_object_object_add(o, "id", json_object_new_int64(a->id));
+    json_object_object_add(o, "status", json_object_new_string(a->status));
+    json_object_object_add(o, "type", json_object_new_string("create"));
+    iso_time(a->started, ts, sizeof ts);
+    json_object_object_add(o, "started_at", json_object_new_string(ts));
+    if (a->completed) {
+        iso_time(a->completed, ts, sizeof ts);
+        json_object_object_add(o, "completed_at", json_object_new_string(ts));
+    } else {
+        json_object_object_add(o, "completed_at", NULL);
+    }
+    json_object_object_add(o, "resource_id", json_object_new_int64(a->droplet));
+    json_object_object_add(o, "resource_type", json_object_new_string("droplet"));
+    json_object_object_add(region, "slug", json_object_new_string(a->region));
+    json_object_object_add(o, "region", region);
+    json_object_object_add(o, "region_slug", json_object_new_string(a->region));
+    return o;
+}
+
+static struct json_object *wrap(const char *key, struct json_object *v)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, key, v);
+    return o;
+}
+
+/* ------------------------------------------------------------ validation -- */
+
+static const char *const regions[] = {"nyc1", "nyc3", "sfo2", "sfo3", "ams3", "fra1",
+                                      "lon1", "sgp1", "tor1", "blr1", "syd1", NULL};
+static const char *const sizes[] = {"s-1vcpu-512mb-10gb", "s-1vcpu-1gb", "s-1vcpu-2gb",
+                                    "s-2vcpu-2gb", "s-2vcpu-4gb", "s-4vcpu-8gb",
+                                    "c-2", "g-2vcpu-8gb", NULL};
+static const char *const images[] = {"ubuntu-22-04-x64", "ubuntu-24-04-x64",
+                                     "debian-12-x64", "rockylinux-9-x64", NULL};
+static const long long image_ids[] = {123456789, 987654321, 0}; /* "custom images" */
+
+static int hostname_ok(const char *s)
+{
+    if (!*s || strlen(s) > 255)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static int tag_ok(const char *s)
+{
+    if (!*s || strlen(s) > 255)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == ':' || *s == '-' || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* An MD5 fingerprint as DO shows them: 16 hex pairs joined by colons. */
+static int fingerprint_ok(const char *s)
+{
+    if (strlen(s) != 47)
+        return 0;
+    for (int i = 0; i < 47; i++) {
+        char c = s[i];
+        int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        if (i % 3 == 2 ? c != ':' : !hex)
+            return 0;
+    }
+    return 1;
+}
+
+static const char *opt_str(struct json_object *b, const char *key)
+{
+    struct json_object *v;
+    return json_object_object_get_ex(b, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* Is the string at key one of list? */
+static int field_in(struct json_object *b, const char *key, const char *const *list)
+{
+    const char *v = opt_str(b, key);
+    return v && in_list(v, list);
+}
+
+/* A known slug, or a known image id given as a number. */
+static int image_ok(struct json_object *b)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(b, "image", &v))
+        return 0;
+    if (!json_object_is_type(v, json_type_int))
+        return field_in(b, "image", images);
+    for (size_t i = 0; image_ids[i]; i++)
+        if (image_ids[i] == json_object_get_int64(v))
+            return 1;
+    return 0;
+}
+
+/* The checks DO makes on a create body; 0 if it is acceptable, else the
+ * reply is set. Unknown fields are ignored, as the API does. */
+static int check_create(struct fake_do *f, struct json_object *b, struct reply *r)
+{
+    struct json_object *v;
+
+    if (!json_object_is_type(b, json_type_object)) {
+        f->stats.rejected++;
+        api_error(f, r, 400, "bad_request", "request body must be a JSON object");
+        return -1;
+    }
+    if (!opt_str(b, "name"))
+        return unprocessable(f, r, "Name is required");
+    if (!hostname_ok(opt_str(b, "name")))
+        return unprocessable(f, r, "Only valid hostname characters are allowed. "
+                                   "(a-z, A-Z, 0-9, . and -)");
+    if (!field_in(b, "region", regions))
+        return unprocessable(f, r, "You specified an invalid region for Droplet creation.");
+    if (!field_in(b, "size", sizes))
+        return unprocessable(f, r, "You specified an invalid size for Droplet creation.");
+    if (!image_ok(b))
+        return unprocessable(f, r, "You specified an invalid image for Droplet creation.");
+    if (json_object_object_get_ex(b, "ssh_keys", &v) && v) {
+        if (!json_object_is_type(v, json_type_array))
+            return unprocessable(f, r, "ssh_keys must be an array");
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            struct json_object *k = json_object_array_get_idx(v, i);
+            int ok = json_object_is_type(k, json_type_int) ? json_object_get_int64(k) > 0
+                     : json_object_is_type(k, json_type_string)
+                         ? fingerprint_ok(json_object_get_string(k))
+                         : 0;
+            if (!ok)
+                return unprocessable(f, r, "ssh_keys must be SSH key ids or fingerprints");
+        }
+    }
+    if (json_object_object_get_ex(b, "tags", &v) && v) {
+        if (!json_object_is_type(v, json_type_array))
+            return unprocessable(f, r, "tags must be an array");
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            struct json_object *t = json_object_array_get_idx(v, i);
+            if (!json_object_is_type(t, json_type_string) ||
+                !tag_ok(json_object_get_string(t)))
+                return unprocessable(f, r, "tag names may only contain letters, numbers, "
+                                           "colons, dashes, and underscores");
+        }
+    }
+    if (json_object_object_get_ex(b, "user_data", &v) && v &&
+        (!json_object_is_type(v, json_type_string) ||
+         json_object_get_string_len(v) > USER_DATA_MAX))
+        return unprocessable(f, r, "user_data must be a string of at most 64 KiB");
+    if (json_object_object_get_ex(b, "vpc_uuid", &v) && v &&
+        !json_object_is_type(v, json_type_string))
+        return unprocessable(f, r, "vpc_uuid must be a string");
+    return 0;
+}
+
+/* ------------------------------------------------------------ endpoints -- */
+
+static struct droplet *store_create(struct fake_do *f, struct json_object *b)
+{
+    struct json_object *v = NULL, *img = NULL;
+    struct droplet *d = new_droplet(f, opt_str(b, "name"));
+    if (!d)
+        return NULL;
+    d->size = dupn(opt_str(b, "size"));
+    d->region = dupn(opt_str(b, "region"));
+    d->vpc_uuid = dupn(opt_str(b, "vpc_uuid"));
+    d->user_data = dupn(opt_str(b, "user_data"));
+    json_object_object_get_ex(b, "image", &img);
+    if (json_object_is_type(img, json_type_int))
+        d->image_id = json_object_get_int64(img);
+    else
+        d->image_slug = dupn(json_object_get_string(img));
+    if (json_object_object_get_ex(b, "tags", &v) && json_object_is_type(v, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            if (!has_tag(d, json_object_get_string(json_object_array_get_idx(v, i))))
+                add_tag(d, json_object_get_string(json_object_array_get_idx(v, i)));
+    return d;
+}
+
+static void do_create(struct fake_do *f, const struct upload *up, struct reply *r)
+{
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *b =
+        tok ? json_tokener_parse_ex(tok, up->buf ? up->buf : "", (int)up->len) : NULL;
+    int bad_json = !tok || json_tokener_get_error(tok) != json_tokener_success;
+    json_tokener_free(tok);
+    if (bad_json || !b) {
+        json_object_put(b);
+        f->stats.rejected++;
+        api_error(f, r, 400, "bad_request", "unexpected end of JSON input");
+        return;
+    }
+    if (check_create(f, b, r) < 0) {
+        json_object_put(b);
+        return;
+    }
+    struct droplet *d = store_create(f, b);
+    json_object_put(b);
+    struct action *a = d ? new_action(f, d) : NULL;
+    if (!a) {
+        api_error(f, r, 500, "server_error", "out of memory");
+        return;
+    }
+    if (f->fail_creates > 0) {
+        f->fail_creates--;
+        snprintf(a->status, sizeof a->status, "errored");
+        a->completed = (long long)time(NULL);
+    }
+
+    char href[256];
+    snprintf(href, sizeof href, "%s/actions/%lld", f->link_base ? f->link_base : f->url,
+             a->id);
+    struct json_object *link = json_object_new_object(), *links = json_object_new_object();
+    struct json_object *actions = json_object_new_array();
+    struct json_object *o = wrap("droplet", droplet_json(d));
+    json_object_object_add(link, "id", json_object_new_int64(a->id));
+    json_object_object_add(link, "rel", json_object_new_string("create"));
+    json_object_object_add(link, "href", json_object_new_string(href));
+    json_object_array_add(actions, link);
+    json_object_object_add(links, "actions", actions);
+    json_object_object_add(o, "links", links);
+    r->status = 202;
+    r->body = dump(o);
+}
+
+static void do_get(struct fake_do *f, long long id, struct reply *r)
+{
+    struct droplet *d = id > 0 ? find_droplet(f, id) : NULL;
+    if (d && d->deleted && d->gone_in-- <= 0) {
+        remove_droplet(f, d);
+        d = NULL;
+    }
+    if (!d) {
+        not_found(f, r);
+        return;
+    }
+    if (!d->deleted)
+        advance(f, d);
+    r->status = 200;
+    r->body = dump(wrap("droplet", droplet_json(d)));
+}
+
+static void do_delete(struct fake_do *f, long long id, struct reply *r)
+{
+    struct droplet *d = id > 0 ? find_droplet(f, id) : NULL;
+    if (!d) {
+        not_found(f, r);
+        return;
+    }
+    if (!d->deleted) {
+        d->deleted = 1;
+        d->gone_in = f->gone_after;
+    }
+    if (d->gone_in <= 0)
+        remove_droplet(f, d);
+    r->status = 204;
+}
+
+static void do_action(struct fake_do *f, long long id, struct reply *r)
+{
+    struct action *a = id > 0 ? find_action(f, id) : NULL;
+    if (!a) {
+        not_found(f, r);
+        return;
+    }
+    r->status = 200;
+    r->body = dump(wrap("action", action_json(a)));
+}
+
+static long long query_num(struct MHD_Connection *c, const char *name, long long fallback)
+{
+    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    long long v = parse_id(s);
+    return v > 0 ? v : fallback;
+}
+
+static void add_link(struct fake_do *f, struct json_object *pages, const char *rel,
+                     long long page, long long per_page, const char *tag)
+{
+    char *enc = tag ? urlencode(tag) : NULL, *url = NULL;
+    if (asprintf(&url, "%s/droplets?page=%lld&per_page=%lld%s%s",
+                 f->link_base ? f->link_base : f->url, page, per_page,
+                 enc ? "&tag_name=" : "", enc ? enc : "") >= 0) {
+        json_object_object_add(pages, rel, json_object_new_string(url));
+        free(url);
+    }
+    free(enc);
+}
+
+static void do_list(struct fake_do *f, struct MHD_Connection *c, struct reply *r)
+{
+    const char *tag = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tag_name");
+    long long per_page = query_num(c, "per_page", DEFAULT_PER_PAGE);
+    long long page = query_num(c, "page", 1);
+    if (page > 1000000000) /* far past the end; keeps the offset from overflowing */
+        page = 1000000000;
+    if (per_page > f->max_per_page)
+        per_page = f->max_per_page;
+
+    size_t total = 0;
+    for (size_t i = 0; i < f->ndrops; i++)
+        if (!tag || has_tag(&f->drops[i], tag))
+            total++;
+
+    struct json_object *arr = json_object_new_array();
+    size_t first = (size_t)((page - 1) * per_page), seen = 0;
+    for (size_t i = 0; i < f->ndrops && seen < first + (size_t)per_page; i++) {
+        if (tag && !has_tag(&f->drops[i], tag))
+            continue;
+        if (seen++ >= first)
+            json_object_array_add(arr, droplet_json(&f->drops[i]));
+    }
+
+    long long last = total ? ((long long)total + per_page - 1) / per_page : 1;
+    struct json_object *pages = json_object_new_object(), *links = json_object_new_object();
+    if (page > 1) {
+        add_link(f, pages, "first", 1, per_page, tag);
+        add_link(f, pages, "prev", page - 1, per_page, tag);
+    }
+    if (page < last) {
+        add_link(f, pages, "next", page + 1, per_page, tag);
+        add_link(f, pages, "last", last, per_page, tag);
+    }
+    json_object_object_add(links, "pages", pages);
+    struct json_object *meta = json_object_new_object(), *o = wrap("droplets", arr);
+    json_object_object_add(meta, "total", json_object_new_int64((long long)total));
+    json_object_object_add(o, "links", links);
+    json_object_object_add(o, "meta", meta);
+    r->status = 200;
+    r->body = dump(o);
+}
+
+/* --------------------------------------------------------------- routing -- */
+
+/* Which endpoint a request is for, and the id in its path if any. */
+static enum endpoint classify(const char *method, const char *path, long long *id)
+{
+    static const char droplets[] = API_PREFIX "/droplets", actions[] = API_PREFIX "/actions";
+    int get = strcmp(method, "GET") == 0;
+
+    *id = 0;
+    if (strcmp(path, droplets) == 0 || strcmp(path, API_PREFIX "/droplets/") == 0)
+        return get ? EP_LIST : strcmp(method, "POST") == 0 ? EP_CREATE : EP_BAD_METHOD;
+    if (strncmp(path, droplets, sizeof droplets - 1) == 0 &&
+        path[sizeof droplets - 1] == '/') {
+        *id = parse_id(path + sizeof droplets);
+        return get ? EP_GET : strcmp(method, "DELETE") == 0 ? EP_DELETE : EP_BAD_METHOD;
+    }
+    if (strncmp(path, actions, sizeof actions - 1) == 0 && path[sizeof actions - 1] == '/') {
+        *id = parse_id(path + sizeof actions);
+        return get ? EP_ACTION : EP_BAD_METHOD;
+    }
+    return EP_NONE;
+}
+
+static void count(struct fake_do *f, enum endpoint ep)
+{
+    switch (ep) {
+    case EP_CREATE: f->stats.creates++; break;
+    case EP_GET: f->stats.gets++; break;
+    case EP_DELETE: f->stats.deletes++; break;
+    case EP_LIST: f->stats.lists++; break;
+    case EP_ACTION: f->stats.actions++; break;
+    default: break;
+    }
+}
+
+static int authorised(struct fake_do *f, struct MHD_Connection *c, struct reply *r)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    static const char bearer[] = "Bearer ";
+
+    if (h && f->token && strncmp(h, bearer, sizeof bearer - 1) == 0 &&
+        strcmp(h + sizeof bearer - 1, f->token) == 0)
+        return 1;
+    f->stats.unauthorized++;
+    if (f->echo_token && h)
+        api_error(f, r, 401, "unauthorized", "Unable to authenticate you (%s).", h);
+    else
+        api_error(f, r, 401, "unauthorized", "Unable to authenticate you.");
+    return 0;
+}
+
+/* An error reply as DO's edge or API gives it for an injected status. */
+static void status_error(struct fake_do *f, struct reply *r, int status)
+{
+    const char *id = "error", *msg = "Injected fault";
+    switch (status) {
+    case 401: id = "unauthorized", msg = "Unable to authenticate you."; break;
+    case 403:
+        id = "forbidden", msg = "You do not have access for the attempted action.";
+        break;
+    case 404:
+        id = "not_found", msg = "The resource you were accessing could not be found.";
+        break;
+    case 429: id = "too_many_requests", msg = "API Rate limit exceeded."; break;
+    case 500: id = "server_error", msg = "Unexpected server-side error"; break;
+    case 503: id = "service_unavailable", msg = "Service Unavailable"; break;
+    default: break;
+    }
+    f->stats.faults++;
+    api_error(f, r, (unsigned)status, id, "%s", msg);
+}
+
+/* After the endpoint ran: the ambiguous failure, or a cut body. */
+static void spoil(struct fake_do *f, struct reply *r)
+{
+    if (f->after_n > 0) {
+        f->after_n--;
+        status_error(f, r, f->after_status);
+    } else if (f->malformed_n > 0) {
+        f->malformed_n--;
+        f->stats.faults++;
+        if (r->body && *r->body)
+            r->body[strlen(r->body) / 2] = '\0';
+        else {
+            free(r->body);
+            r->body = strdup("{\"droplet\":");
+        }
+    }
+}
+
+static void route(struct fake_do *f, struct MHD_Connection *c, const char *method,
+                  const char *path, const struct upload *up, struct reply *r)
+{
+    long long id;
+    enum endpoint ep = classify(method, path, &id);
+
+    count(f, ep);
+    if (f->fail_n > 0) {
+        f->fail_n--;
+        status_error(f, r, f->fail_status);
+        r->retry_after = f->fail_retry_after;
+        return;
+    }
+    if (!authorised(f, c, r))
+        return;
+    switch (ep) {
+    case EP_CREATE: do_create(f, up, r); break;
+    case EP_GET: do_get(f, id, r); break;
+    case EP_DELETE: do_delete(f, id, r); break;
+    case EP_LIST: do_list(f, c, r); break;
+    case EP_ACTION: do_action(f, id, r); break;
+    case EP_BAD_METHOD:
+        f->stats.rejected++;
+        api_error(f, r, 405, "method_not_allowed", "Method Not Allowed");
+        return;
+    case EP_NONE: not_found(f, r); return;
+    }
+    spoil(f, r);
+}
+
+/* ------------------------------------------------------------ recording -- */
+
+static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    pairs_add(cls, key, value);
+    return MHD_YES;
+}
+
+static void record(struct fake_do *f, struct MHD_Connection *c, const char *method,
+                   const char *path, const struct upload *up)
+{
+    free(f->last.method);
+    free(f->last.path);
+    free(f->last.body);
+    pairs_free(&f->last.headers);
+    pairs_free(&f->last.query);
+
+    f->stats.requests++;
+    f->next_request++;
+    f->last.method = dupn(method);
+    f->last.path = dupn(path);
+    f->last.body = up->buf ? strndup(up->buf, up->len) : NULL;
+    if (strcmp(method, "POST") == 0 && strcmp(path, API_PREFIX "/droplets") == 0) {
+        free(f->last.create_body);
+        f->last.create_body = dupn(f->last.body);
+    }
+    MHD_get_connection_values(c, MHD_HEADER_KIND, add_pair, &f->last.headers);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_pair, &f->last.query);
+}
+
+/* ------------------------------------------------------------- plumbing -- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static void add_num_header(struct MHD_Response *resp, const char *name, long long v)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%lld", v);
+    MHD_add_response_header(resp, name, num);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
+{
+    struct MHD_Response *resp =
+        r->body ? MHD_create_response_from_buffer(strlen(r->body), r->body,
+                                                  MHD_RESPMEM_MUST_FREE)
+                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(r->body);
+        return MHD_NO;
+    }
+    if (r->body)
+        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    if (r->retry_after >= 0)
+        add_num_header(resp, "Retry-After", r->retry_after);
+    add_num_header(resp, "ratelimit-limit", RATE_LIMIT);
+    add_num_header(resp, "ratelimit-remaining", r->remaining);
+    add_num_header(resp, "ratelimit-reset", r->reset);
+    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static int upload_add(struct upload *up, const char *data, size_t len)
+{
+    if (up->len + len + 1 > up->cap) {
+        size_t cap = up->cap ? up->cap : 4096;
+        while (cap < up->len + len + 1)
+            cap *= 2;
+        char *b = realloc(up->buf, cap);
+        if (!b)
+            return -1;
+        up->buf = b;
+        up->cap = cap;
+    }
+    memcpy(up->buf + up->len, data, len);
+    up->len += len;
+    up->buf[up->len] = '\0';
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct fake_do *f = cls;
+    struct upload *up = *con_cls;
+    (void)version;
+
+    if (!up) { /* first call: headers only */
+        if (!(up = calloc(1, sizeof *up)))
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (upload_add(up, upload_data, *upload_data_size) < 0)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    struct reply r = {0, NULL, -1, 0, 0};
+    pthread_mutex_lock(&f->lock);
+    record(f, c, method, url, up);
+    route(f, c, method, url, up, &r);
+    r.remaining = f->stats.requests < RATE_LIMIT ? RATE_LIMIT - f->stats.requests : 0;
+    r.reset = (long long)time(NULL) + 60;
+    long delay = f->delay_ms;
+    pthread_mutex_unlock(&f->lock);
+    if (delay > 0)
+        sleep_ms(delay);
+    return send_reply(c, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct upload *up = *con_cls;
+    (void)cls, (void)c, (void)toe;
+    if (up) {
+        free(up->buf);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+struct fake_do *fake_do_start(const char *token)
+{
+    struct fake_do *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    pthread_mutex_init(&f->lock, NULL);
+    f->token = dupn(token);
+    f->next_id = 300000001; /* droplet ids are large integers on DO */
+    f->next_action = 2000000001;
+    f->active_after = 2;
+    f->gone_after = 1;
+    f->private_net = 1;
+    f->max_per_page = MAX_PER_PAGE;
+
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = 0; /* ephemeral */
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+        on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_END);
+    const union MHD_DaemonInfo *info =
+        f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    if (!info || info->port == 0) {
+        fake_do_stop(f);
+        return NULL;
+    }
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u" API_PREFIX, (unsigned)info->port);
+    return f;
+}
+
+void fake_do_stop(struct fake_do *f)
+{
+    if (!f)
+        return;
+    if (f->daemon)
+        MHD_stop_daemon(f->daemon); /* joins every connection thread */
+    for (size_t i = 0; i < f->ndrops; i++)
+        droplet_free(&f->drops[i]);
+    free(f->drops);
+    free(f->acts);
+    free(f->token);
+    free(f->link_base);
+    free(f->last.method);
+    free(f->last.path);
+    free(f->last.body);
+    free(f->last.create_body);
+    pairs_free(&f->last.headers);
+    pairs_free(&f->last.query);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+const char *fake_do_url(const struct fake_do *f) { return f->url; }
+
+/* ---------------------------------------------------------------- knobs -- */
+
+#define LOCKED(f, stmt)                   \
+    do {                                  \
+        pthread_mutex_lock(&(f)->lock);   \
+        stmt;                             \
+        pthread_mutex_unlock(&(f)->lock); \
+    } while (0)
+
+void fake_do_set_active_after(struct fake_do *f, int polls)
+{
+    LOCKED(f, f->active_after = polls < 0 ? 0 : polls);
+}
+
+void fake_do_set_gone_after(struct fake_do *f, int polls)
+{
+    LOCKED(f, f->gone_after = polls < 0 ? 0 : polls);
+}
+
+void fake_do_fail_create_next(struct fake_do *f, int n) { LOCKED(f, f->fail_creates = n); }
+
+void fake_do_set_private_network(struct fake_do *f, int on)
+{
+    LOCKED(f, f->private_net = on);
+}
+
+void fake_do_set_max_per_page(struct fake_do *f, int n)
+{
+    LOCKED(f, f->max_per_page = n > 0 ? n : MAX_PER_PAGE);
+}
+
+void fake_do_set_link_base(struct fake_do *f, const char *base)
+{
+    char *b = dupn(base);
+    LOCKED(f, (free(f->link_base), f->link_base = b));
+}
+
+void fake_do_set_echo_token(struct fake_do *f, int on) { LOCKED(f, f->echo_token = on); }
+
+void fake_do_fail_next(struct fake_do *f, int n, int status, long retry_after_s)
+{
+    LOCKED(f, (f->fail_n = n, f->fail_status = status, f->fail_retry_after = retry_after_s));
+}
+
+void fake_do_fail_next_after(struct fake_do *f, int n, int status)
+{
+    LOCKED(f, (f->after_n = n, f->after_status = status));
+}
+
+void fake_do_malformed_next(struct fake_do *f, int n) { LOCKED(f, f->malformed_n = n); }
+
+void fake_do_set_delay_ms(struct fake_do *f, long ms) { LOCKED(f, f->delay_ms = ms); }
+
+long long fake_do_add_droplet(struct fake_do *f, const char *name, const char *const *tags,
+                              const char *status)
+{
+    long long id = -1;
+    pthread_mutex_lock(&f->lock);
+    struct droplet *d = new_droplet(f, name);
+    if (d) {
+        snprintf(d->status, sizeof d->status, "%s", status ? status : "active");
+        for (size_t i = 0; tags && tags[i]; i++)
+            add_tag(d, tags[i]);
+        id = d->id;
+    }
+    pthread_mutex_unlock(&f->lock);
+    return id;
+}
+
+int fake_do_set_status(struct fake_do *f, long long id, const char *status)
+{
+    pthread_mutex_lock(&f->lock);
+    struct droplet *d = find_droplet(f, id);
+    if (d)
+        snprintf(d->status, sizeof d->status, "%s", status);
+    pthread_mutex_unlock(&f->lock);
+    return d ? 0 : -1;
+}
+
+char *fake_do_droplet_json(struct fake_do *f, long long id)
+{
+    char *s = NULL;
+    pthread_mutex_lock(&f->lock);
+    struct droplet *d = find_droplet(f, id);
+    if (d) {
+        struct json_object *o = droplet_json(d);
+        json_object_object_add(o, "user_data",
+                               d->user_data ? json_object_new_string(d->user_data) : NULL);
+        s = dump(o);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return s;
+}
+
+long long fake_do_find(struct fake_do *f, const char *name)
+{
+    long long id = -1;
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->ndrops && id < 0; i++)
+        if (strcmp(f->drops[i].name, name) == 0)
+            id = f->drops[i].id;
+    pthread_mutex_unlock(&f->lock);
+    return id;
+}
+
+size_t fake_do_droplet_count(struct fake_do *f)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->ndrops; i++)
+        n += !f->drops[i].deleted;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
+void fake_do_stats(struct fake_do *f, struct fake_do_stats *out)
+{
+    LOCKED(f, *out = f->stats);
+}
+
+void fake_do_reset_stats(struct fake_do *f)
+{
+    LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
+}
+
+char *fake_do_last_header(struct fake_do *f, const char *name)
+{
+    char *v;
+    LOCKED(f, v = pairs_get(&f->last.headers, name));
+    return v;
+}
+
+char *fake_do_last_query(struct fake_do *f, const char *name)
+{
+    char *v;
+    LOCKED(f, v = pairs_get(&f->last.query, name));
+    return v;
+}
+
+char *fake_do_last_method(struct fake_do *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.method));
+    return v;
+}
+
+char *fake_do_last_path(struct fake_do *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.path));
+    return v;
+}
+
+char *fake_do_last_body(struct fake_do *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.body));
+    return v;
+}
+
+char *fake_do_last_create_body(struct fake_do *f)
+{
+    char *v;
+    LOCKED(f, v = dupn(f->last.create_body));
+    return v;
+}
