@@ -1,0 +1,107 @@
+/* notify - tell Slack or a webhook what a group did (docs/notify.md).
+ *
+ * The workflows call this between scaling steps and rely on one rule: an
+ * undelivered notification is still exit 0, with delivered=false and the
+ * error in the result, so a scaling operation never fails because of it.
+ * fail_on_error turns that into exit 1. Bad input is exit 2, as ever. */
+#include "clock.h"
+#include "jsonx.h"
+#include "log.h"
+#include "notify.h"
+#include "st2.h"
+
+#include <string.h>
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
+    {"event", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"message", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
+    {"reason", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
+    {"count", AS_T_INTEGER, 0, NULL, NULL, AS_NAMED},
+    {"node", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
+    {"channel", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
+    {"notify_provider", AS_T_STRING, 0, "none", "notify_provider", AS_NAMED},
+    {"slack_webhook_url", AS_T_STRING, AS_P_SECRET, NULL, "slack_webhook_url", AS_NAMED},
+    {"webhook_url", AS_T_STRING, AS_P_SECRET, NULL, "webhook_url", AS_NAMED},
+    {"webhook_headers", AS_T_STRING, AS_P_SECRET, NULL, "webhook_headers", AS_NAMED},
+    {"ca_bundle", AS_T_STRING, 0, NULL, "ca_bundle", AS_NAMED},
+    {"fail_on_error", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
+    AS_PARAM_END,
+};
+
+/* The provider's settings from the parameters; headers parsed from JSON. */
+static int read_config(const struct as_args *a, const char *provider,
+                       struct notify_config *cfg, struct as_error *err)
+{
+    const char *headers = as_arg_str(a, "webhook_headers");
+    memset(cfg, 0, sizeof *cfg);
+    cfg->url = as_arg_str(a, strcmp(provider, "slack") == 0 ? "slack_webhook_url"
+                                                            : "webhook_url");
+    cfg->ca_bundle = as_arg_str(a, "ca_bundle");
+    if (headers && strcmp(provider, "webhook") == 0 &&
+        !(cfg->headers = jx_parse(headers, strlen(headers), "parameter 'webhook_headers'",
+                                  "invalid_parameter", AS_EXIT_BADINPUT, err)))
+        return -1;
+    return notify_check(provider, cfg, err);
+}
+
+/* The group's channel and counts; without them (unknown group, store
+ * down) the notification still goes out. */
+static void read_group(struct as_ctx *ctx, struct notify_event *ev, char *channel,
+                       size_t size)
+{
+    struct as_error gerr;
+    struct ds *ds = as_ctx_ds(ctx, &gerr);
+    if (!ds || notify_group_state(ds, ev->group, channel, size, &ev->counts, &gerr) < 0) {
+        log_warn("group %s: %s: notifying without its counts", ev->group, gerr.message);
+        return;
+    }
+    if (!ev->channel && channel[0])
+        ev->channel = channel;
+}
+
+static int cmd_notify(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
+{
+    const struct as_args *a = ctx->args;
+    const char *provider = as_arg_str(a, "notify_provider");
+    struct notify_event ev = {
+        .group = as_arg_str(a, "name"),
+        .event = as_arg_str(a, "event"),
+        .message = as_arg_str(a, "message"),
+        .reason = as_arg_str(a, "reason"),
+        .node = as_arg_str(a, "node"),
+        .channel = as_arg_str(a, "channel"),
+        .count = as_arg_int(a, "count", -1),
+        .at = as_now(),
+    };
+    struct notify_config cfg = {0};
+    struct notify_result res;
+    char channel[96];
+    int rc = -1;
+
+    if (!provider)
+        provider = "none";
+    if (ev.count < 0 && as_arg_given(a, "count"))
+        ev.count = -2; /* a negative count given is refused, not "absent" */
+    if (notify_check_event(&ev, err) < 0 || read_config(a, provider, &cfg, err) < 0)
+        goto done;
+    if (ev.group)
+        read_group(ctx, &ev, channel, sizeof channel);
+    if (notify_send(provider, &cfg, &ev, &res, err) < 0)
+        goto done;
+    if (!res.delivered && !res.skipped && as_arg_bool(a, "fail_on_error")) {
+        *err = res.error; /* exit 1 with the delivery error */
+        goto done;
+    }
+    *out = notify_result_json(provider, &ev, &res);
+    rc = 0;
+done:
+    json_object_put(ev.counts);
+    json_object_put(cfg.headers);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_notify);
+}
