@@ -12,7 +12,7 @@
 
 CC      ?= cc
 BUILD   ?= build/release
-PKGS    := libcurl json-c sqlite3 yaml-0.1
+PKGS    := libcurl json-c sqlite3 yaml-0.1 libssh libcrypto
 TPKGS   := cmocka libmicrohttpd
 PYTHON  ?= /usr/bin/python3
 
@@ -23,7 +23,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # json-c and SQLite are linked statically (the .a files ship in libjson-c-dev
 # and libsqlite3-dev): ~1 ms CPU and ~15 page faults less per start.
 PKG_LIBS   := -Wl,-Bstatic $(shell pkg-config --libs json-c sqlite3 2>/dev/null) -Wl,-Bdynamic \
-              $(shell pkg-config --libs yaml-0.1 2>/dev/null) -lm -lpthread -ldl
+              $(shell pkg-config --libs yaml-0.1 libssh libcrypto 2>/dev/null) -lm -lpthread -ldl
 TPKG_CFLAGS := $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
 TPKG_LIBS   := $(shell pkg-config --libs $(TPKGS) 2>/dev/null)
 

@@ -26,7 +26,7 @@ for tool in cc make pkg-config ar; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] || fail missing_tool "missing build tool(s):$missing; $hint" 2
-for lib in libcurl json-c sqlite3 yaml-0.1; do
+for lib in libcurl json-c sqlite3 yaml-0.1 libssh libcrypto; do
     pkg-config --exists "$lib" 2>/dev/null || missing="$missing $lib"
 done
 [ -z "$missing" ] || fail missing_library "missing library (pkg-config name):$missing; $hint" 2
