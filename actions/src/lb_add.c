@@ -1,0 +1,29 @@
+/* lb_add - put an active node into its group's load balancer and make it
+ * take traffic: HAProxy "add server" (health checks on), "enable health",
+ * "enable server"; a DigitalOcean load balancer gets the node's droplet.
+ * A retry changes nothing (changed=false); a failure after the add removes
+ * the half-added server again. */
+#include "lb.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    LB_PARAMS(LB_PARAM)
+    AS_PARAM_END,
+};
+
+static int cmd_lb_add(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
+{
+    struct lb_ctx c;
+    if (lb_ctx_open(&c, ctx, err) < 0)
+        return -1;
+    int rc = lb_add_node(&c, as_arg_str(ctx->args, "node"), out, err);
+    lb_ctx_close(&c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_lb_add);
+}

@@ -1,0 +1,30 @@
+/* lb_remove - take a node out of its group's load balancer gently: drain
+ * it, wait until its sessions end (or drain_timeout passes: then they are
+ * cut, and the output says so), then remove it. A node already out is
+ * success with changed=false. */
+#include "lb.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    LB_DRAIN_PARAM
+    LB_PARAMS(LB_PARAM)
+    AS_PARAM_END,
+};
+
+static int cmd_lb_remove(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
+{
+    struct lb_ctx c;
+    long long drain = as_arg_int(ctx->args, "drain_timeout", 60);
+    if (lb_ctx_open(&c, ctx, err) < 0)
+        return -1;
+    int rc = lb_remove_node(&c, as_arg_str(ctx->args, "node"), drain, out, err);
+    lb_ctx_close(&c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_lb_remove);
+}

@@ -1,0 +1,30 @@
+/* lb_sync - bring a group's load balancer backend in line with its node
+ * records: every active node present and enabled (HAProxy forgets dynamic
+ * servers on a reload: run this after one), every other member drained and
+ * removed. Reports added/enabled/replaced/removed/kept; dry_run only says. */
+#include "lb.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"dry_run", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
+    LB_DRAIN_PARAM
+    LB_PARAMS(LB_PARAM)
+    AS_PARAM_END,
+};
+
+static int cmd_lb_sync(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
+{
+    struct lb_ctx c;
+    long long drain = as_arg_int(ctx->args, "drain_timeout", 60);
+    if (lb_ctx_open(&c, ctx, err) < 0)
+        return -1;
+    int rc = lb_sync_group(&c, drain, as_arg_bool(ctx->args, "dry_run"), out, err);
+    lb_ctx_close(&c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_lb_sync);
+}

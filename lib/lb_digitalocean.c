@@ -1,0 +1,337 @@
+/* lb_digitalocean.c - a DigitalOcean load balancer (API v2): its members are
+ * droplets, named by id (the node record's provider_id).
+ *
+ *   GET    /v2/load_balancers/{id}           200 {"load_balancer": {.., "droplet_ids": [..]}}
+ *   POST   /v2/load_balancers/{id}/droplets  {"droplet_ids": [n]} -> 204
+ *   DELETE /v2/load_balancers/{id}/droplets  {"droplet_ids": [n]} -> 204
+ *
+ * Errors are {"id", "message", "request_id"}: 401 unauthorized, 404 no such
+ * load balancer, 422 refused (a droplet of another region or VPC, or a load
+ * balancer that picks its droplets by tag, which takes no individual ones),
+ * 429 rate limited. Adding a droplet already there, or removing one that is
+ * not, changes nothing on DO's side, so both are retried like GET (http.c:
+ * connection errors, 429 honouring Retry-After, 5xx) - and both look first,
+ * so a retried action reports changed=false instead of repeating itself.
+ *
+ * DigitalOcean has no per-droplet drain and shows no session counts: drain
+ * is NULL in the table, and removal is immediate (DO's own load balancer
+ * finishes the requests it has in flight). The token goes only into the
+ * Authorization header and the secret registry, never into a message. */
+#include "lb.h"
+
+#include "http.h"
+#include "jsonx.h"
+#include "log.h"
+#include "secret.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DO_DEFAULT_URL "https://api.digitalocean.com/v2"
+
+struct lb {
+    struct http_client *http;
+    char *base; /* api_url without a trailing '/' */
+    char *auth; /* "Authorization: Bearer <token>" */
+    char id[64];
+};
+
+/* ------------------------------------------------------------ settings -- */
+
+static int bad_setting(struct as_error *err, const char *key, const char *why)
+{
+    return as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "digitalocean: setting '%s' %s",
+                   key, why);
+}
+
+/* A token is one header value: printable, no space (a CR or LF would let
+ * it add headers of its own). */
+static bool token_ok(const char *t)
+{
+    for (; *t; t++)
+        if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
+            return false;
+    return true;
+}
+
+/* Load balancer ids are UUIDs: hex digits and '-'. */
+static bool lb_id_ok(const char *s)
+{
+    size_t n = s ? strspn(s, "0123456789abcdefABCDEF-") : 0;
+    return n >= 1 && n <= 64 && s[n] == '\0';
+}
+
+/* Droplet ids are positive integers. */
+static bool droplet_ok(const char *s)
+{
+    size_t n = s ? strspn(s, "0123456789") : 0;
+    return n >= 1 && n <= 18 && s[n] == '\0' && s[0] != '0';
+}
+
+static bool loopback(const char *host, size_t len)
+{
+    return (len == 9 && memcmp(host, "127.0.0.1", 9) == 0) ||
+           (len == 9 && memcmp(host, "localhost", 9) == 0) ||
+           (len == 5 && memcmp(host, "[::1]", 5) == 0);
+}
+
+/* api_url without its trailing '/'. Plain http only to a loopback address
+ * (tests, a local proxy): anywhere else the token would cross in clear. */
+static char *base_url(const char *url, struct as_error *err)
+{
+    const char *host = strncmp(url, "https://", 8) == 0  ? url + 8
+                       : strncmp(url, "http://", 7) == 0 ? url + 7
+                                                         : NULL;
+    if (!host || !*host || strpbrk(url, "?#@ \t\r\n")) {
+        bad_setting(err, "api_url", "must be an http(s) URL without query, fragment or "
+                                    "user name");
+        return NULL;
+    }
+    if (host == url + 7 && !loopback(host, strcspn(host, ":/"))) {
+        bad_setting(err, "api_url", "must use https (plain http only to 127.0.0.1)");
+        return NULL;
+    }
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    char *b = strndup(url, n);
+    if (!b)
+        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    return b;
+}
+
+static void dolb_close(struct lb *lb)
+{
+    if (!lb)
+        return;
+    http_client_free(lb->http);
+    if (lb->auth) {
+        explicit_bzero(lb->auth, strlen(lb->auth));
+        free(lb->auth);
+    }
+    free(lb->base);
+    free(lb);
+}
+
+static struct lb *dolb_open(struct json_object *settings, const char *backend,
+                            struct as_error *err)
+{
+    const char *token = lb_setting(settings, "token");
+    const char *id = lb_setting(settings, "lb_id");
+    (void)backend; /* the load balancer is named by its id */
+
+    if (!token) {
+        bad_setting(err, "token", "is required (digitalocean_token)");
+        return NULL;
+    }
+    secret_register(token); /* it may come from a group's settings, not argv */
+    if (!token_ok(token)) {
+        bad_setting(err, "token", "has spaces or control characters");
+        return NULL;
+    }
+    if (!id || !lb_id_ok(id)) {
+        bad_setting(err, "lb_id", "must be the load balancer's id, such as "
+                                  "4de7ac8b-495b-4884-9a69-1050c6793cd6 "
+                                  "(digitalocean_lb_id)");
+        return NULL;
+    }
+    struct lb *lb = calloc(1, sizeof *lb);
+    if (!lb) {
+        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        return NULL;
+    }
+    snprintf(lb->id, sizeof lb->id, "%s", id);
+    const char *url = lb_setting(settings, "api_url");
+    if (!(lb->base = base_url(url ? url : DO_DEFAULT_URL, err)))
+        goto fail;
+    if (asprintf(&lb->auth, "Authorization: Bearer %s", token) < 0) {
+        lb->auth = NULL;
+        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        goto fail;
+    }
+    struct http_options o;
+    http_options_default(&o);
+    o.ca_bundle = lb_setting(settings, "ca_bundle");
+    if (!(lb->http = http_client_new(&o, err)))
+        goto fail;
+    return lb;
+fail:
+    dolb_close(lb);
+    return NULL;
+}
+
+/* ------------------------------------------------------------- requests -- */
+
+/* DO's refusal as our error, in DO's words plus its request_id. */
+static int reply_error(const struct lb *lb, const char *method, const struct http_response *r,
+                       struct as_error *err)
+{
+    const char *code = "lb_error";
+    enum as_exit exit = AS_EXIT_FAILURE;
+    long s = r->status;
+
+    if (s == 401)
+        code = "lb_unauthorized";
+    else if (s == 403)
+        code = "lb_forbidden";
+    else if (s == 404)
+        code = "lb_backend_not_found", exit = AS_EXIT_BADINPUT;
+    else if (s == 429)
+        code = "lb_rate_limited";
+    else if (s == 400 || s == 422)
+        code = "lb_rejected", exit = AS_EXIT_BADINPUT;
+
+    struct json_object *doc = jx_parse_record(r->body ? r->body : "");
+    const char *rid = jx_str(doc, "request_id", NULL);
+    char *text = http_error_text(r);
+    as_fail(err, exit, code, "digitalocean: %s load balancer %s: HTTP %ld: %s%s%.64s%s",
+            method, lb->id, s, text ? text : "", rid ? " (request_id " : "", rid ? rid : "",
+            rid ? ")" : "");
+    free(text);
+    json_object_put(doc);
+    return -1;
+}
+
+/* One request on the load balancer (path "" or "/droplets"): 0 with *out
+ * (the parsed 2xx reply, NULL when empty), or -1. Retried like a GET. */
+static int call(struct lb *lb, const char *method, const char *path, const char *body,
+                struct json_object **out, struct as_error *err)
+{
+    const char *headers[] = {lb->auth, "Accept: application/json",
+                             body ? "Content-Type: application/json" : NULL, NULL};
+    struct http_response resp;
+    char *url = NULL;
+
+    *out = NULL;
+    if (asprintf(&url, "%s/load_balancers/%s%s", lb->base, lb->id, path) < 0)
+        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    struct http_request req = {.method = method, .url = url, .headers = headers,
+                               .body = body, .body_len = body ? strlen(body) : 0,
+                               .retry = 1};
+    int rc = http_do(lb->http, &req, &resp, err);
+    free(url);
+    if (rc < 0) {
+        if (strcmp(err->code, "http_unreachable") == 0)
+            snprintf(err->code, sizeof err->code, "lb_unreachable");
+        else if (strcmp(err->code, "http_timeout") == 0)
+            snprintf(err->code, sizeof err->code, "lb_timeout");
+        as_error_prefix(err, "digitalocean");
+        return -1;
+    }
+    if (resp.status < 200 || resp.status > 299) {
+        reply_error(lb, method, &resp, err);
+        http_response_free(&resp);
+        return -1;
+    }
+    if (resp.body_len > 0 && !(*out = jx_parse_record(resp.body)))
+        rc = as_fail(err, AS_EXIT_FAILURE, "lb_bad_reply",
+                     "digitalocean: %s load balancer %s: HTTP %ld reply is not a JSON "
+                     "object", method, lb->id, resp.status);
+    http_response_free(&resp);
+    return rc;
+}
+
+static int dolb_list(struct lb *lb, struct lb_member **out, size_t *n, struct as_error *err)
+{
+    struct json_object *doc = NULL;
+    *out = NULL;
+    *n = 0;
+    if (call(lb, "GET", "", NULL, &doc, err) < 0)
+        return -1;
+    struct json_object *b = jx_obj(doc, "load_balancer");
+    struct json_object *ids = jx_arr(b, "droplet_ids");
+    if (!b) {
+        json_object_put(doc);
+        return as_fail(err, AS_EXIT_FAILURE, "lb_bad_reply",
+                       "digitalocean: load balancer %s: the reply has no load_balancer",
+                       lb->id);
+    }
+    size_t len = ids ? json_object_array_length(ids) : 0;
+    *out = calloc(len + 1, sizeof **out);
+    if (!*out) {
+        json_object_put(doc);
+        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    }
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *v = json_object_array_get_idx(ids, i);
+        struct lb_member *m = &(*out)[*n];
+        if (!json_object_is_type(v, json_type_int))
+            continue;
+        snprintf(m->key, sizeof m->key, "%lld", (long long)json_object_get_int64(v));
+        snprintf(m->status, sizeof m->status, "%s", jx_str(b, "status", ""));
+        m->admin = LB_READY;
+        m->sessions = -1;
+        (*n)++;
+    }
+    json_object_put(doc);
+    return 0;
+}
+
+static int dolb_get(struct lb *lb, const char *key, struct lb_member *out,
+                    struct as_error *err)
+{
+    struct lb_member *all = NULL;
+    size_t n = 0;
+    int found = 0;
+    if (!droplet_ok(key))
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_name",
+                       "digitalocean: '%.40s' is not a droplet id", key);
+    if (dolb_list(lb, &all, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n && !found; i++)
+        if (strcmp(all[i].key, key) == 0) {
+            *out = all[i];
+            found = 1;
+        }
+    free(all);
+    return found;
+}
+
+/* POST or DELETE {"droplet_ids": [key]}: 1 done, 0 nothing to do, -1. */
+static int change(struct lb *lb, const char *method, const char *key, bool want_present,
+                  struct as_error *err)
+{
+    struct lb_member m;
+    struct json_object *reply = NULL;
+    char body[64];
+    int rc = dolb_get(lb, key, &m, err);
+    if (rc < 0 || rc == want_present)
+        return rc < 0 ? -1 : 0;
+    snprintf(body, sizeof body, "{\"droplet_ids\":[%s]}", key);
+    if (call(lb, method, "/droplets", body, &reply, err) < 0)
+        return -1;
+    json_object_put(reply);
+    log_info("digitalocean: load balancer %s: droplet %s %s", lb->id, key,
+             want_present ? "added" : "removed");
+    return 1;
+}
+
+static int dolb_add(struct lb *lb, const struct lb_target *t, struct as_error *err)
+{
+    if (!droplet_ok(t->provider_id))
+        return as_fail(err, AS_EXIT_BADINPUT, "node_no_provider_id",
+                       "digitalocean: node %s has no droplet id", t->name);
+    return change(lb, "POST", t->provider_id, true, err);
+}
+
+static int dolb_remove(struct lb *lb, const char *key, long long deadline, bool cut,
+                       struct as_error *err)
+{
+    (void)deadline, (void)cut; /* DO removes at once and lets requests finish */
+    return change(lb, "DELETE", key, false, err);
+}
+
+const struct lb_ops lb_digitalocean_ops = {
+    .name = "digitalocean",
+    .by_id = true,
+    .open = dolb_open,
+    .list = dolb_list,
+    .get = dolb_get,
+    .add = dolb_add,
+    .enable = NULL,
+    .drain = NULL,
+    .remove = dolb_remove,
+    .close = dolb_close,
+    .poll_ms = 1000,
+};
