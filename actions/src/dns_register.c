@@ -1,0 +1,26 @@
+/* dns_register - publish a node in DNS: its own A record (name from the
+ * record template, default <node>.<group>.<zone>) and its address in the
+ * group's round-robin record (<group>.<zone>). Registering again changes
+ * nothing (changed=false); a failure of the group record puts everything
+ * back as it was. See docs/dns.md. */
+#include "dns.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    DNS_PARAMS(DNS_PARAM)
+    AS_PARAM_END,
+};
+
+static int cmd_dns_register(struct as_ctx *ctx, struct json_object **out,
+                            struct as_error *err)
+{
+    struct ds *ds = as_ctx_ds(ctx, err);
+    return ds ? dns_register(ds, ctx->args, out, err) : -1;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_dns_register);
+}

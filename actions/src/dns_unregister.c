@@ -1,0 +1,26 @@
+/* dns_unregister - withdraw a node from DNS: its address out of the group's
+ * round-robin record (the rrset deleted when no address is left), then its
+ * own A record deleted. Already absent is success (changed=false), and the
+ * node's datastore record need not exist any more: a teardown workflow
+ * runs this after the node is gone. See docs/dns.md. */
+#include "dns.h"
+#include "st2.h"
+
+static const struct as_param params[] = {
+    {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
+    DNS_PARAMS(DNS_PARAM)
+    AS_PARAM_END,
+};
+
+static int cmd_dns_unregister(struct as_ctx *ctx, struct json_object **out,
+                              struct as_error *err)
+{
+    struct ds *ds = as_ctx_ds(ctx, err);
+    return ds ? dns_unregister(ds, ctx->args, out, err) : -1;
+}
+
+int main(int argc, char **argv)
+{
+    return as_action_main(argc, argv, params, cmd_dns_unregister);
+}

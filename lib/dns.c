@@ -1,0 +1,621 @@
+/* dns.c - the table of DNS providers and everything dns_register and
+ * dns_unregister do above them (see dns.h): record names, the group
+ * record's addresses, and the order of writes that leaves nothing half-done.
+ *
+ * Register writes the node's record first and the group record second: a
+ * name that answers before the round robin does is harmless, the reverse
+ * would send traffic to a name nobody can look up on its own. If the group
+ * record cannot be written, both rrsets are put back as they were read, so a
+ * failed register leaves the zone as it found it.
+ *
+ * Unregister goes the other way: the group record first (out of the round
+ * robin before anything else), then the node's record. A failure part-way
+ * leaves a state that a retry finishes; nothing is restored, because the
+ * node is leaving anyway. */
+#include "dns.h"
+#include "asg.h"
+#include "datastore.h"
+#include "group.h"
+#include "jsonx.h"
+#include "keys.h"
+#include "log.h"
+#include "node.h"
+#include "nodes.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct dns_ops dns_powerdns_ops;
+extern const struct dns_ops dns_digitalocean_ops;
+
+static const struct dns_ops *const providers[] = {
+    &dns_powerdns_ops,
+    &dns_digitalocean_ops,
+};
+
+const struct dns_ops *dns_lookup(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof providers / sizeof providers[0]; i++)
+        if (strcmp(providers[i]->name, name) == 0)
+            return providers[i];
+    return NULL;
+}
+
+struct dns *dns_open(const char *provider, struct json_object *settings,
+                     const struct dns_ops **ops, struct as_error *err)
+{
+    *ops = dns_lookup(provider);
+    if (!*ops) {
+        as_fail(err, AS_EXIT_BADINPUT, "unknown_dns_provider",
+                "no DNS provider named '%.40s' (none, powerdns, digitalocean)",
+                provider ? provider : "");
+        return NULL;
+    }
+    return (*ops)->open(settings, err);
+}
+
+/* ------------------------------------------------------------- rrsets -- */
+
+bool dns_is_ipv4(const char *s)
+{
+    struct in_addr a;
+    /* inet_pton takes exactly the dotted quad: no octal, hex or short forms. */
+    return s && strlen(s) < DNS_ADDR_MAX && inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* Numeric order, so sets list as people read them. */
+static int addr_cmp(const char *a, const char *b)
+{
+    struct in_addr x, y;
+    inet_pton(AF_INET, a, &x);
+    inet_pton(AF_INET, b, &y);
+    unsigned long hx = ntohl(x.s_addr), hy = ntohl(y.s_addr);
+    return hx < hy ? -1 : hx > hy;
+}
+
+int dns_rrset_add(struct dns_rrset *s, const char *addr)
+{
+    if (!dns_is_ipv4(addr))
+        return -1;
+    size_t i = 0;
+    while (i < s->n && addr_cmp(s->addr[i], addr) < 0)
+        i++;
+    if (i < s->n && addr_cmp(s->addr[i], addr) == 0)
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        char(*v)[DNS_ADDR_MAX] = realloc(s->addr, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->addr = v;
+        s->cap = cap;
+    }
+    memmove(s->addr + i + 1, s->addr + i, (s->n - i) * sizeof *s->addr);
+    snprintf(s->addr[i], DNS_ADDR_MAX, "%s", addr);
+    s->n++;
+    return 0;
+}
+
+bool dns_rrset_has(const struct dns_rrset *s, const char *addr)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->addr[i], addr) == 0)
+            return true;
+    return false;
+}
+
+bool dns_rrset_same(const struct dns_rrset *a, const struct dns_rrset *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->addr[i], b->addr[i]) != 0)
+            return false;
+    return true;
+}
+
+int dns_rrset_copy(struct dns_rrset *dst, const struct dns_rrset *src)
+{
+    dns_rrset_free(dst);
+    for (size_t i = 0; i < src->n; i++)
+        if (dns_rrset_add(dst, src->addr[i]) < 0)
+            return -1;
+    dst->ttl = src->ttl;
+    return 0;
+}
+
+void dns_rrset_free(struct dns_rrset *s)
+{
+    free(s->addr);
+    memset(s, 0, sizeof *s);
+}
+
+struct json_object *dns_rrset_json(const struct dns_rrset *s)
+{
+    struct json_object *a = json_object_new_array();
+    for (size_t i = 0; i < s->n; i++)
+        json_object_array_add(a, json_object_new_string(s->addr[i]));
+    return a;
+}
+
+/* -------------------------------------------------------------- names -- */
+
+/* A DNS name without its trailing dot: labels of 1-63 of [a-z0-9-], not
+ * starting or ending with '-', at most 253 characters. */
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i <= n; i++) {
+        char c = s[i];
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+                return false;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-') {
+            label++;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The zone without its trailing dot into out; -1 if that is not a name. */
+static int zone_plain(const char *zone, char *out, size_t size)
+{
+    size_t n = zone ? strlen(zone) : 0;
+    if (n && zone[n - 1] == '.')
+        n--;
+    if (n == 0 || n >= size)
+        return -1;
+    memcpy(out, zone, n);
+    out[n] = '\0';
+    return name_ok(out) ? 0 : -1;
+}
+
+/* name (valid, so at most 253 characters) with its trailing dot into out. */
+static int absolute(const char *name, char *out)
+{
+    size_t n = strlen(name);
+    memcpy(out, name, n);
+    out[n] = '.';
+    out[n + 1] = '\0';
+    return 0;
+}
+
+static int bad_template(struct as_error *err, const char *why)
+{
+    return as_fail(err, AS_EXIT_BADINPUT, "invalid_template",
+                   "dns_record_template: %s (placeholders {node} {group} {zone}, "
+                   "default " DNS_DEFAULT_TEMPLATE ")",
+                   why);
+}
+
+/* The value of the placeholder at p ("{node}" ...), its length in *len. */
+static const char *placeholder(const char *p, const char *node, const char *group,
+                               const char *zone, size_t *len, bool *is_node)
+{
+    static const char *const names[] = {"{node}", "{group}", "{zone}"};
+    const char *values[] = {node, group, zone};
+    for (int i = 0; i < 3; i++) {
+        *len = strlen(names[i]);
+        if (strncmp(p, names[i], *len) == 0) {
+            *is_node = i == 0;
+            return values[i];
+        }
+    }
+    return NULL;
+}
+
+int dns_record_name(const char *tmpl, const char *node, const char *group, const char *zone,
+                    char *out, struct as_error *err)
+{
+    char z[DNS_NAME_MAX], buf[DNS_NAME_MAX], grp[DNS_NAME_MAX];
+    size_t n = 0, zl;
+    bool has_node = false;
+
+    if (zone_plain(zone, z, sizeof z) < 0)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "dns_zone '%.80s' is not a DNS name", zone ? zone : "");
+    if (!tmpl || !*tmpl)
+        tmpl = DNS_DEFAULT_TEMPLATE;
+    for (const char *p = tmpl; *p;) {
+        size_t len = 1;
+        bool is_node = false;
+        const char *v = NULL;
+        if (*p == '{') {
+            if (!(v = placeholder(p, node, group, z, &len, &is_node)))
+                return bad_template(err, "unknown placeholder");
+            has_node |= is_node;
+        } else if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-') {
+            return bad_template(err, "only letters, digits, '.', '-' and placeholders");
+        }
+        size_t vl = v ? strlen(v) : 1;
+        if (n + vl >= sizeof buf - 1)
+            return bad_template(err, "the name is longer than 253 characters");
+        if (v)
+            memcpy(buf + n, v, vl);
+        else
+            buf[n] = (char)tolower((unsigned char)*p);
+        n += vl;
+        p += len;
+    }
+    buf[n] = '\0';
+    if (n && buf[n - 1] == '.')
+        buf[--n] = '\0';
+    if (!has_node)
+        return bad_template(err, "must contain {node}, or every node gets one name");
+    if (!name_ok(buf))
+        return bad_template(err, "does not make a valid DNS name");
+    zl = strlen(z);
+    if (n <= zl + 1 || buf[n - zl - 1] != '.' || strcmp(buf + n - zl, z) != 0)
+        return bad_template(err, "the name must be inside the zone");
+    if (dns_group_name(group, z, grp, err) < 0)
+        return -1;
+    if (strncmp(buf, grp, n) == 0 && grp[n] == '.')
+        return bad_template(err, "the name is the group's own record");
+    return absolute(buf, out);
+}
+
+int dns_group_name(const char *group, const char *zone, char *out, struct as_error *err)
+{
+    char z[DNS_NAME_MAX], buf[2 * DNS_NAME_MAX];
+    if (zone_plain(zone, z, sizeof z) < 0)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "dns_zone '%.80s' is not a DNS name", zone ? zone : "");
+    snprintf(buf, sizeof buf, "%s.%s", group, z);
+    if (!name_ok(buf))
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "'%.40s.%.80s' is not a valid DNS name", group, z);
+    return absolute(buf, out);
+}
+
+/* --------------------------------------------------------- parameters -- */
+
+struct dns_setting {
+    const char *param, *key;
+    int is_int;
+};
+
+#define DNS_IS_INT 1
+#define DNS_IS_STR 0
+#define DNS_SETTING(n, kind, def, flags, key) {#n, key, DNS_IS_##kind},
+static const struct dns_setting dns_settings_table[] = {DNS_PARAMS(DNS_SETTING)};
+
+/* Does a parameter concern this provider? Its own prefix, or shared. */
+static bool for_provider(const char *param, const char *provider)
+{
+    size_t n = strlen(provider);
+    if (strncmp(param, "dns_", 4) == 0 || strcmp(param, "ca_bundle") == 0)
+        return true;
+    return strncmp(param, provider, n) == 0 && param[n] == '_';
+}
+
+struct json_object *dns_settings(const struct as_args *a, const char *provider,
+                                 const struct group *g)
+{
+    struct json_object *o = json_object_new_object();
+    for (size_t i = 0; i < sizeof dns_settings_table / sizeof dns_settings_table[0]; i++) {
+        const struct dns_setting *s = &dns_settings_table[i];
+        if (!for_provider(s->param, provider))
+            continue;
+        if (s->is_int)
+            jx_add_int(o, s->key, as_arg_int(a, s->param, DNS_DEFAULT_TTL));
+        else if (as_arg_str(a, s->param))
+            jx_add_str(o, s->key, as_arg_str(a, s->param));
+    }
+    struct json_object *own = g ? jx_obj(g->settings, provider) : NULL;
+    if (own) {
+        json_object_object_foreach(own, k, v) {
+            json_object_object_add(o, k, json_object_get(v));
+        }
+    }
+    return o;
+}
+
+/* ---------------------------------------------------- group addresses -- */
+
+int dns_group_addresses(struct ds *ds, const char *group, const char *add_addr,
+                        const char *without, struct dns_rrset *out, struct as_error *err)
+{
+    char prefix[KEY_MAX], state[16], addr[DNS_ADDR_MAX];
+    struct ds_list l = {0};
+
+    if (ds_list(ds, key_node_prefix(prefix, group), &l, err) < 0)
+        return -1;
+    for (size_t i = 0; i < l.count; i++) {
+        const char *node = key_leaf(l.items[i].name);
+        if (without && strcmp(node, without) == 0)
+            continue;
+        /* Peeking, not parsing: a group of a thousand nodes stays cheap. */
+        if (jx_peek_str(l.items[i].value, "state", state, sizeof state) < 0 ||
+            strcmp(state, "active") != 0 ||
+            jx_peek_str(l.items[i].value, "address", addr, sizeof addr) < 0)
+            continue;
+        if (dns_is_ipv4(addr) && dns_rrset_add(out, addr) < 0) {
+            ds_list_free(&l);
+            return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        }
+    }
+    ds_list_free(&l);
+    if (add_addr && dns_rrset_add(out, add_addr) < 0)
+        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    return 0;
+}
+
+/* -------------------------------------------------------- the actions -- */
+
+/* One run of dns_register or dns_unregister. */
+struct job {
+    struct group g;
+    bool have_group;
+    const char *node;
+    const struct dns_ops *ops;
+    struct dns *dns;
+    char zone[DNS_NAME_MAX];
+    char record[DNS_NAME_MAX];
+    char group_record[DNS_NAME_MAX];
+    long ttl;
+    struct dns_rrset node_was, group_was; /* as read before any write */
+    struct dns_rrset group_want;
+};
+
+static void job_free(struct job *j)
+{
+    if (j->dns)
+        j->ops->close(j->dns);
+    if (j->have_group)
+        group_free(&j->g);
+    dns_rrset_free(&j->node_was);
+    dns_rrset_free(&j->group_was);
+    dns_rrset_free(&j->group_want);
+}
+
+static struct json_object *result_base(const struct job *j, bool changed)
+{
+    struct json_object *o = json_object_new_object();
+    jx_add_str(o, "group", j->g.name);
+    jx_add_str(o, "node", j->node);
+    jx_add_str(o, "provider", j->g.dns_provider ? j->g.dns_provider : "none");
+    jx_add_bool(o, "changed", changed);
+    return o;
+}
+
+/* The group's provider is "none": say so and do nothing. */
+static struct json_object *skipped(const struct job *j)
+{
+    struct json_object *o = result_base(j, false);
+    jx_add_bool(o, "skipped", true);
+    jx_add_str(o, "message", "the group's dns_provider is none: no DNS records to change");
+    return o;
+}
+
+/* Everything that needs no network: names, the group, its zone, the TTL
+ * and the record names. Returns 1 when the group has no DNS provider. */
+static int job_prepare(struct ds *ds, const struct as_args *a, struct job *j,
+                       struct json_object **settings, struct as_error *err)
+{
+    const char *name = as_arg_str(a, "name");
+    j->node = as_arg_str(a, "node");
+    if (group_check_name(name, err) < 0 || node_check_name(j->node, err) < 0)
+        return -1;
+    if (asg_load_spec(ds, name, &j->g, err) < 0)
+        return -1;
+    j->have_group = true;
+    if (!j->g.dns_provider || strcmp(j->g.dns_provider, "none") == 0)
+        return 1;
+    if (!j->g.dns_zone || !*j->g.dns_zone)
+        return as_fail(err, AS_EXIT_BADINPUT, "dns_zone_missing",
+                       "group '%s' uses DNS provider %s but has no dns_zone (asg_update "
+                       "--dns_zone=...)",
+                       j->g.name, j->g.dns_provider);
+    if (zone_plain(j->g.dns_zone, j->zone, sizeof j->zone) < 0)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "dns_zone '%.80s' is not a DNS name", j->g.dns_zone);
+
+    *settings = dns_settings(a, j->g.dns_provider, &j->g);
+    long long ttl = jx_int(*settings, "ttl", DNS_DEFAULT_TTL);
+    if (ttl < DNS_TTL_MIN || ttl > DNS_TTL_MAX)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter 'dns_ttl' must be between %d and %d seconds", DNS_TTL_MIN,
+                       DNS_TTL_MAX);
+    j->ttl = (long)ttl;
+    const char *tmpl = jx_str(*settings, "record_template", NULL);
+    if (dns_record_name(tmpl, j->node, j->g.name, j->zone, j->record, err) < 0 ||
+        dns_group_name(j->g.name, j->zone, j->group_record, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Open the provider, make sure the zone is there, read both rrsets. */
+static int job_connect(struct job *j, struct json_object *settings, struct as_error *err)
+{
+    if (!(j->dns = dns_open(j->g.dns_provider, settings, &j->ops, err)))
+        return -1;
+    if (j->ops->zone_check(j->dns, j->zone, err) < 0 ||
+        j->ops->get(j->dns, j->zone, j->record, &j->node_was, err) < 0 ||
+        j->ops->get(j->dns, j->zone, j->group_record, &j->group_was, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Make rrset `name` hold `want` (removed when empty). */
+static int put_rrset(struct job *j, const char *name, const struct dns_rrset *want,
+                     struct as_error *err)
+{
+    if (want->n == 0)
+        return j->ops->remove(j->dns, j->zone, name, err);
+    return j->ops->replace(j->dns, j->zone, name, want, err);
+}
+
+/* Put an rrset back as it was read; a note on how that went into note. */
+static void restore(struct job *j, const char *name, const struct dns_rrset *was, char *note,
+                    size_t size)
+{
+    struct as_error e = {0};
+    size_t used = strlen(note);
+    if (put_rrset(j, name, was, &e) == 0) {
+        log_warn("restored %s to its previous %zu address(es)", name, was->n);
+        snprintf(note + used, size - used, "; %s restored", name);
+    } else {
+        log_error("could not restore %s: %s: %s", name, e.code, e.message);
+        snprintf(note + used, size - used, "; %s NOT restored (%.60s)", name, e.code);
+    }
+}
+
+static struct json_object *job_result(const struct job *j, const char *address, bool node_changed,
+                                      bool group_changed)
+{
+    struct json_object *o = result_base(j, node_changed || group_changed);
+    jx_add_str(o, "zone", j->zone);
+    jx_add_str(o, "record", j->record);
+    jx_add_str(o, "address", address);
+    jx_add_str(o, "group_record", j->group_record);
+    json_object_object_add(o, "group_addresses", dns_rrset_json(&j->group_want));
+    jx_add_int(o, "ttl", j->ttl);
+    jx_add_bool(o, "node_record_changed", node_changed);
+    jx_add_bool(o, "group_record_changed", group_changed);
+    return o;
+}
+
+/* The node's address from its record: it must exist, be building or active
+ * (registering a leaving node would put it back in the round robin) and
+ * have an IPv4 address. */
+static int node_address(struct ds *ds, struct job *j, char *addr, bool need_addr,
+                        struct as_error *err)
+{
+    struct json_object *rec = NULL;
+    int rc = node_record_load(ds, j->g.name, j->node, &rec, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return as_fail(err, AS_EXIT_BADINPUT, "unknown_node", "group '%s' has no node '%s'",
+                       j->g.name, j->node);
+    enum node_state st = node_record_state(rec);
+    const char *a = jx_str(rec, "address", NULL);
+    rc = 0;
+    if (need_addr && st != NODE_BUILDING && st != NODE_ACTIVE)
+        rc = as_fail(err, AS_EXIT_BADINPUT, "invalid_node_state",
+                     "node '%s' is %s: only a building or active node is registered",
+                     j->node, node_state_name(st));
+    else if (need_addr && !dns_is_ipv4(a))
+        rc = as_fail(err, AS_EXIT_BADINPUT, "node_no_address",
+                     "node '%s' has no IPv4 address yet", j->node);
+    else if (need_addr)
+        snprintf(addr, DNS_ADDR_MAX, "%s", a);
+    json_object_put(rec);
+    return rc;
+}
+
+static int register_writes(struct job *j, const struct dns_rrset *node_want, bool *node_changed,
+                           bool *group_changed, struct as_error *err)
+{
+    *node_changed = !dns_rrset_same(&j->node_was, node_want) || j->node_was.ttl != j->ttl;
+    *group_changed =
+        !dns_rrset_same(&j->group_was, &j->group_want) || j->group_was.ttl != j->ttl;
+    if (*node_changed && put_rrset(j, j->record, node_want, err) < 0) {
+        /* A provider that writes an rrset in several requests (DigitalOcean)
+         * may have done some of them. */
+        char note[256] = "";
+        restore(j, j->record, &j->node_was, note, sizeof note);
+        as_error_prefix(err, "node record %s not written%s", j->record, note);
+        return -1;
+    }
+    if (*group_changed && put_rrset(j, j->group_record, &j->group_want, err) < 0) {
+        char note[256] = "";
+        restore(j, j->group_record, &j->group_was, note, sizeof note);
+        if (*node_changed)
+            restore(j, j->record, &j->node_was, note, sizeof note);
+        as_error_prefix(err, "group record %s not written%s", j->group_record, note);
+        return -1;
+    }
+    return 0;
+}
+
+int dns_register(struct ds *ds, const struct as_args *a, struct json_object **out,
+                 struct as_error *err)
+{
+    struct job j;
+    struct json_object *settings = NULL;
+    struct dns_rrset node_want = {0};
+    char addr[DNS_ADDR_MAX] = "";
+    bool node_changed = false, group_changed = false;
+
+    memset(&j, 0, sizeof j);
+    int rc = job_prepare(ds, a, &j, &settings, err);
+    if (rc >= 0 && node_address(ds, &j, addr, rc == 0, err) < 0)
+        rc = -1;
+    if (rc == 1) {
+        *out = skipped(&j);
+        rc = 0;
+        goto done;
+    }
+    if (rc < 0 || dns_group_addresses(ds, j.g.name, addr, NULL, &j.group_want, err) < 0 ||
+        dns_rrset_add(&node_want, addr) < 0 || job_connect(&j, settings, err) < 0) {
+        rc = -1;
+        goto done;
+    }
+    node_want.ttl = j.group_want.ttl = j.ttl;
+    if (register_writes(&j, &node_want, &node_changed, &group_changed, err) < 0) {
+        rc = -1;
+        goto done;
+    }
+    log_info("%s %s -> %s; %s -> %zu address(es)%s", node_changed ? "wrote" : "kept", j.record,
+             addr, j.group_record, j.group_want.n, group_changed ? " (written)" : "");
+    *out = job_result(&j, addr, node_changed, group_changed);
+done:
+    json_object_put(settings);
+    dns_rrset_free(&node_want);
+    job_free(&j);
+    return rc;
+}
+
+int dns_unregister(struct ds *ds, const struct as_args *a, struct json_object **out,
+                   struct as_error *err)
+{
+    struct job j;
+    struct json_object *settings = NULL;
+    bool node_changed = false, group_changed = false;
+
+    memset(&j, 0, sizeof j);
+    int rc = job_prepare(ds, a, &j, &settings, err);
+    if (rc == 1) {
+        *out = skipped(&j);
+        rc = 0;
+        goto done;
+    }
+    if (rc < 0 || dns_group_addresses(ds, j.g.name, NULL, j.node, &j.group_want, err) < 0 ||
+        job_connect(&j, settings, err) < 0) {
+        rc = -1;
+        goto done;
+    }
+    j.group_want.ttl = j.ttl;
+    /* Only the addresses matter here: unregistering is no time to rewrite
+     * the group record for a TTL. */
+    group_changed = !dns_rrset_same(&j.group_was, &j.group_want);
+    if (group_changed && put_rrset(&j, j.group_record, &j.group_want, err) < 0) {
+        as_error_prefix(err, "group record %s not updated, node record kept", j.group_record);
+        rc = -1;
+        goto done;
+    }
+    node_changed = j.node_was.n > 0;
+    if (node_changed && j.ops->remove(j.dns, j.zone, j.record, err) < 0) {
+        as_error_prefix(err, "group record %s, but node record %s not deleted (retry)",
+                        group_changed ? "updated" : "unchanged", j.record);
+        rc = -1;
+        goto done;
+    }
+    log_info("%s %s; %s -> %zu address(es)%s", node_changed ? "deleted" : "no record", j.record,
+             j.group_record, j.group_want.n, group_changed ? " (written)" : "");
+    *out = job_result(&j, j.node_was.n ? j.node_was.addr[0] : NULL, node_changed,
+                      group_changed);
+done:
+    json_object_put(settings);
+    job_free(&j);
+    return rc;
+}
