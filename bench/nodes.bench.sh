@@ -20,13 +20,19 @@ local="--local_dir=$tmp/local"
 port="--local_port=18181"
 "$bin/asg_create" --name=bench --min=0 --max=60 > /dev/null 2>&1
 
-# cpu CMD...: "user+sys ms" of one run, failing loudly on a non-zero exit
+# cpu CMD...: "user+sys ms" of one run (getrusage of the child: microsecond
+# resolution, where time(1) has 10 ms), failing loudly on a non-zero exit
 cpu() {
-    /usr/bin/time -f '%U %S' -o "$tmp/time" "$@" > "$tmp/out" 2> "$tmp/err" || {
-        echo "nodes: $* failed:" >&2; cat "$tmp/out" "$tmp/err" >&2; exit 1; }
-    awk '{ printf "%.1f\n", ($1 + $2) * 1000 }' "$tmp/time"
+    /usr/bin/python3 -c '
+import resource, subprocess, sys
+out = sys.argv[1] + ".out"
+p = subprocess.run(sys.argv[2:], stdout=open(out, "wb"), stderr=subprocess.STDOUT)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+if p.returncode:
+    sys.exit("nodes: %s exited %d: %s" % (" ".join(sys.argv[2:]), p.returncode, open(out).read()))
+print("%.2f" % ((r.ru_utime + r.ru_stime) * 1000))' "$tmp/cpu" "$@"
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m }'; }
+median() { sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m }'; }
 
 echo "nodes: $runs add/remove pairs" >&2
 : > "$tmp/add"; : > "$tmp/rm"; : > "$tmp/get"
