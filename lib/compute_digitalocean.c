@@ -20,6 +20,7 @@
  * error messages carry DO's own words, its request_id, and never the token
  * (http_error_text() and as_fail() scrub registered secrets, and DO does not
  * echo it anyway). */
+#include "digitalocean.h"
 #include "compute.h"
 #include "http.h"
 #include "jsonx.h"
@@ -77,64 +78,11 @@ static const char *setting(struct json_object *settings, const char *key,
     return v && *v ? v : fallback;
 }
 
-static int bad_setting(struct as_error *err, const char *key, const char *why)
-{
-    return as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "digitalocean: setting '%s' %s",
-                   key, why);
-}
-
-/* A token is one header value: anything printable but space. A CR or LF
- * would let it add headers of its own. */
-static int token_ok(const char *t)
-{
-    for (; *t; t++)
-        if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
-            return 0;
-    return 1;
-}
-
 /* Region slugs are short lowercase words with digits ("nyc3", "sfo3"). */
 static int slug_ok(const char *s)
 {
     size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-");
     return n > 0 && n <= 32 && s[n] == '\0';
-}
-
-static int loopback(const char *host, size_t len)
-{
-    return (len == 9 && memcmp(host, "127.0.0.1", 9) == 0) ||
-           (len == 9 && memcmp(host, "localhost", 9) == 0) ||
-           (len == 5 && memcmp(host, "[::1]", 5) == 0);
-}
-
-/* api_url without its trailing '/', or NULL with err set. Plain http is
- * allowed to a loopback address only (tests, a local proxy): anywhere else
- * the token would cross the network in clear. */
-static char *base_url(const char *url, struct as_error *err)
-{
-    const char *host = NULL;
-
-    if (strncmp(url, "https://", 8) == 0)
-        host = url + 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        host = url + 7;
-    if (!host || !*host || strpbrk(url, "?#@ \t\r\n")) {
-        bad_setting(err, "api_url", "must be an http(s) URL without query, fragment "
-                                    "or user name");
-        return NULL;
-    }
-    size_t hlen = strcspn(host, ":/");
-    if (host == url + 7 && !loopback(host, hlen)) {
-        bad_setting(err, "api_url", "must use https (plain http only to 127.0.0.1)");
-        return NULL;
-    }
-    size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    char *b = strndup(url, n);
-    if (!b)
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    return b;
 }
 
 static void do_close(struct compute *c)
@@ -156,25 +104,25 @@ static struct compute *do_open(struct json_object *settings, struct as_error *er
 {
     const char *token = setting(settings, "token", NULL);
     if (!token) {
-        bad_setting(err, "token", "is required (digitalocean_token: an API token with "
+        digitalocean_bad_setting(err, "token", "is required (digitalocean_token: an API token with "
                                   "read and write scope)");
         return NULL;
     }
     /* The argv parser registered it if it came from there; settings may also
      * come from a group's own object. */
     secret_register(token);
-    if (!token_ok(token)) {
-        bad_setting(err, "token", "has spaces or control characters");
+    if (!digitalocean_token_ok(token)) {
+        digitalocean_bad_setting(err, "token", "has spaces or control characters");
         return NULL;
     }
     const char *addr = setting(settings, "address_type", "private");
     if (strcmp(addr, "private") != 0 && strcmp(addr, "public") != 0) {
-        bad_setting(err, "address_type", "must be private or public");
+        digitalocean_bad_setting(err, "address_type", "must be private or public");
         return NULL;
     }
     const char *region = setting(settings, "region", DO_DEFAULT_REGION);
     if (!slug_ok(region)) {
-        bad_setting(err, "region", "must be a region slug such as nyc3");
+        digitalocean_bad_setting(err, "region", "must be a region slug such as nyc3");
         return NULL;
     }
 
@@ -184,7 +132,7 @@ static struct compute *do_open(struct json_object *settings, struct as_error *er
         return NULL;
     }
     c->want_public = strcmp(addr, "public") == 0;
-    if (!(c->base = base_url(setting(settings, "api_url", DO_DEFAULT_URL), err)))
+    if (!(c->base = digitalocean_base_url(setting(settings, "api_url", DO_DEFAULT_URL), err)))
         goto fail;
     if (asprintf(&c->auth, "Authorization: Bearer %s", token) < 0) {
         c->auth = NULL;

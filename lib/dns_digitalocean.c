@@ -23,6 +23,7 @@
  *
  * The token goes only into the Authorization header and the secret
  * registry. */
+#include "digitalocean.h"
 #include "dns.h"
 #include "http.h"
 #include "jsonx.h"
@@ -66,54 +67,6 @@ static const char *setting(struct json_object *settings, const char *key, const 
     return v && *v ? v : fallback;
 }
 
-static int bad_setting(struct as_error *err, const char *key, const char *why)
-{
-    return as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "digitalocean: setting '%s' %s", key,
-                   why);
-}
-
-static int token_ok(const char *t)
-{
-    for (; *t; t++)
-        if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
-            return 0;
-    return 1;
-}
-
-static int loopback(const char *host, size_t len)
-{
-    return (len == 9 && memcmp(host, "127.0.0.1", 9) == 0) ||
-           (len == 9 && memcmp(host, "localhost", 9) == 0) ||
-           (len == 5 && memcmp(host, "[::1]", 5) == 0);
-}
-
-/* https, or plain http to loopback only (tests, a local proxy): anywhere
- * else the token would cross the network in clear. */
-static char *base_url(const char *url, struct as_error *err)
-{
-    const char *host = NULL;
-    if (strncmp(url, "https://", 8) == 0)
-        host = url + 8;
-    else if (strncmp(url, "http://", 7) == 0)
-        host = url + 7;
-    if (!host || !*host || strpbrk(url, "?#@ \t\r\n") || strlen(url) > 1024) {
-        bad_setting(err, "api_url", "must be an http(s) URL without query, fragment or user "
-                                    "name");
-        return NULL;
-    }
-    if (host == url + 7 && !loopback(host, strcspn(host, ":/"))) {
-        bad_setting(err, "api_url", "must use https (plain http only to 127.0.0.1)");
-        return NULL;
-    }
-    size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    char *b = strndup(url, n);
-    if (!b)
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    return b;
-}
-
 static void do_close(struct dns *d)
 {
     if (!d)
@@ -131,13 +84,13 @@ static struct dns *do_open(struct json_object *settings, struct as_error *err)
 {
     const char *token = setting(settings, "token", NULL);
     if (!token) {
-        bad_setting(err, "token", "is required (digitalocean_token: an API token with read "
+        digitalocean_bad_setting(err, "token", "is required (digitalocean_token: an API token with read "
                                   "and write scope)");
         return NULL;
     }
     secret_register(token);
-    if (!token_ok(token)) {
-        bad_setting(err, "token", "has spaces or control characters");
+    if (!digitalocean_token_ok(token)) {
+        digitalocean_bad_setting(err, "token", "has spaces or control characters");
         return NULL;
     }
     struct dns *d = calloc(1, sizeof *d);
@@ -145,7 +98,7 @@ static struct dns *do_open(struct json_object *settings, struct as_error *err)
         as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
         return NULL;
     }
-    if (!(d->base = base_url(setting(settings, "api_url", DO_DEFAULT_URL), err)))
+    if (!(d->base = digitalocean_base_url(setting(settings, "api_url", DO_DEFAULT_URL), err)))
         goto fail;
     if (asprintf(&d->auth, "Authorization: Bearer %s", token) < 0) {
         d->auth = NULL;

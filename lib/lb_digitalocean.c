@@ -17,6 +17,7 @@
  * is NULL in the table, and removal is immediate (DO's own load balancer
  * finishes the requests it has in flight). The token goes only into the
  * Authorization header and the secret registry, never into a message. */
+#include "digitalocean.h"
 #include "lb.h"
 
 #include "http.h"
@@ -39,22 +40,6 @@ struct lb {
 
 /* ------------------------------------------------------------ settings -- */
 
-static int bad_setting(struct as_error *err, const char *key, const char *why)
-{
-    return as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "digitalocean: setting '%s' %s",
-                   key, why);
-}
-
-/* A token is one header value: printable, no space (a CR or LF would let
- * it add headers of its own). */
-static bool token_ok(const char *t)
-{
-    for (; *t; t++)
-        if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
-            return false;
-    return true;
-}
-
 /* Load balancer ids are UUIDs: hex digits and '-'. */
 static bool lb_id_ok(const char *s)
 {
@@ -67,38 +52,6 @@ static bool droplet_ok(const char *s)
 {
     size_t n = s ? strspn(s, "0123456789") : 0;
     return n >= 1 && n <= 18 && s[n] == '\0' && s[0] != '0';
-}
-
-static bool loopback(const char *host, size_t len)
-{
-    return (len == 9 && memcmp(host, "127.0.0.1", 9) == 0) ||
-           (len == 9 && memcmp(host, "localhost", 9) == 0) ||
-           (len == 5 && memcmp(host, "[::1]", 5) == 0);
-}
-
-/* api_url without its trailing '/'. Plain http only to a loopback address
- * (tests, a local proxy): anywhere else the token would cross in clear. */
-static char *base_url(const char *url, struct as_error *err)
-{
-    const char *host = strncmp(url, "https://", 8) == 0  ? url + 8
-                       : strncmp(url, "http://", 7) == 0 ? url + 7
-                                                         : NULL;
-    if (!host || !*host || strpbrk(url, "?#@ \t\r\n")) {
-        bad_setting(err, "api_url", "must be an http(s) URL without query, fragment or "
-                                    "user name");
-        return NULL;
-    }
-    if (host == url + 7 && !loopback(host, strcspn(host, ":/"))) {
-        bad_setting(err, "api_url", "must use https (plain http only to 127.0.0.1)");
-        return NULL;
-    }
-    size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    char *b = strndup(url, n);
-    if (!b)
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    return b;
 }
 
 static void dolb_close(struct lb *lb)
@@ -122,16 +75,16 @@ static struct lb *dolb_open(struct json_object *settings, const char *backend,
     (void)backend; /* the load balancer is named by its id */
 
     if (!token) {
-        bad_setting(err, "token", "is required (digitalocean_token)");
+        digitalocean_bad_setting(err, "token", "is required (digitalocean_token)");
         return NULL;
     }
     secret_register(token); /* it may come from a group's settings, not argv */
-    if (!token_ok(token)) {
-        bad_setting(err, "token", "has spaces or control characters");
+    if (!digitalocean_token_ok(token)) {
+        digitalocean_bad_setting(err, "token", "has spaces or control characters");
         return NULL;
     }
     if (!id || !lb_id_ok(id)) {
-        bad_setting(err, "lb_id", "must be the load balancer's id, such as "
+        digitalocean_bad_setting(err, "lb_id", "must be the load balancer's id, such as "
                                   "4de7ac8b-495b-4884-9a69-1050c6793cd6 "
                                   "(digitalocean_lb_id)");
         return NULL;
@@ -143,7 +96,7 @@ static struct lb *dolb_open(struct json_object *settings, const char *backend,
     }
     snprintf(lb->id, sizeof lb->id, "%s", id);
     const char *url = lb_setting(settings, "api_url");
-    if (!(lb->base = base_url(url ? url : DO_DEFAULT_URL, err)))
+    if (!(lb->base = digitalocean_base_url(url ? url : DO_DEFAULT_URL, err)))
         goto fail;
     if (asprintf(&lb->auth, "Authorization: Bearer %s", token) < 0) {
         lb->auth = NULL;
