@@ -14,7 +14,7 @@ runs=${BENCH_RUNS:-15}
 target_ms=200   # 10,000 groups
 target_growth=12 # ratio of the 10,000 and 1,000 medians
 
-cp "$bin/governor_tick" "$bin/asg_create" "$tmp/"
+cp "$bin/governor_tick" "$bin/asg_define" "$tmp/"
 bin=$tmp
 
 # populate DB GROUPS: groups g00000.. with 10 active nodes each; every tenth
@@ -23,7 +23,7 @@ bin=$tmp
 # 110,000 records through actions would take minutes and measure nothing new.
 populate() {
     db=$1 n=$2
-    AUTOSCALE_DB=$db "$bin/asg_create" --name=seed > /dev/null 2>&1
+    AUTOSCALE_DB=$db "$bin/asg_define" --name=seed > /dev/null 2>&1
     awk -v n="$n" 'BEGIN {
         print "BEGIN;";
         print "DELETE FROM kv;";

@@ -11,14 +11,14 @@ tmp=${BENCH_TMP:?run me through bench/run.sh}
 runs=${BENCH_RUNS:-20}
 [ "$runs" -gt 50 ] && runs=50
 
-for b in asg_create asg_get asg_list add_node remove_node node_list demo_app; do
+for b in asg_define asg_get asg_list add_node remove_node node_list demo_app; do
     cp "$bin/$b" "$tmp/"
 done
 bin=$tmp
 export AUTOSCALE_DB="$tmp/store.db"
 local="--local_dir=$tmp/local"
 port="--local_port=18181"
-"$bin/asg_create" --name=bench --min=0 --max=60 > /dev/null 2>&1
+"$bin/asg_define" --name=bench --min=0 --max=60 > /dev/null 2>&1
 
 # cpu CMD...: "user+sys ms" of one run (getrusage of the child: microsecond
 # resolution, where time(1) has 10 ms), failing loudly on a non-zero exit

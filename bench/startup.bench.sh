@@ -24,14 +24,14 @@ target_ratio=10
 
 # Measure a private copy: in a shared tree a concurrent `make` may relink
 # actions/bin/asg_get in the middle of a run (briefly non-executable).
-cp "$bin/asg_create" "$bin/asg_get" "$tmp/"
+cp "$bin/asg_define" "$bin/asg_get" "$tmp/"
 bin=$tmp
 
 # -- a store with one group -----------------------------------------------------
 AUTOSCALE_DB=$tmp/autoscale.db
 export AUTOSCALE_DB
-"$bin/asg_create" --name=web > "$tmp/create.out" 2> "$tmp/create.err" || {
-    echo "startup: asg_create --name=web failed:" >&2
+"$bin/asg_define" --name=web > "$tmp/create.out" 2> "$tmp/create.err" || {
+    echo "startup: asg_define --name=web failed:" >&2
     cat "$tmp/create.out" "$tmp/create.err" >&2
     exit 1
 }
@@ -135,7 +135,7 @@ Notes:
 - Python is \`$python\` (Python $pyver), not whatever \`python3\` is on
   PATH (here: $path_note): a pyenv shim would add a shell and
   pyenv's own start-up and unfairly inflate the Python floor.
-- The binaries measured are copies of actions/bin/asg_get and asg_create
+- The binaries measured are copies of actions/bin/asg_get and asg_define
   taken at the start, so a concurrent rebuild cannot swap them mid-run.
 - Every run of every command exited 0 (the harness stops at the first that
   does not). Environment: no ST2_* or AUTOSCALE_* variable except

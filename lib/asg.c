@@ -466,3 +466,46 @@ int asg_delete(struct ds *ds, const char *name, bool forget_nodes,
     jx_add_int(*out, "nodes_forgotten", forgotten);
     return 0;
 }
+
+int asg_retire(struct ds *ds, const char *name, struct json_object **out,
+               struct as_error *err)
+{
+    struct group g;
+    struct ds_list nodes = {0};
+    char key[KEY_MAX];
+    bool existed = true, changed = false;
+
+    if (asg_load_spec(ds, name, &g, err) < 0) {
+        if (strcmp(err->code, "unknown_group") != 0)
+            return -1; /* a bad name, or the store failed */
+        existed = false; /* already gone: a retried decommission did its work */
+    }
+    if (existed && strcmp(g.status, "deleting") != 0) {
+        snprintf(g.status, sizeof g.status, "%s", "deleting");
+        g.updated_at = as_now();
+        int rc = asg_save_spec(ds, &g, err);
+        if (rc < 0) {
+            group_free(&g);
+            return -1;
+        }
+        changed = true;
+        log_info("group %s marked for deletion", name);
+    }
+    if (existed)
+        group_free(&g);
+    /* Listed after the mark: a node added meanwhile is listed, and none can
+     * be added from now on. */
+    if (existed && ds_list(ds, key_node_prefix(key, name), &nodes, err) < 0)
+        return -1;
+    struct json_object *list = json_object_new_array();
+    for (size_t i = 0; i < nodes.count; i++) /* ds_list sorts by key: by name */
+        json_object_array_add(list, json_object_new_string(key_leaf(nodes.items[i].name)));
+    ds_list_free(&nodes);
+    *out = json_object_new_object();
+    jx_add_str(*out, "group", name);
+    jx_add_bool(*out, "existed", existed);
+    jx_add_str(*out, "status", "deleting");
+    jx_add_bool(*out, "changed", changed);
+    json_object_object_add(*out, "nodes", list);
+    return 0;
+}

@@ -589,7 +589,14 @@ int dns_unregister(struct ds *ds, const struct as_args *a, struct json_object **
         rc = 0;
         goto done;
     }
-    if (rc < 0 || dns_group_addresses(ds, j.g.name, NULL, j.node, &j.group_want, err) < 0 ||
+    /* A group being deleted (asg_retire) is leaving as a whole: its round
+     * robin is emptied by the first unregister. Computing it from the other
+     * nodes' records instead would race: the asg_delete workflow takes its
+     * nodes down concurrently, none of them marked draining, and each
+     * unregister would put back the nodes the others just took out. */
+    bool leaving = strcmp(j.g.status, "active") != 0;
+    if (rc < 0 ||
+        (!leaving && dns_group_addresses(ds, j.g.name, NULL, j.node, &j.group_want, err) < 0) ||
         job_connect(&j, settings, err) < 0) {
         rc = -1;
         goto done;

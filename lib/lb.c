@@ -560,15 +560,35 @@ int lb_remove_node(struct lb_ctx *c, const char *node, long long drain_s,
     struct removal r;
     int rc = -1;
 
-    if (check_drain(drain_s, err) < 0 || load_node(c, node, &rec, err) < 0)
+    if (check_drain(drain_s, err) < 0 || node_check_name(node, err) < 0)
         return -1;
-    if (make_target(c, rec, node, false, &tg, err) < 0)
-        goto done;
+    int found = node_record_load(c->ds, c->group.name, node, &rec, err);
+    if (found < 0)
+        return -1;
     if (!c->ops) {
         *out = nothing_to_do(c, node);
         rc = 0;
         goto done;
     }
+    if (!found && c->ops->by_id) {
+        /* Without the record there is no droplet id to look for. */
+        *out = result_head(c, node);
+        json_object_object_add(*out, "member", NULL);
+        jx_add_bool(*out, "changed", false);
+        jx_add_bool(*out, "existed", false);
+        jx_add_str(*out, "message", "the node has no record any more: its member cannot be "
+                                    "identified (lb_sync removes members no active node "
+                                    "claims)");
+        rc = 0;
+        goto done;
+    }
+    if (!found) { /* the record is gone: the member, if any, has the node's name */
+        log_info("node %s has no record: looking for member %s/%s by name", node, c->backend,
+                 node);
+        rec = json_object_new_object();
+    }
+    if (make_target(c, rec, node, false, &tg, err) < 0)
+        goto done;
     long long started = lb_mono_ms();
     memset(&r, 0, sizeof r);
     snprintf(r.key, sizeof r.key, "%s", tg.key);
@@ -853,4 +873,26 @@ done:
     plan_free(&p);
     tally_free(&t);
     return rc;
+}
+
+/* ------------------------------------------------------------ sessions -- */
+
+int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
+                     long long *sessions, struct as_error *err)
+{
+    struct lb_member *members = NULL;
+    size_t nmembers = 0;
+    if (c->ops->list(c->lb, &members, &nmembers, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = jx_str(recs[i], c->ops->by_id ? "provider_id" : "name", NULL);
+        sessions[i] = key && *key ? 0 : -1;
+        for (size_t j = 0; key && j < nmembers; j++)
+            if (strcmp(members[j].key, key) == 0) {
+                sessions[i] = members[j].sessions;
+                break;
+            }
+    }
+    free(members);
+    return 0;
 }

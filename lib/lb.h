@@ -155,12 +155,24 @@ void lb_ctx_close(struct lb_ctx *c);
 int lb_add_node(struct lb_ctx *c, const char *node, struct json_object **out,
                 struct as_error *err);
 /* lb_remove: drain, wait until its sessions end or drain_s passes (then
- * cut them and say so), remove. An absent member is success, changed=false. */
+ * cut them and say so), remove. An absent member is success, changed=false,
+ * and so is an absent node record (a previous run removed the node): the
+ * member is then looked up by the node's name where the provider keys
+ * members by name, and reported unidentifiable (changed=false) where it
+ * keys them by the compute provider's id. */
 int lb_remove_node(struct lb_ctx *c, const char *node, long long drain_s,
                    struct json_object **out, struct as_error *err);
 /* lb_sync: every active node present and enabled, every other member
  * ("stranger") drained and removed. */
 int lb_sync_group(struct lb_ctx *c, long long drain_s, bool dry_run,
                   struct json_object **out, struct as_error *err);
+
+/* node_pick's least_loaded: the current sessions of each node's member
+ * (recs[i] a node record) from one listing of the backend, into
+ * sessions[i]: 0 when the node is not in the backend (it serves nothing),
+ * -1 when the provider does not say (or the record cannot name a member).
+ * c->ops must not be NULL. */
+int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
+                     long long *sessions, struct as_error *err);
 
 #endif

@@ -54,4 +54,32 @@ struct as_ctx;
 int node_ctx_open(struct node_ctx *nc, struct as_ctx *ctx, struct group *g,
                   long long deadline, bool any_status, struct as_error *err);
 void node_ctx_close(struct node_ctx *nc);
+
+/* ---- node_pick (lib/node_pick.c): the nodes a scale-in removes ----
+ *
+ * Only active nodes are candidates, and never so many that the group's
+ * active nodes fall below its min (the count is capped; none is success).
+ * Orders: newest (latest created_at first), oldest (earliest first),
+ * least_loaded (fewest current sessions on the group's load balancer
+ * first, then newest; falls back to newest, saying why, when the group has
+ * no load balancer or the provider cannot say). Ties go by name. The
+ * chosen records become "draining" with drain_lease = the lease id (null
+ * without one); a call with a lease id returns the nodes already marked for
+ * that lease (draining or deleting) first and picks more only to make up
+ * count. */
+#define NODE_PICK_MAX 1000
+
+struct node_pick_req {
+    const char *group;
+    long long count;      /* 1..NODE_PICK_MAX */
+    const char *strategy; /* newest | oldest | least_loaded */
+    const char *lease_id; /* the governor's lease of this scale-in, or NULL */
+};
+
+/* Every check that needs no datastore: AS_EXIT_BADINPUT errors. */
+int node_pick_check(const struct node_pick_req *req, struct as_error *err);
+/* The whole action; ctx->args must hold "name" and the LB_PARAMS (lb.h),
+ * used to open the group's load balancer for least_loaded. */
+int node_pick(struct as_ctx *ctx, const struct node_pick_req *req,
+              struct json_object **out, struct as_error *err);
 #endif

@@ -116,7 +116,7 @@ static size_t key_count(struct fixture *f, const char *prefix)
 static void create(struct fixture *f, const char *const *args)
 {
     struct action_result r;
-    assert_int_equal(run(f, "asg_create", args, &r), 0);
+    assert_int_equal(run(f, "asg_define", args, &r), 0);
     action_result_free(&r);
 }
 

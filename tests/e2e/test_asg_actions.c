@@ -89,7 +89,7 @@ static void create_web(struct fixture *f)
 {
     struct action_result r;
     const char *args[] = {"--name=web", "--min=2", "--max=6", NULL};
-    assert_int_equal(run(f, "asg_create", args, &r), 0);
+    assert_int_equal(run(f, "asg_define", args, &r), 0);
     action_result_free(&r);
 }
 
@@ -99,7 +99,7 @@ static void test_create_defaults(void **state)
     struct action_result r;
     const char *args[] = {"--name=web", NULL};
 
-    assert_int_equal(run(f, "asg_create", args, &r), 0);
+    assert_int_equal(run(f, "asg_define", args, &r), 0);
     assert_true(jx_bool(r.json, "created", false));
     struct json_object *g = jx_obj(r.json, "group");
     assert_int_equal(jx_int(g, "min", -1), 3);
@@ -123,7 +123,7 @@ static void test_st2_argv_forms(void **state)
     const char *args[] = {"--scale_in_step=1", "--min=2.0", "--name=api", "--max=4",
                           "{\"openstack\": {\"region\": \"RegionTwo\"}}", NULL};
 
-    assert_int_equal(run(f, "asg_create", args, &r), 0);
+    assert_int_equal(run(f, "asg_define", args, &r), 0);
     struct json_object *g = jx_obj(r.json, "group");
     assert_int_equal(jx_int(g, "min", -1), 2);
     assert_int_equal(jx_int(g, "scale_in_step", -1), 1);
@@ -149,11 +149,11 @@ static void test_create_idempotent_and_conflict(void **state)
     const char *other[] = {"--name=web", "--min=2", "--max=9", NULL};
 
     create_web(f);
-    assert_int_equal(run(f, "asg_create", same, &r), 0);
+    assert_int_equal(run(f, "asg_define", same, &r), 0);
     assert_false(jx_bool(r.json, "created", true));
     action_result_free(&r);
 
-    assert_int_equal(run(f, "asg_create", other, &r), 2);
+    assert_int_equal(run(f, "asg_define", other, &r), 2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     assert_non_null(strstr(r.out, "max"));
     action_result_free(&r);
@@ -196,7 +196,7 @@ static void test_bad_input_changes_nothing(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct action_result r;
-        if (run(f, "asg_create", cases[i].args, &r) != 2 ||
+        if (run(f, "asg_define", cases[i].args, &r) != 2 ||
             strcmp(action_error_code(&r), cases[i].code) != 0)
             fail_msg("case %zu: expected %s, got %s", i, cases[i].code, r.out);
         action_result_free(&r);
@@ -242,7 +242,7 @@ static void test_list(void **state)
     char key[KEY_MAX];
 
     create_web(f);
-    assert_int_equal(run(f, "asg_create", api, &r), 0);
+    assert_int_equal(run(f, "asg_define", api, &r), 0);
     action_result_free(&r);
     put(f, key_node(key, "api", "api-a"), "{\"name\":\"api-a\",\"state\":\"active\"}");
 
@@ -299,7 +299,7 @@ static void test_delete(void **state)
     put(f, key_incident(key, "web", "i1"), "{\"id\":\"i1\",\"state\":\"closed\"}");
     put(f, key_lease(key, "web"), "{\"op\":\"scale_out\"}");
 
-    assert_int_equal(run(f, "asg_delete", del, &r), 2);
+    assert_int_equal(run(f, "asg_forget", del, &r), 2);
     assert_string_equal(action_error_code(&r), "nodes_remain");
     assert_non_null(strstr(r.out, "web-a"));
     action_result_free(&r);
@@ -307,7 +307,7 @@ static void test_delete(void **state)
     assert_non_null(strstr(keys, "autoscale.spec.web"));
     free(keys);
 
-    assert_int_equal(run(f, "asg_delete", forget, &r), 0);
+    assert_int_equal(run(f, "asg_forget", forget, &r), 0);
     assert_true(jx_bool(r.json, "deleted", false));
     assert_int_equal(jx_int(r.json, "nodes_forgotten", -1), 1);
     action_result_free(&r);
@@ -316,7 +316,7 @@ static void test_delete(void **state)
     free(keys);
 
     /* a retried delete does no harm */
-    assert_int_equal(run(f, "asg_delete", del, &r), 0);
+    assert_int_equal(run(f, "asg_forget", del, &r), 0);
     assert_false(jx_bool(r.json, "existed", true));
     action_result_free(&r);
 }
@@ -328,7 +328,7 @@ static void test_logs_on_stderr_only(void **state)
     const char *args[] = {"--name=web", "--debug", NULL};
     const char *env[] = {f->env_db, "ST2_ACTION_DEBUG=True", NULL};
 
-    action_run("asg_create", args, env, &r);
+    action_run("asg_define", args, env, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(r.json);
     assert_non_null(strstr(r.err, "debug"));

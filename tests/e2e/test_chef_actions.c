@@ -157,7 +157,7 @@ static int setup(void **state)
 
     struct action_result r;
     const char *create[] = {"--name=web", "--run_list=recipe[web],role[base]", NULL};
-    if (run(f, "asg_create", create, &r) != 0)
+    if (run(f, "asg_define", create, &r) != 0)
         return -1;
     action_result_free(&r);
     put_node(f, "web-1", "active", "127.0.0.1");
@@ -676,7 +676,7 @@ static void test_group_settings_override(void **state)
                             "\"cookbooks_url\": \"https://example.com/api.tar.gz\", "
                             "\"chef_environment\": \"staging\"}}",
                             NULL};
-    assert_int_equal(run(f, "asg_create", create, &r), 0);
+    assert_int_equal(run(f, "asg_define", create, &r), 0);
     action_result_free(&r);
     char key[KEY_MAX];
     put(f, key_node(key, "api", "api-1"),
@@ -852,6 +852,64 @@ static void test_client_mode_server_errors(void **state)
     free(after);
 }
 
+/* The decommission path: chef_cleanup on a draining node of a group being
+ * deleted, then again once remove_node has dropped the node's record. */
+static void test_cleanup_draining_node_of_retired_group(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    char url[200], keyfile[300], cfg_arg[256], port[32], kh[200];
+    snprintf(url, sizeof url, "--chef_server_url=%s", f->chef.url);
+    snprintf(keyfile, sizeof keyfile, "--chef_client_key_file=%s", f->chef.admin_key);
+    snprintf(cfg_arg, sizeof cfg_arg, "--chef_config_dir=%s/etc-chef", f->node);
+    snprintf(port, sizeof port, "--ssh_port=%d", f->sshd.port);
+    snprintf(kh, sizeof kh, "--ssh_known_hosts_file=%s", f->kh);
+    assert_int_equal(bootstrap(f, &r, "--chef_mode=client", url, "--chef_client_name=admin",
+                               keyfile, cfg_arg, NULL),
+                     0);
+    assert_true(jx_bool(r.json, "registered", false));
+    action_result_free(&r);
+    assert_int_equal(lines_in(f->kh), 1);
+
+    const char *retire[] = {"--name=web", NULL};
+    assert_int_equal(run(f, "asg_retire", retire, &r), 0);
+    assert_string_equal(jx_str(r.json, "status", ""), "deleting");
+    action_result_free(&r);
+    put_node(f, "web-1", "draining", "127.0.0.1");
+
+    const char *clean[] = {"--name=web", "--node=web-1", url, "--chef_client_name=admin",
+                           keyfile, port, kh, NULL};
+    assert_int_equal(run(f, "chef_cleanup", clean, &r), 0);
+    assert_true(jx_bool(r.json, "node_deleted", false));
+    assert_true(jx_bool(r.json, "client_deleted", false));
+    assert_true(jx_bool(r.json, "host_key_forgotten", false));
+    assert_true(jx_bool(r.json, "changed", false));
+    action_result_free(&r);
+    assert_int_equal(lines_in(f->kh), 0);
+    struct json_object *st = server_state(f);
+    assert_null(jx_obj(jx_obj(st, "nodes"), "web-1"));
+    assert_null(jx_str(jx_obj(st, "clients"), "web-1", NULL));
+    json_object_put(st);
+
+    /* remove_node has run: the record is gone, and so is everything else */
+    char key[KEY_MAX];
+    struct as_error err;
+    struct ds *ds = ds_open_embedded(f->db, &err);
+    assert_int_equal(ds_del(ds, key_node(key, "web", "web-1"), &err), 0);
+    ds_close(ds);
+    char *before = chef_fake_state(&f->chef);
+    assert_int_equal(run(f, "chef_cleanup", clean, &r), 0);
+    assert_false(jx_bool(r.json, "node_deleted", true));
+    assert_false(jx_bool(r.json, "client_deleted", true));
+    assert_false(jx_bool(r.json, "host_key_forgotten", true));
+    assert_false(jx_bool(r.json, "changed", true));
+    action_result_free(&r);
+    char *after = chef_fake_state(&f->chef);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static void test_cleanup_without_server(void **state)
 {
     struct fixture *f = *state;
@@ -904,6 +962,7 @@ int main(void)
         cmocka_unit_test_setup(test_group_settings_override, setup),
         cmocka_unit_test_setup(test_client_mode_registers_then_cleanup_deletes, setup),
         cmocka_unit_test_setup(test_client_mode_server_errors, setup),
+        cmocka_unit_test_setup(test_cleanup_draining_node_of_retired_group, setup),
         cmocka_unit_test_setup(test_cleanup_without_server, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,5 +1,5 @@
 /* End-to-end tests of dns_register and dns_unregister: the action binaries
- * run exactly as st2 runs them, the group made by actions/bin/asg_create,
+ * run exactly as st2 runs them, the group made by actions/bin/asg_define,
  * node records written straight into the embedded datastore, records
  * served by a real pdns_server, and every claim about resolution checked
  * with `dig @127.0.0.1 -p PORT name A +short`. DigitalOcean runs against
@@ -150,8 +150,8 @@ static void create_group(struct fixture *f, const char *group, const char *provi
     snprintf(prov, sizeof prov, "--dns_provider=%s", provider);
     snprintf(zonearg, sizeof zonearg, "--dns_zone=%s", zone ? zone : "");
     const char *args[] = {name, "--min=0", prov, zone ? zonearg : NULL, NULL};
-    if (run(f, "asg_create", args, &r) != 0)
-        fail_msg("asg_create: %s", r.out);
+    if (run(f, "asg_define", args, &r) != 0)
+        fail_msg("asg_define: %s", r.out);
     action_result_free(&r);
 }
 
@@ -360,6 +360,64 @@ static void test_unregister_after_node_record_gone(void **state)
     assert_false(dns_ok(f, "dns_unregister", "web-9"));
 }
 
+/* The decommission path: the group retired (asg_retire), its nodes taken
+ * down concurrently by the asg_delete workflow, their records still active
+ * (or draining). The first unregister empties the group's round
+ * robin (the whole group is leaving: recomputing it from the other node's
+ * record would put that node back after its own unregister took it out),
+ * each node's own record goes with its unregister, and a repeat - DNS
+ * records gone, then the node's record gone too - changes nothing. */
+static void test_unregister_in_retired_group(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+
+    web_with_two_nodes(f);
+    assert_true(dns_ok(f, "dns_register", "web-1"));
+    assert_true(dns_ok(f, "dns_register", "web-2"));
+    const char *retire[] = {"--name=web", NULL};
+    assert_int_equal(run(f, "asg_retire", retire, &r), 0);
+    assert_string_equal(jx_str(r.json, "status", ""), "deleting");
+    action_result_free(&r);
+
+    /* web-2 first, both records still active: in a plain scale-in web-1
+     * would stay in the round robin */
+    assert_int_equal(dns(f, "dns_unregister", "web", "web-2", &r, NULL), 0);
+    assert_true(jx_bool(r.json, "changed", false));
+    assert_true(jx_bool(r.json, "node_record_changed", false));
+    assert_true(jx_bool(r.json, "group_record_changed", false));
+    assert_int_equal(json_object_array_length(jx_arr(r.json, "group_addresses")), 0);
+    action_result_free(&r);
+    assert_nxdomain(host(f, "web-2.web"));
+    assert_dig(host(f, "web"), ""); /* no A record (a name still, above web-1.web) */
+    assert_dig(host(f, "web-1.web"), "127.0.1.1");
+
+    put_node(f, "web", "web-1", "draining", "127.0.1.1");
+    assert_int_equal(dns(f, "dns_unregister", "web", "web-1", &r, NULL), 0);
+    assert_true(jx_bool(r.json, "node_record_changed", false));
+    assert_false(jx_bool(r.json, "group_record_changed", true));
+    action_result_free(&r);
+    assert_nxdomain(host(f, "web-1.web"));
+    assert_nxdomain(host(f, "web"));
+
+    /* the DNS records are already gone */
+    char *before = zone_snapshot(f);
+    assert_false(dns_ok(f, "dns_unregister", "web-1"));
+    assert_false(dns_ok(f, "dns_unregister", "web-2"));
+    assert_same_zone(f, before);
+
+    /* and so are the nodes' records */
+    drop_node(f, "web", "web-1");
+    drop_node(f, "web", "web-2");
+    before = zone_snapshot(f);
+    assert_int_equal(dns(f, "dns_unregister", "web", "web-1", &r, NULL), 0);
+    assert_false(jx_bool(r.json, "changed", true));
+    assert_false(jx_bool(r.json, "node_record_changed", true));
+    assert_false(jx_bool(r.json, "group_record_changed", true));
+    action_result_free(&r);
+    assert_same_zone(f, before);
+}
+
 static void test_ttl_honoured_and_changed(void **state)
 {
     struct fixture *f = *state;
@@ -409,7 +467,7 @@ static void test_group_settings_override(void **state)
     snprintf(settings, sizeof settings,
              "{\"powerdns\": {\"ttl\": 90, \"record_template\": \"{node}-{group}.{zone}\"}}");
     const char *args[] = {name, "--min=0", "--dns_provider=powerdns", zonearg, settings, NULL};
-    assert_int_equal(run(f, "asg_create", args, &r), 0);
+    assert_int_equal(run(f, "asg_define", args, &r), 0);
     action_result_free(&r);
     put_node(f, "web", "web-1", "active", "127.0.1.1");
     assert_true(dns_ok(f, "dns_register", "web-1"));
@@ -734,6 +792,7 @@ int main(void)
         T(test_unregister_one_keeps_the_other),
         T(test_unregister_last_deletes_group_record),
         T(test_unregister_after_node_record_gone),
+        T(test_unregister_in_retired_group),
         T(test_ttl_honoured_and_changed),
         T(test_record_template),
         T(test_group_settings_override),

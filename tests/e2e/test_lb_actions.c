@@ -114,7 +114,7 @@ static int setup(void **state)
         snprintf(addr, sizeof addr, "127.0.1.%d", 11 + i);
         assert_int_equal(demo_node_start(&f->node[i], name, addr), 0);
     }
-    assert_int_equal(run(f, "asg_create", &r, "--name=web", "--lb_provider=haproxy",
+    assert_int_equal(run(f, "asg_define", &r, "--name=web", "--lb_provider=haproxy",
                          "--lb_backend=" BACKEND, NULL),
                      0);
     action_result_free(&r);
@@ -390,6 +390,62 @@ static void test_remove_cuts_at_deadline(void **state)
     free(slow.body);
 }
 
+/* The teardown chain: lb_remove works on a draining node of a group being
+ * deleted, and succeeds when its target is already gone - the member, or
+ * the node's record (the member is then found by the node's name). */
+static void test_remove_draining_node_of_retired_group(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    int counts[NODES];
+    for (int k = 0; k < NODES; k++)
+        lb_add(f, f->node[k].name, true);
+    put_node(f, "web", "web-1", "draining", f->node[0].addr, f->node[0].port, NULL);
+    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_true(jx_bool(r.json, "changed", false));
+    action_result_free(&r);
+
+    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1", "--drain_timeout=5",
+                         f->sock_arg, NULL),
+                     0);
+    assert_true(jx_bool(r.json, "changed", false));
+    assert_true(jx_bool(r.json, "existed", false));
+    action_result_free(&r);
+    char status[64];
+    assert_int_equal(haproxy_status(f->h, "web-1", status, sizeof status), 0);
+    /* member already absent */
+    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1", f->sock_arg, NULL),
+                     0);
+    assert_false(jx_bool(r.json, "changed", true));
+    assert_false(jx_bool(r.json, "existed", true));
+    action_result_free(&r);
+
+    /* web-2's record is gone but its member is still there: found by name */
+    char key[KEY_MAX];
+    struct as_error err;
+    struct ds *ds = ds_open_embedded(f->db, &err);
+    assert_int_equal(ds_del(ds, key_node(key, "web", "web-2"), &err), 0);
+    ds_close(ds);
+    assert_int_equal(haproxy_status(f->h, "web-2", status, sizeof status), 1);
+    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-2", "--drain_timeout=5",
+                         f->sock_arg, NULL),
+                     0);
+    assert_true(jx_bool(r.json, "changed", false));
+    assert_string_equal(jx_str(r.json, "member", ""), "web-2");
+    action_result_free(&r);
+    assert_int_equal(haproxy_status(f->h, "web-2", status, sizeof status), 0);
+    /* and a retry of that: record and member both gone */
+    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-2", f->sock_arg, NULL),
+                     0);
+    assert_false(jx_bool(r.json, "changed", true));
+    assert_false(jx_bool(r.json, "existed", true));
+    action_result_free(&r);
+
+    /* web-3 still serves everything */
+    spread(f, 6, counts);
+    assert_int_equal(counts[2], 6);
+}
+
 static void test_sync_after_restart(void **state)
 {
     struct fixture *f = *state;
@@ -488,7 +544,7 @@ static void test_injection_refused_before_sending(void **state)
     assert_string_equal(action_error_code(&r), "invalid_address");
     action_result_free(&r);
 
-    /* a stored spec whose backend would (asg_create refuses such a name) */
+    /* a stored spec whose backend would (asg_define refuses such a name) */
     struct as_error err;
     char *text = NULL;
     struct ds *ds = ds_open_embedded(f->db, &err);
@@ -519,7 +575,7 @@ static void test_errors(void **state)
     char arg[192];
 
     /* unknown backend */
-    assert_int_equal(run(f, "asg_create", &r, "--name=other", "--lb_provider=haproxy",
+    assert_int_equal(run(f, "asg_define", &r, "--name=other", "--lb_provider=haproxy",
                          "--lb_backend=nope", NULL),
                      0);
     action_result_free(&r);
@@ -554,9 +610,12 @@ static void test_errors(void **state)
     assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-7", f->sock_arg, NULL), 2);
     assert_string_equal(action_error_code(&r), "unknown_node");
     action_result_free(&r);
+    /* a node without a record (a previous run removed it) is not an error
+     * for lb_remove: nothing of it is in the backend, nothing changes */
     assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-7", f->sock_arg, NULL),
-                     2);
-    assert_string_equal(action_error_code(&r), "unknown_node");
+                     0);
+    assert_false(jx_bool(r.json, "changed", true));
+    assert_false(jx_bool(r.json, "existed", true));
     action_result_free(&r);
     put_node(f, "web", "web-6", "building", "", 0, NULL);
     assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-6", f->sock_arg, NULL), 2);
@@ -577,7 +636,7 @@ static void test_errors(void **state)
     action_result_free(&r);
 
     /* a group without a load balancer: success, saying so */
-    assert_int_equal(run(f, "asg_create", &r, "--name=plain", NULL), 0);
+    assert_int_equal(run(f, "asg_define", &r, "--name=plain", NULL), 0);
     action_result_free(&r);
     put_node(f, "plain", "plain-1", "active", "127.0.1.11", 80, NULL);
     assert_int_equal(run(f, "lb_add", &r, "--name=plain", "--node=plain-1", NULL), 0);
@@ -635,7 +694,7 @@ static void test_digitalocean(void **state)
     snprintf(url, sizeof url, "--digitalocean_api_url=%s", fake_dolb_url(fake));
     const char *tok = "--digitalocean_token=" DO_TOKEN, *lbid = "--digitalocean_lb_id=" DO_LB;
 
-    assert_int_equal(run(f, "asg_create", &r, "--name=dob", "--lb_provider=digitalocean",
+    assert_int_equal(run(f, "asg_define", &r, "--name=dob", "--lb_provider=digitalocean",
                          "--compute_provider=digitalocean", NULL),
                      0);
     action_result_free(&r);
@@ -666,6 +725,17 @@ static void test_digitalocean(void **state)
     action_result_free(&r);
     assert_false(fake_dolb_has(fake, DO_LB, 3164444));
 
+    /* a node whose record is gone: its droplet id is unknown, so nothing is
+     * touched, and that is said */
+    size_t before = fake_dolb_count(fake, DO_LB);
+    assert_int_equal(run(f, "lb_remove", &r, "--name=dob", "--node=dob-9", tok, url, lbid, NULL),
+                     0);
+    assert_false(jx_bool(r.json, "changed", true));
+    assert_false(jx_bool(r.json, "existed", true));
+    assert_non_null(strstr(jx_str(r.json, "message", ""), "cannot be identified"));
+    action_result_free(&r);
+    assert_int_equal(fake_dolb_count(fake, DO_LB), before);
+
     /* a wrong token: its own error, and the token in no output */
     assert_int_equal(run(f, "lb_add", &r, "--name=dob", "--node=dob-1",
                          "--digitalocean_token=dop_v1_wrongwrongwrong", url, lbid, NULL),
@@ -686,6 +756,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_add_leaves_no_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_drains_gently, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_cuts_at_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_draining_node_of_retired_group, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_sync_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_refused_before_sending, setup,
                                         teardown),

@@ -81,7 +81,7 @@ static int run(struct fixture *f, const char *name, struct action_result *r, ...
 static void create_group(struct fixture *f, const char *extra)
 {
     struct action_result r;
-    assert_int_equal(run(f, "asg_create", &r, "--name=web", "--min=1", extra, NULL), 0);
+    assert_int_equal(run(f, "asg_define", &r, "--name=web", "--min=1", extra, NULL), 0);
     action_result_free(&r);
 }
 
@@ -191,6 +191,53 @@ static void test_add_serves_and_remove_stops(void **state)
     /* removing what is already gone is success */
     assert_int_equal(run(f, "remove_node", &r, "--name=web", "--node=web-a", NULL), 0);
     assert_false(jx_bool(r.json, "changed", true));
+    action_result_free(&r);
+}
+
+/* The decommission path: the group retired, the node draining (node_pick
+ * marked it), remove_node destroys the machine and drops the record; again,
+ * with both gone, it is a success that changes nothing. A retired group
+ * gets no new node. */
+static void test_remove_draining_node_of_retired_group(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    char address[64];
+    create_group(f, NULL);
+    assert_int_equal(run(f, "add_node", &r, "--name=web", "--node=web-a", NULL), 0);
+    struct json_object *rec = json_object_get(jx_obj(r.json, "node"));
+    snprintf(address, sizeof address, "%s", jx_str(rec, "address", ""));
+    action_result_free(&r);
+    assert_string_equal(http_get(address), "node web-a\n");
+    jx_add_str(rec, "state", "draining");
+    jx_add_str(rec, "drain_lease", "001799999000-scale_in-0000abcd");
+    put_record(f, "web-a", json_object_to_json_string(rec));
+    json_object_put(rec);
+
+    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(jx_arr(r.json, "nodes"),
+                                                                          0)),
+                        "web-a");
+    action_result_free(&r);
+    assert_int_equal(run(f, "add_node", &r, "--name=web", "--node=web-b", NULL), 2);
+    assert_string_equal(action_error_code(&r), "group_conflict");
+    action_result_free(&r);
+    assert_int_equal(machines(f), 1);
+
+    assert_int_equal(run(f, "remove_node", &r, "--name=web", "--node=web-a", NULL), 0);
+    assert_true(jx_bool(r.json, "changed", false));
+    action_result_free(&r);
+    assert_string_equal(http_get(address), "");
+    assert_int_equal(records(f), 0);
+    assert_int_equal(machines(f), 0);
+
+    assert_int_equal(run(f, "remove_node", &r, "--name=web", "--node=web-a", NULL), 0);
+    assert_false(jx_bool(r.json, "changed", true));
+    action_result_free(&r);
+
+    /* the group record is left for asg_forget */
+    assert_int_equal(run(f, "asg_forget", &r, "--name=web", NULL), 0);
+    assert_true(jx_bool(r.json, "deleted", false));
     action_result_free(&r);
 }
 
@@ -356,6 +403,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_add_serves_and_remove_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_draining_node_of_retired_group, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_execution_id_names_the_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_machine_is_cleaned_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_finds_and_fixes, setup, teardown),

@@ -94,7 +94,7 @@ static void create_web(struct fixture *f)
     struct action_result r;
     const char *args[] = {"--name=web", "--min=1", "--max=6", "--notify_channel=#web-ops",
                           NULL};
-    assert_int_equal(run(f, "asg_create", args, &r), 0);
+    assert_int_equal(run(f, "asg_define", args, &r), 0);
     action_result_free(&r);
     put(f, "autoscale.node.web.web-1", "{\"name\":\"web-1\",\"state\":\"active\"}");
     put(f, "autoscale.node.web.web-2", "{\"name\":\"web-2\",\"state\":\"active\"}");

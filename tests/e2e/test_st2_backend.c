@@ -61,7 +61,7 @@ static void test_create_and_read_back(void **state)
     const char *create[] = {"--name=web", "--min=2", "--max=4", NULL};
     const char *get[] = {"--name=web", NULL};
 
-    assert_int_equal(action_run("asg_create", create, f->env, &r), 0);
+    assert_int_equal(action_run("asg_define", create, f->env, &r), 0);
     assert_non_null(r.json);
     assert_no_token(&r);
     action_result_free(&r);
@@ -89,7 +89,7 @@ static void test_wrong_token(void **state)
     const char *args[] = {"--name=web", NULL};
     const char *env[] = {f->url, "ST2_ACTION_AUTH_TOKEN=wrong-token-123456", NULL};
 
-    assert_int_equal(action_run("asg_create", args, env, &r), 1);
+    assert_int_equal(action_run("asg_define", args, env, &r), 1);
     assert_non_null(r.json);
     assert_string_equal(action_error_code(&r), "datastore_unauthorized");
     assert_null(strstr(r.out, "wrong-token-123456"));

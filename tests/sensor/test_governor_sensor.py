@@ -82,7 +82,7 @@ class GovernorSensorTest(unittest.TestCase):
         return s
 
     def test_below_min_dispatches_scale_out_once(self):
-        rc, _ = self.action("asg_create", "--name=web", "--min=2", "--max=5")
+        rc, _ = self.action("asg_define", "--name=web", "--min=2", "--max=5")
         self.assertEqual(rc, 0)
         s = self.sensor()
         s.poll()
@@ -99,7 +99,7 @@ class GovernorSensorTest(unittest.TestCase):
         self.assertEqual(self.svc.errors(), [])
 
     def test_quiet_group_dispatches_nothing(self):
-        self.action("asg_create", "--name=api", "--min=0", "--max=3")
+        self.action("asg_define", "--name=api", "--min=0", "--max=3")
         self.sensor().poll()
         self.assertEqual(self.svc.dispatched, [])
         self.assertEqual(self.svc.errors(), [])
@@ -125,7 +125,7 @@ class GovernorSensorTest(unittest.TestCase):
             meta = yaml.safe_load(f)
         declared = {t["name"]: set(t["payload_schema"]["properties"])
                     for t in meta["trigger_types"]}
-        self.action("asg_create", "--name=web", "--min=1")
+        self.action("asg_define", "--name=web", "--min=1")
         self.sensor().poll()
         for trigger, payload in self.svc.dispatched:
             self.assertEqual(set(payload), declared[trigger.split(".", 1)[1]])

@@ -2,8 +2,8 @@
  * fresh mkdtemp() directory per test: idempotent create and conflicts,
  * update, status/list with node, incident, event and lease records, the
  * assignment of records to groups whose names prefix each other ("web" and
- * "web-2"), and delete with and without forget_nodes. The clock is pinned
- * with AUTOSCALE_TEST_NOW. */
+ * "web-2"), delete with and without forget_nodes, and retire. The clock is
+ * pinned with AUTOSCALE_TEST_NOW. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -890,6 +890,78 @@ static void test_delete_unknown_and_invalid(void **state)
     assert_string_equal(err.code, "invalid_name");
 }
 
+/* ---- retire ---- */
+
+static void test_retire_marks_lists_and_is_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    create_named(f->ds, "web");
+    create_named(f->ds, "web-2");
+    put_node(f->ds, "web", "n2", "failed");
+    put_node(f->ds, "web", "n1", "active");
+    put_node(f->ds, "web-2", "x1", "active");
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    char names[128];
+
+    setenv("AUTOSCALE_TEST_NOW", "1700000100", 1);
+    if (asg_retire(f->ds, "web", &out, &err) != 0)
+        fail_msg("asg_retire: %s: %s", err.code, err.message);
+    assert_true(jx_bool(out, "existed", false));
+    assert_true(jx_bool(out, "changed", false));
+    assert_string_equal(jx_str(out, "status", ""), "deleting");
+    join(jx_arr(out, "nodes"), NULL, names, sizeof names);
+    assert_string_equal(names, "n1,n2");
+    json_object_put(out);
+    struct group g = load(f->ds, "web");
+    assert_string_equal(g.status, "deleting");
+    assert_int_equal(g.updated_at, 1700000100);
+    group_free(&g);
+    g = load(f->ds, "web-2");
+    assert_string_equal(g.status, "active");
+    group_free(&g);
+
+    setenv("AUTOSCALE_TEST_NOW", "1700000200", 1);
+    out = NULL;
+    assert_int_equal(asg_retire(f->ds, "web", &out, &err), 0);
+    assert_false(jx_bool(out, "changed", true));
+    join(jx_arr(out, "nodes"), NULL, names, sizeof names);
+    assert_string_equal(names, "n1,n2");
+    json_object_put(out);
+    g = load(f->ds, "web");
+    assert_int_equal(g.updated_at, 1700000100); /* not written again */
+    group_free(&g);
+
+    /* the node records themselves are untouched */
+    struct asg_state st;
+    assert_int_equal(asg_state_load(f->ds, "web", &st, &err), 0);
+    long long c[NODE_UNKNOWN + 1];
+    asg_state_node_counts(&st, c);
+    assert_int_equal(c[NODE_ACTIVE], 1);
+    assert_int_equal(c[NODE_FAILED], 1);
+    asg_state_free(&st);
+}
+
+static void test_retire_unknown_and_invalid(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    assert_int_equal(asg_retire(f->ds, "ghost", &out, &err), 0);
+    assert_false(jx_bool(out, "existed", true));
+    assert_false(jx_bool(out, "changed", true));
+    assert_int_equal(json_object_array_length(jx_arr(out, "nodes")), 0);
+    json_object_put(out);
+    assert_int_equal(count_prefix(f->ds, KEY_ROOT), 0);
+
+    out = NULL;
+    assert_int_equal(asg_retire(f->ds, "web;rm", &out, &err), -1);
+    assert_null(out);
+    assert_string_equal(err.code, "invalid_name");
+    assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    assert_int_equal(count_prefix(f->ds, KEY_ROOT), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -921,6 +993,8 @@ int main(void)
         T(test_delete_forget_nodes_removes_only_own_keys),
         T(test_delete_without_nodes),
         T(test_delete_unknown_and_invalid),
+        T(test_retire_marks_lists_and_is_idempotent),
+        T(test_retire_unknown_and_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* asg_delete - remove a group's records. Refuses, naming them, while node
+/* asg_forget - remove a group's records. Refuses, naming them, while node
  * records remain (the asg_delete workflow removes the nodes first) unless
- * forget_nodes is set. Deleting a group that is already gone succeeds with
+ * forget_nodes is set. Forgetting a group that is already gone succeeds with
  * existed=false, so a retried decommission does no harm. */
 #include "asg.h"
 #include "st2.h"
@@ -11,7 +11,7 @@ static const struct as_param params[] = {
     AS_PARAM_END,
 };
 
-static int cmd_asg_delete(struct as_ctx *ctx, struct json_object **out,
+static int cmd_asg_forget(struct as_ctx *ctx, struct json_object **out,
                           struct as_error *err)
 {
     if (group_check_name(as_arg_str(ctx->args, "name"), err) < 0)
@@ -24,5 +24,5 @@ static int cmd_asg_delete(struct as_ctx *ctx, struct json_object **out,
 
 int main(int argc, char **argv)
 {
-    return as_action_main(argc, argv, params, cmd_asg_delete);
+    return as_action_main(argc, argv, params, cmd_asg_forget);
 }

@@ -1,7 +1,7 @@
-/* asg_create - validate and record an autoscaling group (phase 0's first step;
- * the asg_create workflow then scales it out to its minimum). Creating an
- * identical group again succeeds with created=false; a different one is a
- * group_conflict error. */
+/* asg_define - validate and record an autoscaling group's spec (phase 0's
+ * first step; the asg_create workflow then scales it out to its minimum).
+ * Defining an identical group again succeeds with created=false; a different
+ * one is a group_conflict error, and so is a group being deleted. */
 #include "asg.h"
 #include "st2.h"
 
@@ -12,7 +12,7 @@ static const struct as_param params[] = {
     AS_PARAM_END,
 };
 
-static int cmd_asg_create(struct as_ctx *ctx, struct json_object **out,
+static int cmd_asg_define(struct as_ctx *ctx, struct json_object **out,
                           struct as_error *err)
 {
     struct group g;
@@ -31,5 +31,5 @@ static int cmd_asg_create(struct as_ctx *ctx, struct json_object **out,
 
 int main(int argc, char **argv)
 {
-    return as_action_main(argc, argv, params, cmd_asg_create);
+    return as_action_main(argc, argv, params, cmd_asg_define);
 }

@@ -1,0 +1,268 @@
+/* node_pick.c - choose the nodes a scale-in removes and mark them draining
+ * (see nodes.h). Nothing here touches a machine, the load balancer (it is
+ * only asked for its session counts) or DNS: node_down does that for each
+ * node picked.
+ *
+ * Idempotence per lease: the chosen records remember the lease id
+ * (drain_lease), so a retried scale-in gets the same nodes back instead of
+ * choosing more; the governor counts draining nodes apart from capacity, so
+ * marking them is also what keeps the next decision honest. */
+#include "asg.h"
+#include "clock.h"
+#include "jsonx.h"
+#include "keys.h"
+#include "lb.h"
+#include "lease.h"
+#include "log.h"
+#include "node.h"
+#include "nodes.h"
+#include "st2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum strategy { PICK_NEWEST, PICK_OLDEST, PICK_LEAST_LOADED };
+static const char *const strategy_names[] = {"newest", "oldest", "least_loaded"};
+
+static int strategy_of(const char *s)
+{
+    for (int i = 0; s && i < 3; i++)
+        if (strcmp(s, strategy_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int node_pick_check(const struct node_pick_req *req, struct as_error *err)
+{
+    long long at;
+    char op[16];
+    if (group_check_name(req->group, err) < 0)
+        return -1;
+    if (req->count < 1 || req->count > NODE_PICK_MAX)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter 'count' must be between 1 and %d", NODE_PICK_MAX);
+    if (strategy_of(req->strategy) < 0)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter 'strategy' must be newest, oldest or least_loaded");
+    if (req->lease_id && lease_id_parse(req->lease_id, &at, op, sizeof op, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* ---- candidates ---- */
+
+struct cand {
+    struct json_object *rec; /* owned */
+    const char *name;        /* the key's leaf: the node's name */
+    long long created_at;
+    long long sessions;      /* least_loaded only */
+};
+
+static int by_newest(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->created_at != y->created_at)
+        return x->created_at > y->created_at ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int by_oldest(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->created_at != y->created_at)
+        return x->created_at < y->created_at ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int by_load(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->sessions != y->sessions)
+        return x->sessions < y->sessions ? -1 : 1;
+    return by_newest(a, b);
+}
+
+struct pool {
+    struct ds_list list;     /* owns the names */
+    struct cand *cands;      /* active records */
+    size_t n;
+    struct json_object *reused; /* names already marked for this lease */
+};
+
+static void pool_free(struct pool *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        json_object_put(p->cands[i].rec);
+    free(p->cands);
+    json_object_put(p->reused);
+    ds_list_free(&p->list);
+}
+
+static int pool_load(struct ds *ds, const char *group, const char *lease, struct pool *p,
+                     struct as_error *err)
+{
+    char prefix[KEY_MAX];
+    memset(p, 0, sizeof *p);
+    p->reused = json_object_new_array();
+    if (ds_list(ds, key_node_prefix(prefix, group), &p->list, err) < 0)
+        return -1;
+    p->cands = calloc(p->list.count + 1, sizeof *p->cands);
+    if (!p->cands)
+        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    for (size_t i = 0; i < p->list.count; i++) {
+        const char *name = key_leaf(p->list.items[i].name);
+        struct json_object *rec = jx_parse_record(p->list.items[i].value);
+        if (!rec || node_check_name(name, NULL) < 0) {
+            log_warn("skipping unreadable node record %s", p->list.items[i].name);
+            json_object_put(rec);
+            continue;
+        }
+        enum node_state st = node_record_state(rec);
+        if (st == NODE_ACTIVE) {
+            p->cands[p->n].rec = rec;
+            p->cands[p->n].name = name;
+            p->cands[p->n].created_at = jx_int(rec, "created_at", 0);
+            p->n++;
+            continue;
+        }
+        if (lease && (st == NODE_DRAINING || st == NODE_DELETING) &&
+            strcmp(jx_str(rec, "drain_lease", ""), lease) == 0)
+            json_object_array_add(p->reused, json_object_new_string(name));
+        json_object_put(rec);
+    }
+    return 0;
+}
+
+/* least_loaded: each candidate's sessions from the group's load balancer.
+ * 0 with sessions filled, or 1 with why it cannot be used in why. */
+static int ask_load(struct as_ctx *ctx, struct pool *p, char *why, size_t size)
+{
+    struct lb_ctx lc;
+    struct as_error e;
+    memset(&e, 0, sizeof e);
+    if (lb_ctx_open(&lc, ctx, &e) < 0) {
+        snprintf(why, size, "the load balancer could not be opened (%.40s: %.300s)", e.code,
+                 e.message);
+        return 1;
+    }
+    int rc = 0;
+    struct json_object **recs = calloc(p->n + 1, sizeof *recs);
+    long long *sessions = calloc(p->n + 1, sizeof *sessions);
+    if (!lc.ops) {
+        snprintf(why, size, "the group has no load balancer (lb_provider none)");
+        rc = 1;
+    } else if (!recs || !sessions) {
+        snprintf(why, size, "out of memory");
+        rc = 1;
+    } else {
+        for (size_t i = 0; i < p->n; i++)
+            recs[i] = p->cands[i].rec;
+        if (lb_node_sessions(&lc, recs, p->n, sessions, &e) < 0) {
+            snprintf(why, size, "the load balancer could not be asked (%.40s: %.300s)", e.code,
+                     e.message);
+            rc = 1;
+        }
+        for (size_t i = 0; rc == 0 && i < p->n; i++) {
+            if (sessions[i] < 0) {
+                snprintf(why, size, "the %s load balancer does not report the sessions "
+                         "of node %s", lc.ops->name, p->cands[i].name);
+                rc = 1;
+            }
+            p->cands[i].sessions = sessions[i];
+        }
+    }
+    free(recs);
+    free(sessions);
+    lb_ctx_close(&lc);
+    return rc;
+}
+
+static int mark_draining(struct ds *ds, const char *group, struct cand *c, const char *lease,
+                         struct as_error *err)
+{
+    char key[KEY_MAX];
+    jx_add_str(c->rec, "state", node_state_name(NODE_DRAINING));
+    jx_add_str(c->rec, "drain_lease", lease);
+    jx_add_int(c->rec, "updated_at", as_now());
+    return ds_put(ds, key_node(key, group, c->name),
+                  json_object_to_json_string_ext(c->rec, JSON_C_TO_STRING_PLAIN), 0, err);
+}
+
+int node_pick(struct as_ctx *ctx, const struct node_pick_req *req, struct json_object **out,
+              struct as_error *err)
+{
+    struct group g;
+    struct pool p;
+    char why[400] = "";
+
+    if (node_pick_check(req, err) < 0)
+        return -1;
+    struct ds *ds = as_ctx_ds(ctx, err);
+    if (!ds || asg_load_spec(ds, req->group, &g, err) < 0)
+        return -1;
+    bool deleting = strcmp(g.status, "active") != 0;
+    long long min = g.min;
+    group_free(&g);
+    if (deleting)
+        return as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
+                       "group '%s' is being deleted: the asg_delete workflow removes its "
+                       "nodes, not a scale-in", req->group);
+    if (pool_load(ds, req->group, req->lease_id, &p, err) < 0) {
+        pool_free(&p);
+        return -1;
+    }
+
+    long long active_before = (long long)p.n;
+    long long reused = (long long)json_object_array_length(p.reused);
+    long long want = req->count > reused ? req->count - reused : 0;
+    long long allowed = active_before > min ? active_before - min : 0;
+    long long take = want < allowed ? want : allowed;
+
+    enum strategy used = (enum strategy)strategy_of(req->strategy);
+    if (take > 0 && used == PICK_LEAST_LOADED && ask_load(ctx, &p, why, sizeof why) != 0) {
+        log_warn("least_loaded: %s; choosing the newest nodes instead", why);
+        used = PICK_NEWEST;
+    }
+    int (*order)(const void *, const void *) = used == PICK_NEWEST   ? by_newest
+                                               : used == PICK_OLDEST ? by_oldest
+                                                                     : by_load;
+    if (p.n > 1)
+        qsort(p.cands, p.n, sizeof *p.cands, order);
+
+    struct json_object *nodes = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(p.reused); i++)
+        json_object_array_add(nodes, json_object_get(json_object_array_get_idx(p.reused, i)));
+    for (long long i = 0; i < take; i++) {
+        if (mark_draining(ds, req->group, &p.cands[i], req->lease_id, err) < 0) {
+            as_error_prefix(err, "%lld of %lld chosen node(s) marked draining", i, take);
+            json_object_put(nodes);
+            pool_free(&p);
+            return -1;
+        }
+        log_info("node %s: draining (scale-in, %s)", p.cands[i].name, strategy_names[used]);
+        json_object_array_add(nodes, json_object_new_string(p.cands[i].name));
+    }
+
+    *out = json_object_new_object();
+    jx_add_str(*out, "group", req->group);
+    jx_add_int(*out, "requested", req->count);
+    jx_add_str(*out, "strategy", req->strategy);
+    jx_add_str(*out, "strategy_used", take > 0 ? strategy_names[used] : req->strategy);
+    json_object_object_add(*out, "nodes", nodes);
+    jx_add_int(*out, "active_before", active_before);
+    jx_add_int(*out, "min", min);
+    jx_add_str(*out, "lease_id", req->lease_id);
+    json_object_object_add(*out, "reused", json_object_get(p.reused));
+    jx_add_bool(*out, "capped", take < want);
+    if (why[0])
+        jx_add_str(*out, "fallback_reason", why);
+    if (take > 0 && used == PICK_LEAST_LOADED) {
+        struct json_object *s = json_object_new_object();
+        for (size_t i = 0; i < p.n; i++)
+            jx_add_int(s, p.cands[i].name, p.cands[i].sessions);
+        json_object_object_add(*out, "sessions", s);
+    }
+    pool_free(&p);
+    return 0;
+}

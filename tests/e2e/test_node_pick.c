@@ -1,0 +1,646 @@
+/* End-to-end tests of node_pick: the binary runs as st2 runs it, on an
+ * embedded store whose node records are written straight in with distinct
+ * created_at values. least_loaded runs against a real HAProxy (started by
+ * the test on free loopback ports) with the pack's demo app behind it, slow
+ * requests held open on chosen nodes, and against the fake of
+ * DigitalOcean's load balancer API, which reports no sessions.
+ *
+ * "Nothing changed" is checked by comparing every key and value of the store
+ * before and after. No assertion depends on timing: the held requests are
+ * seen in flight in each node's own /stats before node_pick runs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "action_run.h"
+#include "datastore.h"
+#include "fake_do_lb.h"
+#include "haproxy_server.h"
+#include "jsonx.h"
+#include "keys.h"
+
+#define T0 1800000000LL
+#define LEASE1 "001799999000-scale_in-0000abcd"
+#define LEASE2 "001799999500-scale_in-12345678"
+#define BACKEND "pick-be"
+#define NODES 3
+#define WAIT_MS 20000 /* upper bound on waiting for a state: never an assertion */
+#define HELD_MAX 8
+#define DO_TOKEN "dop_v1_e2e5ecret0123456789abcdef0123456789abcdef"
+#define DO_LB "4de7ac8b-495b-4884-9a69-1050c6793cd6"
+
+/* A request through the frontend, on its own thread. */
+struct request {
+    pthread_t thread;
+    int port;
+    int status;
+    char *body;
+    volatile int done;
+};
+
+struct fixture {
+    char dir[64], db[128], env_db[160], env_now[64];
+    const char *env[3];
+    /* least_loaded only */
+    struct haproxy_server *h;
+    struct demo_node node[NODES];
+    int nodes_started;
+    struct request held[HELD_MAX];
+    int nheld;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/as-pick-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
+    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
+    snprintf(f->env_now, sizeof f->env_now, "AUTOSCALE_TEST_NOW=%lld", T0);
+    f->env[0] = f->env_db;
+    f->env[1] = f->env_now;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+    if (f->h) /* end the held requests so their threads can be joined */
+        for (int k = 0; k < f->nodes_started; k++) {
+            snprintf(cmd, sizeof cmd, "shutdown sessions server %s/%s", BACKEND,
+                     f->node[k].name);
+            free(haproxy_cmd(f->h, cmd));
+        }
+    for (int k = 0; k < f->nodes_started; k++)
+        demo_node_stop(&f->node[k]);
+    for (int i = 0; i < f->nheld; i++) {
+        pthread_join(f->held[i].thread, NULL);
+        free(f->held[i].body);
+    }
+    if (f->h)
+        haproxy_stop(f->h);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Run an action (args NULL-terminated) and insist on st2's output contract. */
+static int run(struct fixture *f, const char *name, struct action_result *r, ...)
+{
+    const char *args[24];
+    int n = 0;
+    va_list ap;
+    va_start(ap, r);
+    for (const char *a; n < 23 && (a = va_arg(ap, const char *));)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    action_run(name, args, f->env, r);
+    if (!r->json)
+        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name, r->out,
+                 r->err);
+    if (strchr(r->out, '\n') != strrchr(r->out, '\n'))
+        fail_msg("%s printed more than one line: [%s]", name, r->out);
+    return r->status;
+}
+
+static struct ds *open_ds(struct fixture *f)
+{
+    struct as_error err;
+    struct ds *ds = ds_open_embedded(f->db, &err);
+    assert_non_null(ds);
+    return ds;
+}
+
+/* A node record as add_node leaves it, created at T0 - age. */
+static void put_node_at(struct fixture *f, const char *group, const char *name,
+                        const char *state, long long age, const char *addr, int port,
+                        const char *provider_id)
+{
+    char key[KEY_MAX];
+    struct as_error err;
+    struct json_object *o = json_object_new_object();
+    jx_add_str(o, "name", name);
+    jx_add_str(o, "group", group);
+    jx_add_str(o, "state", state);
+    jx_add_str(o, "provider", "local");
+    jx_add_str(o, "provider_id", provider_id ? provider_id : name);
+    jx_add_str(o, "address", addr);
+    jx_add_int(o, "port", port);
+    jx_add_int(o, "created_at", T0 - age);
+    jx_add_int(o, "updated_at", T0 - age);
+    struct ds *ds = open_ds(f);
+    assert_int_equal(ds_put(ds, key_node(key, group, name), json_object_to_json_string(o), 0,
+                            &err),
+                     0);
+    ds_close(ds);
+    json_object_put(o);
+}
+
+static void put_node(struct fixture *f, const char *name, const char *state, long long age)
+{
+    put_node_at(f, "web", name, state, age, "127.0.1.50", 8080, NULL);
+}
+
+/* A stored record (a new reference), or NULL. */
+static struct json_object *record(struct fixture *f, const char *group, const char *node)
+{
+    char key[KEY_MAX], *text = NULL;
+    struct as_error err;
+    struct ds *ds = open_ds(f);
+    int rc = ds_get(ds, key_node(key, group, node), &text, &err);
+    ds_close(ds);
+    if (rc != 0)
+        return NULL;
+    struct json_object *o = json_tokener_parse(text);
+    free(text);
+    return o;
+}
+
+static void drop_node(struct fixture *f, const char *group, const char *node)
+{
+    char key[KEY_MAX];
+    struct as_error err;
+    struct ds *ds = open_ds(f);
+    assert_int_equal(ds_del(ds, key_node(key, group, node), &err), 0);
+    ds_close(ds);
+}
+
+/* "name=state[/lease]" of every node of the group, comma-joined. */
+static char *states(struct fixture *f, const char *group)
+{
+    char prefix[KEY_MAX];
+    struct as_error err;
+    struct ds_list l = {0};
+    struct ds *ds = open_ds(f);
+    assert_int_equal(ds_list(ds, key_node_prefix(prefix, group), &l, &err), 0);
+    char *s = calloc(1, 4096);
+    for (size_t i = 0; i < l.count; i++) {
+        struct json_object *o = json_tokener_parse(l.items[i].value);
+        const char *lease = jx_str(o, "drain_lease", NULL);
+        size_t n = strlen(s);
+        snprintf(s + n, 4096 - n, "%s%s=%s%s%s", i ? "," : "", jx_str(o, "name", "?"),
+                 jx_str(o, "state", "?"), lease ? "/" : "", lease ? lease : "");
+        json_object_put(o);
+    }
+    ds_list_free(&l);
+    ds_close(ds);
+    return s;
+}
+
+static void assert_states(struct fixture *f, const char *group, const char *want)
+{
+    char *got = states(f, group);
+    if (strcmp(got, want) != 0)
+        fail_msg("node states of %s:\n got %s\nwant %s", group, got, want);
+    free(got);
+}
+
+/* Every key and value of the store, as one string. */
+static char *snapshot(struct fixture *f)
+{
+    struct as_error err;
+    struct ds_list l = {0};
+    struct ds *ds = open_ds(f);
+    assert_int_equal(ds_list(ds, KEY_ROOT, &l, &err), 0);
+    char *s = calloc(1, 1);
+    for (size_t i = 0; i < l.count; i++) {
+        s = realloc(s, strlen(s) + strlen(l.items[i].name) + strlen(l.items[i].value) + 3);
+        strcat(s, l.items[i].name);
+        strcat(s, "=");
+        strcat(s, l.items[i].value);
+        strcat(s, "\n");
+    }
+    ds_list_free(&l);
+    ds_close(ds);
+    return s;
+}
+
+static const char *joined(struct json_object *arr)
+{
+    static char buf[512];
+    buf[0] = '\0';
+    size_t n = arr ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        strncat(buf, i ? "," : "", sizeof buf - strlen(buf) - 1);
+        strncat(buf, json_object_get_string(json_object_array_get_idx(arr, i)),
+                sizeof buf - strlen(buf) - 1);
+    }
+    return buf;
+}
+
+static void define(struct fixture *f, const char *name, const char *min, const char *extra1,
+                   const char *extra2)
+{
+    struct action_result r;
+    char n[64], m[32];
+    snprintf(n, sizeof n, "--name=%s", name);
+    snprintf(m, sizeof m, "--min=%s", min);
+    if (run(f, "asg_define", &r, n, m, extra1, extra2, NULL) != 0)
+        fail_msg("asg_define %s: %s", name, r.out);
+    action_result_free(&r);
+}
+
+/* node_pick that must succeed; its output in *r. */
+static void pick_ok(struct fixture *f, struct action_result *r, ...)
+{
+    const char *args[16];
+    int n = 0;
+    va_list ap;
+    va_start(ap, r);
+    for (const char *a; n < 15 && (a = va_arg(ap, const char *));)
+        args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    action_run("node_pick", args, f->env, r);
+    if (r->status != 0 || !r->json)
+        fail_msg("node_pick: exit %d: %s %s", r->status, r->out, r->err);
+}
+
+/* web: min 1; web-a (oldest) .. web-e, web-d and web-b created together. */
+static void five_nodes(struct fixture *f)
+{
+    define(f, "web", "1", NULL, NULL);
+    put_node(f, "web-a", "active", 500);
+    put_node(f, "web-b", "active", 100);
+    put_node(f, "web-c", "active", 300);
+    put_node(f, "web-d", "active", 100);
+    put_node(f, "web-e", "active", 400);
+}
+
+/* ------------------------------------------------------------ strategies -- */
+
+static void test_newest_is_default(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    five_nodes(f);
+    pick_ok(f, &r, "--name=web", "--count=3", NULL);
+    assert_string_equal(jx_str(r.json, "group", ""), "web");
+    assert_int_equal(jx_int(r.json, "requested", 0), 3);
+    assert_string_equal(jx_str(r.json, "strategy", ""), "newest");
+    assert_string_equal(jx_str(r.json, "strategy_used", ""), "newest");
+    /* web-b and web-d tie: by name */
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-b,web-d,web-c");
+    assert_int_equal(jx_int(r.json, "active_before", 0), 5);
+    assert_int_equal(jx_int(r.json, "min", -1), 1);
+    assert_false(jx_bool(r.json, "capped", true));
+    assert_null(jx_str(r.json, "fallback_reason", NULL));
+    action_result_free(&r);
+    assert_states(f, "web", "web-a=active,web-b=draining,web-c=draining,web-d=draining,"
+                            "web-e=active");
+    /* the rest of the record is kept; drain_lease is there, null */
+    struct json_object *rec = record(f, "web", "web-b");
+    assert_string_equal(jx_str(rec, "address", ""), "127.0.1.50");
+    assert_int_equal(jx_int(rec, "created_at", 0), T0 - 100);
+    assert_int_equal(jx_int(rec, "updated_at", 0), T0);
+    struct json_object *lease = (struct json_object *)1;
+    assert_true(json_object_object_get_ex(rec, "drain_lease", &lease));
+    assert_null(lease);
+    json_object_put(rec);
+}
+
+static void test_oldest(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    five_nodes(f);
+    pick_ok(f, &r, "--name=web", "--count=2", "--strategy=oldest", NULL);
+    assert_string_equal(jx_str(r.json, "strategy_used", ""), "oldest");
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-a,web-e");
+    action_result_free(&r);
+    assert_states(f, "web", "web-a=draining,web-b=active,web-c=active,web-d=active,"
+                            "web-e=draining");
+}
+
+/* Only active nodes go, and never below min; picking none is success. */
+static void test_min_respected_only_active(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    define(f, "web", "3", NULL, NULL);
+    put_node(f, "web-a", "active", 500);
+    put_node(f, "web-b", "active", 400);
+    put_node(f, "web-c", "active", 300);
+    put_node(f, "web-d", "active", 200);
+    put_node(f, "web-n", "building", 1); /* newer, but not active: never picked */
+    put_node(f, "web-f", "failed", 2);
+    put_node(f, "web-x", "draining", 3);
+
+    pick_ok(f, &r, "--name=web", "--count=5", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-d");
+    assert_int_equal(jx_int(r.json, "active_before", 0), 4);
+    assert_int_equal(jx_int(r.json, "min", 0), 3);
+    assert_true(jx_bool(r.json, "capped", false));
+    action_result_free(&r);
+
+    char *before = snapshot(f);
+    pick_ok(f, &r, "--name=web", "--count=1", "--strategy=oldest", NULL);
+    assert_int_equal(json_object_array_length(jx_arr(r.json, "nodes")), 0);
+    assert_int_equal(jx_int(r.json, "active_before", 0), 3);
+    assert_true(jx_bool(r.json, "capped", false));
+    action_result_free(&r);
+    char *after = snapshot(f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_states(f, "web", "web-a=active,web-b=active,web-c=active,web-d=draining,"
+                            "web-f=failed,web-n=building,web-x=draining");
+
+    /* min 0 lets the last one go */
+    define(f, "solo", "0", NULL, NULL);
+    put_node_at(f, "solo", "solo-a", "active", 10, "127.0.1.51", 80, NULL);
+    pick_ok(f, &r, "--name=solo", "--count=2", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "solo-a");
+    action_result_free(&r);
+}
+
+/* The same lease gets the same nodes back; a top-up only when some are
+ * gone, and still within min; another lease picks anew. */
+static void test_lease_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    five_nodes(f);
+    pick_ok(f, &r, "--name=web", "--count=2", "--lease_id=" LEASE1, NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-b,web-d");
+    assert_string_equal(jx_str(r.json, "lease_id", ""), LEASE1);
+    assert_int_equal(json_object_array_length(jx_arr(r.json, "reused")), 0);
+    action_result_free(&r);
+    char *marked = snapshot(f);
+
+    /* a retry: the same nodes, nothing more marked, nothing rewritten */
+    pick_ok(f, &r, "--name=web", "--count=2", "--lease_id=" LEASE1, NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-b,web-d");
+    assert_string_equal(joined(jx_arr(r.json, "reused")), "web-b,web-d");
+    assert_int_equal(jx_int(r.json, "active_before", 0), 3);
+    action_result_free(&r);
+    char *again = snapshot(f);
+    assert_string_equal(marked, again);
+    free(marked);
+    free(again);
+    assert_states(f, "web", "web-a=active,web-b=draining/" LEASE1 ",web-c=active,"
+                            "web-d=draining/" LEASE1 ",web-e=active");
+
+    /* one of them got as far as remove_node (deleting), the other is gone */
+    struct json_object *rec = record(f, "web", "web-b");
+    jx_add_str(rec, "state", "deleting");
+    char key[KEY_MAX];
+    struct as_error err;
+    struct ds *ds = open_ds(f);
+    assert_int_equal(ds_put(ds, key_node(key, "web", "web-b"), json_object_to_json_string(rec),
+                            0, &err),
+                     0);
+    ds_close(ds);
+    json_object_put(rec);
+    drop_node(f, "web", "web-d");
+    pick_ok(f, &r, "--name=web", "--count=2", "--lease_id=" LEASE1, NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-b,web-c"); /* topped up by 1 */
+    assert_string_equal(joined(jx_arr(r.json, "reused")), "web-b");
+    action_result_free(&r);
+
+    /* another lease is another scale-in: it picks anew, min still holds */
+    pick_ok(f, &r, "--name=web", "--count=5", "--lease_id=" LEASE2, NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-e");
+    assert_int_equal(json_object_array_length(jx_arr(r.json, "reused")), 0);
+    assert_true(jx_bool(r.json, "capped", false));
+    action_result_free(&r);
+    assert_states(f, "web", "web-a=active,web-b=deleting/" LEASE1 ",web-c=draining/" LEASE1
+                            ",web-e=draining/" LEASE2);
+
+    /* LEASE1 again: its two, no top-up possible (at min) and none needed */
+    pick_ok(f, &r, "--name=web", "--count=2", "--lease_id=" LEASE1, NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-b,web-c");
+    assert_false(jx_bool(r.json, "capped", true));
+    action_result_free(&r);
+}
+
+/* ------------------------------------------------------------ least_loaded -- */
+
+static void *request_main(void *arg)
+{
+    struct request *r = arg;
+    r->status = hx_http_get("127.0.0.1", r->port, "/", &r->body);
+    __atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Hold `want` slow requests open on node k. Round robin decides where a
+ * request lands, so fire until enough are in flight there; requests that
+ * land elsewhere are fast and just finish. */
+static void hold_on(struct fixture *f, int k, int want)
+{
+    assert_int_equal(demo_node_slow(&f->node[k], 60000), 0);
+    for (int attempt = 0; demo_node_in_flight(&f->node[k]) < want; attempt++) {
+        if (attempt > 6 * NODES || f->nheld == HELD_MAX)
+            fail_msg("could not hold %d requests on %s", want, f->node[k].name);
+        struct request *r = &f->held[f->nheld++];
+        memset(r, 0, sizeof *r);
+        r->port = f->h->port;
+        int before = demo_node_in_flight(&f->node[k]);
+        assert_int_equal(pthread_create(&r->thread, NULL, request_main, r), 0);
+        for (int i = 0; i < WAIT_MS / 10; i++) {
+            if (demo_node_in_flight(&f->node[k]) > before ||
+                __atomic_load_n(&r->done, __ATOMIC_SEQ_CST))
+                break;
+            nap_ms(10);
+        }
+    }
+    assert_int_equal(demo_node_slow(&f->node[k], 0), 0); /* later requests are fast */
+}
+
+/* web-1..3 in HAProxy; web-2 (the newest) holds 2 sessions, web-1 (the
+ * oldest) 1, web-3 none: least_loaded picks web-3 then web-1, where newest
+ * would pick web-2, web-3 and oldest web-1, web-3. */
+static void test_least_loaded_haproxy(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    char sock_arg[192];
+    static const long long age[NODES] = {300, 100, 200};
+
+    f->h = haproxy_start(BACKEND);
+    assert_non_null(f->h);
+    snprintf(sock_arg, sizeof sock_arg, "--haproxy_socket=%s", f->h->sock);
+    for (int k = 0; k < NODES; k++) {
+        char name[32], addr[32];
+        snprintf(name, sizeof name, "web-%d", k + 1);
+        snprintf(addr, sizeof addr, "127.0.1.%d", 21 + k);
+        assert_int_equal(demo_node_start(&f->node[k], name, addr), 0);
+        f->nodes_started++;
+    }
+    define(f, "web", "0", "--lb_provider=haproxy", "--lb_backend=" BACKEND);
+    for (int k = 0; k < NODES; k++) {
+        char node[64];
+        put_node_at(f, "web", f->node[k].name, "active", age[k], f->node[k].addr,
+                    f->node[k].port, NULL);
+        snprintf(node, sizeof node, "--node=%s", f->node[k].name);
+        if (run(f, "lb_add", &r, "--name=web", node, sock_arg, NULL) != 0)
+            fail_msg("lb_add %s: %s", node, r.out);
+        action_result_free(&r);
+    }
+    hold_on(f, 1, 2);
+    hold_on(f, 0, 1);
+    assert_int_equal(demo_node_in_flight(&f->node[1]), 2);
+    assert_int_equal(demo_node_in_flight(&f->node[0]), 1);
+    assert_int_equal(demo_node_in_flight(&f->node[2]), 0);
+
+    pick_ok(f, &r, "--name=web", "--count=2", "--strategy=least_loaded", sock_arg,
+            "--lease_id=" LEASE1, NULL);
+    assert_string_equal(jx_str(r.json, "strategy_used", ""), "least_loaded");
+    assert_null(jx_str(r.json, "fallback_reason", NULL));
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-3,web-1");
+    struct json_object *s = jx_obj(r.json, "sessions");
+    assert_int_equal(jx_int(s, "web-1", -1), 1);
+    assert_int_equal(jx_int(s, "web-2", -1), 2);
+    assert_int_equal(jx_int(s, "web-3", -1), 0);
+    action_result_free(&r);
+    assert_states(f, "web", "web-1=draining/" LEASE1 ",web-2=active,web-3=draining/" LEASE1);
+
+    /* choosing is not draining: HAProxy still sends traffic to all three */
+    for (int k = 0; k < NODES; k++) {
+        char status[64] = "";
+        assert_int_equal(haproxy_status(f->h, f->node[k].name, status, sizeof status), 1);
+        if (strncmp(status, "DRAIN", 5) == 0 || strncmp(status, "MAINT", 5) == 0)
+            fail_msg("%s is %s after node_pick", f->node[k].name, status);
+    }
+
+    /* the same lease again, even with the load changed: the same nodes */
+    pick_ok(f, &r, "--name=web", "--count=2", "--strategy=least_loaded", sock_arg,
+            "--lease_id=" LEASE1, NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-1,web-3");
+    assert_string_equal(joined(jx_arr(r.json, "reused")), "web-1,web-3");
+    action_result_free(&r);
+}
+
+/* No load balancer, one that cannot be reached, one that reports no
+ * sessions: newest instead, and the output says why. */
+static void test_least_loaded_falls_back(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    char missing[160], url[192];
+
+    five_nodes(f); /* lb_provider none */
+    pick_ok(f, &r, "--name=web", "--count=1", "--strategy=least_loaded", NULL);
+    assert_string_equal(jx_str(r.json, "strategy", ""), "least_loaded");
+    assert_string_equal(jx_str(r.json, "strategy_used", ""), "newest");
+    assert_non_null(strstr(jx_str(r.json, "fallback_reason", ""), "lb_provider none"));
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-b");
+    assert_null(jx_obj(r.json, "sessions"));
+    action_result_free(&r);
+
+    define(f, "hx", "0", "--lb_provider=haproxy", NULL);
+    put_node_at(f, "hx", "hx-a", "active", 20, "127.0.1.60", 80, NULL);
+    put_node_at(f, "hx", "hx-b", "active", 10, "127.0.1.61", 80, NULL);
+    snprintf(missing, sizeof missing, "--haproxy_socket=%s/missing.sock", f->dir);
+    pick_ok(f, &r, "--name=hx", "--count=1", "--strategy=least_loaded", missing, NULL);
+    assert_string_equal(jx_str(r.json, "strategy_used", ""), "newest");
+    assert_non_null(strstr(jx_str(r.json, "fallback_reason", ""), "lb_unreachable"));
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "hx-b");
+    action_result_free(&r);
+
+    struct fake_dolb *fake = fake_dolb_start(DO_TOKEN);
+    assert_non_null(fake);
+    fake_dolb_add_lb(fake, DO_LB, NULL);
+    fake_dolb_add_droplet(fake, 3164444);
+    fake_dolb_add_droplet(fake, 3164445);
+    fake_dolb_attach(fake, DO_LB, 3164444);
+    fake_dolb_attach(fake, DO_LB, 3164445);
+    snprintf(url, sizeof url, "--digitalocean_api_url=%s", fake_dolb_url(fake));
+    define(f, "dob", "0", "--lb_provider=digitalocean", "--compute_provider=digitalocean");
+    put_node_at(f, "dob", "dob-a", "active", 10, "10.0.0.11", 0, "3164444");
+    put_node_at(f, "dob", "dob-b", "active", 20, "10.0.0.12", 0, "3164445");
+    pick_ok(f, &r, "--name=dob", "--count=1", "--strategy=least_loaded",
+            "--digitalocean_token=" DO_TOKEN, url, "--digitalocean_lb_id=" DO_LB, NULL);
+    assert_string_equal(jx_str(r.json, "strategy_used", ""), "newest");
+    assert_non_null(strstr(jx_str(r.json, "fallback_reason", ""), "does not report"));
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "dob-a");
+    assert_null(strstr(r.out, DO_TOKEN));
+    assert_null(strstr(r.err, DO_TOKEN));
+    action_result_free(&r);
+    fake_dolb_stop(fake);
+    assert_states(f, "dob", "dob-a=draining,dob-b=active");
+}
+
+/* ------------------------------------------------------------ bad input -- */
+
+static void test_bad_input_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    five_nodes(f);
+    define(f, "gone", "0", NULL, NULL);
+    put_node_at(f, "gone", "gone-a", "active", 10, "127.0.1.70", 80, NULL);
+    struct action_result r;
+    assert_int_equal(run(f, "asg_retire", &r, "--name=gone", NULL), 0);
+    action_result_free(&r);
+    char *before = snapshot(f);
+    static const struct {
+        const char *args[4];
+        const char *code;
+    } cases[] = {
+        {{"--count=1", NULL}, "missing_parameter"},
+        {{"--name=web", NULL}, "missing_parameter"},
+        {{"--name=web", "--count=0", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=-1", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=1001", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=two", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=1.5", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=1", "--strategy=x", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=1", "--strategy=newest;id", NULL}, "invalid_parameter"},
+        {{"--name=web;reboot", "--count=1", NULL}, "invalid_name"},
+        {{"--name=web\nx", "--count=1", NULL}, "invalid_name"},
+        {{"--name=Web", "--count=1", NULL}, "invalid_name"},
+        {{"--name=web", "--count=1", "--lease_id=x;y", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=1", "--lease_id=001799999000-scale_in-0000abcd\n", NULL},
+         "invalid_parameter"},
+        {{"--name=web", "--count=1", "--bogus=1", NULL}, "unknown_parameter"},
+        {{"--name=nope", "--count=1", NULL}, "unknown_group"},
+        {{"--name=gone", "--count=1", NULL}, "group_conflict"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const *a = cases[i].args;
+        int st = run(f, "node_pick", &r, a[0], a[1], a[2], a[3], NULL);
+        if (st != 2 || strcmp(action_error_code(&r), cases[i].code) != 0)
+            fail_msg("case %zu: exit %d, wanted 2 %s: %s", i, st, cases[i].code, r.out);
+        action_result_free(&r);
+    }
+    char *after = snapshot(f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_newest_is_default),
+        T(test_oldest),
+        T(test_min_respected_only_active),
+        T(test_lease_idempotent),
+        T(test_least_loaded_haproxy),
+        T(test_least_loaded_falls_back),
+        T(test_bad_input_changes_nothing),
+    };
+#undef T
+    return cmocka_run_group_tests_name("node_pick", tests, NULL, NULL);
+}
