@@ -1234,9 +1234,39 @@ static int run_chef(struct plan *p, const struct chef_bootstrap_opts *o, struct 
     return rc;
 }
 
+/* chef-solo with an empty run list would converge nothing, so a group
+ * that names no run list is not configured at all: its nodes come up
+ * without SSH, and the pack works for people who do not use Chef. 1 when
+ * that is the case (*out says so), 0 to go on, -1 on error. */
+static int nothing_to_configure(struct ds *ds, const struct chef_bootstrap_opts *o,
+                                struct json_object **out, struct as_error *err)
+{
+    struct group g;
+    if (group_check_name(o->group, err) < 0 || node_check_name(o->node, err) < 0)
+        return -1;
+    if (is_set(o->run_list) || (is_set(o->chef_mode) && strcmp(o->chef_mode, "solo") != 0))
+        return 0;
+    if (asg_load_spec(ds, o->group, &g, err) < 0)
+        return -1;
+    bool none = !is_set(g.run_list);
+    group_free(&g);
+    if (!none)
+        return 0;
+    log_info("group %s has no run list: node %s needs no configuration", o->group, o->node);
+    *out = json_object_new_object();
+    jx_add_str(*out, "node", o->node);
+    jx_add_str(*out, "group", o->group);
+    jx_add_str(*out, "skipped", "no_run_list");
+    jx_add_bool(*out, "changed", false);
+    return 1;
+}
+
 int chef_bootstrap(struct ds *ds, const struct chef_bootstrap_opts *o,
                    struct json_object **out, struct as_error *err)
 {
+    int skip = nothing_to_configure(ds, o, out, err);
+    if (skip != 0)
+        return skip < 0 ? -1 : 0;
     struct plan p;
     memset(&p, 0, sizeof p);
     long long deadline_ms = sshc_now_ms() + o->deadline * 1000;
