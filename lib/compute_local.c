@@ -422,6 +422,23 @@ static bool claim_is_stale(struct compute *c, const char *file, const char *addr
 }
 
 /* Claim the lowest free address for id into address (16 bytes). */
+/* Whether something outside this registry (another local_dir, or any
+ * other program) already listens on addr:port: claiming that address would
+ * give a node whose health checks reach somebody else's server. */
+static bool listener_on(const char *addr, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    bool busy = inet_pton(AF_INET, addr, &sa.sin_addr) == 1 &&
+                bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno == EADDRINUSE;
+    close(fd);
+    return busy;
+}
+
 static int claim_address(struct compute *c, const char *id, char *address,
                          struct as_error *err)
 {
@@ -440,6 +457,8 @@ static int claim_address(struct compute *c, const char *id, char *address,
         char addr[16], file[32];
         snprintf(addr, sizeof addr, "127.0.%u.%u", 1 + i / 254, 1 + i % 254);
         snprintf(file, sizeof file, "addr-%s", addr);
+        if (listener_on(addr, c->port))
+            continue;
         const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
         int fd = openat(c->dirfd, file, flags, 0600);
         if (fd < 0 && errno == EEXIST) {

@@ -724,6 +724,27 @@ static void test_stale_claim_is_reclaimed(void **state)
     free(claim);
 }
 
+/* An address another program already serves on (another local_dir, say)
+ * is skipped: a node there would answer health checks with a stranger's
+ * server while its own process died on EADDRINUSE. */
+static void test_address_with_a_foreign_listener_is_skipped(void **state)
+{
+    struct fx *f = *state;
+    struct machine a;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)test_port)};
+    inet_pton(AF_INET, "127.0.1.1", &sa.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    create_ok(f, "web", "web-1", &a);
+    close(fd);
+    assert_string_equal(a.address, "127.0.1.2");
+    assert_false(exists_in(f, "addr-127.0.1.1"));
+}
+
 static void test_bad_names_refused(void **state)
 {
     struct fx *f = *state;
@@ -1189,6 +1210,7 @@ int main(void)
         T(test_interrupt_ends_waits),
         T(test_concurrent_creates_get_distinct_addresses),
         T(test_stale_claim_is_reclaimed),
+    T(test_address_with_a_foreign_listener_is_skipped),
         T(test_bad_names_refused),
         T(test_machine_exists),
         T(test_node_does_not_hold_callers_stdout),
