@@ -1,0 +1,577 @@
+"""tools/packlint.py, the metadata checker behind `make lint`.
+
+First the real pack must pass (after `make`). Then a small pack that packlint
+accepts (GOOD_PACK below: an action whose "binary" is a shell script printing
+its parameter table, a workflow, two rules, a policy, a sensor) is broken one
+way per test, and packlint must exit 1 naming the file and the problem.
+Run: /usr/bin/python3 tests/pack/test_packlint.py"""
+import copy
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PACKLINT = os.path.join(ROOT, "tools", "packlint.py")
+
+# What actions/bin/ok prints with AUTOSCALE_DESCRIBE_PARAMS=1, as the C
+# actions do: it must agree with actions/ok.yaml.
+OK_TABLE = [
+    {"name": "name", "type": "string", "required": True, "secret": False,
+     "position": 0, "default": None, "config": None},
+    {"name": "greeting", "type": "string", "required": False, "secret": False,
+     "position": None, "default": "hello", "config": "greeting"},
+]
+
+
+def ok_script(table):
+    """A stand-in for a C action: prints its parameter table when asked."""
+    return ("#!/bin/sh\n"
+            "if [ -n \"$AUTOSCALE_DESCRIBE_PARAMS\" ]; then\n"
+            f"  echo '{json.dumps(table)}'\n"
+            "  exit 0\n"
+            "fi\n"
+            "echo '{\"ok\": true}'\n")
+
+
+# relative path -> a mapping (written as YAML) or text (written as is).
+GOOD_PACK = {
+    "pack.yaml": {
+        "ref": "autoscale", "name": "autoscale", "description": "A test pack.",
+        "version": "0.1.0", "author": "tests"},
+    "config.schema.yaml": {
+        "greeting": {"type": "string", "default": "hello"}},
+    "actions/bin/ok": ok_script(OK_TABLE),
+    "actions/ok.yaml": {
+        "name": "ok", "pack": "autoscale", "runner_type": "local-shell-script",
+        "description": "Say hello.", "enabled": True, "entry_point": "bin/ok",
+        "parameters": {
+            "name": {"type": "string", "required": True, "position": 0},
+            "greeting": {"type": "string",
+                         "default": "{{ config_context.greeting }}"},
+            "timeout": {"default": 30}},  # a runner parameter's new default
+        "output_schema": {"ok": {"type": "boolean"}}},
+    "actions/flow.yaml": {
+        "name": "flow", "pack": "autoscale", "runner_type": "orquesta",
+        "description": "Greet, then tell.", "enabled": True,
+        "entry_point": "workflows/flow.yaml",
+        "parameters": {
+            "asg": {"type": "string", "required": True},
+            "count": {"type": "integer", "default": 1}}},
+    "actions/workflows/flow.yaml": {
+        "version": 1.0,
+        "description": "Greet, then tell.",
+        "input": ["asg", {"count": 1}],
+        "vars": [{"run": "<% ctx(st2).action_execution_id %>"}, {"said": ""}],
+        "output": [{"said": "<% ctx(said) %>"},
+                   {"seen": "<% ctx().get('count') %>"}],  # a method: no name
+        "tasks": {
+            "greet": {
+                "action": "autoscale.ok",
+                # cwd is the runner's: every local-shell-script action takes it
+                "input": {"name": "<% ctx(asg) %>", "timeout": 10, "cwd": "/tmp"},
+                "next": [
+                    {"when": "<% succeeded() %>",
+                     "publish": [{"said": "<% result().stdout %>"}],
+                     "do": "tell"},
+                    {"when": "<% failed() %>", "do": "fail"}]},
+            "tell": {
+                "action": "core.echo",
+                "input": {"message": "{{ ctx('said') }} x{{ ctx().count }}"},
+                "next": [{"do": "rest, noop"}]},
+            "rest": {
+                "action": "core.noop",
+                "next": [{"do": ["done"]}]},
+            "done": {
+                "with": {"items": "<% range(ctx(count)) %>", "concurrency": 1},
+                "action": "autoscale.ok",
+                "input": {"name": "<% str(item()) %>"},
+                "retry": {"count": 1},
+                "delay": 1}}},
+    "rules/on_tick.yaml": {
+        "name": "on_tick", "pack": "autoscale", "enabled": True,
+        "trigger": {"type": "autoscale.tick"},
+        "criteria": {
+            "trigger.asg": {"type": "regex", "pattern": "^web"},
+            "trigger.count": {"type": "exists"}},
+        "action": {"ref": "autoscale.flow",
+                   "parameters": {"asg": "{{ trigger.asg }}",
+                                  "count": "{{ trigger.count }}"}}},
+    "rules/hook.yaml": {
+        "name": "hook", "pack": "autoscale", "enabled": True,
+        "trigger": {"type": "core.st2.webhook",
+                    "parameters": {"url": "autoscale/hook"}},
+        "action": {"ref": "core.echo",
+                   "parameters": {"message": "{{ trigger.body | to_json_string }}"}}},
+    "rules/timer.yaml": {
+        "name": "timer", "pack": "autoscale", "enabled": True,
+        "trigger": {"type": "core.st2.IntervalTimer",
+                    "parameters": {"unit": "minutes", "delta": 5}},
+        "action": {"ref": "autoscale.ok", "parameters": {"name": "timer"}}},
+    "policies/ok_concurrency.yaml": {
+        "name": "ok_concurrency", "resource_ref": "autoscale.ok",
+        "policy_type": "action.concurrency.attr", "enabled": True,
+        "parameters": {"threshold": 1, "action": "delay", "attributes": ["name"]}},
+    "policies/ok_retry.yaml": {
+        "name": "ok_retry", "resource_ref": "autoscale.ok",
+        "policy_type": "action.retry",
+        "parameters": {"retry_on": "timeout", "max_retry_count": 2}},
+    "sensors/tick.yaml": {
+        "class_name": "TickSensor", "entry_point": "tick.py", "poll_interval": 30,
+        "trigger_types": [{
+            "name": "tick", "description": "A group to look at.",
+            "payload_schema": {"type": "object", "properties": {
+                "asg": {"type": "string"}, "count": {"type": "integer"}}}}]},
+    "sensors/tick.py": "class TickSensor:\n    pass\n",
+}
+
+
+def write_pack(root, files):
+    for rel, content in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            if isinstance(content, str):
+                f.write(content)
+            else:
+                yaml.safe_dump(content, f, sort_keys=False)
+        if rel.startswith("actions/bin/"):
+            os.chmod(path, 0o755)
+
+
+def run_packlint(root):
+    p = subprocess.run(["/usr/bin/python3", PACKLINT, root], capture_output=True,
+                       timeout=120, check=False)
+    return p.returncode, p.stdout.decode() + p.stderr.decode()
+
+
+def walk(files, where):
+    """(parent, key) for "file:a/b/0/c": the file's mapping, then keys and
+    list indexes split on "/" (criteria keys hold dots)."""
+    rel, _, keys = where.partition(":")
+    node, parts = files[rel], keys.split("/")
+    for k in parts[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    last = parts[-1]
+    return node, int(last) if isinstance(node, list) else last
+
+
+def put(files, where, value):
+    """Set "file:a/b" to value; a bare "file" replaces the whole file."""
+    if ":" not in where:
+        files[where] = value
+        return
+    node, key = walk(files, where)
+    node[key] = value
+
+
+def drop(files, where):
+    node, key = walk(files, where)
+    del node[key]
+
+
+def rename(files, old, new):
+    files[new] = files.pop(old)
+
+
+class PacklintTest(unittest.TestCase):
+    maxDiff = None
+
+    def lint(self, *changes):
+        """packlint's exit code and output on GOOD_PACK after the changes,
+        each a function of the files mapping."""
+        files = copy.deepcopy(GOOD_PACK)
+        for change in changes:
+            change(files)
+        with tempfile.TemporaryDirectory() as d:
+            write_pack(d, files)
+            return run_packlint(d)
+
+    def assertFinds(self, expected, *changes):
+        rc, out = self.lint(*changes)
+        self.assertEqual(rc, 1, out)
+        self.assertIn(expected, out)
+        return out
+
+    # ---------------------------------------------------------------- pass
+
+    def test_real_pack_passes(self):
+        if not os.path.isdir(os.path.join(ROOT, "actions", "bin")):
+            self.fail("actions/bin is missing: run `make` first (this test "
+                      "builds nothing itself)")
+        rc, out = run_packlint(ROOT)
+        self.assertEqual(rc, 0, out)
+
+    def test_good_mini_pack_passes(self):
+        rc, out = self.lint()
+        self.assertEqual(rc, 0, out)
+        self.assertIn("packlint: 0 problem(s)", out)
+
+    # ------------------------------------------------------------ 1. YAML
+
+    def test_yaml_that_does_not_parse_is_reported_once(self):
+        out = self.assertFinds(
+            "actions/ok.yaml: does not parse",
+            lambda f: f.update({"actions/ok.yaml": "name: [ok\n"}))
+        self.assertEqual(out.count("actions/ok.yaml: does not parse"), 1, out)
+
+    def test_yaml_that_is_not_a_mapping(self):
+        self.assertFinds("rules/hook.yaml: is not a mapping",
+                         lambda f: f.update({"rules/hook.yaml": "- a\n- b\n"}))
+
+    # ------------------------------------------------ 2. action metadata
+
+    def test_action_missing_name(self):
+        self.assertFinds("actions/flow.yaml: missing required field 'name'",
+                         lambda f: drop(f, "actions/flow.yaml:name"))
+
+    def test_action_missing_runner_type(self):
+        self.assertFinds("actions/flow.yaml: missing required field 'runner_type'",
+                         lambda f: drop(f, "actions/flow.yaml:runner_type"))
+
+    def test_action_unknown_runner(self):
+        self.assertFinds("actions/ok.yaml: unknown runner_type 'shell'",
+                         lambda f: put(f, "actions/ok.yaml:runner_type", "shell"))
+
+    def test_action_unknown_top_level_key(self):
+        self.assertFinds("actions/ok.yaml: unknown top-level key 'timeout'",
+                         lambda f: put(f, "actions/ok.yaml:timeout", 60))
+
+    def test_action_field_of_the_wrong_type(self):
+        self.assertFinds("actions/ok.yaml: 'enabled' must be a boolean",
+                         lambda f: put(f, "actions/ok.yaml:enabled", "yes"))
+
+    def test_action_pack_is_not_the_packs_ref(self):
+        self.assertFinds("actions/ok.yaml: pack 'autoscaling' is not this pack's ref",
+                         lambda f: put(f, "actions/ok.yaml:pack", "autoscaling"))
+
+    def test_action_file_not_named_after_the_action(self):
+        self.assertFinds("actions/okay.yaml: file name must be ok.yaml",
+                         lambda f: rename(f, "actions/ok.yaml", "actions/okay.yaml"))
+
+    def test_parameter_name_with_a_dash(self):
+        self.assertFinds(
+            "actions/ok.yaml: parameter 'dry-run' must match ^\\w+$",
+            lambda f: put(f, "actions/ok.yaml:parameters/dry-run", {"type": "boolean"}))
+
+    def test_parameter_unknown_type(self):
+        self.assertFinds("actions/ok.yaml: parameter 'name' has unknown type 'str'",
+                         lambda f: put(f, "actions/ok.yaml:parameters/name/type", "str"))
+
+    def test_positions_not_contiguous_from_zero(self):
+        self.assertFinds("actions/ok.yaml: positions [1] must be unique and contiguous",
+                         lambda f: put(f, "actions/ok.yaml:parameters/name/position", 1))
+
+    def test_immutable_without_default(self):
+        self.assertFinds("actions/flow.yaml: immutable parameter 'asg' needs a default",
+                         lambda f: put(f, "actions/flow.yaml:parameters/asg/immutable", True))
+
+    def test_immutable_integer_with_jinja_default(self):
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/count/immutable", True)
+            put(f, "actions/flow.yaml:parameters/count/default", "{{ config_context.n }}")
+        self.assertFinds("actions/flow.yaml: immutable non-string parameter 'count' "
+                         "cannot have a Jinja default", change)
+
+    def test_enum_not_a_list(self):
+        self.assertFinds("actions/flow.yaml: parameter 'asg': enum must be a list",
+                         lambda f: put(f, "actions/flow.yaml:parameters/asg/enum", "web"))
+
+    def test_required_not_a_boolean(self):
+        self.assertFinds("actions/flow.yaml: parameter 'asg': required must be a boolean",
+                         lambda f: put(f, "actions/flow.yaml:parameters/asg/required", "yes"))
+
+    def test_secret_not_a_boolean(self):
+        self.assertFinds("actions/flow.yaml: parameter 'asg': secret must be a boolean",
+                         lambda f: put(f, "actions/flow.yaml:parameters/asg/secret", 1))
+
+    def test_named_array_parameter_of_a_shell_action(self):
+        self.assertFinds("actions/ok.yaml: named array parameter 'tags' would arrive "
+                         "as a Python repr",
+                         lambda f: put(f, "actions/ok.yaml:parameters/tags", {"type": "array"}))
+
+    # ------------------------------------------------------ 3. entry_point
+
+    def test_entry_point_missing(self):
+        self.assertFinds("actions/ok.yaml: entry_point 'bin/okay' does not exist",
+                         lambda f: put(f, "actions/ok.yaml:entry_point", "bin/okay"))
+
+    def test_orquesta_entry_point_outside_workflows(self):
+        def change(f):
+            rename(f, "actions/workflows/flow.yaml", "actions/flows/flow.yaml")
+            put(f, "actions/flow.yaml:entry_point", "flows/flow.yaml")
+        self.assertFinds("actions/flow.yaml: orquesta entry_point 'flows/flow.yaml' "
+                         "must be workflows/<name>.yaml", change)
+
+    def test_orquesta_entry_point_missing(self):
+        self.assertFinds("actions/flow.yaml: entry_point 'workflows/flow.yaml' does not exist",
+                         lambda f: f.pop("actions/workflows/flow.yaml"))
+
+    # -------------------------------------------------------- 4. workflows
+
+    WF = "actions/workflows/flow.yaml"
+
+    def test_workflow_bad_version(self):
+        self.assertFinds(f"{self.WF}: version must be 1.0",
+                         lambda f: put(f, f"{self.WF}:version", 2.0))
+
+    def test_workflow_unknown_top_level_key(self):
+        self.assertFinds(f"{self.WF}: unknown top-level key 'task'",
+                         lambda f: put(f, f"{self.WF}:task", {}))
+
+    def test_workflow_input_item_of_two_keys(self):
+        self.assertFinds(f"{self.WF}: input must be a list of names or one-key mappings",
+                         lambda f: put(f, f"{self.WF}:input/1", {"count": 1, "extra": 2}))
+
+    def test_workflow_vars_a_mapping(self):
+        self.assertFinds(f"{self.WF}: vars must be a list of names or one-key mappings",
+                         lambda f: put(f, f"{self.WF}:vars", {"said": "", "run": ""}))
+
+    def test_workflow_output_a_bare_name(self):
+        self.assertFinds(f"{self.WF}: output must be a list of one-key mappings",
+                         lambda f: put(f, f"{self.WF}:output", ["said"]))
+
+    def test_workflow_no_tasks(self):
+        self.assertFinds(f"{self.WF}: tasks must be a non-empty mapping",
+                         lambda f: put(f, f"{self.WF}:tasks", {}))
+
+    def test_workflow_inputs_differ_from_the_metadata(self):
+        self.assertFinds(
+            f"{self.WF}: input names differ from the parameters in actions/flow.yaml: "
+            "only in the workflow [], only in the metadata ['reason']",
+            lambda f: put(f, "actions/flow.yaml:parameters/reason", {"type": "string"}))
+
+    def test_task_name_with_a_dash(self):
+        def change(f):
+            rename(f["actions/workflows/flow.yaml"]["tasks"], "tell", "tell-them")
+            put(f, f"{self.WF}:tasks/greet/next/0/do", "tell-them")
+        self.assertFinds(f"{self.WF}: task name 'tell-them' must match ^\\w+$", change)
+
+    def test_task_unknown_key(self):
+        self.assertFinds(f"{self.WF}: task 'greet': unknown key 'on-success'",
+                         lambda f: put(f, f"{self.WF}:tasks/greet/on-success", "tell"))
+
+    def test_next_item_unknown_key(self):
+        self.assertFinds(f"{self.WF}: task 'greet': next item has unknown key 'if'",
+                         lambda f: put(f, f"{self.WF}:tasks/greet/next/1/if", "x"))
+
+    def test_do_names_an_unknown_task(self):
+        self.assertFinds(f"{self.WF}: task 'tell': do names unknown task 'resst'",
+                         lambda f: put(f, f"{self.WF}:tasks/tell/next/0/do", "resst, noop"))
+
+    def test_unknown_action_of_the_pack(self):
+        self.assertFinds(f"{self.WF}: task 'greet': action 'autoscale.hello' does not "
+                         "exist in the pack",
+                         lambda f: put(f, f"{self.WF}:tasks/greet/action", "autoscale.hello"))
+
+    def test_unknown_core_action(self):
+        self.assertFinds(f"{self.WF}: task 'tell': action 'core.print' is not a core action",
+                         lambda f: put(f, f"{self.WF}:tasks/tell/action", "core.print"))
+
+    def test_action_of_an_unknown_pack(self):
+        self.assertFinds(f"{self.WF}: task 'tell': action 'slack.post' is in pack "
+                         "'slack', neither autoscale nor core",
+                         lambda f: put(f, f"{self.WF}:tasks/tell/action", "slack.post"))
+
+    def test_task_input_not_a_parameter(self):
+        self.assertFinds(f"{self.WF}: task 'greet': input 'nme' is not a "
+                         "parameter of autoscale.ok",
+                         lambda f: put(f, f"{self.WF}:tasks/greet/input/nme", "x"))
+
+    def test_task_input_not_a_parameter_of_a_core_action(self):
+        self.assertFinds(f"{self.WF}: task 'tell': input 'msg' is not a "
+                         "parameter of core.echo",
+                         lambda f: put(f, f"{self.WF}:tasks/tell/input/msg", "x"))
+
+    def test_task_misses_a_required_parameter(self):
+        self.assertFinds(f"{self.WF}: task 'greet': required parameter 'name' of "
+                         "autoscale.ok is not given",
+                         lambda f: drop(f, f"{self.WF}:tasks/greet/input/name"))
+
+    def test_task_with_items_misses_a_required_parameter(self):
+        self.assertFinds(f"{self.WF}: task 'done': required parameter 'name' of "
+                         "autoscale.ok is not given",
+                         lambda f: drop(f, f"{self.WF}:tasks/done/input"))
+
+    def test_mixed_yaql_and_jinja(self):
+        self.assertFinds(f"{self.WF}: tasks.tell.input.message: mixes YAQL <% %> and "
+                         "Jinja {{ }} in one value",
+                         lambda f: put(f, f"{self.WF}:tasks/tell/input/message",
+                                       "<% ctx(said) %> {{ ctx('count') }}"))
+
+    def test_unknown_ctx_variable(self):
+        self.assertFinds(f"{self.WF}: tasks.greet.input.name: ctx 'agg' is not an "
+                         "input, var or published variable",
+                         lambda f: put(f, f"{self.WF}:tasks/greet/input/name", "<% ctx(agg) %>"))
+
+    def test_unknown_ctx_variable_jinja_attribute_form(self):
+        self.assertFinds(f"{self.WF}: output[0].said: ctx 'sayd' is not an input",
+                         lambda f: put(f, f"{self.WF}:output/0/said", "{{ ctx().sayd }}"))
+
+    def test_unreachable_task(self):
+        # It names itself, so it is no start task, and nothing else names it.
+        self.assertFinds(f"{self.WF}: task 'again' is never reached",
+                         lambda f: put(f, f"{self.WF}:tasks/again",
+                                       {"action": "core.noop", "next": [{"do": "again"}]}))
+
+    # ------------------------------------------------------------ 5. rules
+
+    RULE = "rules/on_tick.yaml"
+
+    def test_rule_missing_trigger(self):
+        self.assertFinds(f"{self.RULE}: missing required field 'trigger'",
+                         lambda f: drop(f, f"{self.RULE}:trigger"))
+
+    def test_rule_action_without_ref(self):
+        self.assertFinds(f"{self.RULE}: action needs a ref",
+                         lambda f: drop(f, f"{self.RULE}:action/ref"))
+
+    def test_rule_not_enabled(self):
+        self.assertFinds(f"{self.RULE}: rules default to disabled",
+                         lambda f: drop(f, f"{self.RULE}:enabled"))
+
+    def test_rule_unknown_action(self):
+        self.assertFinds(f"{self.RULE}: action 'autoscale.flo' does not exist in the pack",
+                         lambda f: put(f, f"{self.RULE}:action/ref", "autoscale.flo"))
+
+    def test_rule_action_of_another_pack(self):
+        self.assertFinds("rules/hook.yaml: action 'slack.post' is in pack 'slack'",
+                         lambda f: put(f, "rules/hook.yaml:action/ref", "slack.post"))
+
+    def test_rule_parameter_not_of_the_action(self):
+        self.assertFinds(f"{self.RULE}: parameter 'group' is not a parameter of autoscale.flow",
+                         lambda f: put(f, f"{self.RULE}:action/parameters/group", "x"))
+
+    def test_rule_misses_a_required_parameter(self):
+        self.assertFinds(f"{self.RULE}: required parameter 'asg' of autoscale.flow is not given",
+                         lambda f: drop(f, f"{self.RULE}:action/parameters/asg"))
+
+    def test_rule_unknown_trigger_type(self):
+        self.assertFinds(f"{self.RULE}: trigger type 'autoscale.tock' is neither",
+                         lambda f: put(f, f"{self.RULE}:trigger/type", "autoscale.tock"))
+
+    def test_rule_webhook_without_url(self):
+        self.assertFinds("rules/hook.yaml: a core.st2.webhook trigger needs parameters.url",
+                         lambda f: drop(f, "rules/hook.yaml:trigger/parameters/url"))
+
+    def test_rule_timer_without_unit(self):
+        self.assertFinds("rules/timer.yaml: IntervalTimer unit must be one of",
+                         lambda f: drop(f, "rules/timer.yaml:trigger/parameters/unit"))
+
+    def test_rule_criterion_not_on_the_trigger(self):
+        self.assertFinds(f"{self.RULE}: criterion 'payload.asg' must start with trigger.",
+                         lambda f: rename(f[self.RULE]["criteria"], "trigger.asg", "payload.asg"))
+
+    def test_rule_criterion_unknown_operator(self):
+        self.assertFinds(f"{self.RULE}: criterion 'trigger.asg' needs a type among "
+                         "st2's operators",
+                         lambda f: put(f, f"{self.RULE}:criteria/trigger.asg/type", "like"))
+
+    def test_rule_criterion_without_pattern(self):
+        self.assertFinds(f"{self.RULE}: criterion 'trigger.asg' needs a pattern",
+                         lambda f: drop(f, f"{self.RULE}:criteria/trigger.asg/pattern"))
+
+    def test_rule_criterion_on_a_field_the_trigger_lacks(self):
+        self.assertFinds(f"{self.RULE}: criterion 'trigger.group': the trigger has no "
+                         "field 'group'",
+                         lambda f: rename(f[self.RULE]["criteria"], "trigger.asg",
+                                          "trigger.group"))
+
+    def test_rule_parameter_reads_a_field_the_trigger_lacks(self):
+        self.assertFinds(f"{self.RULE}: action.parameters.asg reads trigger.group, which "
+                         "is not in the trigger's payload",
+                         lambda f: put(f, f"{self.RULE}:action/parameters/asg",
+                                       "{{ trigger.group }}"))
+
+    # --------------------------------------------------------- 6. policies
+
+    POLICY = "policies/ok_concurrency.yaml"
+
+    def test_policy_missing_policy_type(self):
+        self.assertFinds(f"{self.POLICY}: missing required field 'policy_type'",
+                         lambda f: drop(f, f"{self.POLICY}:policy_type"))
+
+    def test_policy_resource_not_an_action_of_the_pack(self):
+        self.assertFinds(f"{self.POLICY}: resource_ref 'core.local' is not an action "
+                         "of this pack",
+                         lambda f: put(f, f"{self.POLICY}:resource_ref", "core.local"))
+
+    def test_policy_unknown_type(self):
+        self.assertFinds(f"{self.POLICY}: policy_type 'action.executions.retention' is "
+                         "not one of",
+                         lambda f: put(f, f"{self.POLICY}:policy_type",
+                                       "action.executions.retention"))
+
+    def test_policy_disabled(self):
+        self.assertFinds(f"{self.POLICY}: enabled is not true: the policy is off",
+                         lambda f: put(f, f"{self.POLICY}:enabled", False))
+
+    def test_policy_threshold_zero(self):
+        self.assertFinds(f"{self.POLICY}: parameters.threshold must be an integer >= 1",
+                         lambda f: put(f, f"{self.POLICY}:parameters/threshold", 0))
+
+    def test_policy_threshold_a_string(self):
+        self.assertFinds(f"{self.POLICY}: parameters.threshold must be an integer >= 1",
+                         lambda f: put(f, f"{self.POLICY}:parameters/threshold", "1"))
+
+    def test_policy_unknown_action(self):
+        self.assertFinds(f"{self.POLICY}: parameters.action must be delay or cancel",
+                         lambda f: put(f, f"{self.POLICY}:parameters/action", "queue"))
+
+    def test_policy_attributes_empty(self):
+        self.assertFinds(f"{self.POLICY}: parameters.attributes must be a non-empty list",
+                         lambda f: put(f, f"{self.POLICY}:parameters/attributes", []))
+
+    def test_policy_attribute_not_a_parameter(self):
+        self.assertFinds(f"{self.POLICY}: parameters.attributes: 'group' is not a "
+                         "parameter of the action",
+                         lambda f: put(f, f"{self.POLICY}:parameters/attributes", ["group"]))
+
+    def test_policy_retry_without_retry_on(self):
+        self.assertFinds("policies/ok_retry.yaml: parameters.retry_on must be failure "
+                         "or timeout",
+                         lambda f: drop(f, "policies/ok_retry.yaml:parameters/retry_on"))
+
+    # ---------------------------------------------------------- 7. sensors
+
+    def test_sensor_trigger_name_with_a_dash(self):
+        self.assertFinds("sensors/tick.yaml: trigger type name 'tick-tock' must match",
+                         lambda f: put(f, "sensors/tick.yaml:trigger_types/0/name",
+                                       "tick-tock"))
+
+    def test_sensor_entry_point_missing(self):
+        self.assertFinds("sensors/tick.yaml: entry_point 'tick.py' does not exist",
+                         lambda f: f.pop("sensors/tick.py"))
+
+    def test_sensor_trigger_without_payload_schema(self):
+        self.assertFinds("sensors/tick.yaml: trigger type 'tick' needs a payload_schema",
+                         lambda f: drop(f, "sensors/tick.yaml:trigger_types/0/payload_schema"))
+
+    # ------------------------------------------------ 8. C parameter table
+
+    def test_c_table_type_differs(self):
+        table = copy.deepcopy(OK_TABLE)
+        table[0]["type"] = "integer"
+        self.assertFinds("actions/ok.yaml: parameter 'name': YAML type string, C integer",
+                         lambda f: put(f, "actions/bin/ok", ok_script(table)))
+
+    def test_c_table_lacks_a_yaml_parameter(self):
+        self.assertFinds("actions/ok.yaml: parameter 'greeting' is in the YAML but not "
+                         "in bin/ok",
+                         lambda f: put(f, "actions/bin/ok", ok_script(OK_TABLE[:1])))
+
+    def test_c_table_default_differs_from_config(self):
+        self.assertFinds("actions/ok.yaml: parameter 'greeting': config default 'hi' "
+                         "differs from C default 'hello'",
+                         lambda f: put(f, "config.schema.yaml:greeting/default", "hi"))
+
+    def test_c_table_unreadable(self):
+        self.assertFinds("actions/ok.yaml: cannot read the parameter table of bin/ok",
+                         lambda f: put(f, "actions/bin/ok", "#!/bin/sh\necho nope\n"))
+
+
+if __name__ == "__main__":
+    unittest.main()
