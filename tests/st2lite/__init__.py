@@ -1,0 +1,16 @@
+"""st2lite - a stand-in for the parts of StackStorm this pack relies on, so
+the pack's own rules, sensor, workflows and policies can run where st2
+cannot be installed (the demo and the lifecycle tests).
+
+It follows ../../../shared/st2-contract.md: parameters rendered and cast as
+st2 does and turned into argv by the local-shell-script rules, Orquesta
+workflows (the YAQL subset this pack uses) with st2's with-items and
+failure semantics, webhook and trigger rules, the PollingSensor service,
+and action.concurrency.attr policies. It is a test double: nothing in the
+pack imports it.
+"""
+from .pack import Pack
+from .runner import Runner, Execution
+from .reactor import Reactor
+
+__all__ = ["Pack", "Runner", "Execution", "Reactor"]

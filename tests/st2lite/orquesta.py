@@ -1,0 +1,202 @@
+"""Orquesta workflows, the subset this pack uses: input, vars, output,
+tasks with action, input, next (when, publish, do), and with (items,
+concurrency); YAQL expressions with ctx(), result(), item(), succeeded(),
+failed(), completed().
+
+Semantics kept from Orquesta (StackStorm/orquesta, conducting tests):
+every `next` item whose `when` holds is taken, not just the first; publish
+values are rendered in order; a failed task no transition handles fails
+the workflow; `do: fail` fails it; with-items runs at most `concurrency`
+items at once, starts no new item after one fails, and gives result() as
+the list of item results (None for an item never run); the output is
+rendered on failure too."""
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import yaql
+
+_ENGINE = yaql.YaqlFactory().create()
+_ROOT = yaql.create_context()
+_EXPR = re.compile(r"<%(.*?)%>", re.S)
+_WHOLE = re.compile(r"^\s*<%(.*?)%>\s*$", re.S)
+_ITEMS = re.compile(r"^\s*(\w+)\s+in\s+(<%.*%>)\s*$", re.S)
+
+
+def _scope(context):
+    return context["__scope"]
+
+
+def _ctx(context, name=None):
+    data = _scope(context)["ctx"]
+    if name is None:
+        return data
+    if name not in data:
+        raise KeyError(f"ctx({name}): no such variable")
+    return data[name]
+
+
+def _result(context):
+    return _scope(context)["result"]
+
+
+def _item(context, name=None):
+    s = _scope(context)
+    if "item" not in s:
+        raise KeyError("item() outside a with-items task")
+    if name is not None and name != s.get("item_name"):
+        raise KeyError(f"item({name}): the items are named {s.get('item_name')}")
+    return s["item"]
+
+
+def _status_is(*wanted):
+    return lambda context: _scope(context).get("status") in wanted
+
+
+_ROOT.register_function(_ctx, name="ctx")
+_ROOT.register_function(_result, name="result")
+_ROOT.register_function(_item, name="item")
+_ROOT.register_function(_status_is("succeeded"), name="succeeded")
+_ROOT.register_function(_status_is("failed", "timeout"), name="failed")
+_ROOT.register_function(_status_is("succeeded", "failed", "timeout"), name="completed")
+
+
+def _plain(v):
+    """YAQL hands back tuples, frozen dicts and iterators: make plain JSON."""
+    if isinstance(v, (str, bytes, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, dict) or hasattr(v, "items"):
+        return {k: _plain(x) for k, x in v.items()}
+    try:
+        return [_plain(x) for x in v]
+    except TypeError:
+        return v
+
+
+def evaluate(value, scope):
+    """Render a value: strings with <% %> expressions (a whole-value
+    expression keeps its type), recursively through lists and dicts."""
+    if isinstance(value, dict):
+        return {k: evaluate(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [evaluate(v, scope) for v in value]
+    if not isinstance(value, str) or "<%" not in value:
+        return value
+    context = _ROOT.create_child_context()
+    context["__scope"] = scope
+    context["$"] = scope["ctx"]
+    whole = _WHOLE.match(value)
+    if whole:
+        return _plain(_ENGINE(whole.group(1).strip()).evaluate(context=context))
+    return _EXPR.sub(lambda m: str(_plain(_ENGINE(m.group(1).strip())
+                                          .evaluate(context=context))), value)
+
+
+def _one_key(entry):
+    if isinstance(entry, dict):
+        return next(iter(entry.items()))
+    return entry, None
+
+
+class Workflow:
+    def __init__(self, spec, name):
+        if str(spec.get("version")) != "1.0":
+            raise ValueError(f"workflow {name}: version must be 1.0")
+        self.spec, self.name = spec, name
+        self.tasks = spec.get("tasks") or {}
+        named = {t for task in self.tasks.values() for n in task.get("next") or []
+                 for t in _targets(n)}
+        self.starts = [t for t in self.tasks if t not in named]
+
+    def run(self, runner, ex):
+        ctx = {"st2": {"action_execution_id": ex.id, "workflow_execution_id": ex.id,
+                       "pack": runner.pack.ref, "user": "stanley"}}
+        errors = []
+        try:
+            for entry in self.spec.get("input") or []:
+                key, default = _one_key(entry)
+                ctx[key] = ex.params[key] if key in ex.params else evaluate(default, {"ctx": ctx})
+            for entry in self.spec.get("vars") or []:
+                key, value = _one_key(entry)
+                ctx[key] = evaluate(value, {"ctx": ctx})
+            failed = self._run_tasks(runner, ex, ctx, errors)
+        except Exception as e:  # an expression error fails the workflow, as in Orquesta
+            errors.append({"message": f"{type(e).__name__}: {e}"})
+            failed = True
+        output = {}
+        for entry in self.spec.get("output") or []:
+            key, value = _one_key(entry)
+            try:
+                output[key] = evaluate(value, {"ctx": ctx})
+            except Exception as e:
+                errors.append({"message": f"output {key}: {e}"})
+        return ("failed" if failed else "succeeded"), output, errors
+
+    def _run_tasks(self, runner, ex, ctx, errors):
+        queue, failed = list(self.starts), False
+        while queue:
+            name = queue.pop(0)
+            status, result = self._run_task(runner, ex, name, ctx)
+            scope = {"ctx": ctx, "result": result, "status": status}
+            handled = False
+            for tr in self.tasks[name].get("next") or []:
+                if "when" in tr and not evaluate(tr["when"], scope):
+                    continue
+                handled = True
+                for entry in tr.get("publish") or []:
+                    key, value = _one_key(entry)
+                    ctx[key] = evaluate(value, scope)
+                for target in _targets(tr):
+                    if target == "fail":
+                        errors.append({"task_id": name, "message": "failed by do: fail"})
+                        failed = True
+                    elif target not in ("noop", "continue"):
+                        queue.append(target)
+            if status != "succeeded" and not handled:
+                errors.append({"task_id": name, "message": f"task {name} {status}",
+                               "result": result})
+                failed = True
+        return failed
+
+    def _run_task(self, runner, ex, name, ctx):
+        task = self.tasks[name]
+        action = task.get("action", "core.noop")
+        with_ = task.get("with")
+        if with_ is None:
+            child = runner.run(action, evaluate(task.get("input") or {}, {"ctx": ctx}), ex)
+            return child.status, child.result
+        return self._run_items(runner, ex, task, action, with_, ctx)
+
+    def _run_items(self, runner, ex, task, action, with_, ctx):
+        if not isinstance(with_, dict):
+            with_ = {"items": with_}
+        items_expr, item_name = with_["items"], None
+        m = _ITEMS.match(items_expr) if isinstance(items_expr, str) else None
+        if m:
+            item_name, items_expr = m.group(1), m.group(2)
+        items = list(evaluate(items_expr, {"ctx": ctx}))
+        limit = int(evaluate(with_.get("concurrency", len(items) or 1), {"ctx": ctx}))
+        results = [None] * len(items)
+        stop = threading.Event()
+
+        def one(i):
+            if stop.is_set():
+                return "skipped"
+            scope = {"ctx": ctx, "item": items[i], "item_name": item_name}
+            child = runner.run(action, evaluate(task.get("input") or {}, scope), ex)
+            results[i] = child.result
+            if not child.succeeded:
+                stop.set()
+            return child.status
+
+        with ThreadPoolExecutor(max_workers=max(1, limit)) as pool:
+            statuses = list(pool.map(one, range(len(items))))
+        ok = all(s == "succeeded" for s in statuses)
+        return ("succeeded" if ok else "failed"), results
+
+
+def _targets(transition):
+    do = transition.get("do") or []
+    if isinstance(do, str):
+        do = [d.strip() for d in do.split(",")]
+    return do

@@ -1,0 +1,114 @@
+"""Triggers to actions: webhooks and sensor triggers matched against the
+pack's rules (criteria, then the action's parameters rendered with Jinja),
+and the sensor_service a PollingSensor dispatches through."""
+import importlib.util
+import logging
+import os
+import re
+import sys
+
+from . import params as P
+
+WEBHOOK = "core.st2.webhook"
+
+
+def _lookup(payload, dotted):
+    cur = {"trigger": payload}
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def _criterion(value, spec):
+    kind, pattern = spec.get("type"), spec.get("pattern")
+    if kind in ("equals", "eq"):
+        return value == pattern
+    if kind == "iequals":
+        return str(value).lower() == str(pattern).lower()
+    if kind in ("nequals", "ne"):
+        return value != pattern
+    if kind == "contains":
+        return value is not None and str(pattern) in str(value)
+    if kind == "regex":
+        return value is not None and re.match(pattern, str(value)) is not None
+    if kind == "exists":
+        return value is not None
+    if kind == "nexists":
+        return value is None
+    raise ValueError(f"criteria type {kind} is not supported here")
+
+
+class SensorService:
+    def __init__(self, reactor):
+        self.reactor = reactor
+        self.dispatched = []
+
+    def get_logger(self, name):
+        return logging.getLogger(name)
+
+    def dispatch(self, trigger, payload=None, trace_tag=None):
+        self.dispatched.append((trigger, payload))
+        self.reactor.pending.append((trigger, payload))
+
+
+class Reactor:
+    """Rules engine over one Runner. Dispatched triggers queue in `pending`
+    until handle_pending() runs them, as st2's rules engine would."""
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.pack = runner.pack
+        self.pending = []
+
+    def webhook(self, url, body, headers=None):
+        headers = headers or {"Content-Type": "application/json"}
+        payload = {"headers": headers,
+                   "headers_lower": {k.lower(): v for k, v in headers.items()},
+                   "body": body}
+        return self.fire(WEBHOOK, payload, url=url)
+
+    def fire(self, trigger_type, payload, url=None):
+        """Run every enabled rule matching the trigger; their executions."""
+        executions = []
+        for rule in self.pack.rules:
+            trig = rule.get("trigger") or {}
+            if rule.get("enabled") is not True or trig.get("type") != trigger_type:
+                continue
+            if url is not None and (trig.get("parameters") or {}).get("url") != url:
+                continue
+            criteria = rule.get("criteria") or {}
+            if not all(_criterion(_lookup(payload, k), v) for k, v in criteria.items()):
+                continue
+            action = rule["action"]
+            live = {k: P.render_jinja(v, trigger=payload) if isinstance(v, str) else v
+                    for k, v in (action.get("parameters") or {}).items()}
+            executions.append(self.runner.run(action["ref"], live))
+        return executions
+
+    def handle_pending(self):
+        executions = []
+        while self.pending:
+            trigger, payload = self.pending.pop(0)
+            executions += self.fire(trigger, payload)
+        return executions
+
+    def load_sensor(self, class_name, stub_path):
+        """Instantiate one of the pack's sensors, with st2reactor's base
+        class taken from stub_path (st2 itself is not installed)."""
+        for doc in self.pack.sensors:
+            if doc.get("class_name") != class_name:
+                continue
+            if stub_path not in sys.path:
+                sys.path.insert(0, stub_path)
+            path = os.path.join(self.pack.root, "sensors", doc["entry_point"])
+            spec = importlib.util.spec_from_file_location(f"pack_sensor_{class_name}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            cls = getattr(module, class_name)
+            sensor = cls(SensorService(self), config=self.pack.config,
+                         poll_interval=doc.get("poll_interval", 30))
+            sensor.setup()
+            return sensor
+        raise KeyError(f"no sensor {class_name}")

@@ -1,0 +1,339 @@
+"""The pack's Orquesta workflows, rules and policies, run on tests/st2lite
+with the real C actions, the embedded datastore and the local compute
+provider. Failures are real ones (a command that cannot start a node, a
+load balancer socket that is not there), not mocks, and every test checks
+what is left in the store and on the machine afterwards.
+Run: python3 -m unittest tests/workflows/test_workflows.py"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "demo"))
+
+import st2lite  # noqa: E402
+from servers import Servers, free_port  # noqa: E402
+
+FLAKY = """#!/bin/sh
+# Starts the demo app for the first $OK_FIRST nodes, then fails: a cloud
+# that runs out of capacity half-way through a scale-out.
+n=$(cat "$COUNTER" 2>/dev/null || echo 0); n=$((n + 1)); echo $n >"$COUNTER"
+[ "$n" -le "$OK_FIRST" ] || exit 1
+exec "$1/demo_app" --listen="$2:$3" --name="$4"
+"""
+
+
+class WorkflowTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="as-wf-")
+        self.local = os.path.join(self.dir, "local")
+        self.port = free_port()
+        self.config = {"local_dir": self.local, "local_port": self.port,
+                       "local_grace_ms": 300, "lb_drain_timeout": 5}
+        self.env = {"AUTOSCALE_DB": os.path.join(self.dir, "db"),
+                    "XDG_STATE_HOME": os.path.join(self.dir, "state")}
+        self.events = []  # (ref, event, node, status) in order
+        self._new_runner()
+
+    def _new_runner(self):
+        self.pack = st2lite.Pack(ROOT, self.config)
+        self.runner = st2lite.Runner(self.pack, self.env, trace=self._trace)
+
+    def tearDown(self):
+        for name in self.action("asg_list").get("groups", []):
+            self.runner.run("autoscale.asg_delete", {"name": name["name"]})
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _trace(self, ex, event):
+        self.events.append((ex.ref.split(".", 1)[1], event, ex.params.get("node"),
+                            ex.status, ex.parent.ref.split(".", 1)[1] if ex.parent else None,
+                            time.monotonic()))
+
+    # ---- helpers ----
+    def action(self, _action, **params):
+        ex = self.runner.run(f"autoscale.{_action}", params)
+        return ex.result["stdout"] if ex.result and "stdout" in ex.result else ex.result
+
+    def group(self, name="web", **spec):
+        spec = dict({"min": 1, "max": 5}, **spec)
+        ex = self.runner.run("autoscale.asg_define", dict(spec, name=name))
+        self.assertTrue(ex.succeeded, ex.result)
+
+    def children(self, parent):
+        return [(a, s) for a, ev, _, s, p, _t in self.events if ev == "end" and p == parent]
+
+    def nodes(self, group="web"):
+        out = self.action("node_list", name=group)
+        return {n["name"]: n for n in out.get("nodes", [])}
+
+    def machines(self):
+        if not os.path.isdir(self.local):
+            return []
+        return sorted(f for f in os.listdir(self.local) if f.endswith(".json"))
+
+    def keys(self):
+        import sqlite3
+        if not os.path.exists(self.env["AUTOSCALE_DB"]):
+            return []  # no action ever opened the store
+        with sqlite3.connect(self.env["AUTOSCALE_DB"]) as db:
+            return [r[0] for r in db.execute("SELECT name FROM kv")]
+
+    def flaky(self, ok_first):
+        path = os.path.join(self.dir, "flaky.sh")
+        with open(path, "w") as f:
+            f.write(FLAKY)
+        os.chmod(path, 0o755)
+        self.env.update(COUNTER=os.path.join(self.dir, "count"), OK_FIRST=str(ok_first))
+        self.config["local_command"] = f"{path} {{bin}} {{address}} {{port}} {{name}}"
+        self._new_runner()
+
+    def lease(self, group="web"):
+        out = self.action("governor_tick", name=group)
+        return [d for d in out["decisions"] if d["action"] != "none"][0]
+
+    # ---- node_up ----
+    def test_node_up_brings_a_node_into_service(self):
+        self.group()
+        ex = self.runner.run("autoscale.node_up", {"name": "web"})
+        self.assertTrue(ex.succeeded, ex.result)
+        out = ex.result["output"]
+        self.assertTrue(out["up"])
+        self.assertEqual(self.nodes()[out["node"]]["state"], "active")
+        self.assertEqual(self.nodes()[out["node"]]["address"], out["address"])
+        self.assertEqual([a for a, _ in self.children("node_up")],
+                         ["add_node", "dns_register", "chef_bootstrap", "lb_add", "notify"])
+
+    def test_node_up_undoes_everything_in_reverse_when_lb_add_fails(self):
+        self.group(lb_provider="haproxy", lb_backend="web")
+        self.config["haproxy_socket"] = os.path.join(self.dir, "no-haproxy.sock")
+        self._new_runner()
+        ex = self.runner.run("autoscale.node_up", {"name": "web"})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(self.children("node_up"), [
+            ("add_node", "succeeded"), ("dns_register", "succeeded"),
+            ("chef_bootstrap", "succeeded"), ("lb_add", "failed"),
+            ("lb_remove", "failed"), ("chef_cleanup", "succeeded"),
+            ("dns_unregister", "succeeded"), ("remove_node", "succeeded"),
+            ("notify", "succeeded")])
+        self.assertEqual(self.nodes(), {})
+        self.assertEqual(self.machines(), [])
+
+    def test_node_up_failing_to_start_a_machine_cleans_up_and_fails(self):
+        self.group()
+        self.config["local_command"] = "false"
+        self._new_runner()
+        ex = self.runner.run("autoscale.node_up", {"name": "web"})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual([a for a, _ in self.children("node_up")],
+                         ["add_node", "remove_node", "notify"])
+        self.assertFalse(ex.result["output"]["up"])
+        self.assertEqual(self.nodes(), {})
+        self.assertEqual(self.machines(), [])
+
+    def test_node_up_dns_failure_undoes_dns_then_the_machine(self):
+        self.group(dns_provider="powerdns", dns_zone="example.test")
+        self.config.update(powerdns_api_url=f"http://127.0.0.1:{free_port()}/api/v1/servers/localhost",
+                           powerdns_api_key="k3y-not-shown")
+        self._new_runner()
+        ex = self.runner.run("autoscale.node_up", {"name": "web"})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual([a for a, _ in self.children("node_up")],
+                         ["add_node", "dns_register", "dns_unregister", "remove_node", "notify"])
+        self.assertEqual(self.machines(), [])
+        self.assertNotIn("k3y-not-shown", json.dumps([e.result for e in self.runner.log]))
+
+    def test_node_name_is_fixed_by_the_workflow_execution(self):
+        self.group()
+        ex = self.runner.run("autoscale.node_up", {"name": "web"})
+        add = [e for e in self.runner.log if e.ref == "autoscale.add_node"][0]
+        self.assertEqual(add.params["node"], "web-" + ex.id[-8:])
+
+    # ---- scale_out ----
+    def test_scale_out_adds_count_records_the_event_and_releases_the_lease(self):
+        self.group(min=3, max=5)
+        d = self.lease()
+        self.assertEqual((d["action"], d["count"]), ("scale_out", 3))
+        ex = self.runner.run("autoscale.scale_out", {"name": "web", "count": 3,
+                                                     "lease_id": d["lease_id"], "reason": "test"})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["output"], {"requested": 3, "succeeded": 3, "failed": 0,
+                                               "result": "success"})
+        self.assertEqual(len(self.nodes()), 3)
+        self.assertFalse([k for k in self.keys() if k.startswith("autoscale.lease.")])
+        self.assertEqual(self.lease_free_decision(), "none")
+
+    def lease_free_decision(self):
+        out = self.action("governor_tick", name="web", dry_run=True)
+        acting = [d["action"] for d in out["decisions"] if d["action"] != "none"]
+        return acting[0] if acting else "none"  # a retired group is not even evaluated
+
+    def test_scale_out_partial_success_is_reported_as_partial(self):
+        self.group(min=3, max=5)
+        self.flaky(ok_first=1)
+        d = self.lease()
+        ex = self.runner.run("autoscale.scale_out", {"name": "web", "count": 3, "concurrency": 1,
+                                                     "lease_id": d["lease_id"]})
+        self.assertTrue(ex.succeeded, ex.result)
+        out = ex.result["output"]
+        self.assertEqual((out["succeeded"], out["failed"], out["result"]), (1, 2, "partial"))
+        self.assertEqual([n["state"] for n in self.nodes().values()], ["active"])
+        self.assertEqual(len(self.machines()), 1)
+        event = [k for k in self.keys() if k.startswith("autoscale.event.web.")]
+        self.assertEqual(len(event), 1)
+        self.assertFalse([k for k in self.keys() if k.startswith("autoscale.lease.")])
+
+    def test_scale_out_with_no_node_up_fails_but_still_releases_the_lease(self):
+        self.group(min=2, max=5)
+        self.flaky(ok_first=0)
+        d = self.lease()
+        ex = self.runner.run("autoscale.scale_out", {"name": "web", "count": 2,
+                                                     "lease_id": d["lease_id"]})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(ex.result["output"]["result"], "failure")
+        self.assertEqual(self.nodes(), {})
+        self.assertFalse([k for k in self.keys() if k.startswith("autoscale.lease.")])
+
+    # ---- scale_in, node_down ----
+    def _grow(self, n, **spec):
+        self.group(min=n, max=n + 2, **spec)
+        d = self.lease()
+        ex = self.runner.run("autoscale.scale_out", {"name": "web", "count": n,
+                                                     "lease_id": d["lease_id"], "concurrency": 1})
+        self.assertTrue(ex.succeeded, ex.result)
+        return sorted(self.nodes().values(), key=lambda r: (r["created_at"], r["name"]))
+
+    def test_scale_in_removes_newest_first_and_never_below_min(self):
+        before = self._grow(3)
+        self.action("asg_update", name="web", min=1)
+        ex = self.runner.run("autoscale.scale_in", {"name": "web", "count": 5,
+                                                    "lease_id": "000000000000-scale_in-00000000"})
+        self.assertTrue(ex.succeeded, ex.result)
+        out = ex.result["output"]
+        self.assertEqual(out["succeeded"], 2)
+        left = list(self.nodes())
+        self.assertEqual(len(left), 1)
+        if len({r["created_at"] for r in before}) == 3:  # distinct seconds: order is known
+            self.assertEqual(left, [before[0]["name"]])
+        self.assertEqual(len(self.machines()), 1)
+
+    def test_scale_in_drains_before_it_destroys(self):
+        self._grow(2)
+        self.action("asg_update", name="web", min=1)
+        self.runner.run("autoscale.scale_in", {"name": "web", "count": 1,
+                                               "lease_id": "000000000000-scale_in-00000001"})
+        down = [a for a, _ in self.children("node_down")]
+        self.assertEqual(down, ["lb_remove", "dns_unregister", "chef_cleanup",
+                                "remove_node", "notify"])
+
+    def test_node_down_carries_on_past_targets_already_gone(self):
+        nodes = self._grow(1)
+        name = nodes[0]["name"]
+        self.assertTrue(self.runner.run("autoscale.remove_node",
+                                        {"name": "web", "node": name}).succeeded)
+        ex = self.runner.run("autoscale.node_down", {"name": "web", "node": name})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertTrue(all(s == "succeeded" for _, s in self.children("node_down")))
+
+    # ---- asg_create, asg_delete ----
+    def test_asg_create_records_the_group_and_scales_it_to_min(self):
+        ex = self.runner.run("autoscale.asg_create", {"name": "web", "min": 2, "max": 4})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["output"]["nodes_added"], 2)
+        self.assertEqual(len(self.nodes()), 2)
+        again = self.runner.run("autoscale.asg_create", {"name": "web", "min": 2, "max": 4})
+        self.assertTrue(again.succeeded, again.result)
+        self.assertEqual(again.result["output"]["nodes_added"], 0)
+        self.assertEqual(len(self.nodes()), 2)
+
+    def test_asg_create_refuses_bad_input_and_changes_nothing(self):
+        ex = self.runner.run("autoscale.asg_create", {"name": "web;reboot", "min": 1})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(self.keys(), [])
+
+    def test_asg_delete_removes_every_node_and_record(self):
+        self._grow(2)
+        ex = self.runner.run("autoscale.asg_delete", {"name": "web"})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(self.keys(), [])
+        self.assertEqual(self.machines(), [])
+        again = self.runner.run("autoscale.asg_delete", {"name": "web"})
+        self.assertTrue(again.succeeded, again.result)
+
+    def test_asg_delete_failure_leaves_the_group_marked_and_a_rerun_finishes(self):
+        self._grow(2)
+        sock = os.path.join(self.dir, "haproxy.sock")
+        self.action("asg_update", name="web", lb_provider="haproxy", lb_backend="web")
+        self.config["haproxy_socket"] = sock  # nothing listens there yet
+        self._new_runner()
+        ex = self.runner.run("autoscale.asg_delete", {"name": "web"})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(self.action("asg_get", name="web")["group"]["status"], "deleting")
+        self.assertEqual(len(self.machines()), 2, "no machine may go while its LB step failed")
+        self.assertEqual(self.lease_free_decision(), "none")
+        refused = self.runner.run("autoscale.node_up", {"name": "web"})
+        self.assertEqual(refused.status, "failed")
+        servers = Servers(self.dir)
+        try:
+            servers.haproxy_socket = sock
+            servers.start_haproxy("web")
+            ex = self.runner.run("autoscale.asg_delete", {"name": "web"})
+            self.assertTrue(ex.succeeded, ex.result)
+        finally:
+            servers.stop_all()
+        self.assertEqual(self.keys(), [])
+        self.assertEqual(self.machines(), [])
+
+    def test_asg_create_parameters_are_asg_define_parameters(self):
+        def params(name):
+            with open(os.path.join(ROOT, "actions", f"{name}.yaml")) as f:
+                return yaml.safe_load(f)["parameters"]
+        self.assertEqual(params("asg_create"), params("asg_define"))
+
+    # ---- rules and policies ----
+    def test_governor_trigger_runs_scale_out_through_the_rule(self):
+        self.group(min=1, max=3)
+        d = self.lease()
+        reactor = st2lite.Reactor(self.runner)
+        execs = reactor.fire("autoscale.scale_out", {"asg": "web", "count": d["count"],
+                                                     "reason": d["reason"],
+                                                     "lease_id": d["lease_id"]})
+        self.assertEqual([e.ref for e in execs], ["autoscale.scale_out"])
+        self.assertTrue(execs[0].succeeded, execs[0].result)
+        self.assertEqual(execs[0].params["lease_id"], d["lease_id"])
+        self.assertEqual(len(self.nodes()), 1)
+
+    def test_one_operation_per_group_at_a_time_but_groups_in_parallel(self):
+        for g in ("web", "api"):
+            self.group(name=g, min=0, max=4)
+        runs = [("web", "000000000000-scale_out-0000000a"),
+                ("web", "000000000000-scale_out-0000000b"),
+                ("api", "000000000000-scale_out-0000000c")]
+        threads = [threading.Thread(target=self.runner.run, args=(
+            "autoscale.scale_out", {"name": g, "count": 1, "lease_id": lease}))
+            for g, lease in runs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        web = sorted((e for e in self.runner.log if e.ref == "autoscale.scale_out"
+                      and e.params["name"] == "web"), key=lambda e: e.started)
+        self.assertEqual(len(web), 2)
+        self.assertLessEqual(web[0].ended, web[1].started,
+                             "two scale_outs of one group overlapped")
+        self.assertNotEqual(self.runner.policy_keys("autoscale.scale_out", {"name": "web"}),
+                            self.runner.policy_keys("autoscale.scale_out", {"name": "api"}))
+        for ref in ("autoscale.scale_in", "autoscale.asg_delete"):
+            self.assertEqual(len(self.runner.policy_keys(ref, {"name": "web"})), 1, ref)
+
+
+if __name__ == "__main__":
+    unittest.main()
