@@ -1,7 +1,7 @@
 # autoscale - StackStorm pack of C actions. See README.md.
 #
 #   make            build the library and every action into actions/bin/
-#   make demo       the quick start on the embedded defaults (installs packages as root)
+#   make demo       the whole lifecycle, locally, on the embedded defaults (installs packages as root)
 #   make check      lint + all tests, all tests again under ASan+UBSan, and the fuzzer
 #   make test       the tests once, on the normal build
 #   make bench      benchmarks; prints a table and writes bench/RESULTS.md
@@ -9,6 +9,12 @@
 #   make clean
 #
 # BUILD selects the output tree; SANITIZE=1 builds with ASan+UBSan.
+
+# No built-in implicit rules: with them make asked, for every header in the
+# generated .d files, whether some RCS/SCCS/yacc rule could remake it, which
+# took 45 s of CPU per invocation even with nothing to build.
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
 
 CC      ?= cc
 BUILD   ?= build/release
