@@ -1,0 +1,222 @@
+"""The real servers the demo runs, each in the foreground under one
+directory (shared/backends.md recipes): HAProxy with its runtime API,
+PowerDNS with its SQLite backend and HTTP API, sshd for the configuration
+step, and a Slack-like webhook receiver. Every server is started by this
+process, found ready by polling, and stopped by PID."""
+import http.server
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+PDNS_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, ready, seconds=15):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if ready():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not become ready in {seconds} s")
+
+
+class Servers:
+    """Start with start_all(dir); stop_all() kills everything started."""
+
+    def __init__(self, root):
+        self.root = root
+        self.procs = []
+        self.notices = []  # what the Slack-like receiver got
+        self._httpd = None
+
+    def _spawn(self, name, argv, **kw):
+        log = open(os.path.join(self.root, f"{name}.log"), "wb")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True, **kw)
+        self.procs.append((name, p))
+        return p
+
+    # ---- HAProxy ----
+    def start_haproxy(self, backend):
+        self.haproxy_socket = os.path.join(self.root, "haproxy.sock")
+        self.frontend_port = free_port()
+        cfg = os.path.join(self.root, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write("global\n"
+                    f"    stats socket {self.haproxy_socket} mode 600 level admin\n"
+                    "    nbthread 1\n"
+                    "defaults\n    mode http\n    timeout connect 2s\n"
+                    "    timeout client 30s\n    timeout server 30s\n"
+                    f"frontend fe\n    bind 127.0.0.1:{self.frontend_port}\n"
+                    f"    default_backend {backend}\n"
+                    f"backend {backend}\n    balance roundrobin\n")
+        subprocess.run(["haproxy", "-c", "-q", "-f", cfg], check=True)
+        self._spawn("haproxy", ["haproxy", "-f", cfg, "-db"])
+        wait_for("HAProxy", lambda: os.path.exists(self.haproxy_socket)
+                 and self.haproxy("show info").startswith("Name:"))
+
+    def haproxy(self, command):
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(self.haproxy_socket)
+            except OSError:
+                return ""
+            s.sendall(command.encode() + b"\n")
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        return out.decode()
+
+    def haproxy_servers(self, backend):
+        """Names of the backend's servers (show servers state)."""
+        rows = self.haproxy(f"show servers state {backend}").splitlines()[2:]
+        return sorted(r.split()[3] for r in rows if r.strip() and not r.startswith("#"))
+
+    # ---- PowerDNS ----
+    def start_pdns(self, zone):
+        d = os.path.join(self.root, "pdns")
+        os.makedirs(d)
+        subprocess.run(["sqlite3", os.path.join(d, "pdns.sqlite3")],
+                       stdin=open(PDNS_SCHEMA), check=True)
+        self.dns_port, api_port = free_port(), free_port()
+        self.pdns_api_key = secrets.token_hex(16)
+        self.pdns_api_url = f"http://127.0.0.1:{api_port}/api/v1/servers/localhost"
+        with open(os.path.join(d, "pdns.conf"), "w") as f:
+            f.write(f"launch=gsqlite3\ngsqlite3-database={d}/pdns.sqlite3\n"
+                    f"local-address=127.0.0.1\nlocal-port={self.dns_port}\n"
+                    f"socket-dir={d}\ndaemon=no\nguardian=no\ndisable-syslog=yes\n"
+                    "security-poll-suffix=\nwebserver=yes\n"
+                    f"webserver-address=127.0.0.1\nwebserver-port={api_port}\n"
+                    "webserver-allow-from=127.0.0.1/32\napi=yes\n"
+                    f"api-key={self.pdns_api_key}\n"
+                    "default-soa-content=ns1.@ hostmaster.@ 0 10800 3600 604800 3600\n")
+        self._spawn("pdns", ["/usr/sbin/pdns_server", f"--config-dir={d}"])
+        wait_for("PowerDNS", lambda: self.pdns("GET", "")[0] == 200)
+        status, _ = self.pdns("POST", "/zones", {"name": zone + ".", "kind": "Native",
+                                                 "nameservers": [f"ns1.{zone}."]})
+        if status != 201:
+            raise RuntimeError(f"PowerDNS refused the zone {zone}: HTTP {status}")
+
+    def pdns(self, method, path, body=None):
+        req = urllib.request.Request(self.pdns_api_url + path, method=method,
+                                     headers={"X-API-Key": self.pdns_api_key,
+                                              "Content-Type": "application/json"},
+                                     data=json.dumps(body).encode() if body else None)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                text = r.read().decode()
+                return r.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as e:
+            return e.code, None
+        except OSError:
+            return 0, None
+
+    def dig(self, name):
+        out = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.dns_port), name, "A",
+                              "+short", "+time=2", "+tries=1"],
+                             capture_output=True, text=True).stdout
+        return sorted(line for line in out.split() if line)
+
+    def zone_records(self, zone):
+        """Every A record in the zone, as {name: [addresses]}."""
+        _, z = self.pdns("GET", f"/zones/{zone}.")
+        return {r["name"]: sorted(x["content"] for x in r["records"])
+                for r in (z or {}).get("rrsets", []) if r["type"] == "A"}
+
+    # ---- sshd ----
+    def start_sshd(self, listen_addresses):
+        """sshd for chef_bootstrap, on the addresses the local provider
+        hands out (127.0.1.1 upward; sshd takes at most 16) and nowhere else, logins only by the
+        demo's own key, only from loopback, only as this user."""
+        d = os.path.join(self.root, "sshd")
+        os.makedirs(d)
+        self.ssh_key = os.path.join(d, "id_ed25519")
+        host_key = os.path.join(d, "host_ed25519")
+        for key in (self.ssh_key, host_key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key],
+                           check=True)
+        shutil.copy(self.ssh_key + ".pub", os.path.join(d, "authorized_keys"))
+        self.ssh_port = free_port()
+        self.ssh_user = _user()
+        with open(os.path.join(d, "sshd_config"), "w") as f:
+            f.write(f"Port {self.ssh_port}\n")
+            for a in listen_addresses:
+                f.write(f"ListenAddress {a}\n")
+            f.write(f"HostKey {host_key}\nAuthorizedKeysFile {d}/authorized_keys\n"
+                    f"PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\n"
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                    f"AllowUsers {self.ssh_user}@127.0.0.0/8\n")
+        os.makedirs("/run/sshd", exist_ok=True) if os.geteuid() == 0 else None
+        self._spawn("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f",
+                             os.path.join(d, "sshd_config")])
+        wait_for("sshd", lambda: _connects(listen_addresses[0], self.ssh_port))
+
+    # ---- a Slack-like receiver for notifications ----
+    def start_slack(self):
+        notices = self.notices
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    notices.append(json.loads(body).get("text", ""))
+                except ValueError:
+                    pass
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *a):
+                pass
+
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self.slack_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/services/demo"
+
+    def describe(self, path):
+        """Write where each server is and its PID, for whoever stops them."""
+        with open(path, "w") as f:
+            json.dump({"pids": {n: p.pid for n, p in self.procs},
+                       "haproxy_socket": getattr(self, "haproxy_socket", None),
+                       "pdns_db": os.path.join(self.root, "pdns", "pdns.sqlite3"),
+                       "dns_port": getattr(self, "dns_port", None)}, f)
+
+    def stop_all(self):
+        if self._httpd:
+            self._httpd.shutdown()
+        for name, p in reversed(self.procs):
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        self.procs = []
+
+
+def _user():
+    import pwd
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _connects(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False

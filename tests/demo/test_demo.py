@@ -1,0 +1,145 @@
+"""`make demo` end to end: run demo/lifecycle.py as the README says, then
+check what it claims without trusting it: its exit status and closing line,
+that the executions it made follow the workflows' step order, and, looking
+at the servers and stores directly, that nothing of the group is left: no
+node process, no DNS record in PowerDNS's own database, no HAProxy server,
+no datastore key. Run: python3 -m unittest tests/demo/test_demo.py"""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from st2lite.graph import success_path  # noqa: E402
+
+
+def haproxy(sock, command):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(sock)
+        s.sendall(command.encode() + b"\n")
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out.decode()
+
+
+class DemoTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="as-demo-test-")
+        env = dict(os.environ, AUTOSCALE_DEMO_DIR=cls.work, AUTOSCALE_DEMO_KEEP="1")
+        proc = subprocess.run(["sh", os.path.join(ROOT, "scripts", "demo.sh")], env=env,
+                              capture_output=True, text=True, timeout=300)
+        cls.rc, cls.out = proc.returncode, proc.stdout + proc.stderr
+        with open(os.path.join(cls.work, "summary.json")) as f:
+            cls.summary = json.load(f)
+        with open(os.path.join(cls.work, "servers.json")) as f:
+            cls.servers = json.load(f)
+
+    @classmethod
+    def tearDownClass(cls):
+        for pid in cls.servers["pids"].values():
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["rm", "-rf", cls.work])
+
+    def test_demo_passes_every_phase(self):
+        self.assertEqual(self.rc, 0, self.out[-3000:])
+        self.assertIn("demo: all five phases passed", self.out)
+        for phase in ("phase 0", "phase 1", "phase 2", "phase 3", "phase 4"):
+            self.assertIn(f"== {phase}:", self.out)
+
+    def test_scaled_to_max_then_back_to_min_with_every_node_serving(self):
+        p = self.summary["phases"]
+        self.assertEqual(len(p["create"]["active"]), 2)
+        self.assertEqual(len(p["alert"]["active"]), 6)
+        self.assertEqual(p["alert"]["serving"], p["alert"]["active"])
+        self.assertEqual(len(p["alert"]["dns"]), 6)
+        self.assertEqual(len(p["recovered"]["active"]), 2)
+        self.assertEqual(p["recovered"]["serving"], p["recovered"]["active"])
+        # scale-in removed nodes: the two left are among those of the peak
+        self.assertTrue(set(p["recovered"]["active"]) <= set(p["alert"]["active"]))
+
+    def test_no_node_process_left(self):
+        mine = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if args and args[0].endswith(b"demo_app") and any(
+                    a.startswith(b"--name=demo-") for a in args):
+                mine.append(pid)
+        ours = set(self._node_names())
+        left = [p for p in mine if self._name_of(p) in ours]
+        self.assertEqual(left, [])
+
+    def test_no_dns_record_left_in_powerdns_database(self):
+        with sqlite3.connect(self.servers["pdns_db"]) as db:
+            rows = db.execute("SELECT name, type FROM records WHERE type = 'A'").fetchall()
+        self.assertEqual(rows, [])
+        with sqlite3.connect(self.servers["pdns_db"]) as db:
+            seen = db.execute("SELECT count(*) FROM records").fetchone()[0]
+        self.assertGreater(seen, 0, "the zone itself (SOA, NS) should still be there")
+
+    def test_no_haproxy_server_left(self):
+        state = haproxy(self.servers["haproxy_socket"], "show servers state demo")
+        rows = [r for r in state.splitlines()[1:] if r.strip() and not r.startswith("#")]
+        self.assertEqual(rows, [], state)
+
+    def test_no_datastore_key_left(self):
+        with sqlite3.connect(os.path.join(self.work, "autoscale.db")) as db:
+            keys = db.execute("SELECT name FROM kv").fetchall()
+        self.assertEqual(keys, [])
+
+    def test_every_node_up_and_node_down_followed_its_workflow(self):
+        """The demo runs the workflow files themselves; this fails if what
+        ran is not the workflow's success path, step for step (a demo that
+        called actions on its own would drift from the YAML)."""
+        execs = self.summary["executions"]
+        children = {}
+        for e in execs:
+            children.setdefault(e["parent"], []).append(e)
+        for wf in ("node_up", "node_down"):
+            expected = success_path(ROOT, wf)
+            runs = [e for e in execs if e["ref"] == f"autoscale.{wf}"]
+            self.assertGreaterEqual(len(runs), 2, wf)
+            for run in runs:
+                got = [c["ref"].split(".", 1)[1] for c in children.get(run["id"], [])]
+                self.assertEqual(got, expected, f"{wf} {run['id']}")
+
+    def test_scale_operations_came_from_the_governor_through_rules(self):
+        refs = [e["ref"] for e in self.summary["executions"] if e["parent"] is None]
+        self.assertEqual(refs.count("autoscale.scale_out"), 2)  # 2 -> 4 -> 6
+        self.assertEqual(refs.count("autoscale.scale_in"), 2)   # 6 -> 4 -> 2
+        self.assertEqual(refs.count("autoscale.alert_event"), 2)
+        self.assertGreaterEqual(self.summary["notifications"], 10)
+
+    def _node_names(self):
+        names = set()
+        for phase in self.summary["phases"].values():
+            names |= set(phase["active"])
+        return names
+
+    @staticmethod
+    def _name_of(pid):
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            for a in f.read().split(b"\0"):
+                if a.startswith(b"--name="):
+                    return a[7:].decode()
+        return None
+
+
+if __name__ == "__main__":
+    unittest.main()
