@@ -829,6 +829,11 @@ int lb_sync_group(struct lb_ctx *c, long long drain_s, bool dry_run,
 
     if (check_drain(drain_s, err) < 0)
         return -1;
+    /* Syncing would put back nodes that asg_delete is about to destroy. */
+    if (strcmp(c->group.status, "active") != 0)
+        return as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
+                       "group %s is being deleted: asg_delete takes its members out",
+                       c->group.name);
     if (!c->ops) {
         *out = nothing_to_do(c, NULL);
         return 0;

@@ -281,6 +281,8 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual(self.lease_free_decision(), "none")
         refused = self.runner.run("autoscale.node_up", {"name": "web"})
         self.assertEqual(refused.status, "failed")
+        sync = self.runner.run("autoscale.lb_sync", {"name": "web"})  # would re-add them
+        self.assertEqual(sync.result["stdout"]["error"]["code"], "group_conflict")
         servers = Servers(self.dir)
         try:
             servers.haproxy_socket = sock
