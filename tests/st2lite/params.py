@@ -40,17 +40,22 @@ def cast(name, value, schema):
 
 
 def finalize(meta, live, config):
-    """The parameters an execution runs with: live values (None kept, as
-    st2 keeps an explicit null), else the default rendered with the pack
-    config; immutable defaults always win; then the cast and required."""
+    """The parameters an execution runs with: live values, else the default
+    rendered with the pack config; immutable defaults always win; then the
+    cast and required. An explicit null counts as not given when there is a
+    default (st2's schema.validate with allow_default_none assigns it) and
+    stays null otherwise."""
     declared = meta.get("parameters") or {}
     unknown = set(live) - set(declared)
     if unknown:
         raise ParamError(f"unexpected parameter(s) {sorted(unknown)} for {meta['name']}")
     out = {}
     for name, schema in declared.items():
-        if name in live and not schema.get("immutable"):
+        given = name in live and live[name] is not None
+        if given and not schema.get("immutable"):
             value = live[name]
+        elif name in live and "default" not in schema:
+            value = None
         elif "default" in schema:
             value = schema["default"]
             if isinstance(value, str) and "{{" in value:
