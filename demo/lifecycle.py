@@ -50,6 +50,7 @@ class Demo:
         self.servers = Servers(work)
         self.summary = {"phases": {}}
         self.told = 0  # notifications already shown
+        self.seen = set()  # every node name the group ever had
 
     # ---- setup ----
     def start(self):
@@ -126,6 +127,7 @@ class Demo:
         say(f"  HAProxy spreads requests over: {', '.join(serving) or 'nobody'}")
         say(f"  dig {GROUP}.{ZONE}: {' '.join(dns) or '(no answer)'}")
         self.show_notices()
+        self.seen |= set(nodes)
         self.summary["phases"][phase] = {"nodes": len(nodes), "active": active,
                                          "serving": serving, "dns": dns}
         return active, serving, dns
@@ -221,15 +223,33 @@ class Demo:
             keys = [r[0] for r in db.execute(
                 "SELECT name FROM kv WHERE name LIKE 'autoscale.%'")]
         self.show_notices()
-        say(f"  machines left: {len(machines)}, DNS records left: {len(records)}, "
-            f"HAProxy servers left: {len(lb)}, datastore keys left: {len(keys)}")
-        self.summary["left"] = {"machines": machines, "dns": sorted(records),
-                                "haproxy": lb, "keys": keys}
-        self.check(not (machines or records or lb or keys), "something was left behind")
+        procs = node_processes(self.seen)
+        say(f"  node processes left: {len(procs)}, machines in the registry: {len(machines)}, "
+            f"DNS records: {len(records)}, HAProxy servers: {len(lb)}, "
+            f"datastore keys: {len(keys)}")
+        self.summary["left"] = {"processes": procs, "machines": machines,
+                                "dns": sorted(records), "haproxy": lb, "keys": keys}
+        self.check(not (procs or machines or records or lb or keys),
+                   "something was left behind")
 
     def check(self, ok, message):
         if not ok:
             raise DemoFailed(message)
+
+
+def node_processes(names):
+    """PIDs of demo_app processes still serving one of these nodes."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if args[0].endswith("demo_app") and any(a[7:] in names for a in args
+                                                if a.startswith("--name=")):
+            pids.append(int(pid))
+    return pids
 
 
 def detail(ex):
