@@ -47,7 +47,7 @@ int main(int argc, char **argv)
     g.flavor = strdup("2");
     g.image = strdup(FAKE_OS_IMAGE_ID);
     g.network = strdup(FAKE_OS_NET_PRIVATE_ID);
-    if (asg_create(ds, &g, &out, &err) < 0)
+    if (asg_define(ds, &g, &out, &err) < 0)
         return fprintf(stderr, "%s\n", err.message), 1;
     json_object_put(out);
 

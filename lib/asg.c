@@ -249,7 +249,7 @@ bool asg_state_in_alert(const struct asg_state *st)
     return false;
 }
 
-int asg_create(struct ds *ds, struct group *g, struct json_object **out,
+int asg_define(struct ds *ds, struct group *g, struct json_object **out,
                struct as_error *err)
 {
     struct group old;
@@ -421,7 +421,7 @@ static int refuse_nodes(const char *name, struct ds_list *nodes, struct as_error
                    name, nodes->count, names, nodes->count > shown ? ", ..." : "");
 }
 
-int asg_delete(struct ds *ds, const char *name, bool forget_nodes,
+int asg_forget(struct ds *ds, const char *name, bool forget_nodes,
                struct json_object **out, struct as_error *err)
 {
     struct group g;

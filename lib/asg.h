@@ -49,10 +49,9 @@ void asg_state_node_counts(const struct asg_state *st,
 struct json_object *asg_state_counts(const struct asg_state *st);
 bool asg_state_in_alert(const struct asg_state *st);
 
-/* The operations. Each returns 0 with *out set, or -1 with err.
- * asg_create is the asg_define action, asg_delete the asg_forget action
- * (the names asg_create and asg_delete belong to the workflows). */
-int asg_create(struct ds *ds, struct group *g, struct json_object **out,
+/* The operations, one per action of the same name. Each returns 0 with
+ * *out set, or -1 with err. */
+int asg_define(struct ds *ds, struct group *g, struct json_object **out,
                struct as_error *err);
 int asg_update(struct ds *ds, const char *name, const struct as_args *a,
                struct json_object *settings, struct json_object **out,
@@ -60,7 +59,7 @@ int asg_update(struct ds *ds, const char *name, const struct as_args *a,
 int asg_status(struct ds *ds, const char *name, int events, struct json_object **out,
                struct as_error *err);
 int asg_list(struct ds *ds, struct json_object **out, struct as_error *err);
-int asg_delete(struct ds *ds, const char *name, bool forget_nodes,
+int asg_forget(struct ds *ds, const char *name, bool forget_nodes,
                struct json_object **out, struct as_error *err);
 /* Mark the group "deleting" (the governor leaves it alone, nothing adds a
  * node or a load balancer member, asg_define/asg_update refuse it) and list

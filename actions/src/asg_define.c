@@ -24,7 +24,7 @@ static int cmd_asg_define(struct as_ctx *ctx, struct json_object **out,
         g.settings = json_object_get(as_arg_obj(ctx->args, "settings"));
     int rc = group_validate(&g, err);
     if (rc == 0)
-        rc = (ds = as_ctx_ds(ctx, err)) ? asg_create(ds, &g, out, err) : -1;
+        rc = (ds = as_ctx_ds(ctx, err)) ? asg_define(ds, &g, out, err) : -1;
     group_free(&g);
     return rc;
 }

@@ -17,7 +17,7 @@ static int cmd_asg_forget(struct as_ctx *ctx, struct json_object **out,
     if (group_check_name(as_arg_str(ctx->args, "name"), err) < 0)
         return -1;
     struct ds *ds = as_ctx_ds(ctx, err);
-    return ds ? asg_delete(ds, as_arg_str(ctx->args, "name"),
+    return ds ? asg_forget(ds, as_arg_str(ctx->args, "name"),
                            as_arg_bool(ctx->args, "forget_nodes"), out, err)
               : -1;
 }

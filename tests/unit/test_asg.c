@@ -145,8 +145,8 @@ static void create_ok(struct ds *ds, struct group *g, bool want_created)
 {
     struct json_object *out = NULL;
     struct as_error err = {0};
-    if (asg_create(ds, g, &out, &err) != 0)
-        fail_msg("asg_create %s: %s: %s", g->name, err.code, err.message);
+    if (asg_define(ds, g, &out, &err) != 0)
+        fail_msg("asg_define %s: %s: %s", g->name, err.code, err.message);
     assert_non_null(out);
     struct json_object *created = NULL;
     assert_true(json_object_object_get_ex(out, "created", &created));
@@ -205,7 +205,7 @@ static void test_create_new_group(void **state)
     g.flavor = strdup("m1.small");
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_create(f->ds, &g, &out, &err), 0);
+    assert_int_equal(asg_define(f->ds, &g, &out, &err), 0);
     assert_true(jx_bool(out, "created", false));
     struct json_object *spec = jx_obj(out, "group");
     assert_int_equal(jx_int(spec, "max", 0), 7);
@@ -239,7 +239,7 @@ static void test_create_identical_is_idempotent(void **state)
     g.min = 2;
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_create(f->ds, &g, &out, &err), 0);
+    assert_int_equal(asg_define(f->ds, &g, &out, &err), 0);
     assert_false(jx_bool(out, "created", true));
     /* the group reported is the stored one, first creation time kept */
     assert_int_equal(jx_int(jx_obj(out, "group"), "created_at", 0), 1700000000);
@@ -267,7 +267,7 @@ static void test_create_conflicting_names_fields(void **state)
     g.settings = json_tokener_parse("{\"region\":\"r1\"}");
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_create(f->ds, &g, &out, &err), -1);
+    assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_null(out);
     assert_string_equal(err.code, "group_conflict");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
@@ -292,7 +292,7 @@ static void test_create_invalid_stores_nothing(void **state)
     g.min = 9, g.max = 3;
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_create(f->ds, &g, &out, &err), -1);
+    assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "invalid_limits");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
     group_free(&g);
@@ -312,7 +312,7 @@ static void test_create_over_deleting_group_conflicts(void **state)
 
     group_init(&g, "web"); /* identical spec */
     struct json_object *out = NULL;
-    assert_int_equal(asg_create(f->ds, &g, &out, &err), -1);
+    assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "group_conflict");
     assert_non_null(strstr(err.message, "deleted"));
     group_free(&g);
@@ -337,7 +337,7 @@ static void test_corrupt_stored_spec(void **state)
     /* create does not overwrite a record it cannot read */
     group_init(&g, "web");
     memset(&err, 0, sizeof err);
-    assert_int_equal(asg_create(f->ds, &g, &out, &err), -1);
+    assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "corrupt_record");
     group_free(&g);
 }
@@ -783,7 +783,7 @@ static void test_delete_refuses_while_nodes_remain(void **state)
     put_node(f->ds, "web", "n2", "failed");
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_delete(f->ds, "web", false, &out, &err), -1);
+    assert_int_equal(asg_forget(f->ds, "web", false, &out, &err), -1);
     assert_null(out);
     assert_string_equal(err.code, "nodes_remain");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
@@ -805,7 +805,7 @@ static void test_delete_many_nodes_message_bounded(void **state)
     }
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_delete(f->ds, "web", false, &out, &err), -1);
+    assert_int_equal(asg_forget(f->ds, "web", false, &out, &err), -1);
     assert_string_equal(err.code, "nodes_remain");
     assert_non_null(strstr(err.message, "12 node(s)"));
     assert_non_null(strstr(err.message, "node-07, ..."));
@@ -828,8 +828,8 @@ static void test_delete_forget_nodes_removes_only_own_keys(void **state)
 
     struct json_object *out = NULL;
     struct as_error err = {0};
-    if (asg_delete(f->ds, "web", true, &out, &err) != 0)
-        fail_msg("asg_delete: %s: %s", err.code, err.message);
+    if (asg_forget(f->ds, "web", true, &out, &err) != 0)
+        fail_msg("asg_forget: %s: %s", err.code, err.message);
     assert_true(jx_bool(out, "deleted", false));
     assert_true(jx_bool(out, "existed", false));
     assert_int_equal(jx_int(out, "nodes_forgotten", -1), 3);
@@ -845,7 +845,7 @@ static void test_delete_forget_nodes_removes_only_own_keys(void **state)
 
     /* a second delete is a success that did nothing */
     out = NULL;
-    assert_int_equal(asg_delete(f->ds, "web", true, &out, &err), 0);
+    assert_int_equal(asg_forget(f->ds, "web", true, &out, &err), 0);
     assert_false(jx_bool(out, "deleted", true));
     assert_false(jx_bool(out, "existed", true));
     json_object_put(out);
@@ -864,7 +864,7 @@ static void test_delete_without_nodes(void **state)
     put_event(f->ds, "web", 5, "scale_out");
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_delete(f->ds, "web", false, &out, &err), 0);
+    assert_int_equal(asg_forget(f->ds, "web", false, &out, &err), 0);
     assert_true(jx_bool(out, "deleted", false));
     assert_int_equal(jx_int(out, "nodes_forgotten", -1), 0);
     json_object_put(out);
@@ -877,7 +877,7 @@ static void test_delete_unknown_and_invalid(void **state)
     struct fixture *f = *state;
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_delete(f->ds, "ghost", false, &out, &err), 0);
+    assert_int_equal(asg_forget(f->ds, "ghost", false, &out, &err), 0);
     assert_false(jx_bool(out, "existed", true));
     assert_false(jx_bool(out, "deleted", true));
     assert_string_equal(jx_str(out, "group", ""), "ghost");
@@ -885,7 +885,7 @@ static void test_delete_unknown_and_invalid(void **state)
 
     out = NULL;
     memset(&err, 0, sizeof err);
-    assert_int_equal(asg_delete(f->ds, "Ghost;rm", false, &out, &err), -1);
+    assert_int_equal(asg_forget(f->ds, "Ghost;rm", false, &out, &err), -1);
     assert_null(out);
     assert_string_equal(err.code, "invalid_name");
 }

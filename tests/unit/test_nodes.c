@@ -56,7 +56,7 @@ static int setup(void **state)
     f->g.flavor = strdup("2");
     f->g.image = strdup(FAKE_OS_IMAGE_ID);
     f->g.network = strdup(FAKE_OS_NET_PRIVATE_ID);
-    assert_int_equal(asg_create(f->ds, &f->g, &out, &err), 0);
+    assert_int_equal(asg_define(f->ds, &f->g, &out, &err), 0);
     json_object_put(out);
 
     struct json_object *s = settings(f->os);
