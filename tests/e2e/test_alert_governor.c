@@ -17,47 +17,13 @@
 #include "datastore.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "store_fixture.h"
 
 #define T0 1800000000LL
 
-struct fixture {
-    char dir[64], db[128], env_db[160], env_now[64];
-    const char *env[3];
-    long long now;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-gov-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    f->env[0] = f->env_db;
-    f->env[1] = f->env_now;
-    f->now = T0;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-static int run(struct fixture *f, const char *name, const char *const *args,
-               struct action_result *r)
-{
-    snprintf(f->env_now, sizeof f->env_now, "AUTOSCALE_TEST_NOW=%lld", f->now);
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s printed no single JSON document: [%s] %s", name, r->out, r->err);
-    return r->status;
+    return store_setup(state, "as-gov", T0);
 }
 
 static char *slurp(const char *name)
@@ -76,64 +42,48 @@ static char *slurp(const char *name)
 }
 
 /* Send one body (given as text) to alert_event; returns the exit status. */
-static int alert(struct fixture *f, const char *body, const char *asg,
+static int alert(struct store_fixture *f, const char *body, const char *asg,
                  struct action_result *r)
 {
     char *b = malloc(strlen(body) + 8), a[64];
     sprintf(b, "--body=%s", body);
     snprintf(a, sizeof a, "--asg=%s", asg ? asg : "");
     const char *args[] = {b, asg ? a : NULL, NULL};
-    int rc = run(f, "alert_event", args, r);
+    int rc = store_runv(f, "alert_event", args, r);
     free(b);
     return rc;
 }
 
-static bool in_alert(struct fixture *f, const char *group)
+static bool in_alert(struct store_fixture *f, const char *group)
 {
     struct action_result r;
     char n[64];
     snprintf(n, sizeof n, "--name=%s", group);
     const char *args[] = {n, NULL};
-    assert_int_equal(run(f, "asg_get", args, &r), 0);
+    assert_int_equal(store_runv(f, "asg_get", args, &r), 0);
     bool v = jx_bool(jx_obj(r.json, "alert"), "in_alert", false);
     action_result_free(&r);
     return v;
 }
 
-static size_t key_count(struct fixture *f, const char *prefix)
-{
-    struct as_error err;
-    struct ds_list l = {0};
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_list(ds, prefix, &l, &err), 0);
-    size_t n = l.count;
-    ds_list_free(&l);
-    ds_close(ds);
-    return n;
-}
-
-static void create(struct fixture *f, const char *const *args)
+static void create(struct store_fixture *f, const char *const *args)
 {
     struct action_result r;
-    assert_int_equal(run(f, "asg_define", args, &r), 0);
+    assert_int_equal(store_runv(f, "asg_define", args, &r), 0);
     action_result_free(&r);
 }
 
-static void put_node(struct fixture *f, const char *group, const char *node,
+static void put_node(struct store_fixture *f, const char *group, const char *node,
                      const char *state)
 {
-    struct as_error err;
     char key[KEY_MAX], val[128];
-    struct ds *ds = ds_open_embedded(f->db, &err);
     snprintf(val, sizeof val, "{\"name\":\"%s\",\"state\":\"%s\"}", node, state);
-    assert_int_equal(ds_put(ds, key_node(key, group, node), val, 0, &err), 0);
-    ds_close(ds);
+    store_put(f, key_node(key, group, node), val);
 }
 
 static void test_every_family_opens_and_closes(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     static const struct {
         const char *open, *close;
     } pairs[] = {
@@ -160,12 +110,12 @@ static void test_every_family_opens_and_closes(void **state)
         free(open);
         free(close);
     }
-    assert_true(key_count(f, "autoscale.incident.web.") >= 5);
+    assert_true(store_count(f, "autoscale.incident.web.") >= 5);
 }
 
 static void test_open_close_same_incident(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *web[] = {"--name=web", "--min=1", NULL};
     const char *open = "{\"asg\":\"web\",\"state\":\"open\",\"severity\":\"critical\",\"id\":\"i-1\"}";
@@ -190,7 +140,7 @@ static void test_open_close_same_incident(void **state)
  * not put the group in alert for ever. */
 static void test_close_before_open(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *web[] = {"--name=web", "--min=1", NULL};
     const char *open = "{\"asg\":\"web\",\"state\":\"open\",\"severity\":\"warning\",\"id\":77}";
@@ -208,7 +158,7 @@ static void test_close_before_open(void **state)
 
 static void test_ignored_notices_change_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     const char *web[] = {"--name=web", "--min=1", NULL};
     const char *names[] = {"nr_legacy_deployment.json", "nr_channel_acknowledged.json",
                            "nr_workflow_acknowledged.json", "nr_legacy_acknowledged.json"};
@@ -224,12 +174,12 @@ static void test_ignored_notices_change_nothing(void **state)
         action_result_free(&r);
         free(body);
     }
-    assert_int_equal(key_count(f, "autoscale.incident."), 0);
+    assert_int_equal(store_count(f, "autoscale.incident."), 0);
 }
 
 static void test_routing_by_alert_match(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *web[] = {"--name=web", "--min=1", "--alert_match=Storefront Apdex, other", NULL};
     const char *api[] = {"--name=api", "--min=1", NULL};
@@ -248,7 +198,7 @@ static void test_routing_by_alert_match(void **state)
 /* Every bad body: exit 2, one JSON error, and no incident written. */
 static void test_bad_bodies_change_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     const char *web[] = {"--name=web", "--min=1", NULL};
     create(f, web);
     /* Linux caps one argument at 128 KiB (st2 caps the whole command line
@@ -275,7 +225,7 @@ static void test_bad_bodies_change_nothing(void **state)
         if (rc != 2 || !*action_error_code(&r))
             fail_msg("body %zu: exit %d, %s", i, rc, r.out);
         action_result_free(&r);
-        assert_int_equal(key_count(f, "autoscale.incident."), 0);
+        assert_int_equal(store_count(f, "autoscale.incident."), 0);
     }
     free(huge);
     free(unknown);
@@ -283,7 +233,7 @@ static void test_bad_bodies_change_nothing(void **state)
 
 static void test_unknown_group_lists_what_was_seen(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     char *body = slurp("nr_legacy_open_critical.json");
     assert_int_equal(alert(f, body, NULL, &r), 2);
@@ -293,21 +243,21 @@ static void test_unknown_group_lists_what_was_seen(void **state)
     free(body);
 }
 
-static struct json_object *tick(struct fixture *f, bool dry, struct action_result *r)
+static struct json_object *tick(struct store_fixture *f, bool dry, struct action_result *r)
 {
     const char *args[] = {dry ? "--dry_run" : NULL, NULL};
-    assert_int_equal(run(f, "governor_tick", args, r), 0);
+    assert_int_equal(store_runv(f, "governor_tick", args, r), 0);
     return json_object_array_get_idx(jx_arr(r->json, "decisions"), 0);
 }
 
-static void record(struct fixture *f, const char *lease, int n, int expect)
+static void record(struct store_fixture *f, const char *lease, int n, int expect)
 {
     struct action_result r;
     char l[96], c[32];
     snprintf(l, sizeof l, "--lease_id=%s", lease);
     snprintf(c, sizeof c, "--requested=%d", n);
     const char *args[] = {"--name=web", l, c, "--succeeded=1", NULL};
-    assert_int_equal(run(f, "scaling_record", args, &r), expect);
+    assert_int_equal(store_runv(f, "scaling_record", args, &r), expect);
     action_result_free(&r);
 }
 
@@ -315,7 +265,7 @@ static void record(struct fixture *f, const char *lease, int n, int expect)
  * cooldown -> recovery -> scale in after its cooldown -> rest at min. */
 static void test_governor_loop(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     char lease[64];
     const char *web[] = {"--name=web", "--min=1", "--max=4", "--scale_out_step=2",
@@ -335,14 +285,14 @@ static void test_governor_loop(void **state)
     d = tick(f, true, &r);
     assert_string_equal(jx_str(d, "action", ""), "scale_out");
     action_result_free(&r);
-    assert_int_equal(key_count(f, "autoscale.lease."), 0);
+    assert_int_equal(store_count(f, "autoscale.lease."), 0);
 
     d = tick(f, false, &r);
     assert_string_equal(jx_str(d, "action", ""), "scale_out");
     assert_int_equal(jx_int(d, "count", 0), 2);
     snprintf(lease, sizeof lease, "%s", jx_str(d, "lease_id", ""));
     action_result_free(&r);
-    assert_int_equal(key_count(f, "autoscale.lease."), 1);
+    assert_int_equal(store_count(f, "autoscale.lease."), 1);
 
     f->now += 5; /* ticks faster than the workflow: no second dispatch */
     d = tick(f, false, &r);
@@ -354,8 +304,8 @@ static void test_governor_loop(void **state)
     f->now += 60;
     record(f, lease, 2, 0);
     record(f, lease, 2, 0); /* a retried record rewrites the same event */
-    assert_int_equal(key_count(f, "autoscale.event.web."), 1);
-    assert_int_equal(key_count(f, "autoscale.lease."), 0);
+    assert_int_equal(store_count(f, "autoscale.event.web."), 1);
+    assert_int_equal(store_count(f, "autoscale.lease."), 0);
     record(f, "not-a-lease", 2, 2);
 
     f->now += 60; /* still cooling down */
@@ -389,15 +339,17 @@ static void test_governor_loop(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, store_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_family_opens_and_closes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_close_same_incident, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_close_before_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ignored_notices_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_routing_by_alert_match, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_bodies_change_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_group_lists_what_was_seen, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_governor_loop, setup, teardown),
+        T(test_every_family_opens_and_closes),
+        T(test_open_close_same_incident),
+        T(test_close_before_open),
+        T(test_ignored_notices_change_nothing),
+        T(test_routing_by_alert_match),
+        T(test_bad_bodies_change_nothing),
+        T(test_unknown_group_lists_what_was_seen),
+        T(test_governor_loop),
     };
+#undef T
     return cmocka_run_group_tests_name("alert_governor", tests, NULL, NULL);
 }

@@ -16,55 +16,18 @@
 #include "datastore.h"
 #include "jsonx.h"
 #include "keys.h"
-
-struct fixture {
-    char dir[64];
-    char db[128];
-    char env_db[160];
-    const char *env[2];
-};
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-e2e-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    f->env[0] = f->env_db;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-/* Run and insist on st2's output contract whatever the outcome. */
-static int run(struct fixture *f, const char *name, const char *const *args,
-               struct action_result *r)
-{
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name,
-                 r->out, r->err);
-    return r->status;
+    return store_setup(state, "as-e2e", 0);
 }
 
 /* Every key the store holds, as one comma-joined string. */
-static char *all_keys(struct fixture *f)
+static char *all_keys(struct store_fixture *f)
 {
-    struct as_error err;
-    struct ds_list l = {0};
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_list(ds, KEY_ROOT, &l, &err), 0);
+    struct ds_list l;
+    store_list(f, KEY_ROOT, &l);
     char *s = calloc(1, 1);
     for (size_t i = 0; i < l.count; i++) {
         s = realloc(s, strlen(s) + strlen(l.items[i].name) + 2);
@@ -72,34 +35,24 @@ static char *all_keys(struct fixture *f)
         strcat(s, l.items[i].name);
     }
     ds_list_free(&l);
-    ds_close(ds);
     return s;
 }
 
-static void put(struct fixture *f, const char *key, const char *value)
-{
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_put(ds, key, value, 0, &err), 0);
-    ds_close(ds);
-}
-
-static void create_web(struct fixture *f)
+static void create_web(struct store_fixture *f)
 {
     struct action_result r;
     const char *args[] = {"--name=web", "--min=2", "--max=6", NULL};
-    assert_int_equal(run(f, "asg_define", args, &r), 0);
+    assert_int_equal(store_runv(f, "asg_define", args, &r), 0);
     action_result_free(&r);
 }
 
 static void test_create_defaults(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *args[] = {"--name=web", NULL};
 
-    assert_int_equal(run(f, "asg_define", args, &r), 0);
+    assert_int_equal(store_runv(f, "asg_define", args, &r), 0);
     assert_true(jx_bool(r.json, "created", false));
     struct json_object *g = jx_obj(r.json, "group");
     assert_int_equal(jx_int(g, "min", -1), 3);
@@ -118,12 +71,12 @@ static void test_create_defaults(void **state)
  * omits false and empty values, and hands objects over as positional JSON. */
 static void test_st2_argv_forms(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *args[] = {"--scale_in_step=1", "--min=2.0", "--name=api", "--max=4",
                           "{\"openstack\": {\"region\": \"RegionTwo\"}}", NULL};
 
-    assert_int_equal(run(f, "asg_define", args, &r), 0);
+    assert_int_equal(store_runv(f, "asg_define", args, &r), 0);
     struct json_object *g = jx_obj(r.json, "group");
     assert_int_equal(jx_int(g, "min", -1), 2);
     assert_int_equal(jx_int(g, "scale_in_step", -1), 1);
@@ -134,32 +87,32 @@ static void test_st2_argv_forms(void **state)
     /* an empty positional is a missing value, not an error */
     const char *get[] = {"--name=api", NULL};
     const char *upd[] = {"--name=api", "", NULL};
-    assert_int_equal(run(f, "asg_update", upd, &r), 0);
+    assert_int_equal(store_runv(f, "asg_update", upd, &r), 0);
     assert_false(jx_bool(r.json, "updated", true));
     action_result_free(&r);
-    assert_int_equal(run(f, "asg_get", get, &r), 0);
+    assert_int_equal(store_runv(f, "asg_get", get, &r), 0);
     action_result_free(&r);
 }
 
 static void test_create_idempotent_and_conflict(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *same[] = {"--max=6", "--name=web", "--min=2", NULL};
     const char *other[] = {"--name=web", "--min=2", "--max=9", NULL};
 
     create_web(f);
-    assert_int_equal(run(f, "asg_define", same, &r), 0);
+    assert_int_equal(store_runv(f, "asg_define", same, &r), 0);
     assert_false(jx_bool(r.json, "created", true));
     action_result_free(&r);
 
-    assert_int_equal(run(f, "asg_define", other, &r), 2);
+    assert_int_equal(store_runv(f, "asg_define", other, &r), 2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     assert_non_null(strstr(r.out, "max"));
     action_result_free(&r);
 
     const char *get[] = {"--name=web", NULL};
-    assert_int_equal(run(f, "asg_get", get, &r), 0);
+    assert_int_equal(store_runv(f, "asg_get", get, &r), 0);
     assert_int_equal(jx_int(jx_obj(r.json, "group"), "max", -1), 6);
     action_result_free(&r);
 }
@@ -167,7 +120,7 @@ static void test_create_idempotent_and_conflict(void **state)
 /* Every malformed input: exit 2, a JSON error on one line, nothing stored. */
 static void test_bad_input_changes_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     static const struct {
         const char *args[4];
         const char *code;
@@ -196,7 +149,7 @@ static void test_bad_input_changes_nothing(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct action_result r;
-        if (run(f, "asg_define", cases[i].args, &r) != 2 ||
+        if (store_runv(f, "asg_define", cases[i].args, &r) != 2 ||
             strcmp(action_error_code(&r), cases[i].code) != 0)
             fail_msg("case %zu: expected %s, got %s", i, cases[i].code, r.out);
         action_result_free(&r);
@@ -208,18 +161,18 @@ static void test_bad_input_changes_nothing(void **state)
 
 static void test_get_status_counts(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *args[] = {"--name=web", NULL};
     char key[KEY_MAX];
 
     create_web(f);
-    put(f, key_node(key, "web", "web-a"), "{\"name\":\"web-a\",\"state\":\"active\"}");
-    put(f, key_node(key, "web", "web-b"), "{\"name\":\"web-b\",\"state\":\"building\"}");
-    put(f, key_node(key, "web", "web-c"), "{\"name\":\"web-c\",\"state\":\"draining\"}");
-    put(f, key_incident(key, "web", "i1"), "{\"id\":\"i1\",\"state\":\"open\"}");
+    store_put(f, key_node(key, "web", "web-a"), "{\"name\":\"web-a\",\"state\":\"active\"}");
+    store_put(f, key_node(key, "web", "web-b"), "{\"name\":\"web-b\",\"state\":\"building\"}");
+    store_put(f, key_node(key, "web", "web-c"), "{\"name\":\"web-c\",\"state\":\"draining\"}");
+    store_put(f, key_incident(key, "web", "i1"), "{\"id\":\"i1\",\"state\":\"open\"}");
 
-    assert_int_equal(run(f, "asg_get", args, &r), 0);
+    assert_int_equal(store_runv(f, "asg_get", args, &r), 0);
     struct json_object *c = jx_obj(r.json, "counts");
     assert_int_equal(jx_int(c, "total", -1), 3);
     assert_int_equal(jx_int(c, "capacity", -1), 2);
@@ -229,24 +182,24 @@ static void test_get_status_counts(void **state)
     action_result_free(&r);
 
     const char *unknown[] = {"--name=nope", NULL};
-    assert_int_equal(run(f, "asg_get", unknown, &r), 2);
+    assert_int_equal(store_runv(f, "asg_get", unknown, &r), 2);
     assert_string_equal(action_error_code(&r), "unknown_group");
     action_result_free(&r);
 }
 
 static void test_list(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *api[] = {"--name=api", "--min=1", NULL};
     char key[KEY_MAX];
 
     create_web(f);
-    assert_int_equal(run(f, "asg_define", api, &r), 0);
+    assert_int_equal(store_runv(f, "asg_define", api, &r), 0);
     action_result_free(&r);
-    put(f, key_node(key, "api", "api-a"), "{\"name\":\"api-a\",\"state\":\"active\"}");
+    store_put(f, key_node(key, "api", "api-a"), "{\"name\":\"api-a\",\"state\":\"active\"}");
 
-    assert_int_equal(run(f, "asg_list", NULL, &r), 0);
+    assert_int_equal(store_runv(f, "asg_list", NULL, &r), 0);
     assert_int_equal(jx_int(r.json, "count", -1), 2);
     struct json_object *groups = jx_arr(r.json, "groups");
     struct json_object *first = json_object_array_get_idx(groups, 0);
@@ -259,47 +212,47 @@ static void test_list(void **state)
 
 static void test_update(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *ok[] = {"--name=web", "--max=10", "--scale_out_cooldown=60", NULL};
     const char *bad[] = {"--name=web", "--min=11", NULL};
     const char *unknown[] = {"--name=nope", "--max=3", NULL};
 
     create_web(f);
-    assert_int_equal(run(f, "asg_update", ok, &r), 0);
+    assert_int_equal(store_runv(f, "asg_update", ok, &r), 0);
     assert_true(jx_bool(r.json, "updated", false));
     assert_int_equal(json_object_array_length(jx_arr(r.json, "changed")), 2);
     assert_int_equal(jx_int(jx_obj(r.json, "group"), "min", -1), 2); /* untouched */
     action_result_free(&r);
 
-    assert_int_equal(run(f, "asg_update", bad, &r), 2);
+    assert_int_equal(store_runv(f, "asg_update", bad, &r), 2);
     assert_string_equal(action_error_code(&r), "invalid_limits");
     action_result_free(&r);
     const char *get[] = {"--name=web", NULL};
-    assert_int_equal(run(f, "asg_get", get, &r), 0);
+    assert_int_equal(store_runv(f, "asg_get", get, &r), 0);
     assert_int_equal(jx_int(jx_obj(r.json, "group"), "min", -1), 2);
     assert_int_equal(jx_int(jx_obj(r.json, "group"), "max", -1), 10);
     action_result_free(&r);
 
-    assert_int_equal(run(f, "asg_update", unknown, &r), 2);
+    assert_int_equal(store_runv(f, "asg_update", unknown, &r), 2);
     assert_string_equal(action_error_code(&r), "unknown_group");
     action_result_free(&r);
 }
 
 static void test_delete(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *del[] = {"--name=web", NULL};
     const char *forget[] = {"--name=web", "--forget_nodes", NULL};
     char key[KEY_MAX];
 
     create_web(f);
-    put(f, key_node(key, "web", "web-a"), "{\"name\":\"web-a\",\"state\":\"active\"}");
-    put(f, key_incident(key, "web", "i1"), "{\"id\":\"i1\",\"state\":\"closed\"}");
-    put(f, key_lease(key, "web"), "{\"op\":\"scale_out\"}");
+    store_put(f, key_node(key, "web", "web-a"), "{\"name\":\"web-a\",\"state\":\"active\"}");
+    store_put(f, key_incident(key, "web", "i1"), "{\"id\":\"i1\",\"state\":\"closed\"}");
+    store_put(f, key_lease(key, "web"), "{\"op\":\"scale_out\"}");
 
-    assert_int_equal(run(f, "asg_forget", del, &r), 2);
+    assert_int_equal(store_runv(f, "asg_forget", del, &r), 2);
     assert_string_equal(action_error_code(&r), "nodes_remain");
     assert_non_null(strstr(r.out, "web-a"));
     action_result_free(&r);
@@ -307,7 +260,7 @@ static void test_delete(void **state)
     assert_non_null(strstr(keys, "autoscale.spec.web"));
     free(keys);
 
-    assert_int_equal(run(f, "asg_forget", forget, &r), 0);
+    assert_int_equal(store_runv(f, "asg_forget", forget, &r), 0);
     assert_true(jx_bool(r.json, "deleted", false));
     assert_int_equal(jx_int(r.json, "nodes_forgotten", -1), 1);
     action_result_free(&r);
@@ -316,14 +269,14 @@ static void test_delete(void **state)
     free(keys);
 
     /* a retried delete does no harm */
-    assert_int_equal(run(f, "asg_forget", del, &r), 0);
+    assert_int_equal(store_runv(f, "asg_forget", del, &r), 0);
     assert_false(jx_bool(r.json, "existed", true));
     action_result_free(&r);
 }
 
 static void test_logs_on_stderr_only(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     const char *args[] = {"--name=web", "--debug", NULL};
     const char *env[] = {f->env_db, "ST2_ACTION_DEBUG=True", NULL};
@@ -337,16 +290,18 @@ static void test_logs_on_stderr_only(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, store_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_defaults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_st2_argv_forms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_idempotent_and_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_status_counts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_update, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_logs_on_stderr_only, setup, teardown),
+        T(test_create_defaults),
+        T(test_st2_argv_forms),
+        T(test_create_idempotent_and_conflict),
+        T(test_bad_input_changes_nothing),
+        T(test_get_status_counts),
+        T(test_list),
+        T(test_update),
+        T(test_delete),
+        T(test_logs_on_stderr_only),
     };
+#undef T
     return cmocka_run_group_tests_name("asg_actions", tests, NULL, NULL);
 }

@@ -18,125 +18,50 @@
 #include "datastore.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "store_fixture.h"
 
 #define T0 1800000000LL
 
-struct fixture {
-    char dir[64], db[128], env_db[160], env_now[64];
-    const char *env[3];
-    long long now;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-retire-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    f->env[0] = f->env_db;
-    f->env[1] = f->env_now;
-    f->now = T0;
-    *state = f;
-    return 0;
+    return store_setup(state, "as-retire", T0);
 }
 
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-/* Run an action (args NULL-terminated) and insist on st2's output contract. */
-static int run(struct fixture *f, const char *name, struct action_result *r, ...)
-{
-    const char *args[16];
-    int n = 0;
-    va_list ap;
-    va_start(ap, r);
-    for (const char *a; n < 15 && (a = va_arg(ap, const char *));)
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    snprintf(f->env_now, sizeof f->env_now, "AUTOSCALE_TEST_NOW=%lld", f->now);
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name, r->out,
-                 r->err);
-    if (strchr(r->out, '\n') != strrchr(r->out, '\n'))
-        fail_msg("%s printed more than one line: [%s]", name, r->out);
-    return r->status;
-}
-
-static void put(struct fixture *f, const char *key, const char *value)
-{
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_put(ds, key, value, 0, &err), 0);
-    ds_close(ds);
-}
-
-static void put_node(struct fixture *f, const char *group, const char *node,
+static void put_node(struct store_fixture *f, const char *group, const char *node,
                      const char *state)
 {
     char key[KEY_MAX], val[256];
     snprintf(val, sizeof val,
              "{\"name\":\"%s\",\"group\":\"%s\",\"state\":\"%s\",\"created_at\":%lld}", node,
              group, state, T0 - 100);
-    put(f, key_node(key, group, node), val);
+    store_put(f, key_node(key, group, node), val);
 }
 
-/* Every key and value of the store, as one string. */
-static char *snapshot(struct fixture *f)
+static void assert_snapshot(struct store_fixture *f, const char *before)
 {
-    struct as_error err;
-    struct ds_list l = {0};
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_list(ds, KEY_ROOT, &l, &err), 0);
-    char *s = calloc(1, 1);
-    for (size_t i = 0; i < l.count; i++) {
-        s = realloc(s, strlen(s) + strlen(l.items[i].name) + strlen(l.items[i].value) + 3);
-        strcat(s, l.items[i].name);
-        strcat(s, "=");
-        strcat(s, l.items[i].value);
-        strcat(s, "\n");
-    }
-    ds_list_free(&l);
-    ds_close(ds);
-    return s;
-}
-
-static void assert_snapshot(struct fixture *f, const char *before)
-{
-    char *after = snapshot(f);
+    char *after = store_snapshot(f);
     if (strcmp(before, after) != 0)
         fail_msg("the store changed:\nbefore:\n%s\nafter:\n%s", before, after);
     free(after);
 }
 
-static void define(struct fixture *f, const char *name, const char *extra)
+static void define(struct store_fixture *f, const char *name, const char *extra)
 {
     struct action_result r;
     char n[64];
     snprintf(n, sizeof n, "--name=%s", name);
-    if (run(f, "asg_define", &r, n, "--min=1", "--max=4", extra, NULL) != 0)
+    if (store_run(f, "asg_define", &r, n, "--min=1", "--max=4", extra, NULL) != 0)
         fail_msg("asg_define %s: %s", name, r.out);
     action_result_free(&r);
 }
 
-static const char *status_of(struct fixture *f, const char *group)
+static const char *status_of(struct store_fixture *f, const char *group)
 {
     static char buf[32];
     struct action_result r;
     char n[64];
     snprintf(n, sizeof n, "--name=%s", group);
-    assert_int_equal(run(f, "asg_get", &r, n, NULL), 0);
+    assert_int_equal(store_run(f, "asg_get", &r, n, NULL), 0);
     snprintf(buf, sizeof buf, "%s", jx_str(jx_obj(r.json, "group"), "status", "?"));
     action_result_free(&r);
     return buf;
@@ -159,7 +84,7 @@ static const char *joined(struct json_object *arr)
 
 static void test_retire_marks_and_lists_every_node(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     define(f, "web", NULL);
     define(f, "web-2", NULL);
@@ -169,7 +94,7 @@ static void test_retire_marks_and_lists_every_node(void **state)
     put_node(f, "web", "web-d", "building");
     put_node(f, "web-2", "web-2-a", "active"); /* another group's: not listed */
 
-    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "asg_retire", &r, "--name=web", NULL), 0);
     assert_string_equal(jx_str(r.json, "group", ""), "web");
     assert_true(jx_bool(r.json, "existed", false));
     assert_true(jx_bool(r.json, "changed", false));
@@ -180,9 +105,9 @@ static void test_retire_marks_and_lists_every_node(void **state)
     assert_string_equal(status_of(f, "web-2"), "active");
 
     /* again, later: a success that changes nothing, not even updated_at */
-    char *before = snapshot(f);
+    char *before = store_snapshot(f);
     f->now += 60;
-    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "asg_retire", &r, "--name=web", NULL), 0);
     assert_true(jx_bool(r.json, "existed", false));
     assert_false(jx_bool(r.json, "changed", true));
     assert_string_equal(jx_str(r.json, "status", ""), "deleting");
@@ -194,11 +119,11 @@ static void test_retire_marks_and_lists_every_node(void **state)
 
 static void test_retire_absent_group(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     define(f, "web", NULL);
-    char *before = snapshot(f);
-    assert_int_equal(run(f, "asg_retire", &r, "--name=ghost", NULL), 0);
+    char *before = store_snapshot(f);
+    assert_int_equal(store_run(f, "asg_retire", &r, "--name=ghost", NULL), 0);
     assert_false(jx_bool(r.json, "existed", true));
     assert_false(jx_bool(r.json, "changed", true));
     assert_string_equal(jx_str(r.json, "group", ""), "ghost");
@@ -211,10 +136,10 @@ static void test_retire_absent_group(void **state)
 
 static void test_retire_bad_input_changes_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     define(f, "web", NULL);
     put_node(f, "web", "web-a", "active");
-    char *before = snapshot(f);
+    char *before = store_snapshot(f);
     static const struct {
         const char *args[3];
         const char *code;
@@ -231,7 +156,7 @@ static void test_retire_bad_input_changes_nothing(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct action_result r;
         const char *const *a = cases[i].args;
-        int st = run(f, "asg_retire", &r, a[0], a[1], a[2], NULL);
+        int st = store_run(f, "asg_retire", &r, a[0], a[1], a[2], NULL);
         if (st != 2 || strcmp(action_error_code(&r), cases[i].code) != 0)
             fail_msg("case %zu: exit %d, wanted 2 %s: %s", i, st, cases[i].code, r.out);
         action_result_free(&r);
@@ -244,30 +169,30 @@ static void test_retire_bad_input_changes_nothing(void **state)
 /* Once retired, nothing may grow or reshape the group. */
 static void test_retired_group_refuses_changes(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     define(f, "web", NULL);
-    put(f, "autoscale.node.web.web-a",
-        "{\"name\":\"web-a\",\"group\":\"web\",\"state\":\"active\",\"provider\":\"local\","
-        "\"provider_id\":\"web.web-a\",\"address\":\"127.0.1.5\",\"port\":8080}");
-    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    store_put(f, "autoscale.node.web.web-a",
+              "{\"name\":\"web-a\",\"group\":\"web\",\"state\":\"active\",\"provider\":\"local\","
+              "\"provider_id\":\"web.web-a\",\"address\":\"127.0.1.5\",\"port\":8080}");
+    assert_int_equal(store_run(f, "asg_retire", &r, "--name=web", NULL), 0);
     action_result_free(&r);
-    char *before = snapshot(f);
+    char *before = store_snapshot(f);
 
     /* the very spec it was defined with */
-    assert_int_equal(run(f, "asg_define", &r, "--name=web", "--min=1", "--max=4", NULL), 2);
+    assert_int_equal(store_run(f, "asg_define", &r, "--name=web", "--min=1", "--max=4", NULL), 2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     action_result_free(&r);
-    assert_int_equal(run(f, "asg_update", &r, "--name=web", "--max=6", NULL), 2);
+    assert_int_equal(store_run(f, "asg_update", &r, "--name=web", "--max=6", NULL), 2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     action_result_free(&r);
-    assert_int_equal(run(f, "add_node", &r, "--name=web", "--node=web-b", NULL), 2);
+    assert_int_equal(store_run(f, "add_node", &r, "--name=web", "--node=web-b", NULL), 2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-a", NULL), 2);
+    assert_int_equal(store_run(f, "lb_add", &r, "--name=web", "--node=web-a", NULL), 2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     action_result_free(&r);
-    assert_int_equal(run(f, "node_pick", &r, "--name=web", "--count=1", NULL), 2);
+    assert_int_equal(store_run(f, "node_pick", &r, "--name=web", "--count=1", NULL), 2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     action_result_free(&r);
     assert_snapshot(f, before);
@@ -290,7 +215,7 @@ static struct json_object *decision_for(struct json_object *tick, const char *gr
  * and no lease is taken for it. */
 static void test_governor_skips_retired_group(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     define(f, "web", NULL);
     define(f, "api", NULL);
@@ -300,30 +225,30 @@ static void test_governor_skips_retired_group(void **state)
         "--body={\"asg\":\"web\",\"state\":\"open\",\"severity\":\"critical\",\"id\":\"i-1\"}",
         "--body={\"asg\":\"api\",\"state\":\"open\",\"severity\":\"critical\",\"id\":\"i-2\"}"};
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(run(f, "alert_event", &r, open[i], NULL), 0);
+        assert_int_equal(store_run(f, "alert_event", &r, open[i], NULL), 0);
         action_result_free(&r);
     }
 
-    assert_int_equal(run(f, "governor_tick", &r, "--dry_run", NULL), 0);
+    assert_int_equal(store_run(f, "governor_tick", &r, "--dry_run", NULL), 0);
     struct json_object *d = decision_for(r.json, "web");
     assert_non_null(d);
     assert_string_equal(jx_str(d, "action", ""), "scale_out");
     action_result_free(&r);
 
-    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "asg_retire", &r, "--name=web", NULL), 0);
     action_result_free(&r);
     f->now += 5;
-    assert_int_equal(run(f, "governor_tick", &r, NULL), 0);
+    assert_int_equal(store_run(f, "governor_tick", &r, NULL), 0);
     assert_null(decision_for(r.json, "web"));
     d = decision_for(r.json, "api"); /* the other group still gets its decision */
     assert_non_null(d);
     assert_string_equal(jx_str(d, "action", ""), "scale_out");
     action_result_free(&r);
-    assert_int_equal(run(f, "governor_tick", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "governor_tick", &r, "--name=web", NULL), 0);
     assert_int_equal(json_object_array_length(jx_arr(r.json, "decisions")), 0);
     action_result_free(&r);
 
-    char *all = snapshot(f);
+    char *all = store_snapshot(f);
     assert_null(strstr(all, "autoscale.lease.web="));
     assert_non_null(strstr(all, "autoscale.lease.api="));
     free(all);
@@ -333,42 +258,39 @@ static void test_governor_skips_retired_group(void **state)
  * gone; a re-run after the group is forgotten finds nothing to do. */
 static void test_retire_then_forget(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fixture *f = *state;
     struct action_result r;
     define(f, "web", NULL);
     put_node(f, "web", "web-a", "active");
-    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "asg_retire", &r, "--name=web", NULL), 0);
     assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-a");
     action_result_free(&r);
 
-    assert_int_equal(run(f, "asg_forget", &r, "--name=web", NULL), 2);
+    assert_int_equal(store_run(f, "asg_forget", &r, "--name=web", NULL), 2);
     assert_string_equal(action_error_code(&r), "nodes_remain");
     action_result_free(&r);
     assert_string_equal(status_of(f, "web"), "deleting");
 
-    struct as_error err;
     char key[KEY_MAX];
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_int_equal(ds_del(ds, key_node(key, "web", "web-a"), &err), 0);
-    ds_close(ds);
-    assert_int_equal(run(f, "asg_forget", &r, "--name=web", NULL), 0);
+    store_del(f, key_node(key, "web", "web-a"));
+    assert_int_equal(store_run(f, "asg_forget", &r, "--name=web", NULL), 0);
     assert_true(jx_bool(r.json, "deleted", false));
     action_result_free(&r);
-    char *all = snapshot(f);
+    char *all = store_snapshot(f);
     assert_string_equal(all, "");
     free(all);
 
-    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "asg_retire", &r, "--name=web", NULL), 0);
     assert_false(jx_bool(r.json, "existed", true));
     action_result_free(&r);
-    assert_int_equal(run(f, "asg_forget", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "asg_forget", &r, "--name=web", NULL), 0);
     assert_false(jx_bool(r.json, "existed", true));
     action_result_free(&r);
 }
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, store_teardown)
     const struct CMUnitTest tests[] = {
         T(test_retire_marks_and_lists_every_node),
         T(test_retire_absent_group),

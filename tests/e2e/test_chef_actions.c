@@ -24,33 +24,32 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "sshd_server.h"
+#include "store_fixture.h"
 #include "test_httpd.h"
 
 struct fixture {
-    char dir[64];
+    struct store_fixture st; /* the group's directory, and a new store in it per test */
     char key[128], other_key[128];
     struct sshd_server sshd;
     struct chef_fake chef;
     int n;
     /* per test */
-    char db[160], env_db[200], node[160], kh[160];
+    char node[160], kh[160];
     char solo[200], client[200];
-    const char *env[4];
 };
 
 static int group_setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     char sdir[96], cdir[96], pub[160];
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-chefe2e-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (store_fixture_open(&f->st, "as-chefe2e") < 0)
         return -1;
-    snprintf(sdir, sizeof sdir, "%s/sshd", f->dir);
-    snprintf(cdir, sizeof cdir, "%s/chef-server", f->dir);
+    snprintf(sdir, sizeof sdir, "%s/sshd", f->st.dir);
+    snprintf(cdir, sizeof cdir, "%s/chef-server", f->st.dir);
     mkdir(sdir, 0700);
     mkdir(cdir, 0700);
-    snprintf(f->key, sizeof f->key, "%s/id_ed25519", f->dir);
-    snprintf(f->other_key, sizeof f->other_key, "%s/id_other", f->dir);
+    snprintf(f->key, sizeof f->key, "%s/id_ed25519", f->st.dir);
+    snprintf(f->other_key, sizeof f->other_key, "%s/id_other", f->st.dir);
     snprintf(pub, sizeof pub, "%s.pub", f->key);
     if (sshd_server_start(&f->sshd, sdir) < 0 || sshd_keygen("ed25519", f->key) < 0 ||
         sshd_keygen("ed25519", f->other_key) < 0 || sshd_authorize(&f->sshd, pub) < 0 ||
@@ -63,25 +62,14 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
     if (!f)
         return 0;
     sshd_server_stop(&f->sshd);
     chef_fake_stop(&f->chef);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (store_fixture_close(&f->st) != 0)
         return -1;
     free(f);
     return 0;
-}
-
-static void put(struct fixture *f, const char *key, const char *value)
-{
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_put(ds, key, value, 0, &err), 0);
-    ds_close(ds);
 }
 
 static void put_node(struct fixture *f, const char *node, const char *state,
@@ -93,7 +81,7 @@ static void put_node(struct fixture *f, const char *node, const char *state,
              "\"provider_id\":\"p-%s\",\"address\":%s%s%s,\"port\":8080}",
              node, state, node, address ? "\"" : "", address ? address : "null",
              address ? "\"" : "");
-    put(f, key_node(key, "web", node), rec);
+    store_put(&f->st, key_node(key, "web", node), rec);
 }
 
 static void install_stub(const char *path)
@@ -128,9 +116,6 @@ static int runs(struct fixture *f)
     return n;
 }
 
-static int run(struct fixture *f, const char *name, const char *const *args,
-               struct action_result *r);
-
 /* Per test: a new store with group web (run list recipe[web],role[base])
  * and its active node web-1 at 127.0.0.1, a new node directory with the
  * stub, a new known-hosts file. */
@@ -138,14 +123,14 @@ static int setup(void **state)
 {
     struct fixture *f = *state;
     int n = ++f->n;
-    snprintf(f->db, sizeof f->db, "%s/store-%d.db", f->dir, n);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    snprintf(f->node, sizeof f->node, "%s/node-%d", f->dir, n);
-    snprintf(f->kh, sizeof f->kh, "%s/known_hosts-%d", f->dir, n);
+    char store[32];
+    snprintf(store, sizeof store, "store-%d.db", n);
+    store_fixture_use(&f->st, store);
+    snprintf(f->node, sizeof f->node, "%s/node-%d", f->st.dir, n);
+    snprintf(f->kh, sizeof f->kh, "%s/known_hosts-%d", f->st.dir, n);
     snprintf(f->solo, sizeof f->solo, "%s/bin/chef-solo", f->node);
     snprintf(f->client, sizeof f->client, "%s/bin/chef-client", f->node);
-    f->env[0] = f->env_db;
-    f->env[1] = NULL;
+    f->st.env[1] = NULL; /* a failed test may have left its own variable there */
     char path[256];
     mkdir(f->node, 0700);
     snprintf(path, sizeof path, "%s/bin", f->node);
@@ -157,21 +142,11 @@ static int setup(void **state)
 
     struct action_result r;
     const char *create[] = {"--name=web", "--run_list=recipe[web],role[base]", NULL};
-    if (run(f, "asg_define", create, &r) != 0)
+    if (store_runv(&f->st, "asg_define", create, &r) != 0)
         return -1;
     action_result_free(&r);
     put_node(f, "web-1", "active", "127.0.0.1");
     return 0;
-}
-
-static int run(struct fixture *f, const char *name, const char *const *args,
-               struct action_result *r)
-{
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name, r->out,
-                 r->err);
-    return r->status;
 }
 
 /* chef_bootstrap of web-1 with the fixture's SSH settings and the stub as
@@ -205,7 +180,7 @@ static int bootstrap(struct fixture *f, struct action_result *r, ...)
     args[n++] = solo;
     args[n++] = client;
     args[n] = NULL;
-    return run(f, "chef_bootstrap", args, r);
+    return store_runv(&f->st, "chef_bootstrap", args, r);
 }
 
 static struct json_object *recorded_argv(struct fixture *f)
@@ -388,10 +363,10 @@ static void test_install_only_when_absent(void **state)
     snprintf(rec, sizeof rec, "%s/record", f->node);
     mkdir(rec, 0700);
 
-    assert_int_equal(run(f, "chef_bootstrap", full, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_bootstrap", full, &r), 0);
     assert_non_null(strstr(jx_str(r.json, "output_tail", ""), "installing the Chef client"));
     action_result_free(&r);
-    assert_int_equal(run(f, "chef_bootstrap", full, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_bootstrap", full, &r), 0);
     assert_null(strstr(jx_str(r.json, "output_tail", ""), "installing"));
     action_result_free(&r);
     assert_int_equal(lines_in(installs), 1);
@@ -417,7 +392,7 @@ static void test_changed_host_key_refused(void **state)
     snprintf(port, sizeof port, "--ssh_port=%d", f->sshd.port);
     snprintf(kh, sizeof kh, "--ssh_known_hosts_file=%s", f->kh);
     const char *full[] = {cleanup[0], cleanup[1], port, kh, NULL};
-    assert_int_equal(run(f, "chef_cleanup", full, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", full, &r), 0);
     assert_true(jx_bool(r.json, "host_key_forgotten", false));
     action_result_free(&r);
     assert_int_equal(bootstrap(f, &r, NULL), 0);
@@ -510,7 +485,7 @@ static void test_sigterm_interrupts_and_kills_remote_run(void **state)
     snprintf(solo, sizeof solo, "--chef_solo_command=%s", f->solo);
     snprintf(sleeping, sizeof sleeping, "%s/record/sleeping", f->node);
     const char *args[] = {"--name=web", "--node=web-1", port, key, kh, solo, NULL};
-    pid_t pid = action_start("chef_bootstrap", args, f->env, &out_fd, &err_fd);
+    pid_t pid = action_start("chef_bootstrap", args, store_env(&f->st), &out_fd, &err_fd);
     for (int i = 0; i < 1200 && access(sleeping, F_OK) != 0; i++)
         usleep(50000);
     assert_int_equal(access(sleeping, F_OK), 0);
@@ -547,9 +522,9 @@ static void test_private_key_never_printed(void **state)
     char *pem = sshd_read_file(f->key, NULL);
     char *arg_key = NULL;
     assert_int_equal(asprintf(&arg_key, "--ssh_private_key=%s", pem) > 0, 1);
-    const char *dbg_env[] = {f->env_db, "ST2_ACTION_DEBUG=True", NULL};
-    const char *saved = f->env[1];
-    f->env[1] = dbg_env[1];
+    const char *dbg_env[] = {f->st.env_db, "ST2_ACTION_DEBUG=True", NULL};
+    const char *saved = f->st.env[1];
+    f->st.env[1] = dbg_env[1];
 
     /* the node prints the key back (a careless recipe), given as a file... */
     char echo[512];
@@ -581,7 +556,7 @@ static void test_private_key_never_printed(void **state)
     assert_no_key_material(r.err, pem);
     action_result_free(&r);
 
-    f->env[1] = saved;
+    f->st.env[1] = saved;
     free(arg_key);
     free(pem);
 }
@@ -652,7 +627,7 @@ static void test_bad_input_changes_nothing(void **state)
             args[n++] = solo;
         args[n++] = kh;
         args[n] = NULL;
-        int st = run(f, "chef_bootstrap", args, &r);
+        int st = store_runv(&f->st, "chef_bootstrap", args, &r);
         if (st != cases[i].status || strcmp(action_error_code(&r), cases[i].code) != 0)
             fail_msg("case %zu (%s): exit %d %s, wanted %d %s: %s", i, cases[i].arg, st,
                      action_error_code(&r), cases[i].status, cases[i].code, r.out);
@@ -662,7 +637,7 @@ static void test_bad_input_changes_nothing(void **state)
     assert_int_equal(access(f->kh, F_OK), -1);
     struct action_result r;
     const char *none[] = {"--name=web", NULL};
-    assert_int_equal(run(f, "chef_bootstrap", none, &r), 2);
+    assert_int_equal(store_runv(&f->st, "chef_bootstrap", none, &r), 2);
     assert_string_equal(action_error_code(&r), "missing_parameter");
     action_result_free(&r);
 }
@@ -676,11 +651,12 @@ static void test_group_settings_override(void **state)
                             "\"cookbooks_url\": \"https://example.com/api.tar.gz\", "
                             "\"chef_environment\": \"staging\"}}",
                             NULL};
-    assert_int_equal(run(f, "asg_define", create, &r), 0);
+    assert_int_equal(store_runv(&f->st, "asg_define", create, &r), 0);
     action_result_free(&r);
     char key[KEY_MAX];
-    put(f, key_node(key, "api", "api-1"),
-        "{\"name\":\"api-1\",\"group\":\"api\",\"state\":\"building\",\"address\":\"127.0.0.1\"}");
+    store_put(&f->st, key_node(key, "api", "api-1"),
+              "{\"name\":\"api-1\",\"group\":\"api\",\"state\":\"building\","
+              "\"address\":\"127.0.0.1\"}");
 
     const char *args[12];
     char port[32], k[200], kh[200], solo[256];
@@ -698,7 +674,7 @@ static void test_group_settings_override(void **state)
     args[n++] = kh;
     args[n++] = solo;
     args[n] = NULL;
-    assert_int_equal(run(f, "chef_bootstrap", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_bootstrap", args, &r), 0);
     action_result_free(&r);
     struct json_object *a = recorded_argv(f);
     assert_string_equal(arg(a, 3), "api-1");
@@ -796,7 +772,7 @@ static void test_client_mode_registers_then_cleanup_deletes(void **state)
     snprintf(kh, sizeof kh, "--ssh_known_hosts_file=%s", f->kh);
     const char *clean[] = {"--name=web", "--node=web-1", url, "--chef_client_name=admin",
                            keyfile, port, kh, NULL};
-    assert_int_equal(run(f, "chef_cleanup", clean, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", clean, &r), 0);
     assert_true(jx_bool(r.json, "node_deleted", false));
     assert_true(jx_bool(r.json, "client_deleted", false));
     assert_true(jx_bool(r.json, "host_key_forgotten", false));
@@ -806,7 +782,7 @@ static void test_client_mode_registers_then_cleanup_deletes(void **state)
     assert_null(jx_obj(jx_obj(st, "nodes"), "web-1"));
     assert_null(jx_str(jx_obj(st, "clients"), "web-1", NULL));
     json_object_put(st);
-    assert_int_equal(run(f, "chef_cleanup", clean, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", clean, &r), 0);
     assert_false(jx_bool(r.json, "node_deleted", true));
     assert_false(jx_bool(r.json, "client_deleted", true));
     assert_false(jx_bool(r.json, "changed", true));
@@ -872,14 +848,14 @@ static void test_cleanup_draining_node_of_retired_group(void **state)
     assert_int_equal(lines_in(f->kh), 1);
 
     const char *retire[] = {"--name=web", NULL};
-    assert_int_equal(run(f, "asg_retire", retire, &r), 0);
+    assert_int_equal(store_runv(&f->st, "asg_retire", retire, &r), 0);
     assert_string_equal(jx_str(r.json, "status", ""), "deleting");
     action_result_free(&r);
     put_node(f, "web-1", "draining", "127.0.0.1");
 
     const char *clean[] = {"--name=web", "--node=web-1", url, "--chef_client_name=admin",
                            keyfile, port, kh, NULL};
-    assert_int_equal(run(f, "chef_cleanup", clean, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", clean, &r), 0);
     assert_true(jx_bool(r.json, "node_deleted", false));
     assert_true(jx_bool(r.json, "client_deleted", false));
     assert_true(jx_bool(r.json, "host_key_forgotten", false));
@@ -893,12 +869,9 @@ static void test_cleanup_draining_node_of_retired_group(void **state)
 
     /* remove_node has run: the record is gone, and so is everything else */
     char key[KEY_MAX];
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_int_equal(ds_del(ds, key_node(key, "web", "web-1"), &err), 0);
-    ds_close(ds);
+    store_del(&f->st, key_node(key, "web", "web-1"));
     char *before = chef_fake_state(&f->chef);
-    assert_int_equal(run(f, "chef_cleanup", clean, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", clean, &r), 0);
     assert_false(jx_bool(r.json, "node_deleted", true));
     assert_false(jx_bool(r.json, "client_deleted", true));
     assert_false(jx_bool(r.json, "host_key_forgotten", true));
@@ -915,7 +888,7 @@ static void test_cleanup_without_server(void **state)
     struct fixture *f = *state;
     struct action_result r;
     const char *args[] = {"--name=web", "--node=web-1", NULL};
-    assert_int_equal(run(f, "chef_cleanup", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", args, &r), 0);
     assert_true(json_object_is_type(json_object_object_get(r.json, "chef_server"),
                                     json_type_null));
     assert_non_null(strstr(jx_str(r.json, "message", ""), "no Chef server configured"));
@@ -924,7 +897,7 @@ static void test_cleanup_without_server(void **state)
 
     /* a node whose record is already gone is fine too */
     const char *gone_node[] = {"--name=web", "--node=web-77", NULL};
-    assert_int_equal(run(f, "chef_cleanup", gone_node, &r), 0);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", gone_node, &r), 0);
     action_result_free(&r);
 
     const char *bad[][3] = {{"--name=web", "--node=web;1", NULL},
@@ -932,14 +905,14 @@ static void test_cleanup_without_server(void **state)
                             {"--name=web", NULL, NULL}};
     const char *codes[] = {"invalid_node_name", "unknown_group", "missing_parameter"};
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(run(f, "chef_cleanup", bad[i], &r), 2);
+        assert_int_equal(store_runv(&f->st, "chef_cleanup", bad[i], &r), 2);
         assert_string_equal(action_error_code(&r), codes[i]);
         action_result_free(&r);
     }
     const char *no_key[] = {"--name=web", "--node=web-1",
                             "--chef_server_url=https://chef.example.com/organizations/x",
                             "--chef_client_name=admin", NULL};
-    assert_int_equal(run(f, "chef_cleanup", no_key, &r), 2);
+    assert_int_equal(store_runv(&f->st, "chef_cleanup", no_key, &r), 2);
     assert_string_equal(action_error_code(&r), "missing_parameter");
     action_result_free(&r);
 }

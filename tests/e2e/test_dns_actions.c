@@ -26,6 +26,7 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "pdns_server.h"
+#include "store_fixture.h"
 #include "test_httpd.h"
 
 #define KEY "e2e-pdns-k3y-0123456789abcdef"
@@ -36,10 +37,7 @@
 static struct pdns_server *server;
 
 struct fixture {
-    char dir[64];
-    char db[128];
-    char env_db[160];
-    const char *env[2];
+    struct store_fixture st;
     char zone[64];
     char url_arg[256], key_arg[128];
     struct fake_do_dns *fake;
@@ -63,12 +61,8 @@ static int setup(void **state)
 {
     static int seq;
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-dns-e2e-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (store_fixture_open(&f->st, "as-dns-e2e") < 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    f->env[0] = f->env_db;
     snprintf(f->zone, sizeof f->zone, "e%d-%d.test", (int)getpid(), ++seq);
     snprintf(f->url_arg, sizeof f->url_arg, "--powerdns_api_url=%s",
              pdns_server_api_url(server));
@@ -82,29 +76,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
     pdns_server_resume(server); /* a test that stopped it */
     pdns_server_delete_zone(server, f->zone);
     fake_do_dns_stop(f->fake);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(store_fixture_close(&f->st), 0);
     free(f);
     return 0;
 }
 
 /* ------------------------------------------------------------ helpers -- */
-
-/* Run an action and insist on st2's output contract whatever the outcome:
- * exactly one JSON document on stdout. */
-static int run(struct fixture *f, const char *name, const char *const *args,
-               struct action_result *r)
-{
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name, r->out,
-                 r->err);
-    return r->status;
-}
 
 /* dns_register or dns_unregister for group `group`, node `node`, with the
  * server's URL and key, plus up to four more arguments (NULL-ended). */
@@ -127,7 +107,7 @@ static int dns(struct fixture *f, const char *action, const char *group, const c
         args[n++] = a;
     va_end(ap);
     args[n] = NULL;
-    return run(f, action, args, r);
+    return store_runv(&f->st, action, args, r);
 }
 
 /* dns() that must succeed; returns "changed". */
@@ -150,7 +130,7 @@ static void create_group(struct fixture *f, const char *group, const char *provi
     snprintf(prov, sizeof prov, "--dns_provider=%s", provider);
     snprintf(zonearg, sizeof zonearg, "--dns_zone=%s", zone ? zone : "");
     const char *args[] = {name, "--min=0", prov, zone ? zonearg : NULL, NULL};
-    if (run(f, "asg_define", args, &r) != 0)
+    if (store_runv(&f->st, "asg_define", args, &r) != 0)
         fail_msg("asg_define: %s", r.out);
     action_result_free(&r);
 }
@@ -159,26 +139,18 @@ static void put_node(struct fixture *f, const char *group, const char *node, con
                      const char *address)
 {
     char key[KEY_MAX], value[512];
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
     snprintf(value, sizeof value,
              "{\"name\":\"%s\",\"group\":\"%s\",\"state\":\"%s\",\"provider\":\"local\","
              "\"provider_id\":\"%s\",\"address\":%s%s%s,\"port\":8080,\"created_at\":%lld}",
              node, group, state, node, address ? "\"" : "", address ? address : "null",
              address ? "\"" : "", (long long)time(NULL));
-    assert_int_equal(ds_put(ds, key_node(key, group, node), value, 0, &err), 0);
-    ds_close(ds);
+    store_put(&f->st, key_node(key, group, node), value);
 }
 
 static void drop_node(struct fixture *f, const char *group, const char *node)
 {
     char key[KEY_MAX];
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_del(ds, key_node(key, group, node), &err), 0);
-    ds_close(ds);
+    store_del(&f->st, key_node(key, group, node));
 }
 
 /* "<label>.<zone>" */
@@ -376,7 +348,7 @@ static void test_unregister_in_retired_group(void **state)
     assert_true(dns_ok(f, "dns_register", "web-1"));
     assert_true(dns_ok(f, "dns_register", "web-2"));
     const char *retire[] = {"--name=web", NULL};
-    assert_int_equal(run(f, "asg_retire", retire, &r), 0);
+    assert_int_equal(store_runv(&f->st, "asg_retire", retire, &r), 0);
     assert_string_equal(jx_str(r.json, "status", ""), "deleting");
     action_result_free(&r);
 
@@ -467,7 +439,7 @@ static void test_group_settings_override(void **state)
     snprintf(settings, sizeof settings,
              "{\"powerdns\": {\"ttl\": 90, \"record_template\": \"{node}-{group}.{zone}\"}}");
     const char *args[] = {name, "--min=0", "--dns_provider=powerdns", zonearg, settings, NULL};
-    assert_int_equal(run(f, "asg_define", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "asg_define", args, &r), 0);
     action_result_free(&r);
     put_node(f, "web", "web-1", "active", "127.0.1.1");
     assert_true(dns_ok(f, "dns_register", "web-1"));
@@ -700,7 +672,7 @@ static void test_sigterm_ends_it_promptly(void **state)
     snprintf(f->url_arg, sizeof f->url_arg, "--powerdns_api_url=%s/api/v1/servers/localhost",
              test_httpd_url(h));
     const char *args[] = {"--name=web", "--node=web-1", f->url_arg, f->key_arg, NULL};
-    pid_t pid = action_start("dns_register", args, f->env, &out_fd, &err_fd);
+    pid_t pid = action_start("dns_register", args, store_env(&f->st), &out_fd, &err_fd);
     for (int i = 0; i < 3000 && test_httpd_request_count(h) < 1; i++)
         usleep(10000);
     assert_int_equal(test_httpd_request_count(h), 1);

@@ -28,6 +28,7 @@
 #include "haproxy_server.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "store_fixture.h"
 
 #define NODES 3
 #define BACKEND "web-be"
@@ -36,10 +37,7 @@
 #define DO_LB "4de7ac8b-495b-4884-9a69-1050c6793cd6"
 
 struct fixture {
-    char dir[64];
-    char db[128];
-    char env_db[160];
-    const char *env[2];
+    struct store_fixture st;
     char sock_arg[192];
     struct haproxy_server *h;
     struct demo_node node[NODES];
@@ -51,59 +49,17 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void put(struct fixture *f, const char *key, const char *value)
-{
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_put(ds, key, value, 0, &err), 0);
-    ds_close(ds);
-}
-
-/* A node record as add_node leaves it. */
 static void put_node(struct fixture *f, const char *group, const char *name, const char *state,
                      const char *addr, int port, const char *provider_id)
 {
-    char key[KEY_MAX];
-    struct json_object *o = json_object_new_object();
-    jx_add_str(o, "name", name);
-    jx_add_str(o, "group", group);
-    jx_add_str(o, "state", state);
-    jx_add_str(o, "provider", "local");
-    jx_add_str(o, "provider_id", provider_id ? provider_id : name);
-    jx_add_str(o, "address", addr);
-    jx_add_int(o, "port", port);
-    put(f, key_node(key, group, name), json_object_to_json_string(o));
-    json_object_put(o);
-}
-
-/* Run an action (args NULL-terminated) and insist on st2's contract. */
-static int run(struct fixture *f, const char *name, struct action_result *r, ...)
-{
-    const char *args[32];
-    int n = 0;
-    va_list ap;
-    va_start(ap, r);
-    for (const char *a; n < 31 && (a = va_arg(ap, const char *));)
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name, r->out,
-                 r->err);
-    return r->status;
+    store_put_node(&f->st, store_node_record(group, name, state, addr, port, provider_id));
 }
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     struct action_result r;
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-lb-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    f->env[0] = f->env_db;
+    assert_int_equal(store_fixture_open(&f->st, "as-lb"), 0);
     *state = f;
     f->h = haproxy_start(BACKEND);
     assert_non_null(f->h);
@@ -114,8 +70,8 @@ static int setup(void **state)
         snprintf(addr, sizeof addr, "127.0.1.%d", 11 + i);
         assert_int_equal(demo_node_start(&f->node[i], name, addr), 0);
     }
-    assert_int_equal(run(f, "asg_define", &r, "--name=web", "--lb_provider=haproxy",
-                         "--lb_backend=" BACKEND, NULL),
+    assert_int_equal(store_run(&f->st, "asg_define", &r, "--name=web", "--lb_provider=haproxy",
+                               "--lb_backend=" BACKEND, NULL),
                      0);
     action_result_free(&r);
     for (int i = 0; i < NODES; i++)
@@ -126,12 +82,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
     for (int i = 0; i < NODES; i++)
         demo_node_stop(&f->node[i]);
     haproxy_stop(f->h);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(store_fixture_close(&f->st), 0);
     free(f);
     return 0;
 }
@@ -141,7 +95,7 @@ static void lb_add(struct fixture *f, const char *node, bool changed)
     struct action_result r;
     char arg[64];
     snprintf(arg, sizeof arg, "--node=%s", node);
-    if (run(f, "lb_add", &r, "--name=web", arg, f->sock_arg, NULL) != 0)
+    if (store_run(&f->st, "lb_add", &r, "--name=web", arg, f->sock_arg, NULL) != 0)
         fail_msg("lb_add %s: %s %s", node, r.out, r.err);
     assert_int_equal(jx_bool(r.json, "changed", !changed), changed);
     action_result_free(&r);
@@ -222,7 +176,9 @@ static void test_add_three_spreads_traffic(void **state)
     struct action_result r;
     int counts[NODES];
 
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", f->sock_arg, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", f->sock_arg,
+                               NULL),
+                     0);
     assert_true(jx_bool(r.json, "changed", false));
     assert_string_equal(jx_str(r.json, "backend", ""), BACKEND);
     struct json_object *srv = jx_obj(r.json, "server");
@@ -268,7 +224,9 @@ static void test_add_conflicting_address_refused(void **state)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "add server %s/web-1 127.0.1.99:%d", BACKEND, f->node[0].port);
     free(haproxy_cmd(f->h, cmd));
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", f->sock_arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", f->sock_arg,
+                               NULL),
+                     2);
     assert_string_equal(action_error_code(&r), "lb_conflict");
     action_result_free(&r);
     char *stat = haproxy_cmd(f->h, "show stat " BACKEND " 4 -1");
@@ -281,14 +239,14 @@ static void test_failed_add_leaves_no_server(void **state)
     struct fixture *f = *state;
     struct action_result r;
     char spy_path[160], arg[192];
-    snprintf(spy_path, sizeof spy_path, "%s/spy.sock", f->dir);
+    snprintf(spy_path, sizeof spy_path, "%s/spy.sock", f->st.dir);
     snprintf(arg, sizeof arg, "--haproxy_socket=%s", spy_path);
     struct hx_spy *spy = hx_spy_start(spy_path, f->h->sock);
     assert_non_null(spy);
 
     /* the server is added, then enabling it fails */
     hx_spy_fail_next(spy, "enable server", "Permission denied");
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 1);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 1);
     assert_string_equal(action_error_code(&r), "lb_permission_denied");
     assert_non_null(strstr(r.out, "removed again"));
     action_result_free(&r);
@@ -302,7 +260,7 @@ static void test_failed_add_leaves_no_server(void **state)
 
     /* the same when the health check step fails */
     hx_spy_fail_next(spy, "enable health", "Unknown command, but maybe one of the following");
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-2", arg, NULL), 1);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-2", arg, NULL), 1);
     assert_string_equal(action_error_code(&r), "lb_error");
     action_result_free(&r);
     servers = haproxy_servers(f->h);
@@ -310,7 +268,7 @@ static void test_failed_add_leaves_no_server(void **state)
     free(servers);
 
     /* and the retry, with HAProxy behaving, succeeds */
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 0);
     action_result_free(&r);
     hx_spy_stop(spy);
 }
@@ -329,7 +287,7 @@ static void test_remove_drains_gently(void **state)
     const char *args[] = {"--name=web", "--node=web-1", "--drain_timeout=60", f->sock_arg,
                           NULL};
     int out_fd, err_fd;
-    pid_t pid = action_start("lb_remove", args, f->env, &out_fd, &err_fd);
+    pid_t pid = action_start("lb_remove", args, store_env(&f->st), &out_fd, &err_fd);
     wait_status(f, "web-1", "DRAIN");
 
     /* during the drain: traffic goes on, none of it to web-1 */
@@ -360,7 +318,8 @@ static void test_remove_drains_gently(void **state)
     assert_int_equal(demo_node_served(&f->node[0]), served_before + 1);
 
     /* a retry finds it gone */
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-1", f->sock_arg,
+                               NULL),
                      0);
     assert_false(jx_bool(r.json, "changed", true));
     assert_false(jx_bool(r.json, "existed", true));
@@ -374,8 +333,8 @@ static void test_remove_cuts_at_deadline(void **state)
     struct request slow;
     lb_add(f, "web-1", true);
     slow_request_on(f, 0, 30000, &slow);
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1",
-                         "--drain_timeout=1", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-1",
+                               "--drain_timeout=1", f->sock_arg, NULL),
                      0);
     assert_true(jx_bool(r.json, "changed", false));
     assert_false(jx_bool(r.json, "drained", true));
@@ -401,12 +360,12 @@ static void test_remove_draining_node_of_retired_group(void **state)
     for (int k = 0; k < NODES; k++)
         lb_add(f, f->node[k].name, true);
     put_node(f, "web", "web-1", "draining", f->node[0].addr, f->node[0].port, NULL);
-    assert_int_equal(run(f, "asg_retire", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(&f->st, "asg_retire", &r, "--name=web", NULL), 0);
     assert_true(jx_bool(r.json, "changed", false));
     action_result_free(&r);
 
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1", "--drain_timeout=5",
-                         f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-1",
+                               "--drain_timeout=5", f->sock_arg, NULL),
                      0);
     assert_true(jx_bool(r.json, "changed", false));
     assert_true(jx_bool(r.json, "existed", false));
@@ -414,7 +373,8 @@ static void test_remove_draining_node_of_retired_group(void **state)
     char status[64];
     assert_int_equal(haproxy_status(f->h, "web-1", status, sizeof status), 0);
     /* member already absent */
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-1", f->sock_arg,
+                               NULL),
                      0);
     assert_false(jx_bool(r.json, "changed", true));
     assert_false(jx_bool(r.json, "existed", true));
@@ -422,20 +382,18 @@ static void test_remove_draining_node_of_retired_group(void **state)
 
     /* web-2's record is gone but its member is still there: found by name */
     char key[KEY_MAX];
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_int_equal(ds_del(ds, key_node(key, "web", "web-2"), &err), 0);
-    ds_close(ds);
+    store_del(&f->st, key_node(key, "web", "web-2"));
     assert_int_equal(haproxy_status(f->h, "web-2", status, sizeof status), 1);
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-2", "--drain_timeout=5",
-                         f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-2",
+                               "--drain_timeout=5", f->sock_arg, NULL),
                      0);
     assert_true(jx_bool(r.json, "changed", false));
     assert_string_equal(jx_str(r.json, "member", ""), "web-2");
     action_result_free(&r);
     assert_int_equal(haproxy_status(f->h, "web-2", status, sizeof status), 0);
     /* and a retry of that: record and member both gone */
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-2", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-2", f->sock_arg,
+                               NULL),
                      0);
     assert_false(jx_bool(r.json, "changed", true));
     assert_false(jx_bool(r.json, "existed", true));
@@ -467,7 +425,8 @@ static void test_sync_after_restart(void **state)
     /* and a record that cannot be added: active without an address */
     put_node(f, "web", "web-8", "active", "", 0, NULL);
 
-    assert_int_equal(run(f, "lb_sync", &r, "--name=web", "--dry_run", f->sock_arg, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=web", "--dry_run", f->sock_arg, NULL),
+                     0);
     assert_true(jx_bool(r.json, "dry_run", false));
     assert_int_equal(json_object_array_length(jx_arr(r.json, "added")), 3);
     assert_int_equal(json_object_array_length(jx_arr(r.json, "removed")), 2);
@@ -477,7 +436,7 @@ static void test_sync_after_restart(void **state)
     assert_null(strstr(servers, "web-1"));
     free(servers);
 
-    assert_int_equal(run(f, "lb_sync", &r, "--name=web", f->sock_arg, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=web", f->sock_arg, NULL), 0);
     assert_true(jx_bool(r.json, "changed", false));
     assert_string_equal(json_object_to_json_string(jx_arr(r.json, "added")),
                         "[ \"web-1\", \"web-2\", \"web-3\" ]");
@@ -498,7 +457,7 @@ static void test_sync_after_restart(void **state)
             fail_msg("%s answered %d of 30 after the sync", f->node[k].name, counts[k]);
 
     /* run again: nothing to do */
-    assert_int_equal(run(f, "lb_sync", &r, "--name=web", f->sock_arg, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=web", f->sock_arg, NULL), 0);
     assert_false(jx_bool(r.json, "changed", true));
     assert_int_equal(json_object_array_length(jx_arr(r.json, "kept")), 3);
     action_result_free(&r);
@@ -509,7 +468,7 @@ static void test_sync_after_restart(void **state)
     free(haproxy_cmd(f->h, "del server " BACKEND "/web-3"));
     snprintf(cmd, sizeof cmd, "add server %s/web-3 127.0.1.98:%d", BACKEND, f->node[2].port);
     free(haproxy_cmd(f->h, cmd));
-    assert_int_equal(run(f, "lb_sync", &r, "--name=web", f->sock_arg, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=web", f->sock_arg, NULL), 0);
     assert_string_equal(json_object_to_json_string(jx_arr(r.json, "enabled")), "[ \"web-2\" ]");
     assert_string_equal(json_object_to_json_string(jx_arr(r.json, "replaced")), "[ \"web-3\" ]");
     action_result_free(&r);
@@ -524,7 +483,7 @@ static void test_injection_refused_before_sending(void **state)
     struct fixture *f = *state;
     struct action_result r;
     char spy_path[160], arg[192], key[KEY_MAX];
-    snprintf(spy_path, sizeof spy_path, "%s/spy.sock", f->dir);
+    snprintf(spy_path, sizeof spy_path, "%s/spy.sock", f->st.dir);
     snprintf(arg, sizeof arg, "--haproxy_socket=%s", spy_path);
     struct hx_spy *spy = hx_spy_start(spy_path, f->h->sock);
     assert_non_null(spy);
@@ -533,21 +492,21 @@ static void test_injection_refused_before_sending(void **state)
                            "--node=web-1 x", "--node=web-1\nshow info",
                            "--node=../web-1"};
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-        assert_int_equal(run(f, "lb_add", &r, "--name=web", nodes[i], arg, NULL), 2);
+        assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", nodes[i], arg, NULL), 2);
         action_result_free(&r);
-        assert_int_equal(run(f, "lb_remove", &r, "--name=web", nodes[i], arg, NULL), 2);
+        assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", nodes[i], arg, NULL), 2);
         action_result_free(&r);
     }
     /* a record whose address would smuggle options */
     put_node(f, "web", "web-5", "active", "127.0.1.11:80 check;show info", 0, NULL);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-5", arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-5", arg, NULL), 2);
     assert_string_equal(action_error_code(&r), "invalid_address");
     action_result_free(&r);
 
     /* a stored spec whose backend would (asg_define refuses such a name) */
     struct as_error err;
     char *text = NULL;
-    struct ds *ds = ds_open_embedded(f->db, &err);
+    struct ds *ds = store_open(&f->st);
     assert_int_equal(ds_get(ds, key_spec(key, "web"), &text, &err), 0);
     struct json_object *spec = json_tokener_parse(text);
     free(text);
@@ -555,10 +514,10 @@ static void test_injection_refused_before_sending(void **state)
     assert_int_equal(ds_put(ds, key, json_object_to_json_string(spec), 0, &err), 0);
     json_object_put(spec);
     ds_close(ds);
-    assert_int_equal(run(f, "lb_sync", &r, "--name=web", arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=web", arg, NULL), 2);
     assert_string_equal(action_error_code(&r), "invalid_backend");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 2);
     action_result_free(&r);
 
     assert_int_equal(hx_spy_count(spy), 0);
@@ -575,78 +534,86 @@ static void test_errors(void **state)
     char arg[192];
 
     /* unknown backend */
-    assert_int_equal(run(f, "asg_define", &r, "--name=other", "--lb_provider=haproxy",
-                         "--lb_backend=nope", NULL),
+    assert_int_equal(store_run(&f->st, "asg_define", &r, "--name=other", "--lb_provider=haproxy",
+                               "--lb_backend=nope", NULL),
                      0);
     action_result_free(&r);
     put_node(f, "other", "other-1", "active", "127.0.1.11", f->node[0].port, NULL);
-    assert_int_equal(run(f, "lb_add", &r, "--name=other", "--node=other-1", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=other", "--node=other-1", f->sock_arg,
+                               NULL),
                      2);
     assert_string_equal(action_error_code(&r), "lb_backend_not_found");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_sync", &r, "--name=other", f->sock_arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=other", f->sock_arg, NULL), 2);
     assert_string_equal(action_error_code(&r), "lb_backend_not_found");
     action_result_free(&r);
 
     /* no socket there */
-    snprintf(arg, sizeof arg, "--haproxy_socket=%s/missing.sock", f->dir);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 1);
+    snprintf(arg, sizeof arg, "--haproxy_socket=%s/missing.sock", f->st.dir);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 1);
     assert_string_equal(action_error_code(&r), "lb_unreachable");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1", arg, NULL), 1);
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-1", arg, NULL),
+                     1);
     assert_string_equal(action_error_code(&r), "lb_unreachable");
     action_result_free(&r);
 
     /* no socket configured */
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", NULL), 2);
     assert_string_equal(action_error_code(&r), "bad_settings");
     action_result_free(&r);
 
     /* unknown group, unknown node, a node not active, bad parameters */
-    assert_int_equal(run(f, "lb_add", &r, "--name=ghost", "--node=web-1", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=ghost", "--node=web-1", f->sock_arg,
+                               NULL),
                      2);
     assert_string_equal(action_error_code(&r), "unknown_group");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-7", f->sock_arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-7", f->sock_arg,
+                               NULL),
+                     2);
     assert_string_equal(action_error_code(&r), "unknown_node");
     action_result_free(&r);
     /* a node without a record (a previous run removed it) is not an error
      * for lb_remove: nothing of it is in the backend, nothing changes */
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-7", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-7", f->sock_arg,
+                               NULL),
                      0);
     assert_false(jx_bool(r.json, "changed", true));
     assert_false(jx_bool(r.json, "existed", true));
     action_result_free(&r);
     put_node(f, "web", "web-6", "building", "", 0, NULL);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-6", f->sock_arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-6", f->sock_arg,
+                               NULL),
+                     2);
     assert_string_equal(action_error_code(&r), "node_not_active");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", f->sock_arg, NULL), 2);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", f->sock_arg, NULL), 2);
     assert_string_equal(action_error_code(&r), "missing_parameter");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_remove", &r, "--name=web", "--node=web-1",
-                         "--drain_timeout=99999", f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=web", "--node=web-1",
+                               "--drain_timeout=99999", f->sock_arg, NULL),
                      2);
     assert_string_equal(action_error_code(&r), "invalid_parameter");
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_add", &r, "--name=web", "--node=web-1", "--haproxy_check=maybe",
-                         f->sock_arg, NULL),
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1",
+                               "--haproxy_check=maybe", f->sock_arg, NULL),
                      2);
     assert_string_equal(action_error_code(&r), "bad_settings");
     action_result_free(&r);
 
     /* a group without a load balancer: success, saying so */
-    assert_int_equal(run(f, "asg_define", &r, "--name=plain", NULL), 0);
+    assert_int_equal(store_run(&f->st, "asg_define", &r, "--name=plain", NULL), 0);
     action_result_free(&r);
     put_node(f, "plain", "plain-1", "active", "127.0.1.11", 80, NULL);
-    assert_int_equal(run(f, "lb_add", &r, "--name=plain", "--node=plain-1", NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=plain", "--node=plain-1", NULL), 0);
     assert_string_equal(jx_str(r.json, "provider", ""), "none");
     assert_false(jx_bool(r.json, "changed", true));
     assert_non_null(strstr(jx_str(r.json, "message", ""), "nothing to do"));
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_sync", &r, "--name=plain", NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=plain", NULL), 0);
     action_result_free(&r);
-    assert_int_equal(run(f, "lb_remove", &r, "--name=plain", "--node=plain-1", NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=plain", "--node=plain-1", NULL), 0);
     action_result_free(&r);
 
     char *servers = haproxy_servers(f->h);
@@ -664,7 +631,7 @@ static void test_sigterm_during_drain(void **state)
     const char *args[] = {"--name=web", "--node=web-1", "--drain_timeout=600", f->sock_arg,
                           NULL};
     int out_fd, err_fd;
-    pid_t pid = action_start("lb_remove", args, f->env, &out_fd, &err_fd);
+    pid_t pid = action_start("lb_remove", args, store_env(&f->st), &out_fd, &err_fd);
     wait_status(f, "web-1", "DRAIN");
     kill(pid, SIGTERM);
     action_wait(pid, out_fd, err_fd, &r);
@@ -694,32 +661,37 @@ static void test_digitalocean(void **state)
     snprintf(url, sizeof url, "--digitalocean_api_url=%s", fake_dolb_url(fake));
     const char *tok = "--digitalocean_token=" DO_TOKEN, *lbid = "--digitalocean_lb_id=" DO_LB;
 
-    assert_int_equal(run(f, "asg_define", &r, "--name=dob", "--lb_provider=digitalocean",
-                         "--compute_provider=digitalocean", NULL),
+    assert_int_equal(store_run(&f->st, "asg_define", &r, "--name=dob", "--lb_provider=digitalocean",
+                               "--compute_provider=digitalocean", NULL),
                      0);
     action_result_free(&r);
     put_node(f, "dob", "dob-1", "active", "10.0.0.11", 0, "3164444");
     put_node(f, "dob", "dob-2", "active", "10.0.0.12", 0, "3164445");
 
-    assert_int_equal(run(f, "lb_add", &r, "--name=dob", "--node=dob-1", tok, url, lbid, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=dob", "--node=dob-1", tok, url, lbid,
+                               NULL),
+                     0);
     assert_true(jx_bool(r.json, "changed", false));
     assert_string_equal(jx_str(jx_obj(r.json, "server"), "member", ""), "3164444");
     assert_null(strstr(r.out, DO_TOKEN));
     assert_null(strstr(r.err, DO_TOKEN));
     action_result_free(&r);
     assert_true(fake_dolb_has(fake, DO_LB, 3164444));
-    assert_int_equal(run(f, "lb_add", &r, "--name=dob", "--node=dob-1", tok, url, lbid, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=dob", "--node=dob-1", tok, url, lbid,
+                               NULL),
+                     0);
     assert_false(jx_bool(r.json, "changed", true));
     action_result_free(&r);
 
-    assert_int_equal(run(f, "lb_sync", &r, "--name=dob", tok, url, lbid, NULL), 0);
+    assert_int_equal(store_run(&f->st, "lb_sync", &r, "--name=dob", tok, url, lbid, NULL), 0);
     assert_string_equal(json_object_to_json_string(jx_arr(r.json, "added")), "[ \"dob-2\" ]");
     assert_string_equal(json_object_to_json_string(jx_arr(r.json, "removed")), "[ \"777\" ]");
     action_result_free(&r);
     assert_false(fake_dolb_has(fake, DO_LB, 777));
     assert_int_equal(fake_dolb_count(fake, DO_LB), 2);
 
-    assert_int_equal(run(f, "lb_remove", &r, "--name=dob", "--node=dob-1", tok, url, lbid, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=dob", "--node=dob-1", tok, url,
+                               lbid, NULL),
                      0);
     assert_true(jx_bool(r.json, "changed", false));
     action_result_free(&r);
@@ -728,7 +700,8 @@ static void test_digitalocean(void **state)
     /* a node whose record is gone: its droplet id is unknown, so nothing is
      * touched, and that is said */
     size_t before = fake_dolb_count(fake, DO_LB);
-    assert_int_equal(run(f, "lb_remove", &r, "--name=dob", "--node=dob-9", tok, url, lbid, NULL),
+    assert_int_equal(store_run(&f->st, "lb_remove", &r, "--name=dob", "--node=dob-9", tok, url,
+                               lbid, NULL),
                      0);
     assert_false(jx_bool(r.json, "changed", true));
     assert_false(jx_bool(r.json, "existed", true));
@@ -737,8 +710,8 @@ static void test_digitalocean(void **state)
     assert_int_equal(fake_dolb_count(fake, DO_LB), before);
 
     /* a wrong token: its own error, and the token in no output */
-    assert_int_equal(run(f, "lb_add", &r, "--name=dob", "--node=dob-1",
-                         "--digitalocean_token=dop_v1_wrongwrongwrong", url, lbid, NULL),
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=dob", "--node=dob-1",
+                               "--digitalocean_token=dop_v1_wrongwrongwrong", url, lbid, NULL),
                      1);
     assert_string_equal(action_error_code(&r), "lb_unauthorized");
     assert_null(strstr(r.out, "dop_v1_wrongwrongwrong"));

@@ -20,24 +20,21 @@
 #include "datastore.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "store_fixture.h"
 
 #define PORT "18080"
 
 struct fixture {
-    char dir[64], db[128], env_db[160], local[128], local_arg[160];
-    const char *env[3];
+    struct store_fixture st;
+    char local[128], local_arg[160];
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-nodes-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    snprintf(f->local, sizeof f->local, "%s/local", f->dir);
+    assert_int_equal(store_fixture_open(&f->st, "as-nodes"), 0);
+    snprintf(f->local, sizeof f->local, "%s/local", f->st.dir);
     snprintf(f->local_arg, sizeof f->local_arg, "--local_dir=%s", f->local);
-    f->env[0] = f->env_db;
     *state = f;
     return 0;
 }
@@ -51,7 +48,7 @@ static int teardown(void **state)
              "for j in '%s'/*.json; do [ -f \"$j\" ] || continue; "
              "p=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p' \"$j\"); "
              "[ -n \"$p\" ] && kill -9 -\"$p\" 2>/dev/null; done; rm -rf '%s'",
-             f->local, f->dir);
+             f->local, f->st.dir);
     if (system(cmd) != 0)
         fprintf(stderr, "teardown: cleanup command failed\n");
     free(f);
@@ -72,10 +69,7 @@ static int run(struct fixture *f, const char *name, struct action_result *r, ...
     args[n] = NULL;
     if (strncmp(name, "asg_", 4) == 0) /* group actions take no provider settings */
         memmove(args, args + 2, (n - 1) * sizeof *args);
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s printed no single JSON document: [%s] %s", name, r->out, r->err);
-    return r->status;
+    return store_runv(&f->st, name, args, r);
 }
 
 static void create_group(struct fixture *f, const char *extra)
@@ -112,32 +106,19 @@ static const char *http_get(const char *address)
 
 static size_t records(struct fixture *f)
 {
-    struct as_error err;
-    struct ds_list l = {0};
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_int_equal(ds_list(ds, "autoscale.node.web.", &l, &err), 0);
-    size_t n = l.count;
-    ds_list_free(&l);
-    ds_close(ds);
-    return n;
+    return store_count(&f->st, "autoscale.node.web.");
 }
 
 static void put_record(struct fixture *f, const char *node, const char *json)
 {
-    struct as_error err;
     char key[KEY_MAX];
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_int_equal(ds_put(ds, key_node(key, "web", node), json, 0, &err), 0);
-    ds_close(ds);
+    store_put(&f->st, key_node(key, "web", node), json);
 }
 
 static void drop_record(struct fixture *f, const char *node)
 {
-    struct as_error err;
     char key[KEY_MAX];
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_int_equal(ds_del(ds, key_node(key, "web", node), &err), 0);
-    ds_close(ds);
+    store_del(&f->st, key_node(key, "web", node));
 }
 
 static int machines(struct fixture *f)
@@ -247,7 +228,7 @@ static void test_execution_id_names_the_node(void **state)
 {
     struct fixture *f = *state;
     struct action_result r1, r2;
-    const char *env[] = {f->env_db, "ST2_ACTION_EXECUTION_ID=5f0c1e2d3a4b", NULL};
+    const char *env[] = {f->st.env_db, "ST2_ACTION_EXECUTION_ID=5f0c1e2d3a4b", NULL};
     const char *args[] = {f->local_arg, "--local_port=" PORT, "--name=web", NULL};
     create_group(f, NULL);
     action_run("add_node", args, env, &r1);
@@ -360,7 +341,7 @@ static void test_sigterm_leaves_a_trace(void **state)
     create_group(f, NULL);
     const char *args[] = {f->local_arg, "--local_port=" PORT, "--name=web", "--node=web-t",
                           "--local_command=sleep 600", "--deadline=120", NULL};
-    pid_t pid = action_start("add_node", args, f->env, &out_fd, &err_fd);
+    pid_t pid = action_start("add_node", args, store_env(&f->st), &out_fd, &err_fd);
     for (int i = 0; i < 500 && machines(f) < 1; i++)
         usleep(10000);
     kill(pid, SIGTERM);
@@ -372,10 +353,10 @@ static void test_sigterm_leaves_a_trace(void **state)
 
     char now[64];
     snprintf(now, sizeof now, "AUTOSCALE_TEST_NOW=%lld", (long long)time(NULL) + 3600);
-    f->env[1] = now;
+    f->st.env[1] = now;
     assert_int_equal(run(f, "reconcile", &r, "--name=web", "--fix", "--stuck_after=60", NULL), 0);
     action_result_free(&r);
-    f->env[1] = NULL;
+    f->st.env[1] = NULL;
     assert_int_equal(records(f), 0);
     assert_int_equal(machines(f), 0);
 }

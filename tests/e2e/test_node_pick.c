@@ -27,6 +27,7 @@
 #include "haproxy_server.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "store_fixture.h"
 
 #define T0 1800000000LL
 #define LEASE1 "001799999000-scale_in-0000abcd"
@@ -48,8 +49,7 @@ struct request {
 };
 
 struct fixture {
-    char dir[64], db[128], env_db[160], env_now[64];
-    const char *env[3];
+    struct store_fixture st;
     /* least_loaded only */
     struct haproxy_server *h;
     struct demo_node node[NODES];
@@ -61,13 +61,8 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-pick-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    snprintf(f->env_now, sizeof f->env_now, "AUTOSCALE_TEST_NOW=%lld", T0);
-    f->env[0] = f->env_db;
-    f->env[1] = f->env_now;
+    assert_int_equal(store_fixture_open(&f->st, "as-pick"), 0);
+    f->st.now = T0;
     *state = f;
     return 0;
 }
@@ -90,38 +85,9 @@ static int teardown(void **state)
     }
     if (f->h)
         haproxy_stop(f->h);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(store_fixture_close(&f->st), 0);
     free(f);
     return 0;
-}
-
-/* Run an action (args NULL-terminated) and insist on st2's output contract. */
-static int run(struct fixture *f, const char *name, struct action_result *r, ...)
-{
-    const char *args[24];
-    int n = 0;
-    va_list ap;
-    va_start(ap, r);
-    for (const char *a; n < 23 && (a = va_arg(ap, const char *));)
-        args[n++] = a;
-    va_end(ap);
-    args[n] = NULL;
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name, r->out,
-                 r->err);
-    if (strchr(r->out, '\n') != strrchr(r->out, '\n'))
-        fail_msg("%s printed more than one line: [%s]", name, r->out);
-    return r->status;
-}
-
-static struct ds *open_ds(struct fixture *f)
-{
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    return ds;
 }
 
 /* A node record as add_node leaves it, created at T0 - age. */
@@ -129,24 +95,10 @@ static void put_node_at(struct fixture *f, const char *group, const char *name,
                         const char *state, long long age, const char *addr, int port,
                         const char *provider_id)
 {
-    char key[KEY_MAX];
-    struct as_error err;
-    struct json_object *o = json_object_new_object();
-    jx_add_str(o, "name", name);
-    jx_add_str(o, "group", group);
-    jx_add_str(o, "state", state);
-    jx_add_str(o, "provider", "local");
-    jx_add_str(o, "provider_id", provider_id ? provider_id : name);
-    jx_add_str(o, "address", addr);
-    jx_add_int(o, "port", port);
+    struct json_object *o = store_node_record(group, name, state, addr, port, provider_id);
     jx_add_int(o, "created_at", T0 - age);
     jx_add_int(o, "updated_at", T0 - age);
-    struct ds *ds = open_ds(f);
-    assert_int_equal(ds_put(ds, key_node(key, group, name), json_object_to_json_string(o), 0,
-                            &err),
-                     0);
-    ds_close(ds);
-    json_object_put(o);
+    store_put_node(&f->st, o);
 }
 
 static void put_node(struct fixture *f, const char *name, const char *state, long long age)
@@ -159,7 +111,7 @@ static struct json_object *record(struct fixture *f, const char *group, const ch
 {
     char key[KEY_MAX], *text = NULL;
     struct as_error err;
-    struct ds *ds = open_ds(f);
+    struct ds *ds = store_open(&f->st);
     int rc = ds_get(ds, key_node(key, group, node), &text, &err);
     ds_close(ds);
     if (rc != 0)
@@ -172,20 +124,15 @@ static struct json_object *record(struct fixture *f, const char *group, const ch
 static void drop_node(struct fixture *f, const char *group, const char *node)
 {
     char key[KEY_MAX];
-    struct as_error err;
-    struct ds *ds = open_ds(f);
-    assert_int_equal(ds_del(ds, key_node(key, group, node), &err), 0);
-    ds_close(ds);
+    store_del(&f->st, key_node(key, group, node));
 }
 
 /* "name=state[/lease]" of every node of the group, comma-joined. */
 static char *states(struct fixture *f, const char *group)
 {
     char prefix[KEY_MAX];
-    struct as_error err;
-    struct ds_list l = {0};
-    struct ds *ds = open_ds(f);
-    assert_int_equal(ds_list(ds, key_node_prefix(prefix, group), &l, &err), 0);
+    struct ds_list l;
+    store_list(&f->st, key_node_prefix(prefix, group), &l);
     char *s = calloc(1, 4096);
     for (size_t i = 0; i < l.count; i++) {
         struct json_object *o = json_tokener_parse(l.items[i].value);
@@ -196,7 +143,6 @@ static char *states(struct fixture *f, const char *group)
         json_object_put(o);
     }
     ds_list_free(&l);
-    ds_close(ds);
     return s;
 }
 
@@ -206,26 +152,6 @@ static void assert_states(struct fixture *f, const char *group, const char *want
     if (strcmp(got, want) != 0)
         fail_msg("node states of %s:\n got %s\nwant %s", group, got, want);
     free(got);
-}
-
-/* Every key and value of the store, as one string. */
-static char *snapshot(struct fixture *f)
-{
-    struct as_error err;
-    struct ds_list l = {0};
-    struct ds *ds = open_ds(f);
-    assert_int_equal(ds_list(ds, KEY_ROOT, &l, &err), 0);
-    char *s = calloc(1, 1);
-    for (size_t i = 0; i < l.count; i++) {
-        s = realloc(s, strlen(s) + strlen(l.items[i].name) + strlen(l.items[i].value) + 3);
-        strcat(s, l.items[i].name);
-        strcat(s, "=");
-        strcat(s, l.items[i].value);
-        strcat(s, "\n");
-    }
-    ds_list_free(&l);
-    ds_close(ds);
-    return s;
 }
 
 static const char *joined(struct json_object *arr)
@@ -248,7 +174,7 @@ static void define(struct fixture *f, const char *name, const char *min, const c
     char n[64], m[32];
     snprintf(n, sizeof n, "--name=%s", name);
     snprintf(m, sizeof m, "--min=%s", min);
-    if (run(f, "asg_define", &r, n, m, extra1, extra2, NULL) != 0)
+    if (store_run(&f->st, "asg_define", &r, n, m, extra1, extra2, NULL) != 0)
         fail_msg("asg_define %s: %s", name, r.out);
     action_result_free(&r);
 }
@@ -256,16 +182,11 @@ static void define(struct fixture *f, const char *name, const char *min, const c
 /* node_pick that must succeed; its output in *r. */
 static void pick_ok(struct fixture *f, struct action_result *r, ...)
 {
-    const char *args[16];
-    int n = 0;
     va_list ap;
     va_start(ap, r);
-    for (const char *a; n < 15 && (a = va_arg(ap, const char *));)
-        args[n++] = a;
+    int status = store_vrun(&f->st, "node_pick", r, ap);
     va_end(ap);
-    args[n] = NULL;
-    action_run("node_pick", args, f->env, r);
-    if (r->status != 0 || !r->json)
+    if (status != 0)
         fail_msg("node_pick: exit %d: %s %s", r->status, r->out, r->err);
 }
 
@@ -346,13 +267,13 @@ static void test_min_respected_only_active(void **state)
     assert_true(jx_bool(r.json, "capped", false));
     action_result_free(&r);
 
-    char *before = snapshot(f);
+    char *before = store_snapshot(&f->st);
     pick_ok(f, &r, "--name=web", "--count=1", "--strategy=oldest", NULL);
     assert_int_equal(json_object_array_length(jx_arr(r.json, "nodes")), 0);
     assert_int_equal(jx_int(r.json, "active_before", 0), 3);
     assert_true(jx_bool(r.json, "capped", false));
     action_result_free(&r);
-    char *after = snapshot(f);
+    char *after = store_snapshot(&f->st);
     assert_string_equal(before, after);
     free(before);
     free(after);
@@ -379,7 +300,7 @@ static void test_lease_idempotent(void **state)
     assert_string_equal(jx_str(r.json, "lease_id", ""), LEASE1);
     assert_int_equal(json_object_array_length(jx_arr(r.json, "reused")), 0);
     action_result_free(&r);
-    char *marked = snapshot(f);
+    char *marked = store_snapshot(&f->st);
 
     /* a retry: the same nodes, nothing more marked, nothing rewritten */
     pick_ok(f, &r, "--name=web", "--count=2", "--lease_id=" LEASE1, NULL);
@@ -387,7 +308,7 @@ static void test_lease_idempotent(void **state)
     assert_string_equal(joined(jx_arr(r.json, "reused")), "web-b,web-d");
     assert_int_equal(jx_int(r.json, "active_before", 0), 3);
     action_result_free(&r);
-    char *again = snapshot(f);
+    char *again = store_snapshot(&f->st);
     assert_string_equal(marked, again);
     free(marked);
     free(again);
@@ -398,12 +319,7 @@ static void test_lease_idempotent(void **state)
     struct json_object *rec = record(f, "web", "web-b");
     jx_add_str(rec, "state", "deleting");
     char key[KEY_MAX];
-    struct as_error err;
-    struct ds *ds = open_ds(f);
-    assert_int_equal(ds_put(ds, key_node(key, "web", "web-b"), json_object_to_json_string(rec),
-                            0, &err),
-                     0);
-    ds_close(ds);
+    store_put(&f->st, key_node(key, "web", "web-b"), json_object_to_json_string(rec));
     json_object_put(rec);
     drop_node(f, "web", "web-d");
     pick_ok(f, &r, "--name=web", "--count=2", "--lease_id=" LEASE1, NULL);
@@ -493,7 +409,7 @@ static void test_least_loaded_haproxy(void **state)
         put_node_at(f, "web", f->node[k].name, "active", age[k], f->node[k].addr,
                     f->node[k].port, NULL);
         snprintf(node, sizeof node, "--node=%s", f->node[k].name);
-        if (run(f, "lb_add", &r, "--name=web", node, sock_arg, NULL) != 0)
+        if (store_run(&f->st, "lb_add", &r, "--name=web", node, sock_arg, NULL) != 0)
             fail_msg("lb_add %s: %s", node, r.out);
         action_result_free(&r);
     }
@@ -551,7 +467,7 @@ static void test_least_loaded_falls_back(void **state)
     define(f, "hx", "0", "--lb_provider=haproxy", NULL);
     put_node_at(f, "hx", "hx-a", "active", 20, "127.0.1.60", 80, NULL);
     put_node_at(f, "hx", "hx-b", "active", 10, "127.0.1.61", 80, NULL);
-    snprintf(missing, sizeof missing, "--haproxy_socket=%s/missing.sock", f->dir);
+    snprintf(missing, sizeof missing, "--haproxy_socket=%s/missing.sock", f->st.dir);
     pick_ok(f, &r, "--name=hx", "--count=1", "--strategy=least_loaded", missing, NULL);
     assert_string_equal(jx_str(r.json, "strategy_used", ""), "newest");
     assert_non_null(strstr(jx_str(r.json, "fallback_reason", ""), "lb_unreachable"));
@@ -590,9 +506,9 @@ static void test_bad_input_changes_nothing(void **state)
     define(f, "gone", "0", NULL, NULL);
     put_node_at(f, "gone", "gone-a", "active", 10, "127.0.1.70", 80, NULL);
     struct action_result r;
-    assert_int_equal(run(f, "asg_retire", &r, "--name=gone", NULL), 0);
+    assert_int_equal(store_run(&f->st, "asg_retire", &r, "--name=gone", NULL), 0);
     action_result_free(&r);
-    char *before = snapshot(f);
+    char *before = store_snapshot(&f->st);
     static const struct {
         const char *args[4];
         const char *code;
@@ -618,12 +534,12 @@ static void test_bad_input_changes_nothing(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *const *a = cases[i].args;
-        int st = run(f, "node_pick", &r, a[0], a[1], a[2], a[3], NULL);
+        int st = store_run(&f->st, "node_pick", &r, a[0], a[1], a[2], a[3], NULL);
         if (st != 2 || strcmp(action_error_code(&r), cases[i].code) != 0)
             fail_msg("case %zu: exit %d, wanted 2 %s: %s", i, st, cases[i].code, r.out);
         action_result_free(&r);
     }
-    char *after = snapshot(f);
+    char *after = store_snapshot(&f->st);
     assert_string_equal(before, after);
     free(before);
     free(after);

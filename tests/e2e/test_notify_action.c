@@ -20,16 +20,14 @@
 #include "action_run.h"
 #include "datastore.h"
 #include "jsonx.h"
+#include "store_fixture.h"
 #include "test_httpd.h"
 
 #define SECRET_PATH "/services/T1/B2/secretpart"
 #define NOW "1700000000"
 
 struct fixture {
-    char dir[64];
-    char db[128];
-    char env_db[160];
-    const char *env[4];
+    struct store_fixture st;
     struct test_httpd *rx; /* the Slack-like receiver */
     char url[128];         /* its webhook URL, with the secret path */
     char url_arg[192];     /* --slack_webhook_url=... */
@@ -43,12 +41,8 @@ static int setup(void **state)
     unsetenv("HTTP_PROXY");
     unsetenv("ALL_PROXY");
     unsetenv("all_proxy");
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-notify-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    snprintf(f->env_db, sizeof f->env_db, "AUTOSCALE_DB=%s", f->db);
-    f->env[0] = f->env_db;
-    f->env[1] = "AUTOSCALE_TEST_NOW=" NOW;
+    assert_int_equal(store_fixture_open(&f->st, "as-notify"), 0);
+    f->st.env[1] = "AUTOSCALE_TEST_NOW=" NOW;
     f->rx = test_httpd_start();
     assert_non_null(f->rx);
     snprintf(f->url, sizeof f->url, "%s" SECRET_PATH, test_httpd_url(f->rx));
@@ -60,32 +54,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
     test_httpd_stop(f->rx);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(store_fixture_close(&f->st), 0);
     free(f);
     return 0;
-}
-
-/* Run and insist on st2's output contract whatever the outcome. */
-static int run(struct fixture *f, const char *name, const char *const *args,
-               struct action_result *r)
-{
-    action_run(name, args, f->env, r);
-    if (!r->json)
-        fail_msg("%s did not print exactly one JSON document: [%s] stderr: %s", name,
-                 r->out, r->err);
-    return r->status;
-}
-
-static void put(struct fixture *f, const char *key, const char *value)
-{
-    struct as_error err;
-    struct ds *ds = ds_open_embedded(f->db, &err);
-    assert_non_null(ds);
-    assert_int_equal(ds_put(ds, key, value, 0, &err), 0);
-    ds_close(ds);
 }
 
 /* Group web, channel #web-ops, nodes: 2 active, 1 building. */
@@ -94,11 +66,11 @@ static void create_web(struct fixture *f)
     struct action_result r;
     const char *args[] = {"--name=web", "--min=1", "--max=6", "--notify_channel=#web-ops",
                           NULL};
-    assert_int_equal(run(f, "asg_define", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "asg_define", args, &r), 0);
     action_result_free(&r);
-    put(f, "autoscale.node.web.web-1", "{\"name\":\"web-1\",\"state\":\"active\"}");
-    put(f, "autoscale.node.web.web-2", "{\"name\":\"web-2\",\"state\":\"active\"}");
-    put(f, "autoscale.node.web.web-3", "{\"name\":\"web-3\",\"state\":\"building\"}");
+    store_put(&f->st, "autoscale.node.web.web-1", "{\"name\":\"web-1\",\"state\":\"active\"}");
+    store_put(&f->st, "autoscale.node.web.web-2", "{\"name\":\"web-2\",\"state\":\"active\"}");
+    store_put(&f->st, "autoscale.node.web.web-3", "{\"name\":\"web-3\",\"state\":\"building\"}");
 }
 
 /* The common Slack call, plus up to 4 more arguments. */
@@ -108,7 +80,7 @@ static int notify_slack(struct fixture *f, struct action_result *r, const char *
     const char *args[] = {"--notify_provider=slack", f->url_arg, "--name=web",
                           "--event=scale_out_started", "--count=2",
                           "--reason=critical alert: Web p95 > 2s", a1, a2, NULL};
-    return run(f, "notify", args, r);
+    return store_runv(&f->st, "notify", args, r);
 }
 
 static struct json_object *request_json(struct fixture *f, int i)
@@ -239,7 +211,7 @@ static void test_receiver_down(void **state)
     const char *args[] = {"--notify_provider=slack", arg, "--event=node_failed",
                           "--node=web-3", "--debug", NULL};
 
-    assert_int_equal(run(f, "notify", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "notify", args, &r), 0);
     assert_false(jx_bool(r.json, "delivered", true));
     assert_string_equal(jx_str(jx_obj(r.json, "error"), "code", ""), "http_unreachable");
     assert_int_equal(jx_int(r.json, "status", -1), 0);
@@ -249,7 +221,7 @@ static void test_receiver_down(void **state)
 
     const char *strict[] = {"--notify_provider=slack", arg, "--event=node_failed",
                             "--fail_on_error", NULL};
-    assert_int_equal(run(f, "notify", strict, &r), 1);
+    assert_int_equal(store_runv(&f->st, "notify", strict, &r), 1);
     assert_string_equal(action_error_code(&r), "http_unreachable");
     action_result_free(&r);
     close(fd);
@@ -273,7 +245,7 @@ static void test_url_never_shown(void **state)
 {
     struct fixture *f = *state;
     struct action_result r;
-    const char *env[] = {f->env_db, "AUTOSCALE_TEST_NOW=" NOW, "ST2_ACTION_DEBUG=True", NULL};
+    const char *env[] = {f->st.env_db, "AUTOSCALE_TEST_NOW=" NOW, "ST2_ACTION_DEBUG=True", NULL};
     const char *args[] = {"--notify_provider=slack", f->url_arg, "--event=node_up",
                           "--debug", NULL};
 
@@ -322,7 +294,7 @@ static void test_user_text_escaped(void **state)
                           "--reason=<!channel> & <http://evil.example|click>",
                           "--message=a < b && c > d", NULL};
 
-    assert_int_equal(run(f, "notify", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "notify", args, &r), 0);
     assert_true(jx_bool(r.json, "delivered", false));
     action_result_free(&r);
 
@@ -356,7 +328,7 @@ static void test_generic_webhook(void **state)
                           "--node=web-3", "--reason=quiet for 30 min",
                           "--message=<b>raw</b> & unescaped", "--channel=#other", NULL};
 
-    assert_int_equal(run(f, "notify", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "notify", args, &r), 0);
     assert_true(jx_bool(r.json, "delivered", false));
     assert_string_equal(jx_str(r.json, "provider", ""), "webhook");
     assert_string_equal(jx_str(r.json, "channel", ""), "#other"); /* given wins */
@@ -399,7 +371,7 @@ static void test_provider_none(void **state)
     const char *args[] = {"--notify_provider=none", f->url_arg, "--event=node_up",
                           "--fail_on_error", NULL};
 
-    assert_int_equal(run(f, "notify", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "notify", args, &r), 0);
     assert_false(jx_bool(r.json, "delivered", true));
     assert_string_equal(jx_str(r.json, "skipped", ""), "disabled");
     assert_false(json_object_object_get_ex(r.json, "error", NULL));
@@ -408,7 +380,7 @@ static void test_provider_none(void **state)
 
     /* the default outside st2 is none too */
     const char *bare[] = {"--event=node_up", NULL};
-    assert_int_equal(run(f, "notify", bare, &r), 0);
+    assert_int_equal(store_runv(&f->st, "notify", bare, &r), 0);
     assert_string_equal(jx_str(r.json, "skipped", ""), "disabled");
     action_result_free(&r);
     assert_int_equal(test_httpd_request_count(f->rx), 0);
@@ -420,14 +392,14 @@ static void test_not_configured(void **state)
     struct action_result r;
     const char *args[] = {"--notify_provider=slack", "--event=node_up", NULL};
 
-    assert_int_equal(run(f, "notify", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "notify", args, &r), 0);
     assert_false(jx_bool(r.json, "delivered", true));
     assert_string_equal(jx_str(jx_obj(r.json, "error"), "code", ""), "notify_not_configured");
     action_result_free(&r);
 
     const char *strict[] = {"--notify_provider=webhook", "--event=node_up",
                             "--fail_on_error", NULL};
-    assert_int_equal(run(f, "notify", strict, &r), 1);
+    assert_int_equal(store_runv(&f->st, "notify", strict, &r), 1);
     assert_string_equal(action_error_code(&r), "notify_not_configured");
     action_result_free(&r);
 }
@@ -441,7 +413,7 @@ static void test_unknown_group_still_notifies(void **state)
     const char *args[] = {"--notify_provider=slack", f->url_arg, "--name=gone",
                           "--event=scale_in_done", NULL};
 
-    assert_int_equal(run(f, "notify", args, &r), 0);
+    assert_int_equal(store_runv(&f->st, "notify", args, &r), 0);
     assert_true(jx_bool(r.json, "delivered", false));
     struct json_object *counts = NULL;
     assert_true(json_object_object_get_ex(r.json, "counts", &counts));
@@ -460,7 +432,7 @@ static void expect_bad(struct fixture *f, const char *a1, const char *a2, const 
     struct action_result r;
     const char *args[] = {"--notify_provider=webhook", "--webhook_url=http://127.0.0.1:9/h",
                           a1, a2, NULL};
-    if (run(f, "notify", args, &r) != 2)
+    if (store_runv(&f->st, "notify", args, &r) != 2)
         fail_msg("%s %s: exit %d, want 2: %s", a1, a2 ? a2 : "", r.status, r.out);
     assert_string_equal(action_error_code(&r), code);
     action_result_free(&r);
@@ -493,12 +465,12 @@ static void test_bad_input_exit_2(void **state)
 
     struct action_result r;
     const char *unknown[] = {"--notify_provider=email", "--event=node_up", NULL};
-    assert_int_equal(run(f, "notify", unknown, &r), 2);
+    assert_int_equal(store_runv(&f->st, "notify", unknown, &r), 2);
     assert_string_equal(action_error_code(&r), "unknown_provider");
     action_result_free(&r);
     const char *ftp[] = {"--notify_provider=slack", "--slack_webhook_url=ftp://h/x/y",
                          "--event=node_up", "--fail_on_error", NULL};
-    assert_int_equal(run(f, "notify", ftp, &r), 2);
+    assert_int_equal(store_runv(&f->st, "notify", ftp, &r), 2);
     action_result_free(&r);
 
     /* nothing was sent for any of them */
@@ -520,7 +492,7 @@ static void test_sigterm_mid_request(void **state)
                                                       .hook_arg = (void *)&arrived});
     const char *args[] = {"--notify_provider=slack", f->url_arg, "--event=node_up", NULL};
     int out, err;
-    pid_t pid = action_start("notify", args, f->env, &out, &err);
+    pid_t pid = action_start("notify", args, store_env(&f->st), &out, &err);
     assert_true(pid > 0);
     /* wait (bounded) until the request is in the receiver's hands */
     for (int i = 0; i < 3000 && !arrived; i++)
