@@ -186,7 +186,10 @@ static enum proc_state proc_check(pid_t pid, unsigned long long start)
 static enum proc_state proc_settle(pid_t pid, unsigned long long start)
 {
     enum proc_state ps = proc_check(pid, start);
-    if (ps == PROC_ZOMBIE && waitpid(pid, NULL, WNOHANG) == pid)
+    /* Blocking, not WNOHANG: /proc can show a child of ours as dead a moment
+     * before waitpid may reap it, and a WNOHANG miss then left the zombie
+     * behind. For a process that is not our child this returns at once. */
+    if (ps == PROC_ZOMBIE && waitpid(pid, NULL, 0) == pid)
         ps = PROC_GONE;
     return ps;
 }

@@ -68,6 +68,11 @@ class WorkflowTest(unittest.TestCase):
         ex = self.runner.run("autoscale.asg_define", dict(spec, name=name))
         self.assertTrue(ex.succeeded, ex.result)
 
+    def failures(self):
+        """Every failed execution with its error, for assertion messages."""
+        return [(e.ref, e.params.get("node"), (e.result or {}).get("stdout", e.result))
+                for e in self.runner.log if not e.succeeded]
+
     def children(self, parent):
         return [(a, s) for a, ev, _, s, p, _t in self.events if ev == "end" and p == parent]
 
@@ -166,7 +171,7 @@ class WorkflowTest(unittest.TestCase):
                                                      "lease_id": d["lease_id"], "reason": "test"})
         self.assertTrue(ex.succeeded, ex.result)
         self.assertEqual(ex.result["output"], {"requested": 3, "succeeded": 3, "failed": 0,
-                                               "result": "success"})
+                                               "result": "success"}, self.failures())
         self.assertEqual(len(self.nodes()), 3)
         self.assertFalse([k for k in self.keys() if k.startswith("autoscale.lease.")])
         self.assertEqual(self.lease_free_decision(), "none")
