@@ -424,24 +424,33 @@ static bool claim_is_stale(struct compute *c, const char *file, const char *addr
     return proc_check(pid, start) != PROC_ALIVE;
 }
 
-/* Claim the lowest free address for id into address (16 bytes). */
-/* Whether something outside this registry (another local_dir, or any
- * other program) already listens on addr:port: claiming that address would
- * give a node whose health checks reach somebody else's server. */
+/* Whether some program outside this registry (another local_dir, say)
+ * already listens on addr:port: a node there would answer our health checks
+ * with a stranger's server while its own process died on EADDRINUSE. A
+ * connect, not a bind: only a listener counts, not the TIME_WAIT sockets a
+ * node we destroyed leaves behind. */
 static bool listener_on(const char *addr, int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    bool busy = inet_pton(AF_INET, addr, &sa.sin_addr) == 1 &&
-                bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno == EADDRINUSE;
+    if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    bool busy = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (!busy && errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        busy = poll(&p, 1, 200) == 1 &&
+               getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0;
+    }
     close(fd);
     return busy;
 }
 
+/* Claim the lowest free address for id into address (16 bytes). */
 static int claim_address(struct compute *c, const char *id, char *address,
                          struct as_error *err)
 {
@@ -460,8 +469,6 @@ static int claim_address(struct compute *c, const char *id, char *address,
         char addr[16], file[32];
         snprintf(addr, sizeof addr, "127.0.%u.%u", 1 + i / 254, 1 + i % 254);
         snprintf(file, sizeof file, "addr-%s", addr);
-        if (listener_on(addr, c->port))
-            continue;
         const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
         int fd = openat(c->dirfd, file, flags, 0600);
         if (fd < 0 && errno == EEXIST) {
@@ -472,6 +479,11 @@ static int claim_address(struct compute *c, const char *id, char *address,
             fd = openat(c->dirfd, file, flags, 0600);
             if (fd < 0 && errno == EEXIST)
                 continue;
+        }
+        if (fd >= 0 && listener_on(addr, c->port)) {
+            close(fd);
+            unlinkat(c->dirfd, file, 0);
+            continue;
         }
         found = true;
         if (fd < 0) {

@@ -18,6 +18,9 @@ import yaql
 
 _ENGINE = yaql.YaqlFactory().create()
 _ROOT = yaql.create_context()
+# yaql's parser (ply) is not thread-safe, and with-items runs its items in
+# threads here (st2 runs them in separate processes): one expression at a time.
+_YAQL_LOCK = threading.RLock()
 _EXPR = re.compile(r"<%(.*?)%>", re.S)
 _WHOLE = re.compile(r"^\s*<%(.*?)%>\s*$", re.S)
 _ITEMS = re.compile(r"^\s*(\w+)\s+in\s+(<%.*%>)\s*$", re.S)
@@ -82,14 +85,15 @@ def evaluate(value, scope):
         return [evaluate(v, scope) for v in value]
     if not isinstance(value, str) or "<%" not in value:
         return value
-    context = _ROOT.create_child_context()
-    context["__scope"] = scope
-    context["$"] = scope["ctx"]
-    whole = _WHOLE.match(value)
-    if whole:
-        return _plain(_ENGINE(whole.group(1).strip()).evaluate(context=context))
-    return _EXPR.sub(lambda m: str(_plain(_ENGINE(m.group(1).strip())
-                                          .evaluate(context=context))), value)
+    with _YAQL_LOCK:
+        context = _ROOT.create_child_context()
+        context["__scope"] = scope
+        context["$"] = scope["ctx"]
+        whole = _WHOLE.match(value)
+        if whole:
+            return _plain(_ENGINE(whole.group(1).strip()).evaluate(context=context))
+        return _EXPR.sub(lambda m: str(_plain(_ENGINE(m.group(1).strip())
+                                              .evaluate(context=context))), value)
 
 
 def _one_key(entry):

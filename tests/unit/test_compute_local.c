@@ -410,6 +410,11 @@ static int teardown(void **state)
         if (pid > 1 && pid != getpid() && start_time_of(pid) == st) {
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
+            /* Wait for it: every test serves on test_port, and a node still
+             * listening would take its address from the next test's node. */
+            if (waitpid(pid, NULL, 0) != pid)
+                for (int ms = 0; ms < 5000 && kill(pid, 0) == 0; ms += 10)
+                    as_sleep_ms(10);
         }
     }
     if (d)
