@@ -252,35 +252,35 @@ def node_processes(names):
     return pids
 
 
+def _acting(out):
+    acting = [d for d in out.get("decisions", []) if d.get("action") != "none"]
+    return "; ".join(f"{d['action']} {d['count']}" for d in acting)
+
+
+# What a reader wants to see of each action's result, in a few words.
+DETAILS = {
+    "add_node": lambda o: f"{o['node'].get('address')}:{o['node'].get('port')}",
+    "dns_register": lambda o: f"{o.get('record')} A {o.get('address')}",
+    "chef_bootstrap": lambda o: (f"{o.get('mode')} run_list {o.get('run_list')}, "
+                                 f"exit {o.get('exit_status')}"),
+    "lb_add": lambda o: f"{o.get('backend')}/{o.get('node')}",
+    "lb_remove": lambda o: f"drained {o.get('drained')}, waited {o.get('waited_ms')} ms",
+    "node_pick": lambda o: f"{', '.join(o.get('nodes', []))} ({o.get('strategy_used')})",
+    "governor_tick": _acting,
+    "alert_event": lambda o: ", ".join(f"incident {e.get('id')} {e.get('change')}"
+                                       for e in o.get("events", [])),
+    "notify": lambda o: "Slack" if o.get("delivered") else "",
+}
+
+
 def detail(ex):
-    """What a reader wants to see of an execution's result, in a few words."""
     out = (ex.result or {}).get("stdout")
     if not isinstance(out, dict):
         return ""
     if "error" in out:
         return f"({out['error'].get('code')}: {out['error'].get('message', '')[:100]})"
-    name = ex.ref.split(".", 1)[1]
-    if name == "add_node":
-        return f"-> {out['node'].get('address')}:{out['node'].get('port')}"
-    if name == "dns_register":
-        return f"-> {out.get('record')} A {out.get('address')}"
-    if name == "chef_bootstrap":
-        return f"-> {out.get('mode')} run_list {out.get('run_list')}, exit {out.get('exit_status')}"
-    if name == "lb_add":
-        return f"-> {out.get('backend')}/{out.get('node')}"
-    if name == "lb_remove":
-        return f"-> drained {out.get('drained')}, waited {out.get('waited_ms')} ms"
-    if name == "node_pick":
-        return f"-> {', '.join(out.get('nodes', []))} ({out.get('strategy_used')})"
-    if name == "governor_tick":
-        acting = [d for d in out.get("decisions", []) if d.get("action") != "none"]
-        return "-> " + "; ".join(f"{d['action']} {d['count']}" for d in acting) if acting else ""
-    if name == "alert_event":
-        return "-> " + ", ".join(f"incident {e.get('id')} {e.get('change')}"
-                                 for e in out.get("events", []))
-    if name == "notify":
-        return "-> Slack" if out.get("delivered") else ""
-    return ""
+    text = DETAILS.get(ex.ref.split(".", 1)[1], lambda o: "")(out)
+    return f"-> {text}" if text else ""
 
 
 class DemoFailed(Exception):
