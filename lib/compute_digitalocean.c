@@ -166,27 +166,23 @@ static int bad_reply(struct as_error *err, const char *method, const char *label
 
 /* The error for a reply DO refused with, in DO's own words:
  * "unprocessable_entity: You specified an invalid size ..." plus its
- * request_id, which is what DO's support asks for. */
+ * request_id, which is what DO's support asks for. A 404 on a create means
+ * something the spec names (size, image, region) is missing: rejected, as a
+ * 422 is; elsewhere it is no proof of anything (see is_not_found()). GET and
+ * DELETE reach a 429 only after http.c's retries. */
 static int reply_error(const char *method, const char *label, const struct http_response *r,
                        struct json_object *doc, int creating, struct as_error *err)
 {
-    const char *code = "provider_error";
-    enum as_exit exit = AS_EXIT_FAILURE;
-    long s = r->status;
-
-    if (s == 401)
-        code = "provider_unauthorized";
-    else if (s == 403)
-        code = "provider_forbidden";
-    else if (s == 429) /* GET and DELETE got here only after http.c's retries */
-        code = "provider_over_limit";
-    else if (s == 400 || s == 422 || (s == 404 && creating))
-        code = "provider_rejected", exit = AS_EXIT_BADINPUT;
-
+    const struct digitalocean_codes codes = {
+        .unauthorized = "provider_unauthorized",
+        .forbidden = "provider_forbidden",
+        .not_found = creating ? "provider_rejected" : NULL,
+        .rejected = "provider_rejected",
+        .over_limit = "provider_over_limit",
+        .other = "provider_error",
+    };
     char *text = http_error_text(r);
-    const char *rid = jx_str(doc, "request_id", NULL);
-    as_fail(err, exit, code, "digitalocean: %s %s: HTTP %ld: %s%s%.64s%s", method, label, s,
-            text ? text : "", rid ? " (request_id " : "", rid ? rid : "", rid ? ")" : "");
+    digitalocean_refusal(err, &codes, r->status, doc, text, NULL, "%s %s", method, label);
     free(text);
     return -1;
 }

@@ -1,6 +1,10 @@
 /* digitalocean.c - see digitalocean.h. */
 #include "digitalocean.h"
+#include "jsonx.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int digitalocean_bad_setting(struct as_error *err, const char *key, const char *why)
@@ -45,4 +49,43 @@ char *digitalocean_base_url(const char *url, struct as_error *err)
     if (!b)
         as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
     return b;
+}
+
+int digitalocean_refusal(struct as_error *err, const struct digitalocean_codes *codes,
+                         long status, struct json_object *doc, const char *text,
+                         const char *why, const char *fmt, ...)
+{
+    const char *code = codes->other;
+    enum as_exit exit = AS_EXIT_FAILURE;
+
+    if (status == 401)
+        code = codes->unauthorized;
+    else if (status == 403)
+        code = codes->forbidden;
+    else if (status == 404 && codes->not_found)
+        code = codes->not_found, exit = AS_EXIT_BADINPUT;
+    else if (status == 429)
+        code = codes->over_limit;
+    else if (status == 400 || status == 422)
+        code = codes->rejected, exit = AS_EXIT_BADINPUT;
+
+    /* Formatted whole, not into a fixed buffer: as_fail() scrubs secrets
+     * before it cuts the message to size. */
+    char *what = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&what, fmt, ap) < 0)
+        what = NULL;
+    va_end(ap);
+    const char *rid = jx_str(doc, "request_id", NULL);
+    if (!text)
+        text = "";
+    if (why)
+        as_fail(err, exit, code, "digitalocean: %s: %s%s%.64s%s", what ? what : "", why,
+                rid ? " (request_id " : "", rid ? rid : "", rid ? ")" : "");
+    else
+        as_fail(err, exit, code, "digitalocean: %s: HTTP %ld: %s%s%.64s%s", what ? what : "",
+                status, text, rid ? " (request_id " : "", rid ? rid : "", rid ? ")" : "");
+    free(what);
+    return -1;
 }

@@ -5,6 +5,8 @@
 
 #include "error.h"
 
+struct json_object;
+
 /* AS_EXIT_BADINPUT "bad_settings", naming the key, never its value. */
 int digitalocean_bad_setting(struct as_error *err, const char *key, const char *why);
 
@@ -16,5 +18,38 @@ int digitalocean_token_ok(const char *t);
  * https, or plain http to a loopback address only (tests, a local proxy):
  * anywhere else the token would cross the network in clear. */
 char *digitalocean_base_url(const char *url, struct as_error *err);
+
+/* Our codes for a reply DigitalOcean refused. Each provider has its own
+ * family ("provider_*", "dns_*", "lb_*"), which is what its actions'
+ * callers branch on, so the codes are the provider's; which status gets
+ * which code, and which exit class, is the same for all three. */
+struct digitalocean_codes {
+    const char *unauthorized; /* 401 */
+    const char *forbidden;    /* 403 */
+    const char *not_found;    /* 404, AS_EXIT_BADINPUT; NULL: a 404 is `other`.
+                                 What a 404 means differs (a missing load
+                                 balancer, a missing size or image on create,
+                                 a missing domain, a wrong api_url), so each
+                                 caller sets this per call. */
+    const char *rejected;     /* 400 and 422: AS_EXIT_BADINPUT, never cured by
+                                 asking again */
+    const char *over_limit;   /* 429, reaching here only after retries */
+    const char *other;        /* 5xx and anything else */
+};
+
+/* Fill err for a reply DigitalOcean refused with `status`, and return -1.
+ * The message is "digitalocean: <what>: <why><request_id>", where <what> is
+ * fmt and its arguments (the request), <why> is `why` or, when NULL,
+ * "HTTP <status>: <text>" (text: http_error_text(), DO's own words), and
+ * <request_id> is " (request_id <id>)" when doc, DO's parsed JSON error body
+ * {"id", "message", "request_id"}, has one (what DO's support asks for).
+ *
+ * One function because the three providers mapped DO's errors with the
+ * same code, which had begun to drift; what genuinely differs - the code
+ * family, the meaning of a 404, DNS's wording - stays at the call site. */
+int digitalocean_refusal(struct as_error *err, const struct digitalocean_codes *codes,
+                         long status, struct json_object *doc, const char *text,
+                         const char *why, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 #endif

@@ -204,37 +204,47 @@ static int is_not_found(const struct reply *r)
     return r->status == 404 && strcmp(jx_str(r->doc, "id", ""), "not_found") == 0;
 }
 
+/* DO's refusal as our error. The codes map as for the other DO providers;
+ * the wording is DNS's own where the status points at a setting to check. */
 static int reply_error(const char *what, const char *zone, const struct reply *r,
                        struct as_error *err)
 {
+    struct digitalocean_codes codes = {
+        .unauthorized = "dns_unauthorized",
+        .forbidden = "dns_unauthorized",
+        .not_found = NULL, /* set below: which 404 it is */
+        .rejected = "dns_rejected",
+        .over_limit = "dns_over_limit",
+        .other = "dns_error",
+    };
     const char *text = r->text ? r->text : "";
-    const char *rid = jx_str(r->doc, "request_id", NULL);
-    char tail[96] = "";
+    struct json_object *doc = r->doc;
+    const char *why = NULL;
+    char *buf = NULL;
 
-    if (rid)
-        snprintf(tail, sizeof tail, " (request_id %.64s)", rid);
-    if (r->status == 401 || r->status == 403)
-        return as_fail(err, AS_EXIT_FAILURE, "dns_unauthorized",
-                       "digitalocean: %s: the API refused the token (HTTP %ld: %s; check "
-                       "digitalocean_token and its write scope)%s",
-                       what, r->status, text, tail);
-    if (is_not_found(r))
-        return as_fail(err, AS_EXIT_BADINPUT, "dns_zone_not_found",
-                       "digitalocean: %s: domain %s is not in the account (add it first)%s",
-                       what, zone, tail);
-    if (r->status == 404)
-        return as_fail(err, AS_EXIT_BADINPUT, "dns_bad_api_url",
-                       "digitalocean: %s: HTTP 404 that is not DigitalOcean's (check "
-                       "digitalocean_api_url)",
-                       what);
-    if (r->status == 400 || r->status == 422)
-        return as_fail(err, AS_EXIT_BADINPUT, "dns_rejected", "digitalocean: %s: %s%s", what,
-                       text, tail);
-    if (r->status == 429)
-        return as_fail(err, AS_EXIT_FAILURE, "dns_over_limit",
-                       "digitalocean: %s: rate limited (HTTP 429) after retries%s", what, tail);
-    return as_fail(err, AS_EXIT_FAILURE, "dns_error", "digitalocean: %s: HTTP %ld: %s%s", what,
-                   r->status, text, tail);
+    if (r->status == 401 || r->status == 403) {
+        if (asprintf(&buf, "the API refused the token (HTTP %ld: %s; check "
+                           "digitalocean_token and its write scope)", r->status, text) < 0)
+            buf = NULL;
+        why = buf ? buf : "the API refused the token";
+    } else if (is_not_found(r)) {
+        codes.not_found = "dns_zone_not_found";
+        if (asprintf(&buf, "domain %s is not in the account (add it first)", zone) < 0)
+            buf = NULL;
+        why = buf ? buf : "domain not in the account";
+    } else if (r->status == 404) {
+        /* Not DO's own 404 (a proxy's page): no request_id of DO's to show. */
+        codes.not_found = "dns_bad_api_url";
+        why = "HTTP 404 that is not DigitalOcean's (check digitalocean_api_url)";
+        doc = NULL;
+    } else if (r->status == 400 || r->status == 422) {
+        why = text;
+    } else if (r->status == 429) {
+        why = "rate limited (HTTP 429) after retries";
+    }
+    digitalocean_refusal(err, &codes, r->status, doc, text, why, "%s", what);
+    free(buf);
+    return -1;
 }
 
 /* ----------------------------------------------------------------- names -- */

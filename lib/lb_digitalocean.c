@@ -116,31 +116,23 @@ fail:
 
 /* ------------------------------------------------------------- requests -- */
 
-/* DO's refusal as our error, in DO's words plus its request_id. */
+/* DO's refusal as our error, in DO's words plus its request_id. Every 404
+ * here is the load balancer's: the URL names nothing else. */
 static int reply_error(const struct lb *lb, const char *method, const struct http_response *r,
                        struct as_error *err)
 {
-    const char *code = "lb_error";
-    enum as_exit exit = AS_EXIT_FAILURE;
-    long s = r->status;
-
-    if (s == 401)
-        code = "lb_unauthorized";
-    else if (s == 403)
-        code = "lb_forbidden";
-    else if (s == 404)
-        code = "lb_backend_not_found", exit = AS_EXIT_BADINPUT;
-    else if (s == 429)
-        code = "lb_rate_limited";
-    else if (s == 400 || s == 422)
-        code = "lb_rejected", exit = AS_EXIT_BADINPUT;
-
+    static const struct digitalocean_codes codes = {
+        .unauthorized = "lb_unauthorized",
+        .forbidden = "lb_forbidden",
+        .not_found = "lb_backend_not_found",
+        .rejected = "lb_rejected",
+        .over_limit = "lb_rate_limited",
+        .other = "lb_error",
+    };
     struct json_object *doc = jx_parse_record(r->body ? r->body : "");
-    const char *rid = jx_str(doc, "request_id", NULL);
     char *text = http_error_text(r);
-    as_fail(err, exit, code, "digitalocean: %s load balancer %s: HTTP %ld: %s%s%.64s%s",
-            method, lb->id, s, text ? text : "", rid ? " (request_id " : "", rid ? rid : "",
-            rid ? ")" : "");
+    digitalocean_refusal(err, &codes, r->status, doc, text, NULL, "%s load balancer %s", method,
+                         lb->id);
     free(text);
     json_object_put(doc);
     return -1;
