@@ -6,12 +6,10 @@
  * kept in id order (ids only grow and removal keeps the order), which is the
  * order the real API lists them in. */
 #include "fake_digitalocean.h"
+#include "fake_httpd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,19 +46,8 @@ struct action {
     char region[16];
 };
 
-struct pair {
-    char *name;
-    char *value;
-};
-
-struct pairs {
-    struct pair *v;
-    size_t n, cap;
-};
-
 struct fake_do {
-    struct MHD_Daemon *daemon;
-    char url[64];
+    struct fake_httpd *httpd;
     char *token;
 
     pthread_mutex_t lock;
@@ -77,15 +64,8 @@ struct fake_do {
     long fail_retry_after, delay_ms;
 
     struct fake_do_stats stats;
-    struct {
-        char *method, *path, *body, *create_body;
-        struct pairs headers, query;
-    } last;
-};
-
-struct upload {
-    char *buf;
-    size_t len, cap;
+    struct fake_httpd_last last;
+    char *last_create_body; /* kept across later requests */
 };
 
 /* What to answer; built under the lock, sent after it is released. */
@@ -101,76 +81,12 @@ enum endpoint { EP_NONE, EP_CREATE, EP_GET, EP_DELETE, EP_LIST, EP_ACTION, EP_BA
 
 /* ------------------------------------------------------------- helpers -- */
 
-static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
-
-static void pairs_free(struct pairs *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->v[i].name);
-        free(p->v[i].value);
-    }
-    free(p->v);
-    memset(p, 0, sizeof *p);
-}
-
-static void pairs_add(struct pairs *p, const char *name, const char *value)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        struct pair *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return;
-        p->v = v;
-        p->cap = cap;
-    }
-    p->v[p->n].name = strdup(name);
-    p->v[p->n].value = strdup(value ? value : "");
-    p->n++;
-}
-
-static char *pairs_get(const struct pairs *p, const char *name)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].name && strcasecmp(p->v[i].name, name) == 0)
-            return dupn(p->v[i].value);
-    return NULL;
-}
-
-static char *dump(struct json_object *o)
-{
-    char *s = strdup(json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return s;
-}
-
 static void iso_time(long long t, char *out, size_t size)
 {
     struct tm tm;
     time_t tt = (time_t)t;
     gmtime_r(&tt, &tm);
     strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static char *urlencode(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = malloc(strlen(s) * 3 + 1), *w = out;
-    if (!out)
-        return NULL;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-            *w++ = (char)ch;
-        } else {
-            *w++ = '%';
-            *w++ = hex[ch >> 4];
-            *w++ = hex[ch & 15];
-        }
-    }
-    *w = '\0';
-    return out;
 }
 
 /* A whole positive decimal number, or -1. */
@@ -210,7 +126,7 @@ static void api_error(struct fake_do *f, struct reply *r, unsigned status, const
     json_object_object_add(o, "request_id", json_object_new_string(rid));
     r->status = status;
     free(r->body);
-    r->body = dump(o);
+    r->body = fake_httpd_json(o);
 }
 
 static void not_found(struct fake_do *f, struct reply *r)
@@ -600,15 +516,15 @@ static struct droplet *store_create(struct fake_do *f, struct json_object *b)
     struct droplet *d = new_droplet(f, opt_str(b, "name"));
     if (!d)
         return NULL;
-    d->size = dupn(opt_str(b, "size"));
-    d->region = dupn(opt_str(b, "region"));
-    d->vpc_uuid = dupn(opt_str(b, "vpc_uuid"));
-    d->user_data = dupn(opt_str(b, "user_data"));
+    d->size = fake_httpd_dup(opt_str(b, "size"));
+    d->region = fake_httpd_dup(opt_str(b, "region"));
+    d->vpc_uuid = fake_httpd_dup(opt_str(b, "vpc_uuid"));
+    d->user_data = fake_httpd_dup(opt_str(b, "user_data"));
     json_object_object_get_ex(b, "image", &img);
     if (json_object_is_type(img, json_type_int))
         d->image_id = json_object_get_int64(img);
     else
-        d->image_slug = dupn(json_object_get_string(img));
+        d->image_slug = fake_httpd_dup(json_object_get_string(img));
     if (json_object_object_get_ex(b, "tags", &v) && json_object_is_type(v, json_type_array))
         for (size_t i = 0; i < json_object_array_length(v); i++)
             if (!has_tag(d, json_object_get_string(json_object_array_get_idx(v, i))))
@@ -616,7 +532,7 @@ static struct droplet *store_create(struct fake_do *f, struct json_object *b)
     return d;
 }
 
-static void do_create(struct fake_do *f, const struct upload *up, struct reply *r)
+static void do_create(struct fake_do *f, const struct fake_httpd_body *up, struct reply *r)
 {
     struct json_tokener *tok = json_tokener_new();
     struct json_object *b =
@@ -647,7 +563,8 @@ static void do_create(struct fake_do *f, const struct upload *up, struct reply *
     }
 
     char href[256];
-    snprintf(href, sizeof href, "%s/actions/%lld", f->link_base ? f->link_base : f->url,
+    snprintf(href, sizeof href, "%s/actions/%lld",
+             f->link_base ? f->link_base : fake_httpd_url(f->httpd),
              a->id);
     struct json_object *link = json_object_new_object(), *links = json_object_new_object();
     struct json_object *actions = json_object_new_array();
@@ -659,7 +576,7 @@ static void do_create(struct fake_do *f, const struct upload *up, struct reply *
     json_object_object_add(links, "actions", actions);
     json_object_object_add(o, "links", links);
     r->status = 202;
-    r->body = dump(o);
+    r->body = fake_httpd_json(o);
 }
 
 static void do_get(struct fake_do *f, long long id, struct reply *r)
@@ -676,7 +593,7 @@ static void do_get(struct fake_do *f, long long id, struct reply *r)
     if (!d->deleted)
         advance(f, d);
     r->status = 200;
-    r->body = dump(wrap("droplet", droplet_json(d)));
+    r->body = fake_httpd_json(wrap("droplet", droplet_json(d)));
 }
 
 static void do_delete(struct fake_do *f, long long id, struct reply *r)
@@ -703,7 +620,7 @@ static void do_action(struct fake_do *f, long long id, struct reply *r)
         return;
     }
     r->status = 200;
-    r->body = dump(wrap("action", action_json(a)));
+    r->body = fake_httpd_json(wrap("action", action_json(a)));
 }
 
 static long long query_num(struct MHD_Connection *c, const char *name, long long fallback)
@@ -716,9 +633,9 @@ static long long query_num(struct MHD_Connection *c, const char *name, long long
 static void add_link(struct fake_do *f, struct json_object *pages, const char *rel,
                      long long page, long long per_page, const char *tag)
 {
-    char *enc = tag ? urlencode(tag) : NULL, *url = NULL;
+    char *enc = tag ? fake_httpd_urlencode(tag) : NULL, *url = NULL;
     if (asprintf(&url, "%s/droplets?page=%lld&per_page=%lld%s%s",
-                 f->link_base ? f->link_base : f->url, page, per_page,
+                 f->link_base ? f->link_base : fake_httpd_url(f->httpd), page, per_page,
                  enc ? "&tag_name=" : "", enc ? enc : "") >= 0) {
         json_object_object_add(pages, rel, json_object_new_string(url));
         free(url);
@@ -766,7 +683,7 @@ static void do_list(struct fake_do *f, struct MHD_Connection *c, struct reply *r
     json_object_object_add(o, "links", links);
     json_object_object_add(o, "meta", meta);
     r->status = 200;
-    r->body = dump(o);
+    r->body = fake_httpd_json(o);
 }
 
 /* --------------------------------------------------------------- routing -- */
@@ -860,7 +777,7 @@ static void spoil(struct fake_do *f, struct reply *r)
 }
 
 static void route(struct fake_do *f, struct MHD_Connection *c, const char *method,
-                  const char *path, const struct upload *up, struct reply *r)
+                  const char *path, const struct fake_httpd_body *up, struct reply *r)
 {
     long long id;
     enum endpoint ep = classify(method, path, &id);
@@ -891,114 +808,36 @@ static void route(struct fake_do *f, struct MHD_Connection *c, const char *metho
 
 /* ------------------------------------------------------------ recording -- */
 
-static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind, const char *key,
-                                const char *value)
-{
-    (void)kind;
-    pairs_add(cls, key, value);
-    return MHD_YES;
-}
-
 static void record(struct fake_do *f, struct MHD_Connection *c, const char *method,
-                   const char *path, const struct upload *up)
+                   const char *path, const struct fake_httpd_body *up)
 {
-    free(f->last.method);
-    free(f->last.path);
-    free(f->last.body);
-    pairs_free(&f->last.headers);
-    pairs_free(&f->last.query);
-
     f->stats.requests++;
     f->next_request++;
-    f->last.method = dupn(method);
-    f->last.path = dupn(path);
-    f->last.body = up->buf ? strndup(up->buf, up->len) : NULL;
+    fake_httpd_last_set(&f->last, c, method, path, up);
     if (strcmp(method, "POST") == 0 && strcmp(path, API_PREFIX "/droplets") == 0) {
-        free(f->last.create_body);
-        f->last.create_body = dupn(f->last.body);
+        free(f->last_create_body);
+        f->last_create_body = fake_httpd_dup(f->last.body);
     }
-    MHD_get_connection_values(c, MHD_HEADER_KIND, add_pair, &f->last.headers);
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_pair, &f->last.query);
 }
 
 /* ------------------------------------------------------------- plumbing -- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static void add_num_header(struct MHD_Response *resp, const char *name, long long v)
-{
-    char num[32];
-    snprintf(num, sizeof num, "%lld", v);
-    MHD_add_response_header(resp, name, num);
-}
-
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
 {
     struct MHD_Response *resp =
-        r->body ? MHD_create_response_from_buffer(strlen(r->body), r->body,
-                                                  MHD_RESPMEM_MUST_FREE)
-                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        free(r->body);
+        fake_httpd_response(r->body, "application/json; charset=utf-8", r->retry_after);
+    if (!resp)
         return MHD_NO;
-    }
-    if (r->body)
-        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-    if (r->retry_after >= 0)
-        add_num_header(resp, "Retry-After", r->retry_after);
-    add_num_header(resp, "ratelimit-limit", RATE_LIMIT);
-    add_num_header(resp, "ratelimit-remaining", r->remaining);
-    add_num_header(resp, "ratelimit-reset", r->reset);
-    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    fake_httpd_num_header(resp, "ratelimit-limit", RATE_LIMIT);
+    fake_httpd_num_header(resp, "ratelimit-remaining", r->remaining);
+    fake_httpd_num_header(resp, "ratelimit-reset", r->reset);
+    return fake_httpd_reply(c, r->status, resp);
 }
 
-static int upload_add(struct upload *up, const char *data, size_t len)
-{
-    if (up->len + len + 1 > up->cap) {
-        size_t cap = up->cap ? up->cap : 4096;
-        while (cap < up->len + len + 1)
-            cap *= 2;
-        char *b = realloc(up->buf, cap);
-        if (!b)
-            return -1;
-        up->buf = b;
-        up->cap = cap;
-    }
-    memcpy(up->buf + up->len, data, len);
-    up->len += len;
-    up->buf[up->len] = '\0';
-    return 0;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *method,
+                                  const char *url, const struct fake_httpd_body *up)
 {
     struct fake_do *f = cls;
-    struct upload *up = *con_cls;
-    (void)version;
-
-    if (!up) { /* first call: headers only */
-        if (!(up = calloc(1, sizeof *up)))
-            return MHD_NO;
-        *con_cls = up;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (upload_add(up, upload_data, *upload_data_size) < 0)
-            return MHD_NO;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-
     struct reply r = {0, NULL, -1, 0, 0};
     pthread_mutex_lock(&f->lock);
     record(f, c, method, url, up);
@@ -1008,20 +847,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     long delay = f->delay_ms;
     pthread_mutex_unlock(&f->lock);
     if (delay > 0)
-        sleep_ms(delay);
+        fake_httpd_sleep_ms(delay);
     return send_reply(c, &r);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    struct upload *up = *con_cls;
-    (void)cls, (void)c, (void)toe;
-    if (up) {
-        free(up->buf);
-        free(up);
-        *con_cls = NULL;
-    }
 }
 
 struct fake_do *fake_do_start(const char *token)
@@ -1030,7 +857,7 @@ struct fake_do *fake_do_start(const char *token)
     if (!f)
         return NULL;
     pthread_mutex_init(&f->lock, NULL);
-    f->token = dupn(token);
+    f->token = fake_httpd_dup(token);
     f->next_id = 300000001; /* droplet ids are large integers on DO */
     f->next_action = 2000000001;
     f->active_after = 2;
@@ -1038,22 +865,10 @@ struct fake_do *fake_do_start(const char *token)
     f->private_net = 1;
     f->max_per_page = MAX_PER_PAGE;
 
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = 0; /* ephemeral */
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-        on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_END);
-    const union MHD_DaemonInfo *info =
-        f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!info || info->port == 0) {
+    if (!(f->httpd = fake_httpd_start(on_request, f, API_PREFIX))) {
         fake_do_stop(f);
         return NULL;
     }
-    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u" API_PREFIX, (unsigned)info->port);
     return f;
 }
 
@@ -1061,78 +876,67 @@ void fake_do_stop(struct fake_do *f)
 {
     if (!f)
         return;
-    if (f->daemon)
-        MHD_stop_daemon(f->daemon); /* joins every connection thread */
+    fake_httpd_stop(f->httpd);
     for (size_t i = 0; i < f->ndrops; i++)
         droplet_free(&f->drops[i]);
     free(f->drops);
     free(f->acts);
     free(f->token);
     free(f->link_base);
-    free(f->last.method);
-    free(f->last.path);
-    free(f->last.body);
-    free(f->last.create_body);
-    pairs_free(&f->last.headers);
-    pairs_free(&f->last.query);
+    fake_httpd_last_free(&f->last);
+    free(f->last_create_body);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }
 
-const char *fake_do_url(const struct fake_do *f) { return f->url; }
+const char *fake_do_url(const struct fake_do *f) { return fake_httpd_url(f->httpd); }
 
 /* ---------------------------------------------------------------- knobs -- */
 
-#define LOCKED(f, stmt)                   \
-    do {                                  \
-        pthread_mutex_lock(&(f)->lock);   \
-        stmt;                             \
-        pthread_mutex_unlock(&(f)->lock); \
-    } while (0)
-
 void fake_do_set_active_after(struct fake_do *f, int polls)
 {
-    LOCKED(f, f->active_after = polls < 0 ? 0 : polls);
+    FAKE_LOCKED(f, f->active_after = polls < 0 ? 0 : polls);
 }
 
 void fake_do_set_gone_after(struct fake_do *f, int polls)
 {
-    LOCKED(f, f->gone_after = polls < 0 ? 0 : polls);
+    FAKE_LOCKED(f, f->gone_after = polls < 0 ? 0 : polls);
 }
 
-void fake_do_fail_create_next(struct fake_do *f, int n) { LOCKED(f, f->fail_creates = n); }
+void fake_do_fail_create_next(struct fake_do *f, int n) { FAKE_LOCKED(f, f->fail_creates = n); }
 
 void fake_do_set_private_network(struct fake_do *f, int on)
 {
-    LOCKED(f, f->private_net = on);
+    FAKE_LOCKED(f, f->private_net = on);
 }
 
 void fake_do_set_max_per_page(struct fake_do *f, int n)
 {
-    LOCKED(f, f->max_per_page = n > 0 ? n : MAX_PER_PAGE);
+    FAKE_LOCKED(f, f->max_per_page = n > 0 ? n : MAX_PER_PAGE);
 }
 
 void fake_do_set_link_base(struct fake_do *f, const char *base)
 {
-    char *b = dupn(base);
-    LOCKED(f, (free(f->link_base), f->link_base = b));
+    char *b = fake_httpd_dup(base);
+    FAKE_LOCKED(f, (free(f->link_base), f->link_base = b));
 }
 
-void fake_do_set_echo_token(struct fake_do *f, int on) { LOCKED(f, f->echo_token = on); }
+void fake_do_set_echo_token(struct fake_do *f, int on) { FAKE_LOCKED(f, f->echo_token = on); }
 
 void fake_do_fail_next(struct fake_do *f, int n, int status, long retry_after_s)
 {
-    LOCKED(f, (f->fail_n = n, f->fail_status = status, f->fail_retry_after = retry_after_s));
+    FAKE_LOCKED(f, (f->fail_n = n, f->fail_status = status,
+                    f->fail_retry_after = retry_after_s));
 }
 
 void fake_do_fail_next_after(struct fake_do *f, int n, int status)
 {
-    LOCKED(f, (f->after_n = n, f->after_status = status));
+    FAKE_LOCKED(f, (f->after_n = n, f->after_status = status));
 }
 
-void fake_do_malformed_next(struct fake_do *f, int n) { LOCKED(f, f->malformed_n = n); }
+void fake_do_malformed_next(struct fake_do *f, int n) { FAKE_LOCKED(f, f->malformed_n = n); }
 
-void fake_do_set_delay_ms(struct fake_do *f, long ms) { LOCKED(f, f->delay_ms = ms); }
+void fake_do_set_delay_ms(struct fake_do *f, long ms) { FAKE_LOCKED(f, f->delay_ms = ms); }
 
 long long fake_do_add_droplet(struct fake_do *f, const char *name, const char *const *tags,
                               const char *status)
@@ -1169,7 +973,7 @@ char *fake_do_droplet_json(struct fake_do *f, long long id)
         struct json_object *o = droplet_json(d);
         json_object_object_add(o, "user_data",
                                d->user_data ? json_object_new_string(d->user_data) : NULL);
-        s = dump(o);
+        s = fake_httpd_json(o);
     }
     pthread_mutex_unlock(&f->lock);
     return s;
@@ -1198,52 +1002,17 @@ size_t fake_do_droplet_count(struct fake_do *f)
 
 void fake_do_stats(struct fake_do *f, struct fake_do_stats *out)
 {
-    LOCKED(f, *out = f->stats);
+    FAKE_LOCKED(f, *out = f->stats);
 }
 
 void fake_do_reset_stats(struct fake_do *f)
 {
-    LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
-}
-
-char *fake_do_last_header(struct fake_do *f, const char *name)
-{
-    char *v;
-    LOCKED(f, v = pairs_get(&f->last.headers, name));
-    return v;
-}
-
-char *fake_do_last_query(struct fake_do *f, const char *name)
-{
-    char *v;
-    LOCKED(f, v = pairs_get(&f->last.query, name));
-    return v;
-}
-
-char *fake_do_last_method(struct fake_do *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.method));
-    return v;
-}
-
-char *fake_do_last_path(struct fake_do *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.path));
-    return v;
-}
-
-char *fake_do_last_body(struct fake_do *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.body));
-    return v;
+    FAKE_LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
 }
 
 char *fake_do_last_create_body(struct fake_do *f)
 {
-    char *v;
-    LOCKED(f, v = dupn(f->last.create_body));
-    return v;
+    return fake_httpd_locked_dup(&f->lock, &f->last_create_body);
 }
+
+FAKE_HTTPD_LAST_KNOBS(fake_do, struct fake_do)

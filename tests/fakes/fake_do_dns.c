@@ -5,12 +5,11 @@
  * per connection. Records are kept in id order (ids only grow), the order
  * DO lists them in. */
 #include "fake_do_dns.h"
+#include "fake_httpd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,8 +31,7 @@ struct record {
 };
 
 struct fake_do_dns {
-    struct MHD_Daemon *daemon;
-    char url[64];
+    struct fake_httpd *httpd;
     char *token;
 
     pthread_mutex_t lock;
@@ -56,11 +54,6 @@ struct fake_do_dns {
     char *last_auth;
 };
 
-struct upload {
-    char *buf;
-    size_t len, cap;
-};
-
 struct reply {
     unsigned status;
     char *body;
@@ -68,16 +61,6 @@ struct reply {
 };
 
 /* ------------------------------------------------------------ helpers -- */
-
-static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
-
-static char *dump(struct json_object *o)
-{
-    char *s = strdup(json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return s;
-}
 
 static void api_error(struct fake_do_dns *f, struct reply *r, unsigned status, const char *id,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -96,7 +79,7 @@ static void api_error(struct fake_do_dns *f, struct reply *r, unsigned status, c
     json_object_object_add(o, "request_id", json_object_new_string(rid));
     free(r->body);
     r->status = status;
-    r->body = dump(o);
+    r->body = fake_httpd_json(o);
 }
 
 static void not_found(struct fake_do_dns *f, struct reply *r)
@@ -252,7 +235,7 @@ static int check_fields(struct fake_do_dns *f, struct json_object *b, const stru
 
 /* ----------------------------------------------------------- endpoints -- */
 
-static struct json_object *parse_body(const struct upload *up)
+static struct json_object *parse_body(const struct fake_httpd_body *up)
 {
     return up->buf ? json_tokener_parse(up->buf) : NULL;
 }
@@ -283,7 +266,7 @@ static void get_domain(struct fake_do_dns *f, const char *domain, struct reply *
     json_object_object_add(d, "ttl", json_object_new_int(1800));
     json_object_object_add(d, "zone_file", json_object_new_string(zone_file));
     r->status = 200;
-    r->body = dump(wrap("domain", d));
+    r->body = fake_httpd_json(wrap("domain", d));
 }
 
 static long long query_num(struct MHD_Connection *c, const char *name, long long fallback)
@@ -298,8 +281,8 @@ static void add_link(struct fake_do_dns *f, struct json_object *pages, const cha
                      const char *domain, const char *query, long long page, long long per)
 {
     char link[768];
-    snprintf(link, sizeof link, "%s/domains/%s/records?%spage=%lld&per_page=%lld", f->url,
-             domain, query, page, per);
+    snprintf(link, sizeof link, "%s/domains/%s/records?%spage=%lld&per_page=%lld",
+             fake_httpd_url(f->httpd), domain, query, page, per);
     json_object_object_add(pages, rel, json_object_new_string(link));
 }
 
@@ -352,11 +335,11 @@ static void list_records(struct fake_do_dns *f, struct MHD_Connection *c, const 
     json_object_object_add(o, "links", links);
     json_object_object_add(o, "meta", meta);
     r->status = 200;
-    r->body = dump(o);
+    r->body = fake_httpd_json(o);
 }
 
-static void create_record(struct fake_do_dns *f, const char *domain, const struct upload *up,
-                          struct reply *r)
+static void create_record(struct fake_do_dns *f, const char *domain,
+                          const struct fake_httpd_body *up, struct reply *r)
 {
     const char *type, *name, *data;
     long ttl;
@@ -369,7 +352,7 @@ static void create_record(struct fake_do_dns *f, const char *domain, const struc
         !name_blocked(f, name, r)) {
         struct record *rec = new_record(f, domain, type, name, data, ttl);
         r->status = rec ? 201 : 500;
-        r->body = rec ? dump(wrap("domain_record", record_json(rec))) : NULL;
+        r->body = rec ? fake_httpd_json(wrap("domain_record", record_json(rec))) : NULL;
     }
     json_object_put(b);
 }
@@ -381,11 +364,11 @@ static void get_record(struct fake_do_dns *f, const char *domain, long long id, 
     if (!rec)
         return not_found(f, r);
     r->status = 200;
-    r->body = dump(wrap("domain_record", record_json(rec)));
+    r->body = fake_httpd_json(wrap("domain_record", record_json(rec)));
 }
 
 static void update_record(struct fake_do_dns *f, const char *domain, long long id,
-                          const struct upload *up, struct reply *r)
+                          const struct fake_httpd_body *up, struct reply *r)
 {
     const char *type, *name, *data;
     long ttl;
@@ -403,7 +386,7 @@ static void update_record(struct fake_do_dns *f, const char *domain, long long i
         free(rec->data);
         rec->type = t, rec->name = n, rec->data = d, rec->ttl = ttl;
         r->status = 200;
-        r->body = dump(wrap("domain_record", record_json(rec)));
+        r->body = fake_httpd_json(wrap("domain_record", record_json(rec)));
     }
     json_object_put(b);
 }
@@ -483,7 +466,7 @@ static void injected(struct fake_do_dns *f, struct reply *r, int status, long re
 }
 
 static void route(struct fake_do_dns *f, struct MHD_Connection *c, const char *method,
-                  const char *path, const struct upload *up, struct reply *r)
+                  const char *path, const struct fake_httpd_body *up, struct reply *r)
 {
     char domain[256];
     int records;
@@ -528,92 +511,31 @@ static void route(struct fake_do_dns *f, struct MHD_Connection *c, const char *m
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r, long remaining)
 {
     struct MHD_Response *resp =
-        r->body ? MHD_create_response_from_buffer(strlen(r->body), r->body,
-                                                  MHD_RESPMEM_MUST_FREE)
-                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    char num[32];
-    if (!resp) {
-        free(r->body);
+        fake_httpd_response(r->body, "application/json; charset=utf-8", r->retry_after);
+    if (!resp)
         return MHD_NO;
-    }
-    if (r->body)
-        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-    if (r->retry_after >= 0) {
-        snprintf(num, sizeof num, "%ld", r->retry_after);
-        MHD_add_response_header(resp, "Retry-After", num);
-    }
-    snprintf(num, sizeof num, "%d", RATE_LIMIT);
-    MHD_add_response_header(resp, "ratelimit-limit", num);
-    snprintf(num, sizeof num, "%ld", remaining);
-    MHD_add_response_header(resp, "ratelimit-remaining", num);
-    snprintf(num, sizeof num, "%lld", (long long)time(NULL) + 60);
-    MHD_add_response_header(resp, "ratelimit-reset", num);
-    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    fake_httpd_num_header(resp, "ratelimit-limit", RATE_LIMIT);
+    fake_httpd_num_header(resp, "ratelimit-remaining", remaining);
+    fake_httpd_num_header(resp, "ratelimit-reset", (long long)time(NULL) + 60);
+    return fake_httpd_reply(c, r->status, resp);
 }
 
-static int upload_add(struct upload *up, const char *data, size_t len)
-{
-    if (up->len + len + 1 > up->cap) {
-        size_t cap = up->cap ? up->cap : 4096;
-        while (cap < up->len + len + 1)
-            cap *= 2;
-        char *b = realloc(up->buf, cap);
-        if (!b)
-            return -1;
-        up->buf = b;
-        up->cap = cap;
-    }
-    memcpy(up->buf + up->len, data, len);
-    up->len += len;
-    up->buf[up->len] = '\0';
-    return 0;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+/* Only the Authorization header is kept: it is all the DNS tests ask about. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *method,
+                                  const char *url, const struct fake_httpd_body *up)
 {
     struct fake_do_dns *f = cls;
-    struct upload *up = *con_cls;
-    (void)version;
-
-    if (!up) {
-        if (!(up = calloc(1, sizeof *up)))
-            return MHD_NO;
-        *con_cls = up;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (upload_add(up, upload_data, *upload_data_size) < 0)
-            return MHD_NO;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
     struct reply r = {500, NULL, -1};
     pthread_mutex_lock(&f->lock);
     f->stats.requests++;
     f->next_request++;
     free(f->last_auth);
-    f->last_auth = dupn(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
+    f->last_auth =
+        fake_httpd_dup(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
     route(f, c, method, url, up, &r);
     long remaining = f->stats.requests < RATE_LIMIT ? RATE_LIMIT - f->stats.requests : 0;
     pthread_mutex_unlock(&f->lock);
     return send_reply(c, &r, remaining);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    struct upload *up = *con_cls;
-    (void)cls, (void)c, (void)toe;
-    if (up) {
-        free(up->buf);
-        free(up);
-        *con_cls = NULL;
-    }
 }
 
 struct fake_do_dns *fake_do_dns_start(const char *token)
@@ -622,25 +544,14 @@ struct fake_do_dns *fake_do_dns_start(const char *token)
     if (!f)
         return NULL;
     pthread_mutex_init(&f->lock, NULL);
-    f->token = dupn(token);
+    f->token = fake_httpd_dup(token);
     f->next_id = 28448429; /* DO's own example id */
     f->max_per_page = MAX_PER_PAGE;
 
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-        on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_END);
-    const union MHD_DaemonInfo *info =
-        f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!info || info->port == 0) {
+    if (!(f->httpd = fake_httpd_start(on_request, f, API_PREFIX))) {
         fake_do_dns_stop(f);
         return NULL;
     }
-    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u" API_PREFIX, (unsigned)info->port);
     return f;
 }
 
@@ -648,8 +559,7 @@ void fake_do_dns_stop(struct fake_do_dns *f)
 {
     if (!f)
         return;
-    if (f->daemon)
-        MHD_stop_daemon(f->daemon);
+    fake_httpd_stop(f->httpd);
     for (size_t i = 0; i < f->nrecs; i++)
         record_free(&f->recs[i]);
     for (size_t i = 0; i < f->ndomains; i++)
@@ -663,16 +573,12 @@ void fake_do_dns_stop(struct fake_do_dns *f)
     free(f);
 }
 
-const char *fake_do_dns_url(const struct fake_do_dns *f) { return f->url; }
+const char *fake_do_dns_url(const struct fake_do_dns *f)
+{
+    return fake_httpd_url(f->httpd);
+}
 
 /* ------------------------------------------------------------------ knobs -- */
-
-#define LOCKED(f, stmt)                   \
-    do {                                  \
-        pthread_mutex_lock(&(f)->lock);   \
-        stmt;                             \
-        pthread_mutex_unlock(&(f)->lock); \
-    } while (0)
 
 int fake_do_dns_add_domain(struct fake_do_dns *f, const char *domain)
 {
@@ -772,14 +678,18 @@ size_t fake_do_dns_total(struct fake_do_dns *f, const char *domain)
 
 void fake_do_dns_set_max_per_page(struct fake_do_dns *f, int n)
 {
-    LOCKED(f, f->max_per_page = n > 0 && n <= MAX_PER_PAGE ? n : MAX_PER_PAGE);
+    FAKE_LOCKED(f, f->max_per_page = n > 0 && n <= MAX_PER_PAGE ? n : MAX_PER_PAGE);
 }
 
-void fake_do_dns_set_echo_token(struct fake_do_dns *f, int on) { LOCKED(f, f->echo_token = on); }
+void fake_do_dns_set_echo_token(struct fake_do_dns *f, int on)
+{
+    FAKE_LOCKED(f, f->echo_token = on);
+}
 
 void fake_do_dns_fail_next(struct fake_do_dns *f, int n, int status, long retry_after_s)
 {
-    LOCKED(f, (f->fail_n = n, f->fail_status = status, f->fail_retry_after = retry_after_s));
+    FAKE_LOCKED(f, (f->fail_n = n, f->fail_status = status,
+                    f->fail_retry_after = retry_after_s));
 }
 
 void fake_do_dns_fail_method(struct fake_do_dns *f, const char *method, int skip, int count,
@@ -795,23 +705,21 @@ void fake_do_dns_fail_method(struct fake_do_dns *f, const char *method, int skip
 
 void fake_do_dns_fail_name(struct fake_do_dns *f, const char *name, int status)
 {
-    char *n = dupn(name);
-    LOCKED(f, (free(f->fail_name), f->fail_name = n, f->fail_name_status = status));
+    char *n = fake_httpd_dup(name);
+    FAKE_LOCKED(f, (free(f->fail_name), f->fail_name = n, f->fail_name_status = status));
 }
 
 void fake_do_dns_stats(struct fake_do_dns *f, struct fake_do_dns_stats *out)
 {
-    LOCKED(f, *out = f->stats);
+    FAKE_LOCKED(f, *out = f->stats);
 }
 
 void fake_do_dns_reset_stats(struct fake_do_dns *f)
 {
-    LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
+    FAKE_LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
 }
 
 char *fake_do_dns_last_auth(struct fake_do_dns *f)
 {
-    char *s;
-    LOCKED(f, s = dupn(f->last_auth));
-    return s;
+    return fake_httpd_locked_dup(&f->lock, &f->last_auth);
 }

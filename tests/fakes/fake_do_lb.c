@@ -1,11 +1,9 @@
 /* fake_do_lb.c - see fake_do_lb.h. One mutex guards everything; replies are
  * built under it and sent after it is released. */
 #include "fake_do_lb.h"
+#include "fake_httpd.h"
 
-#include <arpa/inet.h>
 #include <json-c/json.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +22,7 @@ struct fake_lb {
 };
 
 struct fake_dolb {
-    struct MHD_Daemon *daemon;
-    char url[64];
+    struct fake_httpd *httpd;
     char *token;
     pthread_mutex_t lock;
     struct fake_lb lbs[MAX_LBS];
@@ -37,11 +34,6 @@ struct fake_dolb {
     unsigned long long next_request;
     struct fake_dolb_stats stats;
     char *last_body;
-};
-
-struct upload {
-    char *buf;
-    size_t len;
 };
 
 struct reply {
@@ -246,88 +238,31 @@ static void route(struct fake_dolb *f, struct MHD_Connection *c, const char *met
 
 /* ----------------------------------------------------------------- http -- */
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *method,
+                                  const char *url, const struct fake_httpd_body *up)
 {
     struct fake_dolb *f = cls;
-    struct upload *up = *con_cls;
-    (void)version;
-    if (!up) {
-        if (!(up = calloc(1, sizeof *up)))
-            return MHD_NO;
-        *con_cls = up;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        char *b = realloc(up->buf, up->len + *upload_data_size + 1);
-        if (!b)
-            return MHD_NO;
-        memcpy(b + up->len, upload_data, *upload_data_size);
-        up->buf = b;
-        up->len += *upload_data_size;
-        up->buf[up->len] = '\0';
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
     struct reply r = {0, NULL, -1};
     pthread_mutex_lock(&f->lock);
     route(f, c, method, url, up->buf, &r);
     pthread_mutex_unlock(&f->lock);
 
     struct MHD_Response *resp =
-        r.body ? MHD_create_response_from_buffer(strlen(r.body), r.body, MHD_RESPMEM_MUST_FREE)
-               : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        free(r.body);
-        return MHD_NO;
-    }
-    if (r.body)
-        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-    if (r.retry_after >= 0) {
-        char num[32];
-        snprintf(num, sizeof num, "%ld", r.retry_after);
-        MHD_add_response_header(resp, "Retry-After", num);
-    }
-    enum MHD_Result ret = MHD_queue_response(c, r.status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    struct upload *up = *con_cls;
-    (void)cls, (void)c, (void)toe;
-    if (up) {
-        free(up->buf);
-        free(up);
-        *con_cls = NULL;
-    }
+        fake_httpd_response(r.body, "application/json; charset=utf-8", r.retry_after);
+    return resp ? fake_httpd_reply(c, r.status, resp) : MHD_NO;
 }
 
 struct fake_dolb *fake_dolb_start(const char *token)
 {
     struct fake_dolb *f = calloc(1, sizeof *f);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
     if (!f)
         return NULL;
     pthread_mutex_init(&f->lock, NULL);
     f->token = strdup(token);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-                                     MHD_USE_THREAD_PER_CONNECTION,
-                                 0, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, f, MHD_OPTION_END);
-    const union MHD_DaemonInfo *info =
-        f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!info || info->port == 0) {
+    if (!(f->httpd = fake_httpd_start(on_request, f, "/v2"))) {
         fake_dolb_stop(f);
         return NULL;
     }
-    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/v2", (unsigned)info->port);
     return f;
 }
 
@@ -335,8 +270,7 @@ void fake_dolb_stop(struct fake_dolb *f)
 {
     if (!f)
         return;
-    if (f->daemon)
-        MHD_stop_daemon(f->daemon);
+    fake_httpd_stop(f->httpd);
     pthread_mutex_destroy(&f->lock);
     free(f->token);
     free(f->last_body);
@@ -345,7 +279,7 @@ void fake_dolb_stop(struct fake_dolb *f)
 
 const char *fake_dolb_url(const struct fake_dolb *f)
 {
-    return f->url;
+    return fake_httpd_url(f->httpd);
 }
 
 void fake_dolb_add_lb(struct fake_dolb *f, const char *id, const char *tag)

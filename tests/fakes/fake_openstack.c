@@ -6,12 +6,10 @@
  * client, and the work of a request is done before its delay, so a client
  * that gives up waiting still leaves the effect behind. */
 #include "fake_openstack.h"
+#include "fake_httpd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -29,15 +27,6 @@
 
 static const char *const regions[] = {"RegionOne", "RegionTwo"};
 static const char *const interfaces[] = {"public", "internal", "admin"};
-
-struct pair {
-    char *name, *value;
-};
-
-struct pairs {
-    struct pair *v;
-    size_t n, cap;
-};
 
 /* A flavor, image, network or key pair: an id and a name. */
 struct named {
@@ -69,7 +58,7 @@ struct server {
 };
 
 struct fake_openstack {
-    struct MHD_Daemon *daemon;
+    struct fake_httpd *httpd;
     char base[96], auth_url[128], prefix[32];
     struct fake_openstack_config cfg; /* strings owned */
 
@@ -100,23 +89,14 @@ struct fake_openstack {
     int echo;
 
     struct fake_openstack_stats stats;
-    struct {
-        char *method, *path, *body;
-        struct pairs headers, query;
-    } last;
-};
-
-/* A request body as it arrives, chunk by chunk. */
-struct upload {
-    char *buf;
-    size_t len, cap;
+    struct fake_httpd_last last;
 };
 
 /* One request as routing sees it. */
 struct req {
     struct MHD_Connection *c;
     const char *method, *path;
-    const struct upload *up;
+    const struct fake_httpd_body *up;
     enum fake_os_endpoint ep;
     const char *id;      /* server id in the path, or NULL */
     char svc_url[192];   /* the service endpoint it came in on, for links */
@@ -139,76 +119,12 @@ static unsigned instances; /* per-process instance counter, for the URL prefix *
 
 /* ------------------------------------------------------------- helpers -- */
 
-static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
-
-static void pairs_free(struct pairs *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->v[i].name);
-        free(p->v[i].value);
-    }
-    free(p->v);
-    memset(p, 0, sizeof *p);
-}
-
-static void pairs_add(struct pairs *p, const char *name, const char *value)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        struct pair *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return;
-        p->v = v;
-        p->cap = cap;
-    }
-    p->v[p->n].name = strdup(name);
-    p->v[p->n].value = strdup(value ? value : "");
-    p->n++;
-}
-
-static char *pairs_get(const struct pairs *p, const char *name)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].name && strcasecmp(p->v[i].name, name) == 0)
-            return dupn(p->v[i].value);
-    return NULL;
-}
-
-static char *dump(struct json_object *o)
-{
-    char *s = strdup(json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return s;
-}
-
 static void iso_time(long long t, int micro, char *out, size_t size)
 {
     struct tm tm;
     time_t tt = (time_t)t;
     gmtime_r(&tt, &tm);
     strftime(out, size, micro ? "%Y-%m-%dT%H:%M:%S.000000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static char *urlencode(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = malloc(strlen(s) * 3 + 1), *w = out;
-    if (!out)
-        return NULL;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-            *w++ = (char)ch;
-        } else {
-            *w++ = '%';
-            *w++ = hex[ch >> 4];
-            *w++ = hex[ch & 15];
-        }
-    }
-    *w = '\0';
-    return out;
 }
 
 static void add_str(struct json_object *o, const char *k, const char *v)
@@ -326,7 +242,7 @@ static void nova_fault(struct reply *r, const struct req *q, unsigned status,
     add_str(e, "message", msg);
     json_object_object_add(e, "code", json_object_new_int((int)status));
     json_object_object_add(o, nova_kind(status), e);
-    set_body(r, status, dump(o), "application/json");
+    set_body(r, status, fake_httpd_json(o), "application/json");
 }
 
 /* Keystone's (and keystonemiddleware's) shape. */
@@ -347,7 +263,7 @@ static void keystone_error(struct reply *r, const struct req *q, unsigned status
     add_str(e, "title", title);
     add_str(e, "message", msg);
     json_object_object_add(o, "error", e);
-    set_body(r, status, dump(o), "application/json");
+    set_body(r, status, fake_httpd_json(o), "application/json");
 }
 
 static void neutron_error(struct reply *r, const struct req *q, unsigned status,
@@ -360,7 +276,7 @@ static void neutron_error(struct reply *r, const struct req *q, unsigned status,
     add_str(e, "message", text);
     add_str(e, "detail", "");
     json_object_object_add(o, "NeutronError", e);
-    set_body(r, status, dump(o), "application/json");
+    set_body(r, status, fake_httpd_json(o), "application/json");
 }
 
 /* Glance answers errors with webob's plain-text pages. */
@@ -523,7 +439,7 @@ static struct server *server_new(struct fake_openstack *f, const char *name)
     if (f->fail_builds > 0) {
         f->fail_builds--;
         s->fail_build = 1;
-        s->fault = dupn(f->fail_build_message);
+        s->fault = fake_httpd_dup(f->fail_build_message);
     }
     f->nservers++;
     return s;
@@ -957,7 +873,7 @@ static void do_auth(struct fake_openstack *f, const struct req *q, struct reply 
     }
     struct json_object *body = json_object_new_object();
     json_object_object_add(body, "token", t);
-    set_body(r, 201, dump(body), "application/json");
+    set_body(r, 201, fake_httpd_json(body), "application/json");
     r->subject_token = strdup(tok);
 out:
     json_object_put(doc);
@@ -1131,7 +1047,7 @@ static void do_create(struct fake_openstack *f, const struct req *q, struct repl
     }
     s->flavor_id = strdup(flavor);
     s->image_id = strdup(image);
-    s->key_name = dupn(key);
+    s->key_name = fake_httpd_dup(key);
     s->user_data = ud;
     ud = NULL;
     if (json_object_object_get_ex(srv, "metadata", &v)) {
@@ -1152,7 +1068,7 @@ static void do_create(struct fake_openstack *f, const struct req *q, struct repl
     json_object_object_add(o, "security_groups", sgs);
     add_str(o, "adminPass", "Zx9kQ2wLm4Tp");
     json_object_object_add(out, "server", o);
-    set_body(r, 202, dump(out), "application/json");
+    set_body(r, 202, fake_httpd_json(out), "application/json");
     r->location = strdup(self);
 out:
     free(ud);
@@ -1168,7 +1084,7 @@ static void do_get(struct fake_openstack *f, const struct req *q, struct reply *
     }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "server", server_json(f, s, q, 1));
-    set_body(r, 200, dump(o), "application/json");
+    set_body(r, 200, fake_httpd_json(o), "application/json");
 }
 
 static void do_delete(struct fake_openstack *f, const struct req *q, struct reply *r)
@@ -1213,7 +1129,7 @@ static long page_limit(struct fake_openstack *f, const struct req *q, struct rep
 static void add_next_link(struct json_object *o, const char *key, const char *url,
                           long limit, const char *marker, const char *name)
 {
-    char *enc = name ? urlencode(name) : NULL, *href = NULL;
+    char *enc = name ? fake_httpd_urlencode(name) : NULL, *href = NULL;
     if (asprintf(&href, "%s?limit=%ld%s%s&marker=%s", url, limit, enc ? "&name=" : "",
                  enc ? enc : "", marker) < 0)
         href = NULL;
@@ -1274,7 +1190,7 @@ static void do_list(struct fake_openstack *f, const struct req *q, struct reply 
         snprintf(url, sizeof url, "%s/servers%s", q->svc_url, detail ? "/detail" : "");
         add_next_link(o, "servers_links", url, limit, last, name);
     }
-    set_body(r, 200, dump(o), "application/json");
+    set_body(r, 200, fake_httpd_json(o), "application/json");
 }
 
 /* GET /flavors[/detail]: by id, ?limit=&marker=, "flavors_links". */
@@ -1325,7 +1241,7 @@ static void do_flavors(struct fake_openstack *f, const struct req *q, struct rep
         snprintf(url, sizeof url, "%s/flavors%s", q->svc_url, detail ? "/detail" : "");
         add_next_link(o, "flavors_links", url, limit, last, NULL);
     }
-    set_body(r, 200, dump(o), "application/json");
+    set_body(r, 200, fake_httpd_json(o), "application/json");
 }
 
 /* ------------------------------------------------------- image, network -- */
@@ -1358,14 +1274,14 @@ static void do_images(struct fake_openstack *f, const struct req *q, struct repl
     }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "images", arr);
-    char *enc = name ? urlencode(name) : NULL, *first = NULL;
+    char *enc = name ? fake_httpd_urlencode(name) : NULL, *first = NULL;
     if (asprintf(&first, "/v2/images%s%s", enc ? "?name=" : "", enc ? enc : "") < 0)
         first = NULL;
     add_str(o, "first", first);
     add_str(o, "schema", "/v2/schemas/images");
     free(first);
     free(enc);
-    set_body(r, 200, dump(o), "application/json");
+    set_body(r, 200, fake_httpd_json(o), "application/json");
 }
 
 static void do_networks(struct fake_openstack *f, const struct req *q, struct reply *r)
@@ -1392,7 +1308,7 @@ static void do_networks(struct fake_openstack *f, const struct req *q, struct re
     }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "networks", arr);
-    set_body(r, 200, dump(o), "application/json");
+    set_body(r, 200, fake_httpd_json(o), "application/json");
 }
 
 /* --------------------------------------------------------------- routing -- */
@@ -1582,29 +1498,11 @@ static void route(struct fake_openstack *f, struct req *q, struct reply *r)
 
 /* ------------------------------------------------------------ recording -- */
 
-static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind, const char *key,
-                                const char *value)
-{
-    (void)kind;
-    pairs_add(cls, key, value);
-    return MHD_YES;
-}
-
 static void record(struct fake_openstack *f, struct MHD_Connection *c, const char *method,
-                   const char *path, const struct upload *up)
+                   const char *path, const struct fake_httpd_body *up)
 {
-    free(f->last.method);
-    free(f->last.path);
-    free(f->last.body);
-    pairs_free(&f->last.headers);
-    pairs_free(&f->last.query);
-
     f->stats.requests++;
-    f->last.method = dupn(method);
-    f->last.path = dupn(path);
-    f->last.body = up->buf ? strndup(up->buf, up->len) : NULL;
-    MHD_get_connection_values(c, MHD_HEADER_KIND, add_pair, &f->last.headers);
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_pair, &f->last.query);
+    fake_httpd_last_set(&f->last, c, method, path, up);
 }
 
 /* ------------------------------------------------------------- plumbing -- */
@@ -1624,85 +1522,36 @@ static void delay_locked(struct fake_openstack *f, long ms)
         ;
 }
 
+static void compute_headers(struct MHD_Response *resp, int microversion)
+{
+    char num[64];
+    snprintf(num, sizeof num, "compute 2.%d", microversion);
+    MHD_add_response_header(resp, "OpenStack-API-Version", num);
+    snprintf(num, sizeof num, "2.%d", microversion);
+    MHD_add_response_header(resp, "X-OpenStack-Nova-API-Version", num);
+    MHD_add_response_header(resp, "Vary",
+                            "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
 {
-    struct MHD_Response *resp =
-        r->body ? MHD_create_response_from_buffer(strlen(r->body), r->body,
-                                                  MHD_RESPMEM_MUST_FREE)
-                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        free(r->body);
-        free(r->subject_token);
-        free(r->location);
-        return MHD_NO;
-    }
-    char num[64];
-    if (r->body)
-        MHD_add_response_header(resp, "Content-Type",
-                                r->content_type ? r->content_type : "application/json");
-    if (r->retry_after >= 0) {
-        snprintf(num, sizeof num, "%ld", r->retry_after);
-        MHD_add_response_header(resp, "Retry-After", num);
-    }
-    if (r->subject_token)
+    struct MHD_Response *resp = fake_httpd_response(
+        r->body, r->content_type ? r->content_type : "application/json", r->retry_after);
+    if (resp && r->subject_token)
         MHD_add_response_header(resp, "X-Subject-Token", r->subject_token);
-    if (r->location)
+    if (resp && r->location)
         MHD_add_response_header(resp, "Location", r->location);
-    if (r->compute) {
-        snprintf(num, sizeof num, "compute 2.%d", r->microversion);
-        MHD_add_response_header(resp, "OpenStack-API-Version", num);
-        snprintf(num, sizeof num, "2.%d", r->microversion);
-        MHD_add_response_header(resp, "X-OpenStack-Nova-API-Version", num);
-        MHD_add_response_header(resp, "Vary",
-                                "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
-    }
-    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
-    MHD_destroy_response(resp);
+    if (resp && r->compute)
+        compute_headers(resp, r->microversion);
     free(r->subject_token);
     free(r->location);
-    return ret;
+    return resp ? fake_httpd_reply(c, r->status, resp) : MHD_NO;
 }
 
-static int upload_add(struct upload *up, const char *data, size_t len)
-{
-    if (up->len + len + 1 > up->cap) {
-        size_t cap = up->cap ? up->cap : 4096;
-        while (cap < up->len + len + 1)
-            cap *= 2;
-        char *b = realloc(up->buf, cap);
-        if (!b)
-            return -1;
-        up->buf = b;
-        up->cap = cap;
-    }
-    memcpy(up->buf + up->len, data, len);
-    up->len += len;
-    up->buf[up->len] = '\0';
-    return 0;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *method,
+                                  const char *url, const struct fake_httpd_body *up)
 {
     struct fake_openstack *f = cls;
-    struct upload *up = *con_cls;
-    (void)version;
-
-    if (!up) { /* first call: headers only */
-        if (!(up = calloc(1, sizeof *up)))
-            return MHD_NO;
-        *con_cls = up;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (upload_add(up, upload_data, *upload_data_size) < 0)
-            return MHD_NO;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-
     struct reply r = {.retry_after = -1};
     struct req q = {.c = c, .method = method, .path = url, .up = up};
     pthread_mutex_lock(&f->lock);
@@ -1714,18 +1563,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r.status == 0)
         r.status = 500;
     return send_reply(c, &r);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    struct upload *up = *con_cls;
-    (void)cls, (void)c, (void)toe;
-    if (up) {
-        free(up->buf);
-        free(up);
-        *con_cls = NULL;
-    }
 }
 
 static void default_catalogue(struct fake_openstack *f)
@@ -1747,13 +1584,14 @@ static void copy_config(struct fake_openstack *f, const struct fake_openstack_co
         FAKE_OS_DOMAIN,   FAKE_OS_APPCRED_ID, FAKE_OS_APPCRED_SECRET};
     if (!cfg)
         cfg = &def;
-    f->cfg.username = dupn(cfg->username);
-    f->cfg.password = dupn(cfg->password ? cfg->password : "");
-    f->cfg.user_domain = dupn(cfg->user_domain ? cfg->user_domain : FAKE_OS_DOMAIN);
-    f->cfg.project = dupn(cfg->project);
-    f->cfg.project_domain = dupn(cfg->project_domain ? cfg->project_domain : FAKE_OS_DOMAIN);
-    f->cfg.app_cred_id = dupn(cfg->app_cred_id);
-    f->cfg.app_cred_secret = dupn(cfg->app_cred_secret ? cfg->app_cred_secret : "");
+    f->cfg.username = fake_httpd_dup(cfg->username);
+    f->cfg.password = fake_httpd_dup(cfg->password ? cfg->password : "");
+    f->cfg.user_domain = fake_httpd_dup(cfg->user_domain ? cfg->user_domain : FAKE_OS_DOMAIN);
+    f->cfg.project = fake_httpd_dup(cfg->project);
+    f->cfg.project_domain =
+        fake_httpd_dup(cfg->project_domain ? cfg->project_domain : FAKE_OS_DOMAIN);
+    f->cfg.app_cred_id = fake_httpd_dup(cfg->app_cred_id);
+    f->cfg.app_cred_secret = fake_httpd_dup(cfg->app_cred_secret ? cfg->app_cred_secret : "");
 }
 
 struct fake_openstack *fake_openstack_start(const struct fake_openstack_config *cfg)
@@ -1771,23 +1609,11 @@ struct fake_openstack *fake_openstack_start(const struct fake_openstack_config *
     /* Not atomic: fakes are started from the test's own thread. */
     snprintf(f->prefix, sizeof f->prefix, "/os%u", ++instances);
 
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = 0; /* ephemeral */
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-        on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_END);
-    const union MHD_DaemonInfo *info =
-        f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!info || info->port == 0) {
+    if (!(f->httpd = fake_httpd_start(on_request, f, f->prefix))) {
         fake_openstack_stop(f);
         return NULL;
     }
-    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u%s", (unsigned)info->port,
-             f->prefix);
+    snprintf(f->base, sizeof f->base, "%s", fake_httpd_url(f->httpd));
     snprintf(f->auth_url, sizeof f->auth_url, "%s/identity/v3", f->base);
     return f;
 }
@@ -1800,8 +1626,7 @@ void fake_openstack_stop(struct fake_openstack *f)
     f->stopping = 1;
     pthread_cond_broadcast(&f->wake);
     pthread_mutex_unlock(&f->lock);
-    if (f->daemon)
-        MHD_stop_daemon(f->daemon); /* joins every connection thread */
+    fake_httpd_stop(f->httpd); /* after waking the delays it would wait for */
     for (size_t i = 0; i < f->nservers; i++)
         server_free(&f->servers[i]);
     free(f->servers);
@@ -1820,11 +1645,7 @@ void fake_openstack_stop(struct fake_openstack *f)
     free((char *)f->cfg.project_domain);
     free((char *)f->cfg.app_cred_id);
     free((char *)f->cfg.app_cred_secret);
-    free(f->last.method);
-    free(f->last.path);
-    free(f->last.body);
-    pairs_free(&f->last.headers);
-    pairs_free(&f->last.query);
+    fake_httpd_last_free(&f->last);
     pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
     free(f);
@@ -1835,21 +1656,14 @@ const char *fake_openstack_base(const struct fake_openstack *f) { return f->base
 
 /* ---------------------------------------------------------------- knobs -- */
 
-#define LOCKED(f, stmt)                   \
-    do {                                  \
-        pthread_mutex_lock(&(f)->lock);   \
-        stmt;                             \
-        pthread_mutex_unlock(&(f)->lock); \
-    } while (0)
-
 void fake_openstack_set_build_polls(struct fake_openstack *f, int n)
 {
-    LOCKED(f, f->build_polls = n);
+    FAKE_LOCKED(f, f->build_polls = n);
 }
 
 void fake_openstack_set_delete_polls(struct fake_openstack *f, int n)
 {
-    LOCKED(f, f->delete_polls = n);
+    FAKE_LOCKED(f, f->delete_polls = n);
 }
 
 void fake_openstack_fail_builds(struct fake_openstack *f, int n, const char *message)
@@ -1857,7 +1671,7 @@ void fake_openstack_fail_builds(struct fake_openstack *f, int n, const char *mes
     pthread_mutex_lock(&f->lock);
     f->fail_builds = n;
     free(f->fail_build_message);
-    f->fail_build_message = dupn(message);
+    f->fail_build_message = fake_httpd_dup(message);
     pthread_mutex_unlock(&f->lock);
 }
 
@@ -1872,43 +1686,43 @@ void fake_openstack_lock_server(struct fake_openstack *f, const char *id, int lo
 
 void fake_openstack_set_quota(struct fake_openstack *f, int max_instances)
 {
-    LOCKED(f, f->quota = max_instances);
+    FAKE_LOCKED(f, f->quota = max_instances);
 }
 
 void fake_openstack_set_max_limit(struct fake_openstack *f, int n)
 {
-    LOCKED(f, f->max_limit = n > 0 ? n : DEFAULT_MAX_LIMIT);
+    FAKE_LOCKED(f, f->max_limit = n > 0 ? n : DEFAULT_MAX_LIMIT);
 }
 
 void fake_openstack_add_flavor(struct fake_openstack *f, const char *id, const char *name)
 {
-    LOCKED(f, cat_add(&f->flavors, id, name));
+    FAKE_LOCKED(f, cat_add(&f->flavors, id, name));
 }
 
 void fake_openstack_add_image(struct fake_openstack *f, const char *id, const char *name)
 {
-    LOCKED(f, cat_add(&f->images, id, name));
+    FAKE_LOCKED(f, cat_add(&f->images, id, name));
 }
 
 void fake_openstack_add_network(struct fake_openstack *f, const char *id, const char *name)
 {
-    LOCKED(f, cat_add(&f->networks, id, name));
+    FAKE_LOCKED(f, cat_add(&f->networks, id, name));
 }
 
 void fake_openstack_add_keypair(struct fake_openstack *f, const char *name)
 {
-    LOCKED(f, cat_add(&f->keypairs, name, name));
+    FAKE_LOCKED(f, cat_add(&f->keypairs, name, name));
 }
 
 void fake_openstack_expire_tokens(struct fake_openstack *f)
 {
-    LOCKED(f, f->valid_from = f->ntokens);
+    FAKE_LOCKED(f, f->valid_from = f->ntokens);
 }
 
 char *fake_openstack_token(struct fake_openstack *f)
 {
     char *t;
-    LOCKED(f, t = f->ntokens ? dupn(f->tokens[f->ntokens - 1]) : NULL);
+    FAKE_LOCKED(f, t = f->ntokens ? fake_httpd_dup(f->tokens[f->ntokens - 1]) : NULL);
     return t;
 }
 
@@ -1937,12 +1751,12 @@ void fake_openstack_malformed_next(struct fake_openstack *f, enum fake_os_endpoi
 
 void fake_openstack_set_delay_ms(struct fake_openstack *f, enum fake_os_endpoint ep, long ms)
 {
-    LOCKED(f, (f->delay.ep = ep, f->delay.ms = ms));
+    FAKE_LOCKED(f, (f->delay.ep = ep, f->delay.ms = ms));
 }
 
 void fake_openstack_set_echo_credentials(struct fake_openstack *f, int on)
 {
-    LOCKED(f, f->echo = on);
+    FAKE_LOCKED(f, f->echo = on);
 }
 
 /* --------------------------------------------------------- direct access -- */
@@ -1987,7 +1801,7 @@ char *fake_openstack_add_server(struct fake_openstack *f, const char *name,
 size_t fake_openstack_server_count(struct fake_openstack *f)
 {
     size_t n;
-    LOCKED(f, n = f->nservers);
+    FAKE_LOCKED(f, n = f->nservers);
     return n;
 }
 
@@ -2010,7 +1824,7 @@ char *fake_openstack_server_metadata(struct fake_openstack *f, const char *id,
     struct server *s = server_find(f, id);
     struct json_object *val;
     if (s && json_object_object_get_ex(s->metadata, key, &val))
-        v = dupn(json_object_get_string(val));
+        v = fake_httpd_dup(json_object_get_string(val));
     pthread_mutex_unlock(&f->lock);
     return v;
 }
@@ -2021,7 +1835,7 @@ char *fake_openstack_server_user_data(struct fake_openstack *f, const char *id)
     pthread_mutex_lock(&f->lock);
     struct server *s = server_find(f, id);
     if (s)
-        v = dupn(s->user_data);
+        v = fake_httpd_dup(s->user_data);
     pthread_mutex_unlock(&f->lock);
     return v;
 }
@@ -2050,45 +1864,12 @@ char *fake_openstack_server_id(struct fake_openstack *f, const char *name)
 
 void fake_openstack_stats(struct fake_openstack *f, struct fake_openstack_stats *out)
 {
-    LOCKED(f, *out = f->stats);
+    FAKE_LOCKED(f, *out = f->stats);
 }
 
 void fake_openstack_reset_stats(struct fake_openstack *f)
 {
-    LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
+    FAKE_LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
 }
 
-char *fake_openstack_last_method(struct fake_openstack *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.method));
-    return v;
-}
-
-char *fake_openstack_last_path(struct fake_openstack *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.path));
-    return v;
-}
-
-char *fake_openstack_last_header(struct fake_openstack *f, const char *name)
-{
-    char *v;
-    LOCKED(f, v = pairs_get(&f->last.headers, name));
-    return v;
-}
-
-char *fake_openstack_last_query(struct fake_openstack *f, const char *name)
-{
-    char *v;
-    LOCKED(f, v = pairs_get(&f->last.query, name));
-    return v;
-}
-
-char *fake_openstack_last_body(struct fake_openstack *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.body));
-    return v;
-}
+FAKE_HTTPD_LAST_KNOBS(fake_openstack, struct fake_openstack)

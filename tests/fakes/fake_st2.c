@@ -6,12 +6,10 @@
  * and hands us the path already percent-decoded (the split at '?' happens
  * before decoding, so an encoded '?' stays in the name). */
 #include "fake_st2.h"
+#include "fake_httpd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,19 +29,8 @@ struct kv {
     unsigned long long seq;  /* insertion order, also the object id */
 };
 
-struct pair {
-    char *name;
-    char *value;
-};
-
-struct pairs {
-    struct pair *v;
-    size_t n, cap;
-};
-
 struct fake_st2 {
-    struct MHD_Daemon *daemon;
-    char url[64];
+    struct fake_httpd *httpd;
     char *token, *api_key;
 
     pthread_mutex_t lock;
@@ -60,16 +47,8 @@ struct fake_st2 {
     long delay_ms;
 
     struct fake_st2_stats stats;
-    struct {
-        char *method, *path, *key, *body;
-        struct pairs headers, query;
-    } last;
-};
-
-/* A request body as it arrives, chunk by chunk. */
-struct upload {
-    char *buf;
-    size_t len, cap;
+    struct fake_httpd_last last;
+    char *last_key; /* the key named in the path, st2's own addition */
 };
 
 /* What to answer; built under the lock, sent after it is released. */
@@ -82,8 +61,6 @@ struct reply {
 
 /* ------------------------------------------------------------- helpers -- */
 
-static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
-
 static long long now_locked(struct fake_st2 *f)
 {
     return (long long)time(NULL) + f->clock_offset;
@@ -92,47 +69,6 @@ static long long now_locked(struct fake_st2 *f)
 static int live(const struct kv *k, long long now)
 {
     return k->expire == 0 || k->expire > now;
-}
-
-static void pairs_free(struct pairs *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->v[i].name);
-        free(p->v[i].value);
-    }
-    free(p->v);
-    memset(p, 0, sizeof *p);
-}
-
-static void pairs_add(struct pairs *p, const char *name, const char *value)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        struct pair *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return;
-        p->v = v;
-        p->cap = cap;
-    }
-    p->v[p->n].name = strdup(name);
-    p->v[p->n].value = strdup(value ? value : "");
-    p->n++;
-}
-
-static char *pairs_get(const struct pairs *p, const char *name)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].name && strcasecmp(p->v[i].name, name) == 0)
-            return dupn(p->v[i].value);
-    return NULL;
-}
-
-static char *dump(struct json_object *o)
-{
-    char *s = strdup(json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-    return s;
 }
 
 /* st2's error shape: {"faultstring": "..."} (st2common/router.py abort). */
@@ -149,7 +85,7 @@ static void fault(struct reply *r, unsigned status, const char *fmt, ...)
     json_object_object_add(o, "faultstring", json_object_new_string(msg));
     r->status = status;
     free(r->body);
-    r->body = dump(o);
+    r->body = fake_httpd_json(o);
 }
 
 /* ---------------------------------------------------------------- store -- */
@@ -263,7 +199,7 @@ static void do_get(struct fake_st2 *f, const char *name, struct reply *r)
         return;
     }
     r->status = 200;
-    r->body = dump(kv_json(k));
+    r->body = fake_httpd_json(kv_json(k));
 }
 
 static void do_delete(struct fake_st2 *f, const char *name, struct reply *r)
@@ -335,7 +271,7 @@ static int check_put_body(struct json_object *b, struct reply *r)
     return 0;
 }
 
-static void do_put(struct fake_st2 *f, const char *name, const struct upload *up,
+static void do_put(struct fake_st2 *f, const char *name, const struct fake_httpd_body *up,
                    struct reply *r)
 {
     f->stats.puts++;
@@ -367,12 +303,12 @@ static void do_put(struct fake_st2 *f, const char *name, const struct upload *up
         /* A ttl <= 0 gives an expire_timestamp in the past: st2 answers with
          * the document, then MongoDB drops it. */
         r->status = 200;
-        r->body = dump(kv_json(k));
+        r->body = fake_httpd_json(kv_json(k));
         remove_at(f, (size_t)(k - f->keys));
         return;
     }
     r->status = 200;
-    r->body = dump(kv_json(k));
+    r->body = fake_httpd_json(kv_json(k));
 }
 
 /* Parse a whole decimal integer query value; 0 and *out, or -1. */
@@ -475,7 +411,7 @@ static void do_list(struct fake_st2 *f, struct MHD_Connection *c, struct reply *
     free(match);
 
     r->status = 200;
-    r->body = dump(arr);
+    r->body = fake_httpd_json(arr);
     /* st2's ResourceController._get_all sets both headers. */
     r->total_count = (long long)n;
     r->limit = limit ? limit : -1;
@@ -528,7 +464,7 @@ static void inject_fault(struct fake_st2 *f, struct reply *r)
 }
 
 static void route(struct fake_st2 *f, struct MHD_Connection *c, const char *method,
-                  const char *path, const struct upload *up, struct reply *r)
+                  const char *path, const struct fake_httpd_body *up, struct reply *r)
 {
     if (f->fail_n > 0) {
         inject_fault(f, r);
@@ -558,114 +494,36 @@ static void route(struct fake_st2 *f, struct MHD_Connection *c, const char *meth
 
 /* ------------------------------------------------------------ recording -- */
 
-static enum MHD_Result add_pair(void *cls, enum MHD_ValueKind kind, const char *key,
-                                const char *value)
-{
-    (void)kind;
-    pairs_add(cls, key, value);
-    return MHD_YES;
-}
-
 static void record(struct fake_st2 *f, struct MHD_Connection *c, const char *method,
-                   const char *path, const struct upload *up)
+                   const char *path, const struct fake_httpd_body *up)
 {
-    free(f->last.method);
-    free(f->last.path);
-    free(f->last.key);
-    free(f->last.body);
-    pairs_free(&f->last.headers);
-    pairs_free(&f->last.query);
-
     f->stats.requests++;
-    f->last.method = dupn(method);
-    f->last.path = dupn(path);
-    f->last.key = strncmp(path, KEYS_PATH "/", sizeof KEYS_PATH) == 0
-                      ? dupn(path + sizeof KEYS_PATH)
+    fake_httpd_last_set(&f->last, c, method, path, up);
+    free(f->last_key);
+    f->last_key = strncmp(path, KEYS_PATH "/", sizeof KEYS_PATH) == 0
+                      ? fake_httpd_dup(path + sizeof KEYS_PATH)
                       : NULL;
-    f->last.body = up->buf ? strndup(up->buf, up->len) : NULL;
-    MHD_get_connection_values(c, MHD_HEADER_KIND, add_pair, &f->last.headers);
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_pair, &f->last.query);
 }
 
 /* ------------------------------------------------------------- plumbing -- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r)
 {
     struct MHD_Response *resp =
-        r->body ? MHD_create_response_from_buffer(strlen(r->body), r->body,
-                                                  MHD_RESPMEM_MUST_FREE)
-                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        free(r->body);
+        fake_httpd_response(r->body, "application/json", r->retry_after);
+    if (!resp)
         return MHD_NO;
-    }
-    char num[32];
-    if (r->body)
-        MHD_add_response_header(resp, "Content-Type", "application/json");
-    if (r->retry_after >= 0) {
-        snprintf(num, sizeof num, "%ld", r->retry_after);
-        MHD_add_response_header(resp, "Retry-After", num);
-    }
-    if (r->total_count >= 0) {
-        snprintf(num, sizeof num, "%lld", r->total_count);
-        MHD_add_response_header(resp, "X-Total-Count", num);
-    }
-    if (r->limit >= 0) {
-        snprintf(num, sizeof num, "%lld", r->limit);
-        MHD_add_response_header(resp, "X-Limit", num);
-    }
-    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    if (r->total_count >= 0)
+        fake_httpd_num_header(resp, "X-Total-Count", r->total_count);
+    if (r->limit >= 0)
+        fake_httpd_num_header(resp, "X-Limit", r->limit);
+    return fake_httpd_reply(c, r->status, resp);
 }
 
-static int upload_add(struct upload *up, const char *data, size_t len)
-{
-    if (up->len + len + 1 > up->cap) {
-        size_t cap = up->cap ? up->cap : 4096;
-        while (cap < up->len + len + 1)
-            cap *= 2;
-        char *b = realloc(up->buf, cap);
-        if (!b)
-            return -1;
-        up->buf = b;
-        up->cap = cap;
-    }
-    memcpy(up->buf + up->len, data, len);
-    up->len += len;
-    up->buf[up->len] = '\0';
-    return 0;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *method,
+                                  const char *url, const struct fake_httpd_body *up)
 {
     struct fake_st2 *f = cls;
-    struct upload *up = *con_cls;
-    (void)version;
-
-    if (!up) { /* first call: headers only */
-        if (!(up = calloc(1, sizeof *up)))
-            return MHD_NO;
-        *con_cls = up;
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (upload_add(up, upload_data, *upload_data_size) < 0)
-            return MHD_NO;
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
-
     struct reply r = {0, NULL, -1, -1, -1};
     pthread_mutex_lock(&f->lock);
     record(f, c, method, url, up);
@@ -673,20 +531,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     long delay = f->delay_ms;
     pthread_mutex_unlock(&f->lock);
     if (delay > 0)
-        sleep_ms(delay);
+        fake_httpd_sleep_ms(delay);
     return send_reply(c, &r);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    struct upload *up = *con_cls;
-    (void)cls, (void)c, (void)toe;
-    if (up) {
-        free(up->buf);
-        free(up);
-        *con_cls = NULL;
-    }
 }
 
 struct fake_st2 *fake_st2_start(const char *token, const char *api_key)
@@ -695,27 +541,15 @@ struct fake_st2 *fake_st2_start(const char *token, const char *api_key)
     if (!f)
         return NULL;
     pthread_mutex_init(&f->lock, NULL);
-    f->token = dupn(token);
-    f->api_key = dupn(api_key);
+    f->token = fake_httpd_dup(token);
+    f->api_key = fake_httpd_dup(api_key);
     f->limit_mode = FAKE_ST2_LIMIT_CLAMP;
     f->max_page = DEFAULT_PAGE;
 
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = 0; /* ephemeral */
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
-        on_request, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_END);
-    const union MHD_DaemonInfo *info =
-        f->daemon ? MHD_get_daemon_info(f->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-    if (!info || info->port == 0) {
+    if (!(f->httpd = fake_httpd_start(on_request, f, "/v1"))) {
         fake_st2_stop(f);
         return NULL;
     }
-    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%u/v1", (unsigned)info->port);
     return f;
 }
 
@@ -723,76 +557,65 @@ void fake_st2_stop(struct fake_st2 *f)
 {
     if (!f)
         return;
-    if (f->daemon)
-        MHD_stop_daemon(f->daemon); /* joins every connection thread */
+    fake_httpd_stop(f->httpd);
     fake_st2_clear_keys(f);
     free(f->keys);
     free(f->token);
     free(f->api_key);
-    free(f->last.method);
-    free(f->last.path);
-    free(f->last.key);
-    free(f->last.body);
-    pairs_free(&f->last.headers);
-    pairs_free(&f->last.query);
+    fake_httpd_last_free(&f->last);
+    free(f->last_key);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }
 
-const char *fake_st2_url(const struct fake_st2 *f) { return f->url; }
+const char *fake_st2_url(const struct fake_st2 *f) { return fake_httpd_url(f->httpd); }
 
 /* ---------------------------------------------------------------- knobs -- */
-
-#define LOCKED(f, stmt)                 \
-    do {                                \
-        pthread_mutex_lock(&(f)->lock);   \
-        stmt;                           \
-        pthread_mutex_unlock(&(f)->lock); \
-    } while (0)
 
 long long fake_st2_now(struct fake_st2 *f)
 {
     long long now;
-    LOCKED(f, now = now_locked(f));
+    FAKE_LOCKED(f, now = now_locked(f));
     return now;
 }
 
 void fake_st2_advance(struct fake_st2 *f, long long seconds)
 {
-    LOCKED(f, f->clock_offset += seconds);
+    FAKE_LOCKED(f, f->clock_offset += seconds);
 }
 
 void fake_st2_set_limit_mode(struct fake_st2 *f, enum fake_st2_limit_mode m, int max_page)
 {
-    LOCKED(f, (f->limit_mode = m, f->max_page = max_page > 0 ? max_page : DEFAULT_PAGE));
+    FAKE_LOCKED(f, (f->limit_mode = m, f->max_page = max_page > 0 ? max_page : DEFAULT_PAGE));
 }
 
 void fake_st2_set_insertion_order(struct fake_st2 *f, int on)
 {
-    LOCKED(f, f->insertion_order = on);
+    FAKE_LOCKED(f, f->insertion_order = on);
 }
 
 void fake_st2_set_ignore_offset(struct fake_st2 *f, int on)
 {
-    LOCKED(f, f->ignore_offset = on);
+    FAKE_LOCKED(f, f->ignore_offset = on);
 }
 
 void fake_st2_set_ignore_prefix(struct fake_st2 *f, int on)
 {
-    LOCKED(f, f->ignore_prefix = on);
+    FAKE_LOCKED(f, f->ignore_prefix = on);
 }
 
 void fake_st2_fail_next(struct fake_st2 *f, int n, int status, long retry_after_s)
 {
-    LOCKED(f, (f->fail_n = n, f->fail_status = status, f->fail_retry_after = retry_after_s));
+    FAKE_LOCKED(f, (f->fail_n = n, f->fail_status = status,
+                    f->fail_retry_after = retry_after_s));
 }
 
-void fake_st2_set_delay_ms(struct fake_st2 *f, long ms) { LOCKED(f, f->delay_ms = ms); }
+void fake_st2_set_delay_ms(struct fake_st2 *f, long ms) { FAKE_LOCKED(f, f->delay_ms = ms); }
 
 int fake_st2_set_key(struct fake_st2 *f, const char *name, const char *value, long ttl_s)
 {
     struct kv *k;
-    LOCKED(f, k = upsert(f, name, value, ttl_s));
+    FAKE_LOCKED(f, k = upsert(f, name, value, ttl_s));
     return k ? 0 : -1;
 }
 
@@ -811,7 +634,7 @@ char *fake_st2_get_key(struct fake_st2 *f, const char *name)
 size_t fake_st2_key_count(struct fake_st2 *f)
 {
     size_t n;
-    LOCKED(f, (purge(f), n = f->nkeys));
+    FAKE_LOCKED(f, (purge(f), n = f->nkeys));
     return n;
 }
 
@@ -825,52 +648,17 @@ void fake_st2_clear_keys(struct fake_st2 *f)
 
 void fake_st2_stats(struct fake_st2 *f, struct fake_st2_stats *out)
 {
-    LOCKED(f, *out = f->stats);
+    FAKE_LOCKED(f, *out = f->stats);
 }
 
 void fake_st2_reset_stats(struct fake_st2 *f)
 {
-    LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
-}
-
-char *fake_st2_last_header(struct fake_st2 *f, const char *name)
-{
-    char *v;
-    LOCKED(f, v = pairs_get(&f->last.headers, name));
-    return v;
-}
-
-char *fake_st2_last_query(struct fake_st2 *f, const char *name)
-{
-    char *v;
-    LOCKED(f, v = pairs_get(&f->last.query, name));
-    return v;
-}
-
-char *fake_st2_last_method(struct fake_st2 *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.method));
-    return v;
-}
-
-char *fake_st2_last_path(struct fake_st2 *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.path));
-    return v;
+    FAKE_LOCKED(f, memset(&f->stats, 0, sizeof f->stats));
 }
 
 char *fake_st2_last_key(struct fake_st2 *f)
 {
-    char *v;
-    LOCKED(f, v = dupn(f->last.key));
-    return v;
+    return fake_httpd_locked_dup(&f->lock, &f->last_key);
 }
 
-char *fake_st2_last_body(struct fake_st2 *f)
-{
-    char *v;
-    LOCKED(f, v = dupn(f->last.body));
-    return v;
-}
+FAKE_HTTPD_LAST_KNOBS(fake_st2, struct fake_st2)
