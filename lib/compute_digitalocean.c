@@ -25,7 +25,6 @@
 #include "http.h"
 #include "jsonx.h"
 #include "log.h"
-#include "secret.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -33,7 +32,6 @@
 #include <string.h>
 #include <time.h>
 
-#define DO_DEFAULT_URL "https://api.digitalocean.com/v2"
 #define DO_DEFAULT_REGION "nyc3"
 /* What a spec without flavor/image gets: the smallest general size and the
  * current Ubuntu LTS, as DO's own control panel suggests. */
@@ -53,9 +51,7 @@ struct tracked {
 };
 
 struct compute {
-    struct http_client *http;
-    char *base;  /* api_url without a trailing '/' */
-    char *auth;  /* "Authorization: Bearer <token>" */
+    struct http_api api;
     char *region;
     int want_public; /* address_type=public */
     struct tracked *tracked;
@@ -89,12 +85,7 @@ static void do_close(struct compute *c)
 {
     if (!c)
         return;
-    http_client_free(c->http);
-    if (c->auth) {
-        explicit_bzero(c->auth, strlen(c->auth));
-        free(c->auth);
-    }
-    free(c->base);
+    http_api_close(&c->api);
     free(c->region);
     free(c->tracked);
     free(c);
@@ -103,18 +94,9 @@ static void do_close(struct compute *c)
 static struct compute *do_open(struct json_object *settings, struct as_error *err)
 {
     const char *token = setting(settings, "token", NULL);
-    if (!token) {
-        digitalocean_bad_setting(err, "token", "is required (digitalocean_token: an API token with "
-                                  "read and write scope)");
+    if (digitalocean_token_check(token, "digitalocean_token: an API token with read and "
+                                        "write scope", err) < 0)
         return NULL;
-    }
-    /* The argv parser registered it if it came from there; settings may also
-     * come from a group's own object. */
-    secret_register(token);
-    if (!digitalocean_token_ok(token)) {
-        digitalocean_bad_setting(err, "token", "has spaces or control characters");
-        return NULL;
-    }
     const char *addr = setting(settings, "address_type", "private");
     if (strcmp(addr, "private") != 0 && strcmp(addr, "public") != 0) {
         digitalocean_bad_setting(err, "address_type", "must be private or public");
@@ -132,22 +114,13 @@ static struct compute *do_open(struct json_object *settings, struct as_error *er
         return NULL;
     }
     c->want_public = strcmp(addr, "public") == 0;
-    if (!(c->base = digitalocean_base_url(setting(settings, "api_url", DO_DEFAULT_URL), err)))
+    if (digitalocean_api_open(&c->api, token, setting(settings, "api_url", NULL),
+                              setting(settings, "ca_bundle", NULL), err) < 0)
         goto fail;
-    if (asprintf(&c->auth, "Authorization: Bearer %s", token) < 0) {
-        c->auth = NULL;
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        goto fail;
-    }
     if (!(c->region = strdup(region))) {
         as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
         goto fail;
     }
-    struct http_options o;
-    http_options_default(&o);
-    o.ca_bundle = setting(settings, "ca_bundle", NULL);
-    if (!(c->http = http_client_new(&o, err)))
-        goto fail;
     return c;
 
 fail:
@@ -204,7 +177,7 @@ static int call(struct compute *c, const char *method, const char *path, const c
                 struct json_object *body, int flags, long *status, struct json_object **out,
                 struct as_error *err)
 {
-    const char *headers[] = {c->auth, NULL};
+    const char *headers[] = {c->api.auth, NULL};
     struct http_response resp;
     struct json_object *doc = NULL;
     struct as_error local;
@@ -214,9 +187,9 @@ static int call(struct compute *c, const char *method, const char *path, const c
         err = &local;
     *out = NULL;
     *status = 0;
-    if (asprintf(&url, "%s%s", c->base, path) < 0)
+    if (asprintf(&url, "%s%s", c->api.base, path) < 0)
         return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    int rc = http_json(c->http, method, url, headers, body, &resp, &doc, err);
+    int rc = http_json(c->api.http, method, url, headers, body, &resp, &doc, err);
     free(url);
     if (rc < 0) {
         if (strcmp(err->code, "http_bad_json") == 0) {

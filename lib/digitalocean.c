@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "secret.h"
+
+#define DO_DEFAULT_URL "https://api.digitalocean.com/v2"
+
 int digitalocean_bad_setting(struct as_error *err, const char *key, const char *why)
 {
     return as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "digitalocean: setting '%s' %s",
@@ -19,6 +23,26 @@ int digitalocean_token_ok(const char *t)
         if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
             return 0;
     return 1;
+}
+
+int digitalocean_token_check(const char *token, const char *hint, struct as_error *err)
+{
+    if (!token) {
+        char why[160];
+        snprintf(why, sizeof why, "is required (%s)", hint);
+        return digitalocean_bad_setting(err, "token", why);
+    }
+    secret_register(token);
+    if (!digitalocean_token_ok(token))
+        return digitalocean_bad_setting(err, "token", "has spaces or control characters");
+    return 0;
+}
+
+int digitalocean_api_open(struct http_api *a, const char *token, const char *api_url,
+                          const char *ca_bundle, struct as_error *err)
+{
+    char *base = digitalocean_base_url(api_url ? api_url : DO_DEFAULT_URL, err);
+    return http_api_open(a, base, "Authorization: Bearer ", token, ca_bundle, err);
 }
 
 static int loopback(const char *host, size_t len)

@@ -1,9 +1,11 @@
 /* digitalocean.h - what the DigitalOcean providers (compute, DNS, load
- * balancer) share about their settings: one token and one API URL. */
+ * balancer) share: the token and API URL checks, the authenticated API
+ * connection, and how a refused reply becomes one of our errors. */
 #ifndef AS_DIGITALOCEAN_H
 #define AS_DIGITALOCEAN_H
 
 #include "error.h"
+#include "http.h"
 
 struct json_object;
 
@@ -18,6 +20,16 @@ int digitalocean_token_ok(const char *t);
  * https, or plain http to a loopback address only (tests, a local proxy):
  * anywhere else the token would cross the network in clear. */
 char *digitalocean_base_url(const char *url, struct as_error *err);
+
+/* The token checks every provider makes before anything else: present
+ * (else "is required (<hint>)"), registered as a secret (it may come from a
+ * group's settings rather than argv, where the parser registers it), and
+ * one header value. 0, or -1 with err set. */
+int digitalocean_token_check(const char *token, const char *hint, struct as_error *err);
+
+/* The API at api_url (NULL: DO's own), authenticated with the token. */
+int digitalocean_api_open(struct http_api *a, const char *token, const char *api_url,
+                          const char *ca_bundle, struct as_error *err);
 
 /* Our codes for a reply DigitalOcean refused. Each provider has its own
  * family ("provider_*", "dns_*", "lb_*"), which is what its actions'

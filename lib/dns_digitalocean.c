@@ -28,23 +28,19 @@
 #include "http.h"
 #include "jsonx.h"
 #include "log.h"
-#include "secret.h"
 #include "st2.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DO_DEFAULT_URL "https://api.digitalocean.com/v2"
 #define DO_PER_PAGE 200     /* the API's largest page */
 #define DO_MAX_PAGES 1000   /* only a server sending us round in circles gets here */
 #define DO_POST_ATTEMPTS 4  /* a POST refused with 429, sent again */
 #define DO_WAIT_MAX_MS 10000
 
 struct dns {
-    struct http_client *http;
-    char *base; /* api_url without a trailing '/' */
-    char *auth; /* "Authorization: Bearer <token>" */
+    struct http_api api;
 };
 
 /* One A record as DO lists it. */
@@ -71,49 +67,27 @@ static void do_close(struct dns *d)
 {
     if (!d)
         return;
-    http_client_free(d->http);
-    if (d->auth) {
-        explicit_bzero(d->auth, strlen(d->auth));
-        free(d->auth);
-    }
-    free(d->base);
+    http_api_close(&d->api);
     free(d);
 }
 
 static struct dns *do_open(struct json_object *settings, struct as_error *err)
 {
     const char *token = setting(settings, "token", NULL);
-    if (!token) {
-        digitalocean_bad_setting(err, "token", "is required (digitalocean_token: an API token with read "
-                                  "and write scope)");
+    if (digitalocean_token_check(token, "digitalocean_token: an API token with read and "
+                                        "write scope", err) < 0)
         return NULL;
-    }
-    secret_register(token);
-    if (!digitalocean_token_ok(token)) {
-        digitalocean_bad_setting(err, "token", "has spaces or control characters");
-        return NULL;
-    }
     struct dns *d = calloc(1, sizeof *d);
     if (!d) {
         as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
         return NULL;
     }
-    if (!(d->base = digitalocean_base_url(setting(settings, "api_url", DO_DEFAULT_URL), err)))
-        goto fail;
-    if (asprintf(&d->auth, "Authorization: Bearer %s", token) < 0) {
-        d->auth = NULL;
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        goto fail;
+    if (digitalocean_api_open(&d->api, token, setting(settings, "api_url", NULL),
+                              setting(settings, "ca_bundle", NULL), err) < 0) {
+        free(d);
+        return NULL;
     }
-    struct http_options o;
-    http_options_default(&o);
-    o.ca_bundle = setting(settings, "ca_bundle", NULL);
-    if (!(d->http = http_client_new(&o, err)))
-        goto fail;
     return d;
-fail:
-    do_close(d);
-    return NULL;
 }
 
 /* ------------------------------------------------------------- requests -- */
@@ -134,11 +108,11 @@ static void reply_free(struct reply *r)
 static int send_once(struct dns *d, const char *method, const char *url, const char *body,
                      struct http_response *resp, struct as_error *err)
 {
-    const char *headers[] = {d->auth, "Accept: application/json",
+    const char *headers[] = {d->api.auth, "Accept: application/json",
                              body ? "Content-Type: application/json" : NULL, NULL};
     struct http_request req = {.method = method, .url = url, .headers = headers, .body = body,
                                .body_len = body ? strlen(body) : 0, .retry = -1};
-    return http_do(d->http, &req, resp, err);
+    return http_do(d->api.http, &req, resp, err);
 }
 
 /* Send; a POST refused with 429 is sent again after DO's Retry-After. */
@@ -169,7 +143,7 @@ static int call(struct dns *d, const char *method, const char *path, struct json
     char *url = NULL, *text = body ? jx_dump(body) : NULL;
 
     memset(out, 0, sizeof *out);
-    if (asprintf(&url, "%s%s", d->base, path) < 0 || (body && !text)) {
+    if (asprintf(&url, "%s%s", d->api.base, path) < 0 || (body && !text)) {
         free(text);
         return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
     }

@@ -30,9 +30,7 @@
 #define PDNS_DEFAULT_URL "http://127.0.0.1:8081/api/v1/servers/localhost"
 
 struct dns {
-    struct http_client *http;
-    char *base; /* api_url without a trailing '/' */
-    char *auth; /* "X-API-Key: <key>" */
+    struct http_api api;
 };
 
 /* -------------------------------------------------------------- settings -- */
@@ -81,12 +79,7 @@ static void pdns_close(struct dns *d)
 {
     if (!d)
         return;
-    http_client_free(d->http);
-    if (d->auth) {
-        explicit_bzero(d->auth, strlen(d->auth));
-        free(d->auth);
-    }
-    free(d->base);
+    http_api_close(&d->api);
     free(d);
 }
 
@@ -107,22 +100,12 @@ static struct dns *pdns_open(struct json_object *settings, struct as_error *err)
         as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
         return NULL;
     }
-    if (!(d->base = base_url(setting(settings, "api_url", PDNS_DEFAULT_URL), err)))
-        goto fail;
-    if (asprintf(&d->auth, "X-API-Key: %s", key) < 0) {
-        d->auth = NULL;
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        goto fail;
+    if (http_api_open(&d->api, base_url(setting(settings, "api_url", PDNS_DEFAULT_URL), err),
+                      "X-API-Key: ", key, setting(settings, "ca_bundle", NULL), err) < 0) {
+        free(d);
+        return NULL;
     }
-    struct http_options o;
-    http_options_default(&o);
-    o.ca_bundle = setting(settings, "ca_bundle", NULL);
-    if (!(d->http = http_client_new(&o, err)))
-        goto fail;
     return d;
-fail:
-    pdns_close(d);
-    return NULL;
 }
 
 /* ------------------------------------------------------------- requests -- */
@@ -145,13 +128,13 @@ static void reply_free(struct reply *r)
 static int call(struct dns *d, const char *method, const char *path, struct json_object *body,
                 struct reply *out, struct as_error *err)
 {
-    const char *headers[] = {d->auth, "Accept: application/json",
+    const char *headers[] = {d->api.auth, "Accept: application/json",
                              body ? "Content-Type: application/json" : NULL, NULL};
     struct http_response resp;
     char *url = NULL, *text = body ? jx_dump(body) : NULL;
 
     memset(out, 0, sizeof *out);
-    if (asprintf(&url, "%s%s", d->base, path) < 0 || (body && !text)) {
+    if (asprintf(&url, "%s%s", d->api.base, path) < 0 || (body && !text)) {
         free(text);
         return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
     }
@@ -159,7 +142,7 @@ static int call(struct dns *d, const char *method, const char *path, struct json
      * DELETE a whole rrset. */
     struct http_request req = {.method = method, .url = url, .headers = headers, .body = text,
                                .body_len = text ? strlen(text) : 0, .retry = 1};
-    int rc = http_do(d->http, &req, &resp, err);
+    int rc = http_do(d->api.http, &req, &resp, err);
     free(url);
     free(text);
     if (rc < 0) {
@@ -218,7 +201,7 @@ static int zone_404(struct dns *d, const char *zone, struct as_error *err)
     return as_fail(err, AS_EXIT_BADINPUT, "dns_bad_api_url",
                    "powerdns: %s is not the API of a PowerDNS server (expected "
                    "http://HOST:PORT/api/v1/servers/localhost)",
-                   d->base);
+                   d->api.base);
 }
 
 /* ------------------------------------------------------------ operations -- */

@@ -909,3 +909,38 @@ char *http_urlencode(const char *s)
     *w = '\0';
     return out;
 }
+
+/* ------------------------------------------------------------ http_api -- */
+
+int http_api_open(struct http_api *a, char *base, const char *prefix, const char *secret,
+                  const char *ca_bundle, struct as_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->base = base;
+    if (!base)
+        return -1; /* the caller's URL check set err */
+    if (asprintf(&a->auth, "%s%s", prefix, secret) < 0) {
+        a->auth = NULL;
+        http_api_close(a);
+        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    }
+    struct http_options o;
+    http_options_default(&o);
+    o.ca_bundle = ca_bundle;
+    if (!(a->http = http_client_new(&o, err))) {
+        http_api_close(a);
+        return -1;
+    }
+    return 0;
+}
+
+void http_api_close(struct http_api *a)
+{
+    http_client_free(a->http);
+    if (a->auth) {
+        explicit_bzero(a->auth, strlen(a->auth));
+        free(a->auth);
+    }
+    free(a->base);
+    memset(a, 0, sizeof *a);
+}

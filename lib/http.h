@@ -101,4 +101,18 @@ char *http_error_text(const struct http_response *r);
  * allocated: for key names and query values. */
 char *http_urlencode(const char *s);
 
+/* An HTTP API reached with one secret header: what the PowerDNS and
+ * DigitalOcean providers each hold. The header line is wiped when freed,
+ * so the secret does not outlive the connection in freed memory. */
+struct http_api {
+    struct http_client *http;
+    char *base; /* the API URL without a trailing '/' */
+    char *auth; /* prefix + secret, such as "X-API-Key: <key>" */
+};
+
+/* Takes base (freed on failure too). 0, or -1 with err set and *a closed. */
+int http_api_open(struct http_api *a, char *base, const char *prefix, const char *secret,
+                  const char *ca_bundle, struct as_error *err);
+void http_api_close(struct http_api *a);
+
 #endif

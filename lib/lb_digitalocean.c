@@ -23,18 +23,13 @@
 #include "http.h"
 #include "jsonx.h"
 #include "log.h"
-#include "secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define DO_DEFAULT_URL "https://api.digitalocean.com/v2"
-
 struct lb {
-    struct http_client *http;
-    char *base; /* api_url without a trailing '/' */
-    char *auth; /* "Authorization: Bearer <token>" */
+    struct http_api api;
     char id[64];
 };
 
@@ -58,12 +53,7 @@ static void dolb_close(struct lb *lb)
 {
     if (!lb)
         return;
-    http_client_free(lb->http);
-    if (lb->auth) {
-        explicit_bzero(lb->auth, strlen(lb->auth));
-        free(lb->auth);
-    }
-    free(lb->base);
+    http_api_close(&lb->api);
     free(lb);
 }
 
@@ -74,15 +64,8 @@ static struct lb *dolb_open(struct json_object *settings, const char *backend,
     const char *id = lb_setting(settings, "lb_id");
     (void)backend; /* the load balancer is named by its id */
 
-    if (!token) {
-        digitalocean_bad_setting(err, "token", "is required (digitalocean_token)");
+    if (digitalocean_token_check(token, "digitalocean_token", err) < 0)
         return NULL;
-    }
-    secret_register(token); /* it may come from a group's settings, not argv */
-    if (!digitalocean_token_ok(token)) {
-        digitalocean_bad_setting(err, "token", "has spaces or control characters");
-        return NULL;
-    }
     if (!id || !lb_id_ok(id)) {
         digitalocean_bad_setting(err, "lb_id", "must be the load balancer's id, such as "
                                   "4de7ac8b-495b-4884-9a69-1050c6793cd6 "
@@ -95,23 +78,12 @@ static struct lb *dolb_open(struct json_object *settings, const char *backend,
         return NULL;
     }
     snprintf(lb->id, sizeof lb->id, "%s", id);
-    const char *url = lb_setting(settings, "api_url");
-    if (!(lb->base = digitalocean_base_url(url ? url : DO_DEFAULT_URL, err)))
-        goto fail;
-    if (asprintf(&lb->auth, "Authorization: Bearer %s", token) < 0) {
-        lb->auth = NULL;
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        goto fail;
+    if (digitalocean_api_open(&lb->api, token, lb_setting(settings, "api_url"),
+                              lb_setting(settings, "ca_bundle"), err) < 0) {
+        free(lb);
+        return NULL;
     }
-    struct http_options o;
-    http_options_default(&o);
-    o.ca_bundle = lb_setting(settings, "ca_bundle");
-    if (!(lb->http = http_client_new(&o, err)))
-        goto fail;
     return lb;
-fail:
-    dolb_close(lb);
-    return NULL;
 }
 
 /* ------------------------------------------------------------- requests -- */
@@ -143,18 +115,18 @@ static int reply_error(const struct lb *lb, const char *method, const struct htt
 static int call(struct lb *lb, const char *method, const char *path, const char *body,
                 struct json_object **out, struct as_error *err)
 {
-    const char *headers[] = {lb->auth, "Accept: application/json",
+    const char *headers[] = {lb->api.auth, "Accept: application/json",
                              body ? "Content-Type: application/json" : NULL, NULL};
     struct http_response resp;
     char *url = NULL;
 
     *out = NULL;
-    if (asprintf(&url, "%s/load_balancers/%s%s", lb->base, lb->id, path) < 0)
+    if (asprintf(&url, "%s/load_balancers/%s%s", lb->api.base, lb->id, path) < 0)
         return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
     struct http_request req = {.method = method, .url = url, .headers = headers,
                                .body = body, .body_len = body ? strlen(body) : 0,
                                .retry = 1};
-    int rc = http_do(lb->http, &req, &resp, err);
+    int rc = http_do(lb->api.http, &req, &resp, err);
     free(url);
     if (rc < 0) {
         if (strcmp(err->code, "http_unreachable") == 0)
