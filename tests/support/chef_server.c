@@ -1,5 +1,6 @@
 /* chef_server.c - see chef_server.h. */
 #include "chef_server.h"
+#include "spawn.h"
 #include "sshd_server.h"
 
 #include <errno.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,23 +37,14 @@ int chef_fake_genrsa(const char *path, const char *pub_path)
 
 static pid_t spawn(const struct chef_fake *f, const char *pub)
 {
-    char log[300];
+    char log[300], dir[300], admin[300], key[300];
     snprintf(log, sizeof log, "%s/server.log", f->dir);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    if (devnull >= 0)
-        dup2(devnull, 0);
-    execl(RUBY, "ruby", SCRIPT, f->dir, f->admin, pub, (char *)NULL);
-    _exit(127);
+    /* execv takes char *const: copies, not casts of the const strings */
+    snprintf(dir, sizeof dir, "%s", f->dir);
+    snprintf(admin, sizeof admin, "%s", f->admin);
+    snprintf(key, sizeof key, "%s", pub);
+    char *const argv[] = {RUBY, SCRIPT, dir, admin, key, NULL};
+    return spawn_logged(log, argv);
 }
 
 int chef_fake_start(struct chef_fake *f, const char *dir, const char *admin)

@@ -1,5 +1,6 @@
 /* pdns_server.c - see pdns_server.h. */
 #include "pdns_server.h"
+#include "spawn.h"
 
 #include "http.h"
 
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -157,23 +157,8 @@ static pid_t spawn(const struct pdns_server *p)
     char arg[96], log[128];
     snprintf(arg, sizeof arg, "--config-dir=%s", p->dir);
     snprintf(log, sizeof log, "%s/pdns.log", p->dir);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    /* The child: only async-signal-safe calls until exec. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    if (devnull >= 0)
-        dup2(devnull, 0);
-    execl(PDNS_BIN, "pdns_server", arg, (char *)NULL);
-    execlp("pdns_server", "pdns_server", arg, (char *)NULL);
-    _exit(127);
+    char *const argv[] = {PDNS_BIN, arg, NULL};
+    return spawn_logged(log, argv);
 }
 
 static void reap(struct pdns_server *p)

@@ -1,5 +1,6 @@
 /* sshd_server.c - see sshd_server.h. */
 #include "sshd_server.h"
+#include "spawn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -214,22 +214,8 @@ static pid_t spawn(const struct sshd_server *s)
     char cfg[300], log[300];
     snprintf(cfg, sizeof cfg, "%s/sshd_config", s->dir);
     snprintf(log, sizeof log, "%s/sshd.log", s->dir);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    /* The child: only async-signal-safe calls until exec. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-    }
-    if (devnull >= 0)
-        dup2(devnull, 0);
-    execl(SSHD_BIN, SSHD_BIN, "-D", "-e", "-f", cfg, (char *)NULL);
-    _exit(127);
+    char *const argv[] = {SSHD_BIN, "-D", "-e", "-f", cfg, NULL};
+    return spawn_logged(log, argv);
 }
 
 /* The SSH greeting on the port means sshd is accepting. */
