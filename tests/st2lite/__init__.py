@@ -8,6 +8,15 @@ workflows (the YAQL subset this pack uses) with st2's with-items and
 failure semantics, webhook and trigger rules, the PollingSensor service,
 and action.concurrency.attr policies. It is a test double: nothing in the
 pack imports it.
+
+It is as strict as st2 3.9 where st2 refuses things (each imitation cites
+the st2 file and function it follows): Jinja with StrictUndefined for
+defaults and rule parameters, the config filled only from schema defaults,
+every request's rendered parameters cast and validated against the action's
+schema (a refused child request fails its whole workflow), and a command
+line over the kernel's 128 KiB per-argument limit fails the execution.
+Runner(stubs=...) replaces chosen programs after all of that, for tests at
+scale.
 """
 from .pack import Pack
 from .runner import Runner, Execution

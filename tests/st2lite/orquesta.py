@@ -9,7 +9,16 @@ values are rendered in order; a failed task no transition handles fails
 the workflow; `do: fail` fails it; with-items runs at most `concurrency`
 items at once, starts no new item after one fails, and gives result() as
 the list of item results (None for an item never run); the output is
-rendered on failure too."""
+rendered on failure too.
+
+A child request st2 refuses (its parameters fail to render, cast or
+validate: Runner._request) is not a failed task: st2common/services/
+workflows.py, request_next_tasks, catches the exception from
+request_task_execution and calls fail_workflow_execution, which fails the
+whole workflow at once and logs "<Type>: <message>" with the task's id in
+its errors. No transition of that task is evaluated (no `when: failed()`
+branch runs), no task is started after it; items of a with-items task
+already running finish, none is started after the refused one."""
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -96,6 +105,14 @@ def evaluate(value, scope):
                                               .evaluate(context=context))), value)
 
 
+class Refused(Exception):
+    """A task's child request st2 refused: fails the whole workflow."""
+
+    def __init__(self, task, child):
+        super().__init__(child.refused)
+        self.task, self.child = task, child
+
+
 def _one_key(entry):
     if isinstance(entry, dict):
         return next(iter(entry.items()))
@@ -118,12 +135,19 @@ class Workflow:
         errors = []
         try:
             for entry in self.spec.get("input") or []:
+                # orquesta/specs/native/v1/models.py, render_input: the action's
+                # parameter wins even when it is None (st2 passes every declared
+                # parameter, None when it has no default), and is evaluated too.
                 key, default = _one_key(entry)
-                ctx[key] = ex.params[key] if key in ex.params else evaluate(default, {"ctx": ctx})
+                ctx[key] = evaluate(ex.params.get(key, default), {"ctx": ctx})
             for entry in self.spec.get("vars") or []:
                 key, value = _one_key(entry)
                 ctx[key] = evaluate(value, {"ctx": ctx})
             failed = self._run_tasks(runner, ex, ctx, errors)
+        except Refused as r:
+            errors.append({"type": "error", "message": r.child.refused,
+                           "task_id": r.task, "route": 0})
+            failed = True
         except Exception as e:  # an expression error fails the workflow, as in Orquesta
             errors.append({"message": f"{type(e).__name__}: {e}"})
             failed = True
@@ -168,10 +192,12 @@ class Workflow:
         with_ = task.get("with")
         if with_ is None:
             child = runner.run(action, evaluate(task.get("input") or {}, {"ctx": ctx}), ex)
+            if child.refusal is not None:
+                raise Refused(name, child)
             return child.status, child.result
-        return self._run_items(runner, ex, task, action, with_, ctx)
+        return self._run_items(runner, ex, name, task, action, with_, ctx)
 
-    def _run_items(self, runner, ex, task, action, with_, ctx):
+    def _run_items(self, runner, ex, name, task, action, with_, ctx):
         if not isinstance(with_, dict):
             with_ = {"items": with_}
         items_expr, item_name = with_["items"], None
@@ -181,6 +207,7 @@ class Workflow:
         items = list(evaluate(items_expr, {"ctx": ctx}))
         limit = int(evaluate(with_.get("concurrency", len(items) or 1), {"ctx": ctx}))
         results = [None] * len(items)
+        refused = []
         stop = threading.Event()
 
         def one(i):
@@ -188,13 +215,18 @@ class Workflow:
                 return "skipped"
             scope = {"ctx": ctx, "item": items[i], "item_name": item_name}
             child = runner.run(action, evaluate(task.get("input") or {}, scope), ex)
-            results[i] = child.result
+            if child.refusal is not None:
+                refused.append((i, child))
+            else:
+                results[i] = child.result
             if not child.succeeded:
                 stop.set()
             return child.status
 
         with ThreadPoolExecutor(max_workers=max(1, limit)) as pool:
             statuses = list(pool.map(one, range(len(items))))
+        if refused:
+            raise Refused(name, min(refused, key=lambda r: r[0])[1])
         ok = all(s == "succeeded" for s in statuses)
         return ("succeeded" if ok else "failed"), results
 

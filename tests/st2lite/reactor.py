@@ -7,8 +7,6 @@ import os
 import re
 import sys
 
-from . import params as P
-
 WEBHOOK = "core.st2.webhook"
 
 
@@ -81,10 +79,14 @@ class Reactor:
             criteria = rule.get("criteria") or {}
             if not all(_criterion(_lookup(payload, k), v) for k, v in criteria.items()):
                 continue
+            # st2reactor/rules/enforcer.py, RuleEnforcer._invoke_action: the
+            # rule's parameters are live parameters rendered by
+            # render_live_params with the payload as `trigger` (StrictUndefined:
+            # a missing payload field is a refused enforcement), then requested
+            # like any other execution.
             action = rule["action"]
-            live = {k: P.render_jinja(v, trigger=payload) if isinstance(v, str) else v
-                    for k, v in (action.get("parameters") or {}).items()}
-            executions.append(self.runner.run(action["ref"], live))
+            executions.append(self.runner.run(action["ref"], action.get("parameters") or {},
+                                              additional_contexts={"trigger": payload}))
         return executions
 
     def handle_pending(self):

@@ -1,6 +1,8 @@
-"""Action executions: the local-shell-script runner, core.noop, and the
-orquesta runner (orquesta.py), with the action.concurrency.attr policies
-applied before an execution starts."""
+"""Action executions: the request (parameters rendered, cast and validated
+as st2's API, rules engine and workflow engine do before anything runs),
+then the run (the local-shell-script runner, core.noop, the orquesta
+runner in orquesta.py), with the action.concurrency.attr policies applied
+before an execution starts."""
 import json
 import os
 import signal
@@ -11,20 +13,32 @@ import time
 import yaml
 
 from . import params as P
+from . import schema as S
 from .orquesta import Workflow
 
 CORE_NOOP = "core.noop"
 
 
+class InvalidActionReferencedException(Exception):
+    """st2common.exceptions.action: a workflow task naming no such action."""
+
+
 class Execution:
+    """One execution. `refusal` is the exception st2 refused the request
+    with (None when it ran); `refused` its text as st2 reports it: the HTTP
+    400 body for a request from the API or a rule, the "<Type>: <message>"
+    entry a workflow's errors get for one of its tasks."""
+
     def __init__(self, runner, ref, live, parent):
         self.id = os.urandom(12).hex()  # a MongoDB ObjectId's shape
         self.ref, self.live, self.parent = ref, dict(live), parent
         self.depth = parent.depth + 1 if parent else 0
         self.status = "requested"
         self.started = self.ended = None  # monotonic, while policies held it
-        self.params = {}
+        self.params = {}         # the action's final parameters
+        self.runner_params = {}  # the runner's (timeout, env, ...)
         self.result = None
+        self.refusal = self.refused = None
 
     @property
     def succeeded(self):
@@ -37,15 +51,35 @@ class Execution:
 class Runner:
     """Runs actions of one pack. env: extra environment for every action
     (the embedded datastore path, the local provider's directory...).
-    trace(execution, event) is called on "start" and "end"."""
+    trace(execution, event) is called on "start" and "end". kv: the st2kv
+    datastore Jinja sees ({"key": "value"}; a missing key renders "").
 
-    def __init__(self, pack, env=None, trace=None, default_timeout=60):
+    stubs: a test facility, {"pack.action": fn}. For a local-shell-script
+    action named there, fn(params) is called instead of starting the
+    program, AFTER every check st2 makes (request rendering and validation,
+    final rendering, the command line's length), with the action's final
+    parameters (runner parameters left out). It returns either the result
+    dict {stdout, stderr, return_code, succeeded, failed} (status from
+    `succeeded`) or a pair (status, result). It runs in with-items threads:
+    make it thread-safe. Meant for driving the real workflows at a scale
+    where starting every process would take too long (a 1,000-node
+    scale_in)."""
+
+    def __init__(self, pack, env=None, trace=None, default_timeout=60, stubs=None, kv=None):
         self.pack, self.env = pack, dict(env or {})
         self.trace = trace or (lambda ex, ev: None)
         self.default_timeout = default_timeout
-        self.log = []  # every execution, in start order
+        self.kv = dict(kv or {})
+        self.stubs = dict(stubs or {})
+        for ref in self.stubs:
+            meta = pack.action(ref)
+            if not meta or meta.get("runner_type") != "local-shell-script":
+                raise KeyError(f"stub for {ref}: not a local-shell-script action of the pack")
+        self.log = []       # every execution, in start order
+        self.refusals = []  # child requests a workflow made that st2 refused (never executions)
         self._lock = threading.Lock()
         self._policy_locks = {}
+        self._schemas = {}
 
     # ---- policies ----
     def policy_keys(self, ref, params):
@@ -67,21 +101,115 @@ class Runner:
         with self._lock:
             return self._policy_locks.setdefault(key, threading.Lock())
 
+    # ---- the request ----
+    def _runner_params(self, meta):
+        base = P.RUNNERS.get(meta.get("runner_type"))
+        if base is None:
+            raise ValueError(f"runner {meta.get('runner_type')} is not supported here")
+        if base is P.LOCAL_SHELL_SCRIPT:
+            base = dict(base, timeout=dict(base["timeout"], default=self.default_timeout))
+        return base
+
+    def _context(self, ex):
+        ctx = {"user": "stanley", "pack": self.pack.ref}
+        if ex.parent is not None:
+            ctx["parent"] = {"execution_id": ex.parent.id, "user": "stanley",
+                             "pack": self.pack.ref}
+        return ctx
+
+    def _request(self, ex, meta, additional):
+        """What st2 does before an execution exists: render_live_params
+        (StrictUndefined, casts), then services/action.py create_request:
+        the action must be enabled, the rendered live parameters must
+        validate against the runner's and the action's parameters
+        (use_default, allow_default_none: a null takes the default), and no
+        immutable parameter may be given. Returns the live parameters."""
+        if meta is None:
+            if ex.parent is not None:  # services/workflows.py, request_action_execution
+                raise InvalidActionReferencedException('Unable to find action "%s".' % ex.ref)
+            raise ValueError('Action "%s" cannot be found.' % ex.ref)
+        runner_params = self._runner_params(meta)
+        action_params = meta.get("parameters") or {}
+        live = P.render_live_params(runner_params, action_params, ex.live, self._context(ex),
+                                    self.pack.config, self.kv, additional)
+        if meta.get("enabled") is False:
+            raise ValueError('Unable to execute. Action "%s" is disabled.' % ex.ref)
+        merged, schema = self._schema(ex.ref, runner_params, action_params)
+        S.validate(live, schema, use_default=True)
+        immutable = [k for k in live if (merged.get(k) or {}).get("immutable", False)]
+        if immutable:
+            raise ValueError("Override of immutable parameter(s) %s is unsupported."
+                             % str(immutable))
+        return live
+
+    def _schema(self, ref, runner_params, action_params):
+        """The merged parameters and the schema create_request validates
+        with, allow_default_none applied: made once per action."""
+        with self._lock:
+            if ref not in self._schemas:
+                merged = S.merged_parameters(ref, runner_params, action_params)
+                self._schemas[ref] = merged, S.allow_default_none(S.for_parameters(merged))
+            return self._schemas[ref]
+
+    def _refuse(self, ex, error):
+        ex.refusal, ex.status = error, "failed"
+        if ex.parent is None:
+            # The API answers 400 with the validation message alone
+            # (st2api/controllers/v1/actionexecutions.py, _handle_schedule_execution).
+            ex.refused = error.message if isinstance(error, S.ValidationError) else str(error)
+            ex.result = {"error": ex.refused}
+            with self._lock:
+                self.log.append(ex)
+            self.trace(ex, "end")
+        else:
+            # orquesta's conductor.log_error, via workflows.py fail_workflow_execution
+            ex.refused = "%s: %s" % (type(error).__name__, error)
+            ex.result = {"error": ex.refused}
+            with self._lock:
+                self.refusals.append(ex)
+        return ex
+
+    def prepare(self, ref, live=None):
+        """Everything st2 does to a request up to the start of the program
+        (the request's render and validation, then the final render at run
+        time), without running it: the final action parameters, or the
+        exception st2 would refuse or fail the execution with."""
+        ex = Execution(self, ref, live or {}, None)
+        meta = self.pack.action(ref)
+        ex.live = self._request(ex, meta, None)
+        _, params = P.render_final_params(self._runner_params(meta), meta.get("parameters") or {},
+                                          ex.live, self._context(ex), self.pack.config, self.kv)
+        return params
+
     # ---- executions ----
-    def run(self, ref, live=None, parent=None):
+    def run(self, ref, live=None, parent=None, additional_contexts=None):
+        """Request and run one execution; returns it finished. A request st2
+        would refuse comes back failed with `refused` set and never runs;
+        one made by a workflow is not in `log` (st2 creates no execution
+        for it) but in `refusals`. additional_contexts: extra Jinja
+        variables, such as a rule's `trigger`."""
         ex = Execution(self, ref, live or {}, parent)
+        meta = self.pack.action(ref)
+        if ref == CORE_NOOP and meta is None:
+            meta = {"name": "noop", "runner_type": "noop", "parameters": {}}
+        try:
+            live = self._request(ex, meta, additional_contexts)
+        except Exception as e:  # each of these is a refusal in st2 too
+            return self._refuse(ex, e)
+        ex.live = live
         with self._lock:
             self.log.append(ex)
-        meta = self.pack.action(ref)
-        if ref == CORE_NOOP:
-            ex.status, ex.result = "succeeded", {}
-            return ex
-        if meta is None:
-            return self._fail(ex, f"action {ref} does not exist")
         try:
-            ex.params = P.finalize(meta, ex.live, self.pack.config)
-        except P.ParamError as e:
+            # st2actions/container/base.py, _do_run: a failure here fails the execution
+            ex.runner_params, ex.params = P.render_final_params(
+                self._runner_params(meta), meta.get("parameters") or {}, live,
+                self._context(ex), self.pack.config, self.kv)
+        except Exception as e:
             return self._fail(ex, str(e))
+        if meta["runner_type"] == "noop":
+            ex.status, ex.result = "succeeded", {}
+            self.trace(ex, "end")
+            return ex
         locks = [self._policy_lock(k) for k in self.policy_keys(ref, ex.params)]
         for lk in locks:  # st2 delays the execution until the policy allows it
             lk.acquire()
@@ -90,10 +218,10 @@ class Runner:
             self.trace(ex, "start")
             if meta["runner_type"] == "orquesta":
                 self._run_workflow(ex, meta)
-            elif meta["runner_type"] == "local-shell-script":
-                self._run_shell(ex, meta)
             else:
-                self._fail(ex, f"runner {meta['runner_type']} is not supported here")
+                self._run_shell(ex, meta)
+        except OSError as e:  # the container's catch-all: failed, {"error", "traceback"}
+            ex.status, ex.result = "failed", {"error": str(e)}
         finally:
             ex.ended = time.monotonic()
             for lk in reversed(locks):
@@ -108,26 +236,44 @@ class Runner:
 
     def _run_shell(self, ex, meta):
         entry = self.pack.entry_path(meta)
-        argv = P.argv(meta, ex.params, entry)
+        named, positional = P.script_args(meta, ex.params, ex.runner_params.get("kwarg_op") or "--")
+        P.check_command_length(P.command_line(entry, named, positional))
+        stub = self.stubs.get(ex.ref)
+        if stub is not None:
+            out = stub(dict(ex.params))
+            status, result = out if isinstance(out, tuple) else (
+                "succeeded" if out.get("succeeded") else "failed", out)
+            ex.status, ex.result = status, result
+            return
         env = dict(os.environ)
         env.update(self.env)
+        env.update({k: str(v) for k, v in (ex.runner_params.get("env") or {}).items()})
         env.update({"ST2_ACTION_PACK_NAME": self.pack.ref,
                     "ST2_ACTION_EXECUTION_ID": ex.id,
-                    "ST2_ACTION_DEBUG": "False"})
-        timeout = ex.params.get("timeout") or self.default_timeout
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, start_new_session=True)
+                    "ST2_ACTION_DEBUG": str(bool(ex.runner_params.get("debug")))})
+        timeout = ex.runner_params.get("timeout") or self.default_timeout
+        # st2's action runner does not run in the pack directory (contract, s.1)
+        cwd = ex.runner_params.get("cwd") or "/"
+        proc = subprocess.Popen(P.argv(entry, named, positional), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                cwd=cwd, start_new_session=True)
+        error = None
         try:
             out, err = proc.communicate(timeout=timeout)
             ex.status = "succeeded" if proc.returncode == 0 else "failed"
+            code = proc.returncode
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGTERM)  # st2 sends SIGTERM only
             out, err = proc.communicate()
-            ex.status = "timeout"
+            # local_runner/base.py, _run: a timeout reports -9 and this error
+            ex.status, code = "timeout", -9
+            error = "Action failed to complete in %s seconds" % timeout
         ex.result = {"stdout": _parsed(out), "stderr": _parsed(err),
-                     "return_code": proc.returncode,
+                     "return_code": code,
                      "succeeded": ex.status == "succeeded",
                      "failed": ex.status != "succeeded"}
+        if error:
+            ex.result["error"] = error
 
     def _run_workflow(self, ex, meta):
         try:

@@ -1,0 +1,306 @@
+"""st2lite refuses what st2 refuses and accepts what st2 accepts, one test
+per rule, on the fixture pack tests/st2lite/fixtures/strict (not the real
+pack). The expected messages are st2 3.9's own (st2common/util/param.py,
+services/action.py, jsonschema 3.2.0 as st2 pins it).
+Run: python3 -m unittest tests/st2lite/test_st2lite.py"""
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import st2lite  # noqa: E402
+from st2lite import params as P  # noqa: E402
+
+FIXTURE = os.path.join(HERE, "fixtures", "strict")
+MISSING = "Failed to render parameter \"value\": 'dict object' has no attribute 'nodefault'"
+
+
+class StrictTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # A copy, so the entry point is executable whatever mode git kept.
+        cls.dir = tempfile.mkdtemp(prefix="st2lite-")
+        cls.root = os.path.join(cls.dir, "strict")
+        shutil.copytree(FIXTURE, cls.root)
+        os.chmod(os.path.join(cls.root, "actions", "args.py"), 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def runner(self, config=None, **kw):
+        return st2lite.Runner(st2lite.Pack(self.root, config), **kw)
+
+    def refs(self, runner):
+        return [e.ref.split(".", 1)[1] for e in runner.log]
+
+    def child_failure(self, runner, **params):
+        """wf_child with params: the workflow must fail whole, the child's
+        failed() branch (cleanup) must not run; the refusal message."""
+        ex = runner.run("strict.wf_child", dict({"node": "ab"}, **params))
+        self.assertEqual(ex.status, "failed", ex.result)
+        self.assertEqual(self.refs(runner), ["wf_child"], "nothing may run after a refusal")
+        self.assertEqual(len(runner.refusals), 1)
+        error = ex.result["errors"][0]
+        self.assertEqual(error["task_id"], "call")
+        return error["message"]
+
+    # ---- Jinja defaults: StrictUndefined ----
+    def test_missing_config_key_in_a_default_refuses_the_request(self):
+        r = self.runner({})
+        ex = r.run("strict.echo_config")
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(ex.refused, MISSING)
+        self.assertIsNone(ex.started, "a refused request must never run")
+
+    def test_the_same_key_set_by_the_operator_renders(self):
+        r = self.runner({"nodefault": "set"})
+        ex = r.run("strict.echo_config")
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["stdout"]["argv"], ["--value=set"])
+
+    def test_a_default_filter_guards_a_missing_key(self):
+        ex = self.runner({}).run("strict.echo_guarded")
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["stdout"]["argv"], [], "an empty string is left out")
+
+    def test_missing_config_key_in_a_workflow_fails_it_whole_without_failed_branch(self):
+        r = self.runner({})
+        ex = r.run("strict.wf_config")
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(self.refs(r), ["wf_config"], "neither after nor cleanup may run")
+        self.assertEqual(ex.result["errors"], [{"type": "error", "task_id": "first", "route": 0,
+                                                "message": "ParamException: " + MISSING}])
+        self.assertEqual(ex.result["output"], {"done": True})
+
+    def test_a_child_that_fails_when_run_takes_the_failed_branch(self):
+        r = self.runner({})
+        ex = r.run("strict.wf_child", {"node": "ab", "exit": 3})
+        self.assertEqual(ex.status, "succeeded", ex.result)
+        self.assertEqual(self.refs(r), ["wf_child", "strict_child", "echo_guarded"])
+        self.assertEqual(r.refusals, [])
+
+    def test_a_default_may_use_another_parameter(self):
+        ex = self.runner({}).run("strict.echo_schema_default", {"greeting": "hi"})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertIn("--label=hi-x", ex.result["stdout"]["argv"])
+
+    def test_missing_trigger_field_in_a_rule_refuses_the_enforcement(self):
+        r = self.runner({})
+        reactor = st2lite.Reactor(r)
+        [ex] = reactor.fire("strict.bad", {"node": "ab"})
+        self.assertEqual(ex.refused, "Failed to render parameter \"node\": "
+                                     "'dict object' has no attribute 'nosuch'")
+        self.assertIsNone(ex.started)
+
+    def test_rule_parameters_are_cast_to_the_declared_type(self):
+        r = self.runner({})
+        [ex] = st2lite.Reactor(r).fire("strict.tick", {"node": "ab", "count": 2})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.params["count"], 2)  # rendered "2", cast to an integer
+        [ex] = st2lite.Reactor(r).fire("strict.tick", {"node": "ab", "count": 9})
+        self.assertEqual(ex.refused, "9 is greater than the maximum of 3")
+
+    def test_to_json_string_is_not_compact(self):
+        # st2common/expressions/functions/data.py: separators (",", ": ")
+        out = P.render_live_params({}, {"b": {"type": "string"}},
+                                   {"b": "{{ x | to_json_string }}"}, {}, {},
+                                   additional={"x": {"a": [1, 2]}})
+        self.assertEqual(out["b"], '{"a": [1,2]}')  # json.dumps's separators pair
+
+    def test_a_missing_st2kv_key_renders_empty_and_an_integer_then_fails(self):
+        schema = {"s": {"type": "string", "default": "{{ st2kv.system.nokey }}"}}
+        self.assertEqual(P.render_live_params({}, schema, {}, {}, {}), {"s": ""})
+        self.assertEqual(P.render_live_params({}, schema, {}, {}, {}, kv={"nokey": "v"}),
+                         {"s": "v"})
+        schema = {"n": {"type": "integer", "default": "{{ st2kv.system.nokey }}"}}
+        with self.assertRaises(ValueError) as cm:
+            P.render_live_params({}, schema, {}, {}, {})
+        self.assertEqual(str(cm.exception), "invalid literal for int() with base 10: ''")
+
+    # ---- config ----
+    def test_schema_default_fills_a_missing_config_key_nested_too(self):
+        r = self.runner({})
+        self.assertEqual(r.pack.config["nested"], {"inner": 7})
+        self.assertNotIn("nodefault", r.pack.config)
+        ex = r.run("strict.echo_schema_default")
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(sorted(ex.result["stdout"]["argv"]),
+                         ["--greeting=hello", "--inner=7", "--label=hello-x"])
+
+    def test_config_keys_the_schema_lacks_are_kept(self):
+        pack = st2lite.Pack(self.root, {"other": "kept", "greeting": "hey"})
+        self.assertEqual((pack.config["other"], pack.config["greeting"]), ("kept", "hey"))
+
+    def test_a_config_that_does_not_match_its_schema_is_refused(self):
+        with self.assertRaises(ValueError) as cm:
+            st2lite.Pack(self.root, {"port": "eighty"})
+        self.assertIn("Failed validating attribute \"port\" in config for pack \"strict\"",
+                      str(cm.exception))
+        self.assertIn("'eighty' is not of type 'integer'", str(cm.exception))
+
+    # ---- parameter schema at st2 run ----
+    def test_explicit_null_takes_the_default(self):
+        ex = self.runner({}).run("strict.strict_child", {"node": "ab", "count": None})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.params["count"], 1)
+        self.assertIn("--count=1", ex.result["stdout"]["argv"])
+
+    def test_required_null_without_default_is_refused(self):
+        ex = self.runner({}).run("strict.strict_child", {"node": None})
+        self.assertEqual(ex.refused, "None is not of type 'string'")
+
+    def test_a_string_for_an_integer_is_cast_and_accepted(self):
+        ex = self.runner({}).run("strict.strict_child", {"node": "ab", "count": "3"})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.params["count"], 3)
+
+    def test_unknown_parameter_is_refused_at_st2_run(self):
+        ex = self.runner({}).run("strict.strict_child", {"node": "ab", "nodes": "x"})
+        self.assertEqual(ex.refused,
+                         "Additional properties are not allowed ('nodes' was unexpected)")
+
+    def test_immutable_with_a_jinja_default_of_another_type_is_always_refused(self):
+        ex = self.runner({}).run("strict.imm_jinja")
+        self.assertEqual(ex.refused, "'{{ config_context.port }}' is not of type 'integer'")
+
+    def test_an_immutable_parameter_may_not_be_given(self):
+        r = self.runner({})
+        self.assertTrue(r.run("strict.imm_static").succeeded)
+        ex = r.run("strict.imm_static", {"fixed": "y"})
+        self.assertEqual(ex.refused, "Override of immutable parameter(s) ['fixed'] is unsupported.")
+
+    def test_runner_parameters_are_validated_too(self):
+        ex = self.runner({}).run("strict.strict_child", {"node": "ab", "timeout": "soon"})
+        self.assertEqual(ex.refused, "invalid literal for int() with base 10: 'soon'")
+
+    def test_unknown_action_is_refused(self):
+        r = self.runner({})
+        self.assertEqual(r.run("strict.nothing").refused,
+                         'Action "strict.nothing" cannot be found.')
+
+    # ---- child requests from a workflow: the whole workflow fails ----
+    def test_child_pattern_violation_fails_the_workflow(self):
+        msg = self.child_failure(self.runner({}), node="toolongname")
+        self.assertTrue(msg.startswith("ValidationError: 'toolongname' does not match "
+                                       "'^[a-z]{1,5}$'\n\nFailed validating 'pattern'"), msg)
+
+    def test_child_maxlength_violation_fails_the_workflow(self):
+        msg = self.child_failure(self.runner({}), message="x" * 11)
+        self.assertTrue(msg.startswith("ValidationError: 'xxxxxxxxxxx' is too long"), msg)
+
+    def test_child_enum_violation_fails_the_workflow(self):
+        msg = self.child_failure(self.runner({}), mode="c")
+        self.assertTrue(msg.startswith("ValidationError: 'c' is not one of ['a', 'b']"), msg)
+
+    def test_child_minimum_and_maximum_violations_fail_the_workflow(self):
+        msg = self.child_failure(self.runner({}), count=0)
+        self.assertTrue(msg.startswith("ValidationError: 0 is less than the minimum of 1"), msg)
+        msg = self.child_failure(self.runner({}), count=4)
+        self.assertTrue(msg.startswith("ValidationError: 4 is greater than the maximum of 3"), msg)
+
+    def test_child_type_violations_fail_the_workflow(self):
+        msg = self.child_failure(self.runner({}), count="many")
+        self.assertEqual(msg, "ValueError: invalid literal for int() with base 10: 'many'")
+        msg = self.child_failure(self.runner({}), flag="1")  # casts to the integer 1
+        self.assertTrue(msg.startswith("ValidationError: 1 is not of type 'boolean'"), msg)
+
+    def test_child_string_parameter_given_a_number_fails_the_workflow(self):
+        r = self.runner({})
+        ex = r.run("strict.wf_child", {"node": "ab", "count": "2"})
+        self.assertTrue(ex.succeeded, ex.result)  # a string for an integer is cast
+        self.assertIn("--count=2", ex.result["output"]["out"]["argv"])
+        msg = self.child_failure(self.runner({}), mode=5)  # casts.py, _cast_string
+        self.assertEqual(msg, 'ValueError: Value "5" must either be a string or None. Got "int".')
+        msg = self.child_failure(self.runner({}), node=None)  # required, no default
+        self.assertTrue(msg.startswith("ValidationError: None is not of type 'string'"), msg)
+
+    def test_child_missing_required_parameter_fails_the_workflow(self):
+        r = self.runner({})
+        ex = r.run("strict.wf_missing")
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(self.refs(r), ["wf_missing"])
+        self.assertTrue(ex.result["errors"][0]["message"].startswith(
+            "ValidationError: 'node' is a required property"), ex.result)
+
+    def test_child_unknown_parameter_fails_the_workflow(self):
+        r = self.runner({})
+        ex = r.run("strict.wf_extra")
+        self.assertEqual((ex.status, self.refs(r)), ("failed", ["wf_extra"]))
+        self.assertTrue(ex.result["errors"][0]["message"].startswith(
+            "ValidationError: Additional properties are not allowed ('extra' was unexpected)"))
+
+    def test_a_refused_item_stops_the_items_and_fails_the_workflow(self):
+        r = self.runner({})
+        ex = r.run("strict.wf_items", {"nodes": ["ab", "toolongname", "cd"]})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(self.refs(r), ["wf_items", "strict_child"], "cd and cleanup must not run")
+        self.assertEqual(r.log[1].params["node"], "ab")
+        self.assertIn("'toolongname' does not match", ex.result["errors"][0]["message"])
+
+    # ---- the command line ----
+    def test_a_command_line_over_128_kib_fails_the_execution(self):
+        r = self.runner({})
+        ex = r.run("strict.strict_child", {"node": "ab", "blob": "a" * 131072})
+        self.assertIsNone(ex.refused, "the request is valid: it fails when run")
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(ex.result["error"], "[Errno 7] Argument list too long: '/bin/sh'")
+
+    def test_a_command_line_under_the_limit_runs(self):
+        ex = self.runner({}).run("strict.strict_child", {"node": "ab", "blob": "a" * 120000})
+        self.assertTrue(ex.succeeded, ex.result)
+
+    def test_quotes_count_twice_against_the_limit(self):
+        # sudo -u stanley -- bash -c '<command>' quotes every ' a second time:
+        # 10,000 of them cost about 160 KB, 10,000 letters about 10 KB.
+        entry = "/p/args.py"
+        P.check_command_length(P.command_line(entry, [("--blob", "a" * 10000)], []))
+        with self.assertRaises(OSError):
+            P.check_command_length(P.command_line(entry, [("--blob", "'" * 10000)], []))
+
+    def test_too_long_a_child_fails_the_task_not_the_request(self):
+        r = self.runner({})
+        ex = r.run("strict.wf_child", {"node": "ab", "blob": "a" * 131072})
+        self.assertEqual(self.refs(r), ["wf_child", "strict_child", "echo_guarded"])
+        self.assertEqual(ex.status, "succeeded", "the failed() branch handled it")
+
+    def test_the_program_does_not_run_in_the_pack_directory(self):
+        ex = self.runner({}).run("strict.strict_child", {"node": "ab"})
+        self.assertEqual(ex.result["stdout"]["cwd"], "/")
+
+    # ---- stubs ----
+    def test_a_stub_replaces_the_program_after_every_check(self):
+        calls, lock = [], threading.Lock()
+
+        def stub(params):
+            with lock:
+                calls.append(params["node"])
+            return {"stdout": {"argv": ["stub"]}, "stderr": "", "return_code": 0,
+                    "succeeded": True, "failed": False}
+
+        r = self.runner({}, stubs={"strict.strict_child": stub})
+        ex = r.run("strict.wf_child", {"node": "ab"})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["output"]["out"], {"argv": ["stub"]})
+        self.assertEqual(r.run("strict.wf_child", {"node": "toolongname"}).status, "failed")
+        self.assertEqual(r.run("strict.strict_child",
+                               {"node": "ab", "blob": "a" * 131072}).status, "failed")
+        self.assertEqual(calls, ["ab"], "a refused or too long request never reaches the stub")
+
+    def test_a_stub_may_give_its_status(self):
+        r = self.runner({}, stubs={"strict.strict_child": lambda p: ("timeout", {"x": 1})})
+        ex = r.run("strict.strict_child", {"node": "ab"})
+        self.assertEqual((ex.status, ex.result), ("timeout", {"x": 1}))
+
+    def test_a_stub_must_name_a_shell_action(self):
+        with self.assertRaises(KeyError):
+            self.runner({}, stubs={"strict.wf_child": lambda p: {}})
+
+
+if __name__ == "__main__":
+    unittest.main()
