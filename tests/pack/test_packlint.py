@@ -60,7 +60,15 @@ GOOD_PACK = {
         "entry_point": "workflows/flow.yaml",
         "parameters": {
             "asg": {"type": "string", "required": True},
-            "count": {"type": "integer", "default": 1}}},
+            "count": {"type": "integer", "default": 1, "minimum": 1, "maximum": 100}}},
+    # A child with constraints on what a workflow may pass it.
+    "actions/tally.yaml": {
+        "name": "tally", "pack": "autoscale", "runner_type": "noop",
+        "description": "Count.", "enabled": True,
+        "parameters": {
+            "count": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "note": {"type": "string", "maxLength": 100},
+            "host": {"type": "string", "pattern": "^[a-z]{1,10}$"}}},
     "actions/workflows/flow.yaml": {
         "version": 1.0,
         "description": "Greet, then tell.",
@@ -90,7 +98,12 @@ GOOD_PACK = {
                 "action": "autoscale.ok",
                 "input": {"name": "<% str(item()) %>"},
                 "retry": {"count": 1},
-                "delay": 1}}},
+                "delay": 1},
+            "tally": {
+                "action": "autoscale.tally",
+                "input": {"count": "<% ctx(count) %>",
+                          "note": "<% 'for ' + str(ctx(count)) %>",
+                          "host": "web"}}}},
     "rules/on_tick.yaml": {
         "name": "on_tick", "pack": "autoscale", "enabled": True,
         "trigger": {"type": "autoscale.tick"},
@@ -571,6 +584,305 @@ class PacklintTest(unittest.TestCase):
     def test_c_table_unreadable(self):
         self.assertFinds("actions/ok.yaml: cannot read the parameter table of bin/ok",
                          lambda f: put(f, "actions/bin/ok", "#!/bin/sh\necho nope\n"))
+
+
+    # ----------------------------------------- 9. config_context references
+
+    def colour(self, default, schema=None):
+        """flow's parameter colour defaulting to default, and config key
+        colour with the given schema (no default unless it says)."""
+        def change(f):
+            put(f, "config.schema.yaml:colour", schema or {"type": "string"})
+            put(f, "actions/flow.yaml:parameters/colour",
+                {"type": "string", "default": default})
+            f["actions/workflows/flow.yaml"]["input"].append("colour")
+        return change
+
+    def test_config_key_without_default_unguarded(self):
+        self.assertFinds(
+            "actions/flow.yaml: parameter 'colour' of autoscale.flow reads "
+            "config_context.colour, which has no default in config.schema.yaml "
+            "and no | default(...) guard",
+            self.colour("{{ config_context.colour }}"))
+
+    def test_config_key_guarded_with_default_filter_passes(self):
+        for guard in ("{{ config_context.colour | default('') }}",
+                      "{{ config_context.colour|d('blue') }}",
+                      "{{ config_context['colour'] | default(none) }}",
+                      "{{ config_context.get('colour') }}"):
+            rc, out = self.lint(self.colour(guard))
+            self.assertEqual(rc, 0, f"{guard}: {out}")
+
+    def test_config_key_with_schema_default_passes(self):
+        rc, out = self.lint(self.colour("{{ config_context.colour }}",
+                                        {"type": "string", "default": ""}))
+        self.assertEqual(rc, 0, out)
+
+    def test_config_filter_before_the_guard_is_unguarded(self):
+        # upper runs first, on StrictUndefined: it fails before default does.
+        self.assertFinds("reads config_context.colour, which has no default",
+                         self.colour("{{ config_context.colour | upper | default('') }}"))
+
+    def test_config_key_read_deeper_is_unguarded(self):
+        self.assertFinds("reads config_context.colour, which has no default",
+                         self.colour("{{ config_context.colour.name | default('') }}"))
+
+    def test_config_key_not_in_the_schema(self):
+        self.assertFinds("actions/flow.yaml: parameter 'colour' of autoscale.flow reads "
+                         "config_context.hue, which is not in config.schema.yaml",
+                         self.colour("{{ config_context.hue | default('') }}"))
+
+    def test_config_key_without_default_in_a_rule(self):
+        self.assertFinds(
+            "rules/on_tick.yaml: action.parameters.asg (parameter 'asg' of "
+            "autoscale.flow) reads config_context.colour, which has no default",
+            self.colour("{{ config_context.colour | default('') }}"),
+            lambda f: put(f, f"{self.RULE}:action/parameters/asg",
+                          "{{ config_context.colour }}"))
+
+    def test_config_key_without_default_in_a_workflow(self):
+        self.assertFinds(
+            f"{self.WF}: tasks.tell.input.message reads config_context.colour, "
+            "which has no default",
+            self.colour("{{ config_context.colour | default('') }}"),
+            lambda f: put(f, f"{self.WF}:tasks/tell/input/message",
+                          "{{ config_context.colour }}"))
+
+    def test_integer_parameter_falling_back_to_an_empty_string(self):
+        def change(f):
+            put(f, "config.schema.yaml:size", {"type": "integer"})
+            put(f, "actions/flow.yaml:parameters/count/default",
+                "{{ config_context.size | default('') }}")
+        self.assertFinds("actions/flow.yaml: parameter 'count' of autoscale.flow falls "
+                         "back to '' when config_context.size is unset, which st2 "
+                         "cannot cast to integer", change)
+
+    def test_c_default_read_through_a_guard(self):
+        rc, out = self.lint(lambda f: put(
+            f, "actions/ok.yaml:parameters/greeting/default",
+            "{{ config_context.greeting | default('hi') }}"))
+        self.assertEqual(rc, 0, out)  # the schema's default, hello, applies
+
+    def test_c_default_of_a_guard_differs(self):
+        def change(f):
+            drop(f, "config.schema.yaml:greeting/default")
+            put(f, "actions/ok.yaml:parameters/greeting/default",
+                "{{ config_context.greeting | default('hi') }}")
+        self.assertFinds("actions/ok.yaml: parameter 'greeting': config default 'hi' "
+                         "differs from C default 'hello'", change)
+
+    def test_empty_string_config_default_is_no_c_default(self):
+        # st2 leaves "" off the command line: the C action sees no value.
+        table = copy.deepcopy(OK_TABLE)
+        table[1]["default"] = None
+        rc, out = self.lint(lambda f: put(f, "actions/bin/ok", ok_script(table)),
+                            lambda f: put(f, "config.schema.yaml:greeting/default", ""))
+        self.assertEqual(rc, 0, out)
+
+    def test_immutable_boolean_with_jinja_block_default(self):
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/loud",
+                {"type": "boolean", "immutable": True,
+                 "default": "{% if config_context.greeting %}true{% endif %}"})
+            f["actions/workflows/flow.yaml"]["input"].append("loud")
+        self.assertFinds("actions/flow.yaml: immutable non-string parameter 'loud' "
+                         "cannot have a Jinja default", change)
+
+    def test_immutable_string_with_jinja_default_passes(self):
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/asg/immutable", True)
+            put(f, "actions/flow.yaml:parameters/asg/default", "{{ config_context.greeting }}")
+        rc, out = self.lint(change)
+        self.assertEqual(rc, 0, out)
+
+    # ------------------------------- 10. values a workflow passes to a child
+
+    GROUP = "^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$"
+
+    def test_pattern_input_into_a_shorter_child_pattern(self):
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/asg/pattern", self.GROUP)
+            put(f, f"{self.WF}:tasks/tally/input/host", "<% ctx(asg) %>")
+        out = self.assertFinds(
+            f"{self.WF}: task 'tally': autoscale.tally parameter 'host' (pattern "
+            "^[a-z]{1,10}$) refuses what <% ctx(asg) %> may give: it may be "
+            "'a0'", change)
+        self.assertNotIn("note:", out)
+
+    def test_pattern_input_into_an_equal_or_wider_child_pattern_passes(self):
+        for child in (self.GROUP, "^[a-z0-9][a-z0-9-]{0,62}$", "^[a-z]"):
+            def change(f, child=child):
+                put(f, "actions/flow.yaml:parameters/asg/pattern", self.GROUP)
+                put(f, "actions/tally.yaml:parameters/host/pattern", child)
+                put(f, f"{self.WF}:tasks/tally/input/host", "<% ctx(asg) %>")
+            rc, out = self.lint(change)
+            self.assertEqual(rc, 0, f"{child}: {out}")
+
+    def test_enum_input_into_a_child_pattern(self):
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/asg/enum", ["web", "database-eu"])
+            put(f, f"{self.WF}:tasks/tally/input/host", "<% ctx(asg) %>")
+        self.assertFinds("parameter 'host' (pattern ^[a-z]{1,10}$) refuses what "
+                         "<% ctx(asg) %> may give: it may be 'database-eu'", change)
+
+    def test_input_without_pattern_into_a_child_pattern(self):
+        self.assertFinds(
+            f"{self.WF}: task 'tally': autoscale.tally parameter 'host' (pattern "
+            "^[a-z]{1,10}$): cannot show that <% ctx(asg) %> fits: input 'asg' of "
+            "autoscale.flow has no pattern or enum",
+            lambda f: put(f, f"{self.WF}:tasks/tally/input/host", "<% ctx(asg) %>"))
+
+    def test_literal_the_child_pattern_refuses(self):
+        self.assertFinds("parameter 'host' (pattern ^[a-z]{1,10}$) refuses what Web "
+                         "may give: it may be 'Web'",
+                         lambda f: put(f, f"{self.WF}:tasks/tally/input/host", "Web"))
+
+    def test_derived_node_name_longer_than_the_child_pattern(self):
+        # node_up's node names: the group, a dash, 8 hex digits of the
+        # execution id; with a 31-character group that is 40 characters.
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/asg/pattern", self.GROUP)
+            put(f, "actions/tally.yaml:parameters/host/pattern", self.GROUP)
+            put(f, f"{self.WF}:tasks/tally/input/host",
+                "<% ctx(asg) + '-' + ctx(st2).action_execution_id.substring(16) %>")
+        self.assertFinds(f"(pattern {self.GROUP}) refuses what <% ctx(asg) + '-' + "
+                         "ctx(st2).action_execution_id.substring(16) %> may give: it "
+                         "may be 'aaaaaaaaaaaaaaaaaaaaaaa-aaaaaaaa'", change)
+
+    def test_derived_node_name_into_a_dns_label_pattern_passes(self):
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/asg/pattern", self.GROUP)
+            put(f, "actions/tally.yaml:parameters/host/pattern",
+                "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+            put(f, f"{self.WF}:tasks/tally/input/host",
+                "<% ctx(asg) + '-' + ctx(st2).action_execution_id.substring(16) %>")
+        rc, out = self.lint(change)
+        self.assertEqual(rc, 0, out)
+
+    def names_from_ok(self, items, host="<% item(n) %>"):
+        """ok's output lists names (items: their schema); tally runs over
+        them, given host."""
+        def change(f):
+            put(f, "actions/ok.yaml:output_schema/names", {"type": "array", "items": items})
+            put(f, f"{self.WF}:vars/1", {"said": []})
+            put(f, f"{self.WF}:tasks/greet/next/0/publish/0",
+                {"said": "<% result().stdout.names %>"})
+            put(f, f"{self.WF}:tasks/tally/with", {"items": "n in <% ctx(said) %>"})
+            put(f, f"{self.WF}:tasks/tally/input/host", host)
+        return change
+
+    def test_output_without_pattern_into_a_child_pattern(self):
+        self.assertFinds(
+            "parameter 'host' (pattern ^[a-z]{1,10}$): cannot show that <% item(n) %> "
+            "fits: autoscale.ok's output_schema.names[] has no pattern or enum "
+            "(declare it: packlint then checks it)",
+            self.names_from_ok({"type": "string"}))
+
+    def test_output_pattern_longer_than_the_child_pattern(self):
+        self.assertFinds(
+            "parameter 'host' (pattern ^[a-z]{1,10}$) refuses what <% item(n) %> may "
+            "give: it may be 'aaaaaaaaaaa'",
+            self.names_from_ok({"type": "string", "pattern": "^[a-z]{1,20}$"}))
+
+    def test_output_pattern_within_the_child_pattern_passes(self):
+        rc, out = self.lint(self.names_from_ok({"type": "string", "pattern": "^[a-z]{2,8}$"}))
+        self.assertEqual(rc, 0, out)
+
+    def test_join_of_an_unbounded_array_into_max_length(self):
+        self.assertFinds(
+            f"{self.WF}: task 'tally': autoscale.tally parameter 'note' (maxLength 100): "
+            "cannot show that <% 'removing ' + ctx(said).join(', ') %> fits: .join() "
+            "over an array whose length has no bound (autoscale.ok's "
+            "output_schema.names has no maxItems); bound it with .take(N) or .limit(N)",
+            self.names_from_ok({"type": "string", "pattern": "^[a-z]{1,10}$"}),
+            lambda f: put(f, f"{self.WF}:tasks/tally/input/note",
+                          "<% 'removing ' + ctx(said).join(', ') %>"))
+
+    def test_join_of_a_bounded_array_into_max_length(self):
+        note = "<% 'removing ' + ctx(said).{}.join(', ') %>"
+        bound = self.names_from_ok({"type": "string", "pattern": "^[a-z]{1,10}$"})
+        rc, out = self.lint(bound, lambda f: put(f, f"{self.WF}:tasks/tally/input/note",
+                                                 note.format("take(5)")))
+        self.assertEqual(rc, 0, out)  # 9 + 5 * 10 + 4 * 2 = 67 characters
+        self.assertFinds("parameter 'note' (maxLength 100) refuses what <% 'removing ' "
+                         "+ ctx(said).limit(8).join(', ') %> may give: it may be 103 "
+                         "characters long", bound,
+                         lambda f: put(f, f"{self.WF}:tasks/tally/input/note",
+                                       note.format("limit(8)")))
+
+    def test_str_of_an_unbounded_array_into_max_length(self):
+        self.assertFinds(
+            "parameter 'note' (maxLength 100): cannot show that <% str(ctx(said)) %> "
+            "fits: str() of an array whose length has no bound",
+            self.names_from_ok({"type": "string", "maxLength": 10}),
+            lambda f: put(f, f"{self.WF}:tasks/tally/input/note", "<% str(ctx(said)) %>"))
+
+    def test_input_without_max_length_into_max_length(self):
+        self.assertFinds(
+            "parameter 'note' (maxLength 100): cannot show that <% ctx(asg) %> fits: "
+            "input 'asg' of autoscale.flow has no maxLength",
+            lambda f: put(f, f"{self.WF}:tasks/tally/input/note", "<% ctx(asg) %>"))
+
+    def test_integer_input_into_a_narrower_range(self):
+        self.assertFinds(
+            f"{self.WF}: task 'tally': autoscale.tally parameter 'count' (maximum 50) "
+            "refuses what <% ctx(count) %> may give: it may be 100",
+            lambda f: put(f, "actions/tally.yaml:parameters/count/maximum", 50))
+
+    def test_integer_input_without_maximum(self):
+        self.assertFinds(
+            "parameter 'count' (maximum 1000): cannot show that <% ctx(count) %> fits: "
+            "input 'count' of autoscale.flow has no maximum",
+            lambda f: drop(f, "actions/flow.yaml:parameters/count/maximum"))
+
+    def test_length_of_a_bounded_array_into_a_range(self):
+        def change(f):
+            self.names_from_ok({"type": "string", "pattern": "^[a-z]{1,10}$"})(f)
+            put(f, "actions/ok.yaml:output_schema/names/maxItems", 2000)
+            put(f, f"{self.WF}:tasks/tally/input/count", "<% ctx(said).len() %>")
+        out = self.assertFinds("parameter 'count' (minimum 1) refuses what "
+                               "<% ctx(said).len() %> may give: it may be 0", change)
+        self.assertIn("parameter 'count' (maximum 1000) refuses what "
+                      "<% ctx(said).len() %> may give: it may be 2000", out)
+
+    def test_max_and_min_settle_the_bounds_they_can(self):
+        def change(expr, maxitems=2000):
+            def f(files):
+                self.names_from_ok({"type": "string", "pattern": "^[a-z]{1,10}$"})(files)
+                put(files, "actions/ok.yaml:output_schema/names/maxItems", maxitems)
+                put(files, f"{self.WF}:tasks/tally/input/count", expr)
+            return f
+        rc, out = self.lint(change("<% max(ctx(said).len(), 1) %>", maxitems=1000))
+        self.assertEqual(rc, 0, out)  # 0..1000 raised to at least 1: within 1..1000
+        self.assertFinds("parameter 'count' (maximum 1000) refuses what "
+                         "<% max(ctx(said).len(), 1) %> may give: it may be 2000",
+                         change("<% max(ctx(said).len(), 1) %>"))
+        rc, out = self.lint(change("<% min(max(ctx(said).len(), 1), 1000) %>"))
+        self.assertEqual(rc, 0, out)
+
+    def test_integer_into_a_string_parameter(self):
+        self.assertFinds("parameter 'note' (type string) refuses what <% ctx(count) %> "
+                         "may give: its type is integer",
+                         lambda f: put(f, f"{self.WF}:tasks/tally/input/note",
+                                       "<% ctx(count) %>"))
+
+    def test_what_cannot_be_decided_is_a_note_not_a_failure(self):
+        rc, out = self.lint(lambda f: put(f, f"{self.WF}:tasks/tally/input/host",
+                                          "<% st2kv('system.host') %>"))
+        self.assertEqual(rc, 0, out)
+        self.assertIn(f"{self.WF}: note: task 'tally': autoscale.tally parameter 'host' "
+                      "(pattern ^[a-z]{1,10}$) is not checked against <% "
+                      "st2kv('system.host') %>: st2kv()", out)
+        self.assertIn("packlint: 0 problem(s), 1 note(s)", out)
+
+    def test_refusal_only_through_the_dollar_newline_is_a_note(self):
+        # ^[a-z]{1,5}$ takes "a\n" (Python's $), so "a\nx" may reach tally.
+        def change(f):
+            put(f, "actions/flow.yaml:parameters/asg/pattern", "^[a-z]{1,5}$")
+            put(f, f"{self.WF}:tasks/tally/input/host", "<% ctx(asg) + 'x' %>")
+        rc, out = self.lint(change)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("only with the newline a $ lets through, such as 'a\\nx'", out)
 
 
 if __name__ == "__main__":
