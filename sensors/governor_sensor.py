@@ -1,10 +1,28 @@
 """The governor's clock: every poll runs the pack's governor_tick binary and
 turns each scaling decision into a trigger. All the deciding happens in C
-(lib/governor.c); this file only runs it and dispatches.
+(lib/governor.c); this file only runs it, hands it a live credential, and
+dispatches.
 
 A missing or failing binary is logged and the sensor keeps polling: the next
 poll may find it built (st2 run autoscale.setup) or the datastore back.
+
+Credentials. The ST2_AUTH_TOKEN st2 puts in a sensor's environment is made
+once, when the sensor starts, for service_token_ttl (24 h by default), and
+is never renewed (st2reactor/container/process_container.py); handed on as
+it is, every tick fails a day later. So the binary gets, in order:
+  1. the pack config's st2_api_key, if the operator set one (API keys do not
+     expire);
+  2. else the token of st2's own renewing datastore client,
+     sensor_service.datastore_service (st2common/services/datastore.py
+     SensorDatastoreService.get_api_client makes a new service token when
+     its last one has expired), replaced early when it would expire during
+     the tick;
+  3. and when st2 refuses that token anyway (datastore_unauthorized), one
+     new token and one retry within the same poll.
+Credentials travel in the child's environment, never on its command line,
+and are never logged.
 """
+import datetime
 import json
 import os
 import subprocess
@@ -13,6 +31,22 @@ from st2reactor.sensor.base import PollingSensor
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIGGERS = {"scale_out": "autoscale.scale_out", "scale_in": "autoscale.scale_in"}
+UNAUTHORIZED = "datastore_unauthorized"
+# lib/datastore.c reads these; an action token would win over ours.
+TOKEN_VARS = ("ST2_ACTION_AUTH_TOKEN", "ST2_AUTH_TOKEN")
+# What to do when st2 refuses the credential, by where it came from.
+ADVICE = {
+    "api_key": " (the pack config's st2_api_key: is it current and enabled?)",
+    "service": " (st2 refused a newly made service token too: check its RBAC for the "
+    "sensor_service user, or set st2_api_key in the pack config)",
+    "environment": " (the token st2 gave the sensor at start lives "
+    "auth.service_token_ttl and is never renewed: set st2_api_key in the "
+    "pack config, or restart st2sensorcontainer)",
+}
+
+
+def _refused(failure):
+    return failure is not None and failure[0] == UNAUTHORIZED
 
 
 class GovernorSensor(PollingSensor):
@@ -27,6 +61,10 @@ class GovernorSensor(PollingSensor):
         )
         # Leave the binary well inside one poll interval.
         self._timeout = max(5, int(poll_interval or 30) - 5)
+        # A token st2 refused straight after we had it renewed: renewing
+        # again would not help (a 403 from RBAC, a clock far off) and would
+        # mint a token every poll, so wait for st2's own renewal instead.
+        self._refused_fresh = None
 
     def setup(self):
         if not os.access(self._binary, os.X_OK):
@@ -52,38 +90,108 @@ class GovernorSensor(PollingSensor):
             self.sensor_service.dispatch(trigger=trigger, payload=payload)
 
     def _tick(self):
-        """Run governor_tick once; its JSON document, or None after logging."""
+        """Run governor_tick (renewing the token and retrying once if st2
+        refuses it); its JSON document, or None after logging."""
+        source, env, token = self._credentials(renew=False)
+        doc, failure = self._run(env)
+        if _refused(failure) and source == "service" and token != self._refused_fresh:
+            self._log.warning(
+                "st2 refused the datastore token: renewing it and running "
+                "governor_tick again"
+            )
+            source, env, token = self._credentials(renew=True)
+            doc, failure = self._run(env)
+            if _refused(failure) and source == "service":
+                self._refused_fresh = token
+        if failure is None:
+            self._refused_fresh = None
+            return doc
+        code, message = failure
+        self._log.error("%s%s", message, ADVICE[source] if code == UNAUTHORIZED else "")
+        return None
+
+    def _credentials(self, renew):
+        """(source, child environment, token) with source one of "api_key",
+        "service" or "environment"."""
+        env = dict(os.environ)
+        api_key = (self.config or {}).get("st2_api_key")
+        if api_key:
+            # lib/ds_st2.c prefers any token to a key, so the child gets none.
+            for name in TOKEN_VARS:
+                env.pop(name, None)
+            env["ST2_API_KEY"] = api_key
+            return "api_key", env, None
+        token = self._service_token(renew)
+        if token is None:
+            return "environment", env, None
+        for name in TOKEN_VARS:
+            env.pop(name, None)
+        env["ST2_AUTH_TOKEN"] = token
+        return "service", env, token
+
+    def _service_token(self, renew):
+        """A token from st2's renewing datastore client with at least one
+        tick's life left, or None where there is no such client (then the
+        environment's token is all there is)."""
+        ds = getattr(self.sensor_service, "datastore_service", None)
+        if ds is None or not hasattr(ds, "get_api_client"):
+            return None
+        try:
+            if renew or self._expires_within(ds, self._timeout + 5):
+                # get_api_client() makes a new token whenever it has no
+                # client; st2 offers no public way to ask for one.
+                ds._client = None
+            token = getattr(ds.get_api_client(), "token", None)
+        except Exception as e:  # st2's own failure to make a token (MongoDB down)
+            self._log.warning(
+                "st2's sensor service could not provide a datastore token (%s): "
+                "using the sensor's start-up token",
+                type(e).__name__,
+            )
+            return None
+        return token or None
+
+    @staticmethod
+    def _expires_within(ds, seconds):
+        """Whether ds's current token (st2 keeps its expiry in _token_expire,
+        an aware UTC datetime) runs out within `seconds`. Unknown: no."""
+        expire = getattr(ds, "_token_expire", None)
+        if getattr(ds, "_client", None) is None or not isinstance(expire, datetime.datetime):
+            return False
+        try:
+            left = expire - datetime.datetime.now(datetime.timezone.utc)
+        except TypeError:  # a naive datetime: not st2's, do not guess
+            return False
+        return left.total_seconds() < seconds
+
+    def _run(self, env):
+        """Run governor_tick once: (document, None) or (None, (code, message))."""
         try:
             proc = subprocess.run(
-                [self._binary],
+                [self._binary, "--act"],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                env=env,
                 timeout=self._timeout,
                 check=False,
             )
         except (OSError, subprocess.SubprocessError) as e:
-            self._log.error("governor_tick could not run: %s", e)
-            return None
+            return None, (None, "governor_tick could not run: %s" % e)
         for line in proc.stderr.decode("utf-8", "replace").splitlines():
             self._log.debug("governor_tick: %s", line)
         try:
             doc = json.loads(proc.stdout.decode("utf-8"))
         except ValueError:
-            self._log.error(
-                "governor_tick exited %d without a JSON result", proc.returncode
-            )
-            return None
+            return None, (None, "governor_tick exited %d without a JSON result"
+                          % proc.returncode)
         if proc.returncode != 0 or not isinstance(doc, dict) or "error" in doc:
             err = doc.get("error", {}) if isinstance(doc, dict) else {}
-            self._log.error(
-                "governor_tick failed (exit %d): %s: %s",
-                proc.returncode,
-                err.get("code"),
-                err.get("message"),
-            )
-            return None
-        return doc
+            code = err.get("code") if isinstance(err, dict) else None
+            message = err.get("message") if isinstance(err, dict) else None
+            return None, (code, "governor_tick failed (exit %d): %s: %s"
+                          % (proc.returncode, code, message))
+        return doc, None
 
     def cleanup(self):
         pass

@@ -21,6 +21,7 @@
 #define SYSTEM_SCOPE "st2kv.system"
 #define KEYS_PATH "/v1/keys"
 #define DEFAULT_PAGE 100 /* st2's ResourceController.default_limit */
+#define CONTROL_PATH "/v1/_fake/"
 
 struct kv {
     char *name;
@@ -29,9 +30,19 @@ struct kv {
     unsigned long long seq;  /* insertion order, also the object id */
 };
 
+/* An accepted token and its life. */
+struct tok {
+    char *value;
+    long long expire; /* fake-clock unix seconds, 0: never */
+    int uses_left;    /* authorised requests left, -1: no limit, 0: expired */
+};
+
 struct fake_st2 {
     struct fake_httpd *httpd;
-    char *token, *api_key;
+    char *api_key;
+    struct tok *toks;
+    size_t ntoks, tokcap;
+    int control;
 
     pthread_mutex_t lock;
     struct kv *keys;
@@ -186,6 +197,76 @@ static void not_found(struct reply *r, const char *name)
 {
     fault(r, 404, "KeyValuePair with name: %s and scope: %s not found in db.", name,
           SYSTEM_SCOPE);
+}
+
+/* --------------------------------------------------------------- tokens -- */
+
+static struct tok *find_tok(struct fake_st2 *f, const char *value)
+{
+    for (size_t i = 0; i < f->ntoks; i++)
+        if (strcmp(f->toks[i].value, value) == 0)
+            return &f->toks[i];
+    return NULL;
+}
+
+static int tok_live(const struct tok *t, long long now)
+{
+    return t->uses_left != 0 && (t->expire == 0 || t->expire > now);
+}
+
+static int set_tok_locked(struct fake_st2 *f, const char *value, long long ttl_s, int uses)
+{
+    struct tok *t = find_tok(f, value);
+    if (!t) {
+        if (f->ntoks == f->tokcap) {
+            size_t cap = f->tokcap ? f->tokcap * 2 : 8;
+            struct tok *toks = realloc(f->toks, cap * sizeof *toks);
+            if (!toks)
+                return -1;
+            f->toks = toks;
+            f->tokcap = cap;
+        }
+        t = &f->toks[f->ntoks];
+        if (!(t->value = strdup(value)))
+            return -1;
+        f->ntoks++;
+    }
+    t->expire = ttl_s > 0 ? now_locked(f) + ttl_s : 0;
+    t->uses_left = uses > 0 ? uses : -1;
+    return 0;
+}
+
+/* 32 hex digits like the uuid4().hex st2 uses; /dev/urandom, or a counter
+ * mixed with the clock should that be missing (uniqueness is what counts). */
+static void random_token(struct fake_st2 *f, char out[33])
+{
+    unsigned char b[16] = {0};
+    FILE *u = fopen("/dev/urandom", "rb");
+    size_t got = u ? fread(b, 1, sizeof b, u) : 0;
+    if (u)
+        fclose(u);
+    if (got != sizeof b)
+        snprintf((char *)b, sizeof b, "%llx%llx", (unsigned long long)time(NULL),
+                 (unsigned long long)f->stats.minted);
+    for (size_t i = 0; i < sizeof b; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static char *mint_locked(struct fake_st2 *f, long long ttl_s)
+{
+    char value[33];
+    random_token(f, value);
+    if (set_tok_locked(f, value, ttl_s, 0) < 0)
+        return NULL;
+    f->stats.minted++;
+    return strdup(value);
+}
+
+static int expire_all_locked(struct fake_st2 *f)
+{
+    for (size_t i = 0; i < f->ntoks; i++)
+        f->toks[i].uses_left = 0;
+    return (int)f->ntoks;
 }
 
 /* ------------------------------------------------------------ endpoints -- */
@@ -419,6 +500,27 @@ static void do_list(struct fake_st2 *f, struct MHD_Connection *c, struct reply *
 
 /* --------------------------------------------------------------- routing -- */
 
+/* st2's validate_token (st2common/util/auth.py): unknown, expired, or good;
+ * a good one spends one of its uses. */
+static int token_ok(struct fake_st2 *f, const char *value, struct reply *r)
+{
+    struct tok *t = find_tok(f, value);
+    if (!t) {
+        /* Echoing the credential is the worst a server can do; the client
+         * must keep it out of its own messages anyway. */
+        fault(r, 401, "Unauthorized - Token with value \"%s\" not found.", value);
+    } else if (!tok_live(t, now_locked(f))) {
+        fault(r, 401, "Unauthorized - Token has expired.");
+        f->stats.expired++;
+    } else {
+        if (t->uses_left > 0)
+            t->uses_left--;
+        return 1;
+    }
+    f->stats.unauthorized++;
+    return 0;
+}
+
 /* st2's auth middleware (st2common/router.py): exactly one of the two
  * headers, and it must be valid. 1 if authorised, else a 401 is set. */
 static int authorised(struct fake_st2 *f, struct MHD_Connection *c, struct reply *r)
@@ -430,11 +532,9 @@ static int authorised(struct fake_st2 *f, struct MHD_Connection *c, struct reply
         fault(r, 401, "Unauthorized - Only one of Token or API key expected.");
     else if (!tok && !key)
         fault(r, 401, "Unauthorized - One of Token or API key required.");
-    else if (tok && !(f->token && strcmp(tok, f->token) == 0))
-        /* Echoing the credential is the worst a server can do; the client
-         * must keep it out of its own messages anyway. */
-        fault(r, 401, "Unauthorized - Token with value \"%s\" not found.", tok);
-    else if (key && !(f->api_key && strcmp(key, f->api_key) == 0))
+    else if (tok)
+        return token_ok(f, tok, r);
+    else if (!(f->api_key && strcmp(key, f->api_key) == 0))
         fault(r, 401, "Unauthorized - ApiKey with key \"%s\" not found.", key);
     else
         return 1;
@@ -492,6 +592,87 @@ static void route(struct fake_st2 *f, struct MHD_Connection *c, const char *meth
         fault(r, 404, "The resource could not be found.");
 }
 
+/* ------------------------------------------------------------- control -- */
+
+/* The integer field `name` of a JSON object body; dflt if the body or the
+ * field is absent, -1 and a 400 if it is not an integer. */
+static int body_int(const struct fake_httpd_body *up, const char *name, long long dflt,
+                    long long *out, struct reply *r)
+{
+    struct json_object *b = up->buf && up->len ? json_tokener_parse(up->buf) : NULL, *v;
+    *out = dflt;
+    if (up->buf && up->len && !json_object_is_type(b, json_type_object)) {
+        json_object_put(b);
+        fault(r, 400, "control: the body must be a JSON object");
+        return -1;
+    }
+    if (b && json_object_object_get_ex(b, name, &v)) {
+        if (!json_object_is_type(v, json_type_int)) {
+            json_object_put(b);
+            fault(r, 400, "control: '%s' must be an integer", name);
+            return -1;
+        }
+        *out = json_object_get_int64(v);
+    }
+    json_object_put(b);
+    return 0;
+}
+
+static void reply_obj(struct reply *r, unsigned status, struct json_object *o)
+{
+    r->status = status;
+    r->body = fake_httpd_json(o);
+}
+
+static void control(struct fake_st2 *f, const char *method, const char *what,
+                    const struct fake_httpd_body *up, struct reply *r)
+{
+    struct json_object *o = json_object_new_object();
+    long long n;
+    int post = strcmp(method, "POST") == 0;
+
+    if (post && strcmp(what, "tokens") == 0) {
+        if (body_int(up, "ttl", 0, &n, r) < 0)
+            goto bad;
+        char *t = mint_locked(f, n);
+        if (!t) {
+            fault(r, 500, "out of memory");
+            goto bad;
+        }
+        json_object_object_add(o, "token", json_object_new_string(t));
+        free(t);
+        reply_obj(r, 201, o);
+    } else if (post && strcmp(what, "expire") == 0) {
+        json_object_object_add(o, "expired", json_object_new_int(expire_all_locked(f)));
+        reply_obj(r, 200, o);
+    } else if (post && strcmp(what, "clock") == 0) {
+        if (body_int(up, "advance", 0, &n, r) < 0)
+            goto bad;
+        f->clock_offset += n;
+        json_object_object_add(o, "now", json_object_new_int64(now_locked(f)));
+        reply_obj(r, 200, o);
+    } else if (strcmp(method, "GET") == 0 && strcmp(what, "stats") == 0) {
+        const struct fake_st2_stats *s = &f->stats;
+        const struct {
+            const char *name;
+            int v;
+        } fields[] = {{"requests", s->requests}, {"gets", s->gets},
+                      {"puts", s->puts},         {"deletes", s->deletes},
+                      {"lists", s->lists},       {"unauthorized", s->unauthorized},
+                      {"faults", s->faults},     {"expired", s->expired},
+                      {"minted", s->minted}};
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+            json_object_object_add(o, fields[i].name, json_object_new_int(fields[i].v));
+        reply_obj(r, 200, o);
+    } else {
+        fault(r, 404, "control: no %s %s%s", method, CONTROL_PATH, what);
+        goto bad;
+    }
+    return;
+bad:
+    json_object_put(o);
+}
+
 /* ------------------------------------------------------------ recording -- */
 
 static void record(struct fake_st2 *f, struct MHD_Connection *c, const char *method,
@@ -526,8 +707,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct fake_st2 *f = cls;
     struct reply r = {0, NULL, -1, -1, -1};
     pthread_mutex_lock(&f->lock);
-    record(f, c, method, url, up);
-    route(f, c, method, url, up, &r);
+    if (f->control && strncmp(url, CONTROL_PATH, strlen(CONTROL_PATH)) == 0) {
+        control(f, method, url + strlen(CONTROL_PATH), up, &r);
+    } else {
+        record(f, c, method, url, up);
+        route(f, c, method, url, up, &r);
+    }
     long delay = f->delay_ms;
     pthread_mutex_unlock(&f->lock);
     if (delay > 0)
@@ -541,12 +726,12 @@ struct fake_st2 *fake_st2_start(const char *token, const char *api_key)
     if (!f)
         return NULL;
     pthread_mutex_init(&f->lock, NULL);
-    f->token = fake_httpd_dup(token);
     f->api_key = fake_httpd_dup(api_key);
     f->limit_mode = FAKE_ST2_LIMIT_CLAMP;
     f->max_page = DEFAULT_PAGE;
 
-    if (!(f->httpd = fake_httpd_start(on_request, f, "/v1"))) {
+    if ((api_key && !f->api_key) || (token && set_tok_locked(f, token, 0, 0) < 0) ||
+        !(f->httpd = fake_httpd_start(on_request, f, "/v1"))) {
         fake_st2_stop(f);
         return NULL;
     }
@@ -560,7 +745,9 @@ void fake_st2_stop(struct fake_st2 *f)
     fake_httpd_stop(f->httpd);
     fake_st2_clear_keys(f);
     free(f->keys);
-    free(f->token);
+    for (size_t i = 0; i < f->ntoks; i++)
+        free(f->toks[i].value);
+    free(f->toks);
     free(f->api_key);
     fake_httpd_last_free(&f->last);
     free(f->last_key);
@@ -583,6 +770,24 @@ void fake_st2_advance(struct fake_st2 *f, long long seconds)
 {
     FAKE_LOCKED(f, f->clock_offset += seconds);
 }
+
+int fake_st2_set_token(struct fake_st2 *f, const char *token, long long ttl_s, int uses)
+{
+    int rc;
+    FAKE_LOCKED(f, rc = set_tok_locked(f, token, ttl_s, uses));
+    return rc;
+}
+
+char *fake_st2_mint_token(struct fake_st2 *f, long long ttl_s)
+{
+    char *t;
+    FAKE_LOCKED(f, t = mint_locked(f, ttl_s));
+    return t;
+}
+
+void fake_st2_expire_tokens(struct fake_st2 *f) { FAKE_LOCKED(f, expire_all_locked(f)); }
+
+void fake_st2_set_control(struct fake_st2 *f, int on) { FAKE_LOCKED(f, f->control = on); }
 
 void fake_st2_set_limit_mode(struct fake_st2 *f, enum fake_st2_limit_mode m, int max_page)
 {

@@ -15,6 +15,10 @@
  * Every request needs X-Auth-Token or St2-Api-Key matching what the fake was
  * started with (not both: st2 refuses two auth sources), else 401
  * {"faultstring": "Unauthorized - ..."}. Only the st2kv.system scope exists.
+ * A token may be given a life (seconds or requests) and more tokens may be
+ * minted, as st2's create_token() does for a sensor's datastore client; an
+ * expired one gets st2's 401 "Unauthorized - Token has expired."
+ * (st2common/util/auth.py validate_token, st2common/router.py).
  *
  * Where st2 offers a choice the fake takes the one that is harder on a client:
  * listing order is by name, limits above the maximum page are clamped (so a
@@ -43,6 +47,30 @@ const char *fake_st2_url(const struct fake_st2 *f);
 /* ---- clock ---- */
 long long fake_st2_now(struct fake_st2 *f); /* unix seconds */
 void fake_st2_advance(struct fake_st2 *f, long long seconds); /* may be < 0 */
+
+/* ---- tokens: st2's TokenDB, written by st2auth and create_token() ---- */
+/* Accept token, or change the life of one already accepted: it expires ttl_s
+ * seconds from now by the fake's clock (0: never) or after `uses` more
+ * authorised requests (0: no limit), whichever comes first. The token the
+ * fake started with never expires unless this is called. -1: out of memory. */
+int fake_st2_set_token(struct fake_st2 *f, const char *token, long long ttl_s, int uses);
+/* A new random token living ttl_s seconds (0: forever), as
+ * st2common/services/access.py create_token() makes one. Newly allocated;
+ * NULL if out of memory. */
+char *fake_st2_mint_token(struct fake_st2 *f, long long ttl_s);
+/* Every token accepted so far expires now, as if a day had passed; tokens
+ * minted afterwards live normally. */
+void fake_st2_expire_tokens(struct fake_st2 *f);
+/* Serve the test-only control endpoints, for harnesses that run the fake as
+ * a program and cannot call the functions above (no authentication, not
+ * counted in the stats, not recorded as the last request):
+ *   POST /v1/_fake/tokens  {"ttl": S}      201 {"token": "..."}  (mint)
+ *   POST /v1/_fake/expire                  200 {"expired": N}
+ *   POST /v1/_fake/clock   {"advance": S}  200 {"now": unix seconds}
+ *   GET  /v1/_fake/stats                   200 the fake_st2_stats fields
+ * Off by default: without it those paths are answered as st2 would (401
+ * without a credential, else 404). */
+void fake_st2_set_control(struct fake_st2 *f, int on);
 
 /* ---- listing behaviour ---- */
 enum fake_st2_limit_mode {
@@ -82,6 +110,8 @@ struct fake_st2_stats {
     int gets, puts, deletes, lists; /* authorised requests reaching an endpoint */
     int unauthorized; /* 401 answers */
     int faults;       /* answers from fake_st2_fail_next */
+    int expired;      /* 401 answers for a known token past its life */
+    int minted;       /* tokens made by fake_st2_mint_token */
 };
 void fake_st2_stats(struct fake_st2 *f, struct fake_st2_stats *out);
 void fake_st2_reset_stats(struct fake_st2 *f);
