@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/governor.bench.sh - issue #3: governor_tick --dry_run over 100, 1,000
+# bench/governor.bench.sh - issue #3: governor_tick (a dry run) over 100, 1,000
 # and 10,000 groups with 10 nodes each on the embedded store, beside the same
 # tick over an empty store (the baseline: process start, open, five empty
 # listings). Prints its markdown section on stdout. Run through bench/run.sh.
@@ -42,7 +42,7 @@ populate() {
 for n in 0 100 1000 10000; do
     echo "governor: populating $n groups" >&2
     populate "$tmp/g$n.db" "$n"
-    out=$(AUTOSCALE_DB="$tmp/g$n.db" AUTOSCALE_TEST_NOW=2000000100 "$bin/governor_tick" --dry_run) || {
+    out=$(AUTOSCALE_DB="$tmp/g$n.db" AUTOSCALE_TEST_NOW=2000000100 "$bin/governor_tick") || {
         echo "governor: tick over $n groups failed: $out" >&2; exit 1; }
     echo "$out" | grep -q "\"evaluated\":$n," || {
         echo "governor: tick over $n groups did not evaluate $n: $(echo "$out" | head -c 300)" >&2
@@ -51,10 +51,10 @@ done
 
 echo "governor: $runs runs of each size, interleaved" >&2
 AUTOSCALE_TEST_NOW=2000000100 "$harness" -n "$runs" -w 2 \
-    ::: empty /usr/bin/env AUTOSCALE_DB="$tmp/g0.db" "$bin/governor_tick" --dry_run \
-    ::: g100 /usr/bin/env AUTOSCALE_DB="$tmp/g100.db" "$bin/governor_tick" --dry_run \
-    ::: g1000 /usr/bin/env AUTOSCALE_DB="$tmp/g1000.db" "$bin/governor_tick" --dry_run \
-    ::: g10000 /usr/bin/env AUTOSCALE_DB="$tmp/g10000.db" "$bin/governor_tick" --dry_run \
+    ::: empty /usr/bin/env AUTOSCALE_DB="$tmp/g0.db" "$bin/governor_tick" \
+    ::: g100 /usr/bin/env AUTOSCALE_DB="$tmp/g100.db" "$bin/governor_tick" \
+    ::: g1000 /usr/bin/env AUTOSCALE_DB="$tmp/g1000.db" "$bin/governor_tick" \
+    ::: g10000 /usr/bin/env AUTOSCALE_DB="$tmp/g10000.db" "$bin/governor_tick" \
     > "$tmp/harness.out"
 
 field() {
@@ -82,7 +82,7 @@ growth_raw=$(calc "printf \"%.1f\", $m10k / $m1k")
 cat <<EOF
 ## Governor tick over many groups (issue #3)
 
-\`governor_tick --dry_run\` over stores of 100, 1,000 and 10,000 groups with
+\`governor_tick (a dry run)\` over stores of 100, 1,000 and 10,000 groups with
 10 active nodes each (every tenth group in critical alert), beside the same
 tick over an empty store (the baseline: start, open, five empty listings).
 $runs runs of each, interleaved.

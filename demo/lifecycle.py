@@ -65,7 +65,11 @@ class Demo:
         shutil.copy(os.path.join(ROOT, "tests", "support", "chef_stub.sh"), self.chef_solo)
         os.chmod(self.chef_solo, 0o755)
         port = free_port()  # 8080 may be another local-provider user's
-        config = {  # what an operator writes in /opt/stackstorm/configs/autoscale.yaml
+        # What an operator writes in /opt/stackstorm/configs/autoscale.yaml:
+        # the providers and where their servers are, nothing the schema's
+        # defaults already say (st2lite renders it as strictly as st2 does).
+        config = {
+            "compute_provider": "local",
             "local_dir": os.path.join(self.work, "local"), "local_port": port,
             "local_grace_ms": 500,
             "powerdns_api_url": s.pdns_api_url, "powerdns_api_key": s.pdns_api_key,
@@ -75,7 +79,7 @@ class Demo:
             "ssh_user": s.ssh_user, "ssh_port": s.ssh_port,
             "ssh_private_key_file": s.ssh_key,
             "ssh_known_hosts_file": os.path.join(self.work, "known_hosts"),
-            "chef_mode": "solo", "chef_solo_command": self.chef_solo,
+            "chef_solo_command": self.chef_solo,
             "chef_install_command": "false",
             "chef_config_dir": os.path.join(self.work, "chef", "etc"),
             "notify_provider": "slack", "slack_webhook_url": s.slack_url,

@@ -258,6 +258,10 @@ int asg_define(struct ds *ds, struct group *g, struct json_object **out,
 
     if (group_validate(g, err) < 0)
         return -1;
+    if (!g->compute_provider)
+        return as_fail(err, AS_EXIT_BADINPUT, "no_compute_provider",
+                       "no compute provider: pass compute_provider (local, openstack or "
+                       "digitalocean) or set it in the pack config");
     if (asg_load_spec(ds, g->name, &old, &lookup) == 0) {
         int n = group_diff(&old, g, diff, sizeof diff);
         bool deleting = strcmp(old.status, "active") != 0;

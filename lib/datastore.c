@@ -47,6 +47,10 @@ static struct ds *open_st2_from_env(const char *url, struct as_error *err)
     return ds_open_st2(&cfg, err);
 }
 
+/* The selection rule is in datastore.h. AUTOSCALE_DB alone counts as a
+ * choice: naming the file is as explicit as naming the backend. Nothing set
+ * is refused because opening a default file there once made a person's run
+ * by hand print an empty world instead of saying it looked at none. */
 struct ds *ds_open_from_env(struct as_error *err)
 {
     const char *choice = env("AUTOSCALE_DATASTORE");
@@ -68,12 +72,20 @@ struct ds *ds_open_from_env(struct as_error *err)
         log_debug("datastore: st2 at %s", url);
         return open_st2_from_env(url, err);
     }
+    if (!choice && !env("AUTOSCALE_DB")) {
+        as_fail(err, AS_EXIT_BADINPUT, "no_datastore",
+                "no datastore chosen (not under st2): set AUTOSCALE_DATASTORE=embedded "
+                "with AUTOSCALE_DB=<path of a SQLite file>, or AUTOSCALE_DATASTORE=st2 "
+                "with ST2_API_URL=<https://host/api/v1> and ST2_API_KEY or ST2_AUTH_TOKEN");
+        return NULL;
+    }
     char *path = ds_default_db_path();
     if (!path) {
         as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
         return NULL;
     }
-    log_debug("datastore: embedded at %s", path);
+    /* Outside st2 the file decides which world a person sees: say which. */
+    log_info("datastore: embedded at %s", path);
     struct ds *ds = ds_open_embedded(path, err);
     free(path);
     return ds;

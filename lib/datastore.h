@@ -1,16 +1,21 @@
 /* datastore.h - key-value storage with two backends behind one interface.
  *
  *  - "st2": StackStorm's key-value REST API (what the pack uses under st2);
- *  - "embedded": a SQLite file (the default without st2, for the demo/tests).
+ *  - "embedded": a SQLite file (the demo, the tests, a host without st2).
  *
  * Values are strings (our records are JSON text). st2 offers no
  * compare-and-swap, so the key layout (lib/keys.h, docs/datastore.md) gives
  * every key a single writer at a time instead of relying on one.
  *
- * Selection (ds_open_from_env): AUTOSCALE_DATASTORE=st2|embedded if set;
- * otherwise st2 when $ST2_ACTION_API_URL or $ST2_API_URL is set, else embedded
- * at $AUTOSCALE_DB (default $XDG_STATE_HOME or ~/.local/state, then
- * autoscale/autoscale.db). */
+ * Selection (ds_open_from_env), first that applies:
+ *  1. AUTOSCALE_DATASTORE=st2|embedded (anything else: "bad_datastore");
+ *     st2 needs $ST2_ACTION_API_URL or $ST2_API_URL, embedded uses
+ *     $AUTOSCALE_DB or the default path (ds_default_db_path);
+ *  2. $ST2_ACTION_API_URL or $ST2_API_URL set (under st2): st2;
+ *  3. $AUTOSCALE_DB set: embedded at that file;
+ *  4. nothing: refused, AS_EXIT_BADINPUT "no_datastore", never a new empty
+ *     store nobody asked for.
+ * The embedded file in use is logged at info level. */
 #ifndef AS_DATASTORE_H
 #define AS_DATASTORE_H
 

@@ -19,7 +19,10 @@
  * Defaults follow the 2015 original (min 3, max 20, out by 5 every 10 min,
  * in by 2 every 30 min): scale-in is slower than scale-out on purpose, since
  * removing capacity too early costs more than keeping it a little longer.
- * desired -1 means "not set". An incident open longer than
+ * desired -1 means "not set". compute_provider has no default: asg_define
+ * refuses a group that does not name one (nor the pack config), so no
+ * production st2 starts the local provider's demo processes on its action
+ * runner by accident. An incident open longer than
  * incident_max_age (6 h) no longer counts, so a lost recovery webhook cannot
  * pin a group at max for ever. alert_match: comma-separated policy,
  * condition, application or entity names that route an event naming no
@@ -35,7 +38,7 @@
     X(warning_step, INT, "1", NULL, 1, 1000, NULL)                                   \
     X(incident_max_age, INT, "21600", NULL, 60, 604800, NULL)                        \
     X(alert_match, STR, NULL, NULL, 0, 0, check_alert_match)                         \
-    X(compute_provider, STR, "local", "compute_provider", 0, 0, check_compute)       \
+    X(compute_provider, STR, NULL, "compute_provider", 0, 0, check_compute)          \
     X(flavor, STR, NULL, "flavor", 0, 0, check_cloud_name)                           \
     X(image, STR, NULL, "image", 0, 0, check_cloud_name)                             \
     X(network, STR, NULL, "network", 0, 0, check_cloud_name)                         \

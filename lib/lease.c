@@ -1,5 +1,6 @@
 /* lease.c - see lease.h. */
 #include "lease.h"
+#include "asg.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
@@ -65,25 +66,80 @@ int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
     return 0;
 }
 
-/* Delete the lease only if it is still ours. */
-static int release(struct ds *ds, const char *group, const char *lease_id,
-                   bool *released, struct as_error *err)
+/* Read the group's lease and delete it when want_id is NULL or is its id.
+ * Returns 1 when a lease was there, 0 when none, -1 on error. *held is the
+ * lease read (a new reference), NULL when it is not a JSON object: such a
+ * lease is still deleted when want_id is NULL, as stuck as any other. */
+static int release_if(struct ds *ds, const char *group, const char *want_id,
+                      struct json_object **held, bool *released, struct as_error *err)
 {
     char key[KEY_MAX], *text = NULL;
+    *held = NULL;
     *released = false;
     int rc = ds_get(ds, key_lease(key, group), &text, err);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    struct json_object *o = jx_parse_record(text);
+    *held = jx_parse_record(text);
     free(text);
-    bool ours = strcmp(jx_str(o, "id", ""), lease_id) == 0;
-    json_object_put(o);
-    if (!ours) {
-        log_warn("group %s: lease is not %s any more; leaving it", group, lease_id);
-        return 0;
+    if (want_id && strcmp(jx_str(*held, "id", ""), want_id) != 0)
+        return 1;
+    if (ds_del(ds, key, err) < 0) {
+        json_object_put(*held);
+        *held = NULL;
+        return -1;
     }
     *released = true;
-    return ds_del(ds, key, err);
+    return 1;
+}
+
+/* Delete the lease only if it is still ours. */
+static int release(struct ds *ds, const char *group, const char *lease_id,
+                   bool *released, struct as_error *err)
+{
+    struct json_object *held;
+    int present = release_if(ds, group, lease_id, &held, released, err);
+    if (present < 0)
+        return -1;
+    if (present && !*released)
+        log_warn("group %s: lease is not %s any more; leaving it", group, lease_id);
+    json_object_put(held);
+    return 0;
+}
+
+int lease_release(struct ds *ds, const char *group, const char *lease_id,
+                  struct json_object **out, struct as_error *err)
+{
+    struct group g;
+    struct json_object *held;
+    bool released;
+    char op[16];
+    long long at;
+
+    if (lease_id && lease_id_parse(lease_id, &at, op, sizeof op, err) < 0)
+        return -1;
+    if (asg_load_spec(ds, group, &g, err) < 0)
+        return -1;
+    group_free(&g);
+    int present = release_if(ds, group, lease_id, &held, &released, err);
+    if (present < 0)
+        return -1;
+    if (present && !released) {
+        as_fail(err, AS_EXIT_BADINPUT, "lease_mismatch",
+                "group %s holds lease %s, not %s; nothing released", group,
+                jx_str(held, "id", "(unreadable)"), lease_id);
+        json_object_put(held);
+        return -1;
+    }
+    if (released)
+        log_info("group %s: lease %s released by hand", group,
+                 jx_str(held, "id", "(unreadable)"));
+    else
+        log_info("group %s: no lease held; nothing to release", group);
+    *out = json_object_new_object();
+    jx_add_str(*out, "group", group);
+    jx_add_bool(*out, "released", released);
+    json_object_object_add(*out, "lease", held);
+    return 0;
 }
 
 int scaling_record(struct ds *ds, const char *group, const char *lease_id,
@@ -92,7 +148,7 @@ int scaling_record(struct ds *ds, const char *group, const char *lease_id,
 {
     char op[16], key[KEY_MAX];
     long long at;
-    bool released;
+    bool released = false;
 
     if (lease_id_parse(lease_id, &at, op, sizeof op, err) < 0)
         return -1;

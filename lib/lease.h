@@ -8,6 +8,10 @@
  * scaling_record, which writes one event key and deletes the lease. If the
  * workflow dies, the TTL frees the group.
  *
+ * A person can end a stuck lease with lease_release (the lease_release
+ * action): a lease taken by a tick whose workflow never started would
+ * otherwise freeze the group until its TTL.
+ *
  * The lease id is also the event's key leaf: "<at, 12 digits>-<op>-<8 hex>",
  * so a retried scaling_record rewrites the same event instead of adding one. */
 #ifndef AS_LEASE_H
@@ -31,6 +35,14 @@ int lease_take(struct ds *ds, const char *group, const char *op, int count,
 /* Check a lease id's shape and read its op and time back from it. */
 int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
                    struct as_error *err);
+
+/* Release the group's lease by hand: whatever lease it holds when lease_id
+ * is NULL, else only the lease with that id (another one is AS_EXIT_BADINPUT
+ * "lease_mismatch", and stays). No lease is success with released false,
+ * so a repeat is harmless; an unknown group is "unknown_group". *out is
+ * {group, released, lease: the lease found or null}. */
+int lease_release(struct ds *ds, const char *group, const char *lease_id,
+                  struct json_object **out, struct as_error *err);
 
 /* Record the end of an operation and release its lease (only if the lease
  * stored is this one: a newer operation's lease is left alone). *out

@@ -24,9 +24,10 @@
 #include "error.h"
 
 #define NOTIFY_EVENT_MAX 40      /* ^[a-z_]{1,40}$ */
-#define NOTIFY_MESSAGE_MAX 2000  /* bytes of free text */
-#define NOTIFY_REASON_MAX 500
-#define NOTIFY_COUNT_MAX 1000    /* a group never has more nodes */
+#define NOTIFY_MESSAGE_MAX 2000  /* characters of free text (maxLength) */
+#define NOTIFY_REASON_MAX 500    /* characters */
+#define NOTIFY_COUNT_MAX 1000000000 /* asg_delete counts every node record, which a
+                                       * person's add_node runs can take past max */
 #define NOTIFY_HEADERS_MAX 16
 
 /* What happened. Strings may be NULL (absent); every one is checked by

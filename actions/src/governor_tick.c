@@ -1,7 +1,10 @@
 /* governor_tick - evaluate every group (or one) and print each scaling
- * decision. Without dry_run, each decision to act takes the group's lease,
- * so the next tick does not decide it again while the workflow runs. Run
- * every 30 s by sensors/governor_sensor.py. */
+ * decision. With act, each decision to act takes the group's lease, so the
+ * next tick does not decide it again while the workflow runs. Run every 30 s
+ * by sensors/governor_sensor.py (with act). Acting is opt-in because a lease
+ * taken by a person's `st2 run` dispatches nothing and would freeze the group
+ * for lease_ttl; and st2 drops a false boolean from argv, so only a flag that
+ * means "do it" can default to the safe side. */
 #include "asg.h"
 #include "clock.h"
 #include "governor.h"
@@ -13,7 +16,7 @@
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
-    {"dry_run", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
+    {"act", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
     {"lease_ttl", AS_T_INTEGER, 0, "1800", NULL, AS_NAMED},
     AS_PARAM_END,
 };
@@ -54,11 +57,26 @@ static int tick_one(struct ds *ds, const struct asg_state *st, long long now, bo
     return d.action != GOV_NONE;
 }
 
+/* A tick that fails part-way prints no decisions, so nobody would dispatch
+ * the leases it already took: give them back (best effort; what cannot be
+ * released expires with lease_ttl) so the next tick decides those groups
+ * again instead of leaving them frozen. */
+static void release_taken(struct ds *ds, struct json_object *list)
+{
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *d = json_object_array_get_idx(list, i), *out = NULL;
+        const char *lease = jx_str(d, "lease_id", NULL);
+        struct as_error ignored;
+        if (lease && lease_release(ds, jx_str(d, "group", ""), lease, &out, &ignored) == 0)
+            json_object_put(out);
+    }
+}
+
 static int cmd_governor_tick(struct as_ctx *ctx, struct json_object **out,
                              struct as_error *err)
 {
     const char *name = as_arg_str(ctx->args, "name");
-    bool dry = as_arg_bool(ctx->args, "dry_run");
+    bool dry = !as_arg_bool(ctx->args, "act");
     long long ttl = as_arg_int(ctx->args, "lease_ttl", 1800);
     struct asg_state one, *st = &one;
     size_t n = 1;
@@ -85,6 +103,7 @@ static int cmd_governor_tick(struct as_ctx *ctx, struct json_object **out,
     else
         asg_state_free_all(st, n);
     if (rc < 0) {
+        release_taken(ds, list);
         json_object_put(list);
         return -1;
     }

@@ -93,7 +93,7 @@ static void test_every_family_opens_and_closes(void **state)
         {"am_firing_critical.json", "am_resolved_warning.json"},
         {"generic_open_critical.json", "generic_closed_warning.json"},
     };
-    const char *web[] = {"--name=web", "--min=1", NULL};
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", NULL};
     create(f, web);
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         struct action_result r;
@@ -117,7 +117,7 @@ static void test_open_close_same_incident(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *web[] = {"--name=web", "--min=1", NULL};
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", NULL};
     const char *open = "{\"asg\":\"web\",\"state\":\"open\",\"severity\":\"critical\",\"id\":\"i-1\"}";
     const char *close = "{\"asg\":\"web\",\"state\":\"closed\",\"severity\":\"critical\",\"id\":\"i-1\"}";
     create(f, web);
@@ -142,7 +142,7 @@ static void test_close_before_open(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *web[] = {"--name=web", "--min=1", NULL};
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", NULL};
     const char *open = "{\"asg\":\"web\",\"state\":\"open\",\"severity\":\"warning\",\"id\":77}";
     const char *close = "{\"asg\":\"web\",\"state\":\"closed\",\"severity\":\"warning\",\"id\":\"77\"}";
     create(f, web);
@@ -159,7 +159,7 @@ static void test_close_before_open(void **state)
 static void test_ignored_notices_change_nothing(void **state)
 {
     struct store_fixture *f = *state;
-    const char *web[] = {"--name=web", "--min=1", NULL};
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", NULL};
     const char *names[] = {"nr_legacy_deployment.json", "nr_channel_acknowledged.json",
                            "nr_workflow_acknowledged.json", "nr_legacy_acknowledged.json"};
     create(f, web);
@@ -181,8 +181,8 @@ static void test_routing_by_alert_match(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *web[] = {"--name=web", "--min=1", "--alert_match=Storefront Apdex, other", NULL};
-    const char *api[] = {"--name=api", "--min=1", NULL};
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", "--alert_match=Storefront Apdex, other", NULL};
+    const char *api[] = {"--compute_provider=local", "--name=api", "--min=1", NULL};
     create(f, web);
     create(f, api);
     char *body = slurp("nr_legacy_open_critical.json"); /* names no group */
@@ -199,7 +199,7 @@ static void test_routing_by_alert_match(void **state)
 static void test_bad_bodies_change_nothing(void **state)
 {
     struct store_fixture *f = *state;
-    const char *web[] = {"--name=web", "--min=1", NULL};
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", NULL};
     create(f, web);
     /* Linux caps one argument at 128 KiB (st2 caps the whole command line
      * alike), so the largest body an action can be handed is just under it;
@@ -245,7 +245,7 @@ static void test_unknown_group_lists_what_was_seen(void **state)
 
 static struct json_object *tick(struct store_fixture *f, bool dry, struct action_result *r)
 {
-    const char *args[] = {dry ? "--dry_run" : NULL, NULL};
+    const char *args[] = {dry ? NULL : "--act", NULL};
     assert_int_equal(store_runv(f, "governor_tick", args, r), 0);
     return json_object_array_get_idx(jx_arr(r->json, "decisions"), 0);
 }
@@ -268,7 +268,7 @@ static void test_governor_loop(void **state)
     struct store_fixture *f = *state;
     struct action_result r;
     char lease[64];
-    const char *web[] = {"--name=web", "--min=1", "--max=4", "--scale_out_step=2",
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", "--max=4", "--scale_out_step=2",
                          "--scale_out_cooldown=600", "--scale_in_step=1",
                          "--scale_in_cooldown=900", NULL};
     create(f, web);

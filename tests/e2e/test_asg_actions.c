@@ -41,7 +41,7 @@ static char *all_keys(struct store_fixture *f)
 static void create_web(struct store_fixture *f)
 {
     struct action_result r;
-    const char *args[] = {"--name=web", "--min=2", "--max=6", NULL};
+    const char *args[] = {"--compute_provider=local", "--name=web", "--min=2", "--max=6", NULL};
     assert_int_equal(store_runv(f, "asg_define", args, &r), 0);
     action_result_free(&r);
 }
@@ -50,7 +50,7 @@ static void test_create_defaults(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *args[] = {"--name=web", NULL};
+    const char *args[] = {"--compute_provider=local", "--name=web", NULL};
 
     assert_int_equal(store_runv(f, "asg_define", args, &r), 0);
     assert_true(jx_bool(r.json, "created", false));
@@ -73,7 +73,7 @@ static void test_st2_argv_forms(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *args[] = {"--scale_in_step=1", "--min=2.0", "--name=api", "--max=4",
+    const char *args[] = {"--compute_provider=local", "--scale_in_step=1", "--min=2.0", "--name=api", "--max=4",
                           "{\"openstack\": {\"region\": \"RegionTwo\"}}", NULL};
 
     assert_int_equal(store_runv(f, "asg_define", args, &r), 0);
@@ -98,8 +98,8 @@ static void test_create_idempotent_and_conflict(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *same[] = {"--max=6", "--name=web", "--min=2", NULL};
-    const char *other[] = {"--name=web", "--min=2", "--max=9", NULL};
+    const char *same[] = {"--compute_provider=local", "--max=6", "--name=web", "--min=2", NULL};
+    const char *other[] = {"--compute_provider=local", "--name=web", "--min=2", "--max=9", NULL};
 
     create_web(f);
     assert_int_equal(store_runv(f, "asg_define", same, &r), 0);
@@ -146,6 +146,9 @@ static void test_bad_input_changes_nothing(void **state)
         {{"--name=web", "--lb_provider=nginx", NULL}, "invalid_parameter"},
         {{"--name=web", "--min", NULL}, "invalid_parameter"},
         {{"--name=w\xff", NULL}, "invalid_parameter"},
+        /* no production default may start local processes */
+        {{"--name=web", "--min=1", NULL}, "no_compute_provider"},
+        {{"--name=web", "--compute_provider=", NULL}, "no_compute_provider"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct action_result r;
@@ -191,7 +194,7 @@ static void test_list(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *api[] = {"--name=api", "--min=1", NULL};
+    const char *api[] = {"--compute_provider=local", "--name=api", "--min=1", NULL};
     char key[KEY_MAX];
 
     create_web(f);
@@ -278,7 +281,7 @@ static void test_logs_on_stderr_only(void **state)
 {
     struct store_fixture *f = *state;
     struct action_result r;
-    const char *args[] = {"--name=web", "--debug", NULL};
+    const char *args[] = {"--compute_provider=local", "--name=web", "--debug", NULL};
     const char *env[] = {f->env_db, "ST2_ACTION_DEBUG=True", NULL};
 
     action_run("asg_define", args, env, &r);

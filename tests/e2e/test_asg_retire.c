@@ -50,7 +50,7 @@ static void define(struct store_fixture *f, const char *name, const char *extra)
     struct action_result r;
     char n[64];
     snprintf(n, sizeof n, "--name=%s", name);
-    if (store_run(f, "asg_define", &r, n, "--min=1", "--max=4", extra, NULL) != 0)
+    if (store_run(f, "asg_define", &r, "--compute_provider=local", n, "--min=1", "--max=4", extra, NULL) != 0)
         fail_msg("asg_define %s: %s", name, r.out);
     action_result_free(&r);
 }
@@ -180,7 +180,9 @@ static void test_retired_group_refuses_changes(void **state)
     char *before = store_snapshot(f);
 
     /* the very spec it was defined with */
-    assert_int_equal(store_run(f, "asg_define", &r, "--name=web", "--min=1", "--max=4", NULL), 2);
+    assert_int_equal(store_run(f, "asg_define", &r, "--compute_provider=local", "--name=web",
+                               "--min=1", "--max=4", NULL),
+                     2);
     assert_string_equal(action_error_code(&r), "group_conflict");
     action_result_free(&r);
     assert_int_equal(store_run(f, "asg_update", &r, "--name=web", "--max=6", NULL), 2);
@@ -229,7 +231,7 @@ static void test_governor_skips_retired_group(void **state)
         action_result_free(&r);
     }
 
-    assert_int_equal(store_run(f, "governor_tick", &r, "--dry_run", NULL), 0);
+    assert_int_equal(store_run(f, "governor_tick", &r, NULL), 0);
     struct json_object *d = decision_for(r.json, "web");
     assert_non_null(d);
     assert_string_equal(jx_str(d, "action", ""), "scale_out");
@@ -238,13 +240,13 @@ static void test_governor_skips_retired_group(void **state)
     assert_int_equal(store_run(f, "asg_retire", &r, "--name=web", NULL), 0);
     action_result_free(&r);
     f->now += 5;
-    assert_int_equal(store_run(f, "governor_tick", &r, NULL), 0);
+    assert_int_equal(store_run(f, "governor_tick", &r, "--act", NULL), 0);
     assert_null(decision_for(r.json, "web"));
     d = decision_for(r.json, "api"); /* the other group still gets its decision */
     assert_non_null(d);
     assert_string_equal(jx_str(d, "action", ""), "scale_out");
     action_result_free(&r);
-    assert_int_equal(store_run(f, "governor_tick", &r, "--name=web", NULL), 0);
+    assert_int_equal(store_run(f, "governor_tick", &r, "--name=web", "--act", NULL), 0);
     assert_int_equal(json_object_array_length(jx_arr(r.json, "decisions")), 0);
     action_result_free(&r);
 

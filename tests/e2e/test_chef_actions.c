@@ -141,7 +141,7 @@ static int setup(void **state)
     install_stub(f->client);
 
     struct action_result r;
-    const char *create[] = {"--name=web", "--run_list=recipe[web],role[base]", NULL};
+    const char *create[] = {"--compute_provider=local", "--name=web", "--run_list=recipe[web],role[base]", NULL};
     if (store_runv(&f->st, "asg_define", create, &r) != 0)
         return -1;
     action_result_free(&r);
@@ -646,7 +646,7 @@ static void test_group_settings_override(void **state)
 {
     struct fixture *f = *state;
     struct action_result r;
-    const char *create[] = {"--name=api", "--run_list=recipe[api]",
+    const char *create[] = {"--compute_provider=local", "--name=api", "--run_list=recipe[api]",
                             "{\"chef\": {\"attributes\": {\"tier\": \"api\"}, "
                             "\"cookbooks_url\": \"https://example.com/api.tar.gz\", "
                             "\"chef_environment\": \"staging\"}}",

@@ -129,7 +129,7 @@ static void create_group(struct fixture *f, const char *group, const char *provi
     snprintf(name, sizeof name, "--name=%s", group);
     snprintf(prov, sizeof prov, "--dns_provider=%s", provider);
     snprintf(zonearg, sizeof zonearg, "--dns_zone=%s", zone ? zone : "");
-    const char *args[] = {name, "--min=0", prov, zone ? zonearg : NULL, NULL};
+    const char *args[] = {"--compute_provider=local", name, "--min=0", prov, zone ? zonearg : NULL, NULL};
     if (store_runv(&f->st, "asg_define", args, &r) != 0)
         fail_msg("asg_define: %s", r.out);
     action_result_free(&r);
@@ -438,7 +438,7 @@ static void test_group_settings_override(void **state)
     snprintf(zonearg, sizeof zonearg, "--dns_zone=%s", f->zone);
     snprintf(settings, sizeof settings,
              "{\"powerdns\": {\"ttl\": 90, \"record_template\": \"{node}-{group}.{zone}\"}}");
-    const char *args[] = {name, "--min=0", "--dns_provider=powerdns", zonearg, settings, NULL};
+    const char *args[] = {"--compute_provider=local", name, "--min=0", "--dns_provider=powerdns", zonearg, settings, NULL};
     assert_int_equal(store_runv(&f->st, "asg_define", args, &r), 0);
     action_result_free(&r);
     put_node(f, "web", "web-1", "active", "127.0.1.1");

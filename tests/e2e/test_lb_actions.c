@@ -70,7 +70,7 @@ static int setup(void **state)
         snprintf(addr, sizeof addr, "127.0.1.%d", 11 + i);
         assert_int_equal(demo_node_start(&f->node[i], name, addr), 0);
     }
-    assert_int_equal(store_run(&f->st, "asg_define", &r, "--name=web", "--lb_provider=haproxy",
+    assert_int_equal(store_run(&f->st, "asg_define", &r, "--compute_provider=local", "--name=web", "--lb_provider=haproxy",
                                "--lb_backend=" BACKEND, NULL),
                      0);
     action_result_free(&r);
@@ -534,7 +534,7 @@ static void test_errors(void **state)
     char arg[192];
 
     /* unknown backend */
-    assert_int_equal(store_run(&f->st, "asg_define", &r, "--name=other", "--lb_provider=haproxy",
+    assert_int_equal(store_run(&f->st, "asg_define", &r, "--compute_provider=local", "--name=other", "--lb_provider=haproxy",
                                "--lb_backend=nope", NULL),
                      0);
     action_result_free(&r);
@@ -603,7 +603,7 @@ static void test_errors(void **state)
     action_result_free(&r);
 
     /* a group without a load balancer: success, saying so */
-    assert_int_equal(store_run(&f->st, "asg_define", &r, "--name=plain", NULL), 0);
+    assert_int_equal(store_run(&f->st, "asg_define", &r, "--compute_provider=local", "--name=plain", NULL), 0);
     action_result_free(&r);
     put_node(f, "plain", "plain-1", "active", "127.0.1.11", 80, NULL);
     assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=plain", "--node=plain-1", NULL), 0);

@@ -75,7 +75,7 @@ static int run(struct fixture *f, const char *name, struct action_result *r, ...
 static void create_group(struct fixture *f, const char *extra)
 {
     struct action_result r;
-    assert_int_equal(run(f, "asg_define", &r, "--name=web", "--min=1", extra, NULL), 0);
+    assert_int_equal(run(f, "asg_define", &r, "--compute_provider=local", "--name=web", "--min=1", extra, NULL), 0);
     action_result_free(&r);
 }
 

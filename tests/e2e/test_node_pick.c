@@ -174,7 +174,11 @@ static void define(struct fixture *f, const char *name, const char *min, const c
     char n[64], m[32];
     snprintf(n, sizeof n, "--name=%s", name);
     snprintf(m, sizeof m, "--min=%s", min);
-    if (store_run(&f->st, "asg_define", &r, n, m, extra1, extra2, NULL) != 0)
+    /* local unless the caller names the provider (asg_define needs one) */
+    const char *provider = "--compute_provider=local";
+    if (extra2 && strncmp(extra2, "--compute_provider=", 19) == 0)
+        provider = extra2, extra2 = NULL;
+    if (store_run(&f->st, "asg_define", &r, provider, n, m, extra1, extra2, NULL) != 0)
         fail_msg("asg_define %s: %s", name, r.out);
     action_result_free(&r);
 }

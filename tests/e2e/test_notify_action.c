@@ -64,7 +64,7 @@ static int teardown(void **state)
 static void create_web(struct fixture *f)
 {
     struct action_result r;
-    const char *args[] = {"--name=web", "--min=1", "--max=6", "--notify_channel=#web-ops",
+    const char *args[] = {"--compute_provider=local", "--name=web", "--min=1", "--max=6", "--notify_channel=#web-ops",
                           NULL};
     assert_int_equal(store_runv(&f->st, "asg_define", args, &r), 0);
     action_result_free(&r);
@@ -445,7 +445,7 @@ static void test_bad_input_exit_2(void **state)
     expect_bad(f, "--event=scale out", NULL, "invalid_parameter");
     expect_bad(f, "--event=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL, "invalid_parameter");
     expect_bad(f, "--reason=x", NULL, "missing_parameter"); /* no event */
-    expect_bad(f, "--event=node_up", "--count=5000", "invalid_parameter");
+    expect_bad(f, "--event=node_up", "--count=1000000001", "invalid_parameter");
     expect_bad(f, "--event=node_up", "--count=-1", "invalid_parameter");
     expect_bad(f, "--event=node_up", "--count=two", "invalid_parameter");
     expect_bad(f, "--event=node_up", "--node=Web_1", "invalid_node_name");

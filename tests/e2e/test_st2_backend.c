@@ -58,7 +58,7 @@ static void test_create_and_read_back(void **state)
 {
     struct fixture *f = *state;
     struct action_result r;
-    const char *create[] = {"--name=web", "--min=2", "--max=4", NULL};
+    const char *create[] = {"--compute_provider=local", "--name=web", "--min=2", "--max=4", NULL};
     const char *get[] = {"--name=web", NULL};
 
     assert_int_equal(action_run("asg_define", create, f->env, &r), 0);
@@ -86,7 +86,7 @@ static void test_wrong_token(void **state)
 {
     struct fixture *f = *state;
     struct action_result r;
-    const char *args[] = {"--name=web", NULL};
+    const char *args[] = {"--compute_provider=local", "--name=web", NULL};
     const char *env[] = {f->url, "ST2_ACTION_AUTH_TOKEN=wrong-token-123456", NULL};
 
     assert_int_equal(action_run("asg_define", args, env, &r), 1);

@@ -155,10 +155,17 @@ static void create_ok(struct ds *ds, struct group *g, bool want_created)
     json_object_put(out);
 }
 
+/* group_init, plus the compute provider asg_define insists on. */
+static void init_local(struct group *g, const char *name)
+{
+    group_init(g, name);
+    g->compute_provider = strdup("local");
+}
+
 static void create_named(struct ds *ds, const char *name)
 {
     struct group g;
-    group_init(&g, name);
+    init_local(&g, name);
     create_ok(ds, &g, true);
     group_free(&g);
 }
@@ -200,7 +207,7 @@ static void test_create_new_group(void **state)
 {
     struct fixture *f = *state;
     struct group g;
-    group_init(&g, "web");
+    init_local(&g, "web");
     g.max = 7;
     g.flavor = strdup("m1.small");
     struct json_object *out = NULL;
@@ -229,13 +236,13 @@ static void test_create_identical_is_idempotent(void **state)
 {
     struct fixture *f = *state;
     struct group g;
-    group_init(&g, "web");
+    init_local(&g, "web");
     g.min = 2;
     create_ok(f->ds, &g, true);
     group_free(&g);
 
     setenv("AUTOSCALE_TEST_NOW", "1700009999", 1);
-    group_init(&g, "web");
+    init_local(&g, "web");
     g.min = 2;
     struct json_object *out = NULL;
     struct as_error err = {0};
@@ -257,11 +264,11 @@ static void test_create_conflicting_names_fields(void **state)
 {
     struct fixture *f = *state;
     struct group g;
-    group_init(&g, "web");
+    init_local(&g, "web");
     create_ok(f->ds, &g, true);
     group_free(&g);
 
-    group_init(&g, "web");
+    init_local(&g, "web");
     g.max = 30;
     g.image = strdup("debian-12");
     g.settings = json_tokener_parse("{\"region\":\"r1\"}");
@@ -288,7 +295,7 @@ static void test_create_invalid_stores_nothing(void **state)
 {
     struct fixture *f = *state;
     struct group g;
-    group_init(&g, "web");
+    init_local(&g, "web");
     g.min = 9, g.max = 3;
     struct json_object *out = NULL;
     struct as_error err = {0};
@@ -300,17 +307,35 @@ static void test_create_invalid_stores_nothing(void **state)
     assert_false(exists(f->ds, key_spec(key, "web")));
 }
 
-static void test_create_over_deleting_group_conflicts(void **state)
+/* No production default may start local processes: a group naming no
+ * compute provider (and no pack config naming one) is refused, unstored. */
+static void test_create_without_compute_provider_stores_nothing(void **state)
 {
     struct fixture *f = *state;
     struct group g;
     group_init(&g, "web");
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
+    assert_string_equal(err.code, "no_compute_provider");
+    assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    assert_null(out);
+    group_free(&g);
+    char key[KEY_MAX];
+    assert_false(exists(f->ds, key_spec(key, "web")));
+}
+
+static void test_create_over_deleting_group_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    struct group g;
+    init_local(&g, "web");
     snprintf(g.status, sizeof g.status, "deleting");
     struct as_error err = {0};
     assert_int_equal(asg_save_spec(f->ds, &g, &err), 0);
     group_free(&g);
 
-    group_init(&g, "web"); /* identical spec */
+    init_local(&g, "web"); /* identical spec */
     struct json_object *out = NULL;
     assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "group_conflict");
@@ -335,7 +360,7 @@ static void test_corrupt_stored_spec(void **state)
     assert_int_equal(asg_status(f->ds, "web", 10, &out, &err), -1);
     assert_string_equal(err.code, "corrupt_record");
     /* create does not overwrite a record it cannot read */
-    group_init(&g, "web");
+    init_local(&g, "web");
     memset(&err, 0, sizeof err);
     assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "corrupt_record");
@@ -476,7 +501,7 @@ static void test_update_deleting_group_refused(void **state)
 {
     struct fixture *f = *state;
     struct group g;
-    group_init(&g, "web");
+    init_local(&g, "web");
     snprintf(g.status, sizeof g.status, "deleting");
     struct as_error err = {0};
     assert_int_equal(asg_save_spec(f->ds, &g, &err), 0);
@@ -971,6 +996,7 @@ int main(void)
         T(test_create_identical_is_idempotent),
         T(test_create_conflicting_names_fields),
         T(test_create_invalid_stores_nothing),
+        T(test_create_without_compute_provider_stores_nothing),
         T(test_create_over_deleting_group_conflicts),
         T(test_corrupt_stored_spec),
         T(test_update_changes_and_reports),

@@ -95,7 +95,8 @@ static void test_select_embedded_explicitly(void **state)
     ds_close(ds);
 }
 
-static void test_select_embedded_by_default(void **state)
+/* Naming the file is choice enough. */
+static void test_select_embedded_by_db(void **state)
 {
     struct fixture *f = *state;
     setenv("AUTOSCALE_DB", f->db, 1);
@@ -105,6 +106,7 @@ static void test_select_embedded_by_default(void **state)
     ds_close(ds);
 }
 
+/* Chosen by name without a file: the default path, never refused. */
 static void test_select_embedded_default_path(void **state)
 {
     struct fixture *f = *state;
@@ -112,18 +114,54 @@ static void test_select_embedded_default_path(void **state)
     snprintf(state_home, sizeof state_home, "%s/state", f->dir);
     snprintf(db, sizeof db, "%s/state/autoscale/autoscale.db", f->dir);
     setenv("XDG_STATE_HOME", state_home, 1);
+    setenv("AUTOSCALE_DATASTORE", "embedded", 1);
     struct ds *ds = open_env_ok();
     assert_string_equal(ds->ops->name, "embedded");
     assert_true(exists(db));
     ds_close(ds);
 }
 
+/* Outside st2 with nothing chosen: refused with how to choose, and no store
+ * made where the default path would put it. An empty AUTOSCALE_DB names
+ * nothing. */
+static void test_select_nothing_refused(void **state)
+{
+    struct fixture *f = *state;
+    char state_home[128], local[128];
+    snprintf(state_home, sizeof state_home, "%s/state", f->dir);
+    snprintf(local, sizeof local, "%s/.local", f->dir);
+
+    struct as_error err = {0};
+    assert_null(ds_open_from_env(&err));
+    assert_string_equal(err.code, "no_datastore");
+    assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    assert_non_null(strstr(err.message, "AUTOSCALE_DATASTORE=embedded"));
+    assert_non_null(strstr(err.message, "AUTOSCALE_DB="));
+    assert_non_null(strstr(err.message, "AUTOSCALE_DATASTORE=st2"));
+    assert_non_null(strstr(err.message, "ST2_API_URL"));
+    assert_false(exists(local));
+
+    setenv("XDG_STATE_HOME", state_home, 1);
+    setenv("AUTOSCALE_DB", "", 1);
+    assert_open_env_fails("no_datastore", AS_EXIT_BADINPUT);
+    assert_false(exists(state_home));
+    assert_false(exists(local));
+}
+
 static void test_select_bogus(void **state)
 {
     struct fixture *f = *state;
-    setenv("AUTOSCALE_DB", f->db, 1);
-    setenv("AUTOSCALE_DATASTORE", "bogus", 1);
-    assert_open_env_fails("bad_datastore", AS_EXIT_BADINPUT);
+    static const char *const bogus[] = {"bogus", "EMBEDDED", "sqlite", "st2 ", NULL};
+    for (int i = 0; bogus[i]; i++) {
+        setenv("AUTOSCALE_DATASTORE", bogus[i], 1);
+        unsetenv("AUTOSCALE_DB");
+        assert_open_env_fails("bad_datastore", AS_EXIT_BADINPUT);
+        /* a file or a st2 URL beside a bad choice does not rescue it */
+        setenv("AUTOSCALE_DB", f->db, 1);
+        setenv("ST2_ACTION_API_URL", "http://127.0.0.1:1/v1", 1);
+        assert_open_env_fails("bad_datastore", AS_EXIT_BADINPUT);
+        unsetenv("ST2_ACTION_API_URL");
+    }
     assert_false(exists(f->db));
 }
 
@@ -334,8 +372,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_select_embedded_explicitly),
-        T(test_select_embedded_by_default),
+        T(test_select_embedded_by_db),
         T(test_select_embedded_default_path),
+        T(test_select_nothing_refused),
         T(test_select_bogus),
         T(test_select_st2_without_url),
         T(test_select_st2_by_url),

@@ -91,7 +91,7 @@ static void test_init_defaults(void **state)
     assert_int_equal(g.scale_in_step, 2);
     assert_int_equal(g.scale_in_cooldown, 1800);
     assert_int_equal(g.warning_step, 1);
-    assert_string_equal(g.compute_provider, "local");
+    assert_null(g.compute_provider); /* asg_define insists on one */
     assert_string_equal(g.dns_provider, "none");
     assert_string_equal(g.lb_provider, "none");
     assert_null(g.flavor);
@@ -421,7 +421,7 @@ static void test_apply_args_create(void **state)
     assert_int_equal(g.desired, -1);
     assert_int_equal(g.scale_out_step, 5);
     assert_int_equal(g.scale_in_cooldown, 1800);
-    assert_string_equal(g.compute_provider, "local");
+    assert_null(g.compute_provider);
     assert_string_equal(g.dns_provider, "none");
     assert_string_equal(g.flavor, "m1.small");
     assert_string_equal(g.notify_channel, "#ops");
@@ -487,7 +487,7 @@ static void test_apply_args_create_resets_to_defaults(void **state)
     assert_int_equal(g.min, 3);
     assert_int_equal(g.desired, -1);
     assert_null(g.flavor);
-    assert_string_equal(g.compute_provider, "local");
+    assert_null(g.compute_provider);
     as_args_free(a);
     group_free(&g);
 }
@@ -633,7 +633,7 @@ static void test_json_round_trip_defaults_and_nulls(void **state)
     assert_true(json_object_object_get_ex(o, "settings", &v));
     assert_null(v);
     assert_int_equal(jx_int(o, "min", -5), 3);
-    assert_string_equal(jx_str(o, "compute_provider", ""), "local");
+    assert_null(jx_str(o, "compute_provider", NULL));
     assert_string_equal(jx_str(o, "status", ""), "active");
     json_object_put(o);
 
@@ -659,7 +659,7 @@ static void test_from_json_missing_fields_take_defaults(void **state)
     assert_int_equal(g.max, 7);
     assert_int_equal(g.min, 3);
     assert_int_equal(g.desired, -1);
-    assert_string_equal(g.compute_provider, "local");
+    assert_null(g.compute_provider);
     assert_string_equal(g.status, "active");
     assert_int_equal(g.created_at, 0);
     group_free(&g);

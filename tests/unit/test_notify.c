@@ -119,14 +119,32 @@ static void test_event_fields(void **state)
     expect_bad_event((struct notify_event){.event = "node_up", .message = big, .count = -1});
     expect_bad_event((struct notify_event){.event = "node_up", .reason = big, .count = -1});
     expect_bad_event((struct notify_event){.event = "node_up", .message = "\xff", .count = -1});
-    expect_bad_event((struct notify_event){.event = "node_up", .count = 1001});
+    expect_bad_event((struct notify_event){.event = "node_up", .count = NOTIFY_COUNT_MAX + 1LL});
     expect_bad_event((struct notify_event){.event = "node_up", .count = -2});
 
     big[NOTIFY_MESSAGE_MAX] = '\0'; /* exactly the limit is fine */
     struct notify_event ok = {.event = "node_up", .group = "web", .node = "web-7",
-                              .channel = "#ops", .message = big, .count = 1000};
+                              .channel = "#ops", .message = big, .count = NOTIFY_COUNT_MAX};
     struct as_error err;
     assert_int_equal(notify_check_event(&ok, &err), 0);
+}
+
+/* The limits count characters, as the metadata's maxLength does in st2's
+ * schema check: a reason of 500 two-byte characters that st2 let through to
+ * a workflow must not be refused here (it was, counting 1000 bytes). */
+static void test_text_limits_count_characters(void **state)
+{
+    (void)state;
+    struct as_error err;
+    char reason[NOTIFY_REASON_MAX * 2 + 3];
+    for (size_t i = 0; i < NOTIFY_REASON_MAX; i++)
+        memcpy(reason + 2 * i, "\xc3\xa9", 2); /* e-acute, 2 bytes */
+    reason[2 * NOTIFY_REASON_MAX] = '\0';
+    struct notify_event ok = {.event = "node_up", .reason = reason, .count = -1};
+    assert_int_equal(notify_check_event(&ok, &err), 0);
+
+    memcpy(reason + 2 * NOTIFY_REASON_MAX, "x", 2); /* one character more */
+    expect_bad_event((struct notify_event){.event = "node_up", .reason = reason, .count = -1});
 }
 
 static void test_provider_lookup(void **state)
@@ -622,6 +640,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_event_names),
         T(test_event_fields),
+        T(test_text_limits_count_characters),
         T(test_provider_lookup),
         T(test_check_url),
         T(test_webhook_headers_check),

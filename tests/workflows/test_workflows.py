@@ -37,7 +37,8 @@ class WorkflowTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="as-wf-")
         self.local = os.path.join(self.dir, "local")
         self.port = free_port()
-        self.config = {"local_dir": self.local, "local_port": self.port,
+        self.config = {"compute_provider": "local",
+                       "local_dir": self.local, "local_port": self.port,
                        "local_grace_ms": 300, "lb_drain_timeout": 5}
         self.env = {"AUTOSCALE_DB": os.path.join(self.dir, "db"),
                     "XDG_STATE_HOME": os.path.join(self.dir, "state")}
@@ -102,7 +103,7 @@ class WorkflowTest(unittest.TestCase):
         self._new_runner()
 
     def lease(self, group="web"):
-        out = self.action("governor_tick", name=group)
+        out = self.action("governor_tick", name=group, act=True)
         return [d for d in out["decisions"] if d["action"] != "none"][0]
 
     # ---- node_up ----
@@ -177,7 +178,7 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual(self.lease_free_decision(), "none")
 
     def lease_free_decision(self):
-        out = self.action("governor_tick", name="web", dry_run=True)
+        out = self.action("governor_tick", name="web")
         acting = [d["action"] for d in out["decisions"] if d["action"] != "none"]
         return acting[0] if acting else "none"  # a retired group is not even evaluated
 
@@ -304,6 +305,108 @@ class WorkflowTest(unittest.TestCase):
             with open(os.path.join(ROOT, "actions", f"{name}.yaml")) as f:
                 return yaml.safe_load(f)["parameters"]
         self.assertEqual(params("asg_create"), params("asg_define"))
+
+    # ---- st2's strictness: configs, child schemas, defaults ----
+    def test_a_31_character_group_lives_on_a_config_of_only_compute_provider(self):
+        """The whole lifecycle with an empty config plus compute_provider:
+        local (every other key from the schema's defaults), for a group name
+        of the longest length the pack accepts, whose node names (40
+        characters) must fit every child's schema on the way."""
+        name = "storefront-checkout-api-eu-west"
+        self.assertEqual(len(name), 31)
+        self.config = {"compute_provider": "local"}
+        self._new_runner()
+        ex = self.runner.run("autoscale.asg_create", {"name": name, "min": 2, "max": 3,
+                                                      "scale_in_cooldown": 0})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+        nodes = self.nodes(name)
+        self.assertEqual(len(nodes), 2)
+        self.assertTrue(all(len(n) == 40 for n in nodes), nodes)
+
+        self.action("asg_update", name=name, min=1)  # one too many: the governor shrinks it
+        d = self.lease(name)
+        self.assertEqual((d["action"], d["count"]), ("scale_in", 1))
+        ex = self.runner.run("autoscale.scale_in", {"name": name, "count": d["count"],
+                                                    "lease_id": d["lease_id"],
+                                                    "reason": d["reason"]})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+        self.assertEqual(len(self.nodes(name)), 1)
+
+        self.action("asg_update", name=name, min=3)  # below min: out at once
+        d = self.lease(name)
+        self.assertEqual((d["action"], d["count"]), ("scale_out", 2))
+        ex = self.runner.run("autoscale.scale_out", {"name": name, "count": d["count"],
+                                                     "lease_id": d["lease_id"],
+                                                     "reason": d["reason"]})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+        self.assertEqual(len(self.nodes(name)), 3)
+
+        ex = self.runner.run("autoscale.asg_delete", {"name": name})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+        self.assertEqual(self.keys(), [])
+        self.assertEqual([e for e in self.runner.log if not e.succeeded], [])
+
+    def test_a_scale_in_of_1000_nodes_is_refused_nowhere(self):
+        """Every child request of the biggest scale-in the pack allows (1,000
+        nodes of 40-character names) fits its child's schema. The leaf
+        actions are stubbed after st2lite's validation, so the workflows,
+        their expressions and every request are the real ones; only the
+        4,000 programs are not started."""
+        name = "storefront-checkout-api-eu-west"
+        nodes = [f"{name}-{i:08x}" for i in range(1000)]
+        seen = {}
+        lock = threading.Lock()
+
+        def ok(stdout):
+            def run(params):
+                with lock:
+                    seen.setdefault(params.get("event") or "-", []).append(params)
+                return {"stdout": stdout, "stderr": "", "return_code": 0,
+                        "succeeded": True, "failed": False}
+            return run
+        done = {"changed": True}
+        stubs = {"autoscale.node_pick": ok({"group": name, "nodes": nodes}),
+                 "autoscale.lb_remove": ok(done), "autoscale.dns_unregister": ok(done),
+                 "autoscale.chef_cleanup": ok(done), "autoscale.remove_node": ok(done),
+                 "autoscale.scaling_record": ok({"event": {"result": "success"}}),
+                 "autoscale.notify": ok({"delivered": True})}
+        runner = st2lite.Runner(self.pack, self.env, stubs=stubs)
+        ex = runner.run("autoscale.scale_in", {"name": name, "count": 1000, "concurrency": 50,
+                                               "lease_id": "001800000000-scale_in-0a1b2c3d",
+                                               "reason": "r" * 500})
+        self.assertEqual(runner.refusals, [])
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["output"]["succeeded"], 1000)
+        self.assertEqual(len(seen["node_down"]), 1000)
+        started = seen["scale_in_started"][0]
+        self.assertEqual(started["count"], 1000)
+        self.assertLessEqual(len(started["message"]), 2000)
+        self.assertIn("and 990 more", started["message"])
+
+    def test_governor_tick_run_by_hand_changes_nothing(self):
+        self.group(min=2, max=3)
+        before = sorted(self.keys())
+        out = self.action("governor_tick")  # what `st2 run autoscale.governor_tick` does
+        self.assertTrue(out["dry_run"])
+        self.assertEqual([d["action"] for d in out["decisions"]], ["scale_out"])
+        self.assertIsNone(out["decisions"][0]["lease_id"])
+        self.assertEqual(sorted(self.keys()), before)
+        self.assertEqual(self.lease()["action"], "scale_out")  # still free to act on
+
+    def test_a_tick_that_fails_part_way_gives_back_the_leases_it_took(self):
+        """A failed tick prints no decisions, so nothing would dispatch the
+        leases it had already taken: they must not freeze their groups."""
+        import sqlite3
+        self.group(name="aaa", min=1)
+        self.group(name="zzz", min=1)
+        with sqlite3.connect(self.env["AUTOSCALE_DB"]) as db:  # a real write failure
+            db.execute("CREATE TRIGGER no_zzz_lease BEFORE INSERT ON kv"
+                       " WHEN NEW.name = 'autoscale.lease.zzz'"
+                       " BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        ex = self.runner.run("autoscale.governor_tick", {"act": True})
+        self.assertEqual(ex.status, "failed")
+        self.assertFalse([k for k in self.keys() if k.startswith("autoscale.lease.")])
+        self.assertEqual(self.lease("aaa")["action"], "scale_out")
 
     # ---- rules and policies ----
     def test_governor_trigger_runs_scale_out_through_the_rule(self):
