@@ -1,8 +1,10 @@
 /* asg.c - see asg.h. */
 #include "asg.h"
+#include "claim.h"
 #include "clock.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "lease.h"
 #include "log.h"
 #include "node.h"
 
@@ -37,6 +39,48 @@ int asg_load_spec(struct ds *ds, const char *name, struct group *g,
                        "the spec stored for group '%s' names another group", name);
     }
     return rc;
+}
+
+/* ---- the spec lock ----
+ *
+ * Every writer of autoscale.spec.<g> reads, changes and writes it back, and
+ * st2 has no compare-and-swap: two at once lose one's change. So each holds
+ * the group's spec lock (a claim, lib/claim.h) from its read to its write.
+ * Waiting is bounded well inside st2's 60 s action timeout; the lock's TTL
+ * (CLAIM_TTL) frees the group if a holder is killed. */
+
+#define SPEC_LOCK_WAIT_MS 20000
+
+static int spec_lock(struct ds *ds, const char *name, const char *op, struct claim *c,
+                     struct as_error *err)
+{
+    char key[KEY_MAX], value[96];
+    snprintf(value, sizeof value, "{\"op\":\"%s\",\"at\":%lld}", op, as_now());
+    int rc = claim_take(ds, key_spec_lock(key, name), value, CLAIM_TTL, CLAIM_WAIT,
+                        SPEC_LOCK_WAIT_MS, c, err);
+    if (rc == CLAIM_TAKEN)
+        return as_fail(err, AS_EXIT_FAILURE, "group_busy",
+                       "another change to group '%s' kept it locked for %d s; try again",
+                       name, SPEC_LOCK_WAIT_MS / 1000);
+    return rc;
+}
+
+static void spec_unlock(struct ds *ds, const struct claim *c)
+{
+    struct as_error ignored;
+    if (claim_release(ds, c, &ignored) < 0)
+        log_warn("could not release %s (%s); it expires within %d s", c->key,
+                 ignored.code, CLAIM_TTL);
+}
+
+/* The write at the end of a locked read-modify-write, refused if the lock
+ * may have lapsed meanwhile (then another writer may hold it now). */
+static int save_locked(struct ds *ds, const struct claim *lock, const struct group *g,
+                       struct as_error *err)
+{
+    if (claim_check(lock, err) < 0)
+        return -1;
+    return asg_save_spec(ds, g, err);
 }
 
 int asg_save_spec(struct ds *ds, const struct group *g, struct as_error *err)
@@ -89,21 +133,15 @@ static int list_records(struct ds *ds, const char *prefix, struct json_object **
 int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
                    struct as_error *err)
 {
-    char key[KEY_MAX], *lease = NULL;
+    char key[KEY_MAX];
 
     state_init(st, true);
     if (asg_load_spec(ds, name, &st->spec, err) < 0 ||
         list_records(ds, key_node_prefix(key, name), &st->nodes, err) < 0 ||
         list_records(ds, key_incident_prefix(key, name), &st->incidents, err) < 0 ||
-        list_records(ds, key_event_prefix(key, name), &st->events, err) < 0)
+        list_records(ds, key_event_prefix(key, name), &st->events, err) < 0 ||
+        lease_get(ds, name, &st->lease, err) < 0)
         goto fail;
-    int rc = ds_get(ds, key_lease(key, name), &lease, err);
-    if (rc < 0)
-        goto fail;
-    if (rc == 0) {
-        st->lease = jx_parse_record(lease);
-        free(lease);
-    }
     return 0;
 fail:
     asg_state_free(st);
@@ -249,19 +287,13 @@ bool asg_state_in_alert(const struct asg_state *st)
     return false;
 }
 
-int asg_define(struct ds *ds, struct group *g, struct json_object **out,
-               struct as_error *err)
+static int define_locked(struct ds *ds, const struct claim *lock, struct group *g,
+                         struct json_object **out, struct as_error *err)
 {
     struct group old;
     struct as_error lookup;
     char diff[256];
 
-    if (group_validate(g, err) < 0)
-        return -1;
-    if (!g->compute_provider)
-        return as_fail(err, AS_EXIT_BADINPUT, "no_compute_provider",
-                       "no compute provider: pass compute_provider (local, openstack or "
-                       "digitalocean) or set it in the pack config");
     if (asg_load_spec(ds, g->name, &old, &lookup) == 0) {
         int n = group_diff(&old, g, diff, sizeof diff);
         bool deleting = strcmp(old.status, "active") != 0;
@@ -287,7 +319,7 @@ int asg_define(struct ds *ds, struct group *g, struct json_object **out,
         return -1;
     }
     g->created_at = g->updated_at = as_now();
-    if (asg_save_spec(ds, g, err) < 0)
+    if (save_locked(ds, lock, g, err) < 0)
         return -1;
     log_info("created group %s (min %lld, max %lld)", g->name, g->min, g->max);
     *out = json_object_new_object();
@@ -296,9 +328,27 @@ int asg_define(struct ds *ds, struct group *g, struct json_object **out,
     return 0;
 }
 
-int asg_update(struct ds *ds, const char *name, const struct as_args *a,
-               struct json_object *settings, struct json_object **out,
+/* Validated before the lock is taken: a refusal writes nothing at all. */
+int asg_define(struct ds *ds, struct group *g, struct json_object **out,
                struct as_error *err)
+{
+    struct claim lock;
+    if (group_validate(g, err) < 0)
+        return -1;
+    if (!g->compute_provider)
+        return as_fail(err, AS_EXIT_BADINPUT, "no_compute_provider",
+                       "no compute provider: pass compute_provider (local, openstack or "
+                       "digitalocean) or set it in the pack config");
+    if (spec_lock(ds, g->name, "asg_define", &lock, err) < 0)
+        return -1;
+    int rc = define_locked(ds, &lock, g, out, err);
+    spec_unlock(ds, &lock);
+    return rc;
+}
+
+static int update_locked(struct ds *ds, const struct claim *lock, const char *name,
+                         const struct as_args *a, struct json_object *settings,
+                         struct json_object **out, struct as_error *err)
 {
     struct group old, g;
     char diff[256];
@@ -321,7 +371,7 @@ int asg_update(struct ds *ds, const char *name, const struct as_args *a,
                      "group '%s' is being deleted", name);
     if (rc == 0 && changed > 0) {
         g.updated_at = as_now();
-        rc = asg_save_spec(ds, &g, err);
+        rc = save_locked(ds, lock, &g, err);
     }
     if (rc == 0) {
         struct json_object *list = json_object_new_array();
@@ -334,6 +384,19 @@ int asg_update(struct ds *ds, const char *name, const struct as_args *a,
     }
     group_free(&old);
     group_free(&g);
+    return rc;
+}
+
+int asg_update(struct ds *ds, const char *name, const struct as_args *a,
+               struct json_object *settings, struct json_object **out,
+               struct as_error *err)
+{
+    struct claim lock;
+    if (group_check_name(name, err) < 0 || group_check_given(a, err) < 0 ||
+        spec_lock(ds, name, "asg_update", &lock, err) < 0)
+        return -1;
+    int rc = update_locked(ds, &lock, name, a, settings, out, err);
+    spec_unlock(ds, &lock);
     return rc;
 }
 
@@ -425,8 +488,9 @@ static int refuse_nodes(const char *name, struct ds_list *nodes, struct as_error
                    name, nodes->count, names, nodes->count > shown ? ", ..." : "");
 }
 
-int asg_forget(struct ds *ds, const char *name, bool forget_nodes,
-               struct json_object **out, struct as_error *err)
+static int forget_locked(struct ds *ds, const struct claim *lock, const char *name,
+                         bool forget_nodes, struct json_object **out,
+                         struct as_error *err)
 {
     struct group g;
     struct ds_list nodes = {0};
@@ -459,8 +523,8 @@ int asg_forget(struct ds *ds, const char *name, bool forget_nodes,
     if (delete_prefix(ds, key_node_prefix(key, name), &removed, err) < 0 ||
         delete_prefix(ds, key_incident_prefix(key, name), &removed, err) < 0 ||
         delete_prefix(ds, key_event_prefix(key, name), &removed, err) < 0 ||
-        ds_del(ds, key_lease(key, name), err) < 0 ||
-        ds_del(ds, key_spec(key, name), err) < 0)
+        claim_clear(ds, key_lease(key, name), err) < 0 ||
+        claim_check(lock, err) < 0 || ds_del(ds, key_spec(key, name), err) < 0)
         return -1;
     log_info("deleted group %s (%lld records)", name, removed + 1);
     *out = json_object_new_object();
@@ -471,30 +535,67 @@ int asg_forget(struct ds *ds, const char *name, bool forget_nodes,
     return 0;
 }
 
+/* Node records left, refused before the spec lock is taken, so the usual
+ * refusal writes nothing (a lock is a write); forget_locked checks again
+ * under the lock, in case a node was added meanwhile. */
+static int refuse_if_nodes(struct ds *ds, const char *name, struct as_error *err)
+{
+    struct ds_list nodes = {0};
+    char key[KEY_MAX];
+    if (ds_list(ds, key_node_prefix(key, name), &nodes, err) < 0)
+        return -1;
+    int rc = nodes.count > 0 ? refuse_nodes(name, &nodes, err) : 0;
+    ds_list_free(&nodes);
+    return rc;
+}
+
+/* The lock spans the whole forget: an update that read the spec before it
+ * was deleted must not write it back after. */
+int asg_forget(struct ds *ds, const char *name, bool forget_nodes,
+               struct json_object **out, struct as_error *err)
+{
+    struct claim lock;
+    if (group_check_name(name, err) < 0 ||
+        (!forget_nodes && refuse_if_nodes(ds, name, err) < 0) ||
+        spec_lock(ds, name, "asg_forget", &lock, err) < 0)
+        return -1;
+    int rc = forget_locked(ds, &lock, name, forget_nodes, out, err);
+    spec_unlock(ds, &lock);
+    return rc;
+}
+
 int asg_retire(struct ds *ds, const char *name, struct json_object **out,
                struct as_error *err)
 {
     struct group g;
     struct ds_list nodes = {0};
+    struct claim lock;
     char key[KEY_MAX];
     bool existed = true, changed = false;
 
+    if (group_check_name(name, err) < 0 ||
+        spec_lock(ds, name, "asg_retire", &lock, err) < 0)
+        return -1;
     if (asg_load_spec(ds, name, &g, err) < 0) {
-        if (strcmp(err->code, "unknown_group") != 0)
-            return -1; /* a bad name, or the store failed */
+        if (strcmp(err->code, "unknown_group") != 0) {
+            spec_unlock(ds, &lock);
+            return -1; /* the store failed */
+        }
         existed = false; /* already gone: a retried decommission did its work */
     }
     if (existed && strcmp(g.status, "deleting") != 0) {
         snprintf(g.status, sizeof g.status, "%s", "deleting");
         g.updated_at = as_now();
-        int rc = asg_save_spec(ds, &g, err);
+        int rc = save_locked(ds, &lock, &g, err);
         if (rc < 0) {
             group_free(&g);
+            spec_unlock(ds, &lock);
             return -1;
         }
         changed = true;
         log_info("group %s marked for deletion", name);
     }
+    spec_unlock(ds, &lock);
     if (existed)
         group_free(&g);
     /* Listed after the mark: a node added meanwhile is listed, and none can

@@ -30,6 +30,9 @@ struct asg_state {
 /* The spec alone. An unknown group is AS_EXIT_BADINPUT "unknown_group". */
 int asg_load_spec(struct ds *ds, const char *name, struct group *g,
                   struct as_error *err);
+/* A bare write of the spec. The operations below hold the group's spec lock
+ * (docs/datastore.md, "One writer") around their read-modify-write; nothing
+ * else may write a spec (tests arranging a store aside). */
 int asg_save_spec(struct ds *ds, const struct group *g, struct as_error *err);
 
 /* One group's whole state, or every group's (sorted by name). */
@@ -50,7 +53,10 @@ struct json_object *asg_state_counts(const struct asg_state *st);
 bool asg_state_in_alert(const struct asg_state *st);
 
 /* The operations, one per action of the same name. Each returns 0 with
- * *out set, or -1 with err. */
+ * *out set, or -1 with err. asg_define, asg_update, asg_forget and
+ * asg_retire are serialised per group by its spec lock: concurrent calls
+ * behave as if run one after another (one define reports created; no
+ * update is lost); one kept waiting past its bound fails with "group_busy". */
 int asg_define(struct ds *ds, struct group *g, struct json_object **out,
                struct as_error *err);
 int asg_update(struct ds *ds, const char *name, const struct as_args *a,

@@ -136,6 +136,19 @@ int ds_del(struct ds *ds, const char *key, struct as_error *err)
     return ds->ops->del(ds, key, err);
 }
 
+bool ds_can_create(const struct ds *ds) { return ds->ops->create != NULL; }
+
+int ds_create(struct ds *ds, const char *key, const char *value, long ttl_s,
+              struct as_error *err)
+{
+    if (check_key(key, "key", err) < 0)
+        return -1;
+    if (!ds->ops->create)
+        return as_fail(err, AS_EXIT_FAILURE, "unsupported",
+                       "the %s datastore has no atomic create", ds->ops->name);
+    return ds->ops->create(ds, key, value ? value : "", ttl_s, err);
+}
+
 int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
             struct as_error *err)
 {

@@ -19,11 +19,13 @@
 #ifndef AS_DATASTORE_H
 #define AS_DATASTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
 
 #define DS_ABSENT 1 /* ds_get's return for a missing (or expired) key */
+#define DS_EXISTS 2 /* ds_create's return when a live key has the name */
 
 struct ds_entry {
     char *name;
@@ -54,6 +56,12 @@ struct ds_ops {
     int (*list)(struct ds *ds, const char *prefix, struct ds_list *out,
                 struct as_error *err);
     void (*close)(struct ds *ds);
+    /* Optional (NULL when the backend has none, as st2's keys API has
+     * none): create key only if no live key has that name, atomically; an
+     * expired key counts as absent. 0, DS_EXISTS, or -1 with err (and
+     * nothing written). lib/claim.c builds its claims on it when present. */
+    int (*create)(struct ds *ds, const char *key, const char *value, long ttl_s,
+                  struct as_error *err);
 };
 
 struct ds {
@@ -82,6 +90,11 @@ int ds_put(struct ds *ds, const char *key, const char *value, long ttl_s,
 int ds_del(struct ds *ds, const char *key, struct as_error *err);
 int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
             struct as_error *err);
+/* Atomic put-if-absent, where the backend has it (ds_can_create); on one
+ * without, "unsupported" (AS_EXIT_FAILURE). */
+bool ds_can_create(const struct ds *ds);
+int ds_create(struct ds *ds, const char *key, const char *value, long ttl_s,
+              struct as_error *err);
 
 /* List helpers for backends and callers. */
 int ds_list_add(struct ds_list *l, const char *name, const char *value);

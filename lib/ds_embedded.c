@@ -6,7 +6,9 @@
  *
  *  - the file is in WAL mode: readers never wait for the writer;
  *  - every write is BEGIN IMMEDIATE, taking the write lock up front, so two
- *    writers can never deadlock upgrading a read lock;
+ *    writers can never deadlock upgrading a read lock, and create
+ *    (put-if-absent, what lib/claim.c takes leases with) reads and writes
+ *    under that one lock;
  *  - lock waits go through our own busy handler, which backs off for up to
  *    ~10 s but gives up at once when a signal asked us to stop (st2's
  *    timeout), and a progress handler aborts long statements likewise.
@@ -301,6 +303,33 @@ static int emb_put(struct ds *ds, const char *key, const char *value,
     return write_end(e, rc, "writing key", key, err);
 }
 
+/* Put-if-absent in one write transaction: BEGIN IMMEDIATE holds the write
+ * lock from the read to the insert, so no other writer can slip between
+ * them. An expired row is as good as absent and is overwritten. */
+static int emb_create(struct ds *ds, const char *key, const char *value,
+                      long ttl_s, struct as_error *err)
+{
+    struct emb *e = ds->impl;
+    if (write_begin(e, "creating key", key, err) < 0)
+        return -1;
+    long long t = now(e);
+    int rc = purge_maybe(e, t), ret = 0;
+    sqlite3_stmt *s;
+    if (rc == SQLITE_OK && (rc = prepare(e, Q_GET, &s)) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, t);
+        int step = sqlite3_step(s);
+        done(s);
+        if (step == SQLITE_ROW)
+            ret = DS_EXISTS;
+        else if (step != SQLITE_DONE)
+            rc = step;
+    }
+    if (rc == SQLITE_OK && ret == 0)
+        rc = upsert(e, key, value ? value : "", ttl_s, t);
+    return write_end(e, rc, "creating key", key, err) < 0 ? -1 : ret;
+}
+
 static int emb_del(struct ds *ds, const char *key, struct as_error *err)
 {
     struct emb *e = ds->impl;
@@ -574,4 +603,5 @@ static const struct ds_ops embedded_ops = {
     .del = emb_del,
     .list = emb_list,
     .close = emb_close,
+    .create = emb_create,
 };

@@ -488,6 +488,8 @@ static const struct ds_ops st2_ops = {
     .del = st2_del,
     .list = st2_list,
     .close = st2_close,
+    /* No .create: st2's keys API has no conditional write, so lib/claim.c
+     * uses candidate keys and a listing instead. */
 };
 
 /* ----------------------------------------------------------------- open -- */

@@ -61,6 +61,13 @@ char *key_lease(char *buf, const char *group)
 
 char *key_lease_prefix(char *buf) { return fmt(buf, "lease", NULL, NULL); }
 
+/* Not "spec.<g>.lock": listing autoscale.spec. must find specs only. */
+char *key_spec_lock(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "speclock.%s", group);
+    return buf;
+}
+
 const char *key_leaf(const char *key)
 {
     const char *dot = strrchr(key, '.');

@@ -2,7 +2,8 @@
  *
  * st2's datastore has no compare-and-swap, so no key is shared by two writers
  * that may run at once: one key per group spec, per node, per incident, per
- * scaling event, plus the group's lease. Listing a prefix reassembles a
+ * scaling event, plus the group's lease and spec lock, which are claims
+ * (lib/claim.h) rather than shared keys. Listing a prefix reassembles a
  * group's state. Group names are DNS labels (no dots), so "autoscale.node.web."
  * can never match the nodes of group "web-2". */
 #ifndef AS_KEYS_H
@@ -22,8 +23,14 @@ char *key_incident(char *buf, const char *group, const char *incident);
 char *key_incident_prefix(char *buf, const char *group);
 char *key_event(char *buf, const char *group, long long when, const char *op);
 char *key_event_prefix(char *buf, const char *group);
+/* The lease is a claim (lib/claim.h) on this name: held as the key itself
+ * (embedded store, and leases written before 0.6) or as one
+ * autoscale.lease.<g>.<token> (st2). */
 char *key_lease(char *buf, const char *group);
 char *key_lease_prefix(char *buf);
+/* The claim every spec writer holds while it reads-modifies-writes
+ * autoscale.spec.<g>: autoscale.speclock.<g>[.<token>]. */
+char *key_spec_lock(char *buf, const char *group);
 
 /* The last dotted component of a key (a node's or incident's id). */
 const char *key_leaf(const char *key);

@@ -1,26 +1,14 @@
 /* lease.c - see lease.h. */
 #include "lease.h"
 #include "asg.h"
+#include "claim.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static unsigned random32(void)
-{
-    unsigned v = 0;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || read(fd, &v, sizeof v) != (ssize_t)sizeof v)
-        v = (unsigned)getpid() * 2654435761u ^ (unsigned)rand();
-    if (fd >= 0)
-        close(fd);
-    return v;
-}
 
 static bool valid_op(const char *op)
 {
@@ -32,10 +20,12 @@ int lease_take(struct ds *ds, const char *group, const char *op, int count,
                struct as_error *err)
 {
     char key[KEY_MAX];
+    struct claim c;
     if (!valid_op(op))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "operation must be scale_out or scale_in");
-    snprintf(id, LEASE_ID_MAX, "%012lld-%s-%08x", now, op, random32());
+    snprintf(id, LEASE_ID_MAX, "%012lld-%s-%08x", now, op,
+             (unsigned)(claim_random64() & 0xffffffffu));
     struct json_object *o = json_object_new_object();
     jx_add_str(o, "id", id);
     jx_add_str(o, "op", op);
@@ -43,10 +33,39 @@ int lease_take(struct ds *ds, const char *group, const char *op, int count,
     jx_add_int(o, "at", now);
     jx_add_int(o, "expires_at", now + ttl);
     jx_add_str(o, "reason", reason);
-    int rc = ds_put(ds, key_lease(key, group),
-                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), ttl, err);
+    int rc = claim_take(ds, key_lease(key, group),
+                        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), ttl,
+                        CLAIM_ONCE, LEASE_WAIT_MS, &c, err);
     json_object_put(o);
-    return rc;
+    if (rc != CLAIM_WON)
+        id[0] = '\0';
+    if (rc == CLAIM_TAKEN)
+        log_info("group %s: another operation took the lease first", group);
+    return rc < 0 ? -1 : rc == CLAIM_TAKEN ? LEASE_TAKEN : 0;
+}
+
+/* The first entry of a claim listing that is a JSON record, or NULL. */
+static struct json_object *first_record(const struct ds_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        struct json_object *o = jx_parse_record(l->items[i].value);
+        if (o)
+            return o;
+    }
+    return NULL;
+}
+
+int lease_get(struct ds *ds, const char *group, struct json_object **lease,
+              struct as_error *err)
+{
+    char key[KEY_MAX];
+    struct ds_list l = {0};
+    *lease = NULL;
+    if (claim_list(ds, key_lease(key, group), &l, err) < 0)
+        return -1;
+    *lease = first_record(&l);
+    ds_list_free(&l);
+    return 0;
 }
 
 int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
@@ -66,30 +85,44 @@ int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
     return 0;
 }
 
-/* Read the group's lease and delete it when want_id is NULL or is its id.
- * Returns 1 when a lease was there, 0 when none, -1 on error. *held is the
- * lease read (a new reference), NULL when it is not a JSON object: such a
- * lease is still deleted when want_id is NULL, as stuck as any other. */
+static bool has_id(const char *value, const char *id)
+{
+    struct json_object *o = jx_parse_record(value);
+    bool same = o && strcmp(jx_str(o, "id", ""), id) == 0;
+    json_object_put(o);
+    return same;
+}
+
+/* List every key of the group's lease claim (held, contending or stray)
+ * and delete those holding want_id, or all of them when want_id is NULL.
+ * Returns 1 when any was there, 0 when none, -1 on error. *held is the
+ * lease released (or, when none was, the one found), a new reference; NULL
+ * when it is not a JSON object: such a lease is still deleted when want_id
+ * is NULL, as stuck as any other. */
 static int release_if(struct ds *ds, const char *group, const char *want_id,
                       struct json_object **held, bool *released, struct as_error *err)
 {
-    char key[KEY_MAX], *text = NULL;
+    char key[KEY_MAX];
+    struct ds_list l = {0}, mine = {0};
     *held = NULL;
     *released = false;
-    int rc = ds_get(ds, key_lease(key, group), &text, err);
-    if (rc != 0)
-        return rc < 0 ? -1 : 0;
-    *held = jx_parse_record(text);
-    free(text);
-    if (want_id && strcmp(jx_str(*held, "id", ""), want_id) != 0)
-        return 1;
-    if (ds_del(ds, key, err) < 0) {
-        json_object_put(*held);
-        *held = NULL;
+    if (claim_list(ds, key_lease(key, group), &l, err) < 0)
         return -1;
+    int rc = l.count > 0;
+    for (size_t i = 0; rc >= 0 && i < l.count; i++)
+        if ((!want_id || has_id(l.items[i].value, want_id)) &&
+            ds_list_add(&mine, l.items[i].name, l.items[i].value) < 0)
+            rc = as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    for (size_t i = 0; rc >= 0 && i < mine.count; i++)
+        if (ds_del(ds, mine.items[i].name, err) < 0)
+            rc = -1;
+    if (rc > 0) {
+        *released = mine.count > 0;
+        *held = first_record(*released ? &mine : &l);
     }
-    *released = true;
-    return 1;
+    ds_list_free(&mine);
+    ds_list_free(&l);
+    return rc;
 }
 
 /* Delete the lease only if it is still ours. */

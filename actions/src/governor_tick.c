@@ -12,6 +12,7 @@
 #include "lease.h"
 #include "st2.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const struct as_param params[] = {
@@ -37,7 +38,9 @@ static struct json_object *decision_json(const struct asg_state *st,
     return o;
 }
 
-/* Decide for one group and, unless dry, take the lease. */
+/* Decide for one group and, unless dry, take the lease. A lease another
+ * tick (or asg_create's own tick) took between our reading the group and
+ * our claim is that group's "none", not a failure of the whole tick. */
 static int tick_one(struct ds *ds, const struct asg_state *st, long long now, bool dry,
                     long ttl, struct json_object *list, struct as_error *err)
 {
@@ -49,10 +52,20 @@ static int tick_one(struct ds *ds, const struct asg_state *st, long long now, bo
         return 0; /* being deleted: the governor keeps its hands off */
     governor_input_from_state(st, now, &in);
     governor_decide(&in, &d);
-    if (d.action != GOV_NONE && !dry &&
-        lease_take(ds, st->spec.name, gov_action_name(d.action), d.count, d.reason, now,
-                   ttl, lease, err) < 0)
-        return -1;
+    if (d.action != GOV_NONE && !dry) {
+        int rc = lease_take(ds, st->spec.name, gov_action_name(d.action), d.count,
+                            d.reason, now, ttl, lease, err);
+        if (rc < 0)
+            return -1;
+        if (rc == LEASE_TAKEN) {
+            d.action = GOV_NONE;
+            d.count = 0;
+            d.capacity_after = d.capacity_before;
+            snprintf(d.reason, sizeof d.reason, "%s",
+                     "another operation took the group's lease first: it is in "
+                     "flight, so nothing more is decided now");
+        }
+    }
     json_object_array_add(list, decision_json(st, &in, &d, lease[0] ? lease : NULL));
     return d.action != GOV_NONE;
 }

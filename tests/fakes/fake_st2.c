@@ -1,7 +1,11 @@
 /* fake_st2.c - see fake_st2.h.
  *
  * One mutex guards everything: requests are tiny and a test fake needs
- * obviously-correct more than it needs concurrency. libmicrohttpd runs one
+ * obviously-correct more than it needs concurrency. It also makes every
+ * request atomic and totally ordered, which is what the pack's claims
+ * (lib/claim.c) assume of st2: st2api takes a coordination lock per key
+ * around PUT and DELETE (st2api/controllers/v1/keyvalue.py, put/delete) and
+ * MongoDB's primary serves a read after an acknowledged write. libmicrohttpd runs one
  * thread per connection so a delayed response holds up only its own client,
  * and hands us the path already percent-decoded (the split at '?' happens
  * before decoding, so an encoded '?' stays in the name). */
@@ -55,6 +59,8 @@ struct fake_st2 {
     int insertion_order, ignore_offset, ignore_prefix;
     int fail_n, fail_status;
     long fail_retry_after;
+    int commit_fail_n, commit_fail_status; /* fake_st2_fail_after_commit */
+    char *commit_fail_prefix;
     long delay_ms;
 
     struct fake_st2_stats stats;
@@ -563,6 +569,23 @@ static void inject_fault(struct fake_st2 *f, struct reply *r)
     r->retry_after = f->fail_retry_after;
 }
 
+/* After a PUT was applied: turn its success into the configured failure (a
+ * proxy timing out, st2api dying after MongoDB acknowledged). 1 when the
+ * reply is replaced; with status 0 the caller drops the connection. */
+static int fail_committed(struct fake_st2 *f, const char *method, const char *name,
+                          struct reply *r)
+{
+    const char *p = f->commit_fail_prefix;
+    if (f->commit_fail_n <= 0 || !name || strcmp(method, "PUT") != 0 ||
+        r->status != 200 || (p && strncmp(name, p, strlen(p)) != 0))
+        return 0;
+    f->commit_fail_n--;
+    f->stats.faults++;
+    if (f->commit_fail_status)
+        fault(r, (unsigned)f->commit_fail_status, "Internal Server Error");
+    return 1;
+}
+
 static void route(struct fake_st2 *f, struct MHD_Connection *c, const char *method,
                   const char *path, const struct fake_httpd_body *up, struct reply *r)
 {
@@ -582,8 +605,11 @@ static void route(struct fake_st2 *f, struct MHD_Connection *c, const char *meth
         do_list(f, c, r);
     else if (name && strcmp(method, "GET") == 0)
         do_get(f, name, r);
-    else if (name && strcmp(method, "PUT") == 0)
+    else if (name && strcmp(method, "PUT") == 0) {
         do_put(f, name, up, r);
+        if (fail_committed(f, method, name, r) && !f->commit_fail_status)
+            r->status = 0; /* on_request drops the connection */
+    }
     else if (name && strcmp(method, "DELETE") == 0)
         do_delete(f, name, r);
     else if (is_list || name)
@@ -717,6 +743,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     pthread_mutex_unlock(&f->lock);
     if (delay > 0)
         fake_httpd_sleep_ms(delay);
+    if (r.status == 0) { /* committed, then the connection dies unanswered */
+        free(r.body);
+        return MHD_NO;
+    }
     return send_reply(c, &r);
 }
 
@@ -749,6 +779,7 @@ void fake_st2_stop(struct fake_st2 *f)
         free(f->toks[i].value);
     free(f->toks);
     free(f->api_key);
+    free(f->commit_fail_prefix);
     fake_httpd_last_free(&f->last);
     free(f->last_key);
     pthread_mutex_destroy(&f->lock);
@@ -813,6 +844,17 @@ void fake_st2_fail_next(struct fake_st2 *f, int n, int status, long retry_after_
 {
     FAKE_LOCKED(f, (f->fail_n = n, f->fail_status = status,
                     f->fail_retry_after = retry_after_s));
+}
+
+void fake_st2_fail_after_commit(struct fake_st2 *f, int n, int status, const char *prefix)
+{
+    char *p = prefix ? strdup(prefix) : NULL;
+    pthread_mutex_lock(&f->lock);
+    free(f->commit_fail_prefix);
+    f->commit_fail_prefix = p;
+    f->commit_fail_n = n;
+    f->commit_fail_status = status;
+    pthread_mutex_unlock(&f->lock);
 }
 
 void fake_st2_set_delay_ms(struct fake_st2 *f, long ms) { FAKE_LOCKED(f, f->delay_ms = ms); }

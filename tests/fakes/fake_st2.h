@@ -93,6 +93,12 @@ void fake_st2_set_ignore_prefix(struct fake_st2 *f, int on);
  * body, before authentication, as a proxy in front of st2 would answer.
  * retry_after_s >= 0 adds "Retry-After: <s>". */
 void fake_st2_fail_next(struct fake_st2 *f, int n, int status, long retry_after_s);
+/* The next n PUTs of a key starting with prefix (NULL: any key) are
+ * applied, then answered with `status` (500, 503, ...) instead of 200, or,
+ * with status 0, not answered at all (the connection is dropped): the
+ * ambiguous write whose reply was lost after the server committed it.
+ * n 0 turns it off. */
+void fake_st2_fail_after_commit(struct fake_st2 *f, int n, int status, const char *prefix);
 /* Hold every response this long (0: off). */
 void fake_st2_set_delay_ms(struct fake_st2 *f, long ms);
 

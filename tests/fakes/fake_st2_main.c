@@ -1,7 +1,8 @@
 /* fake_st2_main.c - the st2 key-value fake as a program, for end-to-end tests
  * of the action binaries and of the Python sensor.
  *
- *   fake_st2 [--control] [--token-ttl=S] [--token-uses=N] [TOKEN [API_KEY]]
+ *   fake_st2 [--control] [--token-ttl=S] [--token-uses=N] [--fail-after-commit=N]
+ *            [TOKEN [API_KEY]]
  *
  * Credentials come from the arguments, else from $FAKE_ST2_TOKEN and
  * $FAKE_ST2_API_KEY; an empty string means "refuse that kind". TOKEN lives
@@ -9,7 +10,9 @@
  * (authorised requests) gives it a life, as st2's service_token_ttl gives the
  * ST2_AUTH_TOKEN of a sensor; then it gets st2's 401 "Token has expired.".
  * --control serves the test-only /v1/_fake/ endpoints (minting tokens,
- * expiring them, moving the clock, stats: see fake_st2.h). It prints the
+ * expiring them, moving the clock, stats: see fake_st2.h).
+ * --fail-after-commit=N applies the first N PUTs and answers each with 500,
+ * the ambiguous write of fake_st2_fail_after_commit(). It prints the
  * base URL ("http://127.0.0.1:PORT/v1") on one flushed line once it listens,
  * then serves until SIGTERM or SIGINT and exits 0. A harness reads that line,
  * exports it as ST2_ACTION_API_URL, and kills the process when done. */
@@ -43,22 +46,23 @@ static int num_opt(const char *arg, const char *name, long long *out)
 static int usage(const char *argv0)
 {
     fprintf(stderr, "usage: %s [--control] [--token-ttl=S] [--token-uses=N] "
-                    "[TOKEN [API_KEY]]\n", argv0);
+                    "[--fail-after-commit=N] [TOKEN [API_KEY]]\n", argv0);
     return 2;
 }
 
 int main(int argc, char **argv)
 {
     const char *prog = argv[0];
-    long long ttl = 0, uses = 0;
+    long long ttl = 0, uses = 0, commit_fails = 0;
     int control = 0, i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-        int a = 0, b = 0;
+        int a = 0, b = 0, c = 0;
         if (strcmp(argv[i], "--control") == 0)
             control = 1;
         else if ((a = num_opt(argv[i], "--token-ttl", &ttl)) != 0 ||
-                 (b = num_opt(argv[i], "--token-uses", &uses)) != 0) {
-            if (a < 0 || b < 0 || uses > 1000000000)
+                 (b = num_opt(argv[i], "--token-uses", &uses)) != 0 ||
+                 (c = num_opt(argv[i], "--fail-after-commit", &commit_fails)) != 0) {
+            if (a < 0 || b < 0 || c < 0 || uses > 1000000000 || commit_fails > 1000000000)
                 return usage(prog);
         } else
             return usage(prog);
@@ -88,6 +92,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fake_st2_set_control(f, control);
+    if (commit_fails)
+        fake_st2_fail_after_commit(f, (int)commit_fails, 500, NULL);
     if (token && (ttl || uses) && fake_st2_set_token(f, token, ttl, (int)uses) < 0) {
         fprintf(stderr, "fake_st2: out of memory\n");
         fake_st2_stop(f);

@@ -11,14 +11,17 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "asg.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "lease.h"
 #include "log.h"
 #include "st2.h"
 
@@ -585,6 +588,98 @@ static void test_status_empty_group_and_lease(void **state)
     json_object_put(out);
 }
 
+/* A lease as st2's claims hold it (autoscale.lease.<g>.<token>), beside a
+ * stray candidate: the group shows one lease, is busy, and the other group
+ * whose name starts with it ("web-2") sees none; lease_release without an id
+ * frees both keys; asg_forget removes such keys and only its own group's. */
+static void test_lease_in_candidate_layout(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    create_named(f->ds, "web");
+    create_named(f->ds, "web-2");
+    put(f->ds, "autoscale.lease.web.00000000000000aa", "{\"id\":\"L1\",\"op\":\"scale_out\"}");
+    put(f->ds, "autoscale.lease.web.00000000000000bb", "{\"id\":\"L2\",\"op\":\"scale_out\"}");
+    put(f->ds, "autoscale.lease.web-2.00000000000000cc", "{\"id\":\"L3\"}");
+
+    assert_int_equal(asg_status(f->ds, "web", 10, &out, &err), 0);
+    assert_string_equal(jx_str(jx_obj(out, "lease"), "id", ""), "L1");
+    json_object_put(out);
+    assert_int_equal(lease_release(f->ds, "web", NULL, &out, &err), 0);
+    assert_true(jx_bool(out, "released", false));
+    json_object_put(out);
+    assert_int_equal(count_prefix(f->ds, "autoscale.lease.web."), 0);
+    assert_true(exists(f->ds, "autoscale.lease.web-2.00000000000000cc"));
+
+    put(f->ds, "autoscale.lease.web.00000000000000dd", "{\"id\":\"L4\"}");
+    assert_int_equal(asg_forget(f->ds, "web", true, &out, &err), 0);
+    json_object_put(out);
+    assert_int_equal(count_prefix(f->ds, "autoscale.lease.web."), 0);
+    assert_true(exists(f->ds, "autoscale.lease.web-2.00000000000000cc"));
+    /* and no spec writer left its lock behind */
+    assert_int_equal(count_prefix(f->ds, "autoscale.speclock."), 0);
+}
+
+/* Another writer's hand on the spec lock, lifted from a second connection
+ * a little later. */
+struct unlocker {
+    const char *path;
+};
+
+static void *unlock_later(void *arg)
+{
+    const struct unlocker *u = arg;
+    struct as_error err = {0};
+    char key[KEY_MAX];
+    usleep(200 * 1000);
+    struct ds *ds = ds_open_embedded(u->path, &err);
+    if (ds) {
+        ds_del(ds, key_spec_lock(key, "web"), &err);
+        ds_close(ds);
+    }
+    return NULL;
+}
+
+/* An update that finds the spec locked waits for the holder instead of
+ * writing over it, then makes its change; a SIGTERM while it waits stops it
+ * with "interrupted" and nothing written. */
+static void test_update_waits_for_the_spec_lock(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    char key[KEY_MAX], *before = NULL, *after = NULL;
+    char *argv[] = {"prog", "--name=web", "--max=9"};
+    create_named(f->ds, "web");
+    put(f->ds, key_spec_lock(key, "web"), "{\"op\":\"asg_update\"}");
+    assert_int_equal(ds_get(f->ds, key_spec(key, "web"), &before, &err), 0);
+
+    struct as_args *a = update_args(3, argv);
+    as_set_interrupted(true); /* stands for st2's SIGTERM */
+    assert_int_equal(asg_update(f->ds, "web", a, NULL, &out, &err), -1);
+    as_set_interrupted(false);
+    assert_string_equal(err.code, "interrupted");
+    assert_int_equal(ds_get(f->ds, key_spec(key, "web"), &after, &err), 0);
+    assert_string_equal(before, after);
+
+    struct unlocker u = {f->path};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, unlock_later, &u), 0);
+    if (asg_update(f->ds, "web", a, NULL, &out, &err) != 0)
+        fail_msg("asg_update: %s: %s", err.code, err.message);
+    pthread_join(t, NULL);
+    assert_true(jx_bool(out, "updated", false));
+    json_object_put(out);
+    struct group g = load(f->ds, "web");
+    assert_int_equal(g.max, 9);
+    group_free(&g);
+    assert_false(exists(f->ds, key_spec_lock(key, "web")));
+    free(before);
+    free(after);
+    as_args_free(a);
+}
+
 static void test_status_skips_corrupt_records(void **state)
 {
     struct fixture *f = *state;
@@ -1008,6 +1103,8 @@ int main(void)
         T(test_status_counts_and_alert),
         T(test_status_empty_group_and_lease),
         T(test_status_skips_corrupt_records),
+        T(test_lease_in_candidate_layout),
+        T(test_update_waits_for_the_spec_lock),
         T(test_status_events_limit),
         T(test_status_unknown_group),
         T(test_status_web_does_not_see_web2),

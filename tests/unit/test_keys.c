@@ -40,6 +40,7 @@ static void test_builders_exact_output(void **state)
     assert_string_equal(key_event_prefix(b, NULL), "autoscale.event.");
     assert_string_equal(key_lease(b, "web"), "autoscale.lease.web");
     assert_string_equal(key_lease_prefix(b), "autoscale.lease.");
+    assert_string_equal(key_spec_lock(b, "web"), "autoscale.speclock.web");
 }
 
 static void test_builders_return_buf(void **state)
@@ -107,6 +108,7 @@ static void test_prefix_isolates_similar_group_names(void **state)
     assert_false(starts_with(key_incident(k, "web", "x"), p));
     key_spec_prefix(p);
     assert_true(starts_with(key_spec(k, "web"), p));
+    assert_false(starts_with(key_spec_lock(k, "web"), p)); /* listing specs finds specs */
     key_lease_prefix(p);
     assert_true(starts_with(key_lease(k, "web-2"), p));
     assert_false(starts_with(key_spec(k, "web"), p));
