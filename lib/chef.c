@@ -11,6 +11,7 @@
 #include "node.h"
 #include "nodes.h"
 #include "secret.h"
+#include "settings.h"
 #include "ssh.h"
 #include "st2.h"
 
@@ -862,9 +863,38 @@ static int check_ssh_inputs(const struct chef_bootstrap_opts *o, struct as_error
     return 0;
 }
 
-static int check_server_inputs(const char *url, const char *client, const char *key,
-                               const char *key_file, struct as_error *err)
+/* Every path a bootstrap may read or write (docs/actions.md, "Paths"),
+ * checked first, whether or not the group needs configuring: bad input is
+ * refused whatever else the action would decide. */
+static int check_path_inputs(const struct chef_bootstrap_opts *o, struct as_error *err)
 {
+    static const struct {
+        const char *name;
+        size_t off;
+    } paths[] = {
+        {"ssh_private_key_file", offsetof(struct chef_bootstrap_opts, ssh_private_key_file)},
+        {"chef_client_key_file", offsetof(struct chef_bootstrap_opts, chef_client_key_file)},
+        {"chef_ca_bundle", offsetof(struct chef_bootstrap_opts, chef_ca_bundle)},
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        const char *v = *(const char *const *)((const char *)o + paths[i].off);
+        if (is_set(v) && as_path_check(v, paths[i].name, err) < 0)
+            return -1;
+    }
+    if (is_set(o->ssh_known_hosts_file) &&
+        sshc_known_hosts_check(o->ssh_known_hosts_file, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int check_server_inputs(const char *url, const char *client, const char *key,
+                               const char *key_file, const char *ca_bundle,
+                               struct as_error *err)
+{
+    if (is_set(key_file) && as_path_check(key_file, "chef_client_key_file", err) < 0)
+        return -1;
+    if (is_set(ca_bundle) && as_path_check(ca_bundle, "chef_ca_bundle", err) < 0)
+        return -1;
     if (!url_ok(url) || strchr(url, '?') || strchr(url, '#'))
         return bad(err, "chef_server_url",
                    "an http(s) URL such as https://chef.example.com/organizations/acme");
@@ -897,7 +927,7 @@ static int check_chef_inputs(const struct chef_bootstrap_opts *o, bool client,
     if (!charset_ok(o->chef_config_dir, "_./-", 1024) || o->chef_config_dir[0] != '/')
         return bad(err, "chef_config_dir", "an absolute path ([A-Za-z0-9_./-])");
     return check_server_inputs(o->chef_server_url, o->chef_client_name, o->chef_client_key,
-                               o->chef_client_key_file, err);
+                               o->chef_client_key_file, o->chef_ca_bundle, err);
 }
 
 /* -------------------------------------------------------- bootstrap -- */
@@ -961,10 +991,15 @@ static int resolve_attributes(struct plan *p, const char *param, struct json_obj
 }
 
 /* The group's settings.chef overrides the pack-wide parameters, as a
- * group's settings.<provider> does for compute. */
+ * group's settings.<provider> does for compute, as far as lib/settings.c
+ * lets a group (a cookbook URL only if the operator listed it). */
 static int resolve_from_group(struct plan *p, const struct chef_bootstrap_opts *o,
                               struct as_error *err)
 {
+    if (settings_check_area(p->g.settings, "chef", o->group_endpoints_allowed, err) < 0) {
+        as_error_prefix(err, "group %s", p->g.name);
+        return -1;
+    }
     struct json_object *chef = jx_obj(p->g.settings, "chef");
     p->cookbooks_url = jx_str(chef, "cookbooks_url", o->cookbooks_url);
     p->environment = jx_str(chef, "chef_environment", o->chef_environment);
@@ -1242,7 +1277,8 @@ static int nothing_to_configure(struct ds *ds, const struct chef_bootstrap_opts 
                                 struct json_object **out, struct as_error *err)
 {
     struct group g;
-    if (group_check_name(o->group, err) < 0 || node_check_name(o->node, err) < 0)
+    if (group_check_name(o->group, err) < 0 || node_check_name(o->node, err) < 0 ||
+        check_path_inputs(o, err) < 0)
         return -1;
     if (is_set(o->run_list) || (is_set(o->chef_mode) && strcmp(o->chef_mode, "solo") != 0))
         return 0;
@@ -1311,7 +1347,7 @@ static int cleanup_server(const struct chef_cleanup_opts *o, struct json_object 
 {
     bool node_gone = false, client_gone = false;
     if (check_server_inputs(o->chef_server_url, o->chef_client_name, o->chef_client_key,
-                            o->chef_client_key_file, err) < 0)
+                            o->chef_client_key_file, o->chef_ca_bundle, err) < 0)
         return -1;
     struct chef_key *key = load_admin_key(o->chef_client_key, o->chef_client_key_file, err);
     struct chef_api *a = key ? chef_api_open(o->chef_server_url, o->chef_client_name, key,

@@ -157,6 +157,7 @@ struct chef_bootstrap_opts {
     const char *chef_server_url, *chef_client_name, *chef_client_key,
         *chef_client_key_file, *chef_ca_bundle, *chef_config_dir;
     long long deadline; /* seconds for the whole bootstrap */
+    const char *group_endpoints_allowed; /* settings.h: what settings.chef may name */
 };
 
 /* Bootstrap one node of a group; *out is the action's result. */

@@ -7,7 +7,8 @@
  *
  * X(name, type INT|STR, default outside st2, flags) - the parameter is
  * "<provider>_<key>" and reaches the provider as settings["<key>"]; a
- * group's own `settings.<provider>` object overrides them key by key. */
+ * group's own `settings.<provider>` object overrides them key by key, as
+ * far as lib/settings.c lets a group. */
 #ifndef AS_COMPUTE_PARAMS_H
 #define AS_COMPUTE_PARAMS_H
 
@@ -46,8 +47,11 @@ struct group;
 
 /* The settings object for `provider`: every "<provider>_<key>" parameter
  * given (or defaulted) as settings[key], plus the shared ca_bundle and
- * poll_interval_ms, then the group's settings.<provider> overrides. */
-struct json_object *compute_settings(const struct as_args *a, const char *provider,
-                                     const struct group *g);
+ * poll_interval_ms, then the group's settings.<provider> overrides, which
+ * settings_build() (settings.h) refuses when they name what only the
+ * operator may set. The action's table needs SETTINGS_ALLOW_PARAM too.
+ * 0 with *out a new object, or -1 with err. */
+int compute_settings(const struct as_args *a, const char *provider, const struct group *g,
+                     struct json_object **out, struct as_error *err);
 
 #endif

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodes.h"
+#include "settings.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -277,45 +278,16 @@ int dns_group_name(const char *group, const char *zone, char *out, struct as_err
 
 /* --------------------------------------------------------- parameters -- */
 
-struct dns_setting {
-    const char *param, *key;
-    int is_int;
-};
+#define DNS_SETTING(n, kind, def, flags) {#n, DNS_IS_##kind},
+#define DNS_IS_INT true
+#define DNS_IS_STR false
+static const struct settings_param dns_params[] = {DNS_PARAMS(DNS_SETTING)};
 
-#define DNS_IS_INT 1
-#define DNS_IS_STR 0
-#define DNS_SETTING(n, kind, def, flags, key) {#n, key, DNS_IS_##kind},
-static const struct dns_setting dns_settings_table[] = {DNS_PARAMS(DNS_SETTING)};
-
-/* Does a parameter concern this provider? Its own prefix, or shared. */
-static bool for_provider(const char *param, const char *provider)
+int dns_settings(const struct as_args *a, const char *provider, const struct group *g,
+                 struct json_object **out, struct as_error *err)
 {
-    size_t n = strlen(provider);
-    if (strncmp(param, "dns_", 4) == 0 || strcmp(param, "ca_bundle") == 0)
-        return true;
-    return strncmp(param, provider, n) == 0 && param[n] == '_';
-}
-
-struct json_object *dns_settings(const struct as_args *a, const char *provider,
-                                 const struct group *g)
-{
-    struct json_object *o = json_object_new_object();
-    for (size_t i = 0; i < sizeof dns_settings_table / sizeof dns_settings_table[0]; i++) {
-        const struct dns_setting *s = &dns_settings_table[i];
-        if (!for_provider(s->param, provider))
-            continue;
-        if (s->is_int)
-            jx_add_int(o, s->key, as_arg_int(a, s->param, DNS_DEFAULT_TTL));
-        else if (as_arg_str(a, s->param))
-            jx_add_str(o, s->key, as_arg_str(a, s->param));
-    }
-    struct json_object *own = g ? jx_obj(g->settings, provider) : NULL;
-    if (own) {
-        json_object_object_foreach(own, k, v) {
-            json_object_object_add(o, k, json_object_get(v));
-        }
-    }
-    return o;
+    return settings_build(a, dns_params, sizeof dns_params / sizeof dns_params[0], provider,
+                          "dns", g, out, err);
 }
 
 /* ---------------------------------------------------- group addresses -- */
@@ -418,7 +390,8 @@ static int job_prepare(struct ds *ds, const struct as_args *a, struct job *j,
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "dns_zone '%.80s' is not a DNS name", j->g.dns_zone);
 
-    *settings = dns_settings(a, j->g.dns_provider, &j->g);
+    if (dns_settings(a, j->g.dns_provider, &j->g, settings, err) < 0)
+        return -1;
     long long ttl = jx_int(*settings, "ttl", DNS_DEFAULT_TTL);
     if (ttl < DNS_TTL_MIN || ttl > DNS_TTL_MAX)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",

@@ -110,28 +110,30 @@ int dns_group_name(const char *group, const char *zone, char *out, struct as_err
  * actions take (compute_params.h): one token, one config key. Integers have
  * defaults here and in config.schema.yaml (st2 renders an unset key as "").
  *
- * X(name, type INT|STR, default outside st2, flags, settings key) */
+ * X(name, type INT|STR, default outside st2, flags): "<provider>_<key>" and
+ * "dns_<key>" reach the provider as settings[key], ca_bundle as itself. */
 #define DNS_PARAMS(X)                                                                   \
-    X(powerdns_api_url, STR, "http://127.0.0.1:8081/api/v1/servers/localhost", 0,       \
-      "api_url")                                                                        \
-    X(powerdns_api_key, STR, NULL, AS_P_SECRET, "api_key")                              \
-    X(digitalocean_token, STR, NULL, AS_P_SECRET, "token")                              \
-    X(digitalocean_api_url, STR, "https://api.digitalocean.com/v2", 0, "api_url")        \
-    X(ca_bundle, STR, NULL, 0, "ca_bundle")                                             \
-    X(dns_ttl, INT, "60", 0, "ttl")                                                     \
-    X(dns_record_template, STR, DNS_DEFAULT_TEMPLATE, 0, "record_template")
+    X(powerdns_api_url, STR, "http://127.0.0.1:8081/api/v1/servers/localhost", 0)       \
+    X(powerdns_api_key, STR, NULL, AS_P_SECRET)                                         \
+    X(digitalocean_token, STR, NULL, AS_P_SECRET)                                       \
+    X(digitalocean_api_url, STR, "https://api.digitalocean.com/v2", 0)                  \
+    X(ca_bundle, STR, NULL, 0)                                                          \
+    X(dns_ttl, INT, "60", 0)                                                            \
+    X(dns_record_template, STR, DNS_DEFAULT_TEMPLATE, 0)
 
 #define DNS_PTYPE_INT AS_T_INTEGER
 #define DNS_PTYPE_STR AS_T_STRING
-#define DNS_PARAM(n, kind, def, flags, key) {#n, DNS_PTYPE_##kind, flags, def, #n, AS_NAMED},
+#define DNS_PARAM(n, kind, def, flags) {#n, DNS_PTYPE_##kind, flags, def, #n, AS_NAMED},
 
 struct group;
 
 /* The settings object for `provider`: each of its own parameters (and
  * ca_bundle, ttl, record_template) given or defaulted, then the group's
- * settings.<provider> object overriding them key by key. */
-struct json_object *dns_settings(const struct as_args *a, const char *provider,
-                                 const struct group *g);
+ * settings.<provider> object overriding them key by key, as far as
+ * lib/settings.c lets a group (the action's table needs
+ * SETTINGS_ALLOW_PARAM). 0 with *out a new object, or -1 with err. */
+int dns_settings(const struct as_args *a, const char *provider, const struct group *g,
+                 struct json_object **out, struct as_error *err);
 
 /* ---- the operations ---- */
 

@@ -232,24 +232,41 @@ int group_apply_args(struct group *g, const struct as_args *a, bool only_given,
     return 0;
 }
 
+/* One field's own rule: its range, or its check function. */
+static int check_field(const struct group *g, const struct field *f, struct as_error *err)
+{
+    if (f->is_int) {
+        long long v = *int_at((struct group *)g, f);
+        if (v < f->lo || v > f->hi)
+            return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                           "parameter '%s' must be between %lld and %lld, got %lld",
+                           f->name, f->lo, f->hi, v);
+        return 0;
+    }
+    const char *v = *str_at((struct group *)g, f);
+    return v && f->check(f->name, v, err) < 0 ? -1 : 0;
+}
+
+int group_check_given(const struct as_args *a, struct as_error *err)
+{
+    struct group g;
+    int rc = 0;
+    group_init(&g, "scratch");
+    group_apply_args(&g, a, true, err);
+    for (size_t i = 0; i < NFIELDS && rc == 0; i++)
+        if (as_arg_given(a, fields[i].name))
+            rc = check_field(&g, &fields[i], err);
+    group_free(&g);
+    return rc;
+}
+
 int group_validate(const struct group *g, struct as_error *err)
 {
     if (group_check_name(g->name, err) < 0)
         return -1;
-    for (size_t i = 0; i < NFIELDS; i++) {
-        const struct field *f = &fields[i];
-        if (f->is_int) {
-            long long v = *int_at((struct group *)g, f);
-            if (v < f->lo || v > f->hi)
-                return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
-                               "parameter '%s' must be between %lld and %lld, got %lld",
-                               f->name, f->lo, f->hi, v);
-        } else {
-            const char *v = *str_at((struct group *)g, f);
-            if (v && f->check(f->name, v, err) < 0)
-                return -1;
-        }
-    }
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (check_field(g, &fields[i], err) < 0)
+            return -1;
     if (g->min > g->max)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_limits",
                        "min (%lld) must not exceed max (%lld)", g->min, g->max);
@@ -298,7 +315,9 @@ int group_from_json(struct group *g, struct json_object *o, struct as_error *err
         if (!json_object_object_get_ex(o, f->name, &v) || !v)
             continue;
         bool right = f->is_int ? json_object_is_type(v, json_type_int)
-                               : json_object_is_type(v, json_type_string);
+                               : json_object_is_type(v, json_type_string) &&
+                                     jx_utf8_valid(json_object_get_string(v),
+                                                   (size_t)json_object_get_string_len(v));
         if (!right) {
             group_free(g);
             return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
@@ -309,9 +328,20 @@ int group_from_json(struct group *g, struct json_object *o, struct as_error *err
         else
             set_str(str_at(g, f), json_object_get_string(v));
     }
+    /* json-c keeps any bytes in a string; st2 wants UTF-8 output. */
     struct json_object *settings = jx_obj(o, "settings");
+    const char *st = settings ? json_object_to_json_string_ext(settings, JSON_C_TO_STRING_PLAIN)
+                              : "";
+    const char *status = jx_str(o, "status", "active");
+    if (!jx_utf8_valid(st, strlen(st)) || !jx_utf8_valid(status, strlen(status)) ||
+        strlen(status) >= sizeof g->status) {
+        group_free(g);
+        return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
+                       "stored spec of group %s is not valid UTF-8 or has a bad status",
+                       g->name);
+    }
     g->settings = settings ? json_object_get(settings) : NULL;
-    snprintf(g->status, sizeof g->status, "%s", jx_str(o, "status", "active"));
+    snprintf(g->status, sizeof g->status, "%s", status);
     g->created_at = jx_int(o, "created_at", 0);
     g->updated_at = jx_int(o, "updated_at", 0);
     return 0;

@@ -85,6 +85,11 @@ void group_free(struct group *g);
 int group_apply_args(struct group *g, const struct as_args *a, bool only_given,
                      struct as_error *err);
 
+/* Each parameter given in a against its field's own rule (range,
+ * charset), without a stored spec: lets asg_update refuse before its first
+ * write (the spec lock). Whole-spec rules wait for group_validate. */
+int group_check_given(const struct as_args *a, struct as_error *err);
+
 /* Whole-spec checks: each field's own rule, then min <= desired <= max. */
 int group_validate(const struct group *g, struct as_error *err);
 

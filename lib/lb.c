@@ -22,6 +22,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodes.h"
+#include "settings.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
@@ -99,52 +100,16 @@ long long lb_setting_int(struct json_object *settings, const char *key, long lon
 
 /* ------------------------------------------------------------ settings -- */
 
-struct lb_setting_def {
-    const char *name;
-    int is_int;
-};
-
-#define LB_IS_INT 1
-#define LB_IS_STR 0
 #define LB_SETTING(n, kind, def, flags) {#n, LB_IS_##kind},
-static const struct lb_setting_def setting_defs[] = {LB_PARAMS(LB_SETTING)};
+#define LB_IS_INT true
+#define LB_IS_STR false
+static const struct settings_param lb_params[] = {LB_PARAMS(LB_SETTING)};
 
-/* The key a parameter gives `provider`, or NULL if not one of its own. */
-static const char *key_for(const char *param, const char *provider)
+int lb_settings(const struct as_args *a, const char *provider, const struct group *g,
+                struct json_object **out, struct as_error *err)
 {
-    size_t n = strlen(provider);
-    if (strncmp(param, provider, n) == 0 && param[n] == '_')
-        return param + n + 1;
-    if (strncmp(param, "lb_", 3) == 0)
-        return param + 3;
-    if (strcmp(param, "ca_bundle") == 0)
-        return param;
-    return NULL;
-}
-
-struct json_object *lb_settings(const struct as_args *a, const char *provider,
-                                const struct group *g)
-{
-    struct json_object *o = json_object_new_object();
-    for (size_t i = 0; i < sizeof setting_defs / sizeof setting_defs[0]; i++) {
-        const char *key = key_for(setting_defs[i].name, provider);
-        if (!key)
-            continue;
-        if (setting_defs[i].is_int) {
-            long long v = as_arg_int(a, setting_defs[i].name, LLONG_MIN);
-            if (v != LLONG_MIN)
-                jx_add_int(o, key, v);
-        } else if (as_arg_str(a, setting_defs[i].name)) {
-            jx_add_str(o, key, as_arg_str(a, setting_defs[i].name));
-        }
-    }
-    struct json_object *own = g ? jx_obj(g->settings, provider) : NULL;
-    if (own) {
-        json_object_object_foreach(own, k, v) {
-            json_object_object_add(o, k, json_object_get(v));
-        }
-    }
-    return o;
+    return settings_build(a, lb_params, sizeof lb_params / sizeof lb_params[0], provider, "lb",
+                          g, out, err);
 }
 
 /* ------------------------------------------------------------- context -- */
@@ -177,7 +142,8 @@ int lb_ctx_open(struct lb_ctx *c, struct as_ctx *ctx, struct as_error *err)
                 provider);
         goto fail;
     }
-    settings = lb_settings(ctx->args, provider, &c->group);
+    if (lb_settings(ctx->args, provider, &c->group, &settings, err) < 0)
+        goto fail;
     long long port = lb_setting_int(settings, "server_port", 80);
     if (port < 1 || port > 65535) {
         as_fail(err, AS_EXIT_BADINPUT, "bad_settings",

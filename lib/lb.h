@@ -27,7 +27,8 @@
  * X(name, type INT|STR, default outside st2, flags).
  * A parameter "<provider>_<key>" reaches that provider as settings[key],
  * "lb_<key>" reaches every provider as settings[key], ca_bundle as itself;
- * a group's own `settings.<provider>` object then overrides key by key.
+ * a group's own `settings.<provider>` object then overrides key by key, as
+ * far as lib/settings.c lets a group.
  * haproxy_check is a string ("on"/"off"), not a boolean: st2 passes a false
  * boolean as nothing at all, so a boolean defaulting to true could never be
  * turned off. */
@@ -115,9 +116,11 @@ struct lb_ops {
 const struct lb_ops *lb_lookup(const char *name);
 
 /* Settings for `provider` from the parsed LB_PARAMS, then the group's
- * settings.<provider> overrides. A new object. */
-struct json_object *lb_settings(const struct as_args *a, const char *provider,
-                                const struct group *g);
+ * settings.<provider> overrides, as far as lib/settings.c lets a group (the
+ * action's table needs SETTINGS_ALLOW_PARAM). 0 with *out a new object, or
+ * -1 with err. */
+int lb_settings(const struct as_args *a, const char *provider, const struct group *g,
+                struct json_object **out, struct as_error *err);
 
 /* Settings helpers for providers: a non-empty string or NULL; an integer
  * (fallback when absent; a string of digits counts). */

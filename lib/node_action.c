@@ -26,14 +26,29 @@ int node_ctx_open(struct node_ctx *nc, struct as_ctx *ctx, struct group *g,
         return as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
                        "group '%s' is being deleted: no new nodes", name);
     }
-    struct json_object *settings = compute_settings(ctx->args, g->compute_provider, g);
-    nc->compute = compute_open(g->compute_provider, settings, &nc->ops, err);
+    struct json_object *settings = NULL;
+    if (compute_settings(ctx->args, g->compute_provider, g, &settings, err) < 0) {
+        group_free(g);
+        return -1;
+    }
+    /* The parameter's range is checked with argv; a group's own settings
+     * may set it too, and must not make a poll outlast the deadline. */
     long long poll = jx_int(settings, "poll_interval_ms", -1);
+    if (poll > NODE_POLL_MAX_MS) {
+        json_object_put(settings);
+        group_free(g);
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_setting",
+                       "poll_interval_ms must be between 0 and %d", NODE_POLL_MAX_MS);
+    }
+    nc->compute = compute_open(g->compute_provider, settings, &nc->ops, err);
     json_object_put(settings);
     if (!nc->compute) {
         group_free(g);
         return -1;
     }
+    /* Every provider call (HTTP retries included) ends by the time the
+     * action's waits and their clean-up could: nothing outlasts them. */
+    as_deadline_set_ms((deadline + NODE_CLEANUP_WAIT_S) * 1000);
     nc->ds = ds;
     nc->group = g;
     nc->deadline = deadline;

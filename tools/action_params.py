@@ -40,7 +40,9 @@ def row(doc):
     own, config = [], []
     for name, p in (doc.get("parameters") or {}).items():
         p = p or {}
-        if isinstance(p.get("default"), str) and CONFIG.match(p["default"]):
+        if name == "env" and set(p) <= {"default"}:
+            continue  # the runner's env carries the secrets, listed by name below
+        if p.get("secret") or (isinstance(p.get("default"), str) and CONFIG.match(p["default"])):
             if family(name) not in config:
                 config.append(family(name))
         else:

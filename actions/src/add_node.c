@@ -3,6 +3,7 @@
  * A retry of the same st2 execution finds the machine it already made. */
 #include "compute_params.h"
 #include "nodes.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -10,6 +11,7 @@ static const struct as_param params[] = {
     {"node", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
     {"deadline", AS_T_INTEGER, 0, "600", NULL, AS_NAMED},
     COMPUTE_PARAMS(COMPUTE_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

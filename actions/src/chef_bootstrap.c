@@ -3,6 +3,7 @@
  * archive, JSON attributes) or chef-client against a Chef server, where the
  * node is registered first. See docs/chef.md. */
 #include "chef.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -27,6 +28,7 @@ static const struct as_param params[] = {
     {"chef_config_dir", AS_T_STRING, 0, "/etc/chef", "chef_config_dir", AS_NAMED},
     {"deadline", AS_T_INTEGER, 0, "900", NULL, AS_NAMED},
     CHEF_SERVER_PARAMS
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 
@@ -61,6 +63,7 @@ static int cmd_chef_bootstrap(struct as_ctx *ctx, struct json_object **out,
         .chef_ca_bundle = as_arg_str(a, "chef_ca_bundle"),
         .chef_config_dir = as_arg_str(a, "chef_config_dir"),
         .deadline = as_arg_int(a, "deadline", 900),
+        .group_endpoints_allowed = as_arg_str(a, SETTINGS_ALLOW_NAME),
     };
     struct ds *ds = as_ctx_ds(ctx, err);
     return ds ? chef_bootstrap(ds, &o, out, err) : -1;

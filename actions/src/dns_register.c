@@ -4,12 +4,14 @@
  * nothing (changed=false); a failure of the group record puts everything
  * back as it was. See docs/dns.md. */
 #include "dns.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     DNS_PARAMS(DNS_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

@@ -4,12 +4,14 @@
  * node's datastore record need not exist any more: a teardown workflow
  * runs this after the node is gone. See docs/dns.md. */
 #include "dns.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     DNS_PARAMS(DNS_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

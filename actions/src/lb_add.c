@@ -4,12 +4,14 @@
  * A retry changes nothing (changed=false); a failure after the add removes
  * the half-added server again. */
 #include "lb.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     LB_PARAMS(LB_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

@@ -3,6 +3,7 @@
  * cut, and the output says so), then remove it. A node already out is
  * success with changed=false. */
 #include "lb.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -10,6 +11,7 @@ static const struct as_param params[] = {
     {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     LB_DRAIN_PARAM
     LB_PARAMS(LB_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

@@ -3,6 +3,7 @@
  * servers on a reload: run this after one), every other member drained and
  * removed. Reports added/enabled/replaced/removed/kept; dry_run only says. */
 #include "lb.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -10,6 +11,7 @@ static const struct as_param params[] = {
     {"dry_run", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
     LB_DRAIN_PARAM
     LB_PARAMS(LB_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

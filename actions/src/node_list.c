@@ -2,11 +2,13 @@
  * provider reports it now. */
 #include "compute_params.h"
 #include "nodes.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     COMPUTE_PARAMS(COMPUTE_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

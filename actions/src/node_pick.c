@@ -5,6 +5,7 @@
  * nodes back. See lib/node_pick.c. */
 #include "lb.h"
 #include "nodes.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -13,6 +14,7 @@ static const struct as_param params[] = {
     {"strategy", AS_T_STRING, 0, "newest", NULL, AS_NAMED},
     {"lease_id", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
     LB_PARAMS(LB_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

@@ -5,6 +5,7 @@
  * and stuck nodes. */
 #include "compute_params.h"
 #include "nodes.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -13,6 +14,7 @@ static const struct as_param params[] = {
     {"adopt", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
     {"stuck_after", AS_T_INTEGER, 0, "1800", NULL, AS_NAMED},
     COMPUTE_PARAMS(COMPUTE_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

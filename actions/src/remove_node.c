@@ -2,6 +2,7 @@
  * record. A machine already gone is success. */
 #include "compute_params.h"
 #include "nodes.h"
+#include "settings.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -9,6 +10,7 @@ static const struct as_param params[] = {
     {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"deadline", AS_T_INTEGER, 0, "600", NULL, AS_NAMED},
     COMPUTE_PARAMS(COMPUTE_PARAM)
+    SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 

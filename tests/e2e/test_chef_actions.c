@@ -646,7 +646,10 @@ static void test_group_settings_override(void **state)
 {
     struct fixture *f = *state;
     struct action_result r;
+    /* a group names a cookbook archive only as the operator allowed */
+    const char *allow = "--group_endpoints_allowed=chef.cookbooks_url=https://example.com/api.tar.gz";
     const char *create[] = {"--compute_provider=local", "--name=api", "--run_list=recipe[api]",
+                            allow,
                             "{\"chef\": {\"attributes\": {\"tier\": \"api\"}, "
                             "\"cookbooks_url\": \"https://example.com/api.tar.gz\", "
                             "\"chef_environment\": \"staging\"}}",
@@ -673,6 +676,7 @@ static void test_group_settings_override(void **state)
     args[n++] = k;
     args[n++] = kh;
     args[n++] = solo;
+    args[n++] = allow;
     args[n] = NULL;
     assert_int_equal(store_runv(&f->st, "chef_bootstrap", args, &r), 0);
     action_result_free(&r);

@@ -117,6 +117,26 @@ class ConfigRenderTest(unittest.TestCase):
         self.assertIn("asg_define: Failed to render parameter \"dns_zone\": "
                       "'dict object' has no attribute 'dns_zone'", refused)
 
+    def test_a_caller_cannot_redirect_credentials_or_commands(self):
+        """Anyone who may run an action is untrusted (docs/security.md): every
+        parameter that decides where the config's credentials go or what runs
+        is immutable, so st2 refuses a request that gives it."""
+        runner = st2lite.Runner(st2lite.Pack(ROOT, {"compute_provider": "local"}))
+        tried = 0
+        for meta in actions():
+            for name, spec in (meta.get("parameters") or {}).items():
+                if not any(w in name for w in ("_url", "_socket", "_command", "_dir",
+                                               "_file", "ca_bundle", "host_key_policy")):
+                    continue
+                if spec.get("secret"):
+                    continue  # a caller's own secret, sent where the config says
+                tried += 1
+                with self.subTest(action=meta["name"], parameter=name):
+                    live = dict(required_live(meta), **{name: "/tmp/elsewhere"})
+                    with self.assertRaisesRegex(Exception, "Override of immutable parameter"):
+                        runner.prepare(f"autoscale.{meta['name']}", live)
+        self.assertGreater(tried, 50)
+
     def render_with(self, pack):
         runner = st2lite.Runner(pack)
         out = []

@@ -517,6 +517,32 @@ static void test_apply_args_only_given(void **state)
     group_free(&g);
 }
 
+/* What asg_update checks before it takes its spec lock (its first write):
+ * each given field's own rule; rules needing the stored spec (min <= max)
+ * wait for group_validate. */
+static void test_check_given_fields_only(void **state)
+{
+    (void)state;
+    struct as_error err = {0};
+    char *bad[] = {"prog", "--name=web", "--flavor=m1;reboot"};
+    struct as_args *a = parse_args(update_params, 3, bad);
+    assert_int_equal(group_check_given(a, &err), -1);
+    assert_string_equal(err.code, "invalid_parameter");
+    assert_non_null(strstr(err.message, "flavor"));
+    as_args_free(a);
+
+    char *zone[] = {"prog", "--name=web", "--dns_zone=Example..com"};
+    a = parse_args(update_params, 3, zone);
+    assert_int_equal(group_check_given(a, &err), -1);
+    as_args_free(a);
+
+    /* min 25 alone is fine here: only the stored max can refuse it */
+    char *ok[] = {"prog", "--name=web", "--min=25", "--image=debian-12"};
+    a = parse_args(update_params, 4, ok);
+    assert_int_equal(group_check_given(a, &err), 0);
+    as_args_free(a);
+}
+
 /* ---- JSON ---- */
 
 static void fill_everything(struct group *g)
@@ -699,6 +725,37 @@ static void test_from_json_wrong_type_is_corrupt(void **state)
                    "notify_channel");
 }
 
+/* Found by tests/fuzz/fuzz_records: json-c keeps any bytes in a string,
+ * so a spec stored with a Latin-1 byte (in a field, the settings or the
+ * status) reached asg_get's stdout, which st2 requires to be UTF-8. */
+static void test_regression_from_json_non_utf8(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"name\":\"web\",\"alert_match\":\"caf\xe9\"}",
+        "{\"name\":\"web\",\"settings\":{\"local\":{\"x\":\"\xff\"}}}",
+        "{\"name\":\"web\",\"status\":\"activ\xc3\"}",
+        "{\"name\":\"web\",\"status\":\"deleting-deleting\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct json_object *o = json_tokener_parse(bad[i]);
+        assert_non_null(o);
+        struct group g;
+        struct as_error err = {0};
+        assert_int_equal(group_from_json(&g, o, &err), -1);
+        assert_string_equal(err.code, "corrupt_record");
+        json_object_put(o);
+    }
+    struct json_object *o =
+        json_tokener_parse("{\"name\":\"web\",\"alert_match\":\"caf\xc3\xa9\"}");
+    struct group g;
+    struct as_error err = {0};
+    assert_int_equal(group_from_json(&g, o, &err), 0);
+    assert_string_equal(g.alert_match, "caf\xc3\xa9");
+    group_free(&g);
+    json_object_put(o);
+}
+
 static void test_from_json_bad_name(void **state)
 {
     (void)state;
@@ -838,11 +895,13 @@ int main(void)
         cmocka_unit_test(test_apply_args_all_fields),
         cmocka_unit_test(test_apply_args_create_resets_to_defaults),
         cmocka_unit_test(test_apply_args_only_given),
+        cmocka_unit_test(test_check_given_fields_only),
         cmocka_unit_test(test_json_round_trip_every_field),
         cmocka_unit_test(test_json_round_trip_defaults_and_nulls),
         cmocka_unit_test(test_from_json_missing_fields_take_defaults),
         cmocka_unit_test(test_from_json_wrong_type_is_corrupt),
         cmocka_unit_test(test_from_json_bad_name),
+        cmocka_unit_test(test_regression_from_json_non_utf8),
         cmocka_unit_test(test_regression_from_json_bad_name_frees),
         cmocka_unit_test(test_from_json_settings_must_be_object),
         cmocka_unit_test(test_diff_lists_exactly_the_changed_fields),
