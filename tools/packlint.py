@@ -22,6 +22,12 @@ Checks (each failure is one line "file: problem"; exit 1 if any):
     (AUTOSCALE_DESCRIBE_PARAMS=1) equals the YAML: names, types, required,
     secret, position, and defaults - a "{{ config_context.k }}" default must
     name a key of config.schema.yaml whose default equals the C default;
+  - secrets: no `secret: true` parameter of a local-shell-script action has
+    a default (st2 would pass it on the command line, readable by every
+    local user); each comes in the `env` runner parameter's default as
+    AUTOSCALE_SECRET_<NAME>: "{{ config_context.<key> | json_escape }}",
+    <key> being the one the C table names and marked secret in
+    config.schema.yaml;
   - config_context reads (action parameter defaults, rules' action
     parameters, workflows): each names a key of config.schema.yaml that has
     a default there or is guarded, default(...) being the first filter on
@@ -449,7 +455,33 @@ def check_c_params(lint, root, path, doc, config):
         if y.get("position") != c["position"]:
             lint.fail(path, f"parameter '{name}': position differs (YAML "
                             f"{y.get('position')}, C {c['position']})")
-        check_default(lint, path, name, y, c, config)
+        if c["secret"]:
+            check_secret_source(lint, path, name, doc, c)
+        else:
+            check_default(lint, path, name, y, c, config)
+        check_range(lint, path, name, y, c)
+
+
+def check_range(lint, path, name, y, c):
+    """An integer's YAML minimum/maximum are the range the C action refuses
+    outside of (lib/st2.c's as_param_range, printed as minimum/maximum): st2
+    refuses the same values before the action runs, so an operator sees one
+    rule. Every integer has both bounds, and a literal default lies within."""
+    if c["type"] != "integer":
+        return
+    for key in ("minimum", "maximum"):
+        if key not in y:
+            lint.fail(path, f"parameter '{name}': integer without a YAML {key}")
+        elif c.get(key) is None:
+            lint.fail(path, f"parameter '{name}': YAML {key} {y[key]} but the C "
+                            "table has no range for it")
+        elif y[key] != c[key]:
+            lint.fail(path, f"parameter '{name}': YAML {key} {y[key]}, C {c[key]}")
+    lo, hi = c.get("minimum"), c.get("maximum")
+    d = c.get("default")
+    if lo is not None and d is not None and re.fullmatch(r"-?\d+", d) \
+            and not lo <= int(d) <= hi:
+        lint.fail(path, f"parameter '{name}': C default {d} outside {lo}..{hi}")
 
 
 def yaml_default_text(p):
@@ -570,6 +602,78 @@ def check_action_config(lint, path, doc):
             lint.fail(path, f"{where} falls back to '' when config_context."
                             f"{m.group(1)} is unset, which st2 cannot cast to "
                             f"{p['type']}")
+
+
+# ------------------------------------------------------------------ secrets
+# st2 passes a local-shell-script action's parameters as its command line,
+# which every local user can read in /proc/PID/cmdline for the whole run, and
+# its `env` runner parameter as its environment, which only its own user and
+# root can read (docs/actions.md, "Secrets"). The C side reads a secret
+# parameter from AUTOSCALE_SECRET_<NAME> (lib/secret_env.c).
+SECRET_ENV = "AUTOSCALE_SECRET_"
+# st2 renders an object default by rendering its JSON text and parsing the
+# result (st2common/util/param.py, _render): a value with ", \ or a newline
+# would break that text unless escaped with st2's json_escape filter.
+SECRET_REF = re.compile(r"^\{\{\s*config_context\.(\w+)\s*\|\s*json_escape\s*\}\}$")
+
+
+def secret_env(doc):
+    """The `env` runner parameter's default mapping ({} when none)."""
+    env = ((doc.get("parameters") or {}).get("env") or {})
+    default = env.get("default") if isinstance(env, dict) else None
+    return default if isinstance(default, dict) else {}
+
+
+def check_secrets(lint, path, doc):
+    """No secret parameter has a default (st2 would put it on the command
+    line); every AUTOSCALE_SECRET_* of the env default names a secret
+    parameter of the action and is one json_escape'd read of a secret key of
+    config.schema.yaml. Whether a key exists and has a default is
+    check_config_reads's."""
+    params = doc.get("parameters") or {}
+    secrets = {n for n, p in params.items() if isinstance(p, dict) and p.get("secret")}
+    for name in sorted(secrets):
+        if params[name].get("default") not in (None, ""):
+            lint.fail(path, f"secret parameter '{name}' has a default, which st2 would "
+                            "pass on the command line (readable by any local user in "
+                            f"/proc/PID/cmdline): hand it over in env as {SECRET_ENV}"
+                            f"{name.upper()} instead")
+    for key, value in secret_env(doc).items():
+        if not isinstance(value, str):
+            lint.fail(path, f"env {key}: {value!r} is no string (st2 cannot put it in "
+                            "the environment)")
+            continue
+        if not str(key).startswith(SECRET_ENV):
+            continue
+        param = str(key)[len(SECRET_ENV):].lower()
+        if param not in secrets or str(key) != SECRET_ENV + param.upper():
+            lint.fail(path, f"env {key} names no secret parameter of the action, "
+                            "so the action never reads it")
+        m = SECRET_REF.match(value)
+        if not m:
+            lint.fail(path, f"env {key} must be \"{{{{ config_context.<key> | "
+                            "json_escape }}\"\": st2 renders env as JSON text")
+            continue
+        schema = lint.config.get(m.group(1))
+        if isinstance(schema, dict) and not schema.get("secret"):
+            lint.fail(path, f"env {key} reads config_context.{m.group(1)}, which "
+                            "config.schema.yaml does not mark secret: true")
+
+
+def check_secret_source(lint, path, name, doc, c):
+    """A secret the C table reads from the pack config arrives through the
+    env default, from that very key."""
+    if not c["config"]:
+        return
+    var = SECRET_ENV + name.upper()
+    m = SECRET_REF.match(str(secret_env(doc).get(var, "")))
+    if not m:
+        lint.fail(path, f"secret parameter '{name}': the C table reads config "
+                        f"'{c['config']}', but the env default has no {var}: "
+                        f"'{{{{ config_context.{c['config']} | json_escape }}}}'")
+    elif m.group(1) != c["config"]:
+        lint.fail(path, f"secret parameter '{name}': env {var} reads config "
+                        f"'{m.group(1)}', the C table says '{c['config']}'")
 
 
 # ---------------------------------------------------------------- workflows
@@ -1971,6 +2075,7 @@ def main(argv):
     for path, doc in load_actions(lint, root):
         check_action_config(lint, path, doc)
         if doc.get("runner_type") == "local-shell-script":
+            check_secrets(lint, path, doc)
             check_c_params(lint, root, path, doc, config)
         elif doc.get("runner_type") == "orquesta":
             check_workflow(lint, root, path, doc)

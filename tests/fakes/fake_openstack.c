@@ -87,6 +87,7 @@ struct fake_openstack {
         long ms;
     } delay;
     int echo;
+    enum fake_os_echo_form echo_form;
 
     struct fake_openstack_stats stats;
     struct fake_httpd_last last;
@@ -750,10 +751,12 @@ static int check_password(struct fake_openstack *f, const struct req *q,
     }
     if (!f->cfg.username || !name || strcmp(name, f->cfg.username) != 0 || !dom ||
         !domain_matches(dom, f->cfg.user_domain) || strcmp(pw, f->cfg.password) != 0) {
-        if (f->echo)
+        if (f->echo) {
+            char *echo = fake_openstack_echo_encode(f->echo_form, pw);
             keystone_error(r, q, 401, "Unauthorized", "%s (password \"%s\" refused)",
-                           refused, pw);
-        else
+                           refused, echo ? echo : "");
+            free(echo);
+        } else
             keystone_error(r, q, 401, "Unauthorized", "%s", refused);
         return -1;
     }
@@ -1757,6 +1760,164 @@ void fake_openstack_set_delay_ms(struct fake_openstack *f, enum fake_os_endpoint
 void fake_openstack_set_echo_credentials(struct fake_openstack *f, int on)
 {
     FAKE_LOCKED(f, f->echo = on);
+}
+
+void fake_openstack_set_echo_form(struct fake_openstack *f, enum fake_os_echo_form form)
+{
+    FAKE_LOCKED(f, (f->echo = 1, f->echo_form = form));
+}
+
+/* ---- the encoders behind the echo forms: written apart from
+ * lib/secret.c's decoders, so a test compares two readings of each form ---- */
+
+struct text {
+    char *s;
+    size_t n, cap;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+{
+    char buf[32];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !t->s)
+        return;
+    if (t->n + (size_t)n + 1 > t->cap) {
+        t->cap = 2 * (t->n + (size_t)n + 1);
+        char *grown = realloc(t->s, t->cap);
+        if (!grown) {
+            free(t->s);
+            t->s = NULL;
+            return;
+        }
+        t->s = grown;
+    }
+    memcpy(t->s + t->n, buf, (size_t)n + 1);
+    t->n += (size_t)n;
+}
+
+/* The code point at *p (valid UTF-8 assumed), advancing *p. */
+static unsigned long next_cp(const unsigned char **p)
+{
+    const unsigned char *c = *p;
+    int len = c[0] < 0x80 ? 1 : c[0] < 0xE0 ? 2 : c[0] < 0xF0 ? 3 : 4;
+    unsigned long cp = len == 1 ? c[0] : c[0] & (0x3F >> (len - 1));
+    for (int i = 1; i < len && c[i]; i++)
+        cp = cp << 6 | (c[i] & 0x3F);
+    *p += len;
+    return cp;
+}
+
+static void put_unit(struct text *t, unsigned long unit, int upper)
+{
+    if (upper)
+        put(t, "\\u%04lX", unit);
+    else
+        put(t, "\\u%04lx", unit);
+}
+
+static void put_u(struct text *t, unsigned long cp, int upper)
+{
+    if (cp >= 0x10000) {
+        put_unit(t, 0xD800 + ((cp - 0x10000) >> 10), upper);
+        put_unit(t, 0xDC00 + ((cp - 0x10000) & 0x3FF), upper);
+    } else {
+        put_unit(t, cp, upper);
+    }
+}
+
+static char *json_form(const char *s, enum fake_os_echo_form form)
+{
+    struct text t = {malloc(16), 0, 16};
+    for (const unsigned char *p = (const unsigned char *)s; *p && t.s;) {
+        const unsigned char *start = p;
+        unsigned long cp = next_cp(&p);
+        int alnum = cp < 0x80 && ((cp | 0x20) - 'a' < 26 || cp - '0' < 10);
+        const char *shortform = cp == '"' ? "\\\"" : cp == '\\' ? "\\\\" : cp == '\n' ? "\\n"
+                                : cp == '\t' ? "\\t" : cp == '\r' ? "\\r" : NULL;
+        if (form == FAKE_OS_ECHO_JSON_ALL_U && !alnum)
+            put_u(&t, cp, 1);
+        else if (shortform)
+            put(&t, "%s", shortform);
+        else if (cp == '/' && form == FAKE_OS_ECHO_JSON_SLASH)
+            put(&t, "\\/");
+        else if (cp < 0x20 || (cp >= 0x80 && form == FAKE_OS_ECHO_JSON_ASCII))
+            put_u(&t, cp, 0);
+        else
+            put(&t, "%.*s", (int)(p - start), (const char *)start);
+    }
+    return t.s;
+}
+
+static char *url_form(const char *s, enum fake_os_echo_form form)
+{
+    struct text t = {malloc(16), 0, 16};
+    for (const unsigned char *p = (const unsigned char *)s; *p && t.s; p++) {
+        if (((*p | 0x20) - 'a' < 26 && *p < 0x80) || (unsigned)(*p - '0') < 10 ||
+            strchr("-._~", *p))
+            put(&t, "%c", *p);
+        else if (*p == ' ' && form == FAKE_OS_ECHO_FORM)
+            put(&t, "+");
+        else
+            put(&t, form == FAKE_OS_ECHO_URL_LOWER ? "%%%02x" : "%%%02X", *p);
+    }
+    return t.s;
+}
+
+static char *quoted_form(const char *s, enum fake_os_echo_form form)
+{
+    struct text t = {malloc(16), 0, 16};
+    put(&t, "'");
+    for (const unsigned char *p = (const unsigned char *)s; *p && t.s; p++) {
+        if (*p == '\'')
+            put(&t, "%s", form == FAKE_OS_ECHO_SHELL    ? "'\\''"
+                          : form == FAKE_OS_ECHO_SHLEX ? "'\"'\"'"
+                                                       : "\\'");
+        else if (form != FAKE_OS_ECHO_PYREPR)
+            put(&t, "%c", *p);
+        else if (*p == '\\')
+            put(&t, "\\\\");
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            put(&t, "%s", *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : "\\r");
+        else if (*p < 0x20 || *p == 0x7F)
+            put(&t, "\\x%02x", *p);
+        else
+            put(&t, "%c", *p);
+    }
+    put(&t, "'");
+    return t.s;
+}
+
+char *fake_openstack_echo_encode(enum fake_os_echo_form form, const char *s)
+{
+    switch (form) {
+    case FAKE_OS_ECHO_JSON:
+    case FAKE_OS_ECHO_JSON_SLASH:
+    case FAKE_OS_ECHO_JSON_ASCII:
+    case FAKE_OS_ECHO_JSON_ALL_U:
+        return json_form(s, form);
+    case FAKE_OS_ECHO_JSON_IN_JSON: {
+        char *once = json_form(s, FAKE_OS_ECHO_JSON);
+        char *twice = once ? json_form(once, FAKE_OS_ECHO_JSON) : NULL;
+        free(once);
+        return twice;
+    }
+    case FAKE_OS_ECHO_URL:
+    case FAKE_OS_ECHO_URL_LOWER:
+    case FAKE_OS_ECHO_FORM:
+        return url_form(s, form);
+    case FAKE_OS_ECHO_SHELL:
+    case FAKE_OS_ECHO_SHLEX:
+    case FAKE_OS_ECHO_PYREPR:
+        return quoted_form(s, form);
+    case FAKE_OS_ECHO_RAW:
+    case FAKE_OS_ECHO_FORMS:
+        break;
+    }
+    return strdup(s);
 }
 
 /* --------------------------------------------------------- direct access -- */

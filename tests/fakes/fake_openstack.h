@@ -147,6 +147,28 @@ void fake_openstack_set_delay_ms(struct fake_openstack *f, enum fake_os_endpoint
                                  long ms);
 /* 1: error bodies quote the X-Auth-Token (and a refused password) back. */
 void fake_openstack_set_echo_credentials(struct fake_openstack *f, int on);
+/* The form a refused password is quoted back in: as given, or encoded the
+ * way some server, library or log writes it, inside the error's message
+ * (which the body then carries as a JSON string, as Keystone's does). */
+enum fake_os_echo_form {
+    FAKE_OS_ECHO_RAW,
+    FAKE_OS_ECHO_JSON,          /* \" \\ \n, \u0001; UTF-8 kept (json-c) */
+    FAKE_OS_ECHO_JSON_SLASH,    /* and \/ (json-c by default, PHP) */
+    FAKE_OS_ECHO_JSON_ASCII,    /* non-ASCII as \u00e9, \ud83d\ude00 (Python) */
+    FAKE_OS_ECHO_JSON_ALL_U,    /* every non-alphanumeric as \u00XX, upper hex */
+    FAKE_OS_ECHO_JSON_IN_JSON,  /* JSON-escaped twice */
+    FAKE_OS_ECHO_URL,           /* %XX, upper-case hex, %20 */
+    FAKE_OS_ECHO_URL_LOWER,     /* %xx */
+    FAKE_OS_ECHO_FORM,          /* + for a space */
+    FAKE_OS_ECHO_SHELL,         /* '...'\''...' */
+    FAKE_OS_ECHO_SHLEX,         /* '...'"'"'...' (Python's shlex.quote) */
+    FAKE_OS_ECHO_PYREPR,        /* '...\'...\x09' (Python's repr) */
+    FAKE_OS_ECHO_FORMS          /* how many there are */
+};
+/* Turns echo on, with the refused password in that form. */
+void fake_openstack_set_echo_form(struct fake_openstack *f, enum fake_os_echo_form form);
+/* s in that form, as the fake writes it (newly allocated). */
+char *fake_openstack_echo_encode(enum fake_os_echo_form form, const char *s);
 
 /* ---- direct access to servers (no HTTP, not counted) ---- */
 /* A server made as if created long ago. status "ACTIVE" (addresses

@@ -581,6 +581,43 @@ class PacklintTest(unittest.TestCase):
                          "differs from C default 'hello'",
                          lambda f: put(f, "config.schema.yaml:greeting/default", "hi"))
 
+    def with_tries(self, c_row, yaml_param):
+        """ok gets an integer parameter 'tries': c_row in its C table,
+        yaml_param in its YAML."""
+        table = copy.deepcopy(OK_TABLE) + [dict(
+            {"name": "tries", "type": "integer", "required": False, "secret": False,
+             "position": None, "default": "3", "config": None}, **c_row)]
+
+        def change(f):
+            put(f, "actions/bin/ok", ok_script(table))
+            put(f, "actions/ok.yaml:parameters/tries",
+                dict({"type": "integer", "default": 3}, **yaml_param))
+        return change
+
+    def test_c_range_equal_to_the_yaml_passes(self):
+        rc, out = self.lint(self.with_tries({"minimum": 1, "maximum": 10},
+                                            {"minimum": 1, "maximum": 10}))
+        self.assertEqual(rc, 0, out)
+
+    def test_c_range_differs_from_the_yaml(self):
+        self.assertFinds("actions/ok.yaml: parameter 'tries': YAML maximum 100, C 10",
+                         self.with_tries({"minimum": 1, "maximum": 10},
+                                         {"minimum": 1, "maximum": 100}))
+
+    def test_integer_without_a_yaml_range(self):
+        self.assertFinds("actions/ok.yaml: parameter 'tries': integer without a YAML minimum",
+                         self.with_tries({"minimum": 1, "maximum": 10}, {"maximum": 10}))
+
+    def test_integer_without_a_c_range(self):
+        self.assertFinds("actions/ok.yaml: parameter 'tries': YAML minimum 1 but the C "
+                         "table has no range",
+                         self.with_tries({}, {"minimum": 1, "maximum": 10}))
+
+    def test_c_default_outside_the_range(self):
+        self.assertFinds("actions/ok.yaml: parameter 'tries': C default 30 outside 1..10",
+                         self.with_tries({"minimum": 1, "maximum": 10, "default": "30"},
+                                         {"minimum": 1, "maximum": 10, "default": 30}))
+
     def test_c_table_unreadable(self):
         self.assertFinds("actions/ok.yaml: cannot read the parameter table of bin/ok",
                          lambda f: put(f, "actions/bin/ok", "#!/bin/sh\necho nope\n"))
@@ -883,6 +920,101 @@ class PacklintTest(unittest.TestCase):
         rc, out = self.lint(change)
         self.assertEqual(rc, 0, out)
         self.assertIn("only with the newline a $ lets through, such as 'a\\nx'", out)
+
+
+class SecretsTest(unittest.TestCase):
+    """A secret never has a default (st2 would put it on the command line,
+    readable in /proc/PID/cmdline); it comes through the env runner
+    parameter, one json_escape'd AUTOSCALE_SECRET_<NAME> per secret."""
+    maxDiff = None
+    lint = PacklintTest.lint
+    assertFinds = PacklintTest.assertFinds
+
+    ENV = "actions/ok.yaml:parameters/env"
+    REF = "{{ config_context.password | json_escape }}"
+
+    def with_password(self, yaml_param=None, env=None, c_config="password",
+                      schema=None):
+        """ok gets a secret parameter 'password' read from config key
+        password (c_config in its C table), handed over in env."""
+        table = copy.deepcopy(OK_TABLE) + [
+            {"name": "password", "type": "string", "required": False, "secret": True,
+             "position": None, "default": None, "config": c_config}]
+
+        def change(f):
+            put(f, "actions/bin/ok", ok_script(table))
+            put(f, "config.schema.yaml:password",
+                schema or {"type": "string", "secret": True, "default": ""})
+            put(f, "config.schema.yaml:other",
+                {"type": "string", "secret": True, "default": ""})
+            put(f, "actions/ok.yaml:parameters/password",
+                yaml_param or {"type": "string", "secret": True})
+            put(f, self.ENV, {"default": env if env is not None
+                              else {"AUTOSCALE_SECRET_PASSWORD": self.REF}})
+        return change
+
+    def test_secret_through_env_passes(self):
+        rc, out = self.lint(self.with_password())
+        self.assertEqual(rc, 0, out)
+
+    def test_secret_with_a_config_default_would_travel_in_argv(self):
+        out = self.assertFinds(
+            "actions/ok.yaml: secret parameter 'password' has a default, which st2 "
+            "would pass on the command line",
+            self.with_password({"type": "string", "secret": True,
+                                "default": "{{ config_context.password }}"}))
+        self.assertIn("AUTOSCALE_SECRET_PASSWORD", out)
+
+    def test_secret_with_a_literal_default(self):
+        self.assertFinds("secret parameter 'password' has a default",
+                         self.with_password({"type": "string", "secret": True,
+                                             "default": "hunter22"}))
+
+    def test_secret_missing_from_env(self):
+        self.assertFinds(
+            "actions/ok.yaml: secret parameter 'password': the C table reads config "
+            "'password', but the env default has no AUTOSCALE_SECRET_PASSWORD",
+            self.with_password(env={}))
+
+    def test_env_value_without_json_escape(self):
+        out = self.assertFinds(
+            "actions/ok.yaml: env AUTOSCALE_SECRET_PASSWORD must be "
+            "\"{{ config_context.<key> | json_escape }}\"",
+            self.with_password(env={"AUTOSCALE_SECRET_PASSWORD":
+                                    "{{ config_context.password }}"}))
+        self.assertIn("no AUTOSCALE_SECRET_PASSWORD", out)
+
+    def test_env_reads_another_key_than_the_c_table(self):
+        self.assertFinds(
+            "actions/ok.yaml: secret parameter 'password': env AUTOSCALE_SECRET_PASSWORD "
+            "reads config 'other', the C table says 'password'",
+            self.with_password(env={"AUTOSCALE_SECRET_PASSWORD":
+                                    "{{ config_context.other | json_escape }}"}))
+
+    def test_env_names_no_secret_parameter(self):
+        self.assertFinds(
+            "actions/ok.yaml: env AUTOSCALE_SECRET_GREETING names no secret parameter",
+            self.with_password(env={"AUTOSCALE_SECRET_PASSWORD": self.REF,
+                                    "AUTOSCALE_SECRET_GREETING":
+                                    "{{ config_context.other | json_escape }}"}))
+
+    def test_env_reads_a_config_key_not_marked_secret(self):
+        self.assertFinds(
+            "actions/ok.yaml: env AUTOSCALE_SECRET_PASSWORD reads config_context.password, "
+            "which config.schema.yaml does not mark secret: true",
+            self.with_password(schema={"type": "string", "default": ""}))
+
+    def test_env_reads_a_config_key_that_does_not_exist(self):
+        self.assertFinds(
+            "actions/ok.yaml: parameter 'env' of autoscale.ok reads "
+            "config_context.nokey, which is not in config.schema.yaml",
+            self.with_password(env={"AUTOSCALE_SECRET_PASSWORD": self.REF,
+                                    "OTHER": "{{ config_context.nokey }}"}))
+
+    def test_env_value_that_is_no_string(self):
+        self.assertFinds("actions/ok.yaml: env DEBUG_LEVEL: 3 is no string",
+                         self.with_password(env={"AUTOSCALE_SECRET_PASSWORD": self.REF,
+                                                 "DEBUG_LEVEL": 3}))
 
 
 if __name__ == "__main__":

@@ -245,18 +245,27 @@ class Runner:
                 "succeeded" if out.get("succeeded") else "failed", out)
             ex.status, ex.result = status, result
             return
+        # local_runner/base.py, _run: the runner's environment, the rendered
+        # `env` runner parameter as it is (Popen refuses a value that is no
+        # string), then st2's own variables (_get_common_action_env_variables).
+        # The environment, unlike the command line, is readable only by the
+        # action's user and root (docs/actions.md, "Secrets").
         env = dict(os.environ)
         env.update(self.env)
-        env.update({k: str(v) for k, v in (ex.runner_params.get("env") or {}).items()})
+        env.update(ex.runner_params.get("env") or {})
         env.update({"ST2_ACTION_PACK_NAME": self.pack.ref,
                     "ST2_ACTION_EXECUTION_ID": ex.id,
                     "ST2_ACTION_DEBUG": str(bool(ex.runner_params.get("debug")))})
         timeout = ex.runner_params.get("timeout") or self.default_timeout
         # st2's action runner does not run in the pack directory (contract, s.1)
         cwd = ex.runner_params.get("cwd") or "/"
-        proc = subprocess.Popen(P.argv(entry, named, positional), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                cwd=cwd, start_new_session=True)
+        try:
+            proc = subprocess.Popen(P.argv(entry, named, positional), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                    cwd=cwd, start_new_session=True)
+        except TypeError as e:  # an env value that is no string: the container fails it
+            ex.status, ex.result = "failed", {"error": str(e)}
+            return
         error = None
         try:
             out, err = proc.communicate(timeout=timeout)

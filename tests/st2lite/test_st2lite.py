@@ -28,6 +28,7 @@ class StrictTest(unittest.TestCase):
         cls.root = os.path.join(cls.dir, "strict")
         shutil.copytree(FIXTURE, cls.root)
         os.chmod(os.path.join(cls.root, "actions", "args.py"), 0o755)
+        os.chmod(os.path.join(cls.root, "actions", "env.py"), 0o755)
 
     @classmethod
     def tearDownClass(cls):
@@ -272,6 +273,51 @@ class StrictTest(unittest.TestCase):
     def test_the_program_does_not_run_in_the_pack_directory(self):
         ex = self.runner({}).run("strict.strict_child", {"node": "ab"})
         self.assertEqual(ex.result["stdout"]["cwd"], "/")
+
+    # ---- the env runner parameter: secrets off the command line ----
+    # A value with every character st2's JSON rendering of an object default
+    # could trip on (param.py, _render: the default's JSON text is rendered,
+    # then parsed).
+    SECRET = 'pa"ss\\wo\nrd \u00e9\'$x /'
+
+    def test_env_default_reaches_the_environment_not_the_command_line(self):
+        ex = self.runner({"password": self.SECRET}).run("strict.echo_env")
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["stdout"]["env"], {"AUTOSCALE_SECRET_PASSWORD": self.SECRET})
+        self.assertEqual(ex.result["stdout"]["argv"], [])
+        # param.py, _cast_params_from: only Jinja string defaults join the
+        # live parameters, which the execution record keeps and shows
+        self.assertNotIn("env", ex.live)
+        self.assertEqual(ex.runner_params["env"], {"AUTOSCALE_SECRET_PASSWORD": self.SECRET})
+
+    def test_a_secret_given_as_a_parameter_travels_on_the_command_line(self):
+        ex = self.runner({"password": "from-config"}).run("strict.echo_env",
+                                                           {"password": "typed"})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result["stdout"]["argv"], ["--password=typed"])
+        self.assertEqual(ex.result["stdout"]["env"], {"AUTOSCALE_SECRET_PASSWORD": "from-config"})
+
+    def test_env_default_without_json_escape_refuses_a_quote(self):
+        ex = self.runner({"password": 'a"b'}).run("strict.echo_env_raw")
+        self.assertEqual(ex.status, "failed")
+        self.assertTrue(ex.refused.startswith('Failed to render parameter "env": '), ex.refused)
+        ex = self.runner({"password": "plain"}).run("strict.echo_env_raw")
+        self.assertEqual(ex.result["stdout"]["env"], {"AUTOSCALE_SECRET_PASSWORD": "plain"})
+
+    def test_json_escape_cannot_carry_a_trailing_quote(self):
+        # data.py, json_escape: json.dumps(v).strip('"') strips the escaped
+        # quote's own '"' too, leaving a lone backslash in the JSON text
+        ex = self.runner({"password": 'ends in "'}).run("strict.echo_env")
+        self.assertEqual(ex.status, "failed")
+        self.assertTrue(ex.refused.startswith('Failed to render parameter "env": '), ex.refused)
+        ex = self.runner({"password": '"starts'}).run("strict.echo_env")
+        self.assertEqual(ex.result["stdout"]["env"], {"AUTOSCALE_SECRET_PASSWORD": '"starts'})
+
+    def test_an_env_value_that_is_no_string_fails_the_execution(self):
+        ex = self.runner({}).run("strict.echo_env_int")
+        self.assertIsNone(ex.refused, "st2 accepts the request: Popen refuses it")
+        self.assertEqual(ex.status, "failed")
+        self.assertIn("expected str", ex.result["error"])
 
     # ---- stubs ----
     def test_a_stub_replaces_the_program_after_every_check(self):

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "secret.h"
+#include "st2.h"
 
 /* ---- stderr capture ---- */
 
@@ -196,6 +197,194 @@ static void test_scrub_buf(void **state)
     assert_string_equal(small, "***");
 }
 
+/* ---- encoded forms (issue 11): a server, or our own JSON, may write a
+ * secret escaped; every form is masked whole, nothing else is touched ---- */
+
+static void test_json_escaped_forms(void **state)
+{
+    (void)state;
+    secret_register("pa\"ss\\wo/rd");
+    /* json-c (and our stdout), then a writer that escapes the slash */
+    assert_scrub("{\"m\":\"pa\\\"ss\\\\wo/rd\"}", "{\"m\":\"***\"}");
+    assert_scrub("{\"m\":\"pa\\\"ss\\\\wo\\/rd\"}", "{\"m\":\"***\"}");
+    /* every character as \uXXXX, lower and upper case hex */
+    assert_scrub("x \\u0070\\u0061\\u0022ss\\u005cwo\\u002Frd y", "x *** y");
+    /* and the raw form is still masked */
+    assert_scrub("pw pa\"ss\\wo/rd.", "pw ***.");
+}
+
+static void test_json_unicode_and_control_forms(void **state)
+{
+    (void)state;
+    /* non-ASCII, a character beyond the BMP, HTML characters, a tab */
+    secret_register("<p\xc3\xa4$s>&\xf0\x9f\x98\x80\tz");
+    const char *forms[] = {
+        /* Python json.dumps (ensure_ascii): \u escapes and a surrogate pair */
+        "<p\\u00e4$s>&\\ud83d\\ude00\\tz",
+        /* Go's encoding/json: <, > and & escaped, UTF-8 kept, \t short */
+        "\\u003cp\xc3\xa4$s\\u003e\\u0026\xf0\x9f\x98\x80\\tz",
+        /* Java: upper-case hex, the tab as \u0009 */
+        "<p\\u00E4$s>&\\uD83D\\uDE00\\u0009z",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        char in[256], want[] = "[***]";
+        snprintf(in, sizeof in, "[%s]", forms[i]);
+        assert_scrub(in, want);
+    }
+}
+
+static void test_python_repr_forms(void **state)
+{
+    (void)state;
+    secret_register("it's\"a\x01tab");
+    assert_scrub("{'password': 'it\\'s\"a\\x01tab'}", "{'password': '***'}");
+}
+
+static void test_url_encoded_forms(void **state)
+{
+    (void)state;
+    secret_register("a b/c?d=e&f+g%h\xc3\xa9");
+    assert_scrub("/x?k=a%20b%2Fc%3Fd%3De%26f%2Bg%25h%C3%A9&n=1", "/x?k=***&n=1");
+    assert_scrub("/x?k=a%20b%2fc%3fd%3de%26f%2bg%25h%c3%a9&n=1", "/x?k=***&n=1");
+    /* a form body: + for the space */
+    assert_scrub("k=a+b%2Fc%3Fd%3De%26f%2Bg%25h%C3%A9", "k=***");
+}
+
+static void test_shell_quoted_forms(void **state)
+{
+    (void)state;
+    secret_register("it's me $HOME");
+    assert_scrub("cmd --pw='it'\\''s me $HOME' x", "cmd --pw='***' x");
+    /* Python's shlex.quote */
+    assert_scrub("cmd --pw='it'\"'\"'s me $HOME' x", "cmd --pw='***' x");
+    /* printf %q */
+    assert_scrub("cmd --pw=it\\'s\\ me\\ \\$HOME x", "cmd --pw=*** x");
+}
+
+static void test_nested_forms(void **state)
+{
+    (void)state;
+    secret_register("a\"b\\c'd e");
+    /* a server's JSON echo of it, inside our JSON */
+    assert_scrub("{\"message\":\"said {\\\"pw\\\": \\\"a\\\\\\\"b\\\\\\\\c'd e\\\"}\"}",
+                 "{\"message\":\"said {\\\"pw\\\": \\\"***\\\"}\"}");
+    /* a shell-quoted command line in JSON */
+    assert_scrub("{\"cmd\":\"x '***'\"}", "{\"cmd\":\"x '***'\"}");
+    assert_scrub("{\"cmd\":\"x 'a\\\"b\\\\c'\\\\''d e'\"}", "{\"cmd\":\"x '***'\"}");
+    /* a URL-encoded JSON body */
+    assert_scrub("q=%7B%22pw%22%3A%22a%5C%22b%5C%5Cc%27d%20e%22%7D",
+                 "q=%7B%22pw%22%3A%22***%22%7D");
+}
+
+static void test_escape_at_the_edge_is_masked_whole(void **state)
+{
+    (void)state;
+    secret_register("abcd\"");
+    /* no backslash or quote of the escape may be left next to the mask */
+    assert_scrub("\"abcd\\\"\"", "\"***\"");
+    assert_scrub("xabcd\\u0022y", "x***y");
+}
+
+static void test_other_escapes_untouched(void **state)
+{
+    (void)state;
+    secret_register("s3cr3t\"x");
+    /* escapes that decode to something else, and broken ones, stay as they
+     * were, byte for byte */
+    const char *texts[] = {
+        "{\"a\":\"line\\nbreak \\\"quoted\\\" \\u00e9 \\/\"}",
+        "%41%4 %zz + 'a'\\''b' \\$ \\",
+        "\\u12", "\\ud83d alone", "\\udc00", "%", "\\x4", "'\\'", "s3cr3t\\\\x\"",
+        "s3cr3t%22", "s3cr3t\\x",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        assert_scrub(texts[i], texts[i]);
+}
+
+static void test_form_beside_raw_and_other_secrets(void **state)
+{
+    (void)state;
+    secret_register("tok\"en-1");
+    secret_register("key/2222");
+    assert_scrub("tok\"en-1 tok\\\"en-1 tok%22en-1 key%2F2222 key\\/2222 key/2222",
+                 "*** *** *** *** *** ***");
+}
+
+/* ---- secret_env_args: secrets from AUTOSCALE_SECRET_<NAME> ---- */
+
+static const struct as_param env_params[] = {
+    {"password", AS_T_STRING, AS_P_SECRET, NULL, "password", AS_NAMED},
+    {"token", AS_T_STRING, AS_P_SECRET, NULL, "token", AS_NAMED},
+    {"user", AS_T_STRING, 0, NULL, "user", AS_NAMED},
+    AS_PARAM_END,
+};
+
+static void test_env_secret_becomes_an_argument(void **state)
+{
+    (void)state;
+    char *orig[] = {"/x/bin/act", "--user=bob", NULL};
+    char **argv = orig;
+    int argc = 2;
+    setenv("AUTOSCALE_SECRET_PASSWORD", "pa\"ss w0rd", 1);
+    setenv("AUTOSCALE_SECRET_USER", "not-a-secret-param", 1);
+    setenv("AUTOSCALE_SECRET_STRAY", "stray-value", 1);
+    secret_env_args(env_params, &argc, &argv);
+
+    assert_int_equal(argc, 3);
+    assert_string_equal(argv[0], "/x/bin/act");
+    assert_string_equal(argv[1], "--user=bob");
+    assert_string_equal(argv[2], "--password=pa\"ss w0rd");
+    assert_null(argv[3]);
+    assert_null(orig[2]); /* the process's own argv is left as it was */
+    /* every AUTOSCALE_SECRET_* is gone, and scrubbed, used or not */
+    assert_null(getenv("AUTOSCALE_SECRET_PASSWORD"));
+    assert_null(getenv("AUTOSCALE_SECRET_USER"));
+    assert_null(getenv("AUTOSCALE_SECRET_STRAY"));
+    assert_scrub("a pa\"ss w0rd b stray-value c not-a-secret-param", "a *** b *** c ***");
+}
+
+static void test_command_line_secret_wins_over_env(void **state)
+{
+    (void)state;
+    char *orig[] = {"act", "--password=typed-one", NULL};
+    char **argv = orig;
+    int argc = 2;
+    setenv("AUTOSCALE_SECRET_PASSWORD", "from-config", 1);
+    setenv("AUTOSCALE_SECRET_TOKEN", "", 1);
+    secret_env_args(env_params, &argc, &argv);
+    assert_int_equal(argc, 2); /* neither the given one nor an empty one is added */
+    assert_ptr_equal(argv, orig);
+    assert_null(getenv("AUTOSCALE_SECRET_PASSWORD"));
+    assert_null(getenv("AUTOSCALE_SECRET_TOKEN"));
+    assert_scrub("from-config", "***");
+}
+
+static void test_env_secret_parses_like_an_argument(void **state)
+{
+    (void)state;
+    char *orig[] = {"act", NULL};
+    char **argv = orig;
+    int argc = 1;
+    setenv("AUTOSCALE_SECRET_TOKEN", "tok-\xc3\xa9-1234", 1);
+    secret_env_args(env_params, &argc, &argv);
+    struct as_error err = {0};
+    struct as_args *a = as_args_parse(env_params, argc, argv, &err);
+    assert_non_null(a);
+    assert_true(as_arg_given(a, "token"));
+    assert_string_equal(as_arg_str(a, "token"), "tok-\xc3\xa9-1234");
+    assert_null(as_arg_str(a, "password"));
+    as_args_free(a);
+
+    /* and is refused like one: not UTF-8 */
+    argv = orig;
+    argc = 1;
+    setenv("AUTOSCALE_SECRET_TOKEN", "bad-\xff-utf8", 1);
+    secret_env_args(env_params, &argc, &argv);
+    assert_null(as_args_parse(env_params, argc, argv, &err));
+    assert_string_equal(err.code, "invalid_parameter");
+    assert_null(strstr(err.message, "bad-"));
+}
+
 /* ---- log.c ---- */
 
 static void test_log_line_format_and_scrubbing(void **state)
@@ -346,6 +535,18 @@ int main(void)
         T(test_clear_forgets),
         T(test_regression_overlapping_secrets_fully_masked),
         T(test_scrub_buf),
+        T(test_json_escaped_forms),
+        T(test_json_unicode_and_control_forms),
+        T(test_python_repr_forms),
+        T(test_url_encoded_forms),
+        T(test_shell_quoted_forms),
+        T(test_nested_forms),
+        T(test_escape_at_the_edge_is_masked_whole),
+        T(test_other_escapes_untouched),
+        T(test_form_beside_raw_and_other_secrets),
+        T(test_env_secret_becomes_an_argument),
+        T(test_command_line_secret_wins_over_env),
+        T(test_env_secret_parses_like_an_argument),
         T(test_log_line_format_and_scrubbing),
         T(test_log_level_filtering),
         T(test_log_levels_from_environment),
