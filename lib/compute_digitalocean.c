@@ -338,6 +338,7 @@ static void set_state(const struct compute *c, struct json_object *d, const char
     } else {
         m->state = MACHINE_ERROR;
         snprintf(m->detail, sizeof m->detail, "droplet has unknown status '%.40s'", status);
+        jx_clean_line(m->detail); /* DO's word, cut anywhere */
     }
 }
 
@@ -354,6 +355,7 @@ static int parse_droplet(const struct compute *c, struct json_object *d, struct 
         return -1;
     snprintf(m->id, sizeof m->id, "%lld", (long long)json_object_get_int64(idv));
     snprintf(m->name, sizeof m->name, "%s", name);
+    jx_clean_line(m->name); /* goes into records and output, UTF-8 only */
     group_of(d, m->group, sizeof m->group);
     m->created_at = parse_time(jx_str(d, "created_at", NULL));
     set_state(c, d, status, m);

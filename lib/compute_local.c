@@ -33,6 +33,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "node.h"
+#include "nodes.h"
 #include "st2.h"
 
 #include <arpa/inet.h>
@@ -927,7 +928,8 @@ static int resolve_dir(struct json_object *settings, char *out, size_t outsz,
                        "AUTOSCALE_LOCAL_DIR or HOME)");
     if (n <= 0 || (size_t)n >= outsz)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_setting", "local_dir is too long");
-    return 0;
+    /* A relative one would land in whatever st2's working directory is. */
+    return as_path_check(out, "local_dir", err);
 }
 
 /* An integer setting: a JSON integer, or a string of digits (a group's
@@ -971,7 +973,8 @@ static struct compute *local_open(struct json_object *settings, struct as_error 
     }
     snprintf(c->command, sizeof c->command, "%s", cmd);
     if (int_setting(settings, "port", 1, 65535, DEFAULT_PORT, &port, err) < 0 ||
-        int_setting(settings, "grace_ms", 0, 600000, DEFAULT_GRACE_MS, &grace, err) < 0 ||
+        int_setting(settings, "grace_ms", 0, NODE_GRACE_MAX_MS, DEFAULT_GRACE_MS, &grace,
+                    err) < 0 ||
         resolve_dir(settings, c->dir, sizeof c->dir, err) < 0)
         goto fail;
     c->port = (int)port;

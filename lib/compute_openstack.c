@@ -105,9 +105,7 @@ static int oom(struct as_error *err)
 static void copy_line(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src ? src : "");
-    for (char *p = dst; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
+    jx_clean_line(dst);
 }
 
 /* "2024-05-01T12:00:00Z" or "...00.000000Z" (Keystone, Nova) to epoch
@@ -612,6 +610,7 @@ static enum machine_state map_status(const char *status, char *detail, size_t ds
      * Nova will not leave by itself, and none of them serves; waiting would
      * wait forever, so the caller is told it is unusable. */
     snprintf(detail, dsize, "server is %.40s", status);
+    jx_clean_line(detail); /* the server's word, cut anywhere */
     return MACHINE_ERROR;
 }
 
@@ -1289,6 +1288,10 @@ static int read_auth_url(struct compute *c, struct as_error *err)
     const char *u = setting(c->settings, "auth_url");
     if (!u)
         return missing(err, "auth_url");
+    const char *why = http_url_problem(u);
+    if (why)
+        return as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
+                       "openstack setting 'auth_url' %s", why);
     char *v = strdup(u);
     if (!v)
         return oom(err);
@@ -1323,6 +1326,14 @@ static void os_close(struct compute *c)
     free(c);
 }
 
+/* Keystone region ids are free-form in principle; real ones are names
+ * such as RegionOne or us-east-1, and a region lands in error text. */
+static bool region_ok(const char *r)
+{
+    size_t n = strspn(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+    return n > 0 && n <= 64 && !r[n];
+}
+
 static struct compute *os_open(struct json_object *settings, struct as_error *err)
 {
     struct compute *c = calloc(1, sizeof *c);
@@ -1337,9 +1348,23 @@ static struct compute *os_open(struct json_object *settings, struct as_error *er
         return NULL;
     }
     c->region = setting(settings, "region");
+    if (c->region && !region_ok(c->region)) {
+        as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
+                "openstack setting 'region' must be a region name ([A-Za-z0-9_.-], "
+                "at most 64)");
+        os_close(c);
+        return NULL;
+    }
     c->network = setting(settings, "network");
     c->ca_bundle = setting(settings, "ca_bundle");
     c->timeout_ms = (long)jx_int(settings, "timeout_ms", 0);
+    if (c->timeout_ms < 0 || c->timeout_ms > HTTP_BUDGET_DEFAULT_MS) {
+        as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
+                "openstack setting 'timeout_ms' must be between 1 and %d",
+                HTTP_BUDGET_DEFAULT_MS);
+        os_close(c);
+        return NULL;
+    }
 
     struct http_options o;
     http_options_default(&o);

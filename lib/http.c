@@ -66,6 +66,7 @@ void http_options_default(struct http_options *o)
     o->max_attempts = 4;
     o->backoff_base_ms = 200;
     o->backoff_max_ms = 10000;
+    o->budget_ms = HTTP_BUDGET_DEFAULT_MS;
     o->user_agent = "autoscale-stackstorm/" AS_VERSION;
 }
 
@@ -192,6 +193,8 @@ struct http_client *http_client_new(const struct http_options *o,
         as_fail(err, AS_EXIT_FAILURE, "http_init", "%s", curl_load_error);
         return NULL;
     }
+    if (o->ca_bundle && as_path_check(o->ca_bundle, "ca_bundle", err) < 0)
+        return NULL;
     if (o->ca_bundle && access(o->ca_bundle, R_OK) != 0) {
         as_fail(err, AS_EXIT_BADINPUT, "http_bad_ca_bundle",
                 "CA bundle %s is not readable", o->ca_bundle);
@@ -214,6 +217,8 @@ struct http_client *http_client_new(const struct http_options *o,
         c->opt.backoff_base_ms = def.backoff_base_ms;
     if (c->opt.backoff_max_ms < 0)
         c->opt.backoff_max_ms = def.backoff_max_ms;
+    if (c->opt.budget_ms <= 0)
+        c->opt.budget_ms = def.budget_ms;
 
     c->ca_bundle = dup_or_null(o->ca_bundle);
     c->user_agent = strdup(o->user_agent ? o->user_agent : def.user_agent);
@@ -268,6 +273,39 @@ void http_response_free(struct http_response *r)
     r->content_type = NULL;
     r->captured_header = NULL;
     r->body_len = 0;
+}
+
+const char *http_url_problem(const char *url)
+{
+    const char *host = !url                                ? NULL
+                       : strncmp(url, "https://", 8) == 0 ? url + 8
+                       : strncmp(url, "http://", 7) == 0  ? url + 7
+                                                          : NULL;
+    if (!host)
+        return "must start with http:// or https://";
+    for (const char *c = url; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#' || *c == '@' ||
+            *c == '\\')
+            return "must have no blank, control character, '@', '?', '#' or '\\'";
+    size_t hlen = host[0] == '['
+                      ? strspn(host + 1, "0123456789abcdefABCDEF:.") + 2
+                      : strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789.-");
+    if (hlen == 0 || (host[0] == '[' && host[hlen - 1] != ']') || hlen > 253)
+        return "must name a host";
+    const char *p = host + hlen;
+    if (*p == ':') {
+        size_t n = strspn(p + 1, "0123456789");
+        long port = n && n <= 5 ? strtol(p + 1, NULL, 10) : 0;
+        if (port < 1 || port > 65535)
+            return "must have a port between 1 and 65535";
+        p += 1 + n;
+    }
+    if (*p && *p != '/')
+        return "must name a host";
+    if (strlen(url) > 2048)
+        return "is longer than 2048 bytes";
+    return NULL;
 }
 
 /* ------------------------------------------------------------ redaction -- */
@@ -439,7 +477,7 @@ static int method_retryable(const struct http_request *req)
 }
 
 static int setup(struct http_client *c, const struct http_request *req,
-                 struct curl_slist *headers, struct transfer *t)
+                 struct curl_slist *headers, struct transfer *t, long timeout_ms)
 {
     CURL *h = c->curl;
     CURLcode rc = CURLE_OK;
@@ -456,8 +494,9 @@ static int setup(struct http_client *c, const struct http_request *req,
     SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, c->opt.connect_timeout_ms);
-    SET(CURLOPT_TIMEOUT_MS, c->opt.timeout_ms);
+    SET(CURLOPT_CONNECTTIMEOUT_MS,
+        c->opt.connect_timeout_ms < timeout_ms ? c->opt.connect_timeout_ms : timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, timeout_ms);
     SET(CURLOPT_USERAGENT, c->opt.user_agent);
     SET(CURLOPT_SSL_VERIFYPEER, c->opt.insecure ? 0L : 1L);
     SET(CURLOPT_SSL_VERIFYHOST, c->opt.insecure ? 0L : 2L);
@@ -532,6 +571,13 @@ static const char *classify(CURLcode rc, int *retryable, enum as_exit *exit)
     }
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static long backoff_ms(struct http_client *c, int retry_index)
 {
     long base = c->opt.backoff_base_ms, cap = c->opt.backoff_max_ms;
@@ -573,7 +619,7 @@ struct failure {
 /* Send the request once. 0: a response is in *resp; -1: *f says why not. */
 static int attempt_once(struct http_client *c, const struct http_request *req,
                         struct curl_slist *headers, struct http_response *resp,
-                        struct transfer *t, struct failure *f)
+                        struct transfer *t, long timeout_ms, struct failure *f)
 {
     http_response_free(resp);
     resp->status = 0;
@@ -581,7 +627,7 @@ static int attempt_once(struct http_client *c, const struct http_request *req,
     f->exit = AS_EXIT_FAILURE;
     f->retryable = 0;
 
-    if (setup(c, req, headers, t) < 0) {
+    if (setup(c, req, headers, t, timeout_ms) < 0) {
         f->code = "http_transport";
         snprintf(f->text, sizeof f->text, "cannot set request options");
         return -1;
@@ -630,6 +676,9 @@ int http_do(struct http_client *c, const struct http_request *req,
 
     memset(resp, 0, sizeof *resp);
     resp->retry_after_ms = -1;
+    /* One budget for every attempt and wait: four attempts of a 30 s
+     * timeout would otherwise outlast st2's 60 s default action timeout. */
+    long long end = mono_ms() + as_deadline_cap_ms(c->opt.budget_ms);
     redact_url(req->url, req->secret_url, shown, sizeof shown);
 
     struct curl_slist *headers = build_headers(req->headers);
@@ -647,8 +696,19 @@ int http_do(struct http_client *c, const struct http_request *req,
             snprintf(f.text, sizeof f.text, "interrupted");
             break;
         }
+        long long left = end - mono_ms();
+        if (left <= 0) {
+            f.code = "http_timeout";
+            f.exit = AS_EXIT_FAILURE;
+            snprintf(f.text, sizeof f.text, "%s", attempt == 1
+                     ? "no time left before the action's deadline"
+                     : "the request's time budget is spent");
+            attempt--; /* this one was not sent */
+            break;
+        }
         log_debug("%s %s: attempt %d/%d", req->method, shown, attempt, max);
-        int rc = attempt_once(c, req, headers, resp, &t, &f);
+        int rc = attempt_once(c, req, headers, resp, &t,
+                              left < c->opt.timeout_ms ? (long)left : c->opt.timeout_ms, &f);
         resp->attempts = attempt;
         if (t.retry_after_ms >= 0)
             resp->retry_after_ms = t.retry_after_ms;
@@ -671,6 +731,13 @@ int http_do(struct http_client *c, const struct http_request *req,
                 wait = t.retry_after_ms < c->opt.backoff_max_ms ? t.retry_after_ms
                                                                 : c->opt.backoff_max_ms;
         }
+        if (wait >= end - mono_ms()) { /* no time would be left to try again */
+            if (rc == 0) {
+                curl.slist_free_all(headers);
+                return 0;
+            }
+            break;
+        }
         log_debug("%s %s: retrying in %ld ms%s", req->method, shown, wait,
                   rc == 0 && t.retry_after_ms >= 0 ? " (Retry-After)" : "");
         if (as_sleep_ms(wait) < 0) {
@@ -684,6 +751,8 @@ int http_do(struct http_client *c, const struct http_request *req,
     curl.slist_free_all(headers);
     http_response_free(resp);
     resp->status = 0;
+    if (attempt < 1)
+        attempt = 1;
     if (attempt > 1 && strcmp(f.code, "interrupted") != 0)
         return as_fail(err, f.exit, f.code, "%s %s: %s (after %d attempts)", req->method,
                        shown, f.text, attempt);

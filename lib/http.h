@@ -1,7 +1,8 @@
 /* http.h - the one HTTP client every provider and the st2 datastore use.
  *
  * Over libcurl: one easy handle per client so connections are reused, connect
- * and total timeouts, TLS verification on by default (CA bundle settable),
+ * and total timeouts, one budget for all the attempts of a request (cut to
+ * the action's deadline), TLS verification on by default (CA bundle settable),
  * retries with exponential backoff and full jitter for idempotent requests on
  * connection errors, 429 (honouring Retry-After) and 5xx. It never logs
  * request headers or bodies, nor a captured response header, and logs only
@@ -25,7 +26,15 @@ struct http_options {
     long backoff_max_ms;     /* cap for one wait, default 10000; Retry-After is
                                 honoured up to this cap as well */
     const char *user_agent;  /* default "autoscale-stackstorm/<version>" */
+    long budget_ms;          /* every attempt and wait of one http_do()
+                                together, default HTTP_BUDGET_DEFAULT_MS;
+                                also never past the action's deadline
+                                (as_deadline_left_ms) */
 };
+
+/* 45 s: st2 kills an action after 60 s unless its YAML says otherwise, and
+ * one slow datastore or API call must leave the action time to report. */
+#define HTTP_BUDGET_DEFAULT_MS 45000
 
 void http_options_default(struct http_options *o);
 
@@ -96,6 +105,13 @@ int http_json(struct http_client *c, const char *method, const char *url,
  * {"error": {"message": ...}}, {"id":..,"message":..}) or plain text.
  * Newly allocated. */
 char *http_error_text(const struct http_response *r);
+
+/* Why url is not one we may send a request to (NULL when it is): the
+ * scheme http or https, a host name or IP address (IPv6 in brackets), an
+ * optional port in 1..65535, then nothing or a path; no user name, query,
+ * fragment, blank or control character. What libcurl would refuse (or
+ * resolve elsewhere) is refused before anything is written. */
+const char *http_url_problem(const char *url);
 
 /* Percent-encode everything but unreserved characters (RFC 3986), newly
  * allocated: for key names and query values. */

@@ -8,14 +8,12 @@
 #include "st2.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Cleaning up after a failed add gets its own bounded wait, so a deadline
- * spent on the create still leaves time to delete what was made. */
-#define CLEANUP_WAIT_S 120
 
 static unsigned long long fnv1a(const char *s)
 {
@@ -98,6 +96,15 @@ static void record_machine(struct json_object *rec, const struct machine *m)
 
 /* ---- waiting on the provider ---- */
 
+/* One poll interval, never past the wait's deadline (epoch seconds): a long
+ * poll_interval_ms must not sleep through it. 0 normally, -1 interrupted. */
+static int nap(const struct node_ctx *nc, long long deadline)
+{
+    long long left = (deadline - as_now()) * 1000;
+    long ms = left < nc->poll_ms ? (long)(left > 0 ? left : 0) : nc->poll_ms;
+    return as_sleep_ms(ms) < 0 ? -1 : 0;
+}
+
 /* Poll until the machine is active, failed or gone, or the deadline. */
 static int wait_settled(struct node_ctx *nc, const char *id, long long deadline,
                         struct machine *m, struct as_error *err)
@@ -110,7 +117,7 @@ static int wait_settled(struct node_ctx *nc, const char *id, long long deadline,
             return 0;
         if (as_now() >= deadline)
             return 1;
-        if (as_sleep_ms(nc->poll_ms) < 0)
+        if (nap(nc, deadline) < 0)
             return as_fail(err, AS_EXIT_FAILURE, "interrupted",
                            "interrupted while waiting for machine %s", id);
     }
@@ -127,7 +134,7 @@ static int wait_gone(struct node_ctx *nc, const char *id, long long deadline,
             return 0;
         if (as_now() >= deadline)
             return 1;
-        if (as_sleep_ms(nc->poll_ms) < 0)
+        if (nap(nc, deadline) < 0)
             return as_fail(err, AS_EXIT_FAILURE, "interrupted",
                            "interrupted while waiting for machine %s to go", id);
     }
@@ -144,16 +151,17 @@ static struct json_object *result(struct json_object *rec, bool changed)
 }
 
 /* The machine this record stands for: the one it names, the one a previous
- * try created under its name, or a new one. */
-static int obtain_machine(struct node_ctx *nc, struct json_object *rec,
+ * try created under its name (found: 1 when node_add already looked and m
+ * holds it, 0 when it looked and there was none, -1 when it did not look),
+ * or a new one. */
+static int obtain_machine(struct node_ctx *nc, struct json_object *rec, int found,
                           struct machine *m, struct as_error *err)
 {
     const char *name = jx_str(rec, "name", "");
     const char *id = jx_str(rec, "provider_id", NULL);
     if (id)
         return nc->ops->get(nc->compute, id, m, err);
-    int found = nc->ops->find(nc->compute, nc->group->name, name, m, err);
-    if (found < 0)
+    if (found < 0 && (found = nc->ops->find(nc->compute, nc->group->name, name, m, err)) < 0)
         return -1;
     if (found) {
         log_info("node %s: found the machine a previous try created (%s)", name, m->id);
@@ -180,7 +188,7 @@ static int abandon(struct node_ctx *nc, struct json_object *rec, const struct ma
     as_error_clear(&cerr);
     if (m->id[0] && m->state != MACHINE_GONE &&
         (nc->ops->destroy(nc->compute, m->id, &cerr) < 0 ||
-         wait_gone(nc, m->id, as_now() + CLEANUP_WAIT_S, &cerr) != 0)) {
+         wait_gone(nc, m->id, as_now() + NODE_CLEANUP_WAIT_S, &cerr) != 0)) {
         snprintf(cleanup, sizeof cleanup,
                  "could not delete machine %s (%s): its record is kept for reconcile",
                  m->id, cerr.code[0] ? cerr.code : "timeout");
@@ -222,10 +230,32 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
         json_object_put(rec);
         return -1;
     }
-    if (!rec && (rec = new_record(nc, name, execution_id), save_record(nc, rec, err) < 0))
+    int found = -1;
+    bool changed = false;
+    if (!rec) {
+        /* Ask the provider first what needs no write: find() signs in and
+         * resolves the endpoints, so bad settings and credentials are
+         * refused before anything is recorded (a refusal changes nothing). */
+        if ((found = nc->ops->find(nc->compute, nc->group->name, name, &m, err)) < 0)
+            return -1;
+        rec = new_record(nc, name, execution_id);
+        if (save_record(nc, rec, err) < 0)
+            goto fail;
+        changed = true;
+    }
+    if (obtain_machine(nc, rec, found, &m, err) < 0) {
+        /* A refused create made no machine: take back the record this run
+         * wrote, so that exit 2 still means "nothing changed". Any other
+         * failure keeps it "building" for reconcile. */
+        if (err->exit == AS_EXIT_BADINPUT && changed && !jx_str(rec, "provider_id", NULL)) {
+            struct as_error derr;
+            as_error_clear(&derr);
+            if (drop_record(nc, name, &derr) == 0)
+                changed = false;
+        }
         goto fail;
-    if (obtain_machine(nc, rec, &m, err) < 0)
-        goto fail; /* the record stays "building": reconcile resolves it */
+    }
+    changed = true; /* from here on a machine exists */
     if ((rc = wait_settled(nc, m.id, as_now() + nc->deadline, &m, err)) < 0)
         goto fail;
     if (rc == 1 || m.state != MACHINE_ACTIVE) {
@@ -247,6 +277,9 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
     json_object_put(rec);
     return 0;
 fail:
+    /* Exit 2 promises that nothing changed; past the first write it would lie. */
+    if (changed && err->exit == AS_EXIT_BADINPUT)
+        err->exit = AS_EXIT_FAILURE;
     json_object_put(rec);
     return -1;
 }
@@ -258,6 +291,7 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
 {
     struct json_object *rec = NULL;
     struct machine m;
+    bool changed = false;
     int rc;
 
     if (node_check_name(node, err) < 0 || (rc = node_record_load(nc->ds, nc->group->name, node, &rec, err)) < 0)
@@ -280,6 +314,7 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
         jx_add_str(rec, "state", node_state_name(NODE_DELETING));
         if (save_record(nc, rec, err) < 0)
             goto fail;
+        changed = true;
     }
     char idbuf[128];
     snprintf(idbuf, sizeof idbuf, "%s", id ? id : "");
@@ -303,6 +338,10 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
     json_object_put(rec);
     return 0;
 fail:
+    /* The record is already 'deleting': a provider that refuses the stored
+     * id (exit 2) must not be reported as "nothing changed". */
+    if (changed && err->exit == AS_EXIT_BADINPUT)
+        err->exit = AS_EXIT_FAILURE;
     json_object_put(rec);
     return -1;
 }

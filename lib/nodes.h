@@ -17,6 +17,17 @@
 #include "error.h"
 #include "group.h"
 
+/* The longest wait between two provider polls (poll_interval_ms), and the
+ * longest a local node may take to stop after SIGTERM (local_grace_ms):
+ * both are waits inside an action, so neither may approach st2's timeout. */
+#define NODE_POLL_MAX_MS 60000
+#define NODE_GRACE_MAX_MS 60000
+/* Cleaning up after a failed add gets its own bounded wait, so a deadline
+ * spent on the create still leaves time to delete what was made. The
+ * actions' runner timeout (add_node.yaml: 660 s) covers the default deadline
+ * (600 s) plus this. */
+#define NODE_CLEANUP_WAIT_S 50
+
 struct node_ctx {
     struct ds *ds;
     const struct group *group;

@@ -163,6 +163,8 @@ static int load_key(const struct sshc_opts *o, ssh_key *key, struct as_error *er
         return as_fail(err, AS_EXIT_BADINPUT, "missing_parameter",
                        "give 'ssh_private_key' (the key text) or "
                        "'ssh_private_key_file' (a path)");
+    if (as_path_check(o->key_file, "ssh_private_key_file", err) < 0)
+        return -1;
     if (access(o->key_file, R_OK) != 0)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_private_key",
                        "cannot read the private key file %s: %s", o->key_file,
@@ -240,9 +242,17 @@ static int read_fingerprint(struct sshc *c, struct as_error *err)
     return 0;
 }
 
-/* mkdir -p of the file's directory, private: it says which hosts we trust. */
+/* mkdir -p of the file's directory, private: it says which hosts we trust.
+ * Only inside the pack's state directory (where the default file lives):
+ * any other known-hosts file must be in a directory that exists. */
 static void make_parent_dirs(const char *file)
 {
+    char *def = sshc_default_known_hosts();
+    char *base = def ? strrchr(def, '/') : NULL;
+    bool ours = base && strncmp(file, def, (size_t)(base - def) + 1) == 0;
+    free(def);
+    if (!ours)
+        return;
     char *dir = strdup(file);
     char *slash = dir ? strrchr(dir, '/') : NULL;
     if (slash && slash != dir) {
@@ -317,6 +327,69 @@ static int authenticate(struct sshc *c, const struct sshc_opts *o, ssh_key key,
                    "%s port %d refused the key for user %s", o->host, o->port, o->user);
 }
 
+/* Does this look like a known-hosts file: each line blank, a comment, or
+ * "[@marker] hosts keytype key ..." with a key type such as ssh-ed25519,
+ * ecdsa-sha2-nistp256 or sk-ssh-ed25519@openssh.com? Only the first 64 KiB
+ * are read: enough to tell /etc/passwd from one. */
+static bool looks_like_known_hosts(int fd)
+{
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    if (memchr(buf, '\0', (size_t)n))
+        return false;
+    for (char *line = buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        else if (n == (ssize_t)sizeof buf - 1)
+            break; /* a line cut by the read: judged by the lines before it */
+        char *save = NULL, *f[3] = {NULL, NULL, NULL};
+        char *tok = strtok_r(line, " \t\r", &save);
+        if (!tok || tok[0] == '#')
+            continue;
+        if (tok[0] == '@')
+            tok = strtok_r(NULL, " \t\r", &save);
+        for (int i = 0; i < 3 && tok; i++, tok = strtok_r(NULL, " \t\r", &save))
+            f[i] = tok;
+        if (!f[2] || !(strncmp(f[1], "ssh-", 4) == 0 || strncmp(f[1], "ecdsa-", 6) == 0 ||
+                       strncmp(f[1], "sk-", 3) == 0))
+            return false;
+    }
+    return true;
+}
+
+int sshc_known_hosts_check(const char *path, struct as_error *err)
+{
+    if (as_path_check(path, "ssh_known_hosts_file", err) < 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT)
+        return 0; /* created on the first host key, in a directory that exists */
+    struct stat st;
+    const char *why = NULL;
+    if (fd < 0)
+        why = errno == ELOOP ? "is a symbolic link" : "cannot be opened";
+    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        why = "is not a regular file";
+    else if (st.st_uid != geteuid())
+        why = "is not owned by the user running the action";
+    else if (st.st_mode & 022)
+        why = "is writable by others";
+    else if (!looks_like_known_hosts(fd))
+        why = "does not look like a known_hosts file";
+    if (fd >= 0)
+        close(fd);
+    if (why)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter 'ssh_known_hosts_file': %s %s: the pack writes host keys "
+                       "only into a known_hosts file of its own",
+                       path, why);
+    return 0;
+}
+
 static int check_opts(const struct sshc_opts *o, struct as_error *err)
 {
     if (!o->host || !*o->host || o->port < 1 || o->port > 65535 || !o->user || !*o->user)
@@ -327,7 +400,7 @@ static int check_opts(const struct sshc_opts *o, struct as_error *err)
     if (!o->known_hosts || !*o->known_hosts)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "host key policy accept-new needs a known-hosts file");
-    return 0;
+    return sshc_known_hosts_check(o->known_hosts, err);
 }
 
 struct sshc *sshc_connect(const struct sshc_opts *o, struct as_error *err)
@@ -764,7 +837,9 @@ int sshc_forget_host(const char *known_hosts, const char *host, int port,
         snprintf(pat, sizeof pat, "%s", host);
     else
         snprintf(pat, sizeof pat, "[%s]:%d", host, port);
-    FILE *in = fopen(known_hosts, "r");
+    if (sshc_known_hosts_check(known_hosts, err) < 0)
+        return -1;
+    FILE *in = fopen(known_hosts, "re");
     if (!in) {
         if (errno == ENOENT)
             return 0;

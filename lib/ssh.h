@@ -53,6 +53,12 @@ struct sshc_opts {
 
 struct sshc;
 
+/* A known-hosts file the pack may write: an absolute path (as_path_check)
+ * naming nothing yet, or a regular file, not a symbolic link, owned by the
+ * running user, writable by no one else, that looks like a known_hosts
+ * file. 0, or -1 with AS_EXIT_BADINPUT "invalid_parameter". */
+int sshc_known_hosts_check(const char *path, struct as_error *err);
+
 /* Connect, check the host key, authenticate. NULL with err on failure. */
 struct sshc *sshc_connect(const struct sshc_opts *o, struct as_error *err);
 

@@ -9,6 +9,10 @@
  * with positionals). */
 #include "st2.h"
 #include "datastore.h"
+#include "dns.h"
+#include "group.h"
+#include "lb.h"
+#include "nodes.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
@@ -32,6 +36,7 @@ struct as_value {
 
 struct as_args {
     const struct as_param *params;
+    const char *action; /* argv[0]'s last component, for as_param_range() */
     size_t n;
     struct as_value *v;
 };
@@ -78,23 +83,148 @@ static int bad(struct as_error *err, const char *name, const char *fmt, ...)
                    "parameter '%s' %s", name, msg);
 }
 
-/* st2 casts integers through float in some paths ("5.0"); accept an
- * integral float, refuse a fractional one. */
+/* Exactly what st2 writes for an integer (Python's str() of an int, or of a
+ * float for a value that went through a number: "5", "-1", "5.0"): an
+ * optional minus, decimal digits without a leading zero, and at most ".0".
+ * Not "0x10", "1e3", "+5", " 5", "05", "-0" or "5.5". */
 static int parse_integer(const char *s, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s && !errno && *end == '\0') {
-        *out = v;
-        return 0;
-    }
-    errno = 0;
-    double d = strtod(s, &end);
-    if (!*s || errno || *end || !isfinite(d) || d != floor(d) ||
-        fabs(d) > 9007199254740992.0)
+    const char *p = s + (*s == '-');
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    size_t n = (size_t)(p - digits);
+    if (n == 0 || n > 18 || (digits[0] == '0' && n > 1) || (*p && strcmp(p, ".0") != 0))
+        return -1; /* 18 digits cannot overflow; every range is far below */
+    long long v = 0;
+    for (const char *d = digits; d < p; d++)
+        v = v * 10 + (*d - '0');
+    if (*s == '-' && v == 0 && !*p)
         return -1;
-    *out = (long long)d;
+    *out = *s == '-' ? -v : v;
+    return 0;
+}
+
+/* Python's str() of a float or an int: "0.5", "2", "-3.25", "1e-05",
+ * "1e+16". Not hex, "inf", "nan", blanks or a '+' sign, which strtod takes. */
+static int parse_number(const char *s, double *out)
+{
+    const char *p = s + (*s == '-');
+    size_t n = strspn(p, "0123456789");
+    if (n == 0 || (p[0] == '0' && n > 1))
+        return -1;
+    p += n;
+    if (*p == '.') {
+        size_t f = strspn(p + 1, "0123456789");
+        if (f == 0)
+            return -1;
+        p += 1 + f;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        p += (*p == '-' || *p == '+');
+        size_t e = strspn(p, "0123456789");
+        if (e == 0)
+            return -1;
+        p += e;
+    }
+    if (*p)
+        return -1;
+    errno = 0;
+    double d = strtod(s, NULL);
+    if (errno || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* ---- integer ranges ----
+ *
+ * Every integer parameter has a range, and a value outside it is refused
+ * here, for every action alike. The ranges sit in one table rather than in
+ * struct as_param because the rows of the shared settings (compute_params.h,
+ * lb.h, dns.h, chef.h, group.h) are positional initialisers spread over many
+ * headers: one name has one meaning (and one pack config key) across the
+ * pack, so it has one range; the few names that mean different things in
+ * different actions are qualified by the action. packlint checks each
+ * action's YAML minimum/maximum against as_params_describe(), which prints
+ * these. */
+struct range {
+    const char *action; /* NULL: every action */
+    const char *name;
+    long long lo, hi;
+};
+
+#define GROUP_RANGE(n, kind, def, cfg, lo, hi, check) {NULL, #n, lo, hi},
+static const struct range ranges[] = {
+    GROUP_FIELDS(GROUP_RANGE)
+    {NULL, "deadline", 1, 86400},
+    {NULL, "events", 0, 1000},
+    {NULL, "lease_ttl", 60, 86400},
+    {NULL, "stuck_after", 60, 604800},
+    {"node_pick", "count", 1, NODE_PICK_MAX},
+    {"notify", "count", 0, 1000000000},
+    {NULL, "requested", 0, 1000},
+    {NULL, "succeeded", 0, 1000},
+    {NULL, "failed", 0, 1000},
+    {NULL, "local_port", 1, 65535},
+    {NULL, "local_grace_ms", 0, NODE_GRACE_MAX_MS},
+    {NULL, "poll_interval_ms", 0, NODE_POLL_MAX_MS},
+    {NULL, "ssh_port", 1, 65535},
+    {NULL, "dns_ttl", DNS_TTL_MIN, DNS_TTL_MAX},
+    {NULL, "lb_server_port", 1, 65535},
+    {NULL, "drain_timeout", 0, LB_DRAIN_MAX_S},
+};
+
+bool as_param_range(const char *action, const char *name, long long *lo, long long *hi)
+{
+    const struct range *any = NULL;
+    for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
+        const struct range *r = &ranges[i];
+        if (strcmp(r->name, name) != 0 || (r->lo == 0 && r->hi == 0))
+            continue;
+        if (r->action && action && strcmp(r->action, action) == 0) {
+            any = r;
+            break;
+        }
+        if (!r->action && !any)
+            any = r;
+    }
+    if (any) {
+        *lo = any->lo;
+        *hi = any->hi;
+    }
+    return any != NULL;
+}
+
+/* String parameters with a fixed set of values (the YAML's enum), refused
+ * when parsed: an action that only uses the value on some paths (node_pick
+ * reads haproxy_check only for least_loaded) must still refuse a bad one. */
+struct choice {
+    const char *name;
+    const char *const *values;
+};
+
+static const struct choice choices[] = {
+    {"haproxy_check", (const char *const[]){"on", "off", NULL}},
+    {"strategy", (const char *const[]){"newest", "oldest", "least_loaded", NULL}},
+    {"notify_provider", (const char *const[]){"slack", "webhook", "none", NULL}},
+};
+
+static int check_choice(const char *name, const char *text, struct as_error *err)
+{
+    for (size_t i = 0; i < sizeof choices / sizeof *choices; i++) {
+        if (strcmp(choices[i].name, name) != 0)
+            continue;
+        char list[96] = "";
+        for (const char *const *v = choices[i].values; *v; v++) {
+            if (strcmp(*v, text) == 0)
+                return 0;
+            strncat(list, v == choices[i].values ? "" : ", ", sizeof list - strlen(list) - 1);
+            strncat(list, *v, sizeof list - strlen(list) - 1);
+        }
+        return bad(err, name, "must be one of %s", list);
+    }
     return 0;
 }
 
@@ -127,19 +257,22 @@ static int set_value(struct as_args *a, int idx, const char *text,
 
     switch (p->type) {
     case AS_T_STRING:
+        if (check_choice(p->name, text, err) < 0)
+            return -1;
         break;
-    case AS_T_INTEGER:
+    case AS_T_INTEGER: {
+        long long lo, hi;
         if (parse_integer(text, &v->i) < 0)
-            return bad(err, p->name, "must be an integer, got '%s'", text);
-        break;
-    case AS_T_NUMBER: {
-        char *end;
-        errno = 0;
-        v->d = strtod(text, &end);
-        if (errno || *end || !isfinite(v->d))
-            return bad(err, p->name, "must be a number, got '%s'", text);
+            return bad(err, p->name, "must be a decimal integer, got '%.40s'", text);
+        if (as_param_range(a->action, p->name, &lo, &hi) && (v->i < lo || v->i > hi))
+            return bad(err, p->name, "must be between %lld and %lld, got %lld", lo, hi,
+                       v->i);
         break;
     }
+    case AS_T_NUMBER:
+        if (parse_number(text, &v->d) < 0)
+            return bad(err, p->name, "must be a decimal number, got '%.40s'", text);
+        break;
     case AS_T_BOOLEAN:
         if (parse_boolean(text, &v->b) < 0)
             return bad(err, p->name, "must be true or false, got '%s'", text);
@@ -212,6 +345,12 @@ static int check_required(const struct as_args *a, struct as_error *err)
     return 0;
 }
 
+static const char *action_name(const char *argv0)
+{
+    const char *slash = strrchr(argv0, '/');
+    return slash ? slash + 1 : argv0;
+}
+
 struct as_args *as_args_parse(const struct as_param *params, int argc,
                               char **argv, struct as_error *err)
 {
@@ -221,6 +360,7 @@ struct as_args *as_args_parse(const struct as_param *params, int argc,
         return NULL;
     }
     a->params = params;
+    a->action = argc > 0 && argv[0] ? action_name(argv[0]) : "";
     a->n = param_count(params);
     a->v = calloc(a->n ? a->n : 1, sizeof *a->v);
     if (!a->v) {
@@ -304,7 +444,10 @@ double as_arg_num(const struct as_args *a, const char *name, double absent)
     size_t i = lookup(a, name);
     if (a->v[i].given)
         return a->v[i].d;
-    return a->params[i].def ? strtod(a->params[i].def, NULL) : absent;
+    double d;
+    if (a->params[i].def && parse_number(a->params[i].def, &d) == 0)
+        return d;
+    return absent;
 }
 
 bool as_arg_bool(const struct as_args *a, const char *name)
@@ -325,6 +468,12 @@ struct json_object *as_arg_obj(const struct as_args *a, const char *name)
 
 struct json_object *as_params_describe(const struct as_param *params)
 {
+    return as_params_describe_for(params, NULL);
+}
+
+struct json_object *as_params_describe_for(const struct as_param *params,
+                                           const char *action)
+{
     struct json_object *list = json_object_new_array();
     for (size_t i = 0; params[i].name; i++) {
         const struct as_param *p = &params[i];
@@ -335,6 +484,11 @@ struct json_object *as_params_describe(const struct as_param *params)
         jx_add_bool(o, "secret", p->flags & AS_P_SECRET);
         jx_add_str(o, "default", p->def);
         jx_add_str(o, "config", p->config);
+        long long lo, hi;
+        if (p->type == AS_T_INTEGER && as_param_range(action, p->name, &lo, &hi)) {
+            jx_add_int(o, "minimum", lo);
+            jx_add_int(o, "maximum", hi);
+        }
         if (p->position == AS_NAMED)
             json_object_object_add(o, "position", NULL);
         else
@@ -342,6 +496,31 @@ struct json_object *as_params_describe(const struct as_param *params)
         json_object_array_add(list, o);
     }
     return list;
+}
+
+int as_path_check(const char *path, const char *what, struct as_error *err)
+{
+    if (!path || path[0] != '/')
+        return bad(err, what, "must be an absolute path");
+    if (strlen(path) > 4095)
+        return bad(err, what, "is longer than 4095 bytes");
+    for (const char *c = path; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return bad(err, what, "has a control character");
+    /* "/a/../etc" names something other than it seems to; "." and "//"
+     * only hide what is meant. A trailing '/' is harmless. */
+    for (const char *c = path; *c;) {
+        const char *next = strchr(c + 1, '/');
+        size_t len = next ? (size_t)(next - c - 1) : strlen(c + 1);
+        const char *comp = c + 1;
+        if ((len == 0 && next) || (len == 1 && comp[0] == '.') ||
+            (len == 2 && comp[0] == '.' && comp[1] == '.'))
+            return bad(err, what, "must not have '.', '..' or empty components");
+        if (!next)
+            break;
+        c = next;
+    }
+    return 0;
 }
 
 struct ds *as_ctx_ds(struct as_ctx *ctx, struct as_error *err)
@@ -382,6 +561,10 @@ static int finish(struct json_object *doc)
 int as_action_main(int argc, char **argv, const struct as_param *params,
                    as_cmd_fn cmd)
 {
+    /* First: st2's timeout may come at any instant, and from here on a
+     * SIGTERM must end in a JSON document, never in a bare death. */
+    as_signals_install();
+
     struct as_error err;
     struct as_ctx ctx = {0};
     struct json_object *result = NULL;
@@ -389,16 +572,20 @@ int as_action_main(int argc, char **argv, const struct as_param *params,
 
     as_error_clear(&err);
     log_init(argv[0]);
+    ctx.progname = action_name(argv[0]);
     if (describe && strcmp(describe, "1") == 0)
-        return finish(as_params_describe(params));
-    as_signals_install();
+        return finish(as_params_describe_for(params, ctx.progname));
 
-    const char *slash = strrchr(argv[0], '/');
-    ctx.progname = slash ? slash + 1 : argv[0];
     ctx.execution_id = getenv("ST2_ACTION_EXECUTION_ID");
+    secret_env_args(params, &argc, &argv);
     ctx.args = as_args_parse(params, argc, argv, &err);
 
-    int rc = ctx.args ? cmd(&ctx, &result, &err) : -1;
+    /* A signal that came during start-up stops the action before the
+     * command's first write, rather than after its work. */
+    int rc = !ctx.args ? -1
+             : as_interrupted() ? as_fail(&err, AS_EXIT_FAILURE, "interrupted",
+                                          "interrupted by a signal before starting")
+                                : cmd(&ctx, &result, &err);
     if (rc == 0 && as_interrupted() && !result)
         rc = as_fail(&err, AS_EXIT_FAILURE, "interrupted", "interrupted by a signal");
     if (rc < 0) {

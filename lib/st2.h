@@ -3,7 +3,8 @@
  *
  * Each action declares its parameters once, in a table of struct as_param,
  * and hands it with its cmd_* function to as_action_main(). That function
- * parses argv exactly as st2 builds it, runs the command, and prints exactly one
+ * parses argv exactly as st2 builds it (integers in decimal and in range),
+ * runs the command, and prints exactly one
  * JSON document on stdout: the command's result, or {"error": {...}}.
  * Exit status: 0 success, 1 operational failure, 2 bad input (enum as_exit). */
 #ifndef AS_ST2_H
@@ -13,10 +14,14 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "signals.h"
 
 enum as_ptype { AS_T_STRING, AS_T_INTEGER, AS_T_NUMBER, AS_T_BOOLEAN, AS_T_OBJECT };
 
 #define AS_P_REQUIRED 0x1u
+/* A secret: registered with the scrubber, and read from the environment
+ * variable AUTOSCALE_SECRET_<NAME> when not on the command line, which is how
+ * st2 hands it over (secret_env_args in secret.h; docs/actions.md). */
 #define AS_P_SECRET 0x2u
 #define AS_NAMED (-1)
 
@@ -26,7 +31,9 @@ struct as_param {
     unsigned flags;     /* AS_P_REQUIRED | AS_P_SECRET */
     const char *def;    /* default outside st2, in the YAML's literal form; NULL: none */
     const char *config; /* pack config key whose value st2 renders as the
-                           default ("{{ config_context.<config> }}"); NULL: none */
+                           default ("{{ config_context.<config> }}"), or, for
+                           a secret, into the `env` runner parameter's
+                           AUTOSCALE_SECRET_<NAME>; NULL: none */
     int position;       /* AS_NAMED, or 0.. for positional parameters */
 };
 #define AS_PARAM_END {NULL, AS_T_STRING, 0, NULL, NULL, AS_NAMED}
@@ -48,8 +55,16 @@ double as_arg_num(const struct as_args *a, const char *name, double absent);
 bool as_arg_bool(const struct as_args *a, const char *name);
 struct json_object *as_arg_obj(const struct as_args *a, const char *name); /* borrowed */
 
-/* The JSON description of a parameter table, for the metadata check. */
+/* The range of an integer parameter of `action` (NULL: any action): true
+ * with *lo and *hi set, false for a name without one. A given value outside
+ * it is refused by as_args_parse() ("invalid_parameter"). */
+bool as_param_range(const char *action, const char *name, long long *lo, long long *hi);
+
+/* The JSON description of a parameter table, for the metadata check; an
+ * integer's range appears as "minimum" and "maximum" (those of `action`). */
 struct json_object *as_params_describe(const struct as_param *params);
+struct json_object *as_params_describe_for(const struct as_param *params,
+                                           const char *action);
 
 struct ds;
 
@@ -74,19 +89,16 @@ typedef int (*as_cmd_fn)(struct as_ctx *ctx, struct json_object **result,
 int as_action_main(int argc, char **argv, const struct as_param *params,
                    as_cmd_fn cmd);
 
+/* A path setting (docs/actions.md, "Paths"): absolute, at most 4095 bytes,
+ * no "." or ".." component, no empty component ("//"), no control
+ * character. 0, or -1 with AS_EXIT_BADINPUT "invalid_parameter" naming
+ * `what` (the parameter). */
+int as_path_check(const char *path, const char *what, struct as_error *err);
+
 /* Print one JSON document and a newline on stdout, secrets scrubbed. */
 void as_print_json(struct json_object *doc);
 
 /* The error document: {"error": {"code": ..., "message": ...}}. */
 struct json_object *as_error_json(const struct as_error *err);
-
-/* SIGTERM/SIGINT handling: st2's timeout sends SIGTERM to the whole session.
- * Handlers only set a flag; long waits poll it and give up cleanly. */
-void as_signals_install(void);
-bool as_interrupted(void);
-/* Sleep, returning -1 early if interrupted. */
-int as_sleep_ms(long ms);
-/* For tests: pretend a signal arrived (or clear it). */
-void as_set_interrupted(bool on);
 
 #endif

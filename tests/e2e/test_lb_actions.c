@@ -599,7 +599,7 @@ static void test_errors(void **state)
     assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1",
                                "--haproxy_check=maybe", f->sock_arg, NULL),
                      2);
-    assert_string_equal(action_error_code(&r), "bad_settings");
+    assert_string_equal(action_error_code(&r), "invalid_parameter"); /* the enum, at parse */
     action_result_free(&r);
 
     /* a group without a load balancer: success, saying so */

@@ -380,6 +380,24 @@ static void test_bad_input(void **state)
     assert_int_equal(machines(f), 0);
 }
 
+/* A stored record whose provider id the provider refuses: remove_node has
+ * already marked it deleting, so it must not answer "bad input, nothing
+ * changed" (exit 2); found by the bad-input table with a malformed seed. */
+static void test_refused_stored_id_is_not_bad_input(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    create_group(f, NULL);
+    put_record(f, "web-x", "{\"name\":\"web-x\",\"state\":\"active\","
+                           "\"provider\":\"local\",\"provider_id\":\"no-dot-here\"}");
+    assert_int_equal(run(f, "remove_node", &r, "--name=web", "--node=web-x", NULL), 1);
+    assert_string_equal(action_error_code(&r), "invalid_id");
+    action_result_free(&r);
+    assert_int_equal(run(f, "node_list", &r, "--name=web", NULL), 0);
+    assert_non_null(strstr(r.out, "\"deleting\""));
+    action_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconcile_adopts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_leaves_a_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_stored_id_is_not_bad_input, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("node_actions", tests, NULL, NULL);
 }

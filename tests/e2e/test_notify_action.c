@@ -466,7 +466,7 @@ static void test_bad_input_exit_2(void **state)
     struct action_result r;
     const char *unknown[] = {"--notify_provider=email", "--event=node_up", NULL};
     assert_int_equal(store_runv(&f->st, "notify", unknown, &r), 2);
-    assert_string_equal(action_error_code(&r), "unknown_provider");
+    assert_string_equal(action_error_code(&r), "invalid_parameter"); /* the enum, at parse */
     action_result_free(&r);
     const char *ftp[] = {"--notify_provider=slack", "--slack_webhook_url=ftp://h/x/y",
                          "--event=node_up", "--fail_on_error", NULL};

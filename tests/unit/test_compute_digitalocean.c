@@ -366,6 +366,24 @@ static void test_off_and_archive_are_error(void **state)
     assert_non_null(strstr(g.detail, "archive"));
 }
 
+/* Found by tests/fuzz/fuzz_http: a droplet's name and an unknown status
+ * went into the machine (node records, the action's JSON) with control
+ * characters and bytes of other encodings. */
+static void test_regression_name_and_status_clean_utf8(void **state)
+{
+    struct fixture *f = *state;
+    const char *tags[] = {"autoscale-web", NULL};
+    struct machine g;
+    char id[32];
+
+    snprintf(id, sizeof id, "%lld",
+             fake_do_add_droplet(f->fake, "web-\xe3x\x1b", tags, "odd\nstate\xff"));
+    get_ok(f->c, id, &g);
+    assert_string_equal(g.name, "web-?x ");
+    assert_int_equal(g.state, MACHINE_ERROR);
+    assert_string_equal(g.detail, "droplet has unknown status 'odd state?'");
+}
+
 static void test_destroy_then_gone_and_absent_ok(void **state)
 {
     struct fixture *f = *state;
@@ -751,6 +769,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_errored_create_action_is_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_off_and_archive_are_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regression_name_and_status_clean_utf8, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_destroy_then_gone_and_absent_ok, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_ids_never_reach_the_api, setup, teardown),

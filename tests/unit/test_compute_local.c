@@ -34,6 +34,7 @@
 #include "compute.h"
 #include "jsonx.h"
 #include "log.h"
+#include "nodes.h"
 #include "st2.h"
 
 extern const struct compute_ops compute_local_ops;
@@ -604,7 +605,7 @@ static void test_interrupt_ends_waits(void **state)
     struct fx *f = *state;
     struct machine m, g;
     struct as_error err;
-    use_command(f, STUBBORN, 600000);
+    use_command(f, STUBBORN, NODE_GRACE_MAX_MS);
     create_ok(f, "web", "web-1", &m);
     assert_true(log_has(f, m.id, "armed"));
     pid_t pid = entry_pid(f, m.id);

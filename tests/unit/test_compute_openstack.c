@@ -453,6 +453,32 @@ static void test_other_statuses(void **state)
     free(bare);
 }
 
+/* Found by tests/fuzz/fuzz_http: a status or fault message from Nova went
+ * into machine.detail (and so into node records and the action's JSON) with
+ * its control characters and bytes of other encodings, and a long fault cut
+ * to the field's size could end in half a UTF-8 character. */
+static void test_regression_detail_clean_utf8(void **state)
+{
+    struct fixture *fx = *state;
+    char *odd = fake_openstack_add_server(fx->fake, "web-1", "web", "SHUT\x1b[2JOFF\xff", NULL);
+    struct machine g = get_ok(fx, odd);
+    assert_int_equal(g.state, MACHINE_ERROR);
+    assert_string_equal(g.detail, "server is SHUT [2JOFF?");
+    free(odd);
+
+    char fault[3 * 200 + 1] = "";
+    for (int i = 0; i < 200; i++)
+        strcat(fault, "\xe2\x82\xac"); /* the cut falls inside one */
+    fake_openstack_set_build_polls(fx->fake, 0);
+    fake_openstack_fail_builds(fx->fake, 1, fault);
+    struct machine_spec spec = spec_of("web", "web-2");
+    struct machine m = create_ok(fx, &spec);
+    g = get_ok(fx, m.id);
+    assert_int_equal(g.state, MACHINE_ERROR);
+    size_t n = strlen(g.detail);
+    assert_true(n > 0 && jx_utf8_valid(g.detail, n));
+}
+
 static void test_address_prefers_setting_network(void **state)
 {
     struct fixture *fx = *state;
@@ -1012,6 +1038,7 @@ int main(void)
         T(test_user_data_base64_lengths),
         T(test_error_state_with_fault),
         T(test_other_statuses),
+        T(test_regression_detail_clean_utf8),
         T(test_address_prefers_setting_network),
         T(test_destroy_deleting_then_gone),
         T(test_find_by_name_within_group),

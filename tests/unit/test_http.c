@@ -511,19 +511,23 @@ static void test_dropped_connection(void **state)
     http_client_free(c);
 }
 
-static void test_timeout(void **state)
+/* GET from a server that never answers, with a per-attempt timeout, an
+ * attempt limit and a budget (0: the default); asserts the timeout error
+ * and that exactly `sent` requests reached the server. */
+static void expect_attempts(struct test_httpd *s, int timeout_ms, int attempts,
+                            long budget_ms, int sent)
 {
-    struct test_httpd *s = *state;
     /* the delay is cut short when the server stops, so teardown is quick */
     struct test_httpd_reply slow = {.status = 200, .body = "late", .delay_ms = 60000,
                                     .repeat = -1};
     test_httpd_queue(s, &slow);
-
     struct http_options o;
     http_options_default(&o);
-    o.timeout_ms = 200;
-    o.max_attempts = 2;
+    o.timeout_ms = timeout_ms;
+    o.max_attempts = attempts;
     o.backoff_base_ms = 1;
+    if (budget_ms)
+        o.budget_ms = budget_ms;
     struct as_error err;
     struct http_client *c = http_client_new(&o, &err);
     assert_non_null(c);
@@ -532,11 +536,78 @@ static void test_timeout(void **state)
     assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), -1);
     assert_string_equal(err.code, "http_timeout");
     assert_int_equal(err.exit, AS_EXIT_FAILURE);
-    assert_int_equal(resp.attempts, 2);
-    assert_int_equal(test_httpd_request_count(s), 2);
+    assert_int_equal(resp.attempts, sent);
+    assert_int_equal(test_httpd_request_count(s), sent);
     http_response_free(&resp);
     free(url);
     http_client_free(c);
+}
+
+static void test_timeout(void **state)
+{
+    expect_attempts(*state, 200, 2, 0, 2);
+}
+
+/* A server that never answers, four attempts of 400 ms allowed, but a
+ * budget of 600 ms for them all: the second attempt gets what is left and
+ * no third is made. Without the budget all four would be sent. */
+static void test_budget_bounds_all_attempts(void **state)
+{
+    expect_attempts(*state, 400, 4, 600, 2);
+}
+
+/* The default budget fits st2's default 60 s action timeout with room to
+ * report, and one attempt's timeout fits in it. */
+static void test_default_budget_below_st2_timeout(void **state)
+{
+    (void)state;
+    struct http_options o;
+    http_options_default(&o);
+    assert_true(o.budget_ms > 0 && o.budget_ms <= 50000);
+    assert_true(o.timeout_ms <= o.budget_ms);
+    assert_true((long long)o.max_attempts * o.timeout_ms > o.budget_ms); /* it does bind */
+}
+
+/* An action's deadline cuts the budget: with none left nothing is sent. */
+static void test_action_deadline_cuts_the_budget(void **state)
+{
+    struct test_httpd *s = *state;
+    test_httpd_queue_simple(s, 200, "ok");
+    struct http_client *c = fast_client(3);
+    char *url = url_of(s, "/x");
+    struct http_response resp;
+    struct as_error err;
+    as_deadline_set_ms(1);
+    while (as_deadline_left_ms() > 0)
+        ;
+    assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), -1);
+    as_deadline_set_ms(0);
+    assert_string_equal(err.code, "http_timeout");
+    assert_int_equal(test_httpd_request_count(s), 0);
+    assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
+    assert_int_equal(resp.status, 200);
+    http_response_free(&resp);
+    free(url);
+    http_client_free(c);
+}
+
+static void test_url_problem(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "http://127.0.0.1:5000/v3", "https://keystone.example.com/identity/v3",
+        "https://[::1]:5000", "http://h", "https://a-b.example:65535/"};
+    static const char *const bad[] = {
+        "file:///etc/passwd", "gopher://h/", "ftp://h/", "http://", "http:///v3",
+        "http://h:0/", "http://h:65536/", "http://h:99999/", "http://h:x/",
+        "http://user:pw@h/", "http://h/?q=1", "http://h/#f", "http://h /v3",
+        "http://h/\nx", "HTTP://h/", "//h/v3", "h:5000/v3", "", "http://[::1/"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        if (http_url_problem(good[i]))
+            fail_msg("refused %s: %s", good[i], http_url_problem(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (!http_url_problem(bad[i]))
+            fail_msg("accepted '%s'", bad[i]);
 }
 
 /* ----------------------------------------------------------- interruption -- */
@@ -695,6 +766,15 @@ static void test_bad_ca_bundle(void **state)
     assert_null(http_client_new(&o, &err));
     assert_string_equal(err.code, "http_bad_ca_bundle");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    /* Relative or roundabout paths are refused before being tried. */
+    static const char *const paths[] = {"ca.pem", "../../etc/ssl/certs/ca-certificates.crt",
+                                        "/etc/ssl/../ssl/certs/ca-certificates.crt"};
+    for (size_t i = 0; i < 3; i++) {
+        o.ca_bundle = paths[i];
+        assert_null(http_client_new(&o, &err));
+        assert_string_equal(err.code, "invalid_parameter");
+        assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    }
 }
 
 /* ------------------------------------------------------- header capture -- */
@@ -1070,6 +1150,10 @@ int main(void)
         T(test_connection_refused),
         T(test_dropped_connection),
         T(test_timeout),
+        T(test_budget_bounds_all_attempts),
+        T(test_default_budget_below_st2_timeout),
+        T(test_action_deadline_cuts_the_budget),
+        T(test_url_problem),
         T(test_interrupted_before_retry_wait),
         T(test_interrupted_during_transfer),
         T(test_interrupted_before_start),

@@ -505,9 +505,60 @@ static void test_default_known_hosts(void **state)
     free(home);
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+/* The pack writes host keys only into a known_hosts file of its own
+ * (docs/actions.md, "Paths"): ssh_known_hosts_file=../../../etc/passwd once
+ * appended a key to /etc/passwd. */
+static void test_known_hosts_file_must_be_ours(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/as-kh-XXXXXX", good[128], pw[128], open_kh[128], link[128],
+        missing[128], rel[160];
+    assert_non_null(mkdtemp(dir));
+    snprintf(good, sizeof good, "%s/known_hosts", dir);
+    snprintf(pw, sizeof pw, "%s/passwd", dir);
+    snprintf(open_kh, sizeof open_kh, "%s/open", dir);
+    snprintf(link, sizeof link, "%s/link", dir);
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    snprintf(rel, sizeof rel, "%s/../%s/known_hosts", dir, dir + 5);
+    write_file(good,
+               "# ours\n127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\n"
+               "[127.0.0.1]:2222,[::1]:2222 ecdsa-sha2-nistp256 AAAAE2VjZHNh\n"
+               "@cert-authority *.example sk-ssh-ed25519@openssh.com AAAA\n\n",
+               0600);
+    write_file(pw, "root:x:0:0:root:/root:/bin/bash\n", 0600);
+    write_file(open_kh, "127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\n", 0666);
+    assert_int_equal(symlink(good, link), 0);
+
+    struct as_error err;
+    assert_int_equal(sshc_known_hosts_check(good, &err), 0);
+    assert_int_equal(sshc_known_hosts_check(missing, &err), 0);
+    const char *const refused[] = {pw, open_kh, link, rel, "known_hosts",
+                                   "../../../etc/passwd", dir};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        if (sshc_known_hosts_check(refused[i], &err) == 0)
+            fail_msg("accepted %s", refused[i]);
+        assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    }
+    /* forgetting a host rewrites the file: the same rule */
+    assert_int_equal(sshc_forget_host(pw, "127.0.0.1", 22, &err), -1);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_hosts_file_must_be_ours),
         cmocka_unit_test(test_exec_status_output_and_fingerprint),
         cmocka_unit_test(test_key_forms),
         cmocka_unit_test(test_accept_new_then_changed_key),
