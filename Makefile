@@ -2,7 +2,7 @@
 #
 #   make            build the library and every action into actions/bin/
 #   make demo       the whole lifecycle, locally, on the embedded defaults (installs packages as root)
-#   make check      lint + all tests, all tests again under ASan+UBSan, and the fuzzer
+#   make check      lint + all tests, all tests again under ASan+UBSan, and the fuzzers
 #   make test       the tests once, on the normal build
 #   make bench      benchmarks; prints a table and writes bench/RESULTS.md
 #   make deps       install deps/debian-packages.txt (as root; prints the command otherwise)
@@ -131,8 +131,10 @@ check: ensure-deps
 	  sh tests/summary.sh build/check-release.log build/check-asan.log; \
 	  test $$rc -eq 0 -a $$rc2 -eq 0 -a $$rc3 -eq 0
 
-# The payload normaliser under libFuzzer (clang), seeded with the fixtures,
-# for a bounded number of runs (FUZZ_RUNS, default 20000).
+# Every parser of outside input under libFuzzer (clang, ASan+UBSan): webhook
+# bodies, argv, stored records, HAProxy's and every HTTP API's replies,
+# known_hosts; each seeded from tests/fuzz/seeds/, for a bounded number of
+# inputs (FUZZ_RUNS overrides every target's default; tests/fuzz/run.sh).
 fuzz:
 	@sh tests/fuzz/run.sh
 

@@ -1,17 +1,19 @@
 /* error.c - see error.h. Messages are forced onto one line so an error is
  * always exactly one JSON line, whatever a server put in its error body. */
 #include "error.h"
+#include "jsonx.h"
 #include "secret.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A message may quote what it refuses (any bytes a caller sent), and
+ * snprintf may cut a character in two: jx_clean_line makes it one line of
+ * valid UTF-8. */
 static void one_line(char *s)
 {
-    for (; *s; s++)
-        if (*s == '\n' || *s == '\r' || *s == '\t')
-            *s = ' ';
+    jx_clean_line(s);
 }
 
 int as_failv(struct as_error *err, enum as_exit exit, const char *code,

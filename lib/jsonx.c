@@ -59,6 +59,10 @@ struct json_object *jx_parse_record(const char *text)
         return NULL;
     json_tokener_reset(tok);
     size_t len = strlen(text);
+    /* json-c keeps any bytes inside strings and would hand them on to our
+     * UTF-8-only output: a record in another encoding is corrupt. */
+    if (!jx_utf8_valid(text, len))
+        return NULL;
     struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     if (json_tokener_get_error(tok) != json_tokener_success ||
         !json_object_is_type(o, json_type_object) ||
@@ -239,4 +243,28 @@ bool jx_utf8_valid(const char *s, size_t len)
         p += n + 1;
     }
     return true;
+}
+
+void jx_clean_line(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            s[i++] = ' ';
+            continue;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+        if (!len || i + len > n || !jx_utf8_valid(s + i, len)) {
+            s[i++] = '?';
+            continue;
+        }
+        if (c == 0xc2 && (unsigned char)s[i + 1] <= 0x9f) /* C1 controls */
+            s[i] = s[i + 1] = ' ';
+        i += len;
+    }
 }

@@ -47,4 +47,10 @@ void jx_add_bool(struct json_object *o, const char *key, bool val);
 /* Is s valid UTF-8 (no overlongs, no surrogates)? */
 bool jx_utf8_valid(const char *s, size_t len);
 
+/* Make s, in place, one line of valid UTF-8 without control characters,
+ * for text from elsewhere (a server, a caller) that goes into our output:
+ * a C0, DEL or C1 control becomes a space, each byte of no valid UTF-8
+ * sequence (a character cut by snprintf, another encoding) '?'. */
+void jx_clean_line(char *s);
+
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "fuzz_common.h"
 #include "jsonx.h"
 #include "log.h"
 
@@ -32,20 +33,6 @@ static void check(bool ok, const char *what)
     }
 }
 
-/* Valid UTF-8 and no C0, DEL or C1 control characters. */
-static bool clean(const char *s, size_t size)
-{
-    size_t len = strnlen(s, size);
-    if (len == size || !jx_utf8_valid(s, len))
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7F ||
-            (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9F))
-            return false;
-    }
-    return true;
-}
 
 static void check_event(const struct alert_event *e)
 {
@@ -57,14 +44,14 @@ static void check_event(const struct alert_event *e)
           "state in range");
     check(e->severity == ALERT_CRITICAL || e->severity == ALERT_WARNING,
           "severity in range");
-    check(clean(e->group, sizeof e->group), "group clean");
-    check(clean(e->id, sizeof e->id), "id clean");
-    check(clean(e->title, sizeof e->title), "title clean");
-    check(clean(e->why, sizeof e->why), "why clean");
+    check(fz_clean(e->group, sizeof e->group), "group clean");
+    check(fz_clean(e->id, sizeof e->id), "id clean");
+    check(fz_clean(e->title, sizeof e->title), "title clean");
+    check(fz_clean(e->why, sizeof e->why), "why clean");
     check(e->state != ALERT_IGNORE || e->why[0], "ignore has a why");
     check(e->names != NULL, "names set");
     for (char **p = e->names; *p; p++, names++)
-        check(**p && clean(*p, ALERT_NAME_MAX), "name clean");
+        check(**p && fz_clean(*p, ALERT_NAME_MAX), "name clean");
     check(names <= ALERT_NAMES_MAX, "names bounded");
 
     alert_key_id(e, key, sizeof key);
@@ -92,7 +79,7 @@ static void run(struct json_object *body, const char *hint)
         check(rc == -1, "rc is 0 or -1");
         check(ev == NULL && n == 0, "failure has no events");
         check(err.code[0] != '\0', "failure has a code");
-        check(clean(err.message, sizeof err.message), "message clean");
+        check(fz_clean(err.message, sizeof err.message), "message clean");
         check(err.exit != AS_EXIT_OK, "failure has an exit class");
     }
     alert_events_free(ev, n);

@@ -1,57 +1,123 @@
 #!/bin/sh
-# Build the alert webhook fuzzer (libFuzzer + ASan + UBSan) and run it for a
-# bounded number of inputs, seeded with tests/fixtures/alerts/.
+# Build the libFuzzer targets (clang, ASan + UBSan) and run each for a
+# bounded number of inputs, seeded with its seeds.
 #
-#   sh tests/fuzz/run.sh          FUZZ_RUNS (default 20000) inputs
-#   FUZZ_RUNS=200000 sh tests/fuzz/run.sh
+#   sh tests/fuzz/run.sh                 every target, its default number of inputs
+#   FUZZ_RUNS=200000 sh tests/fuzz/run.sh  that many inputs for every target
+#   sh tests/fuzz/run.sh http records    only these targets
 #
-# The fuzzer works on a copy of the seeds, so the fixtures never change.
-# The last line says OK or FAILED; the exit status is non-zero on a crash,
-# a leak, a sanitizer report or a build failure. A crashing input is kept
-# as build/fuzz/crash-* for reproduction: build/fuzz/fuzz_alert <file>.
+# Targets (tests/fuzz/fuzz_<name>.c) and what they parse:
+#   alert        webhook bodies (lib/alert.c); seeds tests/fixtures/alerts/
+#   args         argv as st2 builds it (lib/st2.c) and the spec it feeds (lib/group.c)
+#   records      stored group specs, node, incident, lease and event records
+#   haproxy      HAProxy runtime API replies, `show stat` CSV (lib/lb_haproxy.c)
+#   http         OpenStack, DigitalOcean (compute, DNS, LB), PowerDNS and st2
+#                datastore replies, Retry-After and error bodies (lib/http.c),
+#                through tests/fuzz/fake_curl.c in place of libcurl
+#   known_hosts  known_hosts files (sshc_forget_host, lib/ssh.c)
+# Seeds: tests/fuzz/seeds/<name>/ (alert: tests/fixtures/alerts/).
+# Default inputs per target keep all of them near 45 s on two cores (the
+# records target is slowest: ~15 datastore listings per input, each a
+# 256 KiB arena that ASan maps and unmaps).
+#
+# The library is built once per change into build/fuzz/lib (the Makefile's
+# own rules, clang, -fsanitize=fuzzer-no-link), each target is linked
+# against it. Each target works on a copy of its seeds, so they never
+# change. The last line says OK or FAILED; the exit status is non-zero on a
+# crash, a leak, a sanitizer report, a timeout or a build failure. A crashing
+# input is kept as build/fuzz/<name>/crash-* for reproduction:
+#   LD_LIBRARY_PATH=build/fuzz/fakecurl build/fuzz/fuzz_<name> <file>
 set -u
 
 cd "$(dirname "$0")/../.." || exit 1
 
 CC_FUZZ=${CC_FUZZ:-clang}
-RUNS=${FUZZ_RUNS:-20000}
+RUNS=${FUZZ_RUNS:-}
 OUT=build/fuzz
-BIN=$OUT/fuzz_alert
+ALL_TARGETS="alert args records haproxy http known_hosts"
+TARGETS=${*:-$ALL_TARGETS}
 
-case $RUNS in
-'' | *[!0-9]*)
-    echo "fuzz_alert: FAILED (FUZZ_RUNS must be a number, got '$RUNS')"
+case ${RUNS:-0} in
+*[!0-9]*)
+    echo "fuzz: FAILED (FUZZ_RUNS must be a number, got '$RUNS')"
     exit 2
     ;;
 esac
 
-mkdir -p "$OUT" || exit 1
-# shellcheck disable=SC2046 # pkg-config output is meant to split
-if ! $CC_FUZZ -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -Wall -Wextra -Werror -Ilib \
-    $(pkg-config --cflags json-c) \
-    tests/fuzz/fuzz_alert.c lib/alert.c lib/jsonx.c lib/error.c lib/log.c lib/secret.c \
-    $(pkg-config --libs json-c) -o "$BIN"; then
-    echo "fuzz_alert: FAILED (build; needs clang with libclang-rt-dev)"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+PKGS="libcurl json-c sqlite3 yaml-0.1 libssh libcrypto"
+mkdir -p "$OUT/fakecurl" || exit 1
+
+# The library: the Makefile's rules with clang's coverage instrumentation.
+# clang's -Wformat=2 also warns on lib/error.c's vasprintf(fmt), which is
+# the point of a printf-like wrapper (gcc, the normal build, does not).
+if ! make --no-print-directory -s -j2 BUILD="$OUT/lib" CC="$CC_FUZZ" \
+    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $SAN -Wno-format-nonliteral" \
+    "$OUT/lib/libautoscale.a"; then
+    echo "fuzz: FAILED (building lib/ with $CC_FUZZ; needs clang with libclang-rt-dev)"
     exit 1
 fi
 
-corpus=$(mktemp -d "$OUT/corpus.XXXXXX") || exit 1
-trap 'rm -rf "$corpus"' EXIT INT TERM
-cp tests/fixtures/alerts/* "$corpus"/ || exit 1
-
-start=$(date +%s)
-# -artifact_prefix keeps crash files out of the working directory;
-# -timeout turns a hang on one input into a failure rather than a stall.
-"$BIN" -runs="$RUNS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$OUT/" -print_final_stats=1 "$corpus" >"$OUT/fuzz_alert.log" 2>&1
-rc=$?
-secs=$(($(date +%s) - start))
-tail -n 25 "$OUT/fuzz_alert.log"
-
-if [ $rc -ne 0 ]; then
-    echo "fuzz_alert: FAILED (exit $rc after ${secs}s; full log $OUT/fuzz_alert.log)"
+# libcurl's stand-in, found by http.c's dlopen("libcurl.so.4") first.
+real_curl="$(pkg-config --variable=libdir libcurl)/libcurl.so.4"
+if ! $CC_FUZZ -std=c11 -D_GNU_SOURCE -O1 -g -fPIC -shared -Wall -Wextra -Werror \
+    -DREAL_CURL="\"$real_curl\"" -Wl,-soname,libcurl.so.4 \
+    tests/fuzz/fake_curl.c -ldl -o "$OUT/fakecurl/libcurl.so.4"; then
+    echo "fuzz: FAILED (building tests/fuzz/fake_curl.c)"
     exit 1
 fi
-done_runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/fuzz_alert.log" | tail -n 1)
-echo "fuzz_alert: OK, ${done_runs:-$RUNS} inputs in ${secs}s, no crashes"
+
+failed=""
+total_start=$(date +%s)
+for t in $TARGETS; do
+    bin=$OUT/fuzz_$t
+    log=$OUT/fuzz_$t.log
+    mkdir -p "$OUT/$t" || exit 1
+    # shellcheck disable=SC2046,SC2086 # pkg-config output and flags are meant to split
+    if ! $CC_FUZZ -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer $SAN \
+        -Wall -Wextra -Werror -Ilib -Itests/fuzz $(pkg-config --cflags $PKGS) \
+        "tests/fuzz/fuzz_$t.c" tests/fuzz/fuzz_common.c "$OUT/lib/libautoscale.a" \
+        -Wl,-Bstatic $(pkg-config --libs json-c sqlite3) -Wl,-Bdynamic \
+        $(pkg-config --libs yaml-0.1 libssh libcrypto) -lm -lpthread -ldl \
+        -Wl,--wrap=as_sleep_ms -o "$bin"; then
+        echo "fuzz_$t: FAILED (build)"
+        failed="$failed $t"
+        continue
+    fi
+
+    case $t in
+    alert) runs=20000 ;; args) runs=50000 ;; records) runs=3000 ;;
+    haproxy) runs=15000 ;; http) runs=30000 ;; *) runs=20000 ;;
+    esac
+    runs=${RUNS:-$runs}
+    seeds=tests/fuzz/seeds/$t
+    [ "$t" = alert ] && seeds=tests/fixtures/alerts
+    corpus=$(mktemp -d "$OUT/corpus.XXXXXX") || exit 1
+    cp "$seeds"/* "$corpus"/ || exit 1
+
+    start=$(date +%s)
+    # -artifact_prefix keeps crash files out of the working directory;
+    # -timeout turns a hang on one input into a failure rather than a stall.
+    LD_LIBRARY_PATH="$PWD/$OUT/fakecurl${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+        "$bin" -runs="$runs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$OUT/$t/" -print_final_stats=1 "$corpus" >"$log" 2>&1
+    rc=$?
+    rm -rf "$corpus"
+    secs=$(($(date +%s) - start))
+    if [ $rc -ne 0 ]; then
+        tail -n 40 "$log"
+        echo "fuzz_$t: FAILED (exit $rc after ${secs}s; full log $log)"
+        failed="$failed $t"
+        continue
+    fi
+    done_runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    cov=$(sed -n 's/^#[0-9]*[[:space:]]*DONE[[:space:]]*cov: \([0-9]*\) ft: \([0-9]*\).*/\1 edges, \2 features/p' "$log" | tail -n 1)
+    echo "fuzz_$t: OK, ${done_runs:-$runs} inputs in ${secs}s, ${cov:-coverage unknown}, no crashes"
+done
+
+secs=$(($(date +%s) - total_start))
+if [ -n "$failed" ]; then
+    echo "fuzz: FAILED:$failed (${secs}s)"
+    exit 1
+fi
+echo "fuzz: OK, every target ($TARGETS) in ${secs}s"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "jsonx.h"
 
 static void test_fail_fills_every_field(void **state)
 {
@@ -154,6 +155,26 @@ static void test_prefix_very_long_prefix(void **state)
     assert_non_null(strstr(err.message, ": inner"));
 }
 
+/* Found by tests/fuzz/fuzz_args: "--max=10\a..." gave "must be an
+ * integer, got '10\a...'" with the BEL inside, and a quoted value cut by
+ * the message's size could end in half a UTF-8 character. */
+static void test_regression_message_clean_utf8(void **state)
+{
+    (void)state;
+    struct as_error err;
+    as_fail(&err, AS_EXIT_BADINPUT, "c", "got '10\a\x1b[2J\x7f\xc2\x85 caf\xc3\xa9 \xff'");
+    assert_string_equal(err.message, "got '10  [2J    caf\xc3\xa9 ?'");
+    char big[sizeof err.message + 8];
+    memset(big, 'a', sizeof big);
+    memcpy(big + sizeof err.message - 3, "\xe2\x82\xac", 3); /* the cut falls inside it */
+    big[sizeof big - 1] = '\0';
+    as_fail(&err, AS_EXIT_BADINPUT, "c", "%s", big);
+    size_t n = strlen(err.message);
+    assert_true(jx_utf8_valid(err.message, n));
+    for (size_t i = 0; i < n; i++)
+        assert_true((unsigned char)err.message[i] >= 0x20 && err.message[i] != 0x7f);
+}
+
 static void test_clear(void **state)
 {
     (void)state;
@@ -179,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_prefix_forced_onto_one_line),
         cmocka_unit_test(test_prefix_very_long_prefix),
         cmocka_unit_test(test_clear),
+        cmocka_unit_test(test_regression_message_clean_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

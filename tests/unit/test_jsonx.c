@@ -427,9 +427,25 @@ static void test_parse_record(void **state)
     json_object_put(o);
 }
 
+/* Found by tests/fuzz/fuzz_records: json-c keeps any bytes inside a
+ * string, so a stored record with a Latin-1 byte reached asg_get's stdout,
+ * which st2 requires to be UTF-8. Lone \u escapes are json-c's own
+ * business: it turns them into U+FFFD. */
+static void test_regression_non_utf8_record_refused(void **state)
+{
+    (void)state;
+    assert_null(jx_parse_record("{\"state\":\"active\",\"title\":\"\xff\"}"));
+    struct json_object *o = jx_parse_record("{\"t\":\"caf\xc3\xa9 \\ud800\"}");
+    assert_non_null(o);
+    const char *t = jx_str(o, "t", "");
+    assert_true(jx_utf8_valid(t, strlen(t)));
+    json_object_put(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_regression_non_utf8_record_refused),
         cmocka_unit_test(test_parse_empty),
         cmocka_unit_test(test_parse_whitespace_only),
         cmocka_unit_test(test_parse_trailing_garbage),
