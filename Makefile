@@ -5,10 +5,14 @@
 #   make check      lint + all tests, all tests again under ASan+UBSan, and the fuzzers
 #   make test       the tests once, on the normal build
 #   make bench      benchmarks; prints a table and writes bench/RESULTS.md
-#   make deps       install deps/debian-packages.txt (as root; prints the command otherwise)
+#   make deps       install the build and test packages of deps/ (as root; prints the command otherwise)
 #   make clean
 #
-# BUILD selects the output tree; SANITIZE=1 builds with ASan+UBSan.
+# BUILD selects the output tree; SANITIZE=1 builds with ASan+UBSan;
+# DEVELOPER=1 adds -Werror (on by itself for check, test, tests, lint);
+# V=1 prints whole commands; CC=clang builds with clang; COMPAT=old takes the
+# json-c 0.13 / OpenSSL 1.1 code paths; STATIC_DEPS=no links json-c and SQLite
+# dynamically (as on RHEL). docs/install.md, "Portability", says more.
 
 # No built-in implicit rules: with them make asked, for every header in the
 # generated .d files, whether some RCS/SCCS/yacc rule could remake it, which
@@ -18,25 +22,85 @@ MAKEFLAGS += --no-builtin-rules
 
 CC      ?= cc
 BUILD   ?= build/release
-PKGS    := libcurl json-c sqlite3 yaml-0.1 libssh libcrypto
-TPKGS   := cmocka libmicrohttpd
 PYTHON  ?= /usr/bin/python3
+
+# The pkg-config modules come from the package lists (deps/packages.sh):
+# the build list's for every object, the test list's for tests only.
+PKGS    := $(shell sh deps/packages.sh --pkgconfig build)
+TPKGS   := $(shell sh deps/packages.sh --pkgconfig test)
+ifeq ($(PKGS),)
+$(error deps/packages.sh --pkgconfig build named no pkg-config module: is deps/ complete?)
+endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # What every binary links. libcurl is not in it: lib/http.c dlopen()s it on
 # first use (its headers still come from PKG_CFLAGS), because loading its ~30
 # dependencies cost ~20 ms and ~6 MiB on every action start (bench/README.md).
-# json-c and SQLite are linked statically (the .a files ship in libjson-c-dev
-# and libsqlite3-dev): ~1 ms CPU and ~15 page faults less per start.
-PKG_LIBS   := -Wl,-Bstatic $(shell pkg-config --libs json-c sqlite3 2>/dev/null) -Wl,-Bdynamic \
-              $(shell pkg-config --libs yaml-0.1 libssh libcrypto 2>/dev/null) -lm -lpthread -ldl
+# json-c and SQLite are linked statically where their .a files exist
+# (Debian's and Ubuntu's -dev packages ship them): ~1 ms CPU and ~15 page
+# faults less per start. RHEL's -devel packages ship shared libraries only,
+# so there they are linked dynamically. STATIC_DEPS=no forces the dynamic
+# link anywhere (how the RHEL build is tested here), STATIC_DEPS=yes the
+# static one (fails to link without the .a files).
+DLOPEN_PKGS := libcurl
+STATIC_DEPS ?= auto
+ifeq ($(STATIC_DEPS),auto)
+STATIC_PKGS := $(foreach p,json-c sqlite3,$(if $(wildcard $(shell pkg-config --variable=libdir $p 2>/dev/null)/lib$p.a),$p))
+else ifeq ($(STATIC_DEPS),yes)
+STATIC_PKGS := json-c sqlite3
+else ifeq ($(STATIC_DEPS),no)
+STATIC_PKGS :=
+else
+$(error STATIC_DEPS=$(STATIC_DEPS): use auto (the default), yes or no)
+endif
+DYNAMIC_PKGS := $(filter-out $(DLOPEN_PKGS) $(STATIC_PKGS),$(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(DYNAMIC_PKGS) 2>/dev/null) -lm -lpthread -ldl
+ifneq ($(STATIC_PKGS),)
+PKG_LIBS   := -Wl,-Bstatic $(shell pkg-config --libs $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic $(PKG_LIBS)
+endif
 TPKG_CFLAGS := $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
 TPKG_LIBS   := $(shell pkg-config --libs $(TPKGS) 2>/dev/null)
 
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+# -Werror only for developers and CI, as git's DEVELOPER=1: a user's `make`
+# (what autoscale.setup runs, with whatever compiler the host has) shows
+# warnings and still builds. The goals only developers run turn it on, and
+# the sub-makes of `make check` inherit it.
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+ifneq ($(filter check test tests unit-test asan-test lint fuzz,$(MAKECMDGOALS)),)
+DEVELOPER ?= 1
+endif
+export DEVELOPER
+ifeq ($(DEVELOPER),1)
+WARN    += -Werror
+endif
+
+# COMPAT=old takes the code paths for the oldest libraries the pack supports
+# (json-c 0.13 and OpenSSL 1.1: Ubuntu 20.04, EL8) on newer ones, so they are
+# built and tested here; on an old host the libraries' version macros select
+# them by themselves.
+ifeq ($(COMPAT),old)
+COMPAT_CFLAGS := -DAS_COMPAT_JSONC_013
+else ifneq ($(COMPAT),)
+$(error COMPAT=$(COMPAT): the only value is old)
+endif
+
+# The version, from pack.yaml's top-level `version:` (quoted or not, spaces
+# or not around the colon, a comment after it); anything but X.Y.Z[-pre][+build]
+# is no version, and no version is no build.
+PACK_YAML ?= pack.yaml
+VERSION := $(shell sed -n 's/^version[[:space:]]*:[[:space:]]*\([^[:space:]]*\).*/\1/p' $(PACK_YAML) 2>/dev/null | \
+             head -n 1 | tr -d "\"'" | grep -E '^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]+)?$$')
+ifeq ($(VERSION),)
+ifneq ($(filter-out clean deps ensure-deps print-packages,$(or $(MAKECMDGOALS),all)),)
+$(error $(PACK_YAML) has no version: want a top-level line `version: "X.Y.Z"`)
+endif
+endif
+
 CFLAGS  ?= -O2 -g
-VERSION := $(shell sed -n 's/^version: *"\(.*\)"/\1/p' pack.yaml)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DAS_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DAS_VERSION='"$(VERSION)"' $(COMPAT_CFLAGS) $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
+# Only objects under tests/ (programs, fakes, support) see the test
+# libraries' headers and the test directories.
+TEST_CFLAGS = $(TPKG_CFLAGS) -Itests/support -Itests/fakes
 LDFLAGS ?=
 ALL_LDFLAGS = -Wl,-O1 -Wl,--as-needed $(LDFLAGS)
 
@@ -44,6 +108,22 @@ ifeq ($(SANITIZE),1)
 CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS = -fsanitize=address,undefined
 endif
+
+# Quiet output, one line per step (`CC lib/foo.o`); V=1 shows the commands.
+# Use as a recipe's prefix: $(call quiet,LINK)$(CC) ...
+ifeq ($(V),1)
+quiet =
+else
+quiet = @printf '  %-5s %s\n' '$1' '$(patsubst $(BUILD)/%,%,$@)';
+endif
+
+# What this tree's objects were built with. A different compiler, flags,
+# COMPAT or STATIC_DEPS rebuilds the tree rather than mixing objects. Not in
+# it: -Werror (it changes no output, and `make` then `make tests` must not
+# rebuild everything) and the version (only the objects that use it depend
+# on pack.yaml, below).
+FLAGS_STAMP := $(BUILD)/.build-flags
+BUILD_FLAGS = $(subst ',,$(CC) $(filter-out -Werror -DAS_VERSION=%,$(ALL_CFLAGS)) $(TEST_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS))
 
 # Release binaries live where st2's entry_point (bin/<name>) finds them;
 # other builds keep theirs inside their own tree.
@@ -57,7 +137,18 @@ LIB_SRC    := $(wildcard lib/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A      := $(BUILD)/libautoscale.a
 ACTION_SRC := $(wildcard actions/src/*.c)
-ACTIONS    := $(notdir $(ACTION_SRC:.c=))
+# The actions are two multi-call binaries (lib/cli.h): actions/bin/autoscale,
+# and autoscale_chef for the two that need libssh and OpenSSL, which every
+# action would otherwise load at each start (actions/src/autoscale_chef.c).
+# actions/bin/<action>, which st2's entry_point bin/<action> runs, is a link
+# made here (actions/bin/ is not in git, so st2 pack install and git see no
+# link). actions/src/autoscale*.c are the main()s, not actions.
+ACTIONS    := $(filter-out autoscale autoscale_chef,$(notdir $(ACTION_SRC:.c=)))
+CHEF_ACTIONS := chef_bootstrap chef_cleanup
+CHEF_OBJ   := $(patsubst %,$(BUILD)/actions/src/%.o,autoscale_chef $(CHEF_ACTIONS))
+ACTION_OBJ := $(filter-out $(CHEF_OBJ),$(ACTION_SRC:%.c=$(BUILD)/%.o))
+MULTI_BIN  := $(BINDIR)/autoscale
+CHEF_BIN   := $(BINDIR)/autoscale_chef
 ACTION_BIN := $(ACTIONS:%=$(BINDIR)/%)
 # Programs the pack ships beside its actions (the local provider's demo app).
 DEMO_SRC   := $(wildcard demo/*.c)
@@ -73,45 +164,72 @@ FAKE_SRC    := $(wildcard tests/fakes/*_main.c)
 FAKE_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(FAKE_SRC:_main.c=)))
 
 .PHONY: all check test tests lint bench deps ensure-deps demo clean asan-test fuzz print-packages
+.PHONY: print-version unit-test FORCE
 all: $(ACTION_BIN) $(DEMO_BIN)
 
-$(BUILD)/%.o: %.c
+# What ships (lib/, actions/, demo/): the runtime flags only. make takes
+# the rule with the shortest stem, so tests/ objects get the next one.
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TPKG_CFLAGS) -Itests/support -Itests/fakes -MMD -MP -c $< -o $@
+	$(call quiet,CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call quiet,CC)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
+
+# Rewritten only when the flags differ, so its date says when they changed.
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(BUILD_FLAGS)' | cmp -s - $@ || printf '%s\n' '$(BUILD_FLAGS)' > $@
+
+FORCE:
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call quiet,AR)ar rcs $@ $^
 
-$(BINDIR)/%: $(BUILD)/actions/src/%.o $(LIB_A)
+# STRIP_BIN=1 (the install path, actions/setup.sh) links without symbols;
+# developer builds keep -g's symbols for gdb and sanitizer reports.
+$(MULTI_BIN): $(ACTION_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(PKG_LIBS) -lm -o $@
+	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $(if $(filter 1,$(STRIP_BIN)),-s) $(ACTION_OBJ) $(LIB_A) $(PKG_LIBS) -lm -o $@
+
+$(CHEF_BIN): $(CHEF_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $(if $(filter 1,$(STRIP_BIN)),-s) $(CHEF_OBJ) $(LIB_A) $(PKG_LIBS) -lm -o $@
+
+# Relative, so the pack directory may be moved or copied whole.
+$(filter-out $(CHEF_ACTIONS:%=$(BINDIR)/%),$(ACTION_BIN)): $(MULTI_BIN)
+	$(call quiet,LN)ln -sf autoscale $@
+
+$(CHEF_ACTIONS:%=$(BINDIR)/%): $(CHEF_BIN)
+	$(call quiet,LN)ln -sf autoscale_chef $@
 
 $(BINDIR)/%: $(BUILD)/demo/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(PKG_LIBS) -lm -o $@
+	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $< $(LIB_A) $(PKG_LIBS) -lm -o $@
 
 $(SUPPORT_A): $(SUPPORT_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call quiet,AR)ar rcs $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUPPORT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(SUPPORT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/fakes/%_main.o $(SUPPORT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
 
 tests: $(ACTION_BIN) $(DEMO_BIN) $(TEST_BIN) $(FAKE_BIN)
 
 # One pass of every test program against this build's binaries.
 test: tests
-	@AUTOSCALE_BIN_DIR=$(CURDIR)/$(BINDIR) AUTOSCALE_TEST_DIR=$(CURDIR)/$(BUILD)/tests \
+	@AUTOSCALE_BIN_DIR=$(abspath $(BINDIR)) AUTOSCALE_TEST_DIR=$(abspath $(BUILD)/tests) \
 	  sh tests/run.sh $(BUILD)/tests $(TEST_BIN:$(BUILD)/tests/%=%) $(PY_TESTS)
 
 lint: all
@@ -141,8 +259,11 @@ fuzz:
 bench: all
 	sh bench/run.sh
 
+# The build and test packages (scripts/install-deps.sh; as root, or it prints
+# the command); LISTS= picks others: runtime, build, test.
+LISTS ?= build test
 deps:
-	sh scripts/install-deps.sh
+	sh scripts/install-deps.sh $(LISTS)
 
 # Installs missing packages when run as root; otherwise names them and fails.
 ensure-deps:
@@ -152,8 +273,19 @@ demo: ensure-deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh
 
+# The packages of LISTS, named for this host's package manager.
 print-packages:
-	@grep -v '^[[:space:]]*#' deps/debian-packages.txt | tr -s ' \n' ' '; echo
+	@sh deps/packages.sh $(LISTS)
+
+print-version:
+	@echo $(VERSION)
+
+# The unit test programs only (quick; .ci/run runs them on the clang and
+# COMPAT=old builds).
+UNIT_BIN := $(filter $(addprefix $(BUILD)/tests/,$(notdir $(basename $(wildcard tests/unit/test_*.c)))),$(TEST_BIN))
+unit-test: tests
+	@AUTOSCALE_BIN_DIR=$(abspath $(BINDIR)) AUTOSCALE_TEST_DIR=$(abspath $(BUILD)/tests) \
+	  sh tests/run.sh $(BUILD)/tests $(UNIT_BIN:$(BUILD)/tests/%=%)
 
 clean:
 	rm -rf build actions/bin bench/out
@@ -165,5 +297,9 @@ clean:
          $(TEST_SRC:%.c=$(BUILD)/%.d) $(FAKE_SRC:%.c=$(BUILD)/%.d) \
          $(DEMO_SRC:%.c=$(BUILD)/%.d)
 
-# The User-Agent carries the pack version.
-$(BUILD)/lib/http.o: pack.yaml
+# The objects that use the version (the User-Agent, --version) are rebuilt
+# when pack.yaml changes; the others are not.
+VERSION_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(shell grep -l AS_VERSION lib/*.c actions/src/*.c 2>/dev/null))
+ifneq ($(VERSION_OBJ),)
+$(VERSION_OBJ): $(PACK_YAML)
+endif

@@ -402,8 +402,17 @@ struct chef_key *chef_key_load_file(const char *path, struct as_error *err)
 struct chef_key *chef_key_generate(struct as_error *err)
 {
     struct chef_key *k = calloc(1, sizeof *k);
-    if (k)
-        k->pkey = EVP_RSA_gen(2048);
+    /* The EVP_PKEY_CTX calls, not OpenSSL 3's one-call EVP_RSA_gen(): they
+     * exist from OpenSSL 1.1 (Ubuntu 20.04, EL8) on and are not deprecated
+     * in 3, so every build runs and tests this one path. */
+    EVP_PKEY_CTX *ctx = k ? EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, NULL) : NULL;
+    if (ctx && (EVP_PKEY_keygen_init(ctx) <= 0 ||
+                EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048) <= 0 ||
+                EVP_PKEY_keygen(ctx, &k->pkey) <= 0)) {
+        EVP_PKEY_free(k->pkey);
+        k->pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
     if (!k || !k->pkey) {
         free(k);
         as_fail(err, AS_EXIT_FAILURE, "chef_error", "cannot generate an RSA key");

@@ -25,8 +25,11 @@ struct as_error {
  * `return as_fail(err, AS_EXIT_BADINPUT, "bad_name", "...", ...);` */
 int as_fail(struct as_error *err, enum as_exit exit, const char *code,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The va_list form, for wrappers that are themselves printf-like: the
+ * attribute (format index 4, no variadic arguments to check) lets the compiler
+ * check each wrapper's callers and accept the non-literal fmt passed on here. */
 int as_failv(struct as_error *err, enum as_exit exit, const char *code,
-             const char *fmt, va_list ap);
+             const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Prefix an existing error's message with context ("group web: ..."). */
 void as_error_prefix(struct as_error *err, const char *fmt, ...)

@@ -5,6 +5,22 @@
 
 static const char *skip_ws(const char *p);
 
+/* Where the tokener stopped. json-c 0.13 (Ubuntu 20.04, EL8) has no
+ * json_tokener_get_parse_end(); its tokener's public char_offset is the same
+ * offset, and newer json-c still has the field, so `make COMPAT=old`
+ * (AS_COMPAT_JSONC_013) builds and tests this path on any json-c. */
+#if defined(AS_COMPAT_JSONC_013) || JSON_C_VERSION_NUM < 0x000e00
+static size_t parse_end(struct json_tokener *tok)
+{
+    return (size_t)tok->char_offset;
+}
+#else
+static size_t parse_end(struct json_tokener *tok)
+{
+    return json_tokener_get_parse_end(tok);
+}
+#endif
+
 struct json_object *jx_parse(const char *text, size_t len, const char *what,
                              const char *code, enum as_exit exit,
                              struct as_error *err)
@@ -20,7 +36,7 @@ struct json_object *jx_parse(const char *text, size_t len, const char *what,
     }
     struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
+    size_t used = parse_end(tok);
     if (!o && jerr == json_tokener_continue && used == len) {
         /* A bare scalar ending at the last byte ("5", "null") is only known
          * to be complete once the tokener sees the end: feed it a NUL. */
@@ -66,7 +82,7 @@ struct json_object *jx_parse_record(const char *text)
     struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     if (json_tokener_get_error(tok) != json_tokener_success ||
         !json_object_is_type(o, json_type_object) ||
-        *skip_ws(text + json_tokener_get_parse_end(tok)) != '\0') {
+        *skip_ws(text + parse_end(tok)) != '\0') {
         json_object_put(o);
         return NULL;
     }

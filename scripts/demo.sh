@@ -2,7 +2,7 @@
 # demo - `make demo`: the whole lifecycle (create, alert, scale out, recover,
 # scale in, decommission) on this machine, with the pack's own rules, sensor,
 # workflows and policies run by tests/st2lite. See demo/lifecycle.py.
-# Needs the packages of deps/debian-packages.txt (make demo installs them as
+# Needs the packages of deps/build-packages.txt and deps/test-packages.txt (make demo installs them as
 # root) and the built actions (make demo builds them first).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)

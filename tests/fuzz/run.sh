@@ -45,14 +45,12 @@ case ${RUNS:-0} in
 esac
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-PKGS="libcurl json-c sqlite3 yaml-0.1 libssh libcrypto"
+PKGS=$(sh deps/packages.sh --pkgconfig build)
 mkdir -p "$OUT/fakecurl" || exit 1
 
 # The library: the Makefile's rules with clang's coverage instrumentation.
-# clang's -Wformat=2 also warns on lib/error.c's vasprintf(fmt), which is
-# the point of a printf-like wrapper (gcc, the normal build, does not).
 if ! make --no-print-directory -s -j2 BUILD="$OUT/lib" CC="$CC_FUZZ" \
-    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $SAN -Wno-format-nonliteral" \
+    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $SAN" \
     "$OUT/lib/libautoscale.a"; then
     echo "fuzz: FAILED (building lib/ with $CC_FUZZ; needs clang with libclang-rt-dev)"
     exit 1

@@ -32,6 +32,9 @@ static void test_fail_fills_every_field(void **state)
 }
 
 static int via_failv(struct as_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int via_failv(struct as_error *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

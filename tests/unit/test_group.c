@@ -152,7 +152,7 @@ static void test_check_name_invalid(void **state)
     (void)state;
     const char *bad[] = {"", "Web", "wEb", "1web", "-web", "web-",
                          "abcdefghijklmnopqrstuvwxyz012345" /* 32 */,
-                         "web;ls", "web\n", "web.x", "w\xc3\xa9" "b", "web 2",
+                         "web;ls", "web\n", "web.x", "w\303\251b", "web 2",
                          "web_2", "$(id)"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct as_error err = {0};
