@@ -30,8 +30,8 @@ bin=$tmp
 # -- a store with one group -----------------------------------------------------
 AUTOSCALE_DB=$tmp/autoscale.db
 export AUTOSCALE_DB
-"$bin/asg_define" --name=web > "$tmp/create.out" 2> "$tmp/create.err" || {
-    echo "startup: asg_define --name=web failed:" >&2
+"$bin/asg_define" --name=web --compute_provider=local > "$tmp/create.out" 2> "$tmp/create.err" || {
+    echo "startup: asg_define --name=web --compute_provider=local failed:" >&2
     cat "$tmp/create.out" "$tmp/create.err" >&2
     exit 1
 }

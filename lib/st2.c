@@ -11,6 +11,7 @@
 #include "datastore.h"
 #include "dns.h"
 #include "group.h"
+#include "help.h"
 #include "lb.h"
 #include "nodes.h"
 #include "jsonx.h"
@@ -575,6 +576,15 @@ int as_action_main(int argc, char **argv, const struct as_param *params,
     ctx.progname = action_name(argv[0]);
     if (describe && strcmp(describe, "1") == 0)
         return finish(as_params_describe_for(params, ctx.progname));
+    /* Before the parser, which would call either an unknown parameter, and
+     * before secrets are read: help shows none. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return as_help_print(stdout, ctx.progname, params) < 0 ? AS_EXIT_FAILURE
+                                                                   : AS_EXIT_OK;
+        if (strcmp(argv[i], "--version") == 0)
+            return as_version_print(stdout) < 0 ? AS_EXIT_FAILURE : AS_EXIT_OK;
+    }
 
     ctx.execution_id = getenv("ST2_ACTION_EXECUTION_ID");
     secret_env_args(params, &argc, &argv);

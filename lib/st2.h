@@ -1,5 +1,5 @@
 /* st2.h - the contract between StackStorm's local-shell-script runner and an
- * action binary (see ../shared/st2-contract.md and docs/actions.md).
+ * action binary (docs/actions.md says how st2 calls it).
  *
  * Each action declares its parameters once, in a table of struct as_param,
  * and hands it with its cmd_* function to as_action_main(). That function
@@ -85,9 +85,28 @@ typedef int (*as_cmd_fn)(struct as_ctx *ctx, struct json_object **result,
 
 /* The whole life of an action process; returns the exit status for main().
  * With AUTOSCALE_DESCRIBE_PARAMS=1 in the environment it prints the table
- * (as_params_describe) and runs nothing. */
+ * (as_params_describe) and runs nothing. A person's --help (or -h) or
+ * --version anywhere on the line prints the action's help (lib/help.h) or
+ * the pack version on stdout, exits 0 and runs nothing: st2 never passes
+ * either, since no action declares a parameter of that name. */
 int as_action_main(int argc, char **argv, const struct as_param *params,
                    as_cmd_fn cmd);
+
+/* One action of the multi-call binary (actions/bin/autoscale): its name (the
+ * YAML's name, and the link actions/bin/<name> that st2's entry_point runs),
+ * its parameter table and its command. Each actions/src/<name>.c ends with
+ * AS_ACTION(<name>, params, cmd_<name>); actions/src/autoscale.c lists them. */
+struct as_action {
+    const char *name;
+    const struct as_param *params;
+    as_cmd_fn cmd;
+};
+#define AS_ACTION(name_, params_, cmd_)                                        \
+    extern const struct as_action as_action_##name_;                           \
+    const struct as_action as_action_##name_ = {#name_, params_, cmd_}
+/* For a binary's list of actions: X-macro steps declaring and listing them. */
+#define AS_ACTION_DECLARE(name_) extern const struct as_action as_action_##name_;
+#define AS_ACTION_ENTRY(name_) &as_action_##name_,
 
 /* A path setting (docs/actions.md, "Paths"): absolute, at most 4095 bytes,
  * no "." or ".." component, no empty component ("//"), no control

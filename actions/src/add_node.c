@@ -29,7 +29,4 @@ static int cmd_add_node(struct as_ctx *ctx, struct json_object **out,
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_add_node);
-}
+AS_ACTION(add_node, params, cmd_add_node);

@@ -138,7 +138,4 @@ out:
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_alert_event);
-}
+AS_ACTION(alert_event, params, cmd_alert_event);

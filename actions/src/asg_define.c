@@ -35,7 +35,4 @@ static int cmd_asg_define(struct as_ctx *ctx, struct json_object **out,
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_asg_define);
-}
+AS_ACTION(asg_define, params, cmd_asg_define);

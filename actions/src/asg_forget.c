@@ -22,7 +22,4 @@ static int cmd_asg_forget(struct as_ctx *ctx, struct json_object **out,
               : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_asg_forget);
-}
+AS_ACTION(asg_forget, params, cmd_asg_forget);

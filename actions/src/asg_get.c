@@ -23,7 +23,4 @@ static int cmd_asg_get(struct as_ctx *ctx, struct json_object **out,
               : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_asg_get);
-}
+AS_ACTION(asg_get, params, cmd_asg_get);

@@ -14,7 +14,4 @@ static int cmd_asg_list(struct as_ctx *ctx, struct json_object **out,
     return ds ? asg_list(ds, out, err) : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_asg_list);
-}
+AS_ACTION(asg_list, params, cmd_asg_list);

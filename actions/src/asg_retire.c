@@ -21,7 +21,4 @@ static int cmd_asg_retire(struct as_ctx *ctx, struct json_object **out,
     return ds ? asg_retire(ds, as_arg_str(ctx->args, "name"), out, err) : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_asg_retire);
-}
+AS_ACTION(asg_retire, params, cmd_asg_retire);

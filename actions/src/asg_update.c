@@ -27,7 +27,4 @@ static int cmd_asg_update(struct as_ctx *ctx, struct json_object **out,
               : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_asg_update);
-}
+AS_ACTION(asg_update, params, cmd_asg_update);

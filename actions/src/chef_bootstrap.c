@@ -69,7 +69,4 @@ static int cmd_chef_bootstrap(struct as_ctx *ctx, struct json_object **out,
     return ds ? chef_bootstrap(ds, &o, out, err) : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_chef_bootstrap);
-}
+AS_ACTION(chef_bootstrap, params, cmd_chef_bootstrap);

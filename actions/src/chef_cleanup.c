@@ -31,7 +31,4 @@ static int cmd_chef_cleanup(struct as_ctx *ctx, struct json_object **out,
     return ds ? chef_cleanup(ds, &o, out, err) : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_chef_cleanup);
-}
+AS_ACTION(chef_cleanup, params, cmd_chef_cleanup);

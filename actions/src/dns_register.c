@@ -22,7 +22,4 @@ static int cmd_dns_register(struct as_ctx *ctx, struct json_object **out,
     return ds ? dns_register(ds, ctx->args, out, err) : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_dns_register);
-}
+AS_ACTION(dns_register, params, cmd_dns_register);

@@ -129,7 +129,4 @@ static int cmd_governor_tick(struct as_ctx *ctx, struct json_object **out,
     return 0;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_governor_tick);
-}
+AS_ACTION(governor_tick, params, cmd_governor_tick);

@@ -25,7 +25,4 @@ static int cmd_lb_add(struct as_ctx *ctx, struct json_object **out, struct as_er
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_lb_add);
-}
+AS_ACTION(lb_add, params, cmd_lb_add);

@@ -26,7 +26,4 @@ static int cmd_lb_remove(struct as_ctx *ctx, struct json_object **out, struct as
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_lb_remove);
-}
+AS_ACTION(lb_remove, params, cmd_lb_remove);

@@ -26,7 +26,4 @@ static int cmd_lb_sync(struct as_ctx *ctx, struct json_object **out, struct as_e
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_lb_sync);
-}
+AS_ACTION(lb_sync, params, cmd_lb_sync);

@@ -23,7 +23,4 @@ static int cmd_lease_release(struct as_ctx *ctx, struct json_object **out,
     return ds ? lease_release(ds, name, as_arg_str(ctx->args, "lease_id"), out, err) : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_lease_release);
-}
+AS_ACTION(lease_release, params, cmd_lease_release);

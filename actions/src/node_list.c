@@ -25,7 +25,4 @@ static int cmd_node_list(struct as_ctx *ctx, struct json_object **out,
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_node_list);
-}
+AS_ACTION(node_list, params, cmd_node_list);

@@ -29,7 +29,4 @@ static int cmd_node_pick(struct as_ctx *ctx, struct json_object **out, struct as
     return node_pick(ctx, &req, out, err);
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_node_pick);
-}
+AS_ACTION(node_pick, params, cmd_node_pick);

@@ -101,7 +101,4 @@ done:
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_notify);
-}
+AS_ACTION(notify, params, cmd_notify);

@@ -36,7 +36,4 @@ static int cmd_reconcile(struct as_ctx *ctx, struct json_object **out,
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_reconcile);
-}
+AS_ACTION(reconcile, params, cmd_reconcile);

@@ -28,7 +28,4 @@ static int cmd_remove_node(struct as_ctx *ctx, struct json_object **out,
     return rc;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_remove_node);
-}
+AS_ACTION(remove_node, params, cmd_remove_node);

@@ -47,7 +47,4 @@ static int cmd_scaling_record(struct as_ctx *ctx, struct json_object **out,
               : -1;
 }
 
-int main(int argc, char **argv)
-{
-    return as_action_main(argc, argv, params, cmd_scaling_record);
-}
+AS_ACTION(scaling_record, params, cmd_scaling_record);
