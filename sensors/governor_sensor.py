@@ -6,6 +6,14 @@ dispatches.
 A missing or failing binary is logged and the sensor keeps polling: the next
 poll may find it built (st2 run autoscale.setup) or the datastore back.
 
+Deferred alerts. Until setup has built the pack on the host that runs a
+webhook's action, the rules' alert_intake keeps each alert in st2's
+datastore as autoscale.pending_alert.<execution id> (actions/alert_intake.sh).
+Every poll, once alert_event exists and no build is running, the sensor
+first replays those through alert_event, oldest first, deleting each key
+once alert_event has taken it (or refused it as input it can never accept),
+and only then runs the tick, so that tick already sees the alerts.
+
 Credentials. The ST2_AUTH_TOKEN st2 puts in a sensor's environment is made
 once, when the sensor starts, for service_token_ttl (24 h by default), and
 is never renewed (st2reactor/container/process_container.py); handed on as
@@ -26,10 +34,22 @@ import datetime
 import json
 import os
 import subprocess
+import time
 
 from st2reactor.sensor.base import PollingSensor
 
 PACK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Written by actions/alert_intake.sh; st2 execution ids are ObjectIds, whose
+# hex starts with their creation time (in seconds), so name order is arrival
+# order to the second.
+PENDING_PREFIX = "autoscale.pending_alert."
+# actions/setup.sh holds this file while it builds: binaries may be half
+# linked. One older than setup's timeout (600 s) is left over from a setup
+# that died, and is ignored (actions/alert_intake.sh applies the same rule).
+SETUP_MARKER = os.path.join(PACK_DIR, ".setup-running")
+SETUP_MARKER_STALE = 15 * 60
+# lib/error.h: exit 2 is input that can never succeed; keep nothing for it.
+EXIT_BADINPUT = 2
 TRIGGERS = {"scale_out": "autoscale.scale_out", "scale_in": "autoscale.scale_in"}
 UNAUTHORIZED = "datastore_unauthorized"
 # lib/datastore.c reads these; an action token would win over ours.
@@ -59,6 +79,7 @@ class GovernorSensor(PollingSensor):
         self._binary = os.environ.get("AUTOSCALE_GOVERNOR_TICK") or os.path.join(
             PACK_DIR, "actions", "bin", "governor_tick"
         )
+        self._alert_event = os.path.join(os.path.dirname(self._binary), "alert_event")
         # Leave the binary well inside one poll interval.
         self._timeout = max(5, int(poll_interval or 30) - 5)
         # A token st2 refused straight after we had it renewed: renewing
@@ -73,6 +94,7 @@ class GovernorSensor(PollingSensor):
             )
 
     def poll(self):
+        self._replay_pending()
         doc = self._tick()
         if doc is None:
             return
@@ -88,6 +110,74 @@ class GovernorSensor(PollingSensor):
             }
             self._log.info("dispatching %s %s", trigger, payload)
             self.sensor_service.dispatch(trigger=trigger, payload=payload)
+
+    def _building(self):
+        try:
+            age = time.time() - os.stat(SETUP_MARKER).st_mtime
+        except OSError:
+            return False
+        return age < SETUP_MARKER_STALE
+
+    def _replay_pending(self):
+        """Hand every alert alert_intake kept back to alert_event, oldest
+        first. A key goes once alert_event has taken its alert (exit 0) or
+        refused it for good (exit 2, logged with the body's key); any other
+        failure keeps it and stops the replay, so later alerts never
+        overtake it."""
+        if not os.access(self._alert_event, os.X_OK) or self._building():
+            return
+        # st2's SensorService has list_values/delete_value (since 2.x);
+        # stand-ins with no datastore (tests/st2lite's reactor) do not.
+        lister = getattr(self.sensor_service, "list_values", None)
+        if lister is None:
+            return
+        try:
+            kvps = lister(local=False, prefix=PENDING_PREFIX)
+        except Exception as e:
+            # st2's API down or the token refused: the tick right after
+            # meets the same and reports it (renewing a refused token).
+            self._log.debug("could not list deferred alerts (%s)", type(e).__name__)
+            return
+        pending = sorted((k for k in kvps or [] if getattr(k, "name", None)),
+                         key=lambda k: k.name)
+        if not pending:
+            return
+        _, env, _ = self._credentials(renew=False)
+        for kvp in pending:
+            argv = self._replay_argv(kvp)
+            if argv is None:
+                self._log.error("deferred alert %s is not what alert_intake writes: "
+                                "dropped", kvp.name)
+                self.sensor_service.delete_value(kvp.name, local=False)
+                continue
+            doc, failure, code = self._run_binary(argv, env)
+            if failure is None:
+                self._log.info("replayed deferred alert %s: %s", kvp.name,
+                               json.dumps(doc.get("events", []))[:2000])
+            elif code == EXIT_BADINPUT:
+                self._log.error("deferred alert %s refused by alert_event, dropped: %s",
+                                kvp.name, failure[1])
+            else:
+                self._log.warning("deferred alert %s not replayed yet, will retry: %s",
+                                  kvp.name, failure[1])
+                return
+            self.sensor_service.delete_value(kvp.name, local=False)
+
+    def _replay_argv(self, kvp):
+        try:
+            kept = json.loads(kvp.value)
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(kept, dict) or not isinstance(kept.get("body"), str):
+            return None
+        argv = [self._alert_event, "--body=" + kept["body"]]
+        for name in ("asg", "source"):
+            value = kept.get(name)
+            if isinstance(value, str) and value:
+                argv.append("--%s=%s" % (name, value))
+        # alert_intake's values came from a command line: no NUL. One that
+        # has one was written by something else, and execve cannot pass it.
+        return None if any("\0" in a for a in argv) else argv
 
     def _tick(self):
         """Run governor_tick (renewing the token and retrying once if st2
@@ -166,9 +256,16 @@ class GovernorSensor(PollingSensor):
 
     def _run(self, env):
         """Run governor_tick once: (document, None) or (None, (code, message))."""
+        doc, failure, _ = self._run_binary([self._binary, "--act"], env)
+        return doc, failure
+
+    def _run_binary(self, argv, env):
+        """Run one of the pack's binaries: (document, None, 0) or
+        (None, (code, message), exit status or None)."""
+        name = os.path.basename(argv[0])
         try:
             proc = subprocess.run(
-                [self._binary, "--act"],
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -177,21 +274,21 @@ class GovernorSensor(PollingSensor):
                 check=False,
             )
         except (OSError, subprocess.SubprocessError) as e:
-            return None, (None, "governor_tick could not run: %s" % e)
+            return None, (None, "%s could not run: %s" % (name, e)), None
         for line in proc.stderr.decode("utf-8", "replace").splitlines():
-            self._log.debug("governor_tick: %s", line)
+            self._log.debug("%s: %s", name, line)
         try:
             doc = json.loads(proc.stdout.decode("utf-8"))
         except ValueError:
-            return None, (None, "governor_tick exited %d without a JSON result"
-                          % proc.returncode)
+            return None, (None, "%s exited %d without a JSON result"
+                          % (name, proc.returncode)), proc.returncode
         if proc.returncode != 0 or not isinstance(doc, dict) or "error" in doc:
             err = doc.get("error", {}) if isinstance(doc, dict) else {}
             code = err.get("code") if isinstance(err, dict) else None
             message = err.get("message") if isinstance(err, dict) else None
-            return None, (code, "governor_tick failed (exit %d): %s: %s"
-                          % (proc.returncode, code, message))
-        return doc, None
+            return None, (code, "%s failed (exit %d): %s: %s"
+                          % (name, proc.returncode, code, message)), proc.returncode
+        return doc, None, 0
 
     def cleanup(self):
         pass

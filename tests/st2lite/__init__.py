@@ -2,7 +2,8 @@
 the pack's own rules, sensor, workflows and policies can run where st2
 cannot be installed (the demo and the lifecycle tests).
 
-It follows ../../../shared/st2-contract.md: parameters rendered and cast as
+It follows StackStorm's own code (each imitation cites st2's file and
+function): parameters rendered and cast as
 st2 does and turned into argv by the local-shell-script rules, Orquesta
 workflows (the YAQL subset this pack uses) with st2's with-items and
 failure semantics, webhook and trigger rules, the PollingSensor service,

@@ -435,18 +435,23 @@ def argv(entry, named, positional):
     return [entry] + [f if t is None else f"{f}={t}" for f, t in named] + positional
 
 
-def command_line(entry, named, positional, user="stanley"):
+def command_line(entry, named, positional, user="stanley", sudo=False):
     """The one string st2's local runner hands to `/bin/sh -c`
     (models/system/action.py, ShellScriptAction._format_command, and
     local_runner/base.py, _run's "chmod +x"): the usual install runs the
     action runner as root and the action as the system user, so the whole
-    command is quoted once more inside `sudo -E -H -u stanley -- bash -c`."""
+    command is quoted once more inside `sudo -E -H -u stanley -- bash -c`;
+    with the `sudo` runner parameter it is `sudo -E -- bash -c` instead (root,
+    the caller's environment and HOME: SUDO_COMMON_OPTIONS only)."""
     parts = [f if t is None else "%s=%s" % (shlex.quote(f), shlex.quote(t)) for f, t in named]
     if positional:
         parts.append(" ".join(shlex.quote(p) for p in positional))
     args = " ".join(parts)
     inner = "%s %s" % (entry, args) if args else entry
-    command = "sudo -E -H -u %s -- bash -c %s" % (shlex.quote(user), shlex.quote(inner))
+    if sudo:
+        command = "sudo -E -- bash -c %s" % shlex.quote(inner)
+    else:
+        command = "sudo -E -H -u %s -- bash -c %s" % (shlex.quote(user), shlex.quote(inner))
     return "chmod +x %s ; %s" % (entry, command)
 
 

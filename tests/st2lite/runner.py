@@ -3,8 +3,10 @@ as st2's API, rules engine and workflow engine do before anything runs),
 then the run (the local-shell-script runner, core.noop, the orquesta
 runner in orquesta.py), with the action.concurrency.attr policies applied
 before an execution starts."""
+import grp
 import json
 import os
+import pwd
 import signal
 import subprocess
 import threading
@@ -65,8 +67,14 @@ class Runner:
     where starting every process would take too long (a 1,000-node
     scale_in)."""
 
-    def __init__(self, pack, env=None, trace=None, default_timeout=60, stubs=None, kv=None):
+    def __init__(self, pack, env=None, trace=None, default_timeout=60, stubs=None, kv=None,
+                 system_user=None):
         self.pack, self.env = pack, dict(env or {})
+        # st2.conf [system_user] user (st2common/config.py, default stanley):
+        # who local-shell-script actions run as. None: this process's own
+        # user, so no sudo at all (st2 runs the command as it is when the
+        # system user is the runner's own). See _identity.
+        self.system_user = system_user
         self.trace = trace or (lambda ex, ev: None)
         self.default_timeout = default_timeout
         self.kv = dict(kv or {})
@@ -237,7 +245,9 @@ class Runner:
     def _run_shell(self, ex, meta):
         entry = self.pack.entry_path(meta)
         named, positional = P.script_args(meta, ex.params, ex.runner_params.get("kwarg_op") or "--")
-        P.check_command_length(P.command_line(entry, named, positional))
+        sudo = bool(ex.runner_params.get("sudo"))
+        P.check_command_length(P.command_line(entry, named, positional,
+                                              user=self.system_user or "stanley", sudo=sudo))
         stub = self.stubs.get(ex.ref)
         if stub is not None:
             out = stub(dict(ex.params))
@@ -260,9 +270,15 @@ class Runner:
         # st2's action runner does not run in the pack directory (contract, s.1)
         cwd = ex.runner_params.get("cwd") or "/"
         try:
+            identity = self._identity(sudo, env)
+        except PermissionError as e:  # sudo would ask for a password: the command fails
+            ex.status, ex.result = "failed", {"stdout": "", "stderr": str(e), "return_code": 1,
+                                              "succeeded": False, "failed": True}
+            return
+        try:
             proc = subprocess.Popen(P.argv(entry, named, positional), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                    cwd=cwd, start_new_session=True)
+                                    cwd=cwd, start_new_session=True, **identity)
         except TypeError as e:  # an env value that is no string: the container fails it
             ex.status, ex.result = "failed", {"error": str(e)}
             return
@@ -283,6 +299,39 @@ class Runner:
                      "failed": ex.status != "succeeded"}
         if error:
             ex.result["error"] = error
+
+    # Ubuntu's /etc/sudoers (Defaults secure_path), what sudo sets PATH to
+    # even with -E.
+    SECURE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    def _identity(self, sudo, env):
+        """Who the program runs as, as st2's command line decides it
+        (models/system/action.py, ShellScriptAction._format_command, with
+        SUDO_COMMON_OPTIONS ["-E"] and SUDO_DIFFERENT_USER_OPTIONS ["-H"]):
+        the `sudo` runner parameter gives `sudo -E -- bash -c` (root; HOME
+        stays the caller's); else a system user other than the runner's own
+        gives `sudo -E -H -u <user> -- bash -c` (that user and its groups,
+        HOME its home); else the runner's own user, no sudo. sudo itself is
+        imitated (Popen's user/group/extra_groups, sudo's variables) rather
+        than run, so this needs root exactly where sudo needs a password.
+        Updates env; returns Popen's keyword arguments."""
+        me = pwd.getpwuid(os.getuid()).pw_name
+        if sudo:
+            target = pwd.getpwnam("root")
+        elif self.system_user and self.system_user != me:
+            target = pwd.getpwnam(self.system_user)
+        else:
+            return {}
+        if os.getuid() != 0 and target.pw_uid != os.getuid():
+            raise PermissionError("sudo: a password is required (st2lite runs as %s, not root)"
+                                  % me)
+        env.update({"SUDO_USER": me, "SUDO_UID": str(os.getuid()),
+                    "SUDO_GID": str(os.getgid()), "PATH": self.SECURE_PATH,
+                    "USER": target.pw_name, "LOGNAME": target.pw_name})
+        if not sudo:
+            env["HOME"] = target.pw_dir
+        groups = [g.gr_gid for g in grp.getgrall() if target.pw_name in g.gr_mem]
+        return {"user": target.pw_uid, "group": target.pw_gid, "extra_groups": groups}
 
     def _run_workflow(self, ex, meta):
         try:

@@ -3,7 +3,9 @@ per rule, on the fixture pack tests/st2lite/fixtures/strict (not the real
 pack). The expected messages are st2 3.9's own (st2common/util/param.py,
 services/action.py, jsonschema 3.2.0 as st2 pins it).
 Run: python3 -m unittest tests/st2lite/test_st2lite.py"""
+import json
 import os
+import pwd
 import shutil
 import sys
 import tempfile
@@ -346,6 +348,77 @@ class StrictTest(unittest.TestCase):
     def test_a_stub_must_name_a_shell_action(self):
         with self.assertRaises(KeyError):
             self.runner({}, stubs={"strict.wf_child": lambda p: {}})
+
+
+WHOAMI = """#!/bin/sh
+printf '{"uid": %d, "gid": %d, "groups": "%s", "home": "%s", "path": "%s", "sudo_user": "%s"}\\n' \\
+    "$(id -u)" "$(id -g)" "$(id -G)" "$HOME" "$PATH" "${SUDO_USER:-}"
+"""
+
+
+class SudoTest(unittest.TestCase):
+    """Who a local-shell-script action runs as (models/system/action.py,
+    ShellScriptAction._format_command): the system user through
+    `sudo -E -H -u`, or root through `sudo -E` when the `sudo` runner
+    parameter is true. Needs root, as st2's action runner is."""
+
+    @classmethod
+    def setUpClass(cls):
+        if os.getuid() != 0:
+            raise unittest.SkipTest("switching users needs root (st2's action runner is root)")
+        cls.dir = tempfile.mkdtemp(prefix="st2lite-sudo-")
+        os.chmod(cls.dir, 0o755)
+        cls.root = os.path.join(cls.dir, "strict")
+        shutil.copytree(FIXTURE, cls.root)
+        actions = os.path.join(cls.root, "actions")
+        with open(os.path.join(actions, "whoami.sh"), "w") as f:
+            f.write(WHOAMI)
+        for name, params in (("whoami", {}), ("whoami_sudo", {"sudo": {"default": True}})):
+            with open(os.path.join(actions, name + ".yaml"), "w") as f:
+                json.dump({"name": name, "pack": "strict", "runner_type": "local-shell-script",
+                           "entry_point": "whoami.sh", "enabled": True,
+                           "parameters": params}, f)
+        for dirpath, dirs, files in os.walk(cls.dir):
+            for n in dirs + files:
+                os.chmod(os.path.join(dirpath, n), 0o755)
+        cls.user = pwd.getpwnam("nobody")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def whoami(self, ref, live=None, **kw):
+        r = st2lite.Runner(st2lite.Pack(self.root, {}), env={"HOME": "/caller"}, **kw)
+        ex = r.run(ref, live or {})
+        self.assertTrue(ex.succeeded, ex.result)
+        return ex.result["stdout"]
+
+    def test_the_system_user_runs_the_action_with_its_home(self):
+        out = self.whoami("strict.whoami", system_user="nobody")
+        self.assertEqual((out["uid"], out["gid"]), (self.user.pw_uid, self.user.pw_gid))
+        self.assertEqual(out["home"], self.user.pw_dir)  # -H
+        self.assertEqual(out["sudo_user"], "root")
+        self.assertNotIn("0", out["groups"].split(), "root's groups must not stay")
+
+    def test_sudo_true_runs_it_as_root_with_the_callers_home(self):
+        out = self.whoami("strict.whoami", {"sudo": True}, system_user="nobody")
+        self.assertEqual(out["uid"], 0)
+        self.assertEqual(out["home"], "/caller")  # -E without -H
+        self.assertEqual(out["path"], st2lite.Runner.SECURE_PATH)
+
+    def test_sudo_from_the_metadata_default(self):
+        self.assertEqual(self.whoami("strict.whoami_sudo", system_user="nobody")["uid"], 0)
+        out = self.whoami("strict.whoami_sudo", {"sudo": False}, system_user="nobody")
+        self.assertEqual(out["uid"], self.user.pw_uid)
+
+    def test_no_system_user_is_the_runners_own(self):
+        out = self.whoami("strict.whoami")
+        self.assertEqual((out["uid"], out["home"], out["sudo_user"]), (0, "/caller", ""))
+
+    def test_sudo_changes_the_command_line_st2_measures(self):
+        entry = "/p/whoami.sh"
+        self.assertIn("; sudo -E -- bash -c ", P.command_line(entry, [], [], sudo=True))
+        self.assertIn("; sudo -E -H -u stanley -- bash -c ", P.command_line(entry, [], []))
 
 
 if __name__ == "__main__":

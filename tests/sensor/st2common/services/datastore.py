@@ -1,8 +1,9 @@
 """A stand-in for st2common.services.datastore.SensorDatastoreService
 (StackStorm 3.9), the renewing API client behind a sensor's
 sensor_service.datastore_service. Only the client and token handling is
-imitated; the key-value methods are not (the pack's sensor does not use
-them)."""
+imitated, with the two key-value methods the pack's sensor uses
+(list_values, delete_value) for keys outside the pack's local namespace
+(local=False)."""
 from datetime import timedelta
 
 from st2client.client import Client
@@ -39,3 +40,26 @@ class SensorDatastoreService(object):
             self._client = Client(token=temporary.token)
             self._token_expire = access._now() + timedelta(seconds=ttl)
         return self._client
+
+    def list_values(self, local=True, prefix=None, limit=None, offset=0):
+        """As st2's: client.keys.get_all(prefix=..., limit=api.max_page_size
+        (100 by default), offset=...). Errors propagate, as st2's do."""
+        if local:
+            raise NotImplementedError("the stand-in only lists global keys")
+        return self.get_api_client().keys.get_all(prefix=prefix, limit=limit or 100,
+                                                  offset=offset)
+
+    def delete_value(self, name, local=True, scope="st2kv.system"):
+        """As st2's: True once deleted; any failure is logged and False."""
+        if local:
+            raise NotImplementedError("the stand-in only deletes global keys")
+        client = self.get_api_client()
+        instance = type("KeyValuePair", (), {})()
+        instance.id = instance.name = name
+        try:
+            client.keys.delete(instance=instance, params={"scope": scope})
+        except Exception as e:
+            self._logger.exception("Exception deleting value from datastore (name=%s): %s",
+                                   name, e)
+            return False
+        return True

@@ -3,9 +3,11 @@
 
 The real constructor takes the SensorWrapper; this one takes the pack and
 class names it would read from it. dispatch() records instead of publishing
-to the message bus. Not imitated: dispatch_with_context, get_user_info and
-the key-value shortcuts (get_value, set_value, ...), which the pack's sensor
-does not use."""
+to the message bus. Of the key-value shortcuts, list_values and delete_value
+(which the pack's sensor uses to replay deferred alerts) pass on to the
+datastore service as st2's do. Not imitated: dispatch_with_context,
+get_user_info, get_value and set_value, which the pack's sensor does not
+use."""
 import logging
 
 from st2common.services.datastore import SensorDatastoreService
@@ -32,3 +34,10 @@ class SensorService(object):
 
     def dispatch(self, trigger, payload=None, trace_tag=None):
         self.dispatched.append((trigger, payload))
+
+    def list_values(self, local=True, prefix=None, limit=None, offset=None):
+        return self.datastore_service.list_values(local=local, prefix=prefix, limit=limit,
+                                                  offset=offset)
+
+    def delete_value(self, name, local=True, scope="st2kv.system"):
+        return self.datastore_service.delete_value(name=name, local=local, scope=scope)
