@@ -123,7 +123,7 @@ class DemoTest(unittest.TestCase):
         refs = [e["ref"] for e in self.summary["executions"] if e["parent"] is None]
         self.assertEqual(refs.count("autoscale.scale_out"), 2)  # 2 -> 4 -> 6
         self.assertEqual(refs.count("autoscale.scale_in"), 2)   # 6 -> 4 -> 2
-        self.assertEqual(refs.count("autoscale.alert_event"), 2)
+        self.assertEqual(refs.count("autoscale.alert_intake"), 2)  # the webhook rules' action
         self.assertGreaterEqual(self.summary["notifications"], 10)
 
     def _node_names(self):

@@ -49,7 +49,8 @@ MINIMAL = {
 # A valid value for every required parameter of every action, so that what is
 # under test is the rendering of the defaults, not the caller's input.
 REQUIRED = {"name": "web", "node": "web-0a1b2c3d", "count": 1, "lease_id": "l-1",
-            "event": "node_up", "body": "{}", "requested": 1}
+            "event": "node_up", "body": "{}", "requested": 1,
+            "confirm": "delete-every-group"}
 
 
 def actions():
