@@ -23,7 +23,7 @@ bin=$tmp
 # 110,000 records through actions would take minutes and measure nothing new.
 populate() {
     db=$1 n=$2
-    AUTOSCALE_DB=$db "$bin/asg_define" --name=seed > /dev/null 2>&1
+    AUTOSCALE_DB=$db "$bin/asg_define" --name=seed --compute_provider=local > /dev/null 2>&1
     awk -v n="$n" 'BEGIN {
         print "BEGIN;";
         print "DELETE FROM kv;";

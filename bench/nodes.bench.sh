@@ -18,7 +18,7 @@ bin=$tmp
 export AUTOSCALE_DB="$tmp/store.db"
 local="--local_dir=$tmp/local"
 port="--local_port=18181"
-"$bin/asg_define" --name=bench --min=0 --max=60 > /dev/null 2>&1
+"$bin/asg_define" --name=bench --min=0 --max=60 --compute_provider=local > /dev/null 2>&1
 
 # cpu CMD...: "user+sys ms" of one run (getrusage of the child: microsecond
 # resolution, where time(1) has 10 ms), failing loudly on a non-zero exit
