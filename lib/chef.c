@@ -10,6 +10,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodes.h"
+#include "path.h"
 #include "secret.h"
 #include "settings.h"
 #include "ssh.h"

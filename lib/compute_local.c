@@ -34,6 +34,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodes.h"
+#include "path.h"
 #include "st2.h"
 
 #include <arpa/inet.h>

@@ -2,14 +2,13 @@
 #include "compute_params.h"
 #include "settings.h"
 
-#define COMPUTE_SETTING(n, kind, def, flags) {#n, COMPUTE_IS_##kind},
-#define COMPUTE_IS_INT true
-#define COMPUTE_IS_STR false
-static const struct settings_param params[] = {COMPUTE_PARAMS(COMPUTE_SETTING)};
+#define COMPUTE_DESC(n, kind, def, flags) PARAM_DESC(struct compute_params, n, kind)
+const struct param_desc compute_param_desc[] = {COMPUTE_PARAMS(COMPUTE_DESC)};
+const size_t compute_param_count = sizeof compute_param_desc / sizeof compute_param_desc[0];
 
-int compute_settings(const struct as_args *a, const char *provider, const struct group *g,
-                     struct json_object **out, struct as_error *err)
+int compute_settings(const struct compute_params *p, const char *provider, const struct group *g,
+                     const char *allowed, struct json_object **out, struct as_error *err)
 {
-    return settings_build(a, params, sizeof params / sizeof params[0], provider, NULL, g, out,
-                          err);
+    return settings_build(compute_param_desc, compute_param_count, p, provider, NULL, g,
+                          allowed, out, err);
 }

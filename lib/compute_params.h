@@ -12,7 +12,8 @@
 #ifndef AS_COMPUTE_PARAMS_H
 #define AS_COMPUTE_PARAMS_H
 
-#include "st2.h"
+#include "error.h"
+#include "params.h"
 
 #define COMPUTE_PARAMS(X)                                                          \
     X(local_command, STR, NULL, 0)                                                 \
@@ -21,26 +22,26 @@
     X(local_grace_ms, INT, "3000", 0)                                              \
     X(openstack_auth_url, STR, NULL, 0)                                            \
     X(openstack_username, STR, NULL, 0)                                            \
-    X(openstack_password, STR, NULL, AS_P_SECRET)                                  \
+    X(openstack_password, STR, NULL, PARAM_SECRET)                                  \
     X(openstack_project_name, STR, NULL, 0)                                        \
     X(openstack_user_domain_name, STR, "Default", 0)                               \
     X(openstack_project_domain_name, STR, "Default", 0)                            \
     X(openstack_application_credential_id, STR, NULL, 0)                          \
-    X(openstack_application_credential_secret, STR, NULL, AS_P_SECRET)            \
+    X(openstack_application_credential_secret, STR, NULL, PARAM_SECRET)            \
     X(openstack_region, STR, NULL, 0)                                              \
     X(openstack_interface, STR, "public", 0)                                       \
-    X(digitalocean_token, STR, NULL, AS_P_SECRET)                                  \
+    PARAMS_DIGITALOCEAN(X)                                                         \
     X(digitalocean_region, STR, "nyc3", 0)                                         \
-    X(digitalocean_api_url, STR, "https://api.digitalocean.com/v2", 0)             \
     X(digitalocean_address_type, STR, "private", 0)                                \
-    X(ca_bundle, STR, NULL, 0)                                                     \
+    PARAMS_TLS(X)                                                                  \
     X(poll_interval_ms, INT, "0", 0)
 
-#define COMPUTE_PTYPE_INT AS_T_INTEGER
-#define COMPUTE_PTYPE_STR AS_T_STRING
-/* Parameter table rows: the default is the pack config's (key = name). */
-#define COMPUTE_PARAM(n, kind, def, flags) \
-    {#n, COMPUTE_PTYPE_##kind, flags, def, #n, AS_NAMED},
+/* The typed values every node action passes to compute_settings(). */
+struct compute_params {
+    COMPUTE_PARAMS(PARAM_FIELD)
+};
+extern const struct param_desc compute_param_desc[];
+extern const size_t compute_param_count;
 
 struct json_object;
 struct group;
@@ -49,9 +50,9 @@ struct group;
  * given (or defaulted) as settings[key], plus the shared ca_bundle and
  * poll_interval_ms, then the group's settings.<provider> overrides, which
  * settings_build() (settings.h) refuses when they name what only the
- * operator may set. The action's table needs SETTINGS_ALLOW_PARAM too.
+ * operator may set, unless `allowed` (the operator's allow-list) lists them.
  * 0 with *out a new object, or -1 with err. */
-int compute_settings(const struct as_args *a, const char *provider, const struct group *g,
-                     struct json_object **out, struct as_error *err);
+int compute_settings(const struct compute_params *p, const char *provider, const struct group *g,
+                     const char *allowed, struct json_object **out, struct as_error *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include "node.h"
 #include "nodes.h"
 #include "settings.h"
+#include "st2.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -278,16 +279,15 @@ int dns_group_name(const char *group, const char *zone, char *out, struct as_err
 
 /* --------------------------------------------------------- parameters -- */
 
-#define DNS_SETTING(n, kind, def, flags) {#n, DNS_IS_##kind},
-#define DNS_IS_INT true
-#define DNS_IS_STR false
-static const struct settings_param dns_params[] = {DNS_PARAMS(DNS_SETTING)};
+#define DNS_DESC(n, kind, def, flags) PARAM_DESC(struct dns_params, n, kind)
+const struct param_desc dns_param_desc[] = {DNS_PARAMS(DNS_DESC)};
+const size_t dns_param_count = sizeof dns_param_desc / sizeof dns_param_desc[0];
 
-int dns_settings(const struct as_args *a, const char *provider, const struct group *g,
-                 struct json_object **out, struct as_error *err)
+int dns_settings(const struct dns_params *p, const char *provider, const struct group *g,
+                 const char *allowed, struct json_object **out, struct as_error *err)
 {
-    return settings_build(a, dns_params, sizeof dns_params / sizeof dns_params[0], provider,
-                          "dns", g, out, err);
+    return settings_build(dns_param_desc, dns_param_count, p, provider, "dns", g, allowed, out,
+                          err);
 }
 
 /* ---------------------------------------------------- group addresses -- */
@@ -390,7 +390,10 @@ static int job_prepare(struct ds *ds, const struct as_args *a, struct job *j,
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "dns_zone '%.80s' is not a DNS name", j->g.dns_zone);
 
-    if (dns_settings(a, j->g.dns_provider, &j->g, settings, err) < 0)
+    struct dns_params dp;
+    as_args_fill(a, dns_param_desc, dns_param_count, &dp);
+    if (dns_settings(&dp, j->g.dns_provider, &j->g, as_arg_str(a, SETTINGS_ALLOW_NAME), settings,
+                     err) < 0)
         return -1;
     long long ttl = jx_int(*settings, "ttl", DNS_DEFAULT_TTL);
     if (ttl < DNS_TTL_MIN || ttl > DNS_TTL_MAX)

@@ -25,7 +25,7 @@
 #include <stddef.h>
 
 #include "error.h"
-#include "st2.h"
+#include "params.h"
 
 #define DNS_NAME_MAX 256 /* 253 characters, the trailing dot, the NUL */
 #define DNS_ADDR_MAX 16  /* dotted IPv4 and its NUL */
@@ -114,16 +114,17 @@ int dns_group_name(const char *group, const char *zone, char *out, struct as_err
  * "dns_<key>" reach the provider as settings[key], ca_bundle as itself. */
 #define DNS_PARAMS(X)                                                                   \
     X(powerdns_api_url, STR, "http://127.0.0.1:8081/api/v1/servers/localhost", 0)       \
-    X(powerdns_api_key, STR, NULL, AS_P_SECRET)                                         \
-    X(digitalocean_token, STR, NULL, AS_P_SECRET)                                       \
-    X(digitalocean_api_url, STR, "https://api.digitalocean.com/v2", 0)                  \
-    X(ca_bundle, STR, NULL, 0)                                                          \
+    X(powerdns_api_key, STR, NULL, PARAM_SECRET)                                         \
+    PARAMS_DIGITALOCEAN(X)                                                              \
+    PARAMS_TLS(X)                                                                       \
     X(dns_ttl, INT, "60", 0)                                                            \
     X(dns_record_template, STR, DNS_DEFAULT_TEMPLATE, 0)
 
-#define DNS_PTYPE_INT AS_T_INTEGER
-#define DNS_PTYPE_STR AS_T_STRING
-#define DNS_PARAM(n, kind, def, flags) {#n, DNS_PTYPE_##kind, flags, def, #n, AS_NAMED},
+struct dns_params {
+    DNS_PARAMS(PARAM_FIELD)
+};
+extern const struct param_desc dns_param_desc[];
+extern const size_t dns_param_count;
 
 struct group;
 
@@ -132,12 +133,13 @@ struct group;
  * settings.<provider> object overriding them key by key, as far as
  * lib/settings.c lets a group (the action's table needs
  * SETTINGS_ALLOW_PARAM). 0 with *out a new object, or -1 with err. */
-int dns_settings(const struct as_args *a, const char *provider, const struct group *g,
-                 struct json_object **out, struct as_error *err);
+int dns_settings(const struct dns_params *p, const char *provider, const struct group *g,
+                 const char *allowed, struct json_object **out, struct as_error *err);
 
 /* ---- the operations ---- */
 
 struct ds;
+struct as_args;
 
 /* The group record's addresses: every node of the group whose record is
  * active with an IPv4 address, plus `add_addr` (if not NULL), minus the

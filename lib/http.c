@@ -23,6 +23,7 @@
 
 #include "jsonx.h"
 #include "log.h"
+#include "path.h"
 #include "secret.h"
 #include "st2.h"
 

@@ -100,16 +100,15 @@ long long lb_setting_int(struct json_object *settings, const char *key, long lon
 
 /* ------------------------------------------------------------ settings -- */
 
-#define LB_SETTING(n, kind, def, flags) {#n, LB_IS_##kind},
-#define LB_IS_INT true
-#define LB_IS_STR false
-static const struct settings_param lb_params[] = {LB_PARAMS(LB_SETTING)};
+#define LB_DESC(n, kind, def, flags) PARAM_DESC(struct lb_params, n, kind)
+const struct param_desc lb_param_desc[] = {LB_PARAMS(LB_DESC)};
+const size_t lb_param_count = sizeof lb_param_desc / sizeof lb_param_desc[0];
 
-int lb_settings(const struct as_args *a, const char *provider, const struct group *g,
-                struct json_object **out, struct as_error *err)
+int lb_settings(const struct lb_params *p, const char *provider, const struct group *g,
+                const char *allowed, struct json_object **out, struct as_error *err)
 {
-    return settings_build(a, lb_params, sizeof lb_params / sizeof lb_params[0], provider, "lb",
-                          g, out, err);
+    return settings_build(lb_param_desc, lb_param_count, p, provider, "lb", g, allowed, out,
+                          err);
 }
 
 /* ------------------------------------------------------------- context -- */
@@ -142,7 +141,10 @@ int lb_ctx_open(struct lb_ctx *c, struct as_ctx *ctx, struct as_error *err)
                 provider);
         goto fail;
     }
-    if (lb_settings(ctx->args, provider, &c->group, &settings, err) < 0)
+    struct lb_params lp;
+    as_args_fill(ctx->args, lb_param_desc, lb_param_count, &lp);
+    if (lb_settings(&lp, provider, &c->group, as_arg_str(ctx->args, SETTINGS_ALLOW_NAME),
+                    &settings, err) < 0)
         goto fail;
     long long port = lb_setting_int(settings, "server_port", 80);
     if (port < 1 || port > 65535) {

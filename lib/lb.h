@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "group.h"
+#include "params.h"
 #include "st2.h"
 
 /* The provider settings every lb_* action takes, as parameters whose
@@ -36,14 +37,15 @@
     X(haproxy_socket, STR, NULL, 0)                                                \
     X(haproxy_check, STR, "on", 0)                                                 \
     X(lb_server_port, INT, "80", 0)                                                \
-    X(digitalocean_token, STR, NULL, AS_P_SECRET)                                  \
-    X(digitalocean_api_url, STR, "https://api.digitalocean.com/v2", 0)             \
+    PARAMS_DIGITALOCEAN(X)                                                         \
     X(digitalocean_lb_id, STR, NULL, 0)                                            \
-    X(ca_bundle, STR, NULL, 0)
+    PARAMS_TLS(X)
 
-#define LB_PTYPE_INT AS_T_INTEGER
-#define LB_PTYPE_STR AS_T_STRING
-#define LB_PARAM(n, kind, def, flags) {#n, LB_PTYPE_##kind, flags, def, #n, AS_NAMED},
+struct lb_params {
+    LB_PARAMS(PARAM_FIELD)
+};
+extern const struct param_desc lb_param_desc[];
+extern const size_t lb_param_count;
 
 /* lb_remove's and lb_sync's drain_timeout: seconds, config lb_drain_timeout. */
 #define LB_DRAIN_PARAM {"drain_timeout", AS_T_INTEGER, 0, "60", "lb_drain_timeout", AS_NAMED},
@@ -119,8 +121,8 @@ const struct lb_ops *lb_lookup(const char *name);
  * settings.<provider> overrides, as far as lib/settings.c lets a group (the
  * action's table needs SETTINGS_ALLOW_PARAM). 0 with *out a new object, or
  * -1 with err. */
-int lb_settings(const struct as_args *a, const char *provider, const struct group *g,
-                struct json_object **out, struct as_error *err);
+int lb_settings(const struct lb_params *p, const char *provider, const struct group *g,
+                const char *allowed, struct json_object **out, struct as_error *err);
 
 /* Settings helpers for providers: a non-empty string or NULL; an integer
  * (fallback when absent; a string of digits counts). */

@@ -27,7 +27,10 @@ int node_ctx_open(struct node_ctx *nc, struct as_ctx *ctx, struct group *g,
                        "group '%s' is being deleted: no new nodes", name);
     }
     struct json_object *settings = NULL;
-    if (compute_settings(ctx->args, g->compute_provider, g, &settings, err) < 0) {
+    struct compute_params cp;
+    as_args_fill(ctx->args, compute_param_desc, compute_param_count, &cp);
+    if (compute_settings(&cp, g->compute_provider, g, as_arg_str(ctx->args, SETTINGS_ALLOW_NAME),
+                         &settings, err) < 0) {
         group_free(g);
         return -1;
     }

@@ -355,13 +355,12 @@ static const char *key_for(const char *param, const char *provider, const char *
     return param;
 }
 
-int settings_build(const struct as_args *a, const struct settings_param *params, size_t n,
+int settings_build(const struct param_desc *desc, size_t n, const void *values,
                    const char *provider, const char *shared, const struct group *g,
-                   struct json_object **out, struct as_error *err)
+                   const char *allowed, struct json_object **out, struct as_error *err)
 {
     *out = NULL;
     struct json_object *mine = g ? g->settings : NULL;
-    const char *allowed = as_arg_str(a, SETTINGS_ALLOW_NAME);
     if (allow_valid(allowed, err) < 0)
         return -1;
     if (settings_check_area(mine, provider, allowed, err) < 0) {
@@ -370,15 +369,15 @@ int settings_build(const struct as_args *a, const struct settings_param *params,
     }
     struct json_object *o = json_object_new_object();
     for (size_t i = 0; i < n; i++) {
-        const char *key = key_for(params[i].name, provider, shared);
+        const char *key = key_for(desc[i].name, provider, shared);
         if (!key)
             continue;
-        if (params[i].is_int) {
-            long long v = as_arg_int(a, params[i].name, LLONG_MIN);
-            if (v != LLONG_MIN)
+        if (desc[i].kind == PARAM_INT) {
+            long long v = PARAM_INT_AT(values, &desc[i]);
+            if (v != PARAM_ABSENT)
                 jx_add_int(o, key, v);
-        } else if (as_arg_str(a, params[i].name)) {
-            jx_add_str(o, key, as_arg_str(a, params[i].name));
+        } else if (PARAM_STR_AT(values, &desc[i])) {
+            jx_add_str(o, key, PARAM_STR_AT(values, &desc[i]));
         }
     }
     struct json_object *own = jx_obj(mine, provider);

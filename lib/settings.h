@@ -32,16 +32,15 @@
 #include <stddef.h>
 
 #include "error.h"
-#include "st2.h"
+#include "params.h"
 
 struct group;
 
 /* The operator's allow-list reaches every action that checks or builds
- * settings as this parameter (config key of the same name). It must be
- * immutable in the YAML: a caller who could pass it could allow anything. */
+ * settings as this parameter (config key of the same name; the row is
+ * st2.h's SETTINGS_ALLOW_PARAM). It must be immutable in the YAML: a caller
+ * who could pass it could allow anything. */
 #define SETTINGS_ALLOW_NAME "group_endpoints_allowed"
-#define SETTINGS_ALLOW_PARAM \
-    {SETTINGS_ALLOW_NAME, AS_T_STRING, 0, NULL, SETTINGS_ALLOW_NAME, AS_NAMED},
 
 enum settings_class {
     SETTINGS_UNKNOWN = -1, /* not in the table: refused */
@@ -66,21 +65,16 @@ int settings_check(struct json_object *settings, const char *allowed, struct as_
 int settings_check_area(struct json_object *settings, const char *area, const char *allowed,
                         struct as_error *err);
 
-/* One provider parameter of an action (compute_params.h, dns.h, lb.h). */
-struct settings_param {
-    const char *name;
-    bool is_int;
-};
-
-/* The settings object for `provider`: every parameter of its own
+/* The settings object for `provider` from an area's typed parameters
+ * (`values`, described by desc[0..n), params.h): every parameter of its own
  * ("<provider>_<key>" as key), every shared one ("<shared>_<key>" as key,
  * shared may be NULL) and every parameter of no provider (ca_bundle,
- * poll_interval_ms: as themselves), given or defaulted; then the group's
+ * poll_interval_ms: as themselves) that is not absent; then the group's
  * settings.<provider> on top, key by key, once settings_check_area()
- * passed with the action's group_endpoints_allowed parameter. g may be
+ * passed with the operator's allow-list `allowed` (NULL: none). g may be
  * NULL. 0 with *out a new object, or -1 with err (nothing in *out). */
-int settings_build(const struct as_args *a, const struct settings_param *params, size_t n,
+int settings_build(const struct param_desc *desc, size_t n, const void *values,
                    const char *provider, const char *shared, const struct group *g,
-                   struct json_object **out, struct as_error *err);
+                   const char *allowed, struct json_object **out, struct as_error *err);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "jsonx.h"
 #include "log.h"
+#include "path.h"
 #include "st2.h"
 
 #include <errno.h>

@@ -467,6 +467,20 @@ struct json_object *as_arg_obj(const struct as_args *a, const char *name)
     return a->v[lookup(a, name)].obj;
 }
 
+_Static_assert(PARAM_SECRET == AS_P_SECRET, "params.h and st2.h disagree on secrets");
+
+void as_args_fill(const struct as_args *a, const struct param_desc *desc, size_t n,
+                  void *values)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *field = (char *)values + desc[i].offset;
+        if (desc[i].kind == PARAM_INT)
+            *(long long *)field = as_arg_int(a, desc[i].name, PARAM_ABSENT);
+        else
+            *(const char **)field = as_arg_str(a, desc[i].name);
+    }
+}
+
 struct json_object *as_params_describe(const struct as_param *params)
 {
     return as_params_describe_for(params, NULL);
@@ -497,31 +511,6 @@ struct json_object *as_params_describe_for(const struct as_param *params,
         json_object_array_add(list, o);
     }
     return list;
-}
-
-int as_path_check(const char *path, const char *what, struct as_error *err)
-{
-    if (!path || path[0] != '/')
-        return bad(err, what, "must be an absolute path");
-    if (strlen(path) > 4095)
-        return bad(err, what, "is longer than 4095 bytes");
-    for (const char *c = path; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            return bad(err, what, "has a control character");
-    /* "/a/../etc" names something other than it seems to; "." and "//"
-     * only hide what is meant. A trailing '/' is harmless. */
-    for (const char *c = path; *c;) {
-        const char *next = strchr(c + 1, '/');
-        size_t len = next ? (size_t)(next - c - 1) : strlen(c + 1);
-        const char *comp = c + 1;
-        if ((len == 0 && next) || (len == 1 && comp[0] == '.') ||
-            (len == 2 && comp[0] == '.' && comp[1] == '.'))
-            return bad(err, what, "must not have '.', '..' or empty components");
-        if (!next)
-            break;
-        c = next;
-    }
-    return 0;
 }
 
 struct ds *as_ctx_ds(struct as_ctx *ctx, struct as_error *err)

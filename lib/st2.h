@@ -14,6 +14,8 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "params.h"
+#include "settings.h"
 #include "signals.h"
 
 enum as_ptype { AS_T_STRING, AS_T_INTEGER, AS_T_NUMBER, AS_T_BOOLEAN, AS_T_OBJECT };
@@ -38,6 +40,17 @@ struct as_param {
 };
 #define AS_PARAM_END {NULL, AS_T_STRING, 0, NULL, NULL, AS_NAMED}
 
+/* A table row from an area's X-macro list of typed parameters (params.h):
+ * the config key is the parameter's name. */
+#define AS_PTYPE_STR AS_T_STRING
+#define AS_PTYPE_INT AS_T_INTEGER
+#define AS_PARAM_ROW(n, kind, def, flags) {#n, AS_PTYPE_##kind, flags, def, #n, AS_NAMED},
+
+/* The operator's allow-list (settings.h), which every action that builds a
+ * provider's settings takes. */
+#define SETTINGS_ALLOW_PARAM \
+    {SETTINGS_ALLOW_NAME, AS_T_STRING, 0, NULL, SETTINGS_ALLOW_NAME, AS_NAMED},
+
 struct as_args; /* parsed values, owned by the runner */
 
 /* Parse argv[1..] against params. On error fills err (exit AS_EXIT_BADINPUT)
@@ -54,6 +67,13 @@ long long as_arg_int(const struct as_args *a, const char *name, long long absent
 double as_arg_num(const struct as_args *a, const char *name, double absent);
 bool as_arg_bool(const struct as_args *a, const char *name);
 struct json_object *as_arg_obj(const struct as_args *a, const char *name); /* borrowed */
+
+/* Fill an area's typed struct (desc[0..n), params.h) from the parsed
+ * values: given, else defaulted, else absent (NULL, PARAM_ABSENT). Every
+ * name must be in the action's table (else it aborts, as the accessors do).
+ * Strings stay owned by the args. */
+void as_args_fill(const struct as_args *a, const struct param_desc *desc, size_t n,
+                  void *values);
 
 /* The range of an integer parameter of `action` (NULL: any action): true
  * with *lo and *hi set, false for a name without one. A given value outside
@@ -107,12 +127,6 @@ struct as_action {
 /* For a binary's list of actions: X-macro steps declaring and listing them. */
 #define AS_ACTION_DECLARE(name_) extern const struct as_action as_action_##name_;
 #define AS_ACTION_ENTRY(name_) &as_action_##name_,
-
-/* A path setting (docs/actions.md, "Paths"): absolute, at most 4095 bytes,
- * no "." or ".." component, no empty component ("//"), no control
- * character. 0, or -1 with AS_EXIT_BADINPUT "invalid_parameter" naming
- * `what` (the parameter). */
-int as_path_check(const char *path, const char *what, struct as_error *err);
 
 /* Print one JSON document and a newline on stdout, secrets scrubbed. */
 void as_print_json(struct json_object *doc);

@@ -10,7 +10,7 @@
 static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
-    LB_PARAMS(LB_PARAM)
+    LB_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };

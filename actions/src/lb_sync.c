@@ -10,7 +10,7 @@ static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"dry_run", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
     LB_DRAIN_PARAM
-    LB_PARAMS(LB_PARAM)
+    LB_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };

@@ -13,7 +13,7 @@ static const struct as_param params[] = {
     {"count", AS_T_INTEGER, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"strategy", AS_T_STRING, 0, "newest", NULL, AS_NAMED},
     {"lease_id", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
-    LB_PARAMS(LB_PARAM)
+    LB_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };

@@ -13,7 +13,7 @@ static const struct as_param params[] = {
     {"fix", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
     {"adopt", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
     {"stuck_after", AS_T_INTEGER, 0, "1800", NULL, AS_NAMED},
-    COMPUTE_PARAMS(COMPUTE_PARAM)
+    COMPUTE_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };

@@ -9,7 +9,7 @@ static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"node", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
     {"deadline", AS_T_INTEGER, 0, "600", NULL, AS_NAMED},
-    COMPUTE_PARAMS(COMPUTE_PARAM)
+    COMPUTE_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };

@@ -26,19 +26,19 @@
 /* The builders' parameter lists as the actions declare them. */
 static const struct as_param compute_params[] = {
     {"name", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
-    COMPUTE_PARAMS(COMPUTE_PARAM)
+    COMPUTE_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 static const struct as_param dns_params[] = {
     {"name", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
-    DNS_PARAMS(DNS_PARAM)
+    DNS_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
 static const struct as_param lb_params[] = {
     {"name", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
-    LB_PARAMS(LB_PARAM)
+    LB_PARAMS(AS_PARAM_ROW)
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
 };
@@ -54,6 +54,29 @@ static struct as_args *args(const struct as_param *params, const char *const *gi
     if (!a)
         fail_msg("as_args_parse: %s: %s", err.code, err.message);
     return a;
+}
+
+/* Each builder as an action calls it: argv into the area's typed struct. */
+static int c_settings(const struct as_args *a, const char *provider, const struct group *g,
+                      struct json_object **o, struct as_error *err)
+{
+    struct compute_params p;
+    as_args_fill(a, compute_param_desc, compute_param_count, &p);
+    return compute_settings(&p, provider, g, as_arg_str(a, SETTINGS_ALLOW_NAME), o, err);
+}
+static int d_settings(const struct as_args *a, const char *provider, const struct group *g,
+                      struct json_object **o, struct as_error *err)
+{
+    struct dns_params p;
+    as_args_fill(a, dns_param_desc, dns_param_count, &p);
+    return dns_settings(&p, provider, g, as_arg_str(a, SETTINGS_ALLOW_NAME), o, err);
+}
+static int l_settings(const struct as_args *a, const char *provider, const struct group *g,
+                      struct json_object **o, struct as_error *err)
+{
+    struct lb_params p;
+    as_args_fill(a, lb_param_desc, lb_param_count, &p);
+    return lb_settings(&p, provider, g, as_arg_str(a, SETTINGS_ALLOW_NAME), o, err);
 }
 
 static struct json_object *parse(const char *text)
@@ -359,7 +382,7 @@ static void test_compute_merge(void **state)
 
     /* the parameters alone: each provider gets only its own keys */
     group_with(&g, NULL);
-    assert_int_equal(compute_settings(a, "openstack", &g, &o, &err), 0);
+    assert_int_equal(c_settings(a, "openstack", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "auth_url", ""), "https://keystone.example/v3");
     assert_string_equal(jx_str(o, "password", ""), "pw");
     assert_string_equal(jx_str(o, "region", ""), "RegionOne");
@@ -368,7 +391,7 @@ static void test_compute_merge(void **state)
     assert_int_equal(jx_int(o, "poll_interval_ms", -1), 500);
     assert_null(jx_str(o, "command", NULL));
     json_object_put(o);
-    assert_int_equal(compute_settings(a, "local", &g, &o, &err), 0);
+    assert_int_equal(c_settings(a, "local", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "command", ""), "/bin/app");
     assert_int_equal(jx_int(o, "port", -1), 8080);
     assert_null(jx_str(o, "region", NULL));
@@ -378,12 +401,12 @@ static void test_compute_merge(void **state)
     /* a group's choices override */
     group_with(&g, "{\"openstack\":{\"region\":\"RegionTwo\",\"flavor\":\"m1.small\"},"
                    "\"local\":{\"port\":9090}}");
-    assert_int_equal(compute_settings(a, "openstack", &g, &o, &err), 0);
+    assert_int_equal(c_settings(a, "openstack", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "region", ""), "RegionTwo");
     assert_string_equal(jx_str(o, "flavor", ""), "m1.small");
     assert_string_equal(jx_str(o, "auth_url", ""), "https://keystone.example/v3");
     json_object_put(o);
-    assert_int_equal(compute_settings(a, "local", &g, &o, &err), 0);
+    assert_int_equal(c_settings(a, "local", &g, &o, &err), 0);
     assert_int_equal(jx_int(o, "port", -1), 9090);
     json_object_put(o);
     group_free(&g);
@@ -397,7 +420,7 @@ static void test_compute_merge(void **state)
     for (size_t i = 0; i < 4; i++) {
         group_with(&g, refused[i]);
         o = (struct json_object *)&g; /* must be reset */
-        assert_int_equal(compute_settings(a, provider[i], &g, &o, &err), -1);
+        assert_int_equal(c_settings(a, provider[i], &g, &o, &err), -1);
         assert_null(o);
         assert_string_equal(err.code, "setting_not_allowed");
         assert_non_null(strstr(err.message, "group web"));
@@ -405,7 +428,7 @@ static void test_compute_merge(void **state)
     }
     /* what another area holds is not this provider's business */
     group_with(&g, "{\"local\":{\"command\":\"touch /tmp/pwned\"}}");
-    assert_int_equal(compute_settings(a, "openstack", &g, &o, &err), 0);
+    assert_int_equal(c_settings(a, "openstack", &g, &o, &err), 0);
     assert_null(jx_str(o, "command", NULL));
     json_object_put(o);
     group_free(&g);
@@ -423,7 +446,7 @@ static void test_dns_merge(void **state)
     struct as_error err = {0};
 
     group_with(&g, "{\"powerdns\":{\"ttl\":90}}");
-    assert_int_equal(dns_settings(a, "powerdns", &g, &o, &err), 0);
+    assert_int_equal(d_settings(a, "powerdns", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "api_url", ""),
                         "http://127.0.0.1:8081/api/v1/servers/localhost");
     assert_string_equal(jx_str(o, "api_key", ""), "k");
@@ -431,7 +454,7 @@ static void test_dns_merge(void **state)
     assert_string_equal(jx_str(o, "record_template", ""), DNS_DEFAULT_TEMPLATE);
     assert_null(jx_str(o, "token", NULL));
     json_object_put(o);
-    assert_int_equal(dns_settings(a, "digitalocean", &g, &o, &err), 0);
+    assert_int_equal(d_settings(a, "digitalocean", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "token", ""), "t");
     assert_string_equal(jx_str(o, "api_url", ""), "https://api.digitalocean.com/v2");
     assert_int_equal(jx_int(o, "ttl", -1), 120);
@@ -439,7 +462,7 @@ static void test_dns_merge(void **state)
     group_free(&g);
 
     group_with(&g, "{\"powerdns\":{\"api_url\":\"http://127.0.0.1:9/\"}}");
-    assert_int_equal(dns_settings(a, "powerdns", &g, &o, &err), -1);
+    assert_int_equal(d_settings(a, "powerdns", &g, &o, &err), -1);
     assert_null(o);
     assert_string_equal(err.code, "setting_not_allowed");
     group_free(&g);
@@ -451,7 +474,7 @@ static void test_dns_merge(void **state)
                             NULL};
     a = args(dns_params, listed);
     group_with(&g, "{\"powerdns\":{\"api_url\":\"http://127.0.0.1:9/\"}}");
-    assert_int_equal(dns_settings(a, "powerdns", &g, &o, &err), 0);
+    assert_int_equal(d_settings(a, "powerdns", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "api_url", ""), "http://127.0.0.1:9/");
     json_object_put(o);
     group_free(&g);
@@ -469,13 +492,13 @@ static void test_lb_merge(void **state)
     struct as_error err = {0};
 
     group_with(&g, "{\"haproxy\":{\"check\":false,\"server_port\":9000}}");
-    assert_int_equal(lb_settings(a, "haproxy", &g, &o, &err), 0);
+    assert_int_equal(l_settings(a, "haproxy", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "socket", ""), "/run/haproxy/admin.sock");
     assert_int_equal(jx_int(o, "server_port", -1), 9000);
     assert_false(jx_bool(o, "check", true));
     assert_null(jx_str(o, "lb_id", NULL));
     json_object_put(o);
-    assert_int_equal(lb_settings(a, "digitalocean", &g, &o, &err), 0);
+    assert_int_equal(l_settings(a, "digitalocean", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "lb_id", ""), "abc");
     assert_int_equal(jx_int(o, "server_port", -1), 8080);
     assert_null(jx_str(o, "socket", NULL));
@@ -483,15 +506,15 @@ static void test_lb_merge(void **state)
     group_free(&g);
 
     group_with(&g, "{\"haproxy\":{\"socket\":\"/tmp/other.sock\"}}");
-    assert_int_equal(lb_settings(a, "haproxy", &g, &o, &err), -1);
+    assert_int_equal(l_settings(a, "haproxy", &g, &o, &err), -1);
     assert_string_equal(err.code, "setting_not_allowed");
     group_free(&g);
     group_with(&g, "{\"haproxy\":{\"server_port\":0}}");
-    assert_int_equal(lb_settings(a, "haproxy", &g, &o, &err), -1);
+    assert_int_equal(l_settings(a, "haproxy", &g, &o, &err), -1);
     assert_string_equal(err.code, "bad_settings");
     group_free(&g);
     /* no group at all: the parameters alone */
-    assert_int_equal(lb_settings(a, "haproxy", NULL, &o, &err), 0);
+    assert_int_equal(l_settings(a, "haproxy", NULL, &o, &err), 0);
     assert_string_equal(jx_str(o, "check", ""), "on");
     json_object_put(o);
     as_args_free(a);

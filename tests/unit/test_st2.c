@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "secret.h"
+#include "path.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
