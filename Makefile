@@ -227,27 +227,57 @@ $(BUILD)/tests/%: $(BUILD)/tests/fakes/%_main.o $(SUPPORT_A) $(LIB_A)
 
 tests: $(ACTION_BIN) $(DEMO_BIN) $(TEST_BIN) $(FAKE_BIN)
 
+# Test programs run TEST_JOBS at a time (tests/run.sh), each with its own
+# log in $(BUILD)/test-logs/: most of their time is spent waiting (servers
+# starting, child processes, timeouts), so more run at once than there are
+# cores. TEST_JOBS=1 runs them one after another.
+TEST_JOBS  ?= 4
+TEST_PROGS  = $(TEST_BIN:$(BUILD)/tests/%=%) $(PY_TESTS)
+# $(call run_tests,PROGS): one pass of PROGS on this build, then its report:
+# every log, the ten slowest, "tests: N passed, M failed", the failures.
+run_tests = sh tests/run.sh $(TEST_JOBS) $(BUILD)=$(abspath $(BINDIR)) -- $1
+
 # One pass of every test program against this build's binaries.
 test: tests
-	@AUTOSCALE_BIN_DIR=$(abspath $(BINDIR)) AUTOSCALE_TEST_DIR=$(abspath $(BUILD)/tests) \
-	  sh tests/run.sh $(BUILD)/tests $(TEST_BIN:$(BUILD)/tests/%=%) $(PY_TESTS)
+	@$(call run_tests,$(TEST_PROGS))
 
 lint: all
 	$(PYTHON) tools/packlint.py .
+	$(PYTHON) tools/include_graph.py lib
 
 asan-test:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test
 
+# The ASan build is made beside the release build and the lint. Then both
+# passes (`make test` and `make asan-test`) run in one pool of TEST_JOBS,
+# the ASan programs among the release ones, longest first, with the fuzzers
+# beside them (one core, niced as the short tests are: the CPU goes to the
+# longest test first). The reports are
+# build/check-release.log and build/check-asan.log, the fuzzers' output
+# build/check-fuzz.log. What failed, in all three, is listed last and kept
+# in build/check-failures.txt (which .ci/run prints again).
+CHECK_TREES := build/release=$(abspath actions/bin) build/asan=$(abspath build/asan/bin)
 check: ensure-deps
-	@$(MAKE) --no-print-directory lint
-	@mkdir -p build
-	@$(MAKE) --no-print-directory test > build/check-release.log 2>&1; rc=$$?; \
-	  cat build/check-release.log; \
-	  $(MAKE) --no-print-directory asan-test > build/check-asan.log 2>&1; rc2=$$?; \
-	  cat build/check-asan.log; \
-	  $(MAKE) --no-print-directory fuzz; rc3=$$?; \
+	@mkdir -p build && rm -f build/check-failures.txt build/check-fuzz.rc
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 tests & pid=$$!; \
+	  $(MAKE) --no-print-directory tests && $(MAKE) --no-print-directory lint; rc=$$?; \
+	  wait $$pid && test $$rc -eq 0 || \
+	  { echo "FAILED: lint, or building the tests (the errors are above)" | \
+	    tee build/check-failures.txt; exit 1; }
+	@{ nice -n 5 $(MAKE) --no-print-directory fuzz > build/check-fuzz.log 2>&1; \
+	   echo $$? > build/check-fuzz.rc; } & \
+	  sh tests/run.sh $(TEST_JOBS) $(CHECK_TREES) -- $(TEST_PROGS); rc=$$?; \
+	  wait; rc2=$$(cat build/check-fuzz.rc 2>/dev/null || echo 1); \
+	  cp build/release/test-logs/report.txt build/check-release.log; \
+	  cp build/asan/test-logs/report.txt build/check-asan.log; \
+	  cat build/check-fuzz.log; \
+	  cat build/release/test-logs/failures.txt build/asan/test-logs/failures.txt \
+	    > build/check-failures.txt; \
+	  if [ $$rc2 -ne 0 ]; then echo "FAILED fuzz: last lines of build/check-fuzz.log:"; \
+	    tail -n 40 build/check-fuzz.log | sed 's/^/    | /'; fi >> build/check-failures.txt; \
 	  sh tests/summary.sh build/check-release.log build/check-asan.log; \
-	  test $$rc -eq 0 -a $$rc2 -eq 0 -a $$rc3 -eq 0
+	  cat build/check-failures.txt; \
+	  test $$rc -eq 0 -a $$rc2 -eq 0
 
 # Every parser of outside input under libFuzzer (clang, ASan+UBSan): webhook
 # bodies, argv, stored records, HAProxy's and every HTTP API's replies,
@@ -284,8 +314,7 @@ print-version:
 # COMPAT=old builds).
 UNIT_BIN := $(filter $(addprefix $(BUILD)/tests/,$(notdir $(basename $(wildcard tests/unit/test_*.c)))),$(TEST_BIN))
 unit-test: tests
-	@AUTOSCALE_BIN_DIR=$(abspath $(BINDIR)) AUTOSCALE_TEST_DIR=$(abspath $(BUILD)/tests) \
-	  sh tests/run.sh $(BUILD)/tests $(UNIT_BIN:$(BUILD)/tests/%=%)
+	@$(call run_tests,$(UNIT_BIN:$(BUILD)/tests/%=%))
 
 clean:
 	rm -rf build actions/bin bench/out

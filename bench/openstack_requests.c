@@ -56,13 +56,13 @@ int main(int argc, char **argv)
     jx_add_str(s, "username", FAKE_OS_USERNAME);
     jx_add_str(s, "password", FAKE_OS_PASSWORD);
     jx_add_str(s, "project_name", FAKE_OS_PROJECT);
-    nc.compute = compute_open("openstack", s, &nc.ops, &err);
+    nc.compute = compute_open("openstack", s, &err);
     json_object_put(s);
     if (!nc.compute)
         return fprintf(stderr, "%s\n", err.message), 1;
     nc.ds = ds;
     nc.group = &g;
-    nc.poll_ms = nc.ops->poll_ms; /* the provider's own interval */
+    nc.poll_ms = compute_poll_ms(nc.compute); /* the provider's own interval */
     nc.deadline = 120;
     printf("poll_ms=%ld build_polls=2\n", nc.poll_ms);
 
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     print("remove_node", os, now_s() - t);
 
     node_ctx_close(&nc);
-    group_free(&g);
+    group_clear(&g);
     ds_close(ds);
     fake_openstack_stop(os);
     unlink(db);

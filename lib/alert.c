@@ -18,6 +18,8 @@
 
 #include "jsonx.h"
 #include "log.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 /* ---------------------------------------------------------------------------
  * Cleaning text: valid UTF-8, one line, no controls, cut at a boundary.
@@ -385,28 +387,14 @@ static uint64_t fnv1a_field(uint64_t h, const char *s, size_t len)
 struct batch {
     struct alert_event *ev;
     size_t n, cap;
-    bool oom; /* set by the allocation helpers, checked once at the end */
 };
 
 static struct alert_event *event_new(struct batch *b, const char *source)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1;
-        struct alert_event *ev = realloc(b->ev, cap * sizeof *ev);
-        if (!ev) {
-            b->oom = true;
-            return NULL;
-        }
-        b->ev = ev;
-        b->cap = cap;
-    }
+    b->ev = xgrow(b->ev, b->n + 1, &b->cap, sizeof *b->ev);
     struct alert_event *e = &b->ev[b->n];
     memset(e, 0, sizeof *e);
-    e->names = calloc(ALERT_NAMES_MAX + 1, sizeof *e->names);
-    if (!e->names) {
-        b->oom = true;
-        return NULL;
-    }
+    e->names = xcalloc(ALERT_NAMES_MAX + 1, sizeof *e->names);
     e->source = source;
     e->severity = ALERT_WARNING;
     b->n++;
@@ -421,7 +409,7 @@ static void ignore(struct alert_event *e, const char *why)
 
 /* Add one routing name: cleaned, cut, non-empty, not already present (in
  * any case). At most ALERT_NAMES_MAX, so the duplicate scan stays bounded. */
-static void name_add(struct batch *b, struct alert_event *e, const char *s, size_t len)
+static void name_add(struct alert_event *e, const char *s, size_t len)
 {
     char buf[ALERT_NAME_MAX];
     size_t i;
@@ -434,8 +422,7 @@ static void name_add(struct batch *b, struct alert_event *e, const char *s, size
             return;
     if (i >= ALERT_NAMES_MAX)
         return;
-    if (!(e->names[i] = strdup(buf)))
-        b->oom = true;
+    e->names[i] = xstrdup(buf);
 }
 
 static bool names_full(const struct alert_event *e)
@@ -443,23 +430,23 @@ static bool names_full(const struct alert_event *e)
     return e->names[ALERT_NAMES_MAX - 1] != NULL;
 }
 
-static void name_field(struct batch *b, struct alert_event *e, struct json_object *o,
+static void name_field(struct alert_event *e, struct json_object *o,
                        const char *key)
 {
     struct text t;
     if (field_text(o, key, &t))
-        name_add(b, e, t.s, t.len);
+        name_add(e, t.s, t.len);
 }
 
 /* Names from a string, or an array of strings (or of objects with a
  * `member` field, such as targets[].name) - stops early once full. */
-static void name_list(struct batch *b, struct alert_event *e, struct json_object *v,
+static void name_list(struct alert_event *e, struct json_object *v,
                       const char *member)
 {
     struct text t;
     if (!json_object_is_type(v, json_type_array)) {
         if (!member && value_text(v, &t))
-            name_add(b, e, t.s, t.len);
+            name_add(e, t.s, t.len);
         return;
     }
     size_t n = json_object_array_length(v);
@@ -468,7 +455,7 @@ static void name_list(struct batch *b, struct alert_event *e, struct json_object
         if (member)
             item = get(item, member);
         if (value_text(item, &t))
-            name_add(b, e, t.s, t.len);
+            name_add(e, t.s, t.len);
     }
 }
 
@@ -510,7 +497,7 @@ static int set_id_value(struct alert_event *e, struct json_object *v, const char
     if (t.len >= sizeof e->id)
         return bad(err, "%s is %zu bytes long, the limit is %zu", what, t.len,
                    sizeof e->id - 1);
-    if (!jx_utf8_valid(t.s, t.len))
+    if (!utf8_valid(t.s, t.len))
         return bad(err, "%s is not valid UTF-8", what);
     for (size_t i = 0; i < t.len;) {
         unsigned cp;
@@ -759,8 +746,6 @@ static int legacy_deployment(struct batch *b, struct json_object *body,
         d = legacy_inner(get(body, "deployment"), "deployment", &owned, &ignored);
     }
     struct alert_event *e = event_new(b, "newrelic_legacy");
-    if (!e)
-        return 0;
     ignore(e, "deployment notice");
     if (field_text(d, "application_name", &t)) {
         struct outbuf o;
@@ -772,7 +757,7 @@ static int legacy_deployment(struct batch *b, struct json_object *body,
             ob_put(&o, t.s, t.len);
         }
     }
-    name_field(b, e, d, "application_name");
+    name_field(e, d, "application_name");
     e->at = parse_rfc3339(field_text(d, "created_at", &t));
     int rc = group_common(e, d, err) < 0 || group_common(e, body, err) < 0 ? -1 : 0;
     json_object_put(owned);
@@ -793,10 +778,6 @@ static int parse_legacy(struct batch *b, struct json_object *body, struct as_err
     if (!(a = legacy_inner(get(body, "alert"), "alert", &owned, err)))
         return -1;
     struct alert_event *e = event_new(b, "newrelic_legacy");
-    if (!e) {
-        rc = 0;
-        goto out;
-    }
     if (legacy_state(e, a, err) < 0)
         goto out;
     word(get(a, "severity"), w, sizeof w);
@@ -805,9 +786,9 @@ static int parse_legacy(struct batch *b, struct json_object *body, struct as_err
     legacy_id(e, a);
     title_first(e, a, titles);
     e->at = parse_rfc3339(field_text(a, "created_at", &t));
-    name_field(b, e, a, "application_name");
-    name_list(b, e, get(a, "servers"), NULL);
-    name_field(b, e, a, "alert_policy_name");
+    name_field(e, a, "application_name");
+    name_list(e, get(a, "servers"), NULL);
+    name_field(e, a, "alert_policy_name");
     if (group_common(e, a, err) < 0 || group_common(e, body, err) < 0)
         goto out;
     rc = 0;
@@ -867,8 +848,6 @@ static int parse_channel(struct batch *b, struct json_object *body, struct as_er
     char w[32];
 
     struct alert_event *e = event_new(b, "newrelic_channel");
-    if (!e)
-        return 0;
     if (channel_state(e, body, err) < 0 ||
         set_id_value(e, get(body, "incident_id"), "incident_id", err) < 0 ||
         channel_group(e, body, err) < 0)
@@ -877,9 +856,9 @@ static int parse_channel(struct batch *b, struct json_object *body, struct as_er
         e->severity = ALERT_CRITICAL;
     title_first(e, body, titles);
     e->at = ms_to_s(get(body, "timestamp"));
-    name_field(b, e, body, "condition_name");
-    name_field(b, e, body, "policy_name");
-    name_list(b, e, get(body, "targets"), "name");
+    name_field(e, body, "condition_name");
+    name_field(e, body, "policy_name");
+    name_list(e, get(body, "targets"), "name");
     return 0;
 }
 
@@ -949,8 +928,6 @@ static int parse_workflow(struct batch *b, struct json_object *body, struct as_e
     char w[32];
 
     struct alert_event *e = event_new(b, "newrelic_workflow");
-    if (!e)
-        return 0;
     struct json_object *id = get(body, "id");
     if (workflow_state(e, body, err) < 0 ||
         set_id_value(e, id ? id : get(body, "issueId"), id ? "id" : "issueId", err) < 0 ||
@@ -963,9 +940,9 @@ static int parse_workflow(struct batch *b, struct json_object *body, struct as_e
     e->at = ms_to_s(get(body, "updatedAt"));
     if (!e->at)
         e->at = ms_to_s(get(body, "createdAt"));
-    name_list(b, e, get(body, "impactedEntities"), NULL);
-    name_list(b, e, get(body, "alertPolicyNames"), NULL);
-    name_list(b, e, get(body, "alertConditionNames"), NULL);
+    name_list(e, get(body, "impactedEntities"), NULL);
+    name_list(e, get(body, "alertPolicyNames"), NULL);
+    name_list(e, get(body, "alertConditionNames"), NULL);
     return 0;
 }
 
@@ -1004,14 +981,12 @@ static int cmp_str(const void *a, const void *b)
 
 /* Without a fingerprint, the alert's identity is its label set: hash the
  * pairs in key order so that the same labels in another order agree. */
-static int am_label_hash(struct alert_event *e, struct json_object *labels)
+static void am_label_hash(struct alert_event *e, struct json_object *labels)
 {
     size_t n = labels ? (size_t)json_object_object_length(labels) : 0, k = 0;
-    const char **keys = calloc(n ? n : 1, sizeof *keys);
+    const char **keys = xcalloc(n ? n : 1, sizeof *keys);
     struct text t;
 
-    if (!keys)
-        return -1;
     if (labels) {
         json_object_object_foreach(labels, key, val) {
             (void)val;
@@ -1027,7 +1002,6 @@ static int am_label_hash(struct alert_event *e, struct json_object *labels)
     }
     free(keys);
     snprintf(e->id, sizeof e->id, "%016llx", (unsigned long long)h);
-    return 0;
 }
 
 /* What every alert of one body shares, looked up once: a case-insensitive
@@ -1050,15 +1024,13 @@ static int am_one(struct batch *b, const struct am_common *c, struct json_object
         return bad(err, "Alertmanager alerts[%zu] is %s, expected an object", i,
                    type_name(alert));
     struct alert_event *e = event_new(b, "alertmanager");
-    if (!e)
-        return 0;
     snprintf(what, sizeof what, "alerts[%zu] fingerprint", i);
     if (am_state(e, alert, c->body, i, err) < 0 ||
         set_id_value(e, get(alert, "fingerprint"), what, err) < 0 ||
         group_from(e, get_ci(labels, "asg"), err) < 0 || group_from(e, c->asg, err) < 0)
         return -1;
-    if (!e->id[0] && am_label_hash(e, labels) < 0)
-        b->oom = true;
+    if (!e->id[0])
+        am_label_hash(e, labels);
     struct json_object *sev = get_ci(labels, "severity");
     word(sev ? sev : c->severity, w, sizeof w);
     if (strcasecmp(w, "critical") == 0 || strcasecmp(w, "page") == 0 ||
@@ -1073,7 +1045,7 @@ static int am_one(struct batch *b, const struct am_common *c, struct json_object
     if (!e->at)
         e->at = parse_rfc3339(jx_str(alert, "startsAt", NULL));
     for (const char *const *k = names; *k; k++)
-        name_field(b, e, labels, *k);
+        name_field(e, labels, *k);
     return 0;
 }
 
@@ -1093,7 +1065,7 @@ static int parse_alertmanager(struct batch *b, struct json_object *body,
                  ALERT_MAX_EVENTS);
         n = ALERT_MAX_EVENTS;
     }
-    for (size_t i = 0; i < n && !b->oom; i++)
+    for (size_t i = 0; i < n; i++)
         if (am_one(b, &c, json_object_array_get_idx(alerts, i), i, err) < 0)
             return -1;
     return 0;
@@ -1146,8 +1118,6 @@ static int parse_generic(struct batch *b, struct json_object *body, struct as_er
     static const char *const titles[] = {"title", "summary", "message", NULL};
 
     struct alert_event *e = event_new(b, "generic");
-    if (!e)
-        return 0;
     struct json_object *id = get(body, "id");
     if (generic_state(e, body, err) < 0 || generic_severity(e, body, err) < 0 ||
         set_id_value(e, id ? id : get(body, "incident_id"), id ? "id" : "incident_id",
@@ -1157,7 +1127,7 @@ static int parse_generic(struct batch *b, struct json_object *body, struct as_er
     title_first(e, body, titles);
     struct json_object *at = get(body, "at");
     e->at = any_time(at ? at : get(body, "timestamp"));
-    name_list(b, e, get(body, "names"), NULL);
+    name_list(e, get(body, "names"), NULL);
     return 0;
 }
 
@@ -1232,17 +1202,12 @@ static size_t form_decode(char *s, size_t len)
 }
 
 /* application/x-www-form-urlencoded text to an object of strings. The
- * first of repeated keys wins. Returns NULL only when out of memory. */
+ * first of repeated keys wins. */
 static struct json_object *form_parse(const char *text, size_t len)
 {
-    char *copy = malloc(len + 1);
-    struct json_object *o = json_object_new_object();
-    if (!copy || !o) {
-        free(copy);
-        json_object_put(o);
-        return NULL;
-    }
-    memcpy(copy, text, len);
+    char *copy = xmalloc(len + 1);
+    struct json_object *o = jx_new_object();
+    memcpy(copy, text, len); /* not strndup: a %00 decoded earlier is kept */
     copy[len] = '\0';
     for (size_t start = 0; start < len;) {
         char *amp = memchr(copy + start, '&', len - start);
@@ -1256,7 +1221,7 @@ static struct json_object *form_parse(const char *text, size_t len)
             vlen = form_decode(eq + 1, vlen);
         if (klen && !get(o, pair))
             json_object_object_add(o, pair,
-                                   json_object_new_string_len(eq ? eq + 1 : "", (int)vlen));
+                                   jx_new_string_len(eq ? eq + 1 : "", vlen));
         start = end + 1;
     }
     free(copy);
@@ -1297,9 +1262,7 @@ static struct json_object *unwrap_string(struct json_object *body, struct json_o
         bad(err, "webhook body is a string holding neither JSON nor form fields");
         return NULL;
     }
-    if (!(*owned = form_parse(s + i, len - i)))
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    return *owned;
+    return *owned = form_parse(s + i, len - i);
 }
 
 /* Which family the body looks like, ignoring any hint; -1 if none. */
@@ -1366,10 +1329,6 @@ int alert_normalise(struct json_object *body, const char *source_hint,
     }
     if (families[f].parse(&b, body, err) < 0)
         goto out;
-    if (b.oom) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        goto out;
-    }
     *events = b.ev;
     *n = b.n;
     b.ev = NULL;

@@ -110,7 +110,7 @@ struct alert_event {
  * alerts), or -1 with err: AS_EXIT_BADINPUT "unrecognised_payload" (message
  * names what was looked for), "invalid_payload" (wrong types such as a
  * non-object or empty body, an id that is an object/array/bool or too long,
- * an unknown state value), or AS_EXIT_FAILURE "out_of_memory". */
+ * an unknown state value). */
 int alert_normalise(struct json_object *body, const char *source_hint,
                     struct alert_event **events, size_t *n, struct as_error *err);
 void alert_events_free(struct alert_event *events, size_t n);

@@ -2,6 +2,7 @@
 #include "alert_route.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,10 @@ void alert_router_init(struct alert_router *r, struct ds *ds)
     r->ds = ds;
 }
 
-void alert_router_free(struct alert_router *r)
+void alert_router_clear(struct alert_router *r)
 {
     for (size_t i = 0; i < r->n; i++)
-        group_free(&r->groups[i]);
+        group_clear(&r->groups[i]);
     free(r->groups);
     memset(r, 0, sizeof *r);
 }
@@ -31,17 +32,17 @@ static int load(struct alert_router *r, struct as_error *err)
         return 0;
     if (ds_list(r->ds, key_spec_prefix(key), &l, err) < 0)
         return -1;
-    r->groups = calloc(l.count ? l.count : 1, sizeof *r->groups);
-    for (size_t i = 0; r->groups && i < l.count; i++) {
+    r->groups = xcalloc(l.count ? l.count : 1, sizeof *r->groups);
+    for (size_t i = 0; i < l.count; i++) {
         struct json_object *o = jx_parse_record(l.items[i].value);
         struct as_error ignored;
         if (o && group_from_json(&r->groups[r->n], o, &ignored) == 0)
             r->n++;
         json_object_put(o);
     }
-    ds_list_free(&l);
+    ds_list_clear(&l);
     r->loaded = 1;
-    return r->groups ? 0 : as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    return 0;
 }
 
 const struct group *alert_router_find(struct alert_router *r, const char *name,

@@ -22,7 +22,7 @@ struct alert_router {
 };
 
 void alert_router_init(struct alert_router *r, struct ds *ds);
-void alert_router_free(struct alert_router *r);
+void alert_router_clear(struct alert_router *r);
 
 /* The spec of a known group, or NULL. */
 const struct group *alert_router_find(struct alert_router *r, const char *name,

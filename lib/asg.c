@@ -7,6 +7,8 @@
 #include "lease.h"
 #include "log.h"
 #include "node.h"
+#include "settings.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,7 @@ int asg_load_spec(struct ds *ds, const char *name, struct group *g,
     json_object_put(o);
     if (rc == 0 && strcmp(g->name, name) != 0) {
         /* Saving it back would write another group's key. */
-        group_free(g);
+        group_clear(g);
         return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
                        "the spec stored for group '%s' names another group", name);
     }
@@ -98,7 +100,7 @@ int asg_save_spec(struct ds *ds, const struct group *g, struct as_error *err)
  * logged and skipped rather than hiding the rest of the group. */
 static struct json_object *records(const struct ds_list *l, size_t from, size_t to)
 {
-    struct json_object *arr = json_object_new_array();
+    struct json_object *arr = jx_new_array();
     for (size_t i = from; i < to; i++) {
         struct json_object *o = jx_parse_record(l->items[i].value);
         if (!o) {
@@ -113,9 +115,9 @@ static struct json_object *records(const struct ds_list *l, size_t from, size_t 
 static void state_init(struct asg_state *st, bool with_nodes)
 {
     memset(st, 0, sizeof *st);
-    st->nodes = with_nodes ? json_object_new_array() : NULL;
-    st->incidents = json_object_new_array();
-    st->events = json_object_new_array();
+    st->nodes = with_nodes ? jx_new_array() : NULL;
+    st->incidents = jx_new_array();
+    st->events = jx_new_array();
 }
 
 static int list_records(struct ds *ds, const char *prefix, struct json_object **arr,
@@ -126,7 +128,7 @@ static int list_records(struct ds *ds, const char *prefix, struct json_object **
         return -1;
     json_object_put(*arr);
     *arr = records(&l, 0, l.count);
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return 0;
 }
 
@@ -144,7 +146,7 @@ int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
         goto fail;
     return 0;
 fail:
-    asg_state_free(st);
+    asg_state_clear(st);
     return -1;
 }
 
@@ -197,20 +199,18 @@ int asg_state_load_all(struct ds *ds, struct asg_state **out, size_t *n,
     *n = 0;
     if (ds_list(ds, key_spec_prefix(key), &specs, err) < 0)
         return -1;
-    struct asg_state *st = calloc(specs.count ? specs.count : 1, sizeof *st);
+    struct asg_state *st = xcalloc(specs.count ? specs.count : 1, sizeof *st);
     size_t count = 0;
-    for (size_t i = 0; st && i < specs.count; i++) {
+    for (size_t i = 0; i < specs.count; i++) {
         struct json_object *o = jx_parse_record(specs.items[i].value);
         state_init(&st[count], false);
         if (o && group_from_json(&st[count].spec, o, err) == 0)
             count++;
         else
-            asg_state_free(&st[count]);
+            asg_state_clear(&st[count]);
         json_object_put(o);
     }
-    ds_list_free(&specs);
-    if (!st)
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    ds_list_clear(&specs);
     /* ds_list sorted the specs by key, which for one prefix is name order */
 
     prefixes[0] = key_node_prefix(bufs[0], NULL);
@@ -223,16 +223,16 @@ int asg_state_load_all(struct ds *ds, struct asg_state **out, size_t *n,
             return -1;
         }
         distribute(&l, st, count, f);
-        ds_list_free(&l);
+        ds_list_clear(&l);
     }
     *out = st;
     *n = count;
     return 0;
 }
 
-void asg_state_free(struct asg_state *st)
+void asg_state_clear(struct asg_state *st)
 {
-    group_free(&st->spec);
+    group_clear(&st->spec);
     json_object_put(st->nodes);
     json_object_put(st->incidents);
     json_object_put(st->events);
@@ -243,7 +243,7 @@ void asg_state_free(struct asg_state *st)
 void asg_state_free_all(struct asg_state *st, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        asg_state_free(&st[i]);
+        asg_state_clear(&st[i]);
     free(st);
 }
 
@@ -268,7 +268,7 @@ struct json_object *asg_state_counts(const struct asg_state *st)
         total += by_state[s];
         capacity += node_state_is_capacity((enum node_state)s) ? by_state[s] : 0;
     }
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     jx_add_int(o, "total", total);
     jx_add_int(o, "capacity", capacity);
     for (int s = 0; s <= NODE_UNKNOWN; s++)
@@ -298,7 +298,7 @@ static int define_locked(struct ds *ds, const struct claim *lock, struct group *
         int n = group_diff(&old, g, diff, sizeof diff);
         bool deleting = strcmp(old.status, "active") != 0;
         struct json_object *spec = group_to_json(&old);
-        group_free(&old);
+        group_clear(&old);
         if (deleting || n > 0) {
             json_object_put(spec);
             if (deleting)
@@ -309,12 +309,12 @@ static int define_locked(struct ds *ds, const struct claim *lock, struct group *
                            "asg_update to change it",
                            g->name, diff);
         }
-        *out = json_object_new_object();
+        *out = jx_new_object();
         json_object_object_add(*out, "group", spec);
         jx_add_bool(*out, "created", false);
         return 0;
     }
-    if (strcmp(lookup.code, "unknown_group") != 0) {
+    if (!as_error_is(&lookup, "unknown_group")) {
         *err = lookup;
         return -1;
     }
@@ -322,9 +322,24 @@ static int define_locked(struct ds *ds, const struct claim *lock, struct group *
     if (save_locked(ds, lock, g, err) < 0)
         return -1;
     log_info("created group %s (min %lld, max %lld)", g->name, g->min, g->max);
-    *out = json_object_new_object();
+    *out = jx_new_object();
     json_object_object_add(*out, "group", group_to_json(g));
     jx_add_bool(*out, "created", true);
+    return 0;
+}
+
+int asg_spec_build(const struct asg_request *r, struct group *g, struct as_error *err)
+{
+    group_init(g, r->name);
+    group_apply(g, &r->p);
+    if (r->settings)
+        g->settings = json_object_get(r->settings);
+    /* A group's settings may not redirect the pack's credentials or run
+     * commands (settings.h). */
+    if (settings_check(g->settings, r->allowed, err) < 0 || group_validate(g, err) < 0) {
+        group_clear(g);
+        return -1;
+    }
     return 0;
 }
 
@@ -346,23 +361,24 @@ int asg_define(struct ds *ds, struct group *g, struct json_object **out,
     return rc;
 }
 
-static int update_locked(struct ds *ds, const struct claim *lock, const char *name,
-                         const struct as_args *a, struct json_object *settings,
-                         struct json_object **out, struct as_error *err)
+static int update_locked(struct ds *ds, const struct claim *lock,
+                         const struct asg_request *r, struct json_object **out,
+                         struct as_error *err)
 {
+    const char *name = r->name;
     struct group old, g;
     char diff[256];
 
     if (asg_load_spec(ds, name, &old, err) < 0)
         return -1;
     if (asg_load_spec(ds, name, &g, err) < 0) {
-        group_free(&old);
+        group_clear(&old);
         return -1;
     }
-    group_apply_args(&g, a, true, err);
-    if (settings) {
+    group_apply(&g, &r->p);
+    if (r->settings) {
         json_object_put(g.settings);
-        g.settings = json_object_get(settings);
+        g.settings = json_object_get(r->settings);
     }
     int rc = group_validate(&g, err);
     int changed = rc == 0 ? group_diff(&old, &g, diff, sizeof diff) : 0;
@@ -374,28 +390,27 @@ static int update_locked(struct ds *ds, const struct claim *lock, const char *na
         rc = save_locked(ds, lock, &g, err);
     }
     if (rc == 0) {
-        struct json_object *list = json_object_new_array();
+        struct json_object *list = jx_new_array();
         for (char *tok = changed ? strtok(diff, ",") : NULL; tok; tok = strtok(NULL, ","))
-            json_object_array_add(list, json_object_new_string(tok));
-        *out = json_object_new_object();
+            json_object_array_add(list, jx_new_string(tok));
+        *out = jx_new_object();
         json_object_object_add(*out, "group", group_to_json(&g));
         jx_add_bool(*out, "updated", changed > 0);
         json_object_object_add(*out, "changed", list);
     }
-    group_free(&old);
-    group_free(&g);
+    group_clear(&old);
+    group_clear(&g);
     return rc;
 }
 
-int asg_update(struct ds *ds, const char *name, const struct as_args *a,
-               struct json_object *settings, struct json_object **out,
+int asg_update(struct ds *ds, const struct asg_request *r, struct json_object **out,
                struct as_error *err)
 {
     struct claim lock;
-    if (group_check_name(name, err) < 0 || group_check_given(a, err) < 0 ||
-        spec_lock(ds, name, "asg_update", &lock, err) < 0)
+    if (group_check_name(r->name, err) < 0 || group_check_given(&r->p, err) < 0 ||
+        spec_lock(ds, r->name, "asg_update", &lock, err) < 0)
         return -1;
-    int rc = update_locked(ds, &lock, name, a, settings, out, err);
+    int rc = update_locked(ds, &lock, r, out, err);
     spec_unlock(ds, &lock);
     return rc;
 }
@@ -405,7 +420,7 @@ static struct json_object *tail(struct json_object *arr, int keep)
 {
     size_t n = json_object_array_length(arr);
     size_t from = keep >= 0 && n > (size_t)keep ? n - (size_t)keep : 0;
-    struct json_object *t = json_object_new_array();
+    struct json_object *t = jx_new_array();
     for (size_t i = from; i < n; i++)
         json_object_array_add(t, json_object_get(json_object_array_get_idx(arr, i)));
     return t;
@@ -417,18 +432,18 @@ int asg_status(struct ds *ds, const char *name, int events, struct json_object *
     struct asg_state st;
     if (asg_state_load(ds, name, &st, err) < 0)
         return -1;
-    struct json_object *alert = json_object_new_object();
+    struct json_object *alert = jx_new_object();
     jx_add_bool(alert, "in_alert", asg_state_in_alert(&st));
     json_object_object_add(alert, "incidents", json_object_get(st.incidents));
 
-    *out = json_object_new_object();
+    *out = jx_new_object();
     json_object_object_add(*out, "group", group_to_json(&st.spec));
     json_object_object_add(*out, "counts", asg_state_counts(&st));
     json_object_object_add(*out, "nodes", json_object_get(st.nodes));
     json_object_object_add(*out, "alert", alert);
     json_object_object_add(*out, "events", tail(st.events, events));
     json_object_object_add(*out, "lease", json_object_get(st.lease));
-    asg_state_free(&st);
+    asg_state_clear(&st);
     return 0;
 }
 
@@ -438,9 +453,9 @@ int asg_list(struct ds *ds, struct json_object **out, struct as_error *err)
     size_t n;
     if (asg_state_load_all(ds, &st, &n, err) < 0)
         return -1;
-    struct json_object *groups = json_object_new_array();
+    struct json_object *groups = jx_new_array();
     for (size_t i = 0; i < n; i++) {
-        struct json_object *g = json_object_new_object();
+        struct json_object *g = jx_new_object();
         jx_add_str(g, "name", st[i].spec.name);
         jx_add_str(g, "status", st[i].spec.status);
         jx_add_int(g, "min", st[i].spec.min);
@@ -451,7 +466,7 @@ int asg_list(struct ds *ds, struct json_object **out, struct as_error *err)
         json_object_array_add(groups, g);
     }
     asg_state_free_all(st, n);
-    *out = json_object_new_object();
+    *out = jx_new_object();
     jx_add_int(*out, "count", (long long)n);
     json_object_object_add(*out, "groups", groups);
     return 0;
@@ -464,12 +479,10 @@ static int delete_prefix(struct ds *ds, const char *prefix, long long *count,
     struct ds_list l = {0};
     if (ds_list(ds, prefix, &l, err) < 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < l.count; i++)
-        rc = ds_del(ds, l.items[i].name, err);
+    int rc = ds_del_list(ds, &l, err);
     if (rc == 0 && count)
         *count += (long long)l.count;
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return rc;
 }
 
@@ -498,25 +511,25 @@ static int forget_locked(struct ds *ds, const struct claim *lock, const char *na
     long long removed = 0;
 
     if (asg_load_spec(ds, name, &g, err) < 0) {
-        if (strcmp(err->code, "unknown_group") != 0)
+        if (!as_error_is(err, "unknown_group"))
             return -1;
         /* Already gone: a retried delete is a success that did nothing. */
-        *out = json_object_new_object();
+        *out = jx_new_object();
         jx_add_str(*out, "group", name);
         jx_add_bool(*out, "deleted", false);
         jx_add_bool(*out, "existed", false);
         return 0;
     }
-    group_free(&g);
+    group_clear(&g);
     if (ds_list(ds, key_node_prefix(key, name), &nodes, err) < 0)
         return -1;
     if (nodes.count > 0 && !forget_nodes) {
         refuse_nodes(name, &nodes, err);
-        ds_list_free(&nodes);
+        ds_list_clear(&nodes);
         return -1;
     }
     long long forgotten = (long long)nodes.count;
-    ds_list_free(&nodes);
+    ds_list_clear(&nodes);
 
     /* The spec goes last: if anything fails midway, the group still exists
      * and the same call can be run again. */
@@ -527,7 +540,7 @@ static int forget_locked(struct ds *ds, const struct claim *lock, const char *na
         claim_check(lock, err) < 0 || ds_del(ds, key_spec(key, name), err) < 0)
         return -1;
     log_info("deleted group %s (%lld records)", name, removed + 1);
-    *out = json_object_new_object();
+    *out = jx_new_object();
     jx_add_str(*out, "group", name);
     jx_add_bool(*out, "deleted", true);
     jx_add_bool(*out, "existed", true);
@@ -545,7 +558,7 @@ static int refuse_if_nodes(struct ds *ds, const char *name, struct as_error *err
     if (ds_list(ds, key_node_prefix(key, name), &nodes, err) < 0)
         return -1;
     int rc = nodes.count > 0 ? refuse_nodes(name, &nodes, err) : 0;
-    ds_list_free(&nodes);
+    ds_list_clear(&nodes);
     return rc;
 }
 
@@ -577,7 +590,7 @@ int asg_retire(struct ds *ds, const char *name, struct json_object **out,
         spec_lock(ds, name, "asg_retire", &lock, err) < 0)
         return -1;
     if (asg_load_spec(ds, name, &g, err) < 0) {
-        if (strcmp(err->code, "unknown_group") != 0) {
+        if (!as_error_is(err, "unknown_group")) {
             spec_unlock(ds, &lock);
             return -1; /* the store failed */
         }
@@ -588,7 +601,7 @@ int asg_retire(struct ds *ds, const char *name, struct json_object **out,
         g.updated_at = as_now();
         int rc = save_locked(ds, &lock, &g, err);
         if (rc < 0) {
-            group_free(&g);
+            group_clear(&g);
             spec_unlock(ds, &lock);
             return -1;
         }
@@ -597,16 +610,16 @@ int asg_retire(struct ds *ds, const char *name, struct json_object **out,
     }
     spec_unlock(ds, &lock);
     if (existed)
-        group_free(&g);
+        group_clear(&g);
     /* Listed after the mark: a node added meanwhile is listed, and none can
      * be added from now on. */
     if (existed && ds_list(ds, key_node_prefix(key, name), &nodes, err) < 0)
         return -1;
-    struct json_object *list = json_object_new_array();
+    struct json_object *list = jx_new_array();
     for (size_t i = 0; i < nodes.count; i++) /* ds_list sorts by key: by name */
-        json_object_array_add(list, json_object_new_string(key_leaf(nodes.items[i].name)));
-    ds_list_free(&nodes);
-    *out = json_object_new_object();
+        json_object_array_add(list, jx_new_string(key_leaf(nodes.items[i].name)));
+    ds_list_clear(&nodes);
+    *out = jx_new_object();
     jx_add_str(*out, "group", name);
     jx_add_bool(*out, "existed", existed);
     jx_add_str(*out, "status", "deleting");

@@ -40,7 +40,9 @@ int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
                    struct as_error *err);
 int asg_state_load_all(struct ds *ds, struct asg_state **out, size_t *n,
                        struct as_error *err);
-void asg_state_free(struct asg_state *st);
+/* Free what st holds and leave it empty. */
+void asg_state_clear(struct asg_state *st);
+/* Clear each of the n states, then free the array itself. */
 void asg_state_free_all(struct asg_state *st, size_t n);
 
 /* Node counts by state, from the records or the loaded counts. */
@@ -52,6 +54,24 @@ void asg_state_node_counts(const struct asg_state *st,
 struct json_object *asg_state_counts(const struct asg_state *st);
 bool asg_state_in_alert(const struct asg_state *st);
 
+/* What asg_define and asg_update are asked: the group's name, its spec
+ * fields as parsed (struct group_params: absent is NULL / PARAM_ABSENT), its
+ * settings object (borrowed; NULL: none given) and the operator's allow-list
+ * for them (settings.h; NULL: none). */
+struct asg_request {
+    const char *name;
+    struct group_params p;
+    struct json_object *settings;
+    const char *allowed;
+};
+
+/* The spec asg_define is asked for, built (defaults, then the fields present,
+ * then the settings) and checked whole - the settings against the
+ * allow-list first - before any datastore is opened, so a refusal touches
+ * nothing. 0 with *g filled (the caller clears it), or -1 with err and *g
+ * empty. */
+int asg_spec_build(const struct asg_request *r, struct group *g, struct as_error *err);
+
 /* The operations, one per action of the same name. Each returns 0 with
  * *out set, or -1 with err. asg_define, asg_update, asg_forget and
  * asg_retire are serialised per group by its spec lock: concurrent calls
@@ -59,8 +79,10 @@ bool asg_state_in_alert(const struct asg_state *st);
  * update is lost); one kept waiting past its bound fails with "group_busy". */
 int asg_define(struct ds *ds, struct group *g, struct json_object **out,
                struct as_error *err);
-int asg_update(struct ds *ds, const char *name, const struct as_args *a,
-               struct json_object *settings, struct json_object **out,
+/* Only the fields present in r->p change, and r->settings (when non-NULL)
+ * replaces the group's; the caller has checked r->settings (settings_check)
+ * before opening the datastore. */
+int asg_update(struct ds *ds, const struct asg_request *r, struct json_object **out,
                struct as_error *err);
 int asg_status(struct ds *ds, const char *name, int events, struct json_object **out,
                struct as_error *err);

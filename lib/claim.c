@@ -1,7 +1,8 @@
 /* claim.c - see claim.h; the proof is in docs/datastore.md. */
 #include "claim.h"
+#include "clock.h"
 #include "log.h"
-#include "st2.h"
+#include "signals.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,16 +14,9 @@
 #define NAP_FIRST_MS 4   /* first backoff: a claim round trip is a few ms */
 #define NAP_MAX_MS 250   /* cap, so a waiter still looks often */
 
-static long long mono_ms_real(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long long (*mono_ms)(void) = as_mono_ms;
 
-static long long (*mono_ms)(void) = mono_ms_real;
-
-void claim_set_clock(long long (*ms)(void)) { mono_ms = ms ? ms : mono_ms_real; }
+void claim_set_clock(long long (*ms)(void)) { mono_ms = ms ? ms : as_mono_ms; }
 
 unsigned long long claim_random64(void)
 {
@@ -54,13 +48,11 @@ int claim_list(struct ds *ds, const char *base, struct ds_list *out,
     struct ds_list all = {0};
     if (ds_list(ds, base, &all, err) < 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < all.count; i++)
-        if (claim_key_of(base, all.items[i].name) &&
-            ds_list_add(out, all.items[i].name, all.items[i].value) < 0)
-            rc = as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    ds_list_free(&all);
-    return rc;
+    for (size_t i = 0; i < all.count; i++)
+        if (claim_key_of(base, all.items[i].name))
+            ds_list_add(out, all.items[i].name, all.items[i].value);
+    ds_list_clear(&all);
+    return 0;
 }
 
 int claim_clear(struct ds *ds, const char *base, struct as_error *err)
@@ -68,10 +60,8 @@ int claim_clear(struct ds *ds, const char *base, struct as_error *err)
     struct ds_list l = {0};
     if (claim_list(ds, base, &l, err) < 0)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < l.count; i++)
-        rc = ds_del(ds, l.items[i].name, err);
-    ds_list_free(&l);
+    int rc = ds_del_list(ds, &l, err);
+    ds_list_clear(&l);
     return rc;
 }
 
@@ -160,14 +150,14 @@ static int try_candidate(struct ds *ds, const char *value, long ttl_s, struct cl
     c->sent_ms = mono_ms();
     c->ttl_s = first;
     if (ds_put(ds, c->key, value, first, err) < 0) {
-        if (err->exit == AS_EXIT_BADINPUT || strcmp(err->code, "interrupted") == 0)
+        if (err->exit == AS_EXIT_BADINPUT || as_error_is(err, "interrupted"))
             return -1; /* refused before sending, or we are stopping: TTL cleans */
         /* Ambiguous: the server may have committed before the reply was lost.
          * Seeing our key in a listing proves the write took effect before
          * that listing, which is all the protocol needs of the listing. */
         struct as_error put_err = *err, list_err;
         if (claim_list(ds, c->base, &l, &list_err) < 0 || !listed(&l, c->key)) {
-            ds_list_free(&l);
+            ds_list_clear(&l);
             drop(ds, c->key); /* in case it lands late */
             *err = put_err;
             return -1;
@@ -179,7 +169,7 @@ static int try_candidate(struct ds *ds, const char *value, long ttl_s, struct cl
         return -1;
     }
     bool alone = l.count == 1 && listed(&l, c->key);
-    ds_list_free(&l);
+    ds_list_clear(&l);
     if (!alone || claim_check(c, err) < 0) {
         drop(ds, c->key);
         return TRY_LOST;
@@ -194,7 +184,7 @@ static int occupied(struct ds *ds, const char *base, struct as_error *err)
     if (claim_list(ds, base, &l, err) < 0)
         return -1;
     int n = l.count > 0;
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return n;
 }
 

@@ -9,6 +9,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,79 +19,9 @@
 
 /* ---- the read-only datastore ---- */
 
-struct ro {
-    struct ds self;
-    struct ds *inner;
-};
-
-static struct ds *inner(struct ds *ds)
+struct ds *cli_ds_readonly(struct ds *in)
 {
-    return ((struct ro *)ds->impl)->inner;
-}
-
-static int ro_get(struct ds *ds, const char *key, char **value, struct as_error *err)
-{
-    return ds_get(inner(ds), key, value, err);
-}
-
-static int ro_list(struct ds *ds, const char *prefix, struct ds_list *out,
-                   struct as_error *err)
-{
-    return ds_list(inner(ds), prefix, out, err);
-}
-
-static int refuse(const char *key, struct as_error *err)
-{
-    return as_fail(err, AS_EXIT_FAILURE, "read_only",
-                   "the operator commands change nothing (a write of %s was refused)", key);
-}
-
-static int ro_put(struct ds *ds, const char *key, const char *value, long ttl_s,
-                  struct as_error *err)
-{
-    (void)ds, (void)value, (void)ttl_s;
-    return refuse(key, err);
-}
-
-static int ro_del(struct ds *ds, const char *key, struct as_error *err)
-{
-    (void)ds;
-    return refuse(key, err);
-}
-
-static int ro_create(struct ds *ds, const char *key, const char *value, long ttl_s,
-                     struct as_error *err)
-{
-    (void)ds, (void)value, (void)ttl_s;
-    return refuse(key, err);
-}
-
-static void ro_close(struct ds *ds)
-{
-    struct ro *r = ds->impl;
-    ds_close(r->inner);
-    free(r);
-}
-
-/* Two tables, so that ds_can_create() answers as the inner store does and
- * the readers (lib/claim.c) take the same path as the actions. */
-static const struct ds_ops ro_ops = {"read-only", ro_get, ro_put, ro_del, ro_list,
-                                     ro_close, NULL};
-static const struct ds_ops ro_ops_create = {"read-only", ro_get, ro_put, ro_del, ro_list,
-                                            ro_close, ro_create};
-
-struct ds *cli_ds_readonly(struct ds *in, struct as_error *err)
-{
-    struct ro *r = calloc(1, sizeof *r);
-    if (!r) {
-        ds_close(in);
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
-    r->inner = in;
-    r->self.ops = ds_can_create(in) ? &ro_ops_create : &ro_ops;
-    r->self.impl = r;
-    return &r->self;
+    return ds_read_only(in);
 }
 
 /* ---- choosing the datastore ---- */
@@ -141,13 +72,11 @@ static struct ds *open_store(struct as_error *err)
         if (!have_cred && v[1] && *v[1])
             bad |= setenv("ST2_API_KEY", v[1], 1);
         free(v[0]), free(v[1]);
-        if (bad) {
-            as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-            return NULL;
-        }
+        if (bad) /* the names are valid: only memory fails */
+            xalloc_die(0);
     }
     struct ds *ds = ds_open_from_env(err);
-    return ds ? cli_ds_readonly(ds, err) : NULL;
+    return ds ? cli_ds_readonly(ds) : NULL;
 }
 
 /* ---- tables ---- */
@@ -163,24 +92,16 @@ struct table {
  * outside input, and an escape sequence in it must not reach the screen. */
 static char *cell_text(const char *s)
 {
-    char *c = strdup(s ? s : "-");
-    if (c)
-        for (unsigned char *p = (unsigned char *)c; *p; p++)
-            if (*p < 0x20 || *p == 0x7f)
-                *p = '?';
+    char *c = xstrdup(s ? s : "-");
+    for (unsigned char *p = (unsigned char *)c; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return c;
 }
 
 static void table_row(struct table *t, ...)
 {
-    if (t->rows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        char **cells = realloc(t->cells, cap * t->cols * sizeof *cells);
-        if (!cells)
-            return; /* the row is left out; the count printed with it says so */
-        t->cells = cells;
-        t->cap = cap;
-    }
+    t->cells = xgrow(t->cells, t->rows + 1, &t->cap, t->cols * sizeof *t->cells);
     va_list ap;
     va_start(ap, t);
     for (size_t i = 0; i < t->cols; i++)
@@ -318,7 +239,7 @@ static void nodes_table(struct json_object *nodes, FILE *out)
 /* asg_status's "nodes", as an array whatever shape the records come in. */
 static struct json_object *node_array(struct json_object *doc)
 {
-    struct json_object *nodes = NULL, *arr = json_object_new_array();
+    struct json_object *nodes = NULL, *arr = jx_new_array();
     if (!json_object_object_get_ex(doc, "nodes", &nodes) || !nodes)
         return arr;
     if (json_object_is_type(nodes, json_type_array)) {
@@ -534,7 +455,7 @@ int cli_operator(int argc, char **argv, FILE *out)
     fflush(out);
     if (rc < 0) {
         char *msg = secret_scrub(err.message);
-        fprintf(stderr, "autoscale: %s: %s\n", err.code, msg ? msg : "error");
+        fprintf(stderr, "autoscale: %s: %s\n", err.code, msg);
         free(msg);
     }
     secret_clear();

@@ -50,8 +50,7 @@ int cli_config_read(const char *path, const char *const *keys, char **values, si
                     struct as_error *err);
 
 /* A datastore that reads through `inner` and refuses every write with
- * AS_EXIT_FAILURE "read_only"; it owns inner (closing it closes both).
- * NULL (inner closed) when out of memory. */
-struct ds *cli_ds_readonly(struct ds *inner, struct as_error *err);
+ * AS_EXIT_FAILURE "read_only"; it owns inner (closing it closes both). */
+struct ds *cli_ds_readonly(struct ds *inner);
 
 #endif

@@ -5,6 +5,7 @@
  * `null` or empty value is null, and a file of several documents is an
  * error. */
 #include "cli.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -41,10 +42,8 @@ int cli_config_read(const char *path, const char *const *keys, char **values, si
     }
 
     yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    }
+    if (!yaml_parser_initialize(&parser)) /* it only allocates */
+        xalloc_die(0);
     yaml_parser_set_input_file(&parser, f);
 
     /* depth: 0 outside the root, 1 inside the root mapping, deeper inside a
@@ -107,7 +106,7 @@ int cli_config_read(const char *path, const char *const *keys, char **values, si
                     free(values[want]);
                     values[want] = plain_null(&ev)
                                        ? NULL
-                                       : strdup((const char *)ev.data.scalar.value);
+                                       : xstrdup((const char *)ev.data.scalar.value);
                 }
                 want = -2;
             }

@@ -1,11 +1,12 @@
-/* compute.h - the compute provider interface: one table of operations per
- * cloud (as curl has one per protocol), so a new cloud is one new file
- * (lib/compute_<name>.c) and one line in compute.c's table.
+/* compute.h - machines from a cloud, for the node actions (nodes.h) and
+ * anything else that asks a compute provider for machines: open a session
+ * with the group's provider, then create, get, find, destroy and list.
  *
  * A provider knows machines; it knows nothing of our datastore. The node
  * lifecycle (record first, create, wait, record the address; or destroy,
  * wait, forget) lives in nodes.c, above this interface, once for all
- * providers. */
+ * providers. The providers themselves sit below it (compute_int.h: one
+ * table of operations per cloud, as curl has one per TLS library). */
 #ifndef AS_COMPUTE_H
 #define AS_COMPUTE_H
 
@@ -46,49 +47,41 @@ struct machine_spec {
     const char *user_data;                           /* NULL: none */
 };
 
-struct compute; /* an open session with one provider */
-
-struct compute_ops {
-    const char *name;
-    /* settings: a JSON object of this provider's settings, keys without the
-     * provider prefix ("auth_url", not "openstack_auth_url"); see
-     * compute_params.h for the list and config.schema.yaml for meanings.
-     * Opening does no network I/O. */
-    struct compute *(*open)(struct json_object *settings, struct as_error *err);
-    /* Ask for a machine; returns once the provider accepted it (state
-     * usually BUILDING) with out->id set. Never retried on an ambiguous
-     * failure (a POST may have created it): the caller looks with find(). */
-    int (*create)(struct compute *c, const struct machine_spec *spec,
-                  struct machine *out, struct as_error *err);
-    /* Current state. An absent machine is success with state MACHINE_GONE. */
-    int (*get)(struct compute *c, const char *id, struct machine *out,
-               struct as_error *err);
-    /* The machine of this group with this name: 1 found (out filled),
-     * 0 none, -1 error. How a retried add_node finds what it created. */
-    int (*find)(struct compute *c, const char *group, const char *name,
-                struct machine *out, struct as_error *err);
-    /* Ask for deletion; an absent machine is success. Does not wait. */
-    int (*destroy)(struct compute *c, const char *id, struct as_error *err);
-    /* Every machine tagged with the group (all pages). *out is malloc'd. */
-    int (*list)(struct compute *c, const char *group, struct machine **out,
-                size_t *n, struct as_error *err);
-    void (*close)(struct compute *c);
-    /* Milliseconds between two get() while waiting, unless settings say. */
-    long poll_ms;
-};
+struct compute_ops; /* a provider (compute_int.h) */
+struct compute;     /* an open session with one provider */
 
 /* The provider of that name, or NULL. */
 const struct compute_ops *compute_lookup(const char *name);
 
-/* Open a provider by name with its settings; a name with no provider is
- * AS_EXIT_BADINPUT "unknown_provider". */
+/* Open a session with the provider of that name. settings: a JSON object of
+ * its settings, keys without the provider prefix ("auth_url", not
+ * "openstack_auth_url"), as compute_settings() (compute_params.h) builds
+ * it. Opening does no network I/O. A name with no provider is
+ * AS_EXIT_BADINPUT "unknown_provider". NULL with err on failure. */
 struct compute *compute_open(const char *provider, struct json_object *settings,
-                             const struct compute_ops **ops, struct as_error *err);
+                             struct as_error *err);
+void compute_close(struct compute *c); /* NULL: nothing */
 
-/* Settings helpers for providers: a string (NULL if absent or empty), an
- * integer (fallback if absent), each type-checked. */
-const char *compute_setting(struct json_object *settings, const char *key);
-long long compute_setting_int(struct json_object *settings, const char *key,
-                              long long fallback);
+/* The provider's name ("local", "openstack", ...), and the milliseconds
+ * between two get() while waiting unless settings say otherwise. */
+const char *compute_provider(const struct compute *c);
+long compute_poll_ms(const struct compute *c);
+
+/* Ask for a machine; returns once the provider accepted it (state usually
+ * BUILDING) with out->id set. Never retried on an ambiguous failure (a POST
+ * may have created it): the caller looks with compute_find(). */
+int compute_create(struct compute *c, const struct machine_spec *spec, struct machine *out,
+                   struct as_error *err);
+/* Current state. An absent machine is success with state MACHINE_GONE. */
+int compute_get(struct compute *c, const char *id, struct machine *out, struct as_error *err);
+/* The machine of this group with this name: 1 found (out filled), 0 none,
+ * -1 error. How a retried add_node finds what it created. */
+int compute_find(struct compute *c, const char *group, const char *name, struct machine *out,
+                 struct as_error *err);
+/* Ask for deletion; an absent machine is success. Does not wait. */
+int compute_destroy(struct compute *c, const char *id, struct as_error *err);
+/* Every machine tagged with the group (all pages). *out is malloc'd. */
+int compute_list(struct compute *c, const char *group, struct machine **out, size_t *n,
+                 struct as_error *err);
 
 #endif

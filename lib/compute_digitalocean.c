@@ -20,17 +20,21 @@
  * error messages carry DO's own words, its request_id, and never the token
  * (http_error_text() and as_fail() scrub registered secrets, and DO does not
  * echo it anyway). */
+#include "compute_int.h"
 #include "digitalocean.h"
-#include "compute.h"
+
+#include "clock.h"
 #include "http.h"
 #include "jsonx.h"
 #include "log.h"
+#include "settings.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DO_DEFAULT_REGION "nyc3"
 /* What a spec without flavor/image gets: the smallest general size and the
@@ -38,9 +42,6 @@
 #define DO_DEFAULT_SIZE "s-1vcpu-1gb"
 #define DO_DEFAULT_IMAGE "ubuntu-24-04-x64"
 #define DO_TAG_PREFIX "autoscale-"
-#define DO_PER_PAGE 200   /* the API's maximum page */
-#define DO_MAX_PAGES 1000 /* 200,000 droplets, far past any account's limit:
-                             only a server sending us round in circles gets here */
 
 /* What this session knows about a droplet beyond what DO shows. */
 struct tracked {
@@ -50,7 +51,7 @@ struct tracked {
     int deleting;     /* we asked for its deletion */
 };
 
-struct compute {
+struct compute_be {
     struct http_api api;
     char *region;
     int want_public; /* address_type=public */
@@ -64,16 +65,6 @@ struct compute {
 
 /* -------------------------------------------------------------- settings -- */
 
-/* A non-empty string setting, else the fallback. (compute.c's
- * compute_setting() does the same; this file keeps to its own so it does not
- * drag the provider table, and every other provider, into its tests.) */
-static const char *setting(struct json_object *settings, const char *key,
-                           const char *fallback)
-{
-    const char *v = jx_str(settings, key, NULL);
-    return v && *v ? v : fallback;
-}
-
 /* Region slugs are short lowercase words with digits ("nyc3", "sfo3"). */
 static int slug_ok(const char *s)
 {
@@ -81,7 +72,7 @@ static int slug_ok(const char *s)
     return n > 0 && n <= 32 && s[n] == '\0';
 }
 
-static void do_close(struct compute *c)
+static void do_close(struct compute_be *c)
 {
     if (!c)
         return;
@@ -91,41 +82,36 @@ static void do_close(struct compute *c)
     free(c);
 }
 
-static struct compute *do_open(struct json_object *settings, struct as_error *err)
+static struct compute_be *do_open(struct json_object *settings, struct as_error *err)
 {
-    const char *token = setting(settings, "token", NULL);
+    const char *token = settings_str(settings, "token");
     if (digitalocean_token_check(token, "digitalocean_token: an API token with read and "
                                         "write scope", err) < 0)
         return NULL;
-    const char *addr = setting(settings, "address_type", "private");
+    const char *addr = settings_str(settings, "address_type");
+    if (!addr)
+        addr = "private";
     if (strcmp(addr, "private") != 0 && strcmp(addr, "public") != 0) {
         digitalocean_bad_setting(err, "address_type", "must be private or public");
         return NULL;
     }
-    const char *region = setting(settings, "region", DO_DEFAULT_REGION);
+    const char *region = settings_str(settings, "region");
+    if (!region)
+        region = DO_DEFAULT_REGION;
     if (!slug_ok(region)) {
         digitalocean_bad_setting(err, "region", "must be a region slug such as nyc3");
         return NULL;
     }
 
-    struct compute *c = calloc(1, sizeof *c);
-    if (!c) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    struct compute_be *c = xcalloc(1, sizeof *c);
+    c->want_public = strcmp(addr, "public") == 0;
+    if (digitalocean_api_open(&c->api, token, settings_str(settings, "api_url"),
+                              settings_str(settings, "ca_bundle"), err) < 0) {
+        do_close(c);
         return NULL;
     }
-    c->want_public = strcmp(addr, "public") == 0;
-    if (digitalocean_api_open(&c->api, token, setting(settings, "api_url", NULL),
-                              setting(settings, "ca_bundle", NULL), err) < 0)
-        goto fail;
-    if (!(c->region = strdup(region))) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        goto fail;
-    }
+    c->region = xstrdup(region);
     return c;
-
-fail:
-    do_close(c);
-    return NULL;
 }
 
 /* ------------------------------------------------------------- requests -- */
@@ -141,8 +127,8 @@ static int bad_reply(struct as_error *err, const char *method, const char *label
  * "unprocessable_entity: You specified an invalid size ..." plus its
  * request_id, which is what DO's support asks for. A 404 on a create means
  * something the spec names (size, image, region) is missing: rejected, as a
- * 422 is; elsewhere it is no proof of anything (see is_not_found()). GET and
- * DELETE reach a 429 only after http.c's retries. */
+ * 422 is; elsewhere it is no proof of anything (digitalocean_not_found()).
+ * GET and DELETE reach a 429 only after http.c's retries. */
 static int reply_error(const char *method, const char *label, const struct http_response *r,
                        struct json_object *doc, int creating, struct as_error *err)
 {
@@ -160,20 +146,10 @@ static int reply_error(const char *method, const char *label, const struct http_
     return -1;
 }
 
-/* DO's answer for a droplet or action that does not exist. Anything else
- * with a 404 (a proxy's page, a wrong api_url path) is not proof that a
- * machine is gone, and taking it for one would have reconcile replace
- * machines that still run. */
-static int is_not_found(struct json_object *doc)
-{
-    const char *id = jx_str(doc, "id", NULL);
-    return id && strcmp(id, "not_found") == 0;
-}
-
 /* One request to base+path; `label` names it in messages (no query).
  * 0 with *status and *out (the parsed reply, NULL if empty) on a 2xx, or on
  * DO's 404 with CALL_ABSENT_OK (*out NULL); -1 with err set otherwise. */
-static int call(struct compute *c, const char *method, const char *path, const char *label,
+static int call(struct compute_be *c, const char *method, const char *path, const char *label,
                 struct json_object *body, int flags, long *status, struct json_object **out,
                 struct as_error *err)
 {
@@ -181,18 +157,16 @@ static int call(struct compute *c, const char *method, const char *path, const c
     struct http_response resp;
     struct json_object *doc = NULL;
     struct as_error local;
-    char *url = NULL;
 
     if (!err) /* the code of a failure is read below */
         err = &local;
     *out = NULL;
     *status = 0;
-    if (asprintf(&url, "%s%s", c->api.base, path) < 0)
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    char *url = xasprintf("%s%s", c->api.base, path);
     int rc = http_json(c->api.http, method, url, headers, body, &resp, &doc, err);
     free(url);
     if (rc < 0) {
-        if (strcmp(err->code, "http_bad_json") == 0) {
+        if (as_error_is(err, "http_bad_json")) {
             char why[64];
             snprintf(why, sizeof why, "HTTP %ld reply is not valid JSON", resp.status);
             return bad_reply(err, method, label, why);
@@ -202,17 +176,17 @@ static int call(struct compute *c, const char *method, const char *path, const c
     }
     *status = resp.status;
     if (resp.status >= 200 && resp.status <= 299) {
-        http_response_free(&resp);
+        http_response_clear(&resp);
         *out = doc;
         return 0;
     }
-    if (resp.status == 404 && (flags & CALL_ABSENT_OK) && is_not_found(doc)) {
-        http_response_free(&resp);
+    if ((flags & CALL_ABSENT_OK) && digitalocean_not_found(resp.status, doc)) {
+        http_response_clear(&resp);
         json_object_put(doc);
         return 0;
     }
     reply_error(method, label, &resp, doc, flags & CALL_CREATE, err);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     json_object_put(doc);
     return -1;
 }
@@ -238,7 +212,7 @@ static int check_group(const char *group, struct as_error *err)
 {
     if (name_ok(group, sizeof ((struct machine *)0)->group - 1))
         return 0;
-    return as_fail(err, AS_EXIT_BADINPUT, "bad_group",
+    return as_fail(err, AS_EXIT_BADINPUT, "invalid_name",
                    "digitalocean: group name '%.40s' cannot be a droplet tag",
                    group ? group : "");
 }
@@ -247,22 +221,8 @@ static int check_id(const char *id, struct as_error *err)
 {
     if (id_ok(id))
         return 0;
-    return as_fail(err, AS_EXIT_BADINPUT, "bad_machine_id",
+    return as_fail(err, AS_EXIT_BADINPUT, "invalid_id",
                    "digitalocean: '%.40s' is not a droplet id", id ? id : "");
-}
-
-/* "2020-07-21T18:37:44Z" as epoch seconds, 0 if it is not that. */
-static long long parse_time(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    return t == (time_t)-1 ? 0 : (long long)t;
 }
 
 /* The group named by the droplet's first "autoscale-" tag, "" if none. */
@@ -316,7 +276,7 @@ static int address_of(struct json_object *d, const char *type, char *out, size_t
  * ACTIVE promises an address to reach the machine on. The preferred address
  * type falls back to the other one rather than leaving a running droplet
  * unreachable on paper (a droplet without a VPC address, say). */
-static void set_state(const struct compute *c, struct json_object *d, const char *status,
+static void set_state(const struct compute_be *c, struct json_object *d, const char *status,
                       struct machine *m)
 {
     const char *first = c->want_public ? "public" : "private";
@@ -338,12 +298,12 @@ static void set_state(const struct compute *c, struct json_object *d, const char
     } else {
         m->state = MACHINE_ERROR;
         snprintf(m->detail, sizeof m->detail, "droplet has unknown status '%.40s'", status);
-        jx_clean_line(m->detail); /* DO's word, cut anywhere */
+        utf8_clean_line(m->detail); /* DO's word, cut anywhere */
     }
 }
 
 /* A droplet object as a machine; -1 if it lacks an id, name or status. */
-static int parse_droplet(const struct compute *c, struct json_object *d, struct machine *m)
+static int parse_droplet(const struct compute_be *c, struct json_object *d, struct machine *m)
 {
     struct json_object *idv = NULL;
     const char *name = jx_str(d, "name", NULL), *status = jx_str(d, "status", NULL);
@@ -355,16 +315,16 @@ static int parse_droplet(const struct compute *c, struct json_object *d, struct 
         return -1;
     snprintf(m->id, sizeof m->id, "%lld", (long long)json_object_get_int64(idv));
     snprintf(m->name, sizeof m->name, "%s", name);
-    jx_clean_line(m->name); /* goes into records and output, UTF-8 only */
+    utf8_clean_line(m->name); /* goes into records and output, UTF-8 only */
     group_of(d, m->group, sizeof m->group);
-    m->created_at = parse_time(jx_str(d, "created_at", NULL));
+    m->created_at = as_parse_time(jx_str(d, "created_at", NULL));
     set_state(c, d, status, m);
     return 0;
 }
 
 /* -------------------------------------------------------------- tracking -- */
 
-static struct tracked *find_tracked(struct compute *c, const char *id)
+static struct tracked *find_tracked(struct compute_be *c, const char *id)
 {
     for (size_t i = 0; i < c->ntracked; i++)
         if (strcmp(c->tracked[i].id, id) == 0)
@@ -372,21 +332,13 @@ static struct tracked *find_tracked(struct compute *c, const char *id)
     return NULL;
 }
 
-/* The entry for id, added if new; NULL only when out of memory, which costs
- * nothing but the ERROR/DELETING refinement. */
-static struct tracked *track(struct compute *c, const char *id)
+/* The entry for id, added if new. */
+static struct tracked *track(struct compute_be *c, const char *id)
 {
     struct tracked *t = find_tracked(c, id);
     if (t)
         return t;
-    if (c->ntracked == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        struct tracked *v = realloc(c->tracked, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        c->tracked = v;
-        c->cap = cap;
-    }
+    c->tracked = xgrow(c->tracked, c->ntracked + 1, &c->cap, sizeof *c->tracked);
     t = &c->tracked[c->ntracked++];
     memset(t, 0, sizeof *t);
     snprintf(t->id, sizeof t->id, "%s", id);
@@ -410,7 +362,7 @@ static long long create_action(struct json_object *doc)
 /* A droplet still "new": did its create action fail? Best effort: if the
  * action cannot be read, the droplet just stays BUILDING and the caller's
  * own timeout decides. */
-static void check_create_action(struct compute *c, struct tracked *t, struct machine *m)
+static void check_create_action(struct compute_be *c, struct tracked *t, struct machine *m)
 {
     if (!t->errored && t->action) {
         char path[64];
@@ -443,13 +395,13 @@ static void check_create_action(struct compute *c, struct tracked *t, struct mac
  * number; anything else is a slug or fingerprint, sent as a string. */
 static struct json_object *id_or_string(const char *s)
 {
-    return id_ok(s) ? json_object_new_int64(strtoll(s, NULL, 10)) : json_object_new_string(s);
+    return id_ok(s) ? jx_new_int(strtoll(s, NULL, 10)) : jx_new_string(s);
 }
 
-static struct json_object *create_body(const struct compute *c,
+static struct json_object *create_body(const struct compute_be *c,
                                        const struct machine_spec *spec)
 {
-    struct json_object *o = json_object_new_object(), *tags = json_object_new_array();
+    struct json_object *o = jx_new_object(), *tags = jx_new_array();
     char tag[64];
 
     snprintf(tag, sizeof tag, DO_TAG_PREFIX "%s", spec->group);
@@ -458,10 +410,10 @@ static struct json_object *create_body(const struct compute *c,
     jx_add_str(o, "size", spec->flavor ? spec->flavor : DO_DEFAULT_SIZE);
     json_object_object_add(o, "image", id_or_string(spec->image ? spec->image
                                                                 : DO_DEFAULT_IMAGE));
-    json_object_array_add(tags, json_object_new_string(tag));
+    json_object_array_add(tags, jx_new_string(tag));
     json_object_object_add(o, "tags", tags);
     if (spec->key_pair) {
-        struct json_object *keys = json_object_new_array();
+        struct json_object *keys = jx_new_array();
         json_object_array_add(keys, id_or_string(spec->key_pair));
         json_object_object_add(o, "ssh_keys", keys);
     }
@@ -472,7 +424,7 @@ static struct json_object *create_body(const struct compute *c,
     return o;
 }
 
-static int do_create(struct compute *c, const struct machine_spec *spec, struct machine *out,
+static int do_create(struct compute_be *c, const struct machine_spec *spec, struct machine *out,
                      struct as_error *err)
 {
     struct json_object *doc = NULL;
@@ -481,7 +433,7 @@ static int do_create(struct compute *c, const struct machine_spec *spec, struct 
     if (check_group(spec->group, err) < 0)
         return -1;
     if (!name_ok(spec->name, sizeof out->name - 1))
-        return as_fail(err, AS_EXIT_BADINPUT, "bad_name",
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_name",
                        "digitalocean: '%.70s' cannot be a droplet name",
                        spec->name ? spec->name : "");
 
@@ -498,29 +450,33 @@ static int do_create(struct compute *c, const struct machine_spec *spec, struct 
         return bad_reply(err, "POST", "/droplets",
                          "reply has no droplet id; the droplet may exist (find it by name)");
     }
-    struct tracked *t = track(c, out->id);
-    if (t)
-        t->action = create_action(doc);
+    track(c, out->id)->action = create_action(doc);
     json_object_put(doc);
     return 0;
 }
 
-static int do_get(struct compute *c, const char *id, struct machine *out,
+/* `method` on /droplets/<id> (into path, 64 bytes, for messages), DO's own
+ * 404 an answer: call()'s 0 or -1. */
+static int droplet_call(struct compute_be *c, const char *method, const char *id, char *path,
+                        long *status, struct json_object **doc, struct as_error *err)
+{
+    if (check_id(id, err) < 0)
+        return -1;
+    snprintf(path, 64, "/droplets/%s", id);
+    return call(c, method, path, path, NULL, CALL_ABSENT_OK, status, doc, err);
+}
+
+static int do_get(struct compute_be *c, const char *id, struct machine *out,
                   struct as_error *err)
 {
     struct json_object *doc = NULL;
     char path[64];
     long status;
 
-    if (check_id(id, err) < 0)
-        return -1;
-    snprintf(path, sizeof path, "/droplets/%s", id);
-    if (call(c, "GET", path, path, NULL, CALL_ABSENT_OK, &status, &doc, err) < 0)
+    if (droplet_call(c, "GET", id, path, &status, &doc, err) < 0)
         return -1;
     if (status == 404) {
-        memset(out, 0, sizeof *out);
-        snprintf(out->id, sizeof out->id, "%s", id);
-        out->state = MACHINE_GONE;
+        machine_gone(out, id);
         return 0;
     }
     int bad = parse_droplet(c, jx_obj(doc, "droplet"), out) < 0;
@@ -536,16 +492,13 @@ static int do_get(struct compute *c, const char *id, struct machine *out,
     return 0;
 }
 
-static int do_destroy(struct compute *c, const char *id, struct as_error *err)
+static int do_destroy(struct compute_be *c, const char *id, struct as_error *err)
 {
     struct json_object *doc = NULL;
     char path[64];
     long status;
 
-    if (check_id(id, err) < 0)
-        return -1;
-    snprintf(path, sizeof path, "/droplets/%s", id);
-    if (call(c, "DELETE", path, path, NULL, CALL_ABSENT_OK, &status, &doc, err) < 0)
+    if (droplet_call(c, "DELETE", id, path, &status, &doc, err) < 0)
         return -1;
     json_object_put(doc);
     if (status == 404) {
@@ -553,52 +506,24 @@ static int do_destroy(struct compute *c, const char *id, struct as_error *err)
         return 0;
     }
     log_info("digitalocean: deleting droplet %s", id);
-    struct tracked *t = track(c, id);
-    if (t)
-        t->deleting = 1;
+    track(c, id)->deleting = 1;
     return 0;
 }
 
-/* The page a links.pages.next URL asks for, 0 if there is no next page, -1
- * if it names none after `page`. Only the page number is taken: the next
- * request goes to our own api_url, so the token never follows a link to
- * wherever a reply points (DO writes its own host there, whatever proxy or
- * test server the request went through). */
-static long next_page(struct json_object *doc, long page)
-{
-    const char *next = jx_str(jx_obj(jx_obj(doc, "links"), "pages"), "next", NULL);
-    const char *q = next ? strchr(next, '?') : NULL;
-
-    if (!next)
-        return 0;
-    while (q) {
-        q++;
-        if (strncmp(q, "page=", 5) == 0) {
-            char *end;
-            long n = strtol(q + 5, &end, 10);
-            return (*end == '\0' || *end == '&' || *end == '#') && n > page ? n : -1;
-        }
-        q = strchr(q, '&');
-    }
-    return -1;
-}
-
 /* What to do with each droplet of a listing: 0 go on, 1 stop, -1 error. */
-typedef int (*droplet_fn)(struct compute *c, struct json_object *d, void *arg,
+typedef int (*droplet_fn)(struct compute_be *c, struct json_object *d, void *arg,
                           struct as_error *err);
 
 /* Every droplet tagged with the group, page by page, until fn stops.
  * Returns 1 if fn stopped, 0 at the end, -1 on error. Droplets without the
  * tag are skipped: a server that ignored tag_name must not hand us another
  * group's machines, which reconcile would then delete. */
-static int each_droplet(struct compute *c, const char *group, droplet_fn fn, void *arg,
+static int each_droplet(struct compute_be *c, const char *group, droplet_fn fn, void *arg,
                         struct as_error *err)
 {
     char tag[64];
     snprintf(tag, sizeof tag, DO_TAG_PREFIX "%s", group);
     char *enc = http_urlencode(tag);
-    if (!enc)
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
 
     int rc = 0;
     long page = 1;
@@ -607,12 +532,12 @@ static int each_droplet(struct compute *c, const char *group, droplet_fn fn, voi
         char path[256]; /* the tag is unreserved characters: encoding keeps it 41 */
         long status;
 
-        if (pages == DO_MAX_PAGES) {
+        if (pages == DIGITALOCEAN_MAX_PAGES) {
             rc = bad_reply(err, "GET", "/droplets", "more pages than any account has");
             break;
         }
         snprintf(path, sizeof path, "/droplets?tag_name=%s&per_page=%d&page=%ld", enc,
-                 DO_PER_PAGE, page);
+                 DIGITALOCEAN_PER_PAGE, page);
         if (call(c, "GET", path, "/droplets", NULL, 0, &status, &doc, err) < 0) {
             rc = -1;
             break;
@@ -625,7 +550,7 @@ static int each_droplet(struct compute *c, const char *group, droplet_fn fn, voi
             if (has_tag(d, tag))
                 rc = fn(c, d, arg, err);
         }
-        if (rc == 0 && (page = next_page(doc, page)) < 0)
+        if (rc == 0 && (page = digitalocean_next_page(doc, page)) < 0)
             rc = bad_reply(err, "GET", "/droplets", "links.pages.next names no later page");
         json_object_put(doc);
         if (rc == 0 && page == 0)
@@ -640,7 +565,7 @@ struct find_arg {
     struct machine *out;
 };
 
-static int find_one(struct compute *c, struct json_object *d, void *arg, struct as_error *err)
+static int find_one(struct compute_be *c, struct json_object *d, void *arg, struct as_error *err)
 {
     struct find_arg *a = arg;
     const char *name = jx_str(d, "name", NULL);
@@ -651,7 +576,7 @@ static int find_one(struct compute *c, struct json_object *d, void *arg, struct 
     return 1;
 }
 
-static int do_find(struct compute *c, const char *group, const char *name,
+static int do_find(struct compute_be *c, const char *group, const char *name,
                    struct machine *out, struct as_error *err)
 {
     struct find_arg a = {name, out};
@@ -676,7 +601,7 @@ struct list_arg {
 
 /* Offset paging over a changing list can show a droplet twice (one created
  * before our cursor shifts the rest back a place); it is listed once. */
-static int list_one(struct compute *c, struct json_object *d, void *arg, struct as_error *err)
+static int list_one(struct compute_be *c, struct json_object *d, void *arg, struct as_error *err)
 {
     struct list_arg *a = arg;
     long long id = jx_int(d, "id", 0);
@@ -684,17 +609,9 @@ static int list_one(struct compute *c, struct json_object *d, void *arg, struct 
     for (size_t i = 0; i < a->n; i++)
         if (a->ids[i] == id)
             return 0;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        struct machine *v = realloc(a->v, cap * sizeof *v);
-        if (v)
-            a->v = v;
-        long long *ids = v ? realloc(a->ids, cap * sizeof *ids) : NULL;
-        if (!ids)
-            return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        a->ids = ids;
-        a->cap = cap;
-    }
+    size_t cap = a->cap; /* the two arrays grow together */
+    a->v = xgrow(a->v, a->n + 1, &a->cap, sizeof *a->v);
+    a->ids = xgrow(a->ids, a->n + 1, &cap, sizeof *a->ids);
     if (parse_droplet(c, d, &a->v[a->n]) < 0)
         return bad_reply(err, "GET", "/droplets", "listed droplet has no id, name or status");
     struct tracked *t = find_tracked(c, a->v[a->n].id);
@@ -704,7 +621,7 @@ static int list_one(struct compute *c, struct json_object *d, void *arg, struct 
     return 0;
 }
 
-static int do_list(struct compute *c, const char *group, struct machine **out, size_t *n,
+static int do_list(struct compute_be *c, const char *group, struct machine **out, size_t *n,
                    struct as_error *err)
 {
     struct list_arg a = {NULL, NULL, 0, 0};

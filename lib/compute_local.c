@@ -28,14 +28,16 @@
  * $AUTOSCALE_LOCAL_DIR, else ${XDG_STATE_HOME:-$HOME/.local/state}/
  * autoscale/local), port (8080, the same on every node's own address),
  * grace_ms (3000: how long destroy waits after SIGTERM before SIGKILL). */
-#include "compute.h"
+#include "compute_int.h"
 #include "group.h"
 #include "jsonx.h"
 #include "log.h"
 #include "node.h"
-#include "nodes.h"
 #include "path.h"
-#include "st2.h"
+#include "settings.h"
+#include "signals.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,7 +73,7 @@
 
 extern char **environ;
 
-struct compute {
+struct compute_be {
     int dirfd;
     char dir[PATH_MAX];
     char command[COMMAND_MAX + 1];
@@ -241,9 +243,9 @@ static char *read_small(int dirfd, const char *file, size_t max, size_t *len)
         errno = EINVAL;
         return NULL;
     }
-    char *buf = malloc((size_t)st.st_size + 1);
+    char *buf = xmalloc((size_t)st.st_size + 1);
     size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
+    while (got < (size_t)st.st_size) {
         ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
         if (r < 0 && errno == EINTR)
             continue;
@@ -252,10 +254,6 @@ static char *read_small(int dirfd, const char *file, size_t max, size_t *len)
         got += (size_t)r;
     }
     close(fd);
-    if (!buf) {
-        errno = ENOMEM;
-        return NULL;
-    }
     buf[got] = '\0';
     if (len)
         *len = got;
@@ -302,7 +300,7 @@ static bool address_in_range(const char *a)
  * says: a file copied under another name must not redirect our signals. */
 static int entry_parse(const char *text, size_t len, struct entry *e)
 {
-    struct json_object *o = jx_parse(text, len, "registry entry", "corrupt_entry",
+    struct json_object *o = jx_parse(text, len, "registry entry", "corrupt_record",
                                      AS_EXIT_FAILURE, NULL);
     long long pid = jx_int(o, "pid", -1), start = jx_int(o, "start_time", -1);
     long long port = jx_int(o, "port", -1);
@@ -324,7 +322,7 @@ static int entry_parse(const char *text, size_t len, struct entry *e)
 
 /* The entry of e->group/e->name into e: 0; or -1 with errno ENOENT (no such
  * machine) or EINVAL (unreadable or inconsistent: a corrupt entry). */
-static int entry_load(struct compute *c, struct entry *e)
+static int entry_load(struct compute_be *c, struct entry *e)
 {
     char file[FILE_MAX];
     size_t len;
@@ -343,7 +341,7 @@ static char *entry_json(const struct entry *e, const char *command)
 {
     char id[ID_MAX];
     snprintf(id, sizeof id, "%s.%s", e->group, e->name);
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     jx_add_str(o, "id", id);
     jx_add_str(o, "name", e->name);
     jx_add_str(o, "group", e->group);
@@ -375,7 +373,7 @@ static void entry_to_machine(const struct entry *e, struct machine *m)
  * claim is stale and replacing it must be one step, or two creators could
  * both take the address. It is held for microseconds, and flock() locks
  * die with their process, so there is no stale lock. Returns the fd. */
-static int lock_registry(struct compute *c, bool interruptible, struct as_error *err)
+static int lock_registry(struct compute_be *c, bool interruptible, struct as_error *err)
 {
     int fd = openat(c->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -404,7 +402,7 @@ static int lock_registry(struct compute *c, bool interruptible, struct as_error 
 /* A claim nobody will use: its creator died before publishing an entry
  * for this address, or the entry went away (a destroy that died half-way).
  * Only called under the lock, so a claim being written is never seen. */
-static bool claim_is_stale(struct compute *c, const char *file, const char *addr)
+static bool claim_is_stale(struct compute_be *c, const char *file, const char *addr)
 {
     char *text = read_small(c->dirfd, file, 256, NULL);
     if (!text)
@@ -453,7 +451,7 @@ static bool listener_on(const char *addr, int port)
 }
 
 /* Claim the lowest free address for id into address (16 bytes). */
-static int claim_address(struct compute *c, const char *id, char *address,
+static int claim_address(struct compute_be *c, const char *id, char *address,
                          struct as_error *err)
 {
     unsigned long long start;
@@ -509,7 +507,7 @@ static int claim_address(struct compute *c, const char *id, char *address,
 
 /* Free address if id holds it. Best effort: a claim left behind is stale
  * once the entry is gone and its creator dead, and is reclaimed then. */
-static void release_claim(struct compute *c, const char *id, const char *address)
+static void release_claim(struct compute_be *c, const char *id, const char *address)
 {
     char file[32], want[ID_MAX + 1];
     snprintf(file, sizeof file, "addr-%s", address);
@@ -600,7 +598,7 @@ static int expand_command(const char *tmpl, const struct entry *e, char *out,
     }
     return 0;
 too_long:
-    return as_fail(err, AS_EXIT_BADINPUT, "invalid_setting",
+    return as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
                    "local command is too long once expanded");
 }
 
@@ -673,8 +671,8 @@ static char **child_environ(void)
     size_t n = 0, k = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 1, sizeof *env);
-    for (size_t i = 0; env && i < n; i++)
+    char **env = xcalloc(n + 1, sizeof *env);
+    for (size_t i = 0; i < n; i++)
         if (strncmp(environ[i], "ST2_", 4) != 0)
             env[k++] = environ[i];
     return env;
@@ -696,7 +694,7 @@ static void reap_blocking(pid_t pid)
 
 /* Fork the machine's process, record it in the registry, let it run.
  * Fills e->pid and e->start_time. */
-static int start_machine(struct compute *c, struct entry *e, char *command,
+static int start_machine(struct compute_be *c, struct entry *e, char *command,
                          struct as_error *err)
 {
     struct spawn s = {.argv = {"sh", "-c", command, NULL}, .dirfd = c->dirfd};
@@ -707,7 +705,7 @@ static int start_machine(struct compute *c, struct entry *e, char *command,
         s.maxfd = 65536;
     s.envp = child_environ();
     s.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (!s.envp || s.nullfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (s.nullfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         fail_sys(err, "cannot prepare", "the machine's process");
         goto out;
     }
@@ -734,7 +732,7 @@ static int start_machine(struct compute *c, struct entry *e, char *command,
     char *text = entry_json(e, command);
     char file[FILE_MAX];
     file_of(file, sizeof file, e->group, e->name, ".json");
-    int rc = text ? publish_new(c->dirfd, file, text) : (errno = ENOMEM, -1);
+    int rc = publish_new(c->dirfd, file, text);
     free(text);
     if (rc < 0) {
         if (errno == EEXIST)
@@ -815,7 +813,7 @@ static int port_open(const char *address, int port)
  * splits a character. */
 static void one_line(char *dst, size_t dstsz, const char *src, size_t n)
 {
-    bool utf8 = jx_utf8_valid(src, n);
+    bool utf8 = utf8_valid(src, n);
     size_t cut = n < dstsz - 1 ? n : dstsz - 1;
     while (utf8 && cut < n && cut > 0 && ((unsigned char)src[cut] & 0xC0) == 0x80)
         cut--;
@@ -827,7 +825,7 @@ static void one_line(char *dst, size_t dstsz, const char *src, size_t n)
 }
 
 /* Why a machine died, in its own words: the last line of its log. */
-static void log_last_line(struct compute *c, const struct entry *e, char *out,
+static void log_last_line(struct compute_be *c, const struct entry *e, char *out,
                           size_t outsz)
 {
     static const char prefix[] = "process exited: ";
@@ -856,7 +854,7 @@ static void log_last_line(struct compute *c, const struct entry *e, char *out,
 
 /* The machine's state: alive and accepting connections is ACTIVE, alive
  * and not yet is BUILDING, dead is ERROR. */
-static int inspect(struct compute *c, const struct entry *e, struct machine *m,
+static int inspect(struct compute_be *c, const struct entry *e, struct machine *m,
                    struct as_error *err)
 {
     entry_to_machine(e, m);
@@ -910,12 +908,12 @@ static int make_dirs(const char *path)
 static int resolve_dir(struct json_object *settings, char *out, size_t outsz,
                        struct as_error *err)
 {
-    const char *dir = jx_str(settings, "dir", NULL);
+    const char *dir = settings_str(settings, "dir");
     const char *env = getenv("AUTOSCALE_LOCAL_DIR");
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     int n;
-    if (dir && *dir)
+    if (dir)
         n = snprintf(out, outsz, "%s", dir);
     else if (env && *env)
         n = snprintf(out, outsz, "%s", env);
@@ -924,17 +922,18 @@ static int resolve_dir(struct json_object *settings, char *out, size_t outsz,
     else if (home && *home)
         n = snprintf(out, outsz, "%s/.local/state/autoscale/local", home);
     else
-        return as_fail(err, AS_EXIT_BADINPUT, "invalid_setting",
+        return as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
                        "local: no registry directory (set local_dir, "
                        "AUTOSCALE_LOCAL_DIR or HOME)");
     if (n <= 0 || (size_t)n >= outsz)
-        return as_fail(err, AS_EXIT_BADINPUT, "invalid_setting", "local_dir is too long");
+        return as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "local_dir is too long");
     /* A relative one would land in whatever st2's working directory is. */
     return as_path_check(out, "local_dir", err);
 }
 
-/* An integer setting: a JSON integer, or a string of digits (a group's
- * own settings object may hold either). */
+/* An integer setting in [lo, hi], def when absent (or null). Present but
+ * no integer is refused, not taken for absent: a typo must not silently
+ * become the default. */
 static int int_setting(struct json_object *settings, const char *key, long long lo,
                        long long hi, long long def, long long *out, struct as_error *err)
 {
@@ -942,34 +941,23 @@ static int int_setting(struct json_object *settings, const char *key, long long 
     *out = def;
     if (!json_object_object_get_ex(settings, key, &v) || !v)
         return 0;
-    char *end = NULL;
-    errno = 0;
-    if (json_object_is_type(v, json_type_int))
-        *out = json_object_get_int64(v);
-    else if (json_object_is_type(v, json_type_string) && *json_object_get_string(v))
-        *out = strtoll(json_object_get_string(v), &end, 10);
-    else
-        end = (char *)"x";
-    if ((end && *end) || errno || *out < lo || *out > hi)
-        return as_fail(err, AS_EXIT_BADINPUT, "invalid_setting",
+    *out = settings_int(settings, key, PARAM_ABSENT);
+    if (*out < lo || *out > hi)
+        return as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
                        "local %s must be an integer in %lld..%lld", key, lo, hi);
     return 0;
 }
 
-static struct compute *local_open(struct json_object *settings, struct as_error *err)
+static struct compute_be *local_open(struct json_object *settings, struct as_error *err)
 {
-    struct compute *c = calloc(1, sizeof *c);
+    struct compute_be *c = xcalloc(1, sizeof *c);
     long long port, grace;
-    if (!c) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
     c->dirfd = -1;
-    const char *cmd = jx_str(settings, "command", NULL);
-    if (!cmd || !*cmd)
+    const char *cmd = settings_str(settings, "command");
+    if (!cmd)
         cmd = DEFAULT_COMMAND;
     if (strlen(cmd) > COMMAND_MAX) {
-        as_fail(err, AS_EXIT_BADINPUT, "invalid_setting", "local command is too long");
+        as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "local command is too long");
         goto fail;
     }
     snprintf(c->command, sizeof c->command, "%s", cmd);
@@ -1005,7 +993,7 @@ fail:
     return NULL;
 }
 
-static void local_close(struct compute *c)
+static void local_close(struct compute_be *c)
 {
     if (!c)
         return;
@@ -1013,7 +1001,7 @@ static void local_close(struct compute *c)
     free(c);
 }
 
-static int local_create(struct compute *c, const struct machine_spec *spec,
+static int local_create(struct compute_be *c, const struct machine_spec *spec,
                         struct machine *out, struct as_error *err)
 {
     struct entry e;
@@ -1046,7 +1034,7 @@ static int local_create(struct compute *c, const struct machine_spec *spec,
     return 0;
 }
 
-static int local_get(struct compute *c, const char *id, struct machine *out,
+static int local_get(struct compute_be *c, const char *id, struct machine *out,
                      struct as_error *err)
 {
     struct entry e;
@@ -1059,15 +1047,13 @@ static int local_get(struct compute *c, const char *id, struct machine *out,
         corrupt_machine(&e, out);
         return 0;
     }
-    memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", id);
+    machine_gone(out, id);
     snprintf(out->name, sizeof out->name, "%s", e.name);
     snprintf(out->group, sizeof out->group, "%s", e.group);
-    out->state = MACHINE_GONE;
     return 0;
 }
 
-static int local_find(struct compute *c, const char *group, const char *name,
+static int local_find(struct compute_be *c, const char *group, const char *name,
                       struct machine *out, struct as_error *err)
 {
     struct entry e;
@@ -1088,7 +1074,7 @@ static int local_find(struct compute *c, const char *group, const char *name,
  * signal follows a fresh check that the pid is still the node's; a zombie
  * still holds its pid (and so its process group), so signalling the group
  * then is safe and sweeps whatever children it left. */
-static int stop_process(struct compute *c, const struct entry *e, struct as_error *err)
+static int stop_process(struct compute_be *c, const struct entry *e, struct as_error *err)
 {
     enum proc_state ps = proc_settle(e->pid, e->start_time);
     if (ps == PROC_GONE || e->pid == getpid()) /* a forged entry naming us */
@@ -1116,7 +1102,7 @@ static int stop_process(struct compute *c, const struct entry *e, struct as_erro
     return 0;
 }
 
-static int local_destroy(struct compute *c, const char *id, struct as_error *err)
+static int local_destroy(struct compute_be *c, const char *id, struct as_error *err)
 {
     struct entry e;
     char json[FILE_MAX], logf[FILE_MAX];
@@ -1151,7 +1137,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct machine *)a)->name, ((const struct machine *)b)->name);
 }
 
-static int local_list(struct compute *c, const char *group, struct machine **out,
+static int local_list(struct compute_be *c, const char *group, struct machine **out,
                       size_t *n, struct as_error *err)
 {
     *out = NULL;
@@ -1186,15 +1172,7 @@ static int local_list(struct compute *c, const char *group, struct machine **out
                 log_warn("local: skipping unreadable registry entry %s", de->d_name);
             continue;
         }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct machine *grown = realloc(*out, cap * sizeof **out);
-            if (!grown) {
-                rc = as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-                break;
-            }
-            *out = grown;
-        }
+        *out = xgrow(*out, *n + 1, &cap, sizeof **out);
         rc = inspect(c, &e, &(*out)[*n], err);
         if (rc == 0)
             (*n)++;

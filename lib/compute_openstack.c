@@ -17,13 +17,17 @@
  *
  * Errors carry the provider's own words (Nova's {"<kind>": {"message"}},
  * Keystone's {"error": {"message"}}), one line, never a credential. */
-#include "compute.h"
+#include "compute_int.h"
 
+#include "clock.h"
 #include "http.h"
 #include "jsonx.h"
 #include "log.h"
+#include "params.h"
 #include "secret.h"
-#include "st2.h"
+#include "settings.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -44,10 +48,9 @@ struct ref {
     char *value, *id;
 };
 
-struct compute {
+struct compute_be {
     struct json_object *settings; /* held: the strings below point into it */
     struct http_client *http;
-    long timeout_ms;
     const char *ca_bundle;
     char *auth_url; /* ".../v3" */
     const char *username, *password, *user_domain, *project, *project_domain;
@@ -66,38 +69,10 @@ struct compute {
 
 /* ------------------------------------------------------------- helpers -- */
 
-/* compute_setting()'s rule (absent or empty is NULL), without linking
- * compute.c: the provider stays testable on its own. */
-static const char *setting(struct json_object *settings, const char *key)
-{
-    const char *v = jx_str(settings, key, NULL);
-    return v && *v ? v : NULL;
-}
-
-static char *join(const char *a, const char *b, const char *c)
-{
-    char *s = NULL;
-    if (asprintf(&s, "%s%s%s", a, b ? b : "", c ? c : "") < 0)
-        return NULL;
-    return s;
-}
-
-static void strip_slashes(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == '/')
-        s[--n] = '\0';
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static int oom(struct as_error *err)
-{
-    return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
 }
 
 /* Copy into a fixed field, one printable line: a server's words go into
@@ -105,22 +80,7 @@ static int oom(struct as_error *err)
 static void copy_line(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src ? src : "");
-    jx_clean_line(dst);
-}
-
-/* "2024-05-01T12:00:00Z" or "...00.000000Z" (Keystone, Nova) to epoch
- * seconds; 0 when it is not that. */
-static long long parse_time(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    return t == (time_t)-1 ? 0 : (long long)t;
+    utf8_clean_line(dst);
 }
 
 /* Nova's refs are ids; a value shaped like one (a UUID, with or without
@@ -150,11 +110,9 @@ static char *base64(const char *s, size_t n)
 {
     static const char tab[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((n + 2) / 3 * 4 + 1), *w = out;
+    char *out = xmalloc((n + 2) / 3 * 4 + 1), *w = out;
     const unsigned char *p = (const unsigned char *)s;
 
-    if (!out)
-        return NULL;
     for (; n >= 3; n -= 3, p += 3) {
         *w++ = tab[p[0] >> 2];
         *w++ = tab[(p[0] & 3) << 4 | p[1] >> 4];
@@ -224,8 +182,8 @@ static int reply_error(const struct http_response *r, struct json_object *doc,
  * except that a reply we cannot read is the provider's fault. */
 static int call_failed(struct as_error *err, const char *what)
 {
-    if (err && strcmp(err->code, "http_bad_json") == 0)
-        snprintf(err->code, sizeof err->code, "provider_bad_reply");
+    if (as_error_is(err, "http_bad_json"))
+        as_error_recode(err, "provider_bad_reply");
     as_error_prefix(err, "openstack %s", what);
     return -1;
 }
@@ -242,7 +200,7 @@ static int bad_reply(struct as_error *err, const char *what, const char *why)
  * response header, which http.c captures for us; it is registered as a
  * secret the moment it arrives, whatever the status. The body holds the
  * password: http.c never logs it and never follows a redirect. */
-static int token_post(struct compute *c, const char *url, const char *body,
+static int token_post(struct compute_be *c, const char *url, const char *body,
                       struct http_response *resp, struct as_error *err)
 {
     static const char *const headers[] = {"Content-Type: application/json",
@@ -276,28 +234,18 @@ static struct {
     long long expires_at;
 } cached;
 
-static char *identity_key(const struct compute *c)
+static char *identity_key(const struct compute_be *c)
 {
-    char *k = NULL;
-    int n = c->appcred_id
-                ? asprintf(&k, "%s\n%s\n%s", c->auth_url, c->appcred_id, c->appcred_secret)
-                : asprintf(&k, "%s\n%s\n%s\n%s\n%s\n%s", c->auth_url, c->username,
-                           c->user_domain, c->project, c->project_domain, c->password);
-    return n < 0 ? NULL : k;
-}
-
-static void wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
+    if (c->appcred_id)
+        return xasprintf("%s\n%s\n%s", c->auth_url, c->appcred_id, c->appcred_secret);
+    return xasprintf("%s\n%s\n%s\n%s\n%s\n%s", c->auth_url, c->username, c->user_domain,
+                     c->project, c->project_domain, c->password);
 }
 
 static void cache_drop(void)
 {
-    wipe_free(cached.key);
-    wipe_free(cached.token);
+    secret_free(cached.key);
+    secret_free(cached.token);
     json_object_put(cached.catalog);
     memset(&cached, 0, sizeof cached);
 }
@@ -307,74 +255,63 @@ static int expiring(long long expires_at)
     return expires_at && (long long)time(NULL) + TOKEN_MARGIN_S >= expires_at;
 }
 
-static int use_token(struct compute *c, const char *token, struct json_object *catalog,
-                     long long expires_at)
+static void use_token(struct compute_be *c, const char *token, struct json_object *catalog,
+                      long long expires_at)
 {
-    char *t = strdup(token), *h = join("X-Auth-Token: ", token, NULL);
-    if (!t || !h) {
-        free(t);
-        free(h);
-        return -1;
-    }
+    char *t = xstrdup(token), *h = xasprintf("X-Auth-Token: %s", token);
     secret_register(token); /* before anything could print it */
-    wipe_free(c->token);
-    wipe_free(c->token_header);
+    secret_free(c->token);
+    secret_free(c->token_header);
     json_object_put(c->catalog);
     c->token = t;
     c->token_header = h;
     c->catalog = json_object_get(catalog);
     c->expires_at = expires_at;
-    return 0;
 }
 
-static void cache_store(struct compute *c)
+static void cache_store(struct compute_be *c)
 {
-    char *key = identity_key(c), *tok = strdup(c->token);
     cache_drop();
-    if (!key || !tok) {
-        wipe_free(key);
-        wipe_free(tok);
-        return;
-    }
-    cached.key = key;
-    cached.token = tok;
+    cached.key = identity_key(c);
+    cached.token = xstrdup(c->token);
     cached.catalog = json_object_get(c->catalog);
     cached.expires_at = c->expires_at;
 }
 
 /* Adopt the process's token for this identity, if there is a fresh one. */
-static int cache_take(struct compute *c)
+static int cache_take(struct compute_be *c)
 {
     char *key = identity_key(c);
-    int hit = key && cached.key && strcmp(key, cached.key) == 0 &&
-              !expiring(cached.expires_at);
-    wipe_free(key);
-    return hit && use_token(c, cached.token, cached.catalog, cached.expires_at) == 0;
+    int hit = cached.key && strcmp(key, cached.key) == 0 && !expiring(cached.expires_at);
+    secret_free(key);
+    if (hit)
+        use_token(c, cached.token, cached.catalog, cached.expires_at);
+    return hit;
 }
 
 /* The request body: the application credential when there is one (it is
  * scoped already, and Keystone refuses a scope with it), else the password
  * with the project scope. */
-static struct json_object *auth_body(const struct compute *c)
+static struct json_object *auth_body(const struct compute_be *c)
 {
-    struct json_object *root = json_object_new_object(), *auth = json_object_new_object();
-    struct json_object *ident = json_object_new_object(), *methods = json_object_new_array();
+    struct json_object *root = jx_new_object(), *auth = jx_new_object();
+    struct json_object *ident = jx_new_object(), *methods = jx_new_array();
 
     json_object_object_add(root, "auth", auth);
     json_object_object_add(auth, "identity", ident);
     json_object_object_add(ident, "methods", methods);
     if (c->appcred_id) {
-        struct json_object *ac = json_object_new_object();
-        json_object_array_add(methods, json_object_new_string("application_credential"));
+        struct json_object *ac = jx_new_object();
+        json_object_array_add(methods, jx_new_string("application_credential"));
         jx_add_str(ac, "id", c->appcred_id);
         jx_add_str(ac, "secret", c->appcred_secret);
         json_object_object_add(ident, "application_credential", ac);
         return root;
     }
-    struct json_object *pw = json_object_new_object(), *user = json_object_new_object();
-    struct json_object *udom = json_object_new_object(), *scope = json_object_new_object();
-    struct json_object *proj = json_object_new_object(), *pdom = json_object_new_object();
-    json_object_array_add(methods, json_object_new_string("password"));
+    struct json_object *pw = jx_new_object(), *user = jx_new_object();
+    struct json_object *udom = jx_new_object(), *scope = jx_new_object();
+    struct json_object *proj = jx_new_object(), *pdom = jx_new_object();
+    json_object_array_add(methods, jx_new_string("password"));
     jx_add_str(udom, "name", c->user_domain);
     jx_add_str(user, "name", c->username);
     json_object_object_add(user, "domain", udom);
@@ -390,7 +327,7 @@ static struct json_object *auth_body(const struct compute *c)
 }
 
 /* Who we tried to be, for messages: names only, never a secret. */
-static void identity_text(const struct compute *c, char *out, size_t size)
+static void identity_text(const struct compute_be *c, char *out, size_t size)
 {
     if (c->appcred_id)
         snprintf(out, size, "application credential");
@@ -399,21 +336,16 @@ static void identity_text(const struct compute *c, char *out, size_t size)
                  c->username, c->user_domain, c->project, c->project_domain);
 }
 
-static int authenticate(struct compute *c, struct as_error *err)
+static int authenticate(struct compute_be *c, struct as_error *err)
 {
     struct json_object *body = auth_body(c), *doc = NULL;
     struct http_response resp;
-    char *text = jx_dump(body), *url = join(c->auth_url, "/auth/tokens", NULL);
+    char *text = jx_dump(body), *url = xasprintf("%s/auth/tokens", c->auth_url);
     char who[320];
     int rc = -1;
 
     json_object_put(body);
     identity_text(c, who, sizeof who);
-    if (!text || !url) {
-        wipe_free(text);
-        free(url);
-        return oom(err);
-    }
     if (token_post(c, url, text, &resp, err) < 0) {
         as_error_prefix(err, "openstack authentication");
         goto out;
@@ -439,23 +371,21 @@ static int authenticate(struct compute *c, struct as_error *err)
         bad_reply(err, "authentication",
                   "Keystone's token has no service catalogue (is the token scoped to a "
                   "project?)");
-    } else if (use_token(c, subject, catalog, parse_time(jx_str(token, "expires_at", NULL))) <
-               0) {
-        oom(err);
     } else {
+        use_token(c, subject, catalog, as_parse_time(jx_str(token, "expires_at", NULL)));
         cache_store(c);
         log_debug("openstack: authenticated as %s", who);
         rc = 0;
     }
 out:
     json_object_put(doc);
-    wipe_free(text);
+    secret_free(text);
     free(url);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     return rc;
 }
 
-static int ensure_token(struct compute *c, struct as_error *err)
+static int ensure_token(struct compute_be *c, struct as_error *err)
 {
     if (c->token && !expiring(c->expires_at))
         return 0;
@@ -465,14 +395,14 @@ static int ensure_token(struct compute *c, struct as_error *err)
 }
 
 /* The token was refused: forget it here and in the process cache. */
-static void drop_token(struct compute *c)
+static void drop_token(struct compute_be *c)
 {
     char *key = identity_key(c);
-    if (key && cached.key && strcmp(key, cached.key) == 0)
+    if (cached.key && strcmp(key, cached.key) == 0)
         cache_drop();
-    wipe_free(key);
-    wipe_free(c->token);
-    wipe_free(c->token_header);
+    secret_free(key);
+    secret_free(c->token);
+    secret_free(c->token_header);
     c->token = c->token_header = NULL;
 }
 
@@ -491,7 +421,7 @@ static int endpoint_matches(struct json_object *ep, const char *interface,
 }
 
 /* The service's URL from the catalogue, newly allocated, no trailing '/'. */
-static char *catalog_url(struct compute *c, const char *type, struct as_error *err)
+static char *catalog_url(struct compute_be *c, const char *type, struct as_error *err)
 {
     size_t n = c->catalog ? json_object_array_length(c->catalog) : 0;
     for (size_t i = 0; i < n; i++) {
@@ -503,14 +433,8 @@ static char *catalog_url(struct compute *c, const char *type, struct as_error *e
         for (size_t k = 0; k < json_object_array_length(eps); k++) {
             struct json_object *ep = json_object_array_get_idx(eps, k);
             const char *url = jx_str(ep, "url", NULL);
-            if (url && *url && endpoint_matches(ep, c->interface, c->region)) {
-                char *u = strdup(url);
-                if (!u)
-                    oom(err);
-                else
-                    strip_slashes(u);
-                return u;
-            }
+            if (url && *url && endpoint_matches(ep, c->interface, c->region))
+                return http_base_url(url);
         }
     }
     as_fail(err, AS_EXIT_BADINPUT, "provider_no_endpoint",
@@ -521,7 +445,7 @@ static char *catalog_url(struct compute *c, const char *type, struct as_error *e
 }
 
 /* The base URL of a service, resolved once per session. */
-static const char *service_url(struct compute *c, const char *type, struct as_error *err)
+static const char *service_url(struct compute_be *c, const char *type, struct as_error *err)
 {
     char **slot = strcmp(type, "compute") == 0 ? &c->compute_url
                   : strcmp(type, "image") == 0 ? &c->image_url
@@ -540,7 +464,7 @@ static const char *service_url(struct compute *c, const char *type, struct as_er
  * (expired, revoked, or an old one from the process cache): authenticate
  * again and resend, once. Resending is safe even for a create, because
  * the auth middleware answers 401 before Nova does anything. */
-static int api_call(struct compute *c, const char *method, const char *url,
+static int api_call(struct compute_be *c, const char *method, const char *url,
                     struct json_object *body, const char *what, struct http_response *resp,
                     struct json_object **out, struct as_error *err)
 {
@@ -560,13 +484,13 @@ static int api_call(struct compute *c, const char *method, const char *url,
         log_info("openstack: token refused (HTTP 401); authenticating again");
         json_object_put(*out);
         *out = NULL;
-        http_response_free(resp);
+        http_response_clear(resp);
         drop_token(c);
     }
 }
 
 /* GET url and return the parsed 200 reply (NULL with err set otherwise). */
-static struct json_object *api_get_ok(struct compute *c, const char *url, const char *what,
+static struct json_object *api_get_ok(struct compute_be *c, const char *url, const char *what,
                                       struct as_error *err)
 {
     struct http_response resp;
@@ -583,7 +507,7 @@ static struct json_object *api_get_ok(struct compute *c, const char *url, const 
         json_object_put(doc);
         doc = NULL;
     }
-    http_response_free(&resp);
+    http_response_clear(&resp);
     return doc;
 }
 
@@ -610,7 +534,7 @@ static enum machine_state map_status(const char *status, char *detail, size_t ds
      * Nova will not leave by itself, and none of them serves; waiting would
      * wait forever, so the caller is told it is unusable. */
     snprintf(detail, dsize, "server is %.40s", status);
-    jx_clean_line(detail); /* the server's word, cut anywhere */
+    utf8_clean_line(detail); /* the server's word, cut anywhere */
     return MACHINE_ERROR;
 }
 
@@ -639,7 +563,7 @@ static const char *pick_address(struct json_object *addresses, const char *prefe
     return NULL;
 }
 
-static int parse_server(struct compute *c, struct json_object *s, struct machine *m,
+static int parse_server(struct compute_be *c, struct json_object *s, struct machine *m,
                         const char *what, struct as_error *err)
 {
     const char *id = jx_str(s, "id", NULL);
@@ -650,7 +574,7 @@ static int parse_server(struct compute *c, struct json_object *s, struct machine
     snprintf(m->id, sizeof m->id, "%s", id);
     copy_line(m->name, sizeof m->name, jx_str(s, "name", NULL));
     copy_line(m->group, sizeof m->group, jx_str(jx_obj(s, "metadata"), "asg", NULL));
-    m->created_at = parse_time(jx_str(s, "created", NULL));
+    m->created_at = as_parse_time(jx_str(s, "created", NULL));
     m->state = map_status(jx_str(s, "status", NULL), m->detail, sizeof m->detail);
 
     const char *task = jx_str(s, "OS-EXT-STS:task_state", NULL);
@@ -683,9 +607,7 @@ static char *query_value(const char *url, const char *key)
             continue;
         const char *v = p + 2 + klen;
         size_t n = strcspn(v, "&#");
-        char *out = malloc(n + 1), *w = out;
-        if (!out)
-            return NULL;
+        char *out = xmalloc(n + 1), *w = out;
         for (size_t i = 0; i < n; i++) {
             unsigned x;
             if (v[i] == '%' && i + 2 < n && isxdigit((unsigned char)v[i + 1]) &&
@@ -718,7 +640,7 @@ static char *next_marker(struct json_object *doc, const char *links_key, const c
         char *marker = query_value(href, "marker");
         if (marker)
             return marker;
-        return last_id ? strdup(last_id) : NULL;
+        return last_id ? xstrdup(last_id) : NULL;
     }
     return NULL;
 }
@@ -730,21 +652,17 @@ typedef int (*server_fn)(struct json_object *server, const struct machine *m, vo
 static char *page_url(const char *base, const char *path, const char *query,
                       const char *marker)
 {
-    char *enc = marker ? http_urlencode(marker) : NULL, *url = NULL;
-    int n;
-    if (marker && !enc)
-        return NULL;
-    if (enc)
-        n = asprintf(&url, "%s%s?%s%smarker=%s", base, path, query, *query ? "&" : "", enc);
-    else
-        n = asprintf(&url, "%s%s%s%s", base, path, *query ? "?" : "", query);
+    if (!marker)
+        return xasprintf("%s%s%s%s", base, path, *query ? "?" : "", query);
+    char *enc = http_urlencode(marker);
+    char *url = xasprintf("%s%s?%s%smarker=%s", base, path, query, *query ? "&" : "", enc);
     free(enc);
-    return n < 0 ? NULL : url;
+    return url;
 }
 
 /* Every server of /servers/detail?<query>, page by page (limit+marker,
  * as far as the "next" links go), each handed to fn. */
-static int each_server(struct compute *c, const char *query, const char *what,
+static int each_server(struct compute_be *c, const char *query, const char *what,
                        server_fn fn, void *arg, struct as_error *err)
 {
     const char *base = service_url(c, "compute", err);
@@ -759,12 +677,8 @@ static int each_server(struct compute *c, const char *query, const char *what,
             break;
         }
         char *url = page_url(base, "/servers/detail", query, marker);
-        struct json_object *doc = url ? api_get_ok(c, url, what, err) : NULL;
+        struct json_object *doc = api_get_ok(c, url, what, err);
         free(url);
-        if (!url) {
-            oom(err);
-            break;
-        }
         if (!doc)
             break;
         struct json_object *servers = jx_arr(doc, "servers");
@@ -817,15 +731,9 @@ static int ref_cached(const struct ref *r, const char *value, const char **id)
     return 0;
 }
 
-static int ref_store(struct ref *r, const char *value, const char *id, const char **out,
-                     struct as_error *err)
+static int ref_store(struct ref *r, const char *value, const char *id, const char **out)
 {
-    char *v = strdup(value), *i = strdup(id);
-    if (!v || !i) {
-        free(v);
-        free(i);
-        return oom(err);
-    }
+    char *v = xstrdup(value), *i = xstrdup(id);
     free(r->value);
     free(r->id);
     r->value = v;
@@ -847,7 +755,7 @@ static int not_found(struct as_error *err, const char *kind, const char *value,
 
 /* A flavor by name (or by an id that does not look like one: flavor ids
  * are free-form), through every page of /flavors/detail. */
-static int resolve_flavor(struct compute *c, const char *value, const char **id,
+static int resolve_flavor(struct compute_be *c, const char *value, const char **id,
                           struct as_error *err)
 {
     if (looks_like_id(value)) {
@@ -864,7 +772,7 @@ static int resolve_flavor(struct compute *c, const char *value, const char **id,
         return -1;
     for (int page = 0; page < MAX_PAGES; page++) {
         char *url = page_url(base, "/flavors/detail", "", marker);
-        struct json_object *doc = url ? api_get_ok(c, url, "flavor lookup", err) : NULL;
+        struct json_object *doc = api_get_ok(c, url, "flavor lookup", err);
         free(url);
         if (!doc)
             goto out;
@@ -877,7 +785,7 @@ static int resolve_flavor(struct compute *c, const char *value, const char **id,
             last = fid;
             if (fid && ((name && strcmp(name, value) == 0) || strcmp(fid, value) == 0) &&
                 matches++ == 0)
-                found = strdup(fid);
+                found = xstrdup(fid);
         }
         char *next = n ? next_marker(doc, "flavors_links", last) : NULL;
         json_object_put(doc);
@@ -893,7 +801,7 @@ static int resolve_flavor(struct compute *c, const char *value, const char **id,
         free(marker);
         marker = next;
     }
-    rc = matches == 1 && found ? ref_store(&c->flavor, value, found, id, err)
+    rc = matches == 1 ? ref_store(&c->flavor, value, found, id)
                                : not_found(err, "flavor", value, matches);
 out:
     free(marker);
@@ -902,7 +810,7 @@ out:
 }
 
 /* An image (Glance v2) or network (Neutron v2.0) by exact name. */
-static int resolve_by_name(struct compute *c, const char *type, const char *value,
+static int resolve_by_name(struct compute_be *c, const char *type, const char *value,
                            struct ref *cache, const char **id, struct as_error *err)
 {
     int image = strcmp(type, "image") == 0;
@@ -920,12 +828,8 @@ static int resolve_by_name(struct compute *c, const char *type, const char *valu
     if (!base)
         return -1;
     /* The catalogue may list the service with or without its version. */
-    char *enc = http_urlencode(value), *url = NULL, what[40];
-    if (!enc || asprintf(&url, "%s%s/%s?name=%s", base, ends_with(base, ver) ? "" : ver, key,
-                         enc) < 0) {
-        free(enc);
-        return oom(err);
-    }
+    char *enc = http_urlencode(value), what[40];
+    char *url = xasprintf("%s%s/%s?name=%s", base, ends_with(base, ver) ? "" : ver, key, enc);
     free(enc);
     snprintf(what, sizeof what, "%s lookup", kind);
     struct json_object *doc = api_get_ok(c, url, what, err);
@@ -942,7 +846,7 @@ static int resolve_by_name(struct compute *c, const char *type, const char *valu
             found = oid;
     }
     int rc = !list          ? bad_reply(err, what, "the reply has no list")
-             : matches == 1 ? ref_store(cache, value, found, id, err)
+             : matches == 1 ? ref_store(cache, value, found, id)
                             : not_found(err, kind, value, matches);
     json_object_put(doc);
     return rc;
@@ -954,15 +858,15 @@ static struct json_object *create_body(const struct machine_spec *spec, const ch
                                        const char *image, const char *network,
                                        const char *user_data_b64)
 {
-    struct json_object *root = json_object_new_object(), *s = json_object_new_object();
-    struct json_object *meta = json_object_new_object();
+    struct json_object *root = jx_new_object(), *s = jx_new_object();
+    struct json_object *meta = jx_new_object();
 
     json_object_object_add(root, "server", s);
     jx_add_str(s, "name", spec->name);
     jx_add_str(s, "flavorRef", flavor);
     jx_add_str(s, "imageRef", image);
     if (network) {
-        struct json_object *nets = json_object_new_array(), *n = json_object_new_object();
+        struct json_object *nets = jx_new_array(), *n = jx_new_object();
         jx_add_str(n, "uuid", network);
         json_object_array_add(nets, n);
         json_object_object_add(s, "networks", nets);
@@ -981,13 +885,13 @@ static struct json_object *create_body(const struct machine_spec *spec, const ch
     return root;
 }
 
-static int os_create(struct compute *c, const struct machine_spec *spec,
+static int os_create(struct compute_be *c, const struct machine_spec *spec,
                      struct machine *out, struct as_error *err)
 {
-    const char *flavor_v = spec->flavor ? spec->flavor : setting(c->settings, "flavor");
-    const char *image_v = spec->image ? spec->image : setting(c->settings, "image");
+    const char *flavor_v = spec->flavor ? spec->flavor : settings_str(c->settings, "flavor");
+    const char *image_v = spec->image ? spec->image : settings_str(c->settings, "image");
     const char *net_v = spec->network ? spec->network : c->network;
-    const char *flavor, *image, *network = NULL;
+    const char *flavor = NULL, *image = NULL, *network = NULL;
     char what[96];
 
     snprintf(what, sizeof what, "create %.64s", spec->name);
@@ -1004,17 +908,14 @@ static int os_create(struct compute *c, const struct machine_spec *spec,
     if (net_v && !looks_like_id(net_v) && !c->network &&
         (!c->spec_network || strcmp(c->spec_network, net_v) != 0)) {
         free(c->spec_network);
-        c->spec_network = strdup(net_v); /* NULL only loses the preference */
+        c->spec_network = xstrdup(net_v);
     }
 
     const char *base = service_url(c, "compute", err);
+    if (!base)
+        return -1;
     char *ud = spec->user_data ? base64(spec->user_data, strlen(spec->user_data)) : NULL;
-    char *url = base ? join(base, "/servers", NULL) : NULL;
-    if (!base || (spec->user_data && !ud) || !url) {
-        free(ud);
-        free(url);
-        return base ? oom(err) : -1;
-    }
+    char *url = xasprintf("%s/servers", base);
     struct json_object *body = create_body(spec, flavor, image, network, ud), *doc = NULL;
     struct http_response resp;
     /* A POST is not retried (http.c's rule for POST): after a timeout or a
@@ -1040,40 +941,40 @@ static int os_create(struct compute *c, const struct machine_spec *spec,
         log_debug("openstack: server %s (%s) requested", out->id, spec->name);
     }
     json_object_put(doc);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     return rc;
 }
 
-static char *server_url(struct compute *c, const char *id, struct as_error *err)
+/* `method` on /servers/<id>, named "<verb> <id>" in messages (into what,
+ * 160 bytes, for the caller's own messages too). 0 with resp and *doc, as
+ * api_call(); -1 with err. */
+static int server_call(struct compute_be *c, const char *method, const char *verb,
+                       const char *id, char *what, struct http_response *resp,
+                       struct json_object **doc, struct as_error *err)
 {
     const char *base = service_url(c, "compute", err);
-    char *enc = base ? http_urlencode(id) : NULL, *url = enc ? join(base, "/servers/", enc) : NULL;
+    if (!base)
+        return -1;
+    char *enc = http_urlencode(id), *url = xasprintf("%s/servers/%s", base, enc);
     free(enc);
-    if (base && !url)
-        oom(err);
-    return url;
+    snprintf(what, 160, "%s %.128s", verb, id);
+    int rc = api_call(c, method, url, NULL, what, resp, doc, err);
+    free(url);
+    return rc;
 }
 
-static int os_get(struct compute *c, const char *id, struct machine *out,
+static int os_get(struct compute_be *c, const char *id, struct machine *out,
                   struct as_error *err)
 {
     struct http_response resp;
     struct json_object *doc = NULL;
     char what[160];
-    char *url = server_url(c, id, err);
-    int rc;
+    int rc = server_call(c, "GET", "get", id, what, &resp, &doc, err);
 
-    if (!url)
-        return -1;
-    snprintf(what, sizeof what, "get %.128s", id);
-    rc = api_call(c, "GET", url, NULL, what, &resp, &doc, err);
-    free(url);
     if (rc < 0)
         return -1;
     if (resp.status == 404) {
-        memset(out, 0, sizeof *out);
-        snprintf(out->id, sizeof out->id, "%s", id);
-        out->state = MACHINE_GONE;
+        machine_gone(out, id);
     } else if (resp.status != 200) {
         rc = reply_error(&resp, doc, what, 0, err);
     } else if (!jx_obj(doc, "server")) {
@@ -1082,23 +983,17 @@ static int os_get(struct compute *c, const char *id, struct machine *out,
         rc = parse_server(c, jx_obj(doc, "server"), out, what, err);
     }
     json_object_put(doc);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     return rc;
 }
 
-static int os_destroy(struct compute *c, const char *id, struct as_error *err)
+static int os_destroy(struct compute_be *c, const char *id, struct as_error *err)
 {
     struct http_response resp;
     struct json_object *doc = NULL;
     char what[160];
-    char *url = server_url(c, id, err);
-    int rc;
+    int rc = server_call(c, "DELETE", "delete", id, what, &resp, &doc, err);
 
-    if (!url)
-        return -1;
-    snprintf(what, sizeof what, "delete %.128s", id);
-    rc = api_call(c, "DELETE", url, NULL, what, &resp, &doc, err);
-    free(url);
     if (rc < 0)
         return -1;
     /* 404: already gone, which is what was asked for. */
@@ -1109,7 +1004,7 @@ static int os_destroy(struct compute *c, const char *id, struct as_error *err)
         log_debug("openstack: server %s: delete %s", id,
                   resp.status == 404 ? "not needed (absent)" : "requested");
     json_object_put(doc);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     return rc;
 }
 
@@ -1139,34 +1034,25 @@ static int find_cb(struct json_object *s, const struct machine *m, void *arg,
     return live;
 }
 
-static int os_find(struct compute *c, const char *group, const char *name,
+static int os_find(struct compute_be *c, const char *group, const char *name,
                    struct machine *out, struct as_error *err)
 {
     struct find_state st = {group, name, out, 0};
-    char what[96], *re = NULL, *enc = NULL, *query = NULL;
+    char what[96];
 
     snprintf(what, sizeof what, "find %.64s", name);
     /* Nova's name filter is a regular expression: anchor it, and escape
      * anything that is not a plain name character. */
-    size_t n = strlen(name);
-    if ((re = malloc(2 * n + 3))) {
-        char *w = re;
-        *w++ = '^';
-        for (const char *p = name; *p; p++) {
-            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
-                        *p))
-                *w++ = '\\';
-            *w++ = *p;
-        }
-        *w++ = '$';
-        *w = '\0';
-        enc = http_urlencode(re);
+    char *re = xmalloc(2 * strlen(name) + 3), *w = re;
+    *w++ = '^';
+    for (const char *p = name; *p; p++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", *p))
+            *w++ = '\\';
+        *w++ = *p;
     }
-    if (!enc || !(query = join("name=", enc, NULL))) {
-        free(re);
-        free(enc);
-        return oom(err);
-    }
+    *w++ = '$';
+    *w = '\0';
+    char *enc = http_urlencode(re), *query = xasprintf("name=%s", enc);
     int rc = each_server(c, query, what, find_cb, &st, err);
     free(re);
     free(enc);
@@ -1185,23 +1071,17 @@ static int list_cb(struct json_object *s, const struct machine *m, void *arg,
 {
     struct list_state *st = arg;
     const char *asg = jx_str(jx_obj(s, "metadata"), "asg", NULL);
+    (void)err;
     if (!asg || strcmp(asg, st->group) != 0)
         return 0;
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 16;
-        struct machine *v = realloc(st->v, cap * sizeof *v);
-        if (!v)
-            return oom(err);
-        st->v = v;
-        st->cap = cap;
-    }
+    st->v = xgrow(st->v, st->n + 1, &st->cap, sizeof *st->v);
     st->v[st->n++] = *m;
     return 0;
 }
 
 /* Nova cannot filter on metadata, so the whole project is listed and the
  * group's servers picked out here. */
-static int os_list(struct compute *c, const char *group, struct machine **out, size_t *n,
+static int os_list(struct compute_be *c, const char *group, struct machine **out, size_t *n,
                    struct as_error *err)
 {
     struct list_state st = {group, NULL, 0, 0};
@@ -1214,8 +1094,8 @@ static int os_list(struct compute *c, const char *group, struct machine **out, s
         free(st.v);
         return -1;
     }
-    if (!st.v && !(st.v = malloc(sizeof *st.v))) /* never NULL on success */
-        return oom(err);
+    if (!st.v) /* never NULL on success */
+        st.v = xmalloc(sizeof *st.v);
     *out = st.v;
     *n = st.n;
     return 0;
@@ -1234,11 +1114,11 @@ static int missing(struct as_error *err, const char *key)
 /* Which identity to use, and whether it is complete. Application
  * credentials win when both kinds are configured: they are scoped and
  * revocable, the password is neither. */
-static int read_identity(struct compute *c, struct as_error *err)
+static int read_identity(struct compute_be *c, struct as_error *err)
 {
     struct json_object *s = c->settings;
-    const char *ac_id = setting(s, "application_credential_id");
-    const char *ac_secret = setting(s, "application_credential_secret");
+    const char *ac_id = settings_str(s, "application_credential_id");
+    const char *ac_secret = settings_str(s, "application_credential_secret");
 
     if (ac_id || ac_secret) {
         if (!ac_id)
@@ -1252,13 +1132,13 @@ static int read_identity(struct compute *c, struct as_error *err)
     }
     static const char *const keys[] = {"username", "password", "project_name"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if (!setting(s, keys[i]))
+        if (!settings_str(s, keys[i]))
             return missing(err, keys[i]);
-    c->username = setting(s, "username");
-    c->password = setting(s, "password");
-    c->project = setting(s, "project_name");
-    c->user_domain = setting(s, "user_domain_name");
-    c->project_domain = setting(s, "project_domain_name");
+    c->username = settings_str(s, "username");
+    c->password = settings_str(s, "password");
+    c->project = settings_str(s, "project_name");
+    c->user_domain = settings_str(s, "user_domain_name");
+    c->project_domain = settings_str(s, "project_domain_name");
     if (!c->user_domain)
         c->user_domain = "Default";
     if (!c->project_domain)
@@ -1268,9 +1148,9 @@ static int read_identity(struct compute *c, struct as_error *err)
 }
 
 /* "public", also spelled "publicURL" (the v2 catalogue's name). */
-static int read_interface(struct compute *c, struct as_error *err)
+static int read_interface(struct compute_be *c, struct as_error *err)
 {
-    const char *i = setting(c->settings, "interface");
+    const char *i = settings_str(c->settings, "interface");
     char v[16];
     snprintf(v, sizeof v, "%s", i ? i : "public");
     if (ends_with(v, "URL"))
@@ -1283,35 +1163,32 @@ static int read_interface(struct compute *c, struct as_error *err)
 }
 
 /* auth_url as people write it: with or without /v3, with a slash or not. */
-static int read_auth_url(struct compute *c, struct as_error *err)
+static int read_auth_url(struct compute_be *c, struct as_error *err)
 {
-    const char *u = setting(c->settings, "auth_url");
+    const char *u = settings_str(c->settings, "auth_url");
     if (!u)
         return missing(err, "auth_url");
     const char *why = http_url_problem(u);
     if (why)
         return as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
                        "openstack setting 'auth_url' %s", why);
-    char *v = strdup(u);
-    if (!v)
-        return oom(err);
-    strip_slashes(v);
+    char *v = http_base_url(u);
     if (ends_with(v, "/v2.0"))
         v[strlen(v) - 5] = '\0';
-    c->auth_url = ends_with(v, "/v3") ? v : join(v, "/v3", NULL);
+    c->auth_url = ends_with(v, "/v3") ? v : xasprintf("%s/v3", v);
     if (c->auth_url != v)
         free(v);
-    return c->auth_url ? 0 : oom(err);
+    return 0;
 }
 
-static void os_close(struct compute *c)
+static void os_close(struct compute_be *c)
 {
     if (!c)
         return;
     http_client_free(c->http);
     free(c->auth_url);
-    wipe_free(c->token);
-    wipe_free(c->token_header);
+    secret_free(c->token);
+    secret_free(c->token_header);
     json_object_put(c->catalog);
     free(c->compute_url);
     free(c->image_url);
@@ -1334,20 +1211,16 @@ static bool region_ok(const char *r)
     return n > 0 && n <= 64 && !r[n];
 }
 
-static struct compute *os_open(struct json_object *settings, struct as_error *err)
+static struct compute_be *os_open(struct json_object *settings, struct as_error *err)
 {
-    struct compute *c = calloc(1, sizeof *c);
-    if (!c) {
-        oom(err);
-        return NULL;
-    }
+    struct compute_be *c = xcalloc(1, sizeof *c);
     c->settings = json_object_get(settings);
     if (read_auth_url(c, err) < 0 || read_identity(c, err) < 0 ||
         read_interface(c, err) < 0) {
         os_close(c);
         return NULL;
     }
-    c->region = setting(settings, "region");
+    c->region = settings_str(settings, "region");
     if (c->region && !region_ok(c->region)) {
         as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
                 "openstack setting 'region' must be a region name ([A-Za-z0-9_.-], "
@@ -1355,10 +1228,11 @@ static struct compute *os_open(struct json_object *settings, struct as_error *er
         os_close(c);
         return NULL;
     }
-    c->network = setting(settings, "network");
-    c->ca_bundle = setting(settings, "ca_bundle");
-    c->timeout_ms = (long)jx_int(settings, "timeout_ms", 0);
-    if (c->timeout_ms < 0 || c->timeout_ms > HTTP_BUDGET_DEFAULT_MS) {
+    c->network = settings_str(settings, "network");
+    c->ca_bundle = settings_str(settings, "ca_bundle");
+    /* 0, like absent: http.c's own timeout. */
+    long long timeout = settings_int(settings, "timeout_ms", PARAM_ABSENT);
+    if (timeout != PARAM_ABSENT && (timeout < 0 || timeout > HTTP_BUDGET_DEFAULT_MS)) {
         as_fail(err, AS_EXIT_BADINPUT, "bad_settings",
                 "openstack setting 'timeout_ms' must be between 1 and %d",
                 HTTP_BUDGET_DEFAULT_MS);
@@ -1369,8 +1243,8 @@ static struct compute *os_open(struct json_object *settings, struct as_error *er
     struct http_options o;
     http_options_default(&o);
     o.ca_bundle = c->ca_bundle;
-    if (c->timeout_ms > 0)
-        o.timeout_ms = c->timeout_ms;
+    if (timeout > 0)
+        o.timeout_ms = (long)timeout;
     if (!(c->http = http_client_new(&o, err))) {
         os_close(c);
         return NULL;

@@ -1,12 +1,54 @@
-/* datastore.c - backend selection, key validation and list helpers shared by
- * both backends (ds_embedded.c, ds_st2.c). */
+/* datastore.c - the table of backends, choosing and opening one, and the
+ * calls every caller makes through it, which validate key names first. The
+ * backends are ds_embedded.c and ds_st2.c (ds_int.h); lists are ds_list.c. */
 #include "datastore.h"
+#include "ds_int.h"
 #include "log.h"
 #include "secret.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const struct ds_ops *const backends[] = {
+    &ds_embedded_ops,
+    &ds_st2_ops,
+};
+
+static const struct ds_ops *backend_lookup(const char *name)
+{
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
+    return NULL;
+}
+
+struct ds *ds_open(const char *backend, const struct ds_config *cfg, struct as_error *err)
+{
+    const struct ds_ops *ops = backend ? backend_lookup(backend) : NULL;
+    if (!ops) {
+        as_fail(err, AS_EXIT_BADINPUT, "bad_datastore", "no datastore backend named '%s'",
+                backend ? backend : "");
+        return NULL;
+    }
+    return ops->open(cfg, err);
+}
+
+struct ds *ds_open_embedded(const char *path, struct as_error *err)
+{
+    return ds_open("embedded", &(struct ds_config){.path = path}, err);
+}
+
+struct ds *ds_open_st2(const struct ds_st2_config *cfg, struct as_error *err)
+{
+    struct ds_config c = {0};
+    if (cfg)
+        c.st2 = *cfg;
+    return ds_open("st2", &c, err);
+}
+
+const char *ds_backend_name(const struct ds *ds) { return ds->ops->name; }
 
 static const char *env(const char *name)
 {
@@ -18,18 +60,12 @@ char *ds_default_db_path(void)
 {
     const char *path = env("AUTOSCALE_DB");
     if (path)
-        return strdup(path);
+        return xstrdup(path);
     const char *state = env("XDG_STATE_HOME");
     const char *home = env("HOME");
-    char *out = NULL;
-    if (state) {
-        if (asprintf(&out, "%s/autoscale/autoscale.db", state) < 0)
-            out = NULL;
-    } else if (asprintf(&out, "%s/.local/state/autoscale/autoscale.db",
-                        home ? home : "/tmp") < 0) {
-        out = NULL;
-    }
-    return out;
+    if (state)
+        return xasprintf("%s/autoscale/autoscale.db", state);
+    return xasprintf("%s/.local/state/autoscale/autoscale.db", home ? home : "/tmp");
 }
 
 static struct ds *open_st2_from_env(const char *url, struct as_error *err)
@@ -57,7 +93,7 @@ struct ds *ds_open_from_env(struct as_error *err)
     const char *url = env("ST2_ACTION_API_URL") ? env("ST2_ACTION_API_URL")
                                                 : env("ST2_API_URL");
 
-    if (choice && strcmp(choice, "st2") != 0 && strcmp(choice, "embedded") != 0) {
+    if (choice && !backend_lookup(choice)) {
         as_fail(err, AS_EXIT_BADINPUT, "bad_datastore",
                 "AUTOSCALE_DATASTORE must be st2 or embedded, not '%s'", choice);
         return NULL;
@@ -80,10 +116,6 @@ struct ds *ds_open_from_env(struct as_error *err)
         return NULL;
     }
     char *path = ds_default_db_path();
-    if (!path) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
     /* Outside st2 the file decides which world a person sees: say which. */
     log_info("datastore: embedded at %s", path);
     struct ds *ds = ds_open_embedded(path, err);
@@ -136,6 +168,14 @@ int ds_del(struct ds *ds, const char *key, struct as_error *err)
     return ds->ops->del(ds, key, err);
 }
 
+int ds_del_list(struct ds *ds, const struct ds_list *l, struct as_error *err)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (ds_del(ds, l->items[i].name, err) < 0)
+            return -1;
+    return 0;
+}
+
 bool ds_can_create(const struct ds *ds) { return ds->ops->create != NULL; }
 
 int ds_create(struct ds *ds, const char *key, const char *value, long ttl_s,
@@ -158,83 +198,4 @@ int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
         return -1;
     ds_list_sort(out);
     return 0;
-}
-
-/* Names and values are copied into large blocks instead of two mallocs an
- * entry: listing every group reads 100,000+ entries, and the per-entry
- * allocations (and frees) were the biggest cost of a governor tick. */
-struct ds_arena {
-    struct ds_arena *next;
-    size_t used, size;
-    char data[];
-};
-
-#define ARENA_BLOCK (256 * 1024)
-
-static char *arena_copy(struct ds_list *l, const char *s, size_t n)
-{
-    struct ds_arena *a = l->arena;
-    if (!a || a->size - a->used < n + 1) {
-        size_t size = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
-        struct ds_arena *b = malloc(sizeof *b + size);
-        if (!b)
-            return NULL;
-        b->next = a;
-        b->used = 0;
-        b->size = size;
-        l->arena = a = b;
-    }
-    char *p = a->data + a->used;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    a->used += n + 1;
-    return p;
-}
-
-int ds_list_add(struct ds_list *l, const char *name, const char *value)
-{
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct ds_entry *items = realloc(l->items, cap * sizeof *items);
-        if (!items)
-            return -1;
-        l->items = items;
-        l->cap = cap;
-    }
-    if (!value)
-        value = "";
-    char *n = arena_copy(l, name, strlen(name));
-    char *v = n ? arena_copy(l, value, strlen(value)) : NULL;
-    if (!v)
-        return -1;
-    l->items[l->count++] = (struct ds_entry){n, v};
-    return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(((const struct ds_entry *)a)->name,
-                  ((const struct ds_entry *)b)->name);
-}
-
-/* Both backends already return name order; checking is O(n), sorting
- * 100,000 entries again is not free. */
-void ds_list_sort(struct ds_list *l)
-{
-    for (size_t i = 1; i < l->count; i++) {
-        if (strcmp(l->items[i - 1].name, l->items[i].name) > 0) {
-            qsort(l->items, l->count, sizeof *l->items, by_name);
-            return;
-        }
-    }
-}
-
-void ds_list_free(struct ds_list *l)
-{
-    for (struct ds_arena *a = l->arena, *next; a; a = next) {
-        next = a->next;
-        free(a);
-    }
-    free(l->items);
-    *l = (struct ds_list){0};
 }

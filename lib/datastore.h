@@ -1,4 +1,6 @@
-/* datastore.h - key-value storage with two backends behind one interface.
+/* datastore.h - key-value storage with two backends behind one interface:
+ * what every caller uses. The backends' side (the table of operations each
+ * fills) is ds_int.h; datastore.c holds the table of backends.
  *
  *  - "st2": StackStorm's key-value REST API (what the pack uses under st2);
  *  - "embedded": a SQLite file (the demo, the tests, a host without st2).
@@ -41,33 +43,7 @@ struct ds_list {
     struct ds_arena *arena; /* owns every name and value: never free() one */
 };
 
-struct ds;
-
-struct ds_ops {
-    const char *name;
-    /* 0 and *value (malloc'd), DS_ABSENT, or -1 with err */
-    int (*get)(struct ds *ds, const char *key, char **value, struct as_error *err);
-    /* ttl_s <= 0: no expiry. Creates or overwrites. */
-    int (*put)(struct ds *ds, const char *key, const char *value, long ttl_s,
-               struct as_error *err);
-    /* Deleting an absent key succeeds. */
-    int (*del)(struct ds *ds, const char *key, struct as_error *err);
-    /* Appends every live key starting with prefix to out, sorted. */
-    int (*list)(struct ds *ds, const char *prefix, struct ds_list *out,
-                struct as_error *err);
-    void (*close)(struct ds *ds);
-    /* Optional (NULL when the backend has none, as st2's keys API has
-     * none): create key only if no live key has that name, atomically; an
-     * expired key counts as absent. 0, DS_EXISTS, or -1 with err (and
-     * nothing written). lib/claim.c builds its claims on it when present. */
-    int (*create)(struct ds *ds, const char *key, const char *value, long ttl_s,
-                  struct as_error *err);
-};
-
-struct ds {
-    const struct ds_ops *ops;
-    void *impl;
-};
+struct ds; /* an open store (ds_int.h) */
 
 struct ds_st2_config {
     const char *base_url;  /* ends in /v1 */
@@ -77,10 +53,24 @@ struct ds_st2_config {
     int page_size;         /* listing page, default 100 */
 };
 
+/* What a backend's open reads: "embedded" the path, "st2" the rest. */
+struct ds_config {
+    const char *path;         /* the SQLite file */
+    struct ds_st2_config st2;
+};
+
 struct ds *ds_open_from_env(struct as_error *err);
+/* The backend of that name ("embedded", "st2"); another is AS_EXIT_BADINPUT
+ * "bad_datastore". */
+struct ds *ds_open(const char *backend, const struct ds_config *cfg, struct as_error *err);
 struct ds *ds_open_embedded(const char *path, struct as_error *err);
 struct ds *ds_open_st2(const struct ds_st2_config *cfg, struct as_error *err);
 void ds_close(struct ds *ds);
+/* A read-only view of inner, which it then owns (ds_close closes both):
+ * reads pass through, writes fail with AS_EXIT_FAILURE "read_only". */
+struct ds *ds_read_only(struct ds *inner);
+/* The backend's name ("embedded", "st2", ...). */
+const char *ds_backend_name(const struct ds *ds);
 
 /* Thin dispatchers that also validate key names (non-empty, at most 512
  * bytes, printable ASCII without spaces). */
@@ -88,6 +78,8 @@ int ds_get(struct ds *ds, const char *key, char **value, struct as_error *err);
 int ds_put(struct ds *ds, const char *key, const char *value, long ttl_s,
            struct as_error *err);
 int ds_del(struct ds *ds, const char *key, struct as_error *err);
+/* ds_del every key of l, in order, stopping at the first failure. */
+int ds_del_list(struct ds *ds, const struct ds_list *l, struct as_error *err);
 int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
             struct as_error *err);
 /* Atomic put-if-absent, where the backend has it (ds_can_create); on one
@@ -96,10 +88,10 @@ bool ds_can_create(const struct ds *ds);
 int ds_create(struct ds *ds, const char *key, const char *value, long ttl_s,
               struct as_error *err);
 
-/* List helpers for backends and callers. */
-int ds_list_add(struct ds_list *l, const char *name, const char *value);
-void ds_list_sort(struct ds_list *l);
-void ds_list_free(struct ds_list *l);
+/* Append a copy of name and value (NULL: "") to l (ds_list.c). Free the
+ * whole list with ds_list_clear. */
+void ds_list_add(struct ds_list *l, const char *name, const char *value);
+void ds_list_clear(struct ds_list *l);
 
 /* The embedded store's default path, newly allocated. */
 char *ds_default_db_path(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "secret.h"
+#include "xalloc.h"
 
 #define DO_DEFAULT_URL "https://api.digitalocean.com/v2"
 
@@ -19,10 +20,7 @@ int digitalocean_bad_setting(struct as_error *err, const char *key, const char *
 
 int digitalocean_token_ok(const char *t)
 {
-    for (; *t; t++)
-        if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
-            return 0;
-    return 1;
+    return http_header_value_ok(t);
 }
 
 int digitalocean_token_check(const char *token, const char *hint, struct as_error *err)
@@ -43,6 +41,31 @@ int digitalocean_api_open(struct http_api *a, const char *token, const char *api
 {
     char *base = digitalocean_base_url(api_url ? api_url : DO_DEFAULT_URL, err);
     return http_api_open(a, base, "Authorization: Bearer ", token, ca_bundle, err);
+}
+
+int digitalocean_not_found(long status, struct json_object *doc)
+{
+    const char *id = jx_str(doc, "id", NULL);
+    return status == 404 && id && strcmp(id, "not_found") == 0;
+}
+
+long digitalocean_next_page(struct json_object *doc, long page)
+{
+    const char *next = jx_str(jx_obj(jx_obj(doc, "links"), "pages"), "next", NULL);
+    const char *q = next ? strchr(next, '?') : NULL;
+
+    if (!next)
+        return 0;
+    while (q) {
+        q++;
+        if (strncmp(q, "page=", 5) == 0) {
+            char *end;
+            long n = strtol(q + 5, &end, 10);
+            return (*end == '\0' || *end == '&' || *end == '#') && n > page ? n : -1;
+        }
+        q = strchr(q, '&');
+    }
+    return -1;
 }
 
 static int loopback(const char *host, size_t len)
@@ -66,13 +89,7 @@ char *digitalocean_base_url(const char *url, struct as_error *err)
         digitalocean_bad_setting(err, "api_url", "must use https (plain http only to 127.0.0.1)");
         return NULL;
     }
-    size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    char *b = strndup(url, n);
-    if (!b)
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    return b;
+    return http_base_url(url);
 }
 
 int digitalocean_refusal(struct as_error *err, const struct digitalocean_codes *codes,
@@ -95,20 +112,18 @@ int digitalocean_refusal(struct as_error *err, const struct digitalocean_codes *
 
     /* Formatted whole, not into a fixed buffer: as_fail() scrubs secrets
      * before it cuts the message to size. */
-    char *what = NULL;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&what, fmt, ap) < 0)
-        what = NULL;
+    char *what = xvasprintf(fmt, ap);
     va_end(ap);
     const char *rid = jx_str(doc, "request_id", NULL);
     if (!text)
         text = "";
     if (why)
-        as_fail(err, exit, code, "digitalocean: %s: %s%s%.64s%s", what ? what : "", why,
+        as_fail(err, exit, code, "digitalocean: %s: %s%s%.64s%s", what, why,
                 rid ? " (request_id " : "", rid ? rid : "", rid ? ")" : "");
     else
-        as_fail(err, exit, code, "digitalocean: %s: HTTP %ld: %s%s%.64s%s", what ? what : "",
+        as_fail(err, exit, code, "digitalocean: %s: HTTP %ld: %s%s%.64s%s", what,
                 status, text, rid ? " (request_id " : "", rid ? rid : "", rid ? ")" : "");
     free(what);
     return -1;

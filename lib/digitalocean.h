@@ -1,6 +1,7 @@
 /* digitalocean.h - what the DigitalOcean providers (compute, DNS, load
  * balancer) share: the token and API URL checks, the authenticated API
- * connection, and how a refused reply becomes one of our errors. */
+ * connection, reading DO's replies (its "not found", its pages), and how a
+ * refused reply becomes one of our errors. */
 #ifndef AS_DIGITALOCEAN_H
 #define AS_DIGITALOCEAN_H
 
@@ -30,6 +31,23 @@ int digitalocean_token_check(const char *token, const char *hint, struct as_erro
 /* The API at api_url (NULL: DO's own), authenticated with the token. */
 int digitalocean_api_open(struct http_api *a, const char *token, const char *api_url,
                           const char *ca_bundle, struct as_error *err);
+
+/* DO's own answer for something that does not exist: a 404 whose body is
+ * {"id": "not_found", ...}. Any other 404 (a proxy's page, a wrong api_url
+ * path) is no proof that a droplet or record is gone, and taking it for one
+ * would have reconcile replace machines that still run. */
+int digitalocean_not_found(long status, struct json_object *doc);
+
+/* Listings come in pages: the page a reply's links.pages.next URL asks for,
+ * 0 if there is no next page, -1 if it names none after `page`. Only the
+ * page number is taken: the next request goes to our own api_url, so the
+ * token never follows a link to wherever a reply points (DO writes its own
+ * host there, whatever proxy or test server the request went through). */
+#define DIGITALOCEAN_PER_PAGE 200   /* the API's largest page */
+#define DIGITALOCEAN_MAX_PAGES 1000 /* far past any account's droplets or records:
+                                       only a server sending us round in circles
+                                       gets here */
+long digitalocean_next_page(struct json_object *doc, long page);
 
 /* Our codes for a reply DigitalOcean refused. Each provider has its own
  * family ("provider_*", "dns_*", "lb_*"), which is what its actions'

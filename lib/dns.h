@@ -1,7 +1,6 @@
-/* dns.h - DNS records for a group's nodes: the provider interface (one table
- * of operations per DNS service, as curl has one per protocol, so a new
- * service is one file, lib/dns_<name>.c, and one line in dns.c's table) and
- * what dns_register/dns_unregister do above it, once for every provider.
+/* dns.h - DNS records for a group's nodes: what the actions (and tests)
+ * call. The providers' interface is dns_int.h; this header knows nothing
+ * of it.
  *
  * Two kinds of A records per group:
  *   - one per node, named from a template (default "{node}.{group}.{zone}");
@@ -10,13 +9,8 @@
  * The group record is never edited address by address: it is recomputed
  * from the datastore's node records (active ones, plus the node being
  * registered, minus the node being unregistered) and replaced whole, so a
- * retried or re-run action converges instead of accumulating mistakes.
- *
- * A provider knows rrsets; it knows nothing of groups, nodes or the
- * datastore. Names given to it are absolute with a trailing dot
- * ("web-1.web.example.com."), the zone is without one ("example.com"), and
- * both were validated (lowercase DNS names, the name inside the zone) before
- * it is called, so a provider may put them in URLs and JSON as they are. */
+ * retried or re-run action converges instead of accumulating mistakes
+ * (lib/dns_record.c). */
 #ifndef AS_DNS_H
 #define AS_DNS_H
 
@@ -33,6 +27,9 @@
 #define DNS_TTL_MAX 604800 /* a week: longer only delays the end of a node */
 #define DNS_DEFAULT_TTL 60
 #define DNS_DEFAULT_TEMPLATE "{node}.{group}.{zone}"
+#define DNS_POWERDNS_URL "http://127.0.0.1:8081/api/v1/servers/localhost"
+
+/* ---- rrsets (lib/dns_rrset.c) ---- */
 
 /* An A rrset: a set of IPv4 addresses (sorted, no repeats) and a TTL. */
 struct dns_rrset {
@@ -43,54 +40,21 @@ struct dns_rrset {
 };
 
 /* Add a dotted IPv4 address (kept sorted, a repeat ignored): 0, or -1 when
- * it is not one (or out of memory). */
+ * it is not one. */
 int dns_rrset_add(struct dns_rrset *s, const char *addr);
 bool dns_rrset_has(const struct dns_rrset *s, const char *addr);
 /* Same addresses (the TTL is not compared). */
 bool dns_rrset_same(const struct dns_rrset *a, const struct dns_rrset *b);
-/* Copy src into dst (dst freed first); -1 when out of memory. */
-int dns_rrset_copy(struct dns_rrset *dst, const struct dns_rrset *src);
-void dns_rrset_free(struct dns_rrset *s);
+void dns_rrset_clear(struct dns_rrset *s);
 /* The addresses as a JSON array of strings. */
 struct json_object *dns_rrset_json(const struct dns_rrset *s);
 
 /* Is s a dotted-quad IPv4 address? */
 bool dns_is_ipv4(const char *s);
 
-struct dns; /* an open session with one DNS service */
+/* ---- names (lib/dns_name.c) ---- */
 
-struct dns_ops {
-    const char *name;
-    /* settings: this provider's settings without the provider prefix
-     * ("api_key", not "powerdns_api_key"), plus "ca_bundle". No I/O. A
-     * missing or malformed setting is AS_EXIT_BADINPUT "bad_settings". */
-    struct dns *(*open)(struct json_object *settings, struct as_error *err);
-    /* 0 if the zone exists; "dns_zone_not_found" (AS_EXIT_BADINPUT) if not. */
-    int (*zone_check)(struct dns *d, const char *zone, struct as_error *err);
-    /* The A rrset `name` into *out (which starts empty); an absent rrset is
-     * success with no addresses and ttl 0. */
-    int (*get)(struct dns *d, const char *zone, const char *name, struct dns_rrset *out,
-               struct as_error *err);
-    /* Make the A rrset `name` exactly want's addresses with want->ttl
-     * (want->n >= 1). Idempotent: sending it twice does no harm. */
-    int (*replace)(struct dns *d, const char *zone, const char *name,
-                   const struct dns_rrset *want, struct as_error *err);
-    /* Delete the A rrset `name`; an absent one is success. */
-    int (*remove)(struct dns *d, const char *zone, const char *name, struct as_error *err);
-    void (*close)(struct dns *d);
-};
-
-/* The provider of that name, or NULL ("none" has none: callers check it). */
-const struct dns_ops *dns_lookup(const char *name);
-
-/* Open a provider by name; a name with no provider is AS_EXIT_BADINPUT
- * "unknown_dns_provider". */
-struct dns *dns_open(const char *provider, struct json_object *settings,
-                     const struct dns_ops **ops, struct as_error *err);
-
-/* ---- names ---- */
-
-/* The node's record name from a template (NULL: the default) with
+/* The node's record name from a template (NULL or "": the default) with
  * placeholders {node} {group} {zone}, as an absolute name with a trailing
  * dot, lowercase, into out (DNS_NAME_MAX bytes). The template must use
  * {node} (else every node would share one name), the result must be a
@@ -101,25 +65,34 @@ int dns_record_name(const char *tmpl, const char *node, const char *group, const
                     char *out, struct as_error *err);
 /* "{group}.{zone}." into out (DNS_NAME_MAX bytes). */
 int dns_group_name(const char *group, const char *zone, char *out, struct as_error *err);
+/* The zone without its trailing dot into out (size bytes): 0, or
+ * AS_EXIT_BADINPUT "invalid_parameter" when it is not a DNS name. */
+int dns_zone_plain(const char *zone, char *out, size_t size, struct as_error *err);
 
-/* ---- parameters ---- */
+/* ---- parameters (lib/dns.c) ---- */
+
+/* DNS_DEFAULT_TTL as the parameter table's text. */
+#define DNS_TEXT_(x) #x
+#define DNS_TEXT(x) DNS_TEXT_(x)
 
 /* The settings every DNS action takes, as parameters whose defaults st2
  * renders from the pack config (config key = parameter name). The
  * DigitalOcean ones and ca_bundle are the very parameters the compute
- * actions take (compute_params.h): one token, one config key. Integers have
+ * actions take (params.h): one token, one config key. Integers have
  * defaults here and in config.schema.yaml (st2 renders an unset key as "").
  *
  * X(name, type INT|STR, default outside st2, flags): "<provider>_<key>" and
  * "dns_<key>" reach the provider as settings[key], ca_bundle as itself. */
 #define DNS_PARAMS(X)                                                                   \
-    X(powerdns_api_url, STR, "http://127.0.0.1:8081/api/v1/servers/localhost", 0)       \
+    X(powerdns_api_url, STR, DNS_POWERDNS_URL, 0)                                       \
     X(powerdns_api_key, STR, NULL, PARAM_SECRET)                                         \
     PARAMS_DIGITALOCEAN(X)                                                              \
     PARAMS_TLS(X)                                                                       \
-    X(dns_ttl, INT, "60", 0)                                                            \
+    X(dns_ttl, INT, DNS_TEXT(DNS_DEFAULT_TTL), 0)                                       \
     X(dns_record_template, STR, DNS_DEFAULT_TEMPLATE, 0)
 
+/* Absent: NULL, PARAM_ABSENT (params.h); the TTL then is DNS_DEFAULT_TTL,
+ * the template DNS_DEFAULT_TEMPLATE. */
 struct dns_params {
     DNS_PARAMS(PARAM_FIELD)
 };
@@ -129,17 +102,24 @@ extern const size_t dns_param_count;
 struct group;
 
 /* The settings object for `provider`: each of its own parameters (and
- * ca_bundle, ttl, record_template) given or defaulted, then the group's
+ * ca_bundle, ttl, record_template) given, then the group's
  * settings.<provider> object overriding them key by key, as far as
  * lib/settings.c lets a group (the action's table needs
  * SETTINGS_ALLOW_PARAM). 0 with *out a new object, or -1 with err. */
 int dns_settings(const struct dns_params *p, const char *provider, const struct group *g,
                  const char *allowed, struct json_object **out, struct as_error *err);
 
-/* ---- the operations ---- */
+/* ---- the operations (lib/dns_record.c) ---- */
 
 struct ds;
-struct as_args;
+
+/* What dns_register and dns_unregister are asked. */
+struct dns_request {
+    const char *group;   /* the group's name (the actions' "name") */
+    const char *node;
+    const char *allowed; /* the operator's allow-list (SETTINGS_ALLOW_NAME); NULL: none */
+    struct dns_params p;
+};
 
 /* The group record's addresses: every node of the group whose record is
  * active with an IPv4 address, plus `add_addr` (if not NULL), minus the
@@ -147,16 +127,17 @@ struct as_args;
 int dns_group_addresses(struct ds *ds, const char *group, const char *add_addr,
                         const char *without, struct dns_rrset *out, struct as_error *err);
 
-/* dns_register: parameters "name" (group), "node" and DNS_PARAMS. Writes the
- * node's record, then the group record; if the group record cannot be
- * written, puts both back as they were. *out: what was done, "changed"
- * false when everything already was so. */
-int dns_register(struct ds *ds, const struct as_args *a, struct json_object **out,
+/* Writes the node's record, then the group record; if the group record
+ * cannot be written, puts both back as they were. *out: what was done,
+ * "changed" false when everything already was so. A group whose provider
+ * keeps no records (none) is success doing nothing ("skipped"), once the
+ * node is known to exist. */
+int dns_register(struct ds *ds, const struct dns_request *rq, struct json_object **out,
                  struct as_error *err);
-/* dns_unregister: same parameters. Takes the node's address out of the
- * group record (deleting the rrset when none is left), then deletes the
- * node's record. The node's datastore record need not exist any more. */
-int dns_unregister(struct ds *ds, const struct as_args *a, struct json_object **out,
+/* Takes the node's address out of the group record (deleting the rrset when
+ * none is left), then deletes the node's record. The node's datastore
+ * record need not exist any more. */
+int dns_unregister(struct ds *ds, const struct dns_request *rq, struct json_object **out,
                    struct as_error *err);
 
 #endif

@@ -12,32 +12,29 @@
  * name filter of a listing takes the full name. Replacing a set is several
  * requests, done in the order that keeps the name answering: additions
  * first, TTL changes, deletions last. A failure in the middle leaves a mix
- * that dns.c repairs by putting the previous set back, and that any later
- * replace converges from, since every step is decided from a fresh listing.
+ * that dns_record.c repairs by putting the previous set back, and that any
+ * later replace converges from, since every step is decided from a fresh
+ * listing.
  *
  * http.c retries GET, PUT and DELETE (connection errors, 429 with
  * Retry-After, 5xx). It never retries a POST, because a POST cut off may have
  * created the record; a 429, though, is DO refusing before doing anything,
- * so a POST is sent again after Retry-After here. An ambiguous failure is
- * reported, and the next run's listing shows whether the record exists.
+ * so a POST is sent again after Retry-After (dns_http.c). An ambiguous
+ * failure is reported, and the next run's listing shows whether the record
+ * exists.
  *
  * The token goes only into the Authorization header and the secret
  * registry. */
 #include "digitalocean.h"
-#include "dns.h"
-#include "http.h"
+#include "dns_int.h"
 #include "jsonx.h"
 #include "log.h"
-#include "st2.h"
+#include "settings.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define DO_PER_PAGE 200     /* the API's largest page */
-#define DO_MAX_PAGES 1000   /* only a server sending us round in circles gets here */
-#define DO_POST_ATTEMPTS 4  /* a POST refused with 429, sent again */
-#define DO_WAIT_MAX_MS 10000
 
 struct dns {
     struct http_api api;
@@ -57,12 +54,6 @@ struct recs {
 
 /* -------------------------------------------------------------- settings -- */
 
-static const char *setting(struct json_object *settings, const char *key, const char *fallback)
-{
-    const char *v = jx_str(settings, key, NULL);
-    return v && *v ? v : fallback;
-}
-
 static void do_close(struct dns *d)
 {
     if (!d)
@@ -73,17 +64,13 @@ static void do_close(struct dns *d)
 
 static struct dns *do_open(struct json_object *settings, struct as_error *err)
 {
-    const char *token = setting(settings, "token", NULL);
+    const char *token = settings_str(settings, "token");
     if (digitalocean_token_check(token, "digitalocean_token: an API token with read and "
                                         "write scope", err) < 0)
         return NULL;
-    struct dns *d = calloc(1, sizeof *d);
-    if (!d) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
-    if (digitalocean_api_open(&d->api, token, setting(settings, "api_url", NULL),
-                              setting(settings, "ca_bundle", NULL), err) < 0) {
+    struct dns *d = xcalloc(1, sizeof *d);
+    if (digitalocean_api_open(&d->api, token, settings_str(settings, "api_url"),
+                              settings_str(settings, "ca_bundle"), err) < 0) {
         free(d);
         return NULL;
     }
@@ -92,95 +79,26 @@ static struct dns *do_open(struct json_object *settings, struct as_error *err)
 
 /* ------------------------------------------------------------- requests -- */
 
-struct reply {
-    long status;
-    struct json_object *doc; /* the reply's JSON (2xx or not), NULL if none */
-    char *text;              /* a non-2xx reply's words, one line */
-};
-
-static void reply_free(struct reply *r)
-{
-    json_object_put(r->doc);
-    free(r->text);
-    memset(r, 0, sizeof *r);
-}
-
-static int send_once(struct dns *d, const char *method, const char *url, const char *body,
-                     struct http_response *resp, struct as_error *err)
-{
-    const char *headers[] = {d->api.auth, "Accept: application/json",
-                             body ? "Content-Type: application/json" : NULL, NULL};
-    struct http_request req = {.method = method, .url = url, .headers = headers, .body = body,
-                               .body_len = body ? strlen(body) : 0, .retry = -1};
-    return http_do(d->api.http, &req, resp, err);
-}
-
-/* Send; a POST refused with 429 is sent again after DO's Retry-After. */
-static int send_req(struct dns *d, const char *method, const char *url, const char *body,
-                    struct http_response *resp, struct as_error *err)
-{
-    for (int attempt = 1;; attempt++) {
-        if (send_once(d, method, url, body, resp, err) < 0)
-            return -1;
-        if (resp->status != 429 || strcmp(method, "POST") != 0 || attempt == DO_POST_ATTEMPTS)
-            return 0;
-        long wait = resp->retry_after_ms >= 0 ? resp->retry_after_ms : 1000L * attempt;
-        if (wait > DO_WAIT_MAX_MS)
-            wait = DO_WAIT_MAX_MS;
-        http_response_free(resp);
-        log_debug("digitalocean: POST refused with 429, again in %ld ms", wait);
-        if (as_sleep_ms(wait) < 0)
-            return as_fail(err, AS_EXIT_FAILURE, "interrupted", "digitalocean: interrupted");
-    }
-}
+/* GET, PUT and DELETE are retried by http.c, a POST only after a 429. */
+static const struct dns_http do_http = {"digitalocean", "DigitalOcean reply", -1};
 
 /* One request to base+path. 0 when a reply came, whatever its status (a
  * JSON body parsed into out->doc); -1 when none did or a 2xx is not JSON. */
 static int call(struct dns *d, const char *method, const char *path, struct json_object *body,
-                struct reply *out, struct as_error *err)
+                struct dns_reply *out, struct as_error *err)
 {
-    struct http_response resp;
-    char *url = NULL, *text = body ? jx_dump(body) : NULL;
-
-    memset(out, 0, sizeof *out);
-    if (asprintf(&url, "%s%s", d->api.base, path) < 0 || (body && !text)) {
-        free(text);
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    }
-    int rc = send_req(d, method, url, text, &resp, err);
-    free(url);
-    free(text);
-    if (rc < 0) {
-        as_error_prefix(err, "digitalocean");
-        return -1;
-    }
-    out->status = resp.status;
-    int ok = resp.status >= 200 && resp.status <= 299;
-    if (!ok)
-        out->text = http_error_text(&resp);
-    if (resp.body_len > 0) {
-        struct as_error e = {0};
-        out->doc = jx_parse(resp.body, resp.body_len, "DigitalOcean reply", "dns_bad_reply",
-                            AS_EXIT_FAILURE, ok ? err : &e);
-        if (!out->doc && ok) {
-            http_response_free(&resp);
-            as_error_prefix(err, "digitalocean: %s %s", method, path);
-            return -1;
-        }
-    }
-    http_response_free(&resp);
-    return 0;
+    return dns_http_call(&d->api, &do_http, method, path, body, out, err);
 }
 
 /* DO's own "not found" (a proxy's 404 page is not proof of anything). */
-static int is_not_found(const struct reply *r)
+static int is_not_found(const struct dns_reply *r)
 {
-    return r->status == 404 && strcmp(jx_str(r->doc, "id", ""), "not_found") == 0;
+    return digitalocean_not_found(r->status, r->doc);
 }
 
 /* DO's refusal as our error. The codes map as for the other DO providers;
  * the wording is DNS's own where the status points at a setting to check. */
-static int reply_error(const char *what, const char *zone, const struct reply *r,
+static int reply_error(const char *what, const char *zone, const struct dns_reply *r,
                        struct as_error *err)
 {
     struct digitalocean_codes codes = {
@@ -197,15 +115,12 @@ static int reply_error(const char *what, const char *zone, const struct reply *r
     char *buf = NULL;
 
     if (r->status == 401 || r->status == 403) {
-        if (asprintf(&buf, "the API refused the token (HTTP %ld: %s; check "
-                           "digitalocean_token and its write scope)", r->status, text) < 0)
-            buf = NULL;
-        why = buf ? buf : "the API refused the token";
+        why = buf = xasprintf("the API refused the token (HTTP %ld: %s; check "
+                              "digitalocean_token and its write scope)",
+                              r->status, text);
     } else if (is_not_found(r)) {
         codes.not_found = "dns_zone_not_found";
-        if (asprintf(&buf, "domain %s is not in the account (add it first)", zone) < 0)
-            buf = NULL;
-        why = buf ? buf : "domain not in the account";
+        why = buf = xasprintf("domain %s is not in the account (add it first)", zone);
     } else if (r->status == 404) {
         /* Not DO's own 404 (a proxy's page): no request_id of DO's to show. */
         codes.not_found = "dns_bad_api_url";
@@ -231,7 +146,7 @@ static void names_of(const char *name, const char *zone, char *rel, char *full)
     snprintf(full, DNS_NAME_MAX, "%.*s", (int)(n - 1), name);
     if (n - 1 == zl)
         snprintf(rel, DNS_NAME_MAX, "@");
-    else /* dns.c made sure the name ends in ".zone." */
+    else /* dns_record.c made sure the name ends in ".zone." */
         snprintf(rel, DNS_NAME_MAX, "%.*s", (int)(n - zl - 2), name);
 }
 
@@ -240,55 +155,26 @@ static void names_of(const char *name, const char *zone, char *rel, char *full)
 static int do_zone_check(struct dns *d, const char *zone, struct as_error *err)
 {
     char path[DNS_NAME_MAX + 16];
-    struct reply r;
+    struct dns_reply r;
 
     snprintf(path, sizeof path, "/domains/%s", zone);
     if (call(d, "GET", path, NULL, &r, err) < 0)
         return -1;
     int rc = r.status == 200 ? 0 : reply_error("GET domain", zone, &r, err);
-    reply_free(&r);
+    dns_reply_clear(&r);
     return rc;
 }
 
-/* The page a links.pages.next URL asks for: 0 if none, -1 if it names no
- * later page. Only the number is taken: the next request goes to our own
- * api_url, so the token never follows a link elsewhere. */
-static long next_page(struct json_object *doc, long page)
-{
-    const char *next = jx_str(jx_obj(jx_obj(doc, "links"), "pages"), "next", NULL);
-    const char *q = next ? strchr(next, '?') : NULL;
-    if (!next)
-        return 0;
-    while (q) {
-        q++;
-        if (strncmp(q, "page=", 5) == 0) {
-            char *end;
-            long n = strtol(q + 5, &end, 10);
-            return (*end == '\0' || *end == '&' || *end == '#') && n > page ? n : -1;
-        }
-        q = strchr(q, '&');
-    }
-    return -1;
-}
-
-static int recs_add(struct recs *l, long long id, const char *data, long ttl)
+static void recs_add(struct recs *l, long long id, const char *data, long ttl)
 {
     for (size_t i = 0; i < l->n; i++)
         if (l->v[i].id == id)
-            return 0; /* offset paging over a changing list repeats one */
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct rec *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+            return; /* offset paging over a changing list repeats one */
+    l->v = xgrow(l->v, l->n + 1, &l->cap, sizeof *l->v);
     l->v[l->n].id = id;
     snprintf(l->v[l->n].data, DNS_ADDR_MAX, "%s", data);
     l->v[l->n].ttl = ttl;
     l->n++;
-    return 0;
 }
 
 /* The A records of one page named rel into l. */
@@ -310,8 +196,7 @@ static int take_page(struct json_object *doc, const char *rel, struct recs *l,
         if (id <= 0 || !dns_is_ipv4(data))
             return as_fail(err, AS_EXIT_FAILURE, "dns_bad_reply",
                            "digitalocean: an A record of %s has no id or no IPv4 data", rel);
-        if (recs_add(l, id, data, (long)jx_int(r, "ttl", 0)) < 0)
-            return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        recs_add(l, id, data, (long)jx_int(r, "ttl", 0));
     }
     return 0;
 }
@@ -325,20 +210,20 @@ static int list_records(struct dns *d, const char *zone, const char *name, struc
 
     names_of(name, zone, rel, full);
     for (int pages = 0;; pages++) {
-        struct reply r;
-        if (pages == DO_MAX_PAGES)
+        struct dns_reply r;
+        if (pages == DIGITALOCEAN_MAX_PAGES)
             return as_fail(err, AS_EXIT_FAILURE, "dns_bad_reply",
                            "digitalocean: more pages of records than any domain has");
         snprintf(path, sizeof path, "/domains/%s/records?type=A&name=%s&per_page=%d&page=%ld",
-                 zone, full, DO_PER_PAGE, page);
+                 zone, full, DIGITALOCEAN_PER_PAGE, page);
         if (call(d, "GET", path, NULL, &r, err) < 0)
             return -1;
         int rc = r.status == 200 ? take_page(r.doc, rel, l, err)
                                  : reply_error("GET records", zone, &r, err);
-        if (rc == 0 && (page = next_page(r.doc, page)) < 0)
+        if (rc == 0 && (page = digitalocean_next_page(r.doc, page)) < 0)
             rc = as_fail(err, AS_EXIT_FAILURE, "dns_bad_reply",
                          "digitalocean: links.pages.next names no later page");
-        reply_free(&r);
+        dns_reply_clear(&r);
         if (rc < 0)
             return -1;
         if (page == 0)
@@ -352,8 +237,7 @@ static int do_get(struct dns *d, const char *zone, const char *name, struct dns_
     struct recs l = {0};
     int rc = list_records(d, zone, name, &l, err);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
-        if (dns_rrset_add(out, l.v[i].data) < 0)
-            rc = as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+        dns_rrset_add(out, l.v[i].data); /* take_page checked each one */
         /* Records of one name with different TTLs: -1, which no wanted TTL
          * equals, so the next replace evens them out. */
         out->ttl = i == 0 ? l.v[i].ttl : (out->ttl == l.v[i].ttl ? out->ttl : -1);
@@ -364,7 +248,7 @@ static int do_get(struct dns *d, const char *zone, const char *name, struct dns_
 
 static struct json_object *record_body(const char *rel, const char *data, long ttl)
 {
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     jx_add_str(o, "type", "A");
     jx_add_str(o, "name", rel);
     jx_add_str(o, "data", data);
@@ -378,7 +262,7 @@ static int write_record(struct dns *d, const char *zone, const char *method, lon
 {
     char path[DNS_NAME_MAX + 64], what[DNS_NAME_MAX + 64];
     struct json_object *body = strcmp(method, "DELETE") ? record_body(rel, data, ttl) : NULL;
-    struct reply r;
+    struct dns_reply r;
 
     if (id)
         snprintf(path, sizeof path, "/domains/%s/records/%lld", zone, id);
@@ -394,7 +278,7 @@ static int write_record(struct dns *d, const char *zone, const char *method, lon
         rc = reply_error(what, zone, &r, err);
     else
         log_debug("digitalocean: %s", what);
-    reply_free(&r);
+    dns_reply_clear(&r);
     return rc;
 }
 

@@ -17,17 +17,15 @@
  *
  * The key goes in the X-API-Key header only; a 401's body is plain text and
  * never carries it, and every message passes the secret scrubber anyway. */
-#include "dns.h"
-#include "http.h"
+#include "dns_int.h"
 #include "jsonx.h"
-#include "log.h"
 #include "secret.h"
+#include "settings.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PDNS_DEFAULT_URL "http://127.0.0.1:8081/api/v1/servers/localhost"
 
 struct dns {
     struct http_api api;
@@ -35,25 +33,10 @@ struct dns {
 
 /* -------------------------------------------------------------- settings -- */
 
-static const char *setting(struct json_object *settings, const char *key, const char *fallback)
-{
-    const char *v = jx_str(settings, key, NULL);
-    return v && *v ? v : fallback;
-}
-
 static int bad_setting(struct as_error *err, const char *key, const char *why)
 {
     return as_fail(err, AS_EXIT_BADINPUT, "bad_settings", "powerdns: setting '%s' %s", key,
                    why);
-}
-
-/* One header value: printable, no space (a CR or LF would add headers). */
-static int header_value_ok(const char *t)
-{
-    for (; *t; t++)
-        if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f)
-            return 0;
-    return 1;
 }
 
 /* Plain http is allowed anywhere: PowerDNS's own web server speaks nothing
@@ -63,16 +46,10 @@ static char *base_url(const char *url, struct as_error *err)
     if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
         strpbrk(url, "?#@ \t\r\n") || strlen(url) > 1024) {
         bad_setting(err, "api_url", "must be an http(s) URL without query, fragment or user "
-                                    "name, such as " PDNS_DEFAULT_URL);
+                                    "name, such as " DNS_POWERDNS_URL);
         return NULL;
     }
-    size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    char *b = strndup(url, n);
-    if (!b)
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    return b;
+    return http_base_url(url);
 }
 
 static void pdns_close(struct dns *d)
@@ -85,23 +62,20 @@ static void pdns_close(struct dns *d)
 
 static struct dns *pdns_open(struct json_object *settings, struct as_error *err)
 {
-    const char *key = setting(settings, "api_key", NULL);
+    const char *key = settings_str(settings, "api_key");
     if (!key) {
         bad_setting(err, "api_key", "is required (powerdns_api_key: the server's api-key)");
         return NULL;
     }
     secret_register(key); /* a group's own settings may have brought it */
-    if (!header_value_ok(key)) {
+    if (!http_header_value_ok(key)) {
         bad_setting(err, "api_key", "has spaces or control characters");
         return NULL;
     }
-    struct dns *d = calloc(1, sizeof *d);
-    if (!d) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
-    if (http_api_open(&d->api, base_url(setting(settings, "api_url", PDNS_DEFAULT_URL), err),
-                      "X-API-Key: ", key, setting(settings, "ca_bundle", NULL), err) < 0) {
+    struct dns *d = xcalloc(1, sizeof *d);
+    const char *url = settings_str(settings, "api_url");
+    if (http_api_open(&d->api, base_url(url ? url : DNS_POWERDNS_URL, err), "X-API-Key: ", key,
+                      settings_str(settings, "ca_bundle"), err) < 0) {
         free(d);
         return NULL;
     }
@@ -110,64 +84,21 @@ static struct dns *pdns_open(struct json_object *settings, struct as_error *err)
 
 /* ------------------------------------------------------------- requests -- */
 
-struct reply {
-    long status;
-    struct json_object *doc; /* a 2xx reply's JSON, NULL if empty */
-    char *text;              /* a non-2xx reply's words, one line */
-};
-
-static void reply_free(struct reply *r)
-{
-    json_object_put(r->doc);
-    free(r->text);
-    memset(r, 0, sizeof *r);
-}
+/* Every request we send is idempotent: GETs, and PATCHes that REPLACE or
+ * DELETE a whole rrset, so all are retried. */
+static const struct dns_http pdns_http = {"powerdns", "PowerDNS reply", 1};
 
 /* One request to base+path. 0 when a reply came (whatever its status),
  * -1 with err when none did or a 2xx reply is not JSON. */
 static int call(struct dns *d, const char *method, const char *path, struct json_object *body,
-                struct reply *out, struct as_error *err)
+                struct dns_reply *out, struct as_error *err)
 {
-    const char *headers[] = {d->api.auth, "Accept: application/json",
-                             body ? "Content-Type: application/json" : NULL, NULL};
-    struct http_response resp;
-    char *url = NULL, *text = body ? jx_dump(body) : NULL;
-
-    memset(out, 0, sizeof *out);
-    if (asprintf(&url, "%s%s", d->api.base, path) < 0 || (body && !text)) {
-        free(text);
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    }
-    /* Every request we send is idempotent: GETs, and PATCHes that REPLACE or
-     * DELETE a whole rrset. */
-    struct http_request req = {.method = method, .url = url, .headers = headers, .body = text,
-                               .body_len = text ? strlen(text) : 0, .retry = 1};
-    int rc = http_do(d->api.http, &req, &resp, err);
-    free(url);
-    free(text);
-    if (rc < 0) {
-        as_error_prefix(err, "powerdns");
-        return -1;
-    }
-    out->status = resp.status;
-    if (resp.status < 200 || resp.status > 299) {
-        out->text = http_error_text(&resp);
-    } else if (resp.body_len > 0) {
-        out->doc = jx_parse(resp.body, resp.body_len, "PowerDNS reply", "dns_bad_reply",
-                            AS_EXIT_FAILURE, err);
-        if (!out->doc) {
-            http_response_free(&resp);
-            as_error_prefix(err, "powerdns: %s %s", method, path);
-            return -1;
-        }
-    }
-    http_response_free(&resp);
-    return 0;
+    return dns_http_call(&d->api, &pdns_http, method, path, body, out, err);
 }
 
 /* The error for a reply that is not what we asked for (not the 404 of a
  * zone: callers handle that first). */
-static int reply_error(const char *what, const struct reply *r, struct as_error *err)
+static int reply_error(const char *what, const struct dns_reply *r, struct as_error *err)
 {
     const char *text = r->text ? r->text : "";
     if (r->status == 401 || r->status == 403)
@@ -185,14 +116,14 @@ static int reply_error(const char *what, const struct reply *r, struct as_error 
  * missing) or something else? */
 static int zone_404(struct dns *d, const char *zone, struct as_error *err)
 {
-    struct reply r;
+    struct dns_reply r;
     int is_server = 0;
     struct as_error probe = {0};
 
     if (call(d, "GET", "", NULL, &r, &probe) == 0) {
         const char *type = jx_str(r.doc, "type", "");
         is_server = r.status == 200 && strcmp(type, "Server") == 0;
-        reply_free(&r);
+        dns_reply_clear(&r);
     }
     if (is_server)
         return as_fail(err, AS_EXIT_BADINPUT, "dns_zone_not_found",
@@ -209,7 +140,7 @@ static int zone_404(struct dns *d, const char *zone, struct as_error *err)
 static int pdns_zone_check(struct dns *d, const char *zone, struct as_error *err)
 {
     char path[DNS_NAME_MAX + 64];
-    struct reply r;
+    struct dns_reply r;
 
     snprintf(path, sizeof path, "/zones/%s.?rrsets=false", zone);
     if (call(d, "GET", path, NULL, &r, err) < 0)
@@ -219,7 +150,7 @@ static int pdns_zone_check(struct dns *d, const char *zone, struct as_error *err
         rc = zone_404(d, zone, err);
     else if (r.status != 200)
         rc = reply_error("GET zone", &r, err);
-    reply_free(&r);
+    dns_reply_clear(&r);
     return rc;
 }
 
@@ -254,7 +185,7 @@ static int pdns_get(struct dns *d, const char *zone, const char *name, struct dn
                     struct as_error *err)
 {
     char path[2 * DNS_NAME_MAX + 64];
-    struct reply r;
+    struct dns_reply r;
 
     snprintf(path, sizeof path, "/zones/%s.?rrset_name=%s&rrset_type=A", zone, name);
     if (call(d, "GET", path, NULL, &r, err) < 0)
@@ -266,7 +197,7 @@ static int pdns_get(struct dns *d, const char *zone, const char *name, struct dn
         rc = reply_error("GET rrset", &r, err);
     else
         rc = parse_rrset(r.doc, name, out, err);
-    reply_free(&r);
+    dns_reply_clear(&r);
     return rc;
 }
 
@@ -275,18 +206,18 @@ static int patch(struct dns *d, const char *zone, const char *name, const char *
                  const struct dns_rrset *want, struct as_error *err)
 {
     char path[DNS_NAME_MAX + 16], what[DNS_NAME_MAX + 32];
-    struct json_object *body = json_object_new_object(), *sets = json_object_new_array();
-    struct json_object *set = json_object_new_object();
-    struct reply r;
+    struct json_object *body = jx_new_object(), *sets = jx_new_array();
+    struct json_object *set = jx_new_object();
+    struct dns_reply r;
 
     jx_add_str(set, "name", name);
     jx_add_str(set, "type", "A");
     jx_add_str(set, "changetype", changetype);
     if (want) {
-        struct json_object *recs = json_object_new_array();
+        struct json_object *recs = jx_new_array();
         jx_add_int(set, "ttl", want->ttl);
         for (size_t i = 0; i < want->n; i++) {
-            struct json_object *rec = json_object_new_object();
+            struct json_object *rec = jx_new_object();
             jx_add_str(rec, "content", want->addr[i]);
             jx_add_bool(rec, "disabled", false);
             json_object_array_add(recs, rec);
@@ -306,7 +237,7 @@ static int patch(struct dns *d, const char *zone, const char *name, const char *
         rc = zone_404(d, zone, err);
     else if (r.status < 200 || r.status > 299)
         rc = reply_error(what, &r, err);
-    reply_free(&r);
+    dns_reply_clear(&r);
     return rc;
 }
 

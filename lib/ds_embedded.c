@@ -16,9 +16,10 @@
  * An action opens the store once and does a handful of operations, so open
  * does the least it can: no VACUUM, no integrity check, the schema only on a
  * fresh file, statements prepared on first use and then cached. */
-#include "datastore.h"
+#include "ds_int.h"
 #include "log.h"
-#include "st2.h"
+#include "signals.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,10 +38,8 @@
 
 /* Prefix listing is a range scan on the primary key, not LIKE: LIKE folds
  * ASCII case and treats _ and % as wildcards, and our keys contain _. The
- * two listing statements and the sweep are exported (not in datastore.h) so
+ * two listing statements and the sweep are exported (ds_int.h) so
  * tests/unit/test_ds_embedded.c can check their query plans. */
-extern const char ds_embedded_sql_list[], ds_embedded_sql_list_from[],
-    ds_embedded_sql_purge[];
 const char ds_embedded_sql_list[] =
     "SELECT name, value FROM kv WHERE name >= ?1 AND name < ?2"
     " AND (expires_at IS NULL OR expires_at > ?3) ORDER BY name";
@@ -87,8 +86,6 @@ struct emb {
     long busy_ms;         /* slept so far in the current lock wait */
     unsigned writes;      /* count, to space out expiry sweeps */
 };
-
-static const struct ds_ops embedded_ops;
 
 /* ---- time, errors, handlers ---------------------------------------------- */
 
@@ -137,11 +134,6 @@ static int db_fail(struct emb *e, int rc, const char *fallback,
         code = "datastore_unavailable";
     return as_fail(err, AS_EXIT_FAILURE, code, "datastore %s: %s%s%s%s: %s",
                    e->path, what, q, k, qe, msg);
-}
-
-static int oom(struct as_error *err)
-{
-    return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
 }
 
 /* One nap of a lock wait: 1 if the caller should try again, 0 to give up
@@ -215,12 +207,10 @@ static char *column_dup(sqlite3_stmt *s, int col)
 {
     const unsigned char *t = sqlite3_column_text(s, col);
     size_t n = (size_t)sqlite3_column_bytes(s, col);
-    char *out = malloc(n + 1);
-    if (out) {
-        if (n)
-            memcpy(out, t, n);
-        out[n] = '\0';
-    }
+    char *out = xmalloc(n + 1);
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
     return out;
 }
 
@@ -359,7 +349,7 @@ static int emb_get(struct ds *ds, const char *key, char **value,
     int ret = DS_ABSENT;
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        ret = (*value = column_dup(s, 0)) ? 0 : oom(err);
+        *value = column_dup(s, 0), ret = 0;
     else if (rc != SQLITE_DONE)
         ret = db_fail(e, rc, "datastore_error", "reading key", key, err);
     done(s);
@@ -369,19 +359,17 @@ static int emb_get(struct ds *ds, const char *key, char **value,
 /* The exclusive upper bound of the keys starting with prefix: the prefix
  * with its last byte incremented, after dropping trailing 0xFF bytes (which
  * cannot be incremented). *hi is NULL when there is no bound (empty or
- * all-0xFF prefix). Returns -1 only when out of memory. */
-static int prefix_end(const char *prefix, char **hi)
+ * all-0xFF prefix). */
+static char *prefix_end(const char *prefix)
 {
     size_t n = strlen(prefix);
     while (n > 0 && (unsigned char)prefix[n - 1] == 0xFF)
         n--;
-    *hi = NULL;
     if (n == 0)
-        return 0;
-    if (!(*hi = strndup(prefix, n)))
-        return -1;
-    (*hi)[n - 1] = (char)((unsigned char)(*hi)[n - 1] + 1);
-    return 0;
+        return NULL;
+    char *hi = xstrndup(prefix, n);
+    hi[n - 1] = (char)((unsigned char)hi[n - 1] + 1);
+    return hi;
 }
 
 static int collect(struct emb *e, sqlite3_stmt *s, const char *prefix,
@@ -391,8 +379,9 @@ static int collect(struct emb *e, sqlite3_stmt *s, const char *prefix,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(s, 0);
         const char *value = (const char *)sqlite3_column_text(s, 1);
-        if (!name || ds_list_add(out, name, value ? value : "") < 0)
-            return oom(err);
+        if (!name) /* the primary key is never NULL: SQLite ran out of memory */
+            xalloc_die(0);
+        ds_list_add(out, name, value ? value : "");
     }
     if (rc == SQLITE_DONE)
         return 0;
@@ -403,9 +392,7 @@ static int emb_list(struct ds *ds, const char *prefix, struct ds_list *out,
                     struct as_error *err)
 {
     struct emb *e = ds->impl;
-    char *hi;
-    if (prefix_end(prefix, &hi) < 0)
-        return oom(err);
+    char *hi = prefix_end(prefix);
     sqlite3_stmt *s;
     int rc = prepare(e, hi ? Q_LIST : Q_LIST_FROM, &s);
     if (rc != SQLITE_OK) {
@@ -438,9 +425,7 @@ static void emb_close(struct ds *ds)
  * the pack's state and nobody else needs to look into it. */
 static int make_parents(const char *path)
 {
-    char *dir = strdup(path);
-    if (!dir)
-        return -1;
+    char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
     int ret = 0;
     if (slash && slash != dir) {
@@ -555,8 +540,9 @@ static int setup(struct emb *e, struct as_error *err)
     return 0;
 }
 
-struct ds *ds_open_embedded(const char *path, struct as_error *err)
+static struct ds *emb_open(const struct ds_config *cfg, struct as_error *err)
 {
+    const char *path = cfg->path;
     if (!path || !*path) {
         as_fail(err, AS_EXIT_FAILURE, "datastore_unavailable",
                 "no path for the embedded datastore");
@@ -564,13 +550,9 @@ struct ds *ds_open_embedded(const char *path, struct as_error *err)
     }
     if (create_file(path, err) < 0)
         return NULL;
-    struct emb *e = calloc(1, sizeof *e);
-    if (!e || !(e->path = strdup(path))) {
-        free(e);
-        oom(err);
-        return NULL;
-    }
-    e->ds = (struct ds){&embedded_ops, e};
+    struct emb *e = xcalloc(1, sizeof *e);
+    e->path = xstrdup(path);
+    e->ds = (struct ds){&ds_embedded_ops, e};
     e->fixed_now = fixed_now_from_env();
     /* An action runs a few statements and exits: SQLite's up-front page
      * cache (20 pages allocated in bulk at the first read) is sized for a
@@ -596,8 +578,9 @@ struct ds *ds_open_embedded(const char *path, struct as_error *err)
     return &e->ds;
 }
 
-static const struct ds_ops embedded_ops = {
+const struct ds_ops ds_embedded_ops = {
     .name = "embedded",
+    .open = emb_open,
     .get = emb_get,
     .put = emb_put,
     .del = emb_del,

@@ -16,12 +16,14 @@
  * logged; error text from the server is scrubbed of it before it reaches a
  * message, because a server may echo what it refused. Values are never
  * logged either (large, and may be sensitive); key names only at debug. */
-#include "datastore.h"
+#include "ds_int.h"
 
 #include "http.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -43,22 +45,6 @@ struct st2 {
 
 /* ------------------------------------------------------------- helpers -- */
 
-static int oom(struct as_error *err)
-{
-    return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-}
-
-/* Wipe before free: the credential should not linger in freed heap. */
-static void free_secret(char *s)
-{
-    if (!s)
-        return;
-    volatile char *p = s;
-    while (*p)
-        *p++ = 0;
-    free(s);
-}
-
 /* NULL-terminated header list for one request. */
 static void headers_for(const struct st2 *st, int has_body, const char *out[4])
 {
@@ -77,41 +63,31 @@ static void headers_for(const struct st2 *st, int has_body, const char *out[4])
 static char *key_url(const struct st2 *st, const char *key, int with_scope)
 {
     const char *dots = strcmp(key, ".") == 0 ? "%2E" : strcmp(key, "..") == 0 ? "%2E%2E" : NULL;
-    char *enc = dots ? strdup(dots) : http_urlencode(key), *url = NULL;
-    if (!enc)
-        return NULL;
-    if (asprintf(&url, "%s/keys/%s%s", st->base, enc,
-                 with_scope ? "?scope=" ST2_SCOPE : "") < 0)
-        url = NULL;
+    char *enc = dots ? xstrdup(dots) : http_urlencode(key);
+    char *url = xasprintf("%s/keys/%s%s", st->base, enc, with_scope ? "?scope=" ST2_SCOPE : "");
     free(enc);
     return url;
 }
 
 static char *list_url(const struct st2 *st, const char *prefix, size_t offset)
 {
-    char *enc = http_urlencode(prefix), *url = NULL;
-    if (!enc)
-        return NULL;
-    if (asprintf(&url, "%s/keys?prefix=%s&scope=" ST2_SCOPE "&limit=%d&offset=%zu",
-                 st->base, enc, st->page_size, offset) < 0)
-        url = NULL;
+    char *enc = http_urlencode(prefix);
+    char *url = xasprintf("%s/keys?prefix=%s&scope=" ST2_SCOPE "&limit=%d&offset=%zu",
+                          st->base, enc, st->page_size, offset);
     free(enc);
     return url;
 }
 
-/* A copy of s with every copy of the credential replaced by "***"; NULL
- * when out of memory. */
+/* A copy of s with every copy of the credential replaced by "***". */
 static char *without_credential(const struct st2 *st, const char *s)
 {
     const char *cred = st->credential;
     size_t n = cred ? strlen(cred) : 0, count = 0;
     if (n == 0)
-        return strdup(s);
+        return xstrdup(s);
     for (const char *p = strstr(s, cred); p; p = strstr(p + n, cred))
         count++;
-    char *out = malloc(strlen(s) + count * 3 + 1), *w = out;
-    if (!out)
-        return NULL;
+    char *out = xmalloc(strlen(s) + count * 3 + 1), *w = out;
     for (const char *p; (p = strstr(s, cred)); s = p + n) {
         memcpy(w, s, (size_t)(p - s));
         w += p - s;
@@ -128,8 +104,6 @@ static char *error_text(const struct st2 *st, const struct http_response *r)
 {
     struct http_response clean = *r;
     char *body = r->body ? without_credential(st, r->body) : NULL;
-    if (r->body && !body)
-        return NULL;
     clean.body = body;
     clean.body_len = body ? strlen(body) : 0;
     char *text = http_error_text(&clean);
@@ -145,7 +119,7 @@ static int reply_error(const struct st2 *st, const char *what,
     char *text = error_text(st, r);
     char msg[320];
 
-    snprintf(msg, sizeof msg, "%s", text ? text : "(no detail)");
+    snprintf(msg, sizeof msg, "%s", text);
     free(text);
     secret_scrub_buf(msg, sizeof msg); /* and every other registered secret */
     if (r->status == 401 || r->status == 403)
@@ -201,35 +175,42 @@ static int expired(struct json_object *item)
     return timegm(&tm) <= time(NULL);
 }
 
+/* call() on one key's URL (key_url). */
+static int key_call(struct st2 *st, const char *method, const char *key, int with_scope,
+                    const char *body, const char *what, struct http_response *resp,
+                    struct as_error *err)
+{
+    char *url = key_url(st, key, with_scope);
+    int rc = call(st, method, url, body, what, resp, err);
+    free(url);
+    return rc;
+}
+
 /* ----------------------------------------------------------- operations -- */
 
 static int st2_get(struct ds *ds, const char *key, char **value, struct as_error *err)
 {
     struct st2 *st = ds->impl;
     struct http_response r;
-    char *url = key_url(st, key, 1);
+    int rc = 0;
 
     *value = NULL;
-    if (!url)
-        return oom(err);
     log_debug("st2 datastore: get %s", key);
-    int rc = call(st, "GET", url, NULL, "get", &r, err);
-    free(url);
-    if (rc < 0)
+    if (key_call(st, "GET", key, 1, NULL, "get", &r, err) < 0)
         return -1;
     if (r.status == 404) {
-        http_response_free(&r);
+        http_response_clear(&r);
         return DS_ABSENT;
     }
     if (r.status != 200) {
         rc = reply_error(st, "get", &r, err);
-        http_response_free(&r);
+        http_response_clear(&r);
         return rc;
     }
 
     struct json_object *o = jx_parse(r.body, r.body_len, "st2 datastore: get reply",
                                      "datastore_error", AS_EXIT_FAILURE, err);
-    http_response_free(&r);
+    http_response_clear(&r);
     if (!o)
         return -1;
     const char *v = jx_str(o, "value", NULL);
@@ -237,8 +218,8 @@ static int st2_get(struct ds *ds, const char *key, char **value, struct as_error
         rc = bad_reply("get", "no string \"value\" in the key object", err);
     else if (expired(o))
         rc = DS_ABSENT;
-    else if (!(*value = strdup(v)))
-        rc = oom(err);
+    else
+        *value = xstrdup(v);
     json_object_put(o);
     return rc;
 }
@@ -250,11 +231,11 @@ static int st2_put(struct ds *ds, const char *key, const char *value, long ttl_s
     struct http_response r;
 
     /* JSON strings must be UTF-8; st2 would store mojibake or refuse. */
-    if (!jx_utf8_valid(value, strlen(value)))
+    if (!utf8_valid(value, strlen(value)))
         return as_fail(err, AS_EXIT_BADINPUT, "bad_value",
                        "st2 datastore: value for %s is not valid UTF-8", key);
 
-    struct json_object *b = json_object_new_object();
+    struct json_object *b = jx_new_object();
     jx_add_str(b, "name", key);
     jx_add_str(b, "value", value);
     jx_add_str(b, "scope", ST2_SCOPE);
@@ -262,22 +243,15 @@ static int st2_put(struct ds *ds, const char *key, const char *value, long ttl_s
         jx_add_int(b, "ttl", ttl_s);
     char *body = jx_dump(b);
     json_object_put(b);
-    char *url = key_url(st, key, 0);
-    if (!body || !url) {
-        free(body);
-        free(url);
-        return oom(err);
-    }
 
     log_debug("st2 datastore: put %s (ttl %ld)", key, ttl_s);
-    int rc = call(st, "PUT", url, body, "put", &r, err);
-    free(url);
+    int rc = key_call(st, "PUT", key, 0, body, "put", &r, err);
     free(body);
     if (rc < 0)
         return -1;
     if (r.status != 200 && r.status != 201)
         rc = reply_error(st, "put", &r, err);
-    http_response_free(&r);
+    http_response_clear(&r);
     return rc;
 }
 
@@ -285,19 +259,15 @@ static int st2_del(struct ds *ds, const char *key, struct as_error *err)
 {
     struct st2 *st = ds->impl;
     struct http_response r;
-    char *url = key_url(st, key, 1);
+    int rc = 0;
 
-    if (!url)
-        return oom(err);
     log_debug("st2 datastore: delete %s", key);
-    int rc = call(st, "DELETE", url, NULL, "delete", &r, err);
-    free(url);
-    if (rc < 0)
+    if (key_call(st, "DELETE", key, 1, NULL, "delete", &r, err) < 0)
         return -1;
     /* 404: already gone, which is what the caller wanted. */
     if (r.status != 204 && r.status != 200 && r.status != 404)
         rc = reply_error(st, "delete", &r, err);
-    http_response_free(&r);
+    http_response_clear(&r);
     return rc;
 }
 
@@ -331,8 +301,7 @@ static int take_page(struct json_object *arr, const char *prefix, struct ds_list
             return bad_reply("list", "an entry without string name and value", err);
         if (strncmp(name, prefix, plen) != 0 || expired(item))
             continue; /* defensive: the server filtered for us, or should have */
-        if (ds_list_add(out, name, value) < 0)
-            return oom(err);
+        ds_list_add(out, name, value);
     }
     return 0;
 }
@@ -345,20 +314,18 @@ static int fetch_page(struct st2 *st, const char *prefix, size_t offset,
     char *url = list_url(st, prefix, offset);
 
     *arr = NULL;
-    if (!url)
-        return oom(err);
     int rc = call(st, "GET", url, NULL, "list", &r, err);
     free(url);
     if (rc < 0)
         return -1;
     if (r.status != 200) {
         rc = reply_error(st, "list", &r, err);
-        http_response_free(&r);
+        http_response_clear(&r);
         return rc;
     }
     *arr = jx_parse(r.body, r.body_len, "st2 datastore: list reply", "datastore_error",
                     AS_EXIT_FAILURE, err);
-    http_response_free(&r);
+    http_response_clear(&r);
     if (!*arr)
         return -1;
     if (!json_object_is_type(*arr, json_type_array)) {
@@ -384,13 +351,11 @@ static int by_name_then_arrival(const void *a, const void *b)
 
 /* Sort, keeping a key seen twice (written between two page requests, which
  * shifts the rest) once: the copy that arrived last, the newer value. */
-static int sort_dedup(struct ds_list *l)
+static void sort_dedup(struct ds_list *l)
 {
     if (l->count < 2)
-        return 0;
-    struct arrival *v = malloc(l->count * sizeof *v);
-    if (!v)
-        return -1;
+        return;
+    struct arrival *v = xmalloc(l->count * sizeof *v);
     for (size_t i = 0; i < l->count; i++)
         v[i] = (struct arrival){l->items[i], i};
     qsort(v, l->count, sizeof *v, by_name_then_arrival);
@@ -405,23 +370,20 @@ static int sort_dedup(struct ds_list *l)
     }
     l->count = w;
     free(v);
-    return 0;
 }
 
 /* Move every entry of src to the end of dst, leaving src empty. */
-static int append_all(struct ds_list *dst, struct ds_list *src)
+static void append_all(struct ds_list *dst, struct ds_list *src)
 {
     if (dst->count == 0) { /* the usual case: hand the array over */
-        ds_list_free(dst);
+        ds_list_clear(dst);
         *dst = *src;
         *src = (struct ds_list){0};
-        return 0;
+        return;
     }
     for (size_t i = 0; i < src->count; i++)
-        if (ds_list_add(dst, src->items[i].name, src->items[i].value) < 0)
-            return -1;
-    ds_list_free(src);
-    return 0;
+        ds_list_add(dst, src->items[i].name, src->items[i].value);
+    ds_list_clear(src);
 }
 
 /* st2 sends no total count we could rely on, so page with a fixed limit
@@ -464,9 +426,11 @@ static int st2_list(struct ds *ds, const char *prefix, struct ds_list *out,
             break;
         offset += n;
     }
-    if (rc == 0 && (sort_dedup(&got) < 0 || append_all(out, &got) < 0))
-        rc = oom(err);
-    ds_list_free(&got);
+    if (rc == 0) {
+        sort_dedup(&got);
+        append_all(out, &got);
+    }
+    ds_list_clear(&got);
     return rc;
 }
 
@@ -475,14 +439,17 @@ static void st2_close(struct ds *ds)
     struct st2 *st = ds->impl;
     http_client_free(st->http);
     free(st->base);
-    free_secret(st->auth_header);
-    free_secret(st->credential);
+    secret_free(st->auth_header);
+    secret_free(st->credential);
     free(st);
     free(ds);
 }
 
-static const struct ds_ops st2_ops = {
+static struct ds *st2_open(const struct ds_config *cfg, struct as_error *err);
+
+const struct ds_ops ds_st2_ops = {
     .name = "st2",
+    .open = st2_open,
     .get = st2_get,
     .put = st2_put,
     .del = st2_del,
@@ -497,7 +464,7 @@ static const struct ds_ops st2_ops = {
 /* The token wins over the API key, as in st2's own client. No credential at
  * all is allowed: st2 then answers 401, which names the problem better than
  * we could here. */
-static int set_auth(struct st2 *st, const struct ds_st2_config *cfg)
+static void set_auth(struct st2 *st, const struct ds_st2_config *cfg)
 {
     const char *name = NULL, *val = NULL;
     if (cfg->auth_token && *cfg->auth_token)
@@ -505,18 +472,16 @@ static int set_auth(struct st2 *st, const struct ds_st2_config *cfg)
     else if (cfg->api_key && *cfg->api_key)
         name = "St2-Api-Key", val = cfg->api_key;
     if (!val)
-        return 0;
+        return;
     secret_register(val);
-    if (asprintf(&st->auth_header, "%s: %s", name, val) < 0) {
-        st->auth_header = NULL;
-        return -1;
-    }
-    return (st->credential = strdup(val)) ? 0 : -1;
+    st->auth_header = xasprintf("%s: %s", name, val);
+    st->credential = xstrdup(val);
 }
 
-struct ds *ds_open_st2(const struct ds_st2_config *cfg, struct as_error *err)
+static struct ds *st2_open(const struct ds_config *config, struct as_error *err)
 {
-    if (!cfg || !cfg->base_url || !*cfg->base_url) {
+    const struct ds_st2_config *cfg = &config->st2;
+    if (!cfg->base_url || !*cfg->base_url) {
         as_fail(err, AS_EXIT_BADINPUT, "bad_datastore", "st2 datastore: no API URL");
         return NULL;
     }
@@ -527,26 +492,13 @@ struct ds *ds_open_st2(const struct ds_st2_config *cfg, struct as_error *err)
         return NULL;
     }
 
-    struct ds *ds = calloc(1, sizeof *ds);
-    struct st2 *st = calloc(1, sizeof *st);
-    if (!ds || !st) {
-        free(ds);
-        free(st);
-        oom(err);
-        return NULL;
-    }
-    ds->ops = &st2_ops;
+    struct ds *ds = xcalloc(1, sizeof *ds);
+    struct st2 *st = xcalloc(1, sizeof *st);
+    ds->ops = &ds_st2_ops;
     ds->impl = st;
     st->page_size = cfg->page_size > 0 ? cfg->page_size : ST2_PAGE_DEFAULT;
-    st->base = strdup(cfg->base_url);
-    if (!st->base || set_auth(st, cfg) < 0) {
-        st2_close(ds);
-        oom(err);
-        return NULL;
-    }
-    size_t n = strlen(st->base);
-    while (n > 0 && st->base[n - 1] == '/')
-        st->base[--n] = '\0';
+    st->base = http_base_url(cfg->base_url);
+    set_auth(st, cfg);
 
     /* Creating the client sends nothing: the first request connects. */
     struct http_options opt;

@@ -3,11 +3,14 @@
  * Every failure has a stable machine-readable code (what a workflow branches on)
  * and a one-line human message. The exit status class decides the process exit:
  * AS_EXIT_FAILURE for operational failures a retry may cure, AS_EXIT_BADINPUT for
- * requests that can never succeed as given. */
+ * requests that can never succeed as given. Every code is registered, with its
+ * exit statuses and meaning, in error_codes.c (packlint refuses any other). */
 #ifndef AS_ERROR_H
 #define AS_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 enum as_exit {
     AS_EXIT_OK = 0,
@@ -22,7 +25,7 @@ struct as_error {
 };
 
 /* Fill *err (if non-NULL) and return -1, so callers can write
- * `return as_fail(err, AS_EXIT_BADINPUT, "bad_name", "...", ...);` */
+ * `return as_fail(err, AS_EXIT_BADINPUT, "invalid_name", "...", ...);` */
 int as_fail(struct as_error *err, enum as_exit exit, const char *code,
             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The va_list form, for wrappers that are themselves printf-like: the
@@ -36,5 +39,20 @@ void as_error_prefix(struct as_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 void as_error_clear(struct as_error *err);
+
+/* Does err carry this code (false for NULL)? What code branches on, rather
+ * than comparing err->code itself: packlint checks the code is registered. */
+bool as_error_is(const struct as_error *err, const char *code);
+
+/* Give an existing error (if non-NULL) another code, keeping its exit status
+ * and message: a layer that names a lower layer's failure in its own family
+ * ("http_timeout" becomes "lb_timeout"). */
+void as_error_recode(struct as_error *err, const char *code);
+
+/* AS_EXIT_BADINPUT "unknown_provider": "no <area> provider named '<name>'
+ * (<names>)", the names those of the area's table, name_at(0) to
+ * name_at(n - 1), so a new provider is listed without another edit. -1. */
+int as_fail_unknown_provider(struct as_error *err, const char *area, const char *name,
+                             const char *(*name_at)(size_t i), size_t n);
 
 #endif

@@ -1,9 +1,10 @@
 /* governor.h - the scaling decision: given a group's spec, its nodes, its
  * alert and its history, scale out, scale in, or do nothing, and say why.
  *
- * governor_decide() is pure: no I/O, no clock. The governor_tick action
- * loads the state, asks governor_input_from_state() for the input (it owns
- * the clock reading and passes `now`), decides, and takes the lease. The
+ * governor_decide() is pure: no I/O, no clock. The tick (governor_tick.h)
+ * loads the state, asks governor_input_from_state() for the input (its
+ * caller owns the clock reading and passes `now`), decides, and takes the
+ * lease. The
  * 2015 original failed three ways, and each rule below answers one:
  *
  *  - its recovery webhook was lost, so groups grew to max and never shrank:
@@ -84,7 +85,7 @@ void governor_decide(const struct gov_input *in, struct gov_decision *out);
 const char *gov_action_name(enum gov_action a);     /* "none" "scale_out" "scale_in" */
 const char *gov_severity_name(enum gov_severity s); /* "none" "warning" "critical" */
 
-/* Build the input from a loaded group state, for the governor_tick action.
+/* Build the input from a loaded group state, for the tick (governor_tick.h).
  *
  * nodes:     {"state": building|active|draining|failed|...}; other states
  *            (deleting, unknown) are counted nowhere.

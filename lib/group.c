@@ -1,7 +1,10 @@
-/* group.c - the group spec: one table of fields (GROUP_FIELDS in group.h)
- * drives defaults, parameter application, JSON and validation. */
+/* group.c - the group spec: one list of fields (GROUP_FIELDS in group.h)
+ * drives defaults, the typed parameters, JSON and validation. */
 #include "group.h"
 #include "jsonx.h"
+#include "keys.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -85,7 +88,7 @@ static int check_cloud_name(const char *f, const char *v, struct as_error *err)
 static int check_user_data(const char *f, const char *v, struct as_error *err)
 {
     size_t n = strlen(v);
-    if (n > 65536 || !jx_utf8_valid(v, n))
+    if (n > 65536 || !utf8_valid(v, n))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "parameter '%s' must be UTF-8 text of at most 64 KiB", f);
     return 0;
@@ -95,23 +98,11 @@ static int check_user_data(const char *f, const char *v, struct as_error *err)
  * '-', 1 to 63 characters, joined by dots, optional final dot. */
 static int check_zone(const char *f, const char *v, struct as_error *err)
 {
-    size_t n = strlen(v), label = 0, labels = 0;
+    size_t n = strlen(v);
     bool ok = n <= 254;
-    for (size_t i = 0; ok && i <= n; i++) {
-        char c = v[i];
-        if (c == '.' || c == '\0') {
-            if (c == '\0' && label == 0 && labels > 0 && v[i - 1] == '.')
-                break; /* trailing dot */
-            ok = label >= 1 && label <= 63 && v[i - 1] != '-' &&
-                 v[i - label] != '-';
-            labels++;
-            label = 0;
-        } else {
-            ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-            label++;
-        }
-    }
-    if (!ok || labels < 2)
+    if (n > 0 && v[n - 1] == '.')
+        n--;
+    if (!ok || key_dns_labels(v, n) < 2)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "parameter '%s' must be a lowercase DNS zone such as "
                        "example.com",
@@ -141,7 +132,7 @@ static int check_channel(const char *f, const char *v, struct as_error *err)
 static int check_alert_match(const char *f, const char *v, struct as_error *err)
 {
     size_t n = strlen(v);
-    bool ok = n <= 2048 && jx_utf8_valid(v, n);
+    bool ok = n <= 2048 && utf8_valid(v, n);
     for (size_t i = 0; ok && i < n; i++)
         ok = (unsigned char)v[i] >= 0x20 && v[i] != 0x7f;
     if (!ok)
@@ -159,6 +150,13 @@ static int check_alert_match(const char *f, const char *v, struct as_error *err)
 static const struct field fields[] = {GROUP_FIELDS(FIELD)};
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
+/* Row i of group_param_desc describes the same field as fields[i]. */
+#define PARAM_ROW(n, kind, def, cfg, lo, hi, check) PARAM_DESC(struct group_params, n, kind)
+const struct param_desc group_param_desc[] = {GROUP_FIELDS(PARAM_ROW)};
+const size_t group_param_count = sizeof group_param_desc / sizeof group_param_desc[0];
+_Static_assert(sizeof group_param_desc / sizeof group_param_desc[0] == NFIELDS,
+               "group_param_desc and fields differ");
+
 static long long *int_at(struct group *g, const struct field *f)
 {
     return (long long *)((char *)g + f->off);
@@ -172,12 +170,8 @@ static char **str_at(struct group *g, const struct field *f)
 int group_check_name(const char *name, struct as_error *err)
 {
     size_t n = name ? strlen(name) : 0;
-    bool ok = n >= 1 && n <= GROUP_NAME_MAX && name[0] >= 'a' && name[0] <= 'z' &&
-              name[n - 1] != '-';
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-             name[i] == '-';
-    if (!ok)
+    if (n < 1 || n > GROUP_NAME_MAX || name[0] < 'a' || name[0] > 'z' ||
+        !key_label_ok(name, n))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_name",
                        "group name must be a DNS label: a lowercase letter, then up "
                        "to 30 lowercase letters, digits or '-', not ending in '-'");
@@ -187,7 +181,7 @@ int group_check_name(const char *name, struct as_error *err)
 static void set_str(char **slot, const char *v)
 {
     free(*slot);
-    *slot = v && *v ? strdup(v) : NULL;
+    *slot = v && *v ? xstrdup(v) : NULL;
 }
 
 void group_init(struct group *g, const char *name)
@@ -207,7 +201,7 @@ void group_init(struct group *g, const char *name)
     }
 }
 
-void group_free(struct group *g)
+void group_clear(struct group *g)
 {
     for (size_t i = 0; i < NFIELDS; i++)
         if (!fields[i].is_int)
@@ -216,20 +210,24 @@ void group_free(struct group *g)
     g->settings = NULL;
 }
 
-int group_apply_args(struct group *g, const struct as_args *a, bool only_given,
-                     struct as_error *err)
+static bool present(const struct group_params *p, size_t i)
 {
-    (void)err;
+    const struct param_desc *d = &group_param_desc[i];
+    return d->kind == PARAM_INT ? PARAM_INT_AT(p, d) != PARAM_ABSENT
+                                : PARAM_STR_AT(p, d) != NULL;
+}
+
+void group_apply(struct group *g, const struct group_params *p)
+{
     for (size_t i = 0; i < NFIELDS; i++) {
         const struct field *f = &fields[i];
-        if (only_given && !as_arg_given(a, f->name))
+        if (!present(p, i))
             continue;
         if (f->is_int)
-            *int_at(g, f) = as_arg_int(a, f->name, -1);
+            *int_at(g, f) = PARAM_INT_AT(p, &group_param_desc[i]);
         else
-            set_str(str_at(g, f), as_arg_str(a, f->name));
+            set_str(str_at(g, f), PARAM_STR_AT(p, &group_param_desc[i]));
     }
-    return 0;
 }
 
 /* One field's own rule: its range, or its check function. */
@@ -247,16 +245,16 @@ static int check_field(const struct group *g, const struct field *f, struct as_e
     return v && f->check(f->name, v, err) < 0 ? -1 : 0;
 }
 
-int group_check_given(const struct as_args *a, struct as_error *err)
+int group_check_given(const struct group_params *p, struct as_error *err)
 {
     struct group g;
     int rc = 0;
     group_init(&g, "scratch");
-    group_apply_args(&g, a, true, err);
+    group_apply(&g, p);
     for (size_t i = 0; i < NFIELDS && rc == 0; i++)
-        if (as_arg_given(a, fields[i].name))
+        if (present(p, i))
             rc = check_field(&g, &fields[i], err);
-    group_free(&g);
+    group_clear(&g);
     return rc;
 }
 
@@ -279,7 +277,7 @@ int group_validate(const struct group *g, struct as_error *err)
 
 struct json_object *group_to_json(const struct group *g)
 {
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     jx_add_str(o, "name", g->name);
     for (size_t i = 0; i < NFIELDS; i++) {
         const struct field *f = &fields[i];
@@ -305,7 +303,7 @@ int group_from_json(struct group *g, struct json_object *o, struct as_error *err
 {
     group_init(g, jx_str(o, "name", ""));
     if (group_check_name(g->name, NULL) < 0) {
-        group_free(g);
+        group_clear(g);
         return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
                        "a stored group spec has no valid name");
     }
@@ -316,10 +314,10 @@ int group_from_json(struct group *g, struct json_object *o, struct as_error *err
             continue;
         bool right = f->is_int ? json_object_is_type(v, json_type_int)
                                : json_object_is_type(v, json_type_string) &&
-                                     jx_utf8_valid(json_object_get_string(v),
+                                     utf8_valid(json_object_get_string(v),
                                                    (size_t)json_object_get_string_len(v));
         if (!right) {
-            group_free(g);
+            group_clear(g);
             return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
                            "stored spec of group %s has a bad '%s'", g->name, f->name);
         }
@@ -333,9 +331,9 @@ int group_from_json(struct group *g, struct json_object *o, struct as_error *err
     const char *st = settings ? json_object_to_json_string_ext(settings, JSON_C_TO_STRING_PLAIN)
                               : "";
     const char *status = jx_str(o, "status", "active");
-    if (!jx_utf8_valid(st, strlen(st)) || !jx_utf8_valid(status, strlen(status)) ||
+    if (!utf8_valid(st, strlen(st)) || !utf8_valid(status, strlen(status)) ||
         strlen(status) >= sizeof g->status) {
-        group_free(g);
+        group_clear(g);
         return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
                        "stored spec of group %s is not valid UTF-8 or has a bad status",
                        g->name);

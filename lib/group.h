@@ -1,16 +1,17 @@
 /* group.h - the autoscaling group (ASG) model: its spec, defaults and
  * validation. The spec is stored as one flat JSON object whose keys are the
- * very parameter names of asg_create/asg_update, so one table (GROUP_FIELDS)
- * drives the struct, the parameters, the defaults, the JSON and validation. */
+ * very parameter names of asg_create/asg_update, so one X-macro list
+ * (GROUP_FIELDS) drives the struct, the typed parameters (struct
+ * group_params; the actions' table rows are AS_GROUP_ROW in st2.h), the
+ * defaults, the JSON and validation. */
 #ifndef AS_GROUP_H
 #define AS_GROUP_H
 
 #include <json-c/json.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
-#include "st2.h"
+#include "params.h"
 
 #define GROUP_NAME_MAX 31
 
@@ -63,32 +64,32 @@ struct group {
     long long created_at, updated_at;
 };
 
-/* Parameter table rows for every spec field: asg_create expands
- * GROUP_FIELDS(GROUP_PARAM_DEF) (with defaults), asg_update
- * GROUP_FIELDS(GROUP_PARAM_NODEF) (only what is given changes). */
-#define GROUP_PTYPE_INT AS_T_INTEGER
-#define GROUP_PTYPE_STR AS_T_STRING
-#define GROUP_PARAM_DEF(n, kind, def, cfg, lo, hi, check) \
-    {#n, GROUP_PTYPE_##kind, 0, def, cfg, AS_NAMED},
-#define GROUP_PARAM_NODEF(n, kind, def, cfg, lo, hi, check) \
-    {#n, GROUP_PTYPE_##kind, 0, NULL, NULL, AS_NAMED},
+/* The spec fields as an action parsed them (as_args_fill with
+ * group_param_desc): absent is NULL / PARAM_ABSENT (params.h), and a string
+ * given as "" clears its field. asg_define's parameters carry each field's
+ * default, asg_update's none, so there only what is given is present. */
+#define GROUP_PARAM_FIELD(n, kind, def, cfg, lo, hi, check) PARAM_CTYPE_##kind n;
+struct group_params {
+    GROUP_FIELDS(GROUP_PARAM_FIELD)
+};
+extern const struct param_desc group_param_desc[];
+extern const size_t group_param_count;
 
 /* Validate a group name: a DNS label (it becomes part of host names and LB
  * server names), ^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$. */
 int group_check_name(const char *name, struct as_error *err);
 
 void group_init(struct group *g, const char *name); /* defaults */
-void group_free(struct group *g);
+/* Free what g holds and leave it empty (a second clear is harmless). */
+void group_clear(struct group *g);
 
-/* Set fields from parsed parameters: every declared one with only_given
- * false (defaults included), only those given with only_given true. */
-int group_apply_args(struct group *g, const struct as_args *a, bool only_given,
-                     struct as_error *err);
+/* Set every field present in p (see struct group_params). */
+void group_apply(struct group *g, const struct group_params *p);
 
-/* Each parameter given in a against its field's own rule (range,
- * charset), without a stored spec: lets asg_update refuse before its first
- * write (the spec lock). Whole-spec rules wait for group_validate. */
-int group_check_given(const struct as_args *a, struct as_error *err);
+/* Each field present in p against its own rule (range, charset), without a
+ * stored spec: lets asg_update refuse before its first write (the spec
+ * lock). Whole-spec rules wait for group_validate. */
+int group_check_given(const struct group_params *p, struct as_error *err);
 
 /* Whole-spec checks: each field's own rule, then min <= desired <= max. */
 int group_validate(const struct group *g, struct as_error *err);

@@ -25,7 +25,9 @@
 #include "log.h"
 #include "path.h"
 #include "secret.h"
-#include "st2.h"
+#include "signals.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -177,7 +179,7 @@ static uint64_t next_random(struct http_client *c)
     return c->rng * 0x2545f4914f6cdd1dull;
 }
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
 
 struct http_client *http_client_new(const struct http_options *o,
                                     struct as_error *err)
@@ -202,9 +204,7 @@ struct http_client *http_client_new(const struct http_options *o,
         return NULL;
     }
 
-    struct http_client *c = calloc(1, sizeof *c);
-    if (!c)
-        goto oom;
+    struct http_client *c = xcalloc(1, sizeof *c);
     c->opt = *o;
     /* Zero means "not set" for values where zero would be nonsense, so a
      * caller may fill only the fields it cares about. */
@@ -222,10 +222,9 @@ struct http_client *http_client_new(const struct http_options *o,
         c->opt.budget_ms = def.budget_ms;
 
     c->ca_bundle = dup_or_null(o->ca_bundle);
-    c->user_agent = strdup(o->user_agent ? o->user_agent : def.user_agent);
-    c->curl = curl.easy_init();
-    if ((o->ca_bundle && !c->ca_bundle) || !c->user_agent || !c->curl)
-        goto oom;
+    c->user_agent = xstrdup(o->user_agent ? o->user_agent : def.user_agent);
+    if (!(c->curl = curl.easy_init())) /* after the global init, only memory fails */
+        xalloc_die(0);
     c->opt.ca_bundle = c->ca_bundle;
     c->opt.user_agent = c->user_agent;
     c->rng = seed();
@@ -236,11 +235,6 @@ struct http_client *http_client_new(const struct http_options *o,
                  "use it only against test endpoints");
     }
     return c;
-
-oom:
-    http_client_free(c);
-    as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    return NULL;
 }
 
 void http_client_free(struct http_client *c)
@@ -254,22 +248,13 @@ void http_client_free(struct http_client *c)
     free(c);
 }
 
-/* A captured header may be a credential: no copy of it outlives its use. */
-static void wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
-void http_response_free(struct http_response *r)
+void http_response_clear(struct http_response *r)
 {
     if (!r)
         return;
     free(r->body);
     free(r->content_type);
-    wipe_free(r->captured_header);
+    secret_free(r->captured_header); /* it may be a credential */
     r->body = NULL;
     r->content_type = NULL;
     r->captured_header = NULL;
@@ -344,7 +329,6 @@ struct transfer {
     struct http_response *resp;
     size_t cap;
     int too_large;
-    int oom;
     long retry_after_ms; /* from this response, -1 none */
     const char *capture; /* request.capture_header, NULL or "" for none */
 };
@@ -359,16 +343,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
         t->too_large = 1;
         return 0; /* anything but len aborts the transfer */
     }
-    if (r->body_len + len + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (cap < r->body_len + len + 1)
-            cap *= 2;
-        char *nb = realloc(r->body, cap);
-        if (!nb)
-            return 0;
-        r->body = nb;
-        t->cap = cap;
-    }
+    r->body = xgrow(r->body, r->body_len + len + 1, &t->cap, 1);
     memcpy(r->body + r->body_len, data, len);
     r->body_len += len;
     r->body[r->body_len] = '\0';
@@ -402,13 +377,13 @@ static long parse_retry_after(const char *v)
 /* If this header line is "<t->capture>: value", keep the trimmed value in
  * the response (the last one wins). libcurl hands over whole lines, CRLF
  * included, not NUL-terminated. Nothing here logs the value, which may be a
- * credential. -1 only when out of memory. */
-static int capture_header(struct transfer *t, const char *data, size_t len)
+ * credential. */
+static void capture_header(struct transfer *t, const char *data, size_t len)
 {
     size_t n = strlen(t->capture);
 
     if (n == 0 || len <= n || data[n] != ':' || strncasecmp(data, t->capture, n) != 0)
-        return 0;
+        return;
     const char *v = data + n + 1, *end = data + len;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
@@ -416,19 +391,15 @@ static int capture_header(struct transfer *t, const char *data, size_t len)
                        end[-1] == '\n'))
         end--;
     struct http_response *r = t->resp;
-    wipe_free(r->captured_header);
+    secret_free(r->captured_header);
     r->captured_header = NULL;
     if ((size_t)(end - v) > HTTP_CAPTURE_MAX) {
         /* A cut credential would only fail later, and more obscurely. */
         log_debug("response header %.64s: %zu bytes, over %d: not captured", t->capture,
                   (size_t)(end - v), HTTP_CAPTURE_MAX);
-        return 0;
+        return;
     }
-    if (!(r->captured_header = strndup(v, (size_t)(end - v)))) {
-        t->oom = 1;
-        return -1;
-    }
-    return 0;
+    r->captured_header = xstrndup(v, (size_t)(end - v));
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
@@ -440,7 +411,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     /* A new status line (after a 100 Continue, say) starts a new header set. */
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         t->retry_after_ms = -1;
-        wipe_free(t->resp->captured_header);
+        secret_free(t->resp->captured_header);
         t->resp->captured_header = NULL;
     } else if (len > sizeof name - 1 && len < 256 &&
                strncasecmp(data, name, sizeof name - 1) == 0) {
@@ -448,8 +419,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
         memcpy(v, data + sizeof name - 1, len - (sizeof name - 1));
         v[len - (sizeof name - 1)] = '\0';
         t->retry_after_ms = parse_retry_after(v);
-    } else if (t->capture && capture_header(t, data, len) < 0) {
-        return 0; /* out of memory: anything but len aborts the transfer */
+    } else if (t->capture) {
+        capture_header(t, data, len);
     }
     return len;
 }
@@ -598,14 +569,10 @@ static struct curl_slist *build_headers(const char *const *list)
     /* "Expect:" stops libcurl from waiting up to a second for a 100 Continue
      * before sending a large body: every server we talk to answers directly. */
     struct curl_slist *h = curl.slist_append(NULL, "Expect:");
-    for (size_t i = 0; h && list && list[i]; i++) {
-        struct curl_slist *n = curl.slist_append(h, list[i]);
-        if (!n) {
-            curl.slist_free_all(h);
-            return NULL;
-        }
-        h = n;
-    }
+    for (size_t i = 0; h && list && list[i]; i++)
+        h = curl.slist_append(h, list[i]);
+    if (!h) /* libcurl's copy of a string: only memory fails */
+        xalloc_die(0);
     return h;
 }
 
@@ -622,7 +589,7 @@ static int attempt_once(struct http_client *c, const struct http_request *req,
                         struct curl_slist *headers, struct http_response *resp,
                         struct transfer *t, long timeout_ms, struct failure *f)
 {
-    http_response_free(resp);
+    http_response_clear(resp);
     resp->status = 0;
     c->errbuf[0] = '\0';
     f->exit = AS_EXIT_FAILURE;
@@ -638,21 +605,16 @@ static int attempt_once(struct http_client *c, const struct http_request *req,
         char *ct = NULL;
         curl.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
         curl.easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct);
-        if ((ct && !(resp->content_type = strdup(ct))) ||
-            (!resp->body && !(resp->body = calloc(1, 1)))) {
-            f->code = "out_of_memory";
-            snprintf(f->text, sizeof f->text, "out of memory");
-            return -1;
-        }
+        if (ct)
+            resp->content_type = xstrdup(ct);
+        if (!resp->body)
+            resp->body = xcalloc(1, 1);
         return 0;
     }
 
     if (rc == CURLE_ABORTED_BY_CALLBACK && as_interrupted()) {
         f->code = "interrupted";
         snprintf(f->text, sizeof f->text, "interrupted");
-    } else if (t->oom) {
-        f->code = "out_of_memory";
-        snprintf(f->text, sizeof f->text, "out of memory");
     } else if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         f->code = "http_too_large";
         snprintf(f->text, sizeof f->text, "reply body exceeds %u bytes", HTTP_BODY_MAX);
@@ -683,8 +645,6 @@ int http_do(struct http_client *c, const struct http_request *req,
     redact_url(req->url, req->secret_url, shown, sizeof shown);
 
     struct curl_slist *headers = build_headers(req->headers);
-    if (!headers)
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
 
     for (attempt = 1;; attempt++) {
         struct transfer t = {.resp = resp, .retry_after_ms = -1,
@@ -750,7 +710,7 @@ int http_do(struct http_client *c, const struct http_request *req,
     }
 
     curl.slist_free_all(headers);
-    http_response_free(resp);
+    http_response_clear(resp);
     resp->status = 0;
     if (attempt < 1)
         attempt = 1;
@@ -790,6 +750,21 @@ static int json_null(const char *s, size_t len)
     return len == 4 && memcmp(s, "null", 4) == 0;
 }
 
+/* A reply body as JSON, or NULL when it is not (or is JSON null). */
+static struct json_object *json_or_null(const char *body, size_t len)
+{
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        xalloc_die(0);
+    struct json_object *doc = json_tokener_parse_ex(tok, body, (int)len);
+    if (json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(doc);
+        doc = NULL;
+    }
+    json_tokener_free(tok);
+    return doc;
+}
+
 int http_json(struct http_client *c, const char *method, const char *url,
               const char *const *headers, struct json_object *body,
               struct http_response *resp, struct json_object **out,
@@ -802,13 +777,9 @@ int http_json(struct http_client *c, const char *method, const char *url,
     *out = NULL;
     while (headers && headers[n])
         n++;
-    list = calloc(n + 3, sizeof *list);
-    if (!list || (body && !(text = jx_dump(body)))) {
-        free(list);
-        memset(resp, 0, sizeof *resp);
-        resp->retry_after_ms = -1;
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    }
+    list = xcalloc(n + 3, sizeof *list);
+    if (body)
+        text = jx_dump(body);
     /* The caller's own Content-Type/Accept win: libcurl would send both. */
     if (body && !has_header(headers, "Content-Type"))
         list[k++] = "Content-Type: application/json";
@@ -831,15 +802,7 @@ int http_json(struct http_client *c, const char *method, const char *url,
 
     if (resp->status < 200 || resp->status > 299) {
         /* An error reply: JSON if it is, the caller reads it either way. */
-        struct json_tokener *tok = json_tokener_new();
-        if (tok) {
-            *out = json_tokener_parse_ex(tok, resp->body, (int)resp->body_len);
-            if (json_tokener_get_error(tok) != json_tokener_success) {
-                json_object_put(*out);
-                *out = NULL;
-            }
-            json_tokener_free(tok);
-        }
+        *out = json_or_null(resp->body, resp->body_len);
         return 0;
     }
 
@@ -850,7 +813,7 @@ int http_json(struct http_client *c, const char *method, const char *url,
         !(*out = jx_parse(resp->body, resp->body_len, what, "http_bad_json",
                           AS_EXIT_FAILURE, err))) {
         /* -1 leaves nothing to free, whatever the caller's habits. */
-        http_response_free(resp);
+        http_response_clear(resp);
         return -1;
     }
     return 0;
@@ -893,17 +856,14 @@ static char *json_error_message(struct json_object *doc)
     }
     if (!msg)
         return NULL;
-    char *out = NULL;
-    if (asprintf(&out, "%s%s%s", prefix ? prefix : "", prefix ? ": " : "", msg) < 0)
-        return NULL;
-    return out;
+    return xasprintf("%s%s%s", prefix ? prefix : "", prefix ? ": " : "", msg);
 }
 
 /* One line, printable, bounded; cut on a UTF-8 character boundary. */
 static void tidy(char *s)
 {
     size_t w = 0;
-    int valid = jx_utf8_valid(s, strlen(s));
+    int valid = utf8_valid(s, strlen(s));
 
     for (size_t r = 0; s[r]; r++) {
         unsigned char ch = (unsigned char)s[r];
@@ -932,25 +892,17 @@ char *http_error_text(const struct http_response *r)
 
     if (!r || !r->body || blank(r->body, r->body_len)) {
         if (!r || r->status == 0)
-            return strdup("no response");
-        if (asprintf(&text, "HTTP %ld", r->status) < 0)
-            return NULL;
-        return text;
+            return xstrdup("no response");
+        return xasprintf("HTTP %ld", r->status);
     }
-    struct json_tokener *tok = json_tokener_new();
-    if (tok) {
-        struct json_object *doc = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
-        if (json_tokener_get_error(tok) == json_tokener_success)
-            text = json_error_message(doc);
-        json_object_put(doc);
-        json_tokener_free(tok);
-    }
+    struct json_object *doc = json_or_null(r->body, r->body_len);
+    text = json_error_message(doc);
+    json_object_put(doc);
     /* Scrub before cutting, so a secret cut in half cannot slip through;
      * the copy also stops at an embedded NUL. */
     char *clean = secret_scrub(text ? text : r->body);
     free(text);
-    if (clean)
-        tidy(clean);
+    tidy(clean);
     return clean;
 }
 
@@ -960,10 +912,8 @@ char *http_urlencode(const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = s ? strlen(s) : 0;
-    char *out = malloc(n * 3 + 1), *w = out;
+    char *out = xmalloc(n * 3 + 1), *w = out;
 
-    if (!out)
-        return NULL;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         /* explicit ranges: isalnum() follows the locale */
@@ -980,6 +930,22 @@ char *http_urlencode(const char *s)
     return out;
 }
 
+char *http_base_url(const char *url)
+{
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    return xstrndup(url, n);
+}
+
+int http_header_value_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+            return 0;
+    return 1;
+}
+
 /* ------------------------------------------------------------ http_api -- */
 
 int http_api_open(struct http_api *a, char *base, const char *prefix, const char *secret,
@@ -989,11 +955,7 @@ int http_api_open(struct http_api *a, char *base, const char *prefix, const char
     a->base = base;
     if (!base)
         return -1; /* the caller's URL check set err */
-    if (asprintf(&a->auth, "%s%s", prefix, secret) < 0) {
-        a->auth = NULL;
-        http_api_close(a);
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    }
+    a->auth = xasprintf("%s%s", prefix, secret);
     struct http_options o;
     http_options_default(&o);
     o.ca_bundle = ca_bundle;
@@ -1007,10 +969,7 @@ int http_api_open(struct http_api *a, char *base, const char *prefix, const char
 void http_api_close(struct http_api *a)
 {
     http_client_free(a->http);
-    if (a->auth) {
-        explicit_bzero(a->auth, strlen(a->auth));
-        free(a->auth);
-    }
+    secret_free(a->auth);
     free(a->base);
     memset(a, 0, sizeof *a);
 }

@@ -88,7 +88,7 @@ int http_do(struct http_client *c, const struct http_request *req,
             struct http_response *resp, struct as_error *err);
 
 /* Frees and NULLs body, content_type and captured_header (wiped first). */
-void http_response_free(struct http_response *r);
+void http_response_clear(struct http_response *r);
 
 /* JSON convenience: sends `body` (may be NULL) as application/json with
  * Accept: application/json plus extra headers; parses a JSON reply into *out
@@ -116,6 +116,15 @@ const char *http_url_problem(const char *url);
 /* Percent-encode everything but unreserved characters (RFC 3986), newly
  * allocated: for key names and query values. */
 char *http_urlencode(const char *s);
+
+/* An API's base URL: url without its trailing '/'s (the paths appended
+ * start with one), new. The caller has checked url against its own rules
+ * first. */
+char *http_base_url(const char *url);
+
+/* May s be sent as a header's value: printable ASCII, no blank (a CR or LF
+ * would let a token or key add headers of its own)? */
+int http_header_value_ok(const char *s);
 
 /* An HTTP API reached with one secret header: what the PowerDNS and
  * DigitalOcean providers each hold. The header line is wiped when freed,

@@ -18,7 +18,7 @@ const char *incident_change_name(enum incident_change c)
 static struct json_object *new_record(const struct alert_event *e, const char *state,
                                       long long now)
 {
-    struct json_object *r = json_object_new_object();
+    struct json_object *r = jx_new_object();
     jx_add_str(r, "id", e->id);
     jx_add_str(r, "source", e->source);
     jx_add_str(r, "state", state);

@@ -1,5 +1,7 @@
 /* jsonx.c - see jsonx.h. */
 #include "jsonx.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <string.h>
 
@@ -30,10 +32,8 @@ struct json_object *jx_parse(const char *text, size_t len, const char *what,
         return NULL;
     }
     struct json_tokener *tok = json_tokener_new();
-    if (!tok) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
+    if (!tok)
+        xalloc_die(0);
     struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = parse_end(tok);
@@ -72,12 +72,12 @@ struct json_object *jx_parse_record(const char *text)
 {
     static struct json_tokener *tok;
     if (!tok && !(tok = json_tokener_new()))
-        return NULL;
+        xalloc_die(0);
     json_tokener_reset(tok);
     size_t len = strlen(text);
     /* json-c keeps any bytes inside strings and would hand them on to our
      * UTF-8-only output: a record in another encoding is corrupt. */
-    if (!jx_utf8_valid(text, len))
+    if (!utf8_valid(text, len))
         return NULL;
     struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     if (json_tokener_get_error(tok) != json_tokener_success ||
@@ -166,8 +166,11 @@ int jx_peek_str(const char *text, const char *key, char *out, size_t outsz)
 
 char *jx_dump(struct json_object *o)
 {
-    return strdup(json_object_to_json_string_ext(
-        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    const char *s = json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!s) /* json-c's print buffer could not grow */
+        xalloc_die(0);
+    return xstrdup(s);
 }
 
 static struct json_object *field(struct json_object *o, const char *key)
@@ -211,76 +214,66 @@ struct json_object *jx_arr(struct json_object *o, const char *key)
     return json_object_is_type(v, json_type_array) ? v : NULL;
 }
 
+struct json_object *jx_new_object(void)
+{
+    struct json_object *o = json_object_new_object();
+    if (!o)
+        xalloc_die(0);
+    return o;
+}
+
+struct json_object *jx_new_array(void)
+{
+    struct json_object *o = json_object_new_array();
+    if (!o)
+        xalloc_die(0);
+    return o;
+}
+
+struct json_object *jx_new_string(const char *s)
+{
+    struct json_object *o = s ? json_object_new_string(s) : NULL;
+    if (s && !o)
+        xalloc_die(strlen(s) + 1);
+    return o;
+}
+
+struct json_object *jx_new_string_len(const char *s, size_t len)
+{
+    struct json_object *o = json_object_new_string_len(s, (int)len);
+    if (!o)
+        xalloc_die(len + 1);
+    return o;
+}
+
+struct json_object *jx_new_int(long long v)
+{
+    struct json_object *o = json_object_new_int64(v);
+    if (!o)
+        xalloc_die(0);
+    return o;
+}
+
+struct json_object *jx_new_bool(bool v)
+{
+    struct json_object *o = json_object_new_boolean(v);
+    if (!o)
+        xalloc_die(0);
+    return o;
+}
+
 void jx_add_str(struct json_object *o, const char *key, const char *val)
 {
-    json_object_object_add(o, key, val ? json_object_new_string(val) : NULL);
+    json_object_object_add(o, key, jx_new_string(val));
 }
 
 void jx_add_int(struct json_object *o, const char *key, long long val)
 {
-    json_object_object_add(o, key, json_object_new_int64(val));
+    json_object_object_add(o, key, jx_new_int(val));
 }
 
 void jx_add_bool(struct json_object *o, const char *key, bool val)
 {
-    json_object_object_add(o, key, json_object_new_boolean(val));
+    json_object_object_add(o, key, jx_new_bool(val));
 }
 
-bool jx_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        size_t n;
-        unsigned cp;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            n = 1, cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2, cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3, cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - p) <= n)
-            return false;
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-            (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
-
-void jx_clean_line(char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f) {
-            s[i++] = ' ';
-            continue;
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-        if (!len || i + len > n || !jx_utf8_valid(s + i, len)) {
-            s[i++] = '?';
-            continue;
-        }
-        if (c == 0xc2 && (unsigned char)s[i + 1] <= 0x9f) /* C1 controls */
-            s[i] = s[i + 1] = ' ';
-        i += len;
-    }
-}

@@ -28,7 +28,7 @@ struct json_object *jx_parse_record(const char *text);
  * key is absent, not a string, has escapes, or does not fit. */
 int jx_peek_str(const char *text, const char *key, char *out, size_t outsz);
 
-/* Compact serialisation, newly allocated. */
+/* Compact serialisation, new (never NULL: xalloc.h). */
 char *jx_dump(struct json_object *o);
 
 /* Field access: NULL/absent-safe, type-checked. Return the value or the
@@ -39,18 +39,18 @@ bool jx_bool(struct json_object *o, const char *key, bool fallback);
 struct json_object *jx_obj(struct json_object *o, const char *key); /* object or NULL */
 struct json_object *jx_arr(struct json_object *o, const char *key); /* array or NULL */
 
+/* json-c's constructors under the out-of-memory policy (xalloc.h): never
+ * NULL, the process ends instead. jx_new_string(NULL) is JSON null (NULL). */
+struct json_object *jx_new_object(void);
+struct json_object *jx_new_array(void);
+struct json_object *jx_new_string(const char *s);
+struct json_object *jx_new_string_len(const char *s, size_t len); /* may hold NULs */
+struct json_object *jx_new_int(long long v);
+struct json_object *jx_new_bool(bool v);
+
 /* Add helpers that tolerate a NULL string (stored as JSON null). */
 void jx_add_str(struct json_object *o, const char *key, const char *val);
 void jx_add_int(struct json_object *o, const char *key, long long val);
 void jx_add_bool(struct json_object *o, const char *key, bool val);
-
-/* Is s valid UTF-8 (no overlongs, no surrogates)? */
-bool jx_utf8_valid(const char *s, size_t len);
-
-/* Make s, in place, one line of valid UTF-8 without control characters,
- * for text from elsewhere (a server, a caller) that goes into our output:
- * a C0, DEL or C1 control becomes a space, each byte of no valid UTF-8
- * sequence (a character cut by snprintf, another encoding) '?'. */
-void jx_clean_line(char *s);
 
 #endif

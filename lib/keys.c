@@ -1,10 +1,34 @@
 /* keys.c - see keys.h. Components are validated by their owners (group
- * names by group_check_name, node and incident ids by their modules) before
- * they reach here; these functions only assemble. */
+ * names by group_check_name, node and incident ids by their modules, with
+ * key_label_ok) before they reach here; the key_* builders only assemble. */
 #include "keys.h"
 
 #include <stdio.h>
 #include <string.h>
+
+bool key_label_ok(const char *s, size_t len)
+{
+    if (len < 1 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+int key_dns_labels(const char *s, size_t len)
+{
+    int labels = 0;
+    for (size_t i = 0, start = 0; i <= len; i++) {
+        if (i < len && s[i] != '.')
+            continue;
+        if (!key_label_ok(s + start, i - start))
+            return -1;
+        labels++;
+        start = i + 1;
+    }
+    return labels;
+}
 
 static char *fmt(char *buf, const char *kind, const char *group, const char *leaf)
 {

@@ -9,6 +9,7 @@
 #ifndef AS_KEYS_H
 #define AS_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define KEY_MAX 256
@@ -31,6 +32,14 @@ char *key_lease_prefix(char *buf);
 /* The claim every spec writer holds while it reads-modifies-writes
  * autoscale.spec.<g>: autoscale.speclock.<g>[.<token>]. */
 char *key_spec_lock(char *buf, const char *group);
+
+/* Is s[0..len) a DNS label: 1 to 63 of [a-z0-9-], not starting or ending
+ * with '-'? Group and node names are labels (group_check_name,
+ * node_check_name), which keeps dots out of the keys above. */
+bool key_label_ok(const char *s, size_t len);
+/* The number of labels of s[0..len) as a dotted DNS name (no final dot),
+ * or -1 when one of them is not a DNS label. */
+int key_dns_labels(const char *s, size_t len);
 
 /* The last dotted component of a key (a node's or incident's id). */
 const char *key_leaf(const char *key);

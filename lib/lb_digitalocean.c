@@ -17,12 +17,14 @@
  * is NULL in the table, and removal is immediate (DO's own load balancer
  * finishes the requests it has in flight). The token goes only into the
  * Authorization header and the secret registry, never into a message. */
-#include "digitalocean.h"
-#include "lb.h"
+#include "lb_int.h"
 
+#include "digitalocean.h"
 #include "http.h"
 #include "jsonx.h"
 #include "log.h"
+#include "settings.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +62,8 @@ static void dolb_close(struct lb *lb)
 static struct lb *dolb_open(struct json_object *settings, const char *backend,
                             struct as_error *err)
 {
-    const char *token = lb_setting(settings, "token");
-    const char *id = lb_setting(settings, "lb_id");
+    const char *token = settings_str(settings, "token");
+    const char *id = settings_str(settings, "lb_id");
     (void)backend; /* the load balancer is named by its id */
 
     if (digitalocean_token_check(token, "digitalocean_token", err) < 0)
@@ -72,14 +74,10 @@ static struct lb *dolb_open(struct json_object *settings, const char *backend,
                                   "(digitalocean_lb_id)");
         return NULL;
     }
-    struct lb *lb = calloc(1, sizeof *lb);
-    if (!lb) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
+    struct lb *lb = xcalloc(1, sizeof *lb);
     snprintf(lb->id, sizeof lb->id, "%s", id);
-    if (digitalocean_api_open(&lb->api, token, lb_setting(settings, "api_url"),
-                              lb_setting(settings, "ca_bundle"), err) < 0) {
+    if (digitalocean_api_open(&lb->api, token, settings_str(settings, "api_url"),
+                              settings_str(settings, "ca_bundle"), err) < 0) {
         free(lb);
         return NULL;
     }
@@ -118,34 +116,32 @@ static int call(struct lb *lb, const char *method, const char *path, const char 
     const char *headers[] = {lb->api.auth, "Accept: application/json",
                              body ? "Content-Type: application/json" : NULL, NULL};
     struct http_response resp;
-    char *url = NULL;
+    char *url = xasprintf("%s/load_balancers/%s%s", lb->api.base, lb->id, path);
 
     *out = NULL;
-    if (asprintf(&url, "%s/load_balancers/%s%s", lb->api.base, lb->id, path) < 0)
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
     struct http_request req = {.method = method, .url = url, .headers = headers,
                                .body = body, .body_len = body ? strlen(body) : 0,
                                .retry = 1};
     int rc = http_do(lb->api.http, &req, &resp, err);
     free(url);
     if (rc < 0) {
-        if (strcmp(err->code, "http_unreachable") == 0)
-            snprintf(err->code, sizeof err->code, "lb_unreachable");
-        else if (strcmp(err->code, "http_timeout") == 0)
-            snprintf(err->code, sizeof err->code, "lb_timeout");
+        if (as_error_is(err, "http_unreachable"))
+            as_error_recode(err, "lb_unreachable");
+        else if (as_error_is(err, "http_timeout"))
+            as_error_recode(err, "lb_timeout");
         as_error_prefix(err, "digitalocean");
         return -1;
     }
     if (resp.status < 200 || resp.status > 299) {
         reply_error(lb, method, &resp, err);
-        http_response_free(&resp);
+        http_response_clear(&resp);
         return -1;
     }
     if (resp.body_len > 0 && !(*out = jx_parse_record(resp.body)))
         rc = as_fail(err, AS_EXIT_FAILURE, "lb_bad_reply",
                      "digitalocean: %s load balancer %s: HTTP %ld reply is not a JSON "
                      "object", method, lb->id, resp.status);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     return rc;
 }
 
@@ -165,11 +161,7 @@ static int dolb_list(struct lb *lb, struct lb_member **out, size_t *n, struct as
                        lb->id);
     }
     size_t len = ids ? json_object_array_length(ids) : 0;
-    *out = calloc(len + 1, sizeof **out);
-    if (!*out) {
-        json_object_put(doc);
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    }
+    *out = xcalloc(len + 1, sizeof **out);
     for (size_t i = 0; i < len; i++) {
         struct json_object *v = json_object_array_get_idx(ids, i);
         struct lb_member *m = &(*out)[*n];

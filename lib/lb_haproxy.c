@@ -18,10 +18,13 @@
  *  - a reload or restart forgets them all: lb_sync puts them back.
  * Sessions and states come from "show stat <backend> 4 -1" (CSV, servers
  * only), read by column name so a later HAProxy adding columns is fine. */
-#include "lb.h"
+#include "lb_int.h"
 
-#include "jsonx.h"
+#include "clock.h"
 #include "log.h"
+#include "settings.h"
+#include "signals.h"
+#include "xalloc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -118,39 +121,24 @@ static int parse_socket(struct lb *lb, const char *spec, struct as_error *err)
  * (a group's own settings); absent means on. */
 static int parse_check(struct json_object *settings, bool *on, struct as_error *err)
 {
-    struct json_object *v = NULL;
-    *on = true;
-    if (!json_object_object_get_ex(settings, "check", &v) || !v)
-        return 0;
-    if (json_object_is_type(v, json_type_boolean)) {
-        *on = json_object_get_boolean(v);
-        return 0;
-    }
-    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-    if (strcmp(s, "on") == 0 || strcmp(s, "true") == 0 || *s == '\0')
-        return 0;
-    if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0) {
-        *on = false;
-        return 0;
-    }
-    return bad_setting(err, "check", "must be on or off");
+    int v = settings_switch(settings, "check", 1);
+    if (v < 0)
+        return bad_setting(err, "check", "must be on or off");
+    *on = v == 1;
+    return 0;
 }
 
 static struct lb *hx_open(struct json_object *settings, const char *backend,
                           struct as_error *err)
 {
-    struct lb *lb = calloc(1, sizeof *lb);
-    if (!lb) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
+    struct lb *lb = xcalloc(1, sizeof *lb);
     if (!lb_name_ok(backend)) {
         as_fail(err, AS_EXIT_BADINPUT, "invalid_backend",
                 "haproxy: backend names are 1 to 63 of letters, digits and _.:-");
         goto fail;
     }
     snprintf(lb->backend, sizeof lb->backend, "%s", backend);
-    if (parse_socket(lb, lb_setting(settings, "socket"), err) < 0 ||
+    if (parse_socket(lb, settings_str(settings, "socket"), err) < 0 ||
         parse_check(settings, &lb->check, err) < 0)
         goto fail;
     return lb;
@@ -174,7 +162,7 @@ static int unreachable(const struct lb *lb, const char *what, int e, struct as_e
 
 static long long left_ms(long long deadline)
 {
-    long long d = deadline - lb_mono_ms();
+    long long d = deadline - as_mono_ms();
     return d > 0 ? d : 0;
 }
 
@@ -232,20 +220,16 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline)
 /* Read to EOF into a new string. 0, or -1 with errno (ETIMEDOUT, EFBIG). */
 static int read_all(int fd, long long deadline, char **out)
 {
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    if (!buf)
-        return -1;
+    size_t len = 0, cap = 0;
+    char *buf = NULL;
     for (;;) {
         if (len + 1 >= cap) {
-            char *b = cap < HX_REPLY_MAX ? realloc(buf, cap * 2) : NULL;
-            if (!b) {
+            if (cap >= HX_REPLY_MAX) {
                 free(buf);
                 errno = EFBIG;
                 return -1;
             }
-            buf = b;
-            cap *= 2;
+            buf = xgrow(buf, cap + 1, &cap, 1);
         }
         ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
         if (n > 0) {
@@ -277,7 +261,7 @@ static int read_all(int fd, long long deadline, char **out)
 static int hx_cmd(const struct lb *lb, const char *cmd, char **reply, struct as_error *err)
 {
     char line[512];
-    long long deadline = lb_mono_ms() + HX_TIMEOUT_MS;
+    long long deadline = as_mono_ms() + HX_TIMEOUT_MS;
 
     *reply = NULL;
     /* The last line of defence: callers validated every name already. */
@@ -453,14 +437,7 @@ static int parse_stat(const struct lb *lb, char *text, struct lb_member **out, s
         field(line, col.px, px, sizeof px);
         if (strcmp(px, lb->backend) != 0)
             continue;
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct lb_member *v = realloc(*out, ncap * sizeof *v);
-            if (!v)
-                return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-            *out = v;
-            cap = ncap;
-        }
+        *out = xgrow(*out, *n + 1, &cap, sizeof **out);
         member_from_row(line, &col, &(*out)[*n]);
         if (strcmp((*out)[*n].key, "BACKEND") != 0 && strcmp((*out)[*n].key, "FRONTEND") != 0)
             (*n)++;
@@ -587,7 +564,7 @@ static int hx_remove(struct lb *lb, const char *key, long long deadline, bool cu
     while ((rc = del_once(lb, key, err)) >= 2) {
         if (rc == 3 && (rc = server_do(lb, "set server", key, " state maint", err)) <= 0)
             return rc;
-        long long left = deadline - lb_mono_ms();
+        long long left = deadline - as_mono_ms();
         if (left <= 0)
             return as_fail(err, AS_EXIT_FAILURE, "lb_busy",
                            "haproxy: %s/%s still has connections at the deadline; it is "

@@ -1,6 +1,5 @@
 /* lease.c - see lease.h. */
 #include "lease.h"
-#include "asg.h"
 #include "claim.h"
 #include "jsonx.h"
 #include "keys.h"
@@ -26,7 +25,7 @@ int lease_take(struct ds *ds, const char *group, const char *op, int count,
                        "operation must be scale_out or scale_in");
     snprintf(id, LEASE_ID_MAX, "%012lld-%s-%08x", now, op,
              (unsigned)(claim_random64() & 0xffffffffu));
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     jx_add_str(o, "id", id);
     jx_add_str(o, "op", op);
     jx_add_int(o, "count", count);
@@ -64,7 +63,7 @@ int lease_get(struct ds *ds, const char *group, struct json_object **lease,
     if (claim_list(ds, key_lease(key, group), &l, err) < 0)
         return -1;
     *lease = first_record(&l);
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return 0;
 }
 
@@ -109,19 +108,17 @@ static int release_if(struct ds *ds, const char *group, const char *want_id,
     if (claim_list(ds, key_lease(key, group), &l, err) < 0)
         return -1;
     int rc = l.count > 0;
-    for (size_t i = 0; rc >= 0 && i < l.count; i++)
-        if ((!want_id || has_id(l.items[i].value, want_id)) &&
-            ds_list_add(&mine, l.items[i].name, l.items[i].value) < 0)
-            rc = as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    for (size_t i = 0; rc >= 0 && i < mine.count; i++)
-        if (ds_del(ds, mine.items[i].name, err) < 0)
-            rc = -1;
+    for (size_t i = 0; i < l.count; i++)
+        if (!want_id || has_id(l.items[i].value, want_id))
+            ds_list_add(&mine, l.items[i].name, l.items[i].value);
+    if (ds_del_list(ds, &mine, err) < 0)
+        rc = -1;
     if (rc > 0) {
         *released = mine.count > 0;
         *held = first_record(*released ? &mine : &l);
     }
-    ds_list_free(&mine);
-    ds_list_free(&l);
+    ds_list_clear(&mine);
+    ds_list_clear(&l);
     return rc;
 }
 
@@ -142,7 +139,6 @@ static int release(struct ds *ds, const char *group, const char *lease_id,
 int lease_release(struct ds *ds, const char *group, const char *lease_id,
                   struct json_object **out, struct as_error *err)
 {
-    struct group g;
     struct json_object *held;
     bool released;
     char op[16];
@@ -150,9 +146,6 @@ int lease_release(struct ds *ds, const char *group, const char *lease_id,
 
     if (lease_id && lease_id_parse(lease_id, &at, op, sizeof op, err) < 0)
         return -1;
-    if (asg_load_spec(ds, group, &g, err) < 0)
-        return -1;
-    group_free(&g);
     int present = release_if(ds, group, lease_id, &held, &released, err);
     if (present < 0)
         return -1;
@@ -168,7 +161,7 @@ int lease_release(struct ds *ds, const char *group, const char *lease_id,
                  jx_str(held, "id", "(unreadable)"));
     else
         log_info("group %s: no lease held; nothing to release", group);
-    *out = json_object_new_object();
+    *out = jx_new_object();
     jx_add_str(*out, "group", group);
     jx_add_bool(*out, "released", released);
     json_object_object_add(*out, "lease", held);
@@ -186,7 +179,7 @@ int scaling_record(struct ds *ds, const char *group, const char *lease_id,
     if (lease_id_parse(lease_id, &at, op, sizeof op, err) < 0)
         return -1;
     const char *result = failed == 0 ? "success" : succeeded > 0 ? "partial" : "failure";
-    struct json_object *ev = json_object_new_object();
+    struct json_object *ev = jx_new_object();
     jx_add_str(ev, "op", op);
     jx_add_str(ev, "lease_id", lease_id);
     jx_add_int(ev, "at", at);
@@ -207,7 +200,7 @@ int scaling_record(struct ds *ds, const char *group, const char *lease_id,
         return -1;
     }
     log_info("group %s: %s of %d finished: %s", group, op, requested, result);
-    *out = json_object_new_object();
+    *out = jx_new_object();
     jx_add_str(*out, "group", group);
     json_object_object_add(*out, "event", ev);
     jx_add_bool(*out, "lease_released", released);

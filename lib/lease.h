@@ -48,9 +48,11 @@ int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
                    struct as_error *err);
 
 /* Release the group's lease by hand: whatever lease it holds when lease_id
- * is NULL (and any stray candidate with it), else only the lease with that id (another one is AS_EXIT_BADINPUT
- * "lease_mismatch", and stays). No lease is success with released false,
- * so a repeat is harmless; an unknown group is "unknown_group". *out is
+ * is NULL (and any stray candidate with it), else only the lease with that
+ * id (another one is AS_EXIT_BADINPUT "lease_mismatch", and stays). No lease
+ * is success with released false, so a repeat is harmless. Whether the
+ * group exists is the caller's question (the lease_release action asks
+ * asg_load_spec first): the store layer knows keys, not groups. *out is
  * {group, released, lease: the lease found or null}. */
 int lease_release(struct ds *ds, const char *group, const char *lease_id,
                   struct json_object **out, struct as_error *err);

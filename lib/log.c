@@ -1,6 +1,7 @@
 /* log.c - see log.h. */
 #include "log.h"
 #include "secret.h"
+#include "xalloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,22 +35,17 @@ enum log_level log_get_level(void) { return current; }
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-    char *raw = NULL;
     va_list ap;
 
     if (level > current)
         return;
     va_start(ap, fmt);
-    int n = vasprintf(&raw, fmt, ap);
+    char *raw = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
     /* Scrub the whole line before cutting it: a secret straddling the cut
      * would no longer match and its first half would be printed. */
     char *line = secret_scrub(raw);
     free(raw);
-    if (!line)
-        return;
     size_t cut = strlen(line);
     if (cut > 2000) /* at a character boundary: stderr must stay UTF-8 */
         for (cut = 2000; cut > 0 && (line[cut] & 0xC0) == 0x80; cut--)

@@ -1,7 +1,10 @@
 /* node.c - see node.h. */
 #include "node.h"
+#include "datastore.h"
 #include "jsonx.h"
+#include "keys.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const state_names[] = {"building", "active", "draining",
@@ -32,14 +35,25 @@ bool node_state_is_capacity(enum node_state s)
 
 int node_check_name(const char *name, struct as_error *err)
 {
-    size_t n = name ? strlen(name) : 0;
-    bool ok = n >= 1 && n <= 63 && name[0] != '-' && name[n - 1] != '-';
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-             name[i] == '-';
-    if (!ok)
+    if (!name || !key_label_ok(name, strlen(name)))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_node_name",
                        "node name must be a DNS label of lowercase letters, digits "
                        "and '-' (at most 63)");
     return 0;
+}
+
+int node_record_load(struct ds *ds, const char *group, const char *node,
+                     struct json_object **rec, struct as_error *err)
+{
+    char key[KEY_MAX], *text = NULL;
+    *rec = NULL;
+    int rc = ds_get(ds, key_node(key, group, node), &text, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    *rec = jx_parse_record(text);
+    free(text);
+    if (!*rec)
+        return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
+                       "the record of node %s is not a JSON object", node);
+    return 1;
 }

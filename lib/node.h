@@ -31,4 +31,12 @@ bool node_state_is_capacity(enum node_state s);
  * 63 characters, [a-z0-9-], not starting or ending with '-'. */
 int node_check_name(const char *name, struct as_error *err);
 
+struct ds;
+
+/* A node's record: 1 with *rec (a new reference), 0 if there is none, -1
+ * on error. Fields: name, group, state, provider, provider_id, address,
+ * port, created_at, updated_at, execution_id. */
+int node_record_load(struct ds *ds, const char *group, const char *node,
+                     struct json_object **rec, struct as_error *err);
+
 #endif

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "node.h"
 #include "nodes.h"
-#include "st2.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,13 +90,14 @@ struct pool {
     struct json_object *reused; /* names already marked for this lease */
 };
 
-static void pool_free(struct pool *p)
+static void pool_clear(struct pool *p)
 {
     for (size_t i = 0; i < p->n; i++)
         json_object_put(p->cands[i].rec);
     free(p->cands);
     json_object_put(p->reused);
-    ds_list_free(&p->list);
+    ds_list_clear(&p->list);
+    memset(p, 0, sizeof *p);
 }
 
 static int pool_load(struct ds *ds, const char *group, const char *lease, struct pool *p,
@@ -104,12 +105,10 @@ static int pool_load(struct ds *ds, const char *group, const char *lease, struct
 {
     char prefix[KEY_MAX];
     memset(p, 0, sizeof *p);
-    p->reused = json_object_new_array();
+    p->reused = jx_new_array();
     if (ds_list(ds, key_node_prefix(prefix, group), &p->list, err) < 0)
         return -1;
-    p->cands = calloc(p->list.count + 1, sizeof *p->cands);
-    if (!p->cands)
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
+    p->cands = xcalloc(p->list.count + 1, sizeof *p->cands);
     for (size_t i = 0; i < p->list.count; i++) {
         const char *name = key_leaf(p->list.items[i].name);
         struct json_object *rec = jx_parse_record(p->list.items[i].value);
@@ -128,7 +127,7 @@ static int pool_load(struct ds *ds, const char *group, const char *lease, struct
         }
         if (lease && (st == NODE_DRAINING || st == NODE_DELETING) &&
             strcmp(jx_str(rec, "drain_lease", ""), lease) == 0)
-            json_object_array_add(p->reused, json_object_new_string(name));
+            json_object_array_add(p->reused, jx_new_string(name));
         json_object_put(rec);
     }
     return 0;
@@ -136,24 +135,22 @@ static int pool_load(struct ds *ds, const char *group, const char *lease, struct
 
 /* least_loaded: each candidate's sessions from the group's load balancer.
  * 0 with sessions filled, or 1 with why it cannot be used in why. */
-static int ask_load(struct as_ctx *ctx, struct pool *p, char *why, size_t size)
+static int ask_load(struct ds *ds, const struct node_pick_req *req, struct pool *p, char *why,
+                    size_t size)
 {
     struct lb_ctx lc;
     struct as_error e;
     memset(&e, 0, sizeof e);
-    if (lb_ctx_open(&lc, ctx, &e) < 0) {
+    if (lb_ctx_open(&lc, ds, req->group, req->lb, req->allowed, &e) < 0) {
         snprintf(why, size, "the load balancer could not be opened (%.40s: %.300s)", e.code,
                  e.message);
         return 1;
     }
     int rc = 0;
-    struct json_object **recs = calloc(p->n + 1, sizeof *recs);
-    long long *sessions = calloc(p->n + 1, sizeof *sessions);
-    if (!lc.ops) {
+    struct json_object **recs = xcalloc(p->n + 1, sizeof *recs);
+    long long *sessions = xcalloc(p->n + 1, sizeof *sessions);
+    if (!lc.lb) {
         snprintf(why, size, "the group has no load balancer (lb_provider none)");
-        rc = 1;
-    } else if (!recs || !sessions) {
-        snprintf(why, size, "out of memory");
         rc = 1;
     } else {
         for (size_t i = 0; i < p->n; i++)
@@ -166,7 +163,7 @@ static int ask_load(struct as_ctx *ctx, struct pool *p, char *why, size_t size)
         for (size_t i = 0; rc == 0 && i < p->n; i++) {
             if (sessions[i] < 0) {
                 snprintf(why, size, "the %s load balancer does not report the sessions "
-                         "of node %s", lc.ops->name, p->cands[i].name);
+                         "of node %s", lb_ctx_provider(&lc), p->cands[i].name);
                 rc = 1;
             }
             p->cands[i].sessions = sessions[i];
@@ -189,7 +186,7 @@ static int mark_draining(struct ds *ds, const char *group, struct cand *c, const
                   json_object_to_json_string_ext(c->rec, JSON_C_TO_STRING_PLAIN), 0, err);
 }
 
-int node_pick(struct as_ctx *ctx, const struct node_pick_req *req, struct json_object **out,
+int node_pick(struct ds *ds, const struct node_pick_req *req, struct json_object **out,
               struct as_error *err)
 {
     struct group g;
@@ -198,18 +195,17 @@ int node_pick(struct as_ctx *ctx, const struct node_pick_req *req, struct json_o
 
     if (node_pick_check(req, err) < 0)
         return -1;
-    struct ds *ds = as_ctx_ds(ctx, err);
-    if (!ds || asg_load_spec(ds, req->group, &g, err) < 0)
+    if (asg_load_spec(ds, req->group, &g, err) < 0)
         return -1;
     bool deleting = strcmp(g.status, "active") != 0;
     long long min = g.min;
-    group_free(&g);
+    group_clear(&g);
     if (deleting)
         return as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
                        "group '%s' is being deleted: the asg_delete workflow removes its "
                        "nodes, not a scale-in", req->group);
     if (pool_load(ds, req->group, req->lease_id, &p, err) < 0) {
-        pool_free(&p);
+        pool_clear(&p);
         return -1;
     }
 
@@ -220,7 +216,7 @@ int node_pick(struct as_ctx *ctx, const struct node_pick_req *req, struct json_o
     long long take = want < allowed ? want : allowed;
 
     enum strategy used = (enum strategy)strategy_of(req->strategy);
-    if (take > 0 && used == PICK_LEAST_LOADED && ask_load(ctx, &p, why, sizeof why) != 0) {
+    if (take > 0 && used == PICK_LEAST_LOADED && ask_load(ds, req, &p, why, sizeof why) != 0) {
         log_warn("least_loaded: %s; choosing the newest nodes instead", why);
         used = PICK_NEWEST;
     }
@@ -230,21 +226,21 @@ int node_pick(struct as_ctx *ctx, const struct node_pick_req *req, struct json_o
     if (p.n > 1)
         qsort(p.cands, p.n, sizeof *p.cands, order);
 
-    struct json_object *nodes = json_object_new_array();
+    struct json_object *nodes = jx_new_array();
     for (size_t i = 0; i < json_object_array_length(p.reused); i++)
         json_object_array_add(nodes, json_object_get(json_object_array_get_idx(p.reused, i)));
     for (long long i = 0; i < take; i++) {
         if (mark_draining(ds, req->group, &p.cands[i], req->lease_id, err) < 0) {
             as_error_prefix(err, "%lld of %lld chosen node(s) marked draining", i, take);
             json_object_put(nodes);
-            pool_free(&p);
+            pool_clear(&p);
             return -1;
         }
         log_info("node %s: draining (scale-in, %s)", p.cands[i].name, strategy_names[used]);
-        json_object_array_add(nodes, json_object_new_string(p.cands[i].name));
+        json_object_array_add(nodes, jx_new_string(p.cands[i].name));
     }
 
-    *out = json_object_new_object();
+    *out = jx_new_object();
     jx_add_str(*out, "group", req->group);
     jx_add_int(*out, "requested", req->count);
     jx_add_str(*out, "strategy", req->strategy);
@@ -258,11 +254,11 @@ int node_pick(struct as_ctx *ctx, const struct node_pick_req *req, struct json_o
     if (why[0])
         jx_add_str(*out, "fallback_reason", why);
     if (take > 0 && used == PICK_LEAST_LOADED) {
-        struct json_object *s = json_object_new_object();
+        struct json_object *s = jx_new_object();
         for (size_t i = 0; i < p.n; i++)
             jx_add_int(s, p.cands[i].name, p.cands[i].sessions);
         json_object_object_add(*out, "sessions", s);
     }
-    pool_free(&p);
+    pool_clear(&p);
     return 0;
 }

@@ -5,7 +5,7 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
-#include "st2.h"
+#include "signals.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -40,22 +40,6 @@ void node_name_for(const char *group, const char *execution_id, char *out)
 
 /* ---- records ---- */
 
-int node_record_load(struct ds *ds, const char *group, const char *node,
-                     struct json_object **rec, struct as_error *err)
-{
-    char key[KEY_MAX], *text = NULL;
-    *rec = NULL;
-    int rc = ds_get(ds, key_node(key, group, node), &text, err);
-    if (rc != 0)
-        return rc < 0 ? -1 : 0;
-    *rec = jx_parse_record(text);
-    free(text);
-    if (!*rec)
-        return as_fail(err, AS_EXIT_FAILURE, "corrupt_record",
-                       "the record of node %s is not a JSON object", node);
-    return 1;
-}
-
 static int save_record(struct node_ctx *nc, struct json_object *rec, struct as_error *err)
 {
     char key[KEY_MAX];
@@ -73,11 +57,11 @@ static int drop_record(struct node_ctx *nc, const char *node, struct as_error *e
 static struct json_object *new_record(struct node_ctx *nc, const char *node,
                                       const char *execution_id)
 {
-    struct json_object *r = json_object_new_object();
+    struct json_object *r = jx_new_object();
     jx_add_str(r, "name", node);
     jx_add_str(r, "group", nc->group->name);
     jx_add_str(r, "state", node_state_name(NODE_BUILDING));
-    jx_add_str(r, "provider", nc->ops->name);
+    jx_add_str(r, "provider", compute_provider(nc->compute));
     json_object_object_add(r, "provider_id", NULL);
     json_object_object_add(r, "address", NULL);
     jx_add_int(r, "port", 0);
@@ -105,46 +89,44 @@ static int nap(const struct node_ctx *nc, long long deadline)
     return as_sleep_ms(ms) < 0 ? -1 : 0;
 }
 
-/* Poll until the machine is active, failed or gone, or the deadline. */
-static int wait_settled(struct node_ctx *nc, const char *id, long long deadline,
-                        struct machine *m, struct as_error *err)
+/* Poll machine id (into *m) until it is gone or, unless only_gone, active
+ * or failed: 0 then, 1 at the deadline, -1 with err. */
+static int wait_machine(struct node_ctx *nc, const char *id, long long deadline,
+                        bool only_gone, struct machine *m, struct as_error *err)
 {
     for (;;) {
-        if (nc->ops->get(nc->compute, id, m, err) < 0)
+        if (compute_get(nc->compute, id, m, err) < 0)
             return -1;
-        if (m->state == MACHINE_ACTIVE || m->state == MACHINE_ERROR ||
-            m->state == MACHINE_GONE)
+        if (m->state == MACHINE_GONE ||
+            (!only_gone && (m->state == MACHINE_ACTIVE || m->state == MACHINE_ERROR)))
             return 0;
         if (as_now() >= deadline)
             return 1;
         if (nap(nc, deadline) < 0)
             return as_fail(err, AS_EXIT_FAILURE, "interrupted",
-                           "interrupted while waiting for machine %s", id);
+                           "interrupted while waiting for machine %s%s", id,
+                           only_gone ? " to go" : "");
     }
+}
+
+static int wait_settled(struct node_ctx *nc, const char *id, long long deadline,
+                        struct machine *m, struct as_error *err)
+{
+    return wait_machine(nc, id, deadline, false, m, err);
 }
 
 static int wait_gone(struct node_ctx *nc, const char *id, long long deadline,
                      struct as_error *err)
 {
     struct machine m;
-    for (;;) {
-        if (nc->ops->get(nc->compute, id, &m, err) < 0)
-            return -1;
-        if (m.state == MACHINE_GONE)
-            return 0;
-        if (as_now() >= deadline)
-            return 1;
-        if (nap(nc, deadline) < 0)
-            return as_fail(err, AS_EXIT_FAILURE, "interrupted",
-                           "interrupted while waiting for machine %s to go", id);
-    }
+    return wait_machine(nc, id, deadline, true, &m, err);
 }
 
 /* ---- add ---- */
 
 static struct json_object *result(struct json_object *rec, bool changed)
 {
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     json_object_object_add(o, "node", json_object_get(rec));
     jx_add_bool(o, "changed", changed);
     return o;
@@ -160,8 +142,8 @@ static int obtain_machine(struct node_ctx *nc, struct json_object *rec, int foun
     const char *name = jx_str(rec, "name", "");
     const char *id = jx_str(rec, "provider_id", NULL);
     if (id)
-        return nc->ops->get(nc->compute, id, m, err);
-    if (found < 0 && (found = nc->ops->find(nc->compute, nc->group->name, name, m, err)) < 0)
+        return compute_get(nc->compute, id, m, err);
+    if (found < 0 && (found = compute_find(nc->compute, nc->group->name, name, m, err)) < 0)
         return -1;
     if (found) {
         log_info("node %s: found the machine a previous try created (%s)", name, m->id);
@@ -169,9 +151,9 @@ static int obtain_machine(struct node_ctx *nc, struct json_object *rec, int foun
         const struct group *g = nc->group;
         struct machine_spec spec = {g->name, name, g->flavor, g->image, g->network,
                                     g->key_pair, g->user_data};
-        if (nc->ops->create(nc->compute, &spec, m, err) < 0)
+        if (compute_create(nc->compute, &spec, m, err) < 0)
             return -1;
-        log_info("node %s: %s created machine %s", name, nc->ops->name, m->id);
+        log_info("node %s: %s created machine %s", name, compute_provider(nc->compute), m->id);
     }
     record_machine(rec, m);
     return save_record(nc, rec, err);
@@ -187,7 +169,7 @@ static int abandon(struct node_ctx *nc, struct json_object *rec, const struct ma
     struct as_error cerr;
     as_error_clear(&cerr);
     if (m->id[0] && m->state != MACHINE_GONE &&
-        (nc->ops->destroy(nc->compute, m->id, &cerr) < 0 ||
+        (compute_destroy(nc->compute, m->id, &cerr) < 0 ||
          wait_gone(nc, m->id, as_now() + NODE_CLEANUP_WAIT_S, &cerr) != 0)) {
         snprintf(cleanup, sizeof cleanup,
                  "could not delete machine %s (%s): its record is kept for reconcile",
@@ -199,6 +181,18 @@ static int abandon(struct node_ctx *nc, struct json_object *rec, const struct ma
     }
     return as_fail(err, AS_EXIT_FAILURE, "node_failed", "node %s %s; %s", name, why,
                    cleanup);
+}
+
+/* How node_add and node_remove end: rec put, rc returned. A failure after
+ * this run's first write (a record written or marked 'deleting', a machine
+ * made) is AS_EXIT_FAILURE even when its cause was bad input, such as a
+ * provider refusing a stored id: exit 2 promises that nothing changed. */
+static int node_done(struct json_object *rec, int rc, bool changed, struct as_error *err)
+{
+    if (rc < 0 && changed && err->exit == AS_EXIT_BADINPUT)
+        err->exit = AS_EXIT_FAILURE;
+    json_object_put(rec);
+    return rc;
 }
 
 int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
@@ -236,7 +230,7 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
         /* Ask the provider first what needs no write: find() signs in and
          * resolves the endpoints, so bad settings and credentials are
          * refused before anything is recorded (a refusal changes nothing). */
-        if ((found = nc->ops->find(nc->compute, nc->group->name, name, &m, err)) < 0)
+        if ((found = compute_find(nc->compute, nc->group->name, name, &m, err)) < 0)
             return -1;
         rec = new_record(nc, name, execution_id);
         if (save_record(nc, rec, err) < 0)
@@ -274,14 +268,9 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
         goto fail;
     log_info("node %s: active at %s", name, m.address);
     *out = result(rec, true);
-    json_object_put(rec);
-    return 0;
+    return node_done(rec, 0, changed, err);
 fail:
-    /* Exit 2 promises that nothing changed; past the first write it would lie. */
-    if (changed && err->exit == AS_EXIT_BADINPUT)
-        err->exit = AS_EXIT_FAILURE;
-    json_object_put(rec);
-    return -1;
+    return node_done(rec, -1, changed, err);
 }
 
 /* ---- remove ---- */
@@ -294,18 +283,19 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
     bool changed = false;
     int rc;
 
-    if (node_check_name(node, err) < 0 || (rc = node_record_load(nc->ds, nc->group->name, node, &rec, err)) < 0)
+    if (node_check_name(node, err) < 0 ||
+        (rc = node_record_load(nc->ds, nc->group->name, node, &rec, err)) < 0)
         return -1;
     memset(&m, 0, sizeof m);
     const char *id = rec ? jx_str(rec, "provider_id", NULL) : NULL;
     if (!id) { /* no record, or the create never got an id: look by name */
-        int found = nc->ops->find(nc->compute, nc->group->name, node, &m, err);
+        int found = compute_find(nc->compute, nc->group->name, node, &m, err);
         if (found < 0)
             goto fail;
         id = found ? m.id : NULL;
     }
     if (!rec && !id) { /* nothing of it anywhere: already removed */
-        *out = json_object_new_object();
+        *out = jx_new_object();
         jx_add_str(*out, "node", node);
         jx_add_bool(*out, "changed", false);
         return 0;
@@ -318,7 +308,7 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
     }
     char idbuf[128];
     snprintf(idbuf, sizeof idbuf, "%s", id ? id : "");
-    if (idbuf[0] && (nc->ops->destroy(nc->compute, idbuf, err) < 0 ||
+    if (idbuf[0] && (compute_destroy(nc->compute, idbuf, err) < 0 ||
                      (rc = wait_gone(nc, idbuf, as_now() + nc->deadline, err)) < 0))
         goto fail;
     if (idbuf[0] && rc == 1) {
@@ -331,19 +321,13 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
     if (drop_record(nc, node, err) < 0)
         goto fail;
     log_info("node %s: removed", node);
-    *out = json_object_new_object();
+    *out = jx_new_object();
     jx_add_str(*out, "node", node);
     jx_add_str(*out, "provider_id", idbuf[0] ? idbuf : NULL);
     jx_add_bool(*out, "changed", true);
-    json_object_put(rec);
-    return 0;
+    return node_done(rec, 0, changed, err);
 fail:
-    /* The record is already 'deleting': a provider that refuses the stored
-     * id (exit 2) must not be reported as "nothing changed". */
-    if (changed && err->exit == AS_EXIT_BADINPUT)
-        err->exit = AS_EXIT_FAILURE;
-    json_object_put(rec);
-    return -1;
+    return node_done(rec, -1, changed, err);
 }
 
 /* ---- reconcile and list ---- */
@@ -360,9 +344,9 @@ static int take_inventory(struct node_ctx *nc, struct inventory *inv, struct as_
     memset(inv, 0, sizeof *inv);
     if (ds_list(nc->ds, key_node_prefix(prefix, nc->group->name), &inv->records, err) < 0)
         return -1;
-    if (nc->ops->list(nc->compute, nc->group->name, &inv->machines, &inv->nmachines,
+    if (compute_list(nc->compute, nc->group->name, &inv->machines, &inv->nmachines,
                       err) < 0) {
-        ds_list_free(&inv->records);
+        ds_list_clear(&inv->records);
         return -1;
     }
     return 0;
@@ -370,7 +354,7 @@ static int take_inventory(struct node_ctx *nc, struct inventory *inv, struct as_
 
 static void free_inventory(struct inventory *inv)
 {
-    ds_list_free(&inv->records);
+    ds_list_clear(&inv->records);
     free(inv->machines);
 }
 
@@ -393,7 +377,7 @@ static bool has_record(const struct inventory *inv, const char *name)
 static struct json_object *finding(const char *node, const char *id, const char *what,
                                    const char *action)
 {
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     jx_add_str(o, "node", node);
     jx_add_str(o, "provider_id", id);
     jx_add_str(o, "problem", what);
@@ -419,7 +403,7 @@ static int orphans(struct node_ctx *nc, struct inventory *inv, bool fix, bool ad
             json_object_put(rec);
             if (rc < 0)
                 return -1;
-        } else if (fix && nc->ops->destroy(nc->compute, m->id, err) < 0) {
+        } else if (fix && compute_destroy(nc->compute, m->id, err) < 0) {
             return -1;
         }
         json_object_array_add(list, finding(m->name, m->id, "orphan", action));
@@ -448,7 +432,7 @@ static int ghosts_and_stuck(struct node_ctx *nc, struct inventory *inv, bool fix
             problem = "ghost";
         int rc = 0;
         if (problem && fix && m && m->state != MACHINE_GONE)
-            rc = nc->ops->destroy(nc->compute, m->id, err);
+            rc = compute_destroy(nc->compute, m->id, err);
         if (problem && fix && rc == 0)
             rc = drop_record(nc, name, err);
         if (problem)
@@ -467,12 +451,12 @@ int node_reconcile(struct node_ctx *nc, bool fix, bool adopt, long long stuck_af
     struct inventory inv;
     if (take_inventory(nc, &inv, err) < 0)
         return -1;
-    struct json_object *list = json_object_new_array();
+    struct json_object *list = jx_new_array();
     int rc = orphans(nc, &inv, fix, adopt, list, err);
     if (rc == 0)
         rc = ghosts_and_stuck(nc, &inv, fix, stuck_after, list, err);
     if (rc == 0) {
-        *out = json_object_new_object();
+        *out = jx_new_object();
         jx_add_str(*out, "group", nc->group->name);
         jx_add_int(*out, "records", (long long)inv.records.count);
         jx_add_int(*out, "machines", (long long)inv.nmachines);
@@ -490,7 +474,7 @@ int node_list(struct node_ctx *nc, struct json_object **out, struct as_error *er
     struct inventory inv;
     if (take_inventory(nc, &inv, err) < 0)
         return -1;
-    struct json_object *nodes = json_object_new_array();
+    struct json_object *nodes = jx_new_array();
     for (size_t i = 0; i < inv.records.count; i++) {
         struct json_object *rec = jx_parse_record(inv.records.items[i].value);
         if (!rec)
@@ -499,7 +483,7 @@ int node_list(struct node_ctx *nc, struct json_object **out, struct as_error *er
         jx_add_str(rec, "provider_state", machine_state_name(m ? m->state : MACHINE_GONE));
         json_object_array_add(nodes, rec);
     }
-    *out = json_object_new_object();
+    *out = jx_new_object();
     jx_add_str(*out, "group", nc->group->name);
     jx_add_int(*out, "count", (long long)json_object_array_length(nodes));
     json_object_object_add(*out, "nodes", nodes);

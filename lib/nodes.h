@@ -13,15 +13,11 @@
 #include <stdbool.h>
 
 #include "compute.h"
+#include "compute_params.h"
 #include "datastore.h"
 #include "error.h"
 #include "group.h"
 
-/* The longest wait between two provider polls (poll_interval_ms), and the
- * longest a local node may take to stop after SIGTERM (local_grace_ms):
- * both are waits inside an action, so neither may approach st2's timeout. */
-#define NODE_POLL_MAX_MS 60000
-#define NODE_GRACE_MAX_MS 60000
 /* Cleaning up after a failed add gets its own bounded wait, so a deadline
  * spent on the create still leaves time to delete what was made. The
  * actions' runner timeout (add_node.yaml: 660 s) covers the default deadline
@@ -31,21 +27,14 @@
 struct node_ctx {
     struct ds *ds;
     const struct group *group;
-    const struct compute_ops *ops;
-    struct compute *compute;
-    long poll_ms;       /* between two provider polls */
-    long long deadline; /* seconds a wait may take */
+    struct compute *compute; /* the group's provider, open */
+    long poll_ms;            /* between two provider polls */
+    long long deadline;      /* seconds a wait may take */
 };
 
 /* "<group>-<8 hex>": from st2's execution id when there is one (the same
  * execution retried gets the same name), else random. out: 64 bytes. */
 void node_name_for(const char *group, const char *execution_id, char *out);
-
-/* A node's record: 1 with *rec (a new reference), 0 if there is none, -1
- * on error. Fields: name, group, state, provider, provider_id, address,
- * port, created_at, updated_at, execution_id. */
-int node_record_load(struct ds *ds, const char *group, const char *node,
-                     struct json_object **rec, struct as_error *err);
 
 int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
              struct json_object **out, struct as_error *err);
@@ -56,14 +45,28 @@ int node_reconcile(struct node_ctx *nc, bool fix, bool adopt, long long stuck_af
                    struct json_object **out, struct as_error *err);
 int node_list(struct node_ctx *nc, struct json_object **out, struct as_error *err);
 
+/* What a node action asks for, as its front end parsed it from argv. */
+struct node_request {
+    const char *group;     /* the group's name */
+    long long deadline;    /* seconds a wait may take: 1..86400 */
+    bool any_status;       /* false: the group must be active (add_node) */
+    const char *allowed;   /* the operator's allow-list (settings.h), or NULL */
+    struct compute_params params; /* the provider settings parameters */
+};
 
+/* The checks that need no datastore (the group's name, the deadline):
+ * AS_EXIT_BADINPUT errors. node_ctx_open() makes them too; an action makes
+ * them first, so that bad input is refused before the datastore opens. */
+int node_request_check(const struct node_request *req, struct as_error *err);
 
-/* The common start of every node action: load the group (it must be active
- * unless any_status), build its provider's settings from the parameters
- * (compute_params.h) and open the provider. */
-struct as_ctx;
-int node_ctx_open(struct node_ctx *nc, struct as_ctx *ctx, struct group *g,
-                  long long deadline, bool any_status, struct as_error *err);
+/* The common start of every node action: load the group into *g (it must
+ * be active unless any_status), build its provider's settings from the
+ * parameters and the group's own (compute_settings()), open the provider,
+ * and bound every later provider call by the deadline (signals.h). On
+ * success the caller closes nc, then frees g; on failure nothing is left
+ * to free. */
+int node_ctx_open(struct node_ctx *nc, struct ds *ds, const struct node_request *req,
+                  struct group *g, struct as_error *err);
 void node_ctx_close(struct node_ctx *nc);
 
 /* ---- node_pick (lib/node_pick.c): the nodes a scale-in removes ----
@@ -80,17 +83,21 @@ void node_ctx_close(struct node_ctx *nc);
  * count. */
 #define NODE_PICK_MAX 1000
 
+struct lb_params;
+
 struct node_pick_req {
     const char *group;
     long long count;      /* 1..NODE_PICK_MAX */
     const char *strategy; /* newest | oldest | least_loaded */
     const char *lease_id; /* the governor's lease of this scale-in, or NULL */
+    /* least_loaded: how to open the group's load balancer (lb.h) */
+    const struct lb_params *lb;
+    const char *allowed;  /* the operator's group_endpoints_allowed */
 };
 
 /* Every check that needs no datastore: AS_EXIT_BADINPUT errors. */
 int node_pick_check(const struct node_pick_req *req, struct as_error *err);
-/* The whole action; ctx->args must hold "name" and the LB_PARAMS (lb.h),
- * used to open the group's load balancer for least_loaded. */
-int node_pick(struct as_ctx *ctx, const struct node_pick_req *req,
-              struct json_object **out, struct as_error *err);
+/* The whole action (node_pick_check first). */
+int node_pick(struct ds *ds, const struct node_pick_req *req, struct json_object **out,
+              struct as_error *err);
 #endif

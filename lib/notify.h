@@ -1,6 +1,8 @@
 /* notify.h - telling people what the autoscaler did: a Slack incoming
- * webhook or a generic JSON webhook, one table of operations per provider
- * (like compute.h), one file each (notify_slack.c, notify_webhook.c).
+ * webhook or a generic JSON webhook. What the notify action calls; the
+ * providers' side (one table of operations each, one file each:
+ * notify_slack.c, notify_webhook.c; "none" is a table entry) is
+ * notify_int.h, the table of providers notify.c.
  *
  * The contract the workflows rely on: a notification that could not be
  * delivered is NOT an error of the notify action. notify_send() reports it
@@ -22,6 +24,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "params.h"
 
 #define NOTIFY_EVENT_MAX 40      /* ^[a-z_]{1,40}$ */
 #define NOTIFY_MESSAGE_MAX 2000  /* characters of free text (maxLength) */
@@ -29,6 +32,23 @@
 #define NOTIFY_COUNT_MAX 1000000000 /* asg_delete counts every node record, which a
                                        * person's add_node runs can take past max */
 #define NOTIFY_HEADERS_MAX 16
+
+/* The action's provider parameters (params.h), each with the pack config
+ * key of its name. Which URL parameter a provider reads is its own
+ * (notify_int.h's url_param). */
+#define NOTIFY_PARAMS(X)                                                          \
+    X(notify_provider, STR, "none", 0)                                            \
+    X(slack_webhook_url, STR, NULL, PARAM_SECRET)                                 \
+    X(webhook_url, STR, NULL, PARAM_SECRET)                                       \
+    X(webhook_headers, STR, NULL, PARAM_SECRET)                                   \
+    PARAMS_TLS(X)
+
+struct notify_params {
+    NOTIFY_PARAMS(PARAM_FIELD)
+};
+
+extern const struct param_desc notify_param_desc[];
+extern const size_t notify_param_count;
 
 /* What happened. Strings may be NULL (absent); every one is checked by
  * notify_check_event() before anything is sent. */
@@ -61,25 +81,17 @@ struct notify_result {
     struct as_error error; /* why not delivered (code "" when delivered) */
 };
 
-struct notify_ops {
-    const char *name;
-    const char *url_param; /* the parameter (and config key) with its URL */
-    /* Check the settings; a problem is AS_EXIT_BADINPUT. No I/O. NULL: the
-     * provider needs no settings (none). */
-    int (*check)(const struct notify_config *cfg, struct as_error *err);
-    /* The JSON document to POST for ev, newly allocated. NULL: nothing is
-     * sent (none). */
-    struct json_object *(*payload)(const struct notify_event *ev);
-    bool takes_headers; /* sends notify_config.headers with the request */
-};
-
-/* The provider of that name (slack, webhook, none), or NULL. */
-const struct notify_ops *notify_lookup(const char *name);
-
 /* Bad input, each AS_EXIT_BADINPUT "invalid_parameter": an event name not
  * ^[a-z_]{1,40}$, over-long text, a bad node name or channel, a count out
  * of [0, NOTIFY_COUNT_MAX]. */
 int notify_check_event(const struct notify_event *ev, struct as_error *err);
+
+/* The settings of `provider` from the parameters: the URL from the
+ * parameter the provider names, headers parsed from webhook_headers (JSON)
+ * when it takes them (cfg->headers: a new object, the caller's to put),
+ * ca_bundle; then notify_check(). Strings are borrowed from p. */
+int notify_config_read(const char *provider, const struct notify_params *p,
+                       struct notify_config *cfg, struct as_error *err);
 
 /* The provider's own checks plus the common ones (an http(s) URL with a
  * host; a missing URL is not bad input, see notify_send()), registering the
@@ -90,7 +102,7 @@ int notify_check(const char *provider, const struct notify_config *cfg,
 /* Deliver ev (notify_check() first). POSTs are retried on connection
  * errors, 429 (honouring Retry-After, capped) and 5xx, a few times. Returns
  * 0 with *res filled whether or not it was delivered; -1 with err only when
- * interrupted by a signal or out of memory. */
+ * interrupted by a signal. */
 int notify_send(const char *provider, const struct notify_config *cfg,
                 const struct notify_event *ev, struct notify_result *res,
                 struct as_error *err);
@@ -109,25 +121,5 @@ struct ds;
  * without them, since the message matters more than its decoration. */
 int notify_group_state(struct ds *ds, const char *name, char *channel, size_t size,
                        struct json_object **counts, struct as_error *err);
-
-/* ---- message building, shared by the providers ---- */
-
-/* The one-line summary, such as
- *   [autoscale] web: scale_out_started: +2 nodes (3 -> 5): critical alert
- * With mrkdwn, user text is escaped for Slack. Newly allocated. */
-char *notify_text(const struct notify_event *ev, bool mrkdwn);
-
-/* "+2 nodes (3 -> 5)", "-1 node (capacity 4)", "3 nodes": what count means
- * for this event, into buf ("" when count is not given). */
-void notify_change(const struct notify_event *ev, char *buf, size_t size);
-
-/* Escape Slack's control characters & < > (as &amp; &lt; &gt;) so user text
- * cannot ping @channel or forge a link, keeping the result within max bytes
- * (cut on a character boundary, never inside an entity, ending in "..."
- * when cut). Newly allocated. */
-char *notify_escape(const char *s, size_t max);
-
-/* Time as "2024-05-01 12:00:00 UTC" into buf. */
-void notify_time(long long at, char *buf, size_t size);
 
 #endif

@@ -9,9 +9,10 @@
  * disguised link. Names (group, event, node, channel) are validated and
  * need none. Texts are cut to Slack's block limits (3000 characters a
  * section, 2000 a field, 150 a header) or the whole message is refused. */
-#include "notify.h"
+#include "notify_int.h"
 
 #include "jsonx.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 
 static struct json_object *text_obj(const char *type, const char *text)
 {
-    struct json_object *t = json_object_new_object();
+    struct json_object *t = jx_new_object();
     jx_add_str(t, "type", type);
     jx_add_str(t, "text", text);
     if (strcmp(type, "plain_text") == 0)
@@ -55,7 +56,7 @@ static struct json_object *header_block(const struct notify_event *ev)
 {
     char title[96]; /* group (31) + event (40): far below Slack's 150 */
     snprintf(title, sizeof title, "%s: %s", ev->group ? ev->group : "autoscale", ev->event);
-    struct json_object *b = json_object_new_object();
+    struct json_object *b = jx_new_object();
     jx_add_str(b, "type", "header");
     json_object_object_add(b, "text", text_obj("plain_text", title));
     return b;
@@ -63,7 +64,7 @@ static struct json_object *header_block(const struct notify_event *ev)
 
 static struct json_object *fields_block(const struct notify_event *ev)
 {
-    struct json_object *b = json_object_new_object(), *f = json_object_new_array();
+    struct json_object *b = jx_new_object(), *f = jx_new_array();
     char buf[256];
 
     if (ev->group)
@@ -90,13 +91,11 @@ static struct json_object *text_block(const char *title, const char *text)
     if (title)
         snprintf(head, sizeof head, "*%s*\n", title);
     char *esc = notify_escape(text, SLACK_SECTION_MAX - strlen(head));
-    char *body = NULL;
-    if (!esc || asprintf(&body, "%s%s", head, esc) < 0)
-        body = NULL;
+    char *body = xasprintf("%s%s", head, esc);
     free(esc);
-    struct json_object *b = json_object_new_object();
+    struct json_object *b = jx_new_object();
     jx_add_str(b, "type", "section");
-    json_object_object_add(b, "text", text_obj("mrkdwn", body ? body : ""));
+    json_object_object_add(b, "text", text_obj("mrkdwn", body));
     free(body);
     return b;
 }
@@ -109,7 +108,7 @@ static struct json_object *context_block(long long at)
     notify_time(at, when, sizeof when);
     snprintf(text, sizeof text, "autoscale \xc2\xb7 <!date^%lld^{date_num} {time_secs}|%s>",
              at, when);
-    struct json_object *b = json_object_new_object(), *els = json_object_new_array();
+    struct json_object *b = jx_new_object(), *els = jx_new_array();
     jx_add_str(b, "type", "context");
     json_object_array_add(els, text_obj("mrkdwn", text));
     json_object_object_add(b, "elements", els);
@@ -118,14 +117,9 @@ static struct json_object *context_block(long long at)
 
 static struct json_object *slack_payload(const struct notify_event *ev)
 {
-    struct json_object *doc = json_object_new_object(), *blocks = json_object_new_array();
+    struct json_object *doc = jx_new_object(), *blocks = jx_new_array();
     char *text = notify_text(ev, true);
 
-    if (!text) {
-        json_object_put(blocks);
-        json_object_put(doc);
-        return NULL;
-    }
     jx_add_str(doc, "text", text);
     free(text);
     /* Honoured by legacy webhooks; app webhooks post to their own channel. */

@@ -9,10 +9,11 @@
  * Nothing is escaped: this is JSON, not Slack mrkdwn. Extra headers (an
  * Authorization token, say) come from webhook_headers; their values are
  * registered as secrets. */
-#include "notify.h"
+#include "notify_int.h"
 
 #include "jsonx.h"
 #include "secret.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ static bool good_name(const char *s)
 static bool good_value(const char *s)
 {
     size_t n = strlen(s);
-    bool ok = n <= 1024 && jx_utf8_valid(s, n);
+    bool ok = n <= 1024 && utf8_valid(s, n);
     for (size_t i = 0; ok && i < n; i++)
         ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
     return ok;
@@ -81,20 +82,16 @@ static int webhook_check(const struct notify_config *cfg, struct as_error *err)
 
 static struct json_object *webhook_payload(const struct notify_event *ev)
 {
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     char *text = notify_text(ev, false);
 
-    if (!text) {
-        json_object_put(o);
-        return NULL;
-    }
     jx_add_str(o, "source", "autoscale");
     jx_add_str(o, "group", ev->group);
     jx_add_str(o, "event", ev->event);
     jx_add_str(o, "message", ev->message);
     jx_add_str(o, "reason", ev->reason);
     json_object_object_add(o, "count",
-                           ev->count >= 0 ? json_object_new_int64(ev->count) : NULL);
+                           ev->count >= 0 ? jx_new_int(ev->count) : NULL);
     jx_add_str(o, "node", ev->node);
     jx_add_str(o, "channel", ev->channel);
     json_object_object_add(o, "counts", ev->counts ? json_object_get(ev->counts) : NULL);

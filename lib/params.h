@@ -48,6 +48,13 @@ struct param_desc {
 #define PARAM_STR_AT(values, d) (*(const char *const *)((const char *)(values) + (d)->offset))
 #define PARAM_INT_AT(values, d) (*(const long long *)((const char *)(values) + (d)->offset))
 
+/* The longest wait between two provider polls (poll_interval_ms), and the
+ * longest a local node may take to stop after SIGTERM (local_grace_ms):
+ * both are waits inside an action, so neither may approach st2's timeout.
+ * The parameters' ranges (st2.c) and a group's (settings.c) say so too. */
+#define NODE_POLL_MAX_MS 60000
+#define NODE_GRACE_MAX_MS 60000
+
 /* ---- settings shared by several areas, declared once ---- */
 
 /* One DigitalOcean account serves compute, DNS and the load balancer. */

@@ -17,6 +17,7 @@
  * PowerDNS and st2 take tokens in headers, Slack and webhooks in the URL),
  * so there is no base64 form to look for. */
 #include "secret.h"
+#include "xalloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,9 +37,7 @@ void secret_register(const char *value)
     for (int i = 0; i < nsecrets; i++)
         if (strcmp(secrets[i], value) == 0)
             return;
-    char *copy = strdup(value);
-    if (!copy)
-        return;
+    char *copy = xstrdup(value);
     secret_len[nsecrets] = strlen(copy);
     secrets[nsecrets++] = copy;
 }
@@ -213,7 +212,7 @@ static const struct decoder {
 #define NDECODERS (sizeof decoders / sizeof *decoders)
 #define DEPTH 2 /* our JSON around a server's JSON; deeper nesting is not seen */
 
-static void view_free(struct view *v)
+static void view_clear(struct view *v)
 {
     wipe(v->s, v->n); /* a decoding holds the secrets in plain */
     free(v->s);
@@ -223,7 +222,7 @@ static void view_free(struct view *v)
 }
 
 /* Decode in with d into out: 1 when that changed something, 0 when it would
- * not (out left empty), -1 out of memory. */
+ * not (out left empty). */
 static int decode(const struct view *in, const struct decoder *d, struct view *out)
 {
     size_t first = 0;
@@ -235,13 +234,9 @@ static int decode(const struct view *in, const struct decoder *d, struct view *o
     memset(out, 0, sizeof *out);
     /* no escape is shorter than what it stands for: never longer than in */
     size_t cap = in->n;
-    out->s = malloc(cap);
-    out->from = malloc(cap * sizeof *out->from);
-    out->to = malloc(cap * sizeof *out->to);
-    if (!out->s || !out->from || !out->to) {
-        view_free(out);
-        return -1;
-    }
+    out->s = xmalloc(cap);
+    out->from = xmalloc(cap * sizeof *out->from);
+    out->to = xmalloc(cap * sizeof *out->to);
     int changed = 0;
     for (size_t i = 0; i < in->n;) {
         unsigned char buf[4];
@@ -261,7 +256,7 @@ static int decode(const struct view *in, const struct decoder *d, struct view *o
         i += used;
     }
     if (!changed)
-        view_free(out);
+        view_clear(out);
     return changed;
 }
 
@@ -269,21 +264,11 @@ static int decode(const struct view *in, const struct decoder *d, struct view *o
 struct spans {
     size_t (*a)[2];
     size_t n, cap;
-    int oom;
 };
 
 static void span_add(struct spans *sp, size_t from, size_t to)
 {
-    if (sp->n == sp->cap) {
-        size_t cap = sp->cap ? 2 * sp->cap : 16;
-        void *a = realloc(sp->a, cap * sizeof *sp->a);
-        if (!a) {
-            sp->oom = 1;
-            return;
-        }
-        sp->a = a;
-        sp->cap = cap;
-    }
+    sp->a = xgrow(sp->a, sp->n + 1, &sp->cap, sizeof *sp->a);
     sp->a[sp->n][0] = from;
     sp->a[sp->n][1] = to;
     sp->n++;
@@ -309,15 +294,12 @@ static void find_all(const struct view *v, struct spans *sp)
 static void search(const struct view *v, int depth, struct spans *sp)
 {
     find_all(v, sp);
-    for (size_t d = 0; depth < DEPTH && d < NDECODERS && !sp->oom; d++) {
+    for (size_t d = 0; depth < DEPTH && d < NDECODERS; d++) {
         struct view dv;
-        int rc = decode(v, &decoders[d], &dv);
-        if (rc < 0)
-            sp->oom = 1;
-        if (rc <= 0)
+        if (!decode(v, &decoders[d], &dv))
             continue;
         search(&dv, depth + 1, sp);
-        view_free(&dv);
+        view_clear(&dv);
     }
 }
 
@@ -333,30 +315,21 @@ char *secret_scrub(const char *s)
         s = "";
     size_t n = strlen(s);
     if (nsecrets == 0)
-        return strdup(s);
+        return xstrdup(s);
 
     struct spans sp = {0};
     struct view text = {(char *)s, n, NULL, NULL};
     /* decodings map offsets in 32 bits: a text past 4 GiB is searched raw */
     search(&text, n < UINT32_MAX ? 0 : DEPTH, &sp);
-    if (sp.oom) {
-        free(sp.a);
-        return NULL; /* better nothing than a secret */
-    }
     if (sp.n == 0) {
         free(sp.a);
-        return strdup(s);
+        return xstrdup(s);
     }
     qsort(sp.a, sp.n, sizeof *sp.a, by_start);
 
     /* Overlapping stretches are masked as one; adjacent ones stay two. */
     size_t mlen = strlen(SECRET_MASK);
-    char *out = malloc(n + sp.n * mlen + 1);
-    if (!out) {
-        free(sp.a);
-        return NULL;
-    }
-    char *w = out;
+    char *out = xmalloc(n + sp.n * mlen + 1), *w = out;
     size_t r = 0;
     for (size_t k = 0; k < sp.n;) {
         size_t from = sp.a[k][0], to = sp.a[k][1];
@@ -379,13 +352,17 @@ void secret_scrub_buf(char *buf, size_t size)
     if (nsecrets == 0 || size == 0)
         return;
     char *clean = secret_scrub(buf);
-    if (!clean) {
-        buf[0] = '\0';
-        return;
-    }
     strncpy(buf, clean, size - 1);
     buf[size - 1] = '\0';
     free(clean);
+}
+
+void secret_free(char *s)
+{
+    if (s) {
+        wipe(s, strlen(s));
+        free(s);
+    }
 }
 
 void secret_clear(void)

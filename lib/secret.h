@@ -15,28 +15,18 @@
  * scrub ordinary text). The string is copied. */
 void secret_register(const char *value);
 
-/* Return a newly allocated copy of s with every registered secret replaced
- * by "***". Never NULL unless out of memory (then NULL). */
+/* A new copy of s with every registered secret replaced by "***" (never
+ * NULL: xalloc.h). */
 char *secret_scrub(const char *s);
 
 /* Scrub in place into a fixed buffer (for error messages). */
 void secret_scrub_buf(char *buf, size_t size);
 
+/* Free a string that held a secret (a key, a token, a header carrying one),
+ * wiping it first so no copy outlives its use in freed memory. NULL is fine. */
+void secret_free(char *s);
+
 /* Forget all secrets, wiping their memory (tests and process exit). */
 void secret_clear(void);
-
-struct as_param;
-
-/* Secret parameters from the environment (secret_env.c; docs/actions.md,
- * "Secrets"), called by as_action_main() before argv is parsed. Under st2 a
- * secret travels as AUTOSCALE_SECRET_<NAME> (the parameter's name in upper
- * case) in the action's `env`, never in argv. Every AUTOSCALE_SECRET_*
- * variable is registered here, wiped where /proc/PID/environ shows it, and
- * unset, so no child process inherits it. For each AS_P_SECRET parameter of
- * params with a non-empty variable and not given on the command line (a
- * value given there wins), "--<name>=<value>" is appended to a copy of argv,
- * and *argc and *argv are pointed at that copy (the process's own command line,
- * what /proc/PID/cmdline shows, stays as it was). */
-void secret_env_args(const struct as_param *params, int *argc, char ***argv);
 
 #endif

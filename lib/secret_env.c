@@ -1,5 +1,6 @@
-/* secret_env.c - secret parameters from the environment (see secret.h and
- * docs/actions.md, "Secrets").
+/* secret_env.c - secret parameters from the environment (secret_env_args
+ * in st2.h; docs/actions.md, "Secrets"). Part of the action front end: it
+ * rewrites argv before parsing, keyed by the action's parameter table.
  *
  * Under st2 a parameter default becomes an argument, and every argument is
  * readable by any local user in /proc/PID/cmdline for the whole run (of the
@@ -11,6 +12,7 @@
  * scrubbing, accessors) treats them like any other argument. */
 #include "secret.h"
 #include "st2.h"
+#include "xalloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,12 +65,10 @@ static size_t take_all(struct found *out, size_t max)
         struct found *f = &out[n];
         memcpy(f->name, *e + PREFIX_LEN, nlen - PREFIX_LEN);
         f->name[nlen - PREFIX_LEN] = '\0';
-        f->value = strdup(eq + 1);
+        f->value = xstrdup(eq + 1);
         f->entry = *e;
-        if (f->value) {
-            secret_register(f->value);
-            n++;
-        }
+        secret_register(f->value);
+        n++;
     }
     for (size_t i = 0; i < n; i++) {
         char var[PREFIX_LEN + sizeof out->name];
@@ -92,11 +92,9 @@ void secret_env_args(const struct as_param *params, int *argc, char ***argv)
             if (!(p->flags & AS_P_SECRET) || !env_name_is(found[i].name, p->name) ||
                 !found[i].value[0] || given_on_argv(*argc, *argv, p->name))
                 continue; /* a value given on the command line wins */
-            if (asprintf(&add[nadd], "--%s=%s", p->name, found[i].value) >= 0)
-                nadd++;
+            add[nadd++] = xasprintf("--%s=%s", p->name, found[i].value);
         }
-        memset(found[i].value, 0, strlen(found[i].value));
-        free(found[i].value);
+        secret_free(found[i].value);
     }
     if (nadd == 0)
         return;
@@ -104,12 +102,7 @@ void secret_env_args(const struct as_param *params, int *argc, char ***argv)
     /* argv, the added arguments, NULL, then the previous copy: a second
      * call (tests) may be handed the first one's array, still in use. */
     size_t n = (size_t)*argc + nadd;
-    char **copy = calloc(n + 2, sizeof *copy);
-    if (!copy) { /* the action then reports the credential as missing */
-        for (size_t i = 0; i < nadd; i++)
-            free(add[i]);
-        return;
-    }
+    char **copy = xcalloc(n + 2, sizeof *copy);
     memcpy(copy, *argv, (size_t)*argc * sizeof *copy);
     memcpy(copy + *argc, add, nadd * sizeof *copy);
     copy[n + 1] = (char *)args_copy;

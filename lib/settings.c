@@ -2,7 +2,7 @@
 #include "settings.h"
 #include "group.h"
 #include "jsonx.h"
-#include "nodes.h"
+#include "utf8.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@ enum kind {
     K_TEXT,   /* a short line of UTF-8 text */
     K_INT,    /* a JSON integer or a string of decimal digits, in [lo, hi] */
     K_ENUM,   /* one of `choices` ("a|b|c") */
-    K_SWITCH, /* a JSON boolean, or on/off/true/false (lb_haproxy's parse_check) */
+    K_SWITCH, /* a JSON boolean, or on/off/true/false (switch_value) */
     K_OBJECT  /* a JSON object (Chef attributes: the recipes read them) */
 };
 
@@ -39,6 +39,11 @@ struct rule {
 #define WHY_CMD "it is a command run on the action runner"
 #define WHY_FILE "it names a file or directory on the st2 host"
 #define WHY_CA "it decides which certificates the pack trusts"
+
+/* A provider behind an HTTP API: its URL and its credential. */
+#define API(a, cred) ENDPOINT(a, "api_url", WHY_SENT), OPERATOR(a, cred, WHY_CRED)
+/* What every DNS provider takes of a record (dns.h's parameters). */
+#define DNS_RECORD(a) GROUP_INT(a, "ttl", 1, 604800), GROUP_TEXT(a, "record_template")
 
 /* Shared by every area: the providers' common settings. */
 #define COMMON(a)                                                                        \
@@ -71,20 +76,16 @@ static const struct rule rules[] = {
     GROUP_INT("openstack", "timeout_ms", 0, 600000),
     COMMON("openstack"),
 
-    ENDPOINT("digitalocean", "api_url", WHY_SENT),
-    OPERATOR("digitalocean", "token", WHY_CRED),
+    API("digitalocean", "token"),
     GROUP_TEXT("digitalocean", "region"),
     GROUP_ENUM("digitalocean", "address_type", "private|public"),
-    GROUP_INT("digitalocean", "ttl", 1, 604800),
-    GROUP_TEXT("digitalocean", "record_template"),
+    DNS_RECORD("digitalocean"),
     GROUP_TEXT("digitalocean", "lb_id"),
     GROUP_INT("digitalocean", "server_port", 1, 65535),
     COMMON("digitalocean"),
 
-    ENDPOINT("powerdns", "api_url", WHY_SENT),
-    OPERATOR("powerdns", "api_key", WHY_CRED),
-    GROUP_INT("powerdns", "ttl", 1, 604800),
-    GROUP_TEXT("powerdns", "record_template"),
+    API("powerdns", "api_key"),
+    DNS_RECORD("powerdns"),
     OPERATOR("powerdns", "ca_bundle", WHY_CA),
 
     ENDPOINT("haproxy", "socket", "it is HAProxy's admin socket, which the pack commands"),
@@ -187,7 +188,7 @@ static int bad_value(struct as_error *err, const char *area, const char *key, co
 static bool text_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 1 || n > TEXT_MAX || !jx_utf8_valid(s, n))
+    if (n < 1 || n > TEXT_MAX || !utf8_valid(s, n))
         return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -208,22 +209,42 @@ static bool choice_ok(const char *choices, const char *s)
 }
 
 /* A JSON integer, or a string of 1 to 18 decimal digits (the form the
- * providers have always read from a group's settings), within [lo, hi]. */
+ * providers have always read from a group's settings): true with *x. */
+static bool int_value(struct json_object *v, long long *x)
+{
+    if (json_object_is_type(v, json_type_int)) {
+        *x = json_object_get_int64(v);
+        return true;
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return false;
+    const char *s = json_object_get_string(v);
+    size_t n = strspn(s, "0123456789");
+    if (n < 1 || n > 18 || s[n] != '\0')
+        return false;
+    *x = strtoll(s, NULL, 10);
+    return true;
+}
+
 static bool int_ok(struct json_object *v, long long lo, long long hi)
 {
     long long x;
-    if (json_object_is_type(v, json_type_int)) {
-        x = json_object_get_int64(v);
-    } else if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        size_t n = strspn(s, "0123456789");
-        if (n < 1 || n > 18 || s[n] != '\0')
-            return false;
-        x = strtoll(s, NULL, 10);
-    } else {
-        return false;
-    }
-    return x >= lo && x <= hi;
+    return int_value(v, &x) && x >= lo && x <= hi;
+}
+
+/* A switch (haproxy's check): a JSON boolean, or "on"/"off" (the words of
+ * the haproxy_check parameter, the action's YAML enum) or "true"/"false".
+ * 1 on, 0 off, -1 anything else (NULL and "" included). */
+static int switch_value(struct json_object *v)
+{
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    if (json_object_is_type(v, json_type_boolean))
+        return json_object_get_boolean(v) ? 1 : 0;
+    if (strcmp(s, "on") == 0 || strcmp(s, "true") == 0)
+        return 1;
+    if (strcmp(s, "off") == 0 || strcmp(s, "false") == 0)
+        return 0;
+    return -1;
 }
 
 static int check_value(const struct rule *r, struct json_object *v, struct as_error *err)
@@ -247,7 +268,7 @@ static int check_value(const struct rule *r, struct json_object *v, struct as_er
         snprintf(want, sizeof want, "one of %s", r->detail);
         return bad_value(err, r->area, r->key, want);
     case K_SWITCH:
-        if (json_object_is_type(v, json_type_boolean) || (s && choice_ok("on|off|true|false", s)))
+        if (switch_value(v) >= 0)
             return 0;
         return bad_value(err, r->area, r->key, "true, false, \"on\" or \"off\"");
     case K_OBJECT:
@@ -367,7 +388,7 @@ int settings_build(const struct param_desc *desc, size_t n, const void *values,
         as_error_prefix(err, "group %s", g->name);
         return -1;
     }
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = jx_new_object();
     for (size_t i = 0; i < n; i++) {
         const char *key = key_for(desc[i].name, provider, shared);
         if (!key)
@@ -388,4 +409,28 @@ int settings_build(const struct param_desc *desc, size_t n, const void *values,
     }
     *out = o;
     return 0;
+}
+
+const char *settings_str(struct json_object *s, const char *key)
+{
+    const char *v = jx_str(s, key, NULL);
+    return v && *v ? v : NULL;
+}
+
+long long settings_int(struct json_object *s, const char *key, long long fallback)
+{
+    struct json_object *v = NULL;
+    long long x;
+    if (!json_object_object_get_ex(s, key, &v) || !int_value(v, &x))
+        return fallback;
+    return x;
+}
+
+int settings_switch(struct json_object *s, const char *key, int fallback)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(s, key, &v) || !v ||
+        (json_object_is_type(v, json_type_string) && !*json_object_get_string(v)))
+        return fallback;
+    return switch_value(v);
 }

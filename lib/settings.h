@@ -77,4 +77,15 @@ int settings_build(const struct param_desc *desc, size_t n, const void *values,
                    const char *provider, const char *shared, const struct group *g,
                    const char *allowed, struct json_object **out, struct as_error *err);
 
+/* What every backend of every area reads from the object settings_build()
+ * made. settings_str: the string at `key`, NULL if absent, not a string or
+ * "". settings_int: a JSON integer or a string of 1 to 18 decimal digits at
+ * `key`, else (absent, null, any other type or text) `fallback`. */
+const char *settings_str(struct json_object *s, const char *key);
+long long settings_int(struct json_object *s, const char *key, long long fallback);
+/* settings_switch: a switch at `key` (haproxy's check), read as the group
+ * settings check accepts it: a JSON boolean, "on"/"off" or "true"/"false";
+ * 1 on, 0 off, `fallback` if absent, null or "", -1 anything else. */
+int settings_switch(struct json_object *s, const char *key, int fallback);
+
 #endif

@@ -1,4 +1,5 @@
-/* ssh.c - see ssh.h.
+/* ssh.c - see ssh.h: the session and the commands run in it (the
+ * known-hosts file is ssh_known_hosts.c).
  *
  * The session runs in libssh's non-blocking mode from the first byte:
  * every call that would wait returns SSH_AGAIN, and we wait on the socket
@@ -13,23 +14,24 @@
  * running on the node. */
 #include "ssh.h"
 
+#include "clock.h"
 #include "jsonx.h"
 #include "log.h"
 #include "path.h"
-#include "st2.h"
+#include "signals.h"
+#include "secret.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SLICE_MS 100
@@ -43,13 +45,6 @@ struct sshc {
     char fingerprint[128];
     bool recorded;
 };
-
-long long sshc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------ parsing -- */
 
@@ -111,7 +106,7 @@ static int wait_slice(struct sshc *c, long long limit_ms, struct as_error *err)
     if (as_interrupted())
         return as_fail(err, AS_EXIT_FAILURE, "interrupted",
                        "interrupted by a signal during the SSH session");
-    long long left = limit_ms - sshc_now_ms();
+    long long left = limit_ms - as_mono_ms();
     if (left <= 0)
         return 1;
     struct pollfd pfd = {.fd = ssh_get_fd(c->s), .events = POLLIN};
@@ -126,11 +121,12 @@ static int timed_out(struct as_error *err, const char *what)
 
 /* ---------------------------------------------------------------- keys -- */
 
-/* A key pasted into a single-line config value arrives with literal "\n". */
-static char *unescape_pem(const char *pem)
+char *sshc_pem_unescape(const char *pem)
 {
-    char *out = strdup(pem), *w = out;
-    if (!out || strchr(pem, '\n'))
+    if (!pem)
+        pem = "";
+    char *out = xstrdup(pem), *w = out;
+    if (strchr(pem, '\n'))
         return out;
     for (const char *r = pem; *r; r++) {
         if (r[0] == '\\' && r[1] == 'n') {
@@ -148,12 +144,9 @@ static int load_key(const struct sshc_opts *o, ssh_key *key, struct as_error *er
 {
     int rc;
     if (o->key_pem && *o->key_pem) {
-        char *pem = unescape_pem(o->key_pem);
-        rc = pem ? ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, key) : SSH_ERROR;
-        if (pem) {
-            explicit_bzero(pem, strlen(pem));
-            free(pem);
-        }
+        char *pem = sshc_pem_unescape(o->key_pem);
+        rc = ssh_pki_import_privkey_base64(pem, NULL, NULL, NULL, key);
+        secret_free(pem);
         if (rc != SSH_OK)
             return as_fail(err, AS_EXIT_BADINPUT, "invalid_private_key",
                            "parameter 'ssh_private_key' is not an unencrypted private "
@@ -200,7 +193,7 @@ static int set_options(struct sshc *c, const struct sshc_opts *o, struct as_erro
 static int do_connect(struct sshc *c, const struct sshc_opts *o, struct as_error *err)
 {
     long connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : CONNECT_TIMEOUT_MS;
-    long long give_up = sshc_now_ms() + connect_ms;
+    long long give_up = as_mono_ms() + connect_ms;
     long long limit = give_up < c->deadline_ms ? give_up : c->deadline_ms;
     int rc;
 
@@ -249,13 +242,13 @@ static int read_fingerprint(struct sshc *c, struct as_error *err)
 static void make_parent_dirs(const char *file)
 {
     char *def = sshc_default_known_hosts();
-    char *base = def ? strrchr(def, '/') : NULL;
+    char *base = strrchr(def, '/');
     bool ours = base && strncmp(file, def, (size_t)(base - def) + 1) == 0;
     free(def);
     if (!ours)
         return;
-    char *dir = strdup(file);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
+    char *dir = xstrdup(file);
+    char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
         for (char *p = dir + 1; *p; p++) {
@@ -328,69 +321,6 @@ static int authenticate(struct sshc *c, const struct sshc_opts *o, ssh_key key,
                    "%s port %d refused the key for user %s", o->host, o->port, o->user);
 }
 
-/* Does this look like a known-hosts file: each line blank, a comment, or
- * "[@marker] hosts keytype key ..." with a key type such as ssh-ed25519,
- * ecdsa-sha2-nistp256 or sk-ssh-ed25519@openssh.com? Only the first 64 KiB
- * are read: enough to tell /etc/passwd from one. */
-static bool looks_like_known_hosts(int fd)
-{
-    char buf[65536];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    if (n < 0)
-        return false;
-    buf[n] = '\0';
-    if (memchr(buf, '\0', (size_t)n))
-        return false;
-    for (char *line = buf, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        else if (n == (ssize_t)sizeof buf - 1)
-            break; /* a line cut by the read: judged by the lines before it */
-        char *save = NULL, *f[3] = {NULL, NULL, NULL};
-        char *tok = strtok_r(line, " \t\r", &save);
-        if (!tok || tok[0] == '#')
-            continue;
-        if (tok[0] == '@')
-            tok = strtok_r(NULL, " \t\r", &save);
-        for (int i = 0; i < 3 && tok; i++, tok = strtok_r(NULL, " \t\r", &save))
-            f[i] = tok;
-        if (!f[2] || !(strncmp(f[1], "ssh-", 4) == 0 || strncmp(f[1], "ecdsa-", 6) == 0 ||
-                       strncmp(f[1], "sk-", 3) == 0))
-            return false;
-    }
-    return true;
-}
-
-int sshc_known_hosts_check(const char *path, struct as_error *err)
-{
-    if (as_path_check(path, "ssh_known_hosts_file", err) < 0)
-        return -1;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0 && errno == ENOENT)
-        return 0; /* created on the first host key, in a directory that exists */
-    struct stat st;
-    const char *why = NULL;
-    if (fd < 0)
-        why = errno == ELOOP ? "is a symbolic link" : "cannot be opened";
-    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-        why = "is not a regular file";
-    else if (st.st_uid != geteuid())
-        why = "is not owned by the user running the action";
-    else if (st.st_mode & 022)
-        why = "is writable by others";
-    else if (!looks_like_known_hosts(fd))
-        why = "does not look like a known_hosts file";
-    if (fd >= 0)
-        close(fd);
-    if (why)
-        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
-                       "parameter 'ssh_known_hosts_file': %s %s: the pack writes host keys "
-                       "only into a known_hosts file of its own",
-                       path, why);
-    return 0;
-}
-
 static int check_opts(const struct sshc_opts *o, struct as_error *err)
 {
     if (!o->host || !*o->host || o->port < 1 || o->port > 65535 || !o->user || !*o->user)
@@ -411,13 +341,9 @@ struct sshc *sshc_connect(const struct sshc_opts *o, struct as_error *err)
         return NULL;
     libssh_logging_once();
 
-    struct sshc *c = calloc(1, sizeof *c);
-    if (!c || !(c->s = ssh_new())) {
-        free(c);
-        ssh_key_free(key);
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
+    struct sshc *c = xcalloc(1, sizeof *c);
+    if (!(c->s = ssh_new())) /* libssh's allocation: only memory fails */
+        xalloc_die(0);
     c->deadline_ms = o->deadline_ms;
     log_debug("ssh %s@%s port %d", o->user, o->host, o->port);
     int rc = set_options(c, o, err);
@@ -500,12 +426,10 @@ char *sshc_utf8_tail(const char *buf, size_t len, size_t max)
     /* A character whose first bytes were cut off is dropped whole. */
     while (i < len && i < 3 && ((unsigned char)buf[i] & 0xC0) == 0x80)
         i++;
-    char *out = malloc((len - i) * 3 + 1);
-    if (!out)
-        return NULL;
+    char *out = xmalloc((len - i) * 3 + 1);
     while (i < len) {
         size_t n = utf8_seq_len((unsigned char)buf[i]);
-        if (n == 0 || buf[i] == '\0' || i + n > len || !jx_utf8_valid(buf + i, n)) {
+        if (n == 0 || buf[i] == '\0' || i + n > len || !utf8_valid(buf + i, n)) {
             memcpy(out + w, "\xEF\xBF\xBD", 3); /* U+FFFD */
             w += 3;
             i++;
@@ -566,7 +490,7 @@ static int wait_exit(struct sshc *c, ssh_channel ch, struct tail *t, long long l
         }
         if (done && (ssh_channel_get_exit_status(ch) != -1 || ssh_channel_is_closed(ch)))
             return 0;
-        if (!interruptible && sshc_now_ms() >= limit_ms)
+        if (!interruptible && as_mono_ms() >= limit_ms)
             return 1;
         if (!interruptible) {
             struct pollfd pfd = {.fd = ssh_get_fd(c->s), .events = POLLIN};
@@ -607,7 +531,7 @@ static void kill_remote(struct sshc *c, ssh_channel ch, struct tail *t)
     struct as_error ignored;
     ssh_channel_send_eof(ch);
     ssh_channel_request_send_signal(ch, "TERM");
-    if (wait_exit(c, ch, t, sshc_now_ms() + STOP_WAIT_MS, false, &ignored) == 0)
+    if (wait_exit(c, ch, t, as_mono_ms() + STOP_WAIT_MS, false, &ignored) == 0)
         return;
     ssh_channel_request_send_signal(ch, "KILL");
     log_warn("the remote command did not end within %d s of being stopped; closing",
@@ -661,13 +585,13 @@ static int exec_common(struct sshc *c, const char *command, const char *input,
                        size_t input_len, bool keep_open, struct sshc_result *r,
                        struct as_error *err)
 {
-    struct tail *t = calloc(1, sizeof *t);
+    struct tail *t = xcalloc(1, sizeof *t);
     ssh_channel ch = ssh_channel_new(c->s);
     int rc = -1, started = 0;
 
     memset(r, 0, sizeof *r);
     r->exit_status = -1;
-    if (!t || !ch) {
+    if (!ch) {
         as_fail(err, AS_EXIT_FAILURE, "ssh_error", "cannot open an SSH channel: %s",
                 ssh_get_error(c->s));
         goto out;
@@ -695,13 +619,9 @@ out:
         ssh_channel_close(ch);
         ssh_channel_free(ch);
     }
-    if (t) {
-        r->tail = sshc_utf8_tail(t->buf, t->len, SSHC_TAIL_MAX);
-        r->output_bytes = t->total;
-        free(t);
-    }
-    if (!r->tail)
-        r->tail = strdup("");
+    r->tail = sshc_utf8_tail(t->buf, t->len, SSHC_TAIL_MAX);
+    r->output_bytes = t->total;
+    free(t);
     return rc;
 }
 
@@ -718,7 +638,7 @@ static void end_marker(const char *script, char *out, size_t size)
         unsigned char rnd[16];
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
             for (size_t i = 0; i < sizeof rnd; i++)
-                rnd[i] = (unsigned char)(rand() ^ (int)sshc_now_ms());
+                rnd[i] = (unsigned char)(rand() ^ (int)as_mono_ms());
         int n = snprintf(out, size, "AUTOSCALE-END-");
         for (size_t i = 0; i < sizeof rnd && (size_t)n + 2 < size; i++)
             n += snprintf(out + n, size - (size_t)n, "%02x", rnd[i]);
@@ -732,122 +652,14 @@ int sshc_run_script(struct sshc *c, const char *script, struct sshc_result *r,
     end_marker(script, marker, sizeof marker);
     size_t n = strlen(script);
     bool nl = n > 0 && script[n - 1] == '\n';
-    char *input = NULL;
-    int len = asprintf(&input, "%s\n%s%s%s\n", marker, script, nl ? "" : "\n", marker);
-    if (len < 0) {
-        memset(r, 0, sizeof *r);
-        r->exit_status = -1;
-        return as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-    }
-    int rc = exec_common(c, wrapper, input, (size_t)len, true, r, err);
-    explicit_bzero(input, (size_t)len); /* it may carry a node's key */
-    free(input);
+    char *input = xasprintf("%s\n%s%s%s\n", marker, script, nl ? "" : "\n", marker);
+    int rc = exec_common(c, wrapper, input, strlen(input), true, r, err);
+    secret_free(input); /* it may carry a node's key */
     return rc;
 }
 
-void sshc_result_free(struct sshc_result *r)
+void sshc_result_clear(struct sshc_result *r)
 {
     free(r->tail);
     r->tail = NULL;
-}
-
-/* -------------------------------------------------------- known hosts -- */
-
-char *sshc_default_known_hosts(void)
-{
-    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    char *path = NULL;
-    if (!home || !*home) {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : "/tmp";
-    }
-    if (state && *state == '/') {
-        if (asprintf(&path, "%s/autoscale/known_hosts", state) < 0)
-            path = NULL;
-    } else if (asprintf(&path, "%s/.local/state/autoscale/known_hosts", home) < 0) {
-        path = NULL;
-    }
-    return path;
-}
-
-/* Does a known-hosts line name host_pat among its comma-separated hosts? */
-static bool line_names(const char *line, const char *host_pat)
-{
-    size_t plen = strlen(host_pat);
-    const char *p = line;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '#' || *p == '@' || *p == '|') /* comments, markers, hashed names */
-        return false;
-    while (*p && *p != ' ' && *p != '\t') {
-        const char *end = p;
-        while (*end && *end != ',' && *end != ' ' && *end != '\t')
-            end++;
-        if ((size_t)(end - p) == plen && strncmp(p, host_pat, plen) == 0)
-            return true;
-        p = *end == ',' ? end + 1 : end;
-    }
-    return false;
-}
-
-static int rewrite_without(const char *path, FILE *in, const char *pat,
-                           struct as_error *err)
-{
-    char *tmp = NULL, *line = NULL;
-    size_t cap = 0;
-    int removed = 0, fd;
-    struct stat st;
-
-    if (asprintf(&tmp, "%s.XXXXXX", path) < 0 || (fd = mkstemp(tmp)) < 0) {
-        free(tmp);
-        return as_fail(err, AS_EXIT_FAILURE, "ssh_error", "cannot rewrite %s: %s", path,
-                       strerror(errno));
-    }
-    if (fstat(fileno(in), &st) == 0)
-        fchmod(fd, st.st_mode & 0777);
-    FILE *out = fdopen(fd, "w");
-    while (out && getline(&line, &cap, in) > 0) {
-        if (line_names(line, pat))
-            removed++;
-        else
-            fputs(line, out);
-    }
-    free(line);
-    bool ok = out && fflush(out) == 0 && fsync(fd) == 0;
-    if (out)
-        fclose(out);
-    else
-        close(fd);
-    if (!ok || (removed > 0 && rename(tmp, path) != 0)) {
-        unlink(tmp);
-        free(tmp);
-        return as_fail(err, AS_EXIT_FAILURE, "ssh_error", "cannot rewrite %s: %s", path,
-                       strerror(errno));
-    }
-    if (removed == 0)
-        unlink(tmp);
-    free(tmp);
-    return removed;
-}
-
-int sshc_forget_host(const char *known_hosts, const char *host, int port,
-                     struct as_error *err)
-{
-    char pat[300];
-    if (port == 22)
-        snprintf(pat, sizeof pat, "%s", host);
-    else
-        snprintf(pat, sizeof pat, "[%s]:%d", host, port);
-    if (sshc_known_hosts_check(known_hosts, err) < 0)
-        return -1;
-    FILE *in = fopen(known_hosts, "re");
-    if (!in) {
-        if (errno == ENOENT)
-            return 0;
-        return as_fail(err, AS_EXIT_FAILURE, "ssh_error", "cannot read %s: %s", known_hosts,
-                       strerror(errno));
-    }
-    int rc = rewrite_without(known_hosts, in, pat, err);
-    fclose(in);
-    return rc;
 }

@@ -46,18 +46,17 @@ struct sshc_opts {
     enum sshc_policy policy;
     const char *known_hosts; /* accept-new: the file trusted keys live in */
     const char *fingerprint; /* strict: "SHA256:..." */
-    long long deadline_ms;   /* absolute, on sshc_now_ms()'s clock */
+    long long deadline_ms;   /* absolute, on as_mono_ms()'s clock (clock.h) */
     long connect_timeout_ms; /* no SSH greeting within this: unreachable;
                                 0 means 30000 */
 };
 
 struct sshc;
 
-/* A known-hosts file the pack may write: an absolute path (as_path_check)
- * naming nothing yet, or a regular file, not a symbolic link, owned by the
- * running user, writable by no one else, that looks like a known_hosts
- * file. 0, or -1 with AS_EXIT_BADINPUT "invalid_parameter". */
-int sshc_known_hosts_check(const char *path, struct as_error *err);
+/* A private key pasted into a one-line config value arrives with literal
+ * "\n": the PEM text with real newlines (unchanged when it has one),
+ * newly allocated; NULL is "". */
+char *sshc_pem_unescape(const char *pem);
 
 /* Connect, check the host key, authenticate. NULL with err on failure. */
 struct sshc *sshc_connect(const struct sshc_opts *o, struct as_error *err);
@@ -81,7 +80,7 @@ struct sshc_result {
 /* Run `command` (handed to the user's login shell) with an empty stdin.
  * Returns 0 once it has exited, whatever its status; -1 with err on
  * ssh_timeout, interrupted or a channel failure. *r is filled either way
- * (the tail so far) and must be released with sshc_result_free().
+ * (the tail so far) and must be released with sshc_result_clear().
  * A stopped command is sent the "signal" request, which OpenSSH ignores
  * for root logins: prefer sshc_run_script() for anything long. */
 int sshc_exec(struct sshc *c, const char *command, struct sshc_result *r,
@@ -96,12 +95,22 @@ int sshc_exec(struct sshc *c, const char *command, struct sshc_result *r,
  * group) setsid. */
 int sshc_run_script(struct sshc *c, const char *script, struct sshc_result *r,
                     struct as_error *err);
-void sshc_result_free(struct sshc_result *r);
+void sshc_result_clear(struct sshc_result *r);
 
 void sshc_close(struct sshc *c);
 
-/* Milliseconds on a monotonic clock, for deadlines. */
-long long sshc_now_ms(void);
+/* The end of buf as valid UTF-8 of at most `max` bytes, newly allocated: a
+ * character cut at the front is dropped, invalid bytes and NULs become
+ * U+FFFD. */
+char *sshc_utf8_tail(const char *buf, size_t len, size_t max);
+
+/* ---- the known-hosts file (ssh_known_hosts.c) ---- */
+
+/* A known-hosts file the pack may write: an absolute path (as_path_check)
+ * naming nothing yet, or a regular file, not a symbolic link, owned by the
+ * running user, writable by no one else, that looks like a known_hosts
+ * file. 0, or -1 with AS_EXIT_BADINPUT "invalid_parameter". */
+int sshc_known_hosts_check(const char *path, struct as_error *err);
 
 /* The default known-hosts file, newly allocated:
  * $XDG_STATE_HOME/autoscale/known_hosts, else
@@ -113,10 +122,5 @@ char *sshc_default_known_hosts(void);
  * many lines were removed (0 when the file does not exist), -1 with err. */
 int sshc_forget_host(const char *known_hosts, const char *host, int port,
                      struct as_error *err);
-
-/* The end of buf as valid UTF-8 of at most `max` bytes, newly allocated: a
- * character cut at the front is dropped, invalid bytes and NULs become
- * U+FFFD. */
-char *sshc_utf8_tail(const char *buf, size_t len, size_t max);
 
 #endif

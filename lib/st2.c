@@ -17,6 +17,8 @@
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
+#include "utf8.h"
+#include "xalloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct as_value {
     bool given;
@@ -251,7 +254,7 @@ static int set_value(struct as_args *a, int idx, const char *text,
     if (v->given)
         return as_fail(err, AS_EXIT_BADINPUT, "duplicate_parameter",
                        "parameter '%s' given twice", p->name);
-    if (!jx_utf8_valid(text, strlen(text)))
+    if (!utf8_valid(text, strlen(text)))
         return bad(err, p->name, "is not valid UTF-8");
     if (p->flags & AS_P_SECRET)
         secret_register(text);
@@ -355,20 +358,11 @@ static const char *action_name(const char *argv0)
 struct as_args *as_args_parse(const struct as_param *params, int argc,
                               char **argv, struct as_error *err)
 {
-    struct as_args *a = calloc(1, sizeof *a);
-    if (!a) {
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
+    struct as_args *a = xcalloc(1, sizeof *a);
     a->params = params;
     a->action = argc > 0 && argv[0] ? action_name(argv[0]) : "";
     a->n = param_count(params);
-    a->v = calloc(a->n ? a->n : 1, sizeof *a->v);
-    if (!a->v) {
-        free(a);
-        as_fail(err, AS_EXIT_FAILURE, "out_of_memory", "out of memory");
-        return NULL;
-    }
+    a->v = xcalloc(a->n ? a->n : 1, sizeof *a->v);
 
     int position = 0;
     for (int i = 1; i < argc; i++) {
@@ -489,10 +483,10 @@ struct json_object *as_params_describe(const struct as_param *params)
 struct json_object *as_params_describe_for(const struct as_param *params,
                                            const char *action)
 {
-    struct json_object *list = json_object_new_array();
+    struct json_object *list = jx_new_array();
     for (size_t i = 0; params[i].name; i++) {
         const struct as_param *p = &params[i];
-        struct json_object *o = json_object_new_object();
+        struct json_object *o = jx_new_object();
         jx_add_str(o, "name", p->name);
         jx_add_str(o, "type", type_names[p->type]);
         jx_add_bool(o, "required", p->flags & AS_P_REQUIRED);
@@ -522,23 +516,46 @@ struct ds *as_ctx_ds(struct as_ctx *ctx, struct as_error *err)
 
 void as_print_json(struct json_object *doc)
 {
-    char *clean = secret_scrub(json_object_to_json_string_ext(
-        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    if (clean) {
-        fputs(clean, stdout);
-        fputc('\n', stdout);
-        free(clean);
-    }
+    const char *text = json_object_to_json_string_ext(
+        doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text) /* json-c's print buffer could not grow */
+        xalloc_die(0);
+    char *clean = secret_scrub(text);
+    fputs(clean, stdout);
+    fputc('\n', stdout);
+    free(clean);
     fflush(stdout);
 }
 
 struct json_object *as_error_json(const struct as_error *err)
 {
-    struct json_object *e = json_object_new_object(), *doc = json_object_new_object();
+    struct json_object *e = jx_new_object(), *doc = jx_new_object();
     jx_add_str(e, "code", err->code[0] ? err->code : "error");
     jx_add_str(e, "message", err->message);
     json_object_object_add(doc, "error", e);
     return doc;
+}
+
+/* xalloc_die()'s last words in an action: the one JSON document st2
+ * shows (as as_error_json() would make it), then exit 1, the status the
+ * registry gives out_of_memory. Nothing here allocates: the text is made in
+ * a static buffer and written with write(2), not stdio, whose buffers may
+ * not exist yet; nothing was printed before, as the document comes last. */
+static void action_out_of_memory(size_t n)
+{
+    static char doc[160];
+    const char *code = "out_of_memory";
+    int len = n ? snprintf(doc, sizeof doc,
+                           "{\"error\":{\"code\":\"%s\",\"message\":\"out of memory "
+                           "allocating %zu bytes\"}}\n",
+                           code, n)
+                : snprintf(doc, sizeof doc,
+                           "{\"error\":{\"code\":\"%s\",\"message\":\"out of memory\"}}\n",
+                           code);
+    ssize_t ignored = write(STDOUT_FILENO, doc, (size_t)len);
+    ignored = write(STDERR_FILENO, "autoscale: out of memory\n", 25);
+    (void)ignored;
+    _exit(AS_EXIT_FAILURE);
 }
 
 static int finish(struct json_object *doc)
@@ -554,6 +571,7 @@ int as_action_main(int argc, char **argv, const struct as_param *params,
     /* First: st2's timeout may come at any instant, and from here on a
      * SIGTERM must end in a JSON document, never in a bare death. */
     as_signals_install();
+    xalloc_set_handler(action_out_of_memory);
 
     struct as_error err;
     struct as_ctx ctx = {0};
@@ -591,7 +609,7 @@ int as_action_main(int argc, char **argv, const struct as_param *params,
         log_debug("%s failed: %s: %s", ctx.progname, err.code, err.message);
         finish(as_error_json(&err));
     } else {
-        finish(result ? result : json_object_new_object());
+        finish(result ? result : jx_new_object());
     }
 
     ds_close(ctx.ds);

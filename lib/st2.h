@@ -23,7 +23,7 @@ enum as_ptype { AS_T_STRING, AS_T_INTEGER, AS_T_NUMBER, AS_T_BOOLEAN, AS_T_OBJEC
 #define AS_P_REQUIRED 0x1u
 /* A secret: registered with the scrubber, and read from the environment
  * variable AUTOSCALE_SECRET_<NAME> when not on the command line, which is how
- * st2 hands it over (secret_env_args in secret.h; docs/actions.md). */
+ * st2 hands it over (secret_env_args below; docs/actions.md). */
 #define AS_P_SECRET 0x2u
 #define AS_NAMED (-1)
 
@@ -46,12 +46,32 @@ struct as_param {
 #define AS_PTYPE_INT AS_T_INTEGER
 #define AS_PARAM_ROW(n, kind, def, flags) {#n, AS_PTYPE_##kind, flags, def, #n, AS_NAMED},
 
+/* Rows from group.h's GROUP_FIELDS: asg_define's carry each field's default
+ * and config key; asg_update's none, so only what is given changes. */
+#define AS_GROUP_ROW(n, kind, def, cfg, lo, hi, check) \
+    {#n, AS_PTYPE_##kind, 0, def, cfg, AS_NAMED},
+#define AS_GROUP_ROW_GIVEN(n, kind, def, cfg, lo, hi, check) \
+    {#n, AS_PTYPE_##kind, 0, NULL, NULL, AS_NAMED},
+
 /* The operator's allow-list (settings.h), which every action that builds a
  * provider's settings takes. */
 #define SETTINGS_ALLOW_PARAM \
     {SETTINGS_ALLOW_NAME, AS_T_STRING, 0, NULL, SETTINGS_ALLOW_NAME, AS_NAMED},
 
 struct as_args; /* parsed values, owned by the runner */
+
+/* Secret parameters from the environment (secret_env.c; docs/actions.md,
+ * "Secrets"), called by as_action_main() before argv is parsed. Under st2 a
+ * secret travels as AUTOSCALE_SECRET_<NAME> (the parameter's name in upper
+ * case) in the action's `env`, never in argv. Every AUTOSCALE_SECRET_*
+ * variable is registered with the scrubber (secret.h), wiped where
+ * /proc/PID/environ shows it, and unset, so no child process inherits it.
+ * For each AS_P_SECRET parameter of params with a non-empty variable and
+ * not given on the command line (a value given there wins),
+ * "--<name>=<value>" is appended to a copy of argv, and *argc and *argv are
+ * pointed at that copy (the process's own command line, what
+ * /proc/PID/cmdline shows, stays as it was). */
+void secret_env_args(const struct as_param *params, int *argc, char ***argv);
 
 /* Parse argv[1..] against params. On error fills err (exit AS_EXIT_BADINPUT)
  * and returns NULL. Secret values are registered with secret_register(). */

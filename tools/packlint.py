@@ -68,7 +68,13 @@ Checks (each failure is one line "file: problem"; exit 1 if any):
     cancel; concurrency.attr: attributes, a non-empty list of the action's
     parameter names; retry: retry_on failure or timeout, counts >= 0;
   - sensors/*.yaml: class_name, an existing entry_point, trigger types with
-    a ^\\w+$ name and a payload_schema.
+    a ^\\w+$ name and a payload_schema;
+  - error codes (when lib/error_codes.c exists): every code the C of lib/
+    and actions/src/ writes (as_fail's code argument and the other places a
+    code is set: the section "error codes" below) is a row of
+    lib/error_codes.c, with that row's exit status where as_fail names one;
+    the rows are sorted, unique and each used somewhere; docs/errors.md
+    lists exactly the rows' codes, with the same exit statuses.
 Parameters st2 merges in from the runner (timeout, env, ...) count as
 parameters of every action of that runner.
 Uses only the Python standard library and python3-yaml (Debian).
@@ -2063,6 +2069,233 @@ def check_policies(lint, root):
             check_retry(lint, path, params)
 
 
+# -------------------------------------------------------------- error codes
+#
+# Every error an action prints carries a code from one registry,
+# lib/error_codes.c (one row each: code, exit statuses, meaning), listed
+# again in docs/errors.md. The C is read, not compiled: comments are blanked
+# (strings kept, so line numbers hold), then a string literal counts as a
+# code where the code of an error is written:
+#   - the argument named `code` of any function declared in lib/ with one
+#     (as_fail, as_failv, as_error_is, as_error_recode, jx_parse, and any
+#     wrapper to come);
+#   - the value assigned to something named `code` (every literal of the
+#     expression: a ternary picks among them), or snprintf'd into one;
+#   - the initializer or a member assignment of a variable or struct type
+#     named `*codes` (digitalocean.h's per-provider code families);
+#   - `return "..."` in a function whose result is assigned to a code.
+
+ERROR_TABLE = os.path.join("lib", "error_codes.c")
+ERROR_DOC = os.path.join("docs", "errors.md")
+ERROR_DIRS = ("lib", os.path.join("actions", "src"))
+CODE_SHAPE = re.compile(r"^[a-z][a-z0-9_]{0,46}$")
+C_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+C_TOKEN = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', re.S)
+EXIT_NAMES = {"AS_X_FAILURE": "1", "AS_X_BADINPUT": "2"}
+EXIT_OF_CALL = {"AS_EXIT_FAILURE": "1", "AS_EXIT_BADINPUT": "2"}
+AS_FAIL = ("as_fail", "as_failv")
+TABLE_ROW = re.compile(r'\{\s*"([^"]*)"\s*,\s*([A-Z_|\s]+?)\s*,\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\}')
+DOC_ROW = re.compile(r"^\|\s*`([^`]*)`\s*\|\s*([^|]*?)\s*\|")
+
+
+def c_code(text):
+    """text with comments blanked (newlines kept) and literals left as they are."""
+    def blank(m):
+        s = m.group(0)
+        return re.sub(r"[^\n]", " ", s) if s.startswith("/") else s
+    return C_TOKEN.sub(blank, text)
+
+
+C_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+C_CHAR = re.compile(r"'(?:[^'\\\n]|\\.)*'")
+CODE_PARAM = re.compile(r"\bchar\s*\*\s*code\s*[,)]")
+
+
+def split_args(text, start):
+    """The arguments of the call whose '(' is at text[start-1]: a list of
+    (offset, text), and the offset after the ')'."""
+    args, depth, i, begin = [], 1, start, start
+    while i < len(text) and depth:
+        c = text[i]
+        if c == '"' or c == "'":
+            m = (C_STRING if c == '"' else C_CHAR).match(text, i)
+            i = m.end() if m else i + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        if (c == "," and depth == 1) or depth == 0:
+            args.append((begin, text[begin:i]))
+            begin = i + 1
+        i += 1
+    return args, i
+
+
+def code_params(sources):
+    """{function: index of its parameter named `code`}, from every
+    declaration with a `const char *code` parameter."""
+    found = {}
+    for text in sources.values():
+        for m in CODE_PARAM.finditer(text):
+            depth, i, commas = 0, m.start(), 0
+            while i > 0 and depth >= 0:  # back to the list's '('
+                i -= 1
+                c = text[i]
+                depth += {")": 1, "(": -1}.get(c, 0)
+                commas += c == "," and depth == 0
+            name = re.search(r"([a-z_]\w*)\s*$", text[max(0, i - 64):i])
+            if name:
+                found[name.group(1)] = commas
+    return found
+
+
+def expression_end(text, at):
+    """Where the expression starting at `at` ends: the first ',', ';' or
+    closing bracket outside the brackets it opens."""
+    depth, i = 0, at
+    while i < len(text):
+        c = text[i]
+        if c == '"':
+            m = C_STRING.match(text, i)
+            i = m.end() if m else i + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif c in ",;" and depth == 0:
+            break
+        i += 1
+    return i
+
+
+def literal_codes(text, params):
+    """(offset, code, exit or None) for every literal in a code position."""
+    out = []
+    def add(seg, base, exit_=None):
+        for m in C_LITERAL.finditer(seg):
+            if CODE_SHAPE.match(m.group(1)):
+                out.append((base + m.start(), m.group(1), exit_))
+    calls = "|".join(map(re.escape, sorted(params) + ["snprintf"]))
+    for m in re.finditer(r"\b(%s)\s*\(" % calls, text):
+        name = m.group(1)
+        args, _ = split_args(text, m.end())
+        if name == "snprintf":
+            if len(args) == 3 and re.search(r"\bcode\s*$", args[0][1]):
+                add(args[2][1], args[2][0])
+            continue
+        i = params[name]
+        if i < len(args) and re.fullmatch(r'\s*"[^"]*"\s*', args[i][1]):
+            # as_fail's exit argument stands just before its code
+            exit_ = EXIT_OF_CALL.get(args[i - 1][1].strip()) if name in AS_FAIL else None
+            add(args[i][1], args[i][0], exit_)
+    for m in re.finditer(r"(?:\bcode|\bcodes\s*\.\s*\w+)\s*=(?!=)", text):
+        add(text[m.end():expression_end(text, m.end())], m.end())
+    for m in re.finditer(r"\bstruct\s+\w*codes\s+\w+\s*=\s*\{", text):
+        end = text.find("};", m.end())
+        add(text[m.end():end], m.end())
+    for m in re.finditer(r"\bcode\s*=\s*([a-z_]\w*)\s*\(", text):
+        fn = re.search(r"\b%s\s*\([^;{]*\)\s*\{" % re.escape(m.group(1)), text)
+        if fn:
+            body_end = text.find("\n}", fn.end())
+            for r in re.finditer(r'\breturn\s+("[^"]*")', text[fn.end():body_end]):
+                add(r.group(1), fn.end() + r.start(1))
+    return out
+
+
+def read_error_table(lint, path):
+    """{code: set of exit statuses ("1", "2")} from lib/error_codes.c."""
+    table = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = c_code(f.read())
+    except OSError as e:
+        lint.fail(path, f"cannot be read: {e}")
+        return table
+    for m in TABLE_ROW.finditer(text):
+        code, exits = m.group(1), m.group(2)
+        names = {x.strip() for x in exits.split("|")}
+        if not CODE_SHAPE.match(code):
+            lint.fail(path, f"code '{code}' must match ^[a-z][a-z0-9_]*$ and fit 47 bytes")
+        if code in table:
+            lint.fail(path, f"code '{code}' is listed twice")
+        if not names or not names <= set(EXIT_NAMES):
+            lint.fail(path, f"code '{code}': exit statuses must be AS_X_FAILURE and/or "
+                            "AS_X_BADINPUT")
+        table[code] = {EXIT_NAMES[n] for n in names if n in EXIT_NAMES}
+    codes = list(table)
+    if codes != sorted(codes):
+        lint.fail(path, "rows must be sorted by code (as_error_code_find searches them)")
+    return table
+
+
+def read_error_doc(lint, path):
+    """{code: exit column text} from the rows of docs/errors.md's tables."""
+    doc = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lint.fail(path, "is missing: it lists every code of lib/error_codes.c")
+        return None
+    for line in lines:
+        m = DOC_ROW.match(line)
+        if m:
+            doc[m.group(1)] = m.group(2)
+    return doc
+
+
+def exit_text(exits):
+    return " or ".join(sorted(exits))
+
+
+def check_error_codes(lint, root):
+    table_path = os.path.join(root, ERROR_TABLE)
+    if not os.path.exists(table_path):
+        return  # a pack without the C library
+    table = read_error_table(lint, table_path)
+    sources = {}
+    for d in ERROR_DIRS:
+        full = os.path.join(root, d)
+        for f in sorted(os.listdir(full)) if os.path.isdir(full) else []:
+            path = os.path.join(full, f)
+            if f.endswith((".c", ".h")) and path != table_path:
+                with open(path, encoding="utf-8", errors="replace") as fh:
+                    sources[path] = c_code(fh.read())
+    params = code_params(sources)
+    used = set()
+    for path, text in sources.items():
+        used.update(m.group(1) for m in C_LITERAL.finditer(text))
+        for at, code, exit_ in literal_codes(text, params):
+            line = text.count("\n", 0, at) + 1
+            where = f"{os.path.relpath(path, root)}:{line}"
+            if code not in table:
+                lint.fail(table_path, f"error code '{code}' ({where}) is not in the table")
+            elif exit_ and exit_ not in table[code]:
+                lint.fail(table_path, f"error code '{code}' ({where}) comes with exit "
+                                      f"{exit_}, the table says {exit_text(table[code])}")
+    for code in table:
+        if code not in used:
+            lint.fail(table_path, f"error code '{code}' is used nowhere in lib/ or "
+                                  "actions/src/: drop its row")
+    doc_path = os.path.join(root, ERROR_DOC)
+    doc = read_error_doc(lint, doc_path)
+    if doc is None:
+        return
+    for code, exits in table.items():
+        if code not in doc:
+            lint.fail(doc_path, f"error code '{code}' is not documented")
+        elif doc[code] != exit_text(exits):
+            lint.fail(doc_path, f"error code '{code}': exit '{doc[code]}' here, "
+                                f"'{exit_text(exits)}' in {ERROR_TABLE}")
+    for code in doc:
+        if code not in table:
+            lint.fail(doc_path, f"error code '{code}' is not in {ERROR_TABLE}")
+
+
 def main(argv):
     root = os.path.abspath(argv[1] if len(argv) > 1 else ".")
     lint = Lint(root)
@@ -2082,6 +2315,7 @@ def main(argv):
     check_sensors(lint, root)  # before rules: they use its trigger types
     check_rules(lint, root)
     check_policies(lint, root)
+    check_error_codes(lint, root)
     for p in lint.problems + lint.notes:
         print(p)
     print(f"packlint: {len(lint.problems)} problem(s)"

@@ -8,7 +8,7 @@
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
-    GROUP_FIELDS(GROUP_PARAM_DEF)
+    GROUP_FIELDS(AS_GROUP_ROW)
     {"settings", AS_T_OBJECT, 0, NULL, NULL, 0},
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
@@ -17,21 +17,17 @@ static const struct as_param params[] = {
 static int cmd_asg_define(struct as_ctx *ctx, struct json_object **out,
                           struct as_error *err)
 {
+    struct asg_request r = {.name = as_arg_str(ctx->args, "name"),
+                            .settings = as_arg_obj(ctx->args, "settings"),
+                            .allowed = as_arg_str(ctx->args, SETTINGS_ALLOW_NAME)};
     struct group g;
     struct ds *ds;
 
-    group_init(&g, as_arg_str(ctx->args, "name"));
-    group_apply_args(&g, ctx->args, false, err);
-    if (as_arg_obj(ctx->args, "settings"))
-        g.settings = json_object_get(as_arg_obj(ctx->args, "settings"));
-    /* Before anything is stored: a group's settings may not redirect the
-     * pack's credentials or run commands (lib/settings.h). */
-    int rc = settings_check(g.settings, as_arg_str(ctx->args, SETTINGS_ALLOW_NAME), err);
-    if (rc == 0)
-        rc = group_validate(&g, err);
-    if (rc == 0)
-        rc = (ds = as_ctx_ds(ctx, err)) ? asg_define(ds, &g, out, err) : -1;
-    group_free(&g);
+    as_args_fill(ctx->args, group_param_desc, group_param_count, &r.p);
+    if (asg_spec_build(&r, &g, err) < 0)
+        return -1;
+    int rc = (ds = as_ctx_ds(ctx, err)) ? asg_define(ds, &g, out, err) : -1;
+    group_clear(&g);
     return rc;
 }
 

@@ -7,7 +7,7 @@
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
-    GROUP_FIELDS(GROUP_PARAM_NODEF)
+    GROUP_FIELDS(AS_GROUP_ROW_GIVEN)
     {"settings", AS_T_OBJECT, 0, NULL, NULL, 0},
     SETTINGS_ALLOW_PARAM
     AS_PARAM_END,
@@ -16,15 +16,17 @@ static const struct as_param params[] = {
 static int cmd_asg_update(struct as_ctx *ctx, struct json_object **out,
                           struct as_error *err)
 {
+    struct asg_request r = {.name = as_arg_str(ctx->args, "name"),
+                            .settings = as_arg_obj(ctx->args, "settings"),
+                            .allowed = as_arg_str(ctx->args, SETTINGS_ALLOW_NAME)};
+
+    as_args_fill(ctx->args, group_param_desc, group_param_count, &r.p);
     /* Before anything is read or stored: a group's settings may not
      * redirect the pack's credentials or run commands (lib/settings.h). */
-    if (settings_check(as_arg_obj(ctx->args, "settings"),
-                       as_arg_str(ctx->args, SETTINGS_ALLOW_NAME), err) < 0)
+    if (settings_check(r.settings, r.allowed, err) < 0)
         return -1;
     struct ds *ds = as_ctx_ds(ctx, err);
-    return ds ? asg_update(ds, as_arg_str(ctx->args, "name"), ctx->args,
-                           as_arg_obj(ctx->args, "settings"), out, err)
-              : -1;
+    return ds ? asg_update(ds, &r, out, err) : -1;
 }
 
 AS_ACTION(asg_update, params, cmd_asg_update);

@@ -18,8 +18,12 @@ static const struct as_param params[] = {
 static int cmd_dns_register(struct as_ctx *ctx, struct json_object **out,
                             struct as_error *err)
 {
+    struct dns_request rq = {.group = as_arg_str(ctx->args, "name"),
+                             .node = as_arg_str(ctx->args, "node"),
+                             .allowed = as_arg_str(ctx->args, SETTINGS_ALLOW_NAME)};
+    as_args_fill(ctx->args, dns_param_desc, dns_param_count, &rq.p);
     struct ds *ds = as_ctx_ds(ctx, err);
-    return ds ? dns_register(ds, ctx->args, out, err) : -1;
+    return ds ? dns_register(ds, &rq, out, err) : -1;
 }
 
 AS_ACTION(dns_register, params, cmd_dns_register);

@@ -17,10 +17,17 @@ static const struct as_param params[] = {
 
 static int cmd_lb_add(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
 {
+    const struct as_args *a = ctx->args;
+    const char *name = as_arg_str(a, "name");
+    struct lb_params p;
     struct lb_ctx c;
-    if (lb_ctx_open(&c, ctx, err) < 0)
+    struct ds *ds;
+
+    as_args_fill(a, lb_param_desc, lb_param_count, &p);
+    if (group_check_name(name, err) < 0 || !(ds = as_ctx_ds(ctx, err)) ||
+        lb_ctx_open(&c, ds, name, &p, as_arg_str(a, SETTINGS_ALLOW_NAME), err) < 0)
         return -1;
-    int rc = lb_add_node(&c, as_arg_str(ctx->args, "node"), out, err);
+    int rc = lb_add_node(&c, as_arg_str(a, "node"), out, err);
     lb_ctx_close(&c);
     return rc;
 }

@@ -17,11 +17,18 @@ static const struct as_param params[] = {
 
 static int cmd_lb_remove(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
 {
+    const struct as_args *a = ctx->args;
+    const char *name = as_arg_str(a, "name");
+    struct lb_params p;
     struct lb_ctx c;
-    long long drain = as_arg_int(ctx->args, "drain_timeout", 60);
-    if (lb_ctx_open(&c, ctx, err) < 0)
+    struct ds *ds;
+
+    as_args_fill(a, lb_param_desc, lb_param_count, &p);
+    if (group_check_name(name, err) < 0 || !(ds = as_ctx_ds(ctx, err)) ||
+        lb_ctx_open(&c, ds, name, &p, as_arg_str(a, SETTINGS_ALLOW_NAME), err) < 0)
         return -1;
-    int rc = lb_remove_node(&c, as_arg_str(ctx->args, "node"), drain, out, err);
+    int rc = lb_remove_node(&c, as_arg_str(a, "node"), as_arg_int(a, "drain_timeout", 60), out,
+                            err);
     lb_ctx_close(&c);
     return rc;
 }

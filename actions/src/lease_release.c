@@ -3,6 +3,7 @@
  * before scaling_record) freezes the group until lease_ttl; this frees it
  * now. With lease_id it releases only that lease, so a person who read the
  * id from asg_get cannot free a newer operation's lease by mistake. */
+#include "asg.h"
 #include "group.h"
 #include "lease.h"
 #include "st2.h"
@@ -17,10 +18,20 @@ static int cmd_lease_release(struct as_ctx *ctx, struct json_object **out,
                              struct as_error *err)
 {
     const char *name = as_arg_str(ctx->args, "name");
+    const char *id = as_arg_str(ctx->args, "lease_id");
+    struct group g;
+    char op[16];
+    long long at;
+
+    /* A malformed id is refused before the group is looked up. */
     if (group_check_name(name, err) < 0)
         return -1;
     struct ds *ds = as_ctx_ds(ctx, err);
-    return ds ? lease_release(ds, name, as_arg_str(ctx->args, "lease_id"), out, err) : -1;
+    if (!ds || (id && lease_id_parse(id, &at, op, sizeof op, err) < 0) ||
+        asg_load_spec(ds, name, &g, err) < 0)
+        return -1;
+    group_clear(&g);
+    return lease_release(ds, name, id, out, err);
 }
 
 AS_ACTION(lease_release, params, cmd_lease_release);

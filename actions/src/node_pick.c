@@ -20,13 +20,21 @@ static const struct as_param params[] = {
 
 static int cmd_node_pick(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
 {
+    const struct as_args *a = ctx->args;
+    struct lb_params lb;
+    as_args_fill(a, lb_param_desc, lb_param_count, &lb);
     struct node_pick_req req = {
-        .group = as_arg_str(ctx->args, "name"),
-        .count = as_arg_int(ctx->args, "count", 0),
-        .strategy = as_arg_str(ctx->args, "strategy"),
-        .lease_id = as_arg_str(ctx->args, "lease_id"),
+        .group = as_arg_str(a, "name"),
+        .count = as_arg_int(a, "count", 0),
+        .strategy = as_arg_str(a, "strategy"),
+        .lease_id = as_arg_str(a, "lease_id"),
+        .lb = &lb,
+        .allowed = as_arg_str(a, SETTINGS_ALLOW_NAME),
     };
-    return node_pick(ctx, &req, out, err);
+    struct ds *ds;
+    if (node_pick_check(&req, err) < 0 || !(ds = as_ctx_ds(ctx, err)))
+        return -1;
+    return node_pick(ds, &req, out, err);
 }
 
 AS_ACTION(node_pick, params, cmd_node_pick);

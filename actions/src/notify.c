@@ -5,12 +5,9 @@
  * error in the result, so a scaling operation never fails because of it.
  * fail_on_error turns that into exit 1. Bad input is exit 2, as ever. */
 #include "clock.h"
-#include "jsonx.h"
 #include "log.h"
 #include "notify.h"
 #include "st2.h"
-
-#include <string.h>
 
 static const struct as_param params[] = {
     {"name", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
@@ -20,30 +17,10 @@ static const struct as_param params[] = {
     {"count", AS_T_INTEGER, 0, NULL, NULL, AS_NAMED},
     {"node", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
     {"channel", AS_T_STRING, 0, NULL, NULL, AS_NAMED},
-    {"notify_provider", AS_T_STRING, 0, "none", "notify_provider", AS_NAMED},
-    {"slack_webhook_url", AS_T_STRING, AS_P_SECRET, NULL, "slack_webhook_url", AS_NAMED},
-    {"webhook_url", AS_T_STRING, AS_P_SECRET, NULL, "webhook_url", AS_NAMED},
-    {"webhook_headers", AS_T_STRING, AS_P_SECRET, NULL, "webhook_headers", AS_NAMED},
-    {"ca_bundle", AS_T_STRING, 0, NULL, "ca_bundle", AS_NAMED},
+    NOTIFY_PARAMS(AS_PARAM_ROW)
     {"fail_on_error", AS_T_BOOLEAN, 0, "false", NULL, AS_NAMED},
     AS_PARAM_END,
 };
-
-/* The provider's settings from the parameters; headers parsed from JSON. */
-static int read_config(const struct as_args *a, const char *provider,
-                       struct notify_config *cfg, struct as_error *err)
-{
-    const char *headers = as_arg_str(a, "webhook_headers");
-    memset(cfg, 0, sizeof *cfg);
-    cfg->url = as_arg_str(a, strcmp(provider, "slack") == 0 ? "slack_webhook_url"
-                                                            : "webhook_url");
-    cfg->ca_bundle = as_arg_str(a, "ca_bundle");
-    if (headers && strcmp(provider, "webhook") == 0 &&
-        !(cfg->headers = jx_parse(headers, strlen(headers), "parameter 'webhook_headers'",
-                                  "invalid_parameter", AS_EXIT_BADINPUT, err)))
-        return -1;
-    return notify_check(provider, cfg, err);
-}
 
 /* The group's channel and counts; without them (unknown group, store
  * down) the notification still goes out. */
@@ -63,7 +40,9 @@ static void read_group(struct as_ctx *ctx, struct notify_event *ev, char *channe
 static int cmd_notify(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
 {
     const struct as_args *a = ctx->args;
-    const char *provider = as_arg_str(a, "notify_provider");
+    struct notify_params p;
+    as_args_fill(a, notify_param_desc, notify_param_count, &p);
+    const char *provider = p.notify_provider ? p.notify_provider : "none";
     struct notify_event ev = {
         .group = as_arg_str(a, "name"),
         .event = as_arg_str(a, "event"),
@@ -79,11 +58,9 @@ static int cmd_notify(struct as_ctx *ctx, struct json_object **out, struct as_er
     char channel[96];
     int rc = -1;
 
-    if (!provider)
-        provider = "none";
     if (ev.count < 0 && as_arg_given(a, "count"))
         ev.count = -2; /* a negative count given is refused, not "absent" */
-    if (notify_check_event(&ev, err) < 0 || read_config(a, provider, &cfg, err) < 0)
+    if (notify_check_event(&ev, err) < 0 || notify_config_read(provider, &p, &cfg, err) < 0)
         goto done;
     if (ev.group)
         read_group(ctx, &ev, channel, sizeof channel);

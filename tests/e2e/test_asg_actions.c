@@ -34,7 +34,7 @@ static char *all_keys(struct store_fixture *f)
         strcat(s, i ? "," : "");
         strcat(s, l.items[i].name);
     }
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return s;
 }
 

@@ -178,7 +178,7 @@ static void test_readonly_store(void **state)
 {
     struct store_fixture *s = *state;
     struct as_error err;
-    struct ds *ds = cli_ds_readonly(store_open(s), &err);
+    struct ds *ds = cli_ds_readonly(store_open(s));
     assert_non_null(ds);
     assert_int_equal(ds_put(ds, "autoscale.spec.x", "{}", 0, &err), -1);
     assert_string_equal(err.code, "read_only");

@@ -133,7 +133,7 @@ static size_t lease_keys(struct world *w, const char *group, char *id, size_t id
     for (size_t i = 0; i < l.count; i++)
         if (ds_del(w->ds, l.items[i].name, &err) < 0)
             fail_msg("ds_del: %s", err.message);
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return n;
 }
 

@@ -29,6 +29,7 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "store_fixture.h"
+#include "test_util.h"
 
 #define NODES 3
 #define BACKEND "web-be"
@@ -42,12 +43,6 @@ struct fixture {
     struct haproxy_server *h;
     struct demo_node node[NODES];
 };
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void put_node(struct fixture *f, const char *group, const char *name, const char *state,
                      const char *addr, int port, const char *provider_id)
@@ -124,7 +119,7 @@ static void wait_status(struct fixture *f, const char *server, const char *prefi
         if (haproxy_status(f->h, server, status, sizeof status) == 1 &&
             strncmp(status, prefix, strlen(prefix)) == 0)
             return;
-        nap_ms(10);
+        test_sleep_ms(10);
     }
     fail_msg("%s never became %s (last %s)", server, prefix, status);
 }
@@ -160,7 +155,7 @@ static void slow_request_on(struct fixture *f, int k, long ms, struct request *r
                 return;
             if (__atomic_load_n(&r->done, __ATOMIC_SEQ_CST))
                 break;
-            nap_ms(10);
+            test_sleep_ms(10);
         }
         pthread_join(r->thread, NULL);
         free(r->body);

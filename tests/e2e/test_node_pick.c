@@ -28,6 +28,7 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "store_fixture.h"
+#include "test_util.h"
 
 #define T0 1800000000LL
 #define LEASE1 "001799999000-scale_in-0000abcd"
@@ -142,7 +143,7 @@ static char *states(struct fixture *f, const char *group)
                  jx_str(o, "state", "?"), lease ? "/" : "", lease ? lease : "");
         json_object_put(o);
     }
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return s;
 }
 
@@ -357,12 +358,6 @@ static void *request_main(void *arg)
     return NULL;
 }
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Hold `want` slow requests open on node k. Round robin decides where a
  * request lands, so fire until enough are in flight there; requests that
  * land elsewhere are fast and just finish. */
@@ -381,7 +376,7 @@ static void hold_on(struct fixture *f, int k, int want)
             if (demo_node_in_flight(&f->node[k]) > before ||
                 __atomic_load_n(&r->done, __ATOMIC_SEQ_CST))
                 break;
-            nap_ms(10);
+            test_sleep_ms(10);
         }
     }
     assert_int_equal(demo_node_slow(&f->node[k], 0), 0); /* later requests are fast */

@@ -22,6 +22,7 @@
 #include "jsonx.h"
 #include "store_fixture.h"
 #include "test_httpd.h"
+#include "test_util.h"
 
 #define SECRET_PATH "/services/T1/B2/secretpart"
 #define NOW "1700000000"
@@ -37,10 +38,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     /* The child inherits our environment: a proxy would swallow 127.0.0.1. */
-    unsetenv("http_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("ALL_PROXY");
-    unsetenv("all_proxy");
+    test_unset_proxies();
     assert_int_equal(store_fixture_open(&f->st, "as-notify"), 0);
     f->st.env[1] = "AUTOSCALE_TEST_NOW=" NOW;
     f->rx = test_httpd_start();

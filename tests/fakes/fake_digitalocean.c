@@ -847,7 +847,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     long delay = f->delay_ms;
     pthread_mutex_unlock(&f->lock);
     if (delay > 0)
-        fake_httpd_sleep_ms(delay);
+        fake_httpd_sleep_ms(f->httpd, delay);
     return send_reply(c, &r);
 }
 

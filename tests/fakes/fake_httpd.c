@@ -1,20 +1,20 @@
 /* fake_httpd.c - see fake_httpd.h. */
 #include "fake_httpd.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 struct fake_httpd {
     struct MHD_Daemon *daemon;
     fake_httpd_handler handler;
     void *fake;
     char url[128];
+    struct test_waker waker; /* delayed replies sleep on it; stop wakes them */
 };
 
 /* ------------------------------------------------------------- helpers -- */
@@ -50,12 +50,7 @@ char *fake_httpd_urlencode(const char *s)
     return out;
 }
 
-void fake_httpd_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
+void fake_httpd_sleep_ms(struct fake_httpd *s, long ms) { test_waker_sleep_ms(&s->waker, ms); }
 
 /* ------------------------------------------------------------ requests -- */
 
@@ -125,6 +120,7 @@ struct fake_httpd *fake_httpd_start(fake_httpd_handler handler, void *fake,
         return NULL;
     s->handler = handler;
     s->fake = fake;
+    test_waker_init(&s->waker);
 
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -149,8 +145,10 @@ void fake_httpd_stop(struct fake_httpd *s)
 {
     if (!s)
         return;
+    test_waker_stop(&s->waker); /* before the join, which would wait them out */
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    test_waker_destroy(&s->waker);
     free(s);
 }
 

@@ -42,7 +42,8 @@ struct fake_httpd;
 struct fake_httpd *fake_httpd_start(fake_httpd_handler handler, void *fake,
                                     const char *path);
 
-/* Joins every connection thread, so the fake's state is free to go after. */
+/* Wakes every delayed reply (fake_httpd_sleep_ms), then joins every
+ * connection thread, so the fake's state is free to go after. */
 void fake_httpd_stop(struct fake_httpd *s);
 
 /* "http://127.0.0.1:<port><path>". */
@@ -69,7 +70,9 @@ char *fake_httpd_dup(const char *s); /* strdup that passes NULL through */
  * memory. */
 char *fake_httpd_urlencode(const char *s);
 
-void fake_httpd_sleep_ms(long ms);
+/* Sleep ms, or less if s is stopping: a fake's delay never holds up the
+ * test's teardown. Call it without the fake's lock. */
+void fake_httpd_sleep_ms(struct fake_httpd *s, long ms);
 
 /* Name/value pairs as received, looked up case-insensitively. */
 struct fake_httpd_pairs {

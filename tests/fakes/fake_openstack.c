@@ -63,8 +63,6 @@ struct fake_openstack {
     struct fake_openstack_config cfg; /* strings owned */
 
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* delays wait on it; stop broadcasts */
-    int stopping;
 
     struct server *servers;
     size_t nservers, cap;
@@ -1510,21 +1508,6 @@ static void record(struct fake_openstack *f, struct MHD_Connection *c, const cha
 
 /* ------------------------------------------------------------- plumbing -- */
 
-/* Wait ms, or less if the fake is stopping. Called with the lock held. */
-static void delay_locked(struct fake_openstack *f, long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    while (!f->stopping && pthread_cond_timedwait(&f->wake, &f->lock, &until) != ETIMEDOUT)
-        ;
-}
-
 static void compute_headers(struct MHD_Response *resp, int microversion)
 {
     char num[64];
@@ -1560,9 +1543,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     pthread_mutex_lock(&f->lock);
     record(f, c, method, url, up);
     route(f, &q, &r);
-    if (f->delay.ms > 0 && (f->delay.ep == FAKE_OS_ANY || f->delay.ep == q.ep))
-        delay_locked(f, f->delay.ms);
+    long delay = f->delay.ep == FAKE_OS_ANY || f->delay.ep == q.ep ? f->delay.ms : 0;
     pthread_mutex_unlock(&f->lock);
+    if (delay > 0) /* cut short when the fake stops */
+        fake_httpd_sleep_ms(f->httpd, delay);
     if (r.status == 0)
         r.status = 500;
     return send_reply(c, &r);
@@ -1603,7 +1587,6 @@ struct fake_openstack *fake_openstack_start(const struct fake_openstack_config *
     if (!f)
         return NULL;
     pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->wake, NULL);
     copy_config(f, cfg);
     f->build_polls = 2;
     f->delete_polls = 1;
@@ -1625,11 +1608,7 @@ void fake_openstack_stop(struct fake_openstack *f)
 {
     if (!f)
         return;
-    pthread_mutex_lock(&f->lock);
-    f->stopping = 1;
-    pthread_cond_broadcast(&f->wake);
-    pthread_mutex_unlock(&f->lock);
-    fake_httpd_stop(f->httpd); /* after waking the delays it would wait for */
+    fake_httpd_stop(f->httpd); /* wakes the delayed replies, then joins them */
     for (size_t i = 0; i < f->nservers; i++)
         server_free(&f->servers[i]);
     free(f->servers);
@@ -1649,7 +1628,6 @@ void fake_openstack_stop(struct fake_openstack *f)
     free((char *)f->cfg.app_cred_id);
     free((char *)f->cfg.app_cred_secret);
     fake_httpd_last_free(&f->last);
-    pthread_cond_destroy(&f->wake);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }

@@ -22,7 +22,7 @@ files_for() {
     records) echo lib/group.c lib/asg.c lib/node.c lib/nodes.c lib/incident.c lib/lease.c lib/governor.c lib/alert_route.c lib/jsonx.c ;;
     haproxy) echo lib/lb_haproxy.c ;;
     http) echo lib/http.c lib/compute_openstack.c lib/compute_digitalocean.c lib/dns_digitalocean.c lib/lb_digitalocean.c lib/digitalocean.c lib/dns_powerdns.c lib/ds_st2.c ;;
-    known_hosts) echo lib/ssh.c ;;
+    known_hosts) echo lib/ssh_known_hosts.c ;;
     esac
 }
 

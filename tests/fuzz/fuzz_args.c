@@ -1,5 +1,5 @@
 /* fuzz_args.c - libFuzzer target for argv parsing (as_args_parse, lib/st2.c)
- * and the group spec it feeds (group_apply_args / group_validate,
+ * and the group spec it feeds (group_apply / group_validate,
  * lib/group.c).
  *
  * The input is argv[1..], split at NUL bytes (st2 hands each token over
@@ -21,10 +21,11 @@
 #include "log.h"
 #include "secret.h"
 #include "st2.h"
+#include "utf8.h"
 
 static const struct as_param define_params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
-    GROUP_FIELDS(GROUP_PARAM_DEF)
+    GROUP_FIELDS(AS_GROUP_ROW)
     {"settings", AS_T_OBJECT, 0, NULL, NULL, 0},
     AS_PARAM_END,
 };
@@ -55,7 +56,7 @@ static void check_parsed(const struct as_param *params, const struct as_args *a)
         const char *s = as_arg_str(a, p->name);
         if (given) {
             fz_check(s && *s, "a given value has text");
-            fz_check(jx_utf8_valid(s, strlen(s)), "a given value is UTF-8");
+            fz_check(utf8_valid(s, strlen(s)), "a given value is UTF-8");
         }
         switch (p->type) {
         case AS_T_INTEGER:
@@ -93,8 +94,10 @@ static void run(const struct as_param *params, int argc, char **argv, bool spec)
     check_parsed(params, a);
     if (spec) {
         struct group g;
+        struct group_params p;
+        as_args_fill(a, group_param_desc, group_param_count, &p);
         group_init(&g, as_arg_str(a, "name"));
-        group_apply_args(&g, a, false, &err);
+        group_apply(&g, &p);
         if (as_arg_obj(a, "settings"))
             g.settings = json_object_get(as_arg_obj(a, "settings"));
         as_error_clear(&err);
@@ -108,10 +111,10 @@ static void run(const struct as_param *params, int argc, char **argv, bool spec)
             char diff[256];
             fz_check(group_diff(&g, &back, diff, sizeof diff) == 0,
                      "a valid spec round-trips unchanged");
-            group_free(&back);
+            group_clear(&back);
             json_object_put(o);
         }
-        group_free(&g);
+        group_clear(&g);
     }
     as_args_free(a);
 }

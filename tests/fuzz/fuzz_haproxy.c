@@ -18,9 +18,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fuzz_common.h"
 #include "jsonx.h"
-#include "lb.h"
+#include "lb_int.h"
 #include "log.h"
 #include "secret.h"
 
@@ -155,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     result(ops->drain(lb, "web-1", &err), &err);
     as_error_clear(&err);
     /* A deadline already past: one try, no waiting for connections. */
-    result(ops->remove(lb, "web-1", lb_mono_ms() - 1, true, &err), &err);
+    result(ops->remove(lb, "web-1", as_mono_ms() - 1, true, &err), &err);
     ops->close(lb);
     json_object_put(settings);
 

@@ -20,12 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "compute.h"
 #include "datastore.h"
-#include "dns.h"
+#include "dns_int.h"
 #include "fuzz_common.h"
 #include "jsonx.h"
-#include "lb.h"
+#include "lb_int.h"
 #include "log.h"
 #include "secret.h"
 
@@ -76,9 +77,8 @@ static void compute(const char *provider, int op)
                  "{\"token\":\"" PASSWORD "\",\"api_url\":\"https://api.do.test\","
                  "\"region\":\"nyc3\"}");
     struct json_object *settings = settings_of(json);
-    const struct compute_ops *ops = NULL;
     as_error_clear(&err);
-    struct compute *c = compute_open(provider, settings, &ops, &err);
+    struct compute *c = compute_open(provider, settings, &err);
     fz_check(c != NULL, "compute opens");
     struct machine m, *list = NULL;
     size_t n = 0;
@@ -98,35 +98,35 @@ static void compute(const char *provider, int op)
     as_error_clear(&err);
     switch (op) {
     case 0:
-        rc = ops->list(c, "web", &list, &n, &err);
+        rc = compute_list(c, "web", &list, &n, &err);
         result(rc, &err);
         for (size_t i = 0; rc == 0 && i < n; i++)
             check_machine(&list[i]);
         free(list);
         break;
     case 1:
-        rc = ops->get(c, id, &m, &err);
+        rc = compute_get(c, id, &m, &err);
         result(rc, &err);
         if (rc >= 0)
             check_machine(&m);
         break;
     case 2:
-        rc = ops->create(c, &spec, &m, &err);
+        rc = compute_create(c, &spec, &m, &err);
         result(rc, &err);
         if (rc >= 0)
             check_machine(&m);
         break;
     case 3:
-        rc = ops->find(c, "web", "web-1a2b3c4d", &m, &err);
+        rc = compute_find(c, "web", "web-1a2b3c4d", &m, &err);
         result(rc, &err);
         if (rc > 0)
             check_machine(&m);
         break;
     default:
-        result(ops->destroy(c, id, &err), &err);
+        result(compute_destroy(c, id, &err), &err);
         break;
     }
-    ops->close(c);
+    compute_close(c);
     json_object_put(settings);
 }
 
@@ -164,8 +164,8 @@ static void dns(const char *provider, int op)
         result(ops->remove(d, "example.test", "web.example.test.", &err), &err);
         break;
     }
-    dns_rrset_free(&rr);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&rr);
+    dns_rrset_clear(&want);
     ops->close(d);
     json_object_put(settings);
 }
@@ -200,7 +200,7 @@ static void lb(int op)
         result(ops->add(l, &t, &err), &err);
         break;
     default:
-        result(ops->remove(l, "3164444", lb_mono_ms() - 1, false, &err), &err);
+        result(ops->remove(l, "3164444", as_mono_ms() - 1, false, &err), &err);
         break;
     }
     ops->close(l);
@@ -235,7 +235,7 @@ static void st2(int op)
             fz_check(i == 0 || strcmp(l.items[i - 1].name, l.items[i].name) < 0,
                      "a listing is sorted without repeats");
         }
-        ds_list_free(&l);
+        ds_list_clear(&l);
         break;
     case 2:
         result(ds_put(ds, "autoscale.lease.web", "{\"id\":\"x\"}", 600, &err), &err);

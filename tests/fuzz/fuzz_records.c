@@ -30,6 +30,7 @@
 #include "log.h"
 #include "nodes.h"
 #include "secret.h"
+#include "utf8.h"
 
 #define MAX_RECORDS 48
 #define NOW 1700000000LL
@@ -43,7 +44,7 @@ static void ok_or_error(int rc, const struct as_error *err, struct json_object *
     if (out) {
         fz_check(*out != NULL, "success has a result");
         const char *s = json_object_to_json_string_ext(*out, JSON_C_TO_STRING_PLAIN);
-        fz_check(s && jx_utf8_valid(s, strlen(s)), "a result serialises to UTF-8 JSON");
+        fz_check(s && utf8_valid(s, strlen(s)), "a result serialises to UTF-8 JSON");
         json_object_put(*out);
         *out = NULL;
     }
@@ -127,7 +128,7 @@ static void run_ops(struct ds *ds)
         fz_check(fz_clean(d.reason, sizeof d.reason), "decision reason clean");
         json_object_put(asg_state_counts(&st));
         (void)asg_state_in_alert(&st);
-        asg_state_free(&st);
+        asg_state_clear(&st);
     } else {
         fz_check_error(&err);
     }
@@ -170,7 +171,7 @@ static void run_ops(struct ds *ds)
     as_error_clear(&err);
     if (alert_route(&r, NULL, &e, to, 4, &nto, &err) < 0)
         fz_check_error(&err);
-    alert_router_free(&r);
+    alert_router_clear(&r);
     for (int s = 0; s < 2; s++) {
         enum incident_change change;
         test_event(&e, names, s ? ALERT_CLOSED : ALERT_OPEN);

@@ -14,7 +14,7 @@
 #   http         OpenStack, DigitalOcean (compute, DNS, LB), PowerDNS and st2
 #                datastore replies, Retry-After and error bodies (lib/http.c),
 #                through tests/fuzz/fake_curl.c in place of libcurl
-#   known_hosts  known_hosts files (sshc_forget_host, lib/ssh.c)
+#   known_hosts  known_hosts files (sshc_forget_host, lib/ssh_known_hosts.c)
 # Seeds: tests/fuzz/seeds/<name>/ (alert: tests/fixtures/alerts/).
 # Default inputs per target keep all of them near 45 s on two cores (the
 # records target is slowest: ~15 datastore listings per input, each a

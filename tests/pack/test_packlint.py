@@ -2,8 +2,9 @@
 
 First the real pack must pass (after `make`). Then a small pack that packlint
 accepts (GOOD_PACK below: an action whose "binary" is a shell script printing
-its parameter table, a workflow, two rules, a policy, a sensor) is broken one
-way per test, and packlint must exit 1 naming the file and the problem.
+its parameter table, a workflow, two rules, a policy, a sensor; with a
+miniature lib/ for the error-code checks) is broken one way per test, and
+packlint must exit 1 naming the file and the problem.
 Run: /usr/bin/python3 tests/pack/test_packlint.py"""
 import copy
 import json
@@ -1015,6 +1016,95 @@ class SecretsTest(unittest.TestCase):
         self.assertFinds("actions/ok.yaml: env DEBUG_LEVEL: 3 is no string",
                          self.with_password(env={"AUTOSCALE_SECRET_PASSWORD": self.REF,
                                                  "DEBUG_LEVEL": 3}))
+
+    # ------------------------------------------------------- 11. error codes
+
+    # A C library in miniature: the registry, code that raises errors in the
+    # ways lib/ does, and the page that documents the codes.
+    ERROR_TABLE = (
+        '#include "error_codes.h"\n'
+        "const struct as_error_code as_error_codes[] = {\n"
+        '    {"bad_thing", AS_X_BADINPUT, "a thing that cannot be"},\n'
+        '    {"lost", AS_X_FAILURE | AS_X_BADINPUT, "it went away"},\n'
+        '    {"slow", AS_X_FAILURE, "it took too long"},\n'
+        "};\n")
+    ERROR_CODE_C = (
+        "int as_fail(struct as_error *err, enum as_exit exit, const char *code,\n"
+        "            const char *fmt, ...);\n"
+        "static int f(struct as_error *err)\n"
+        "{\n"
+        '    /* "not_a_code" in a comment is no code */\n'
+        '    if (as_fail(err, AS_EXIT_BADINPUT, "bad_thing", "no %s", "way") < 0)\n'
+        "        return -1;\n"
+        '    const char *code = err ? "lost" : "slow";\n'
+        '    return as_fail(err, AS_EXIT_FAILURE, code, "gone");\n'
+        "}\n")
+    ERROR_DOC = (
+        "# Error codes\n\n"
+        "| code | exit | meaning |\n|---|---|---|\n"
+        "| `bad_thing` | 2 | a thing that cannot be |\n"
+        "| `lost` | 1 or 2 | it went away |\n"
+        "| `slow` | 1 | it took too long |\n")
+
+    def errors(self, table=None, code=None, doc=None):
+        def change(f):
+            f["lib/error_codes.c"] = table or self.ERROR_TABLE
+            f["lib/thing.c"] = code or self.ERROR_CODE_C
+            if doc is not False:
+                f["docs/errors.md"] = doc or self.ERROR_DOC
+        return change
+
+    def test_error_codes_consistent_pass(self):
+        rc, out = self.lint(self.errors())
+        self.assertEqual(rc, 0, out)
+
+    def test_error_code_not_in_the_table(self):
+        self.assertFinds(
+            "lib/error_codes.c: error code 'oops' (lib/thing.c:6) is not in the table",
+            self.errors(code=self.ERROR_CODE_C.replace('"bad_thing", "no', '"oops", "no')))
+
+    def test_error_code_assigned_not_in_the_table(self):
+        self.assertFinds(
+            "lib/error_codes.c: error code 'late' (lib/thing.c:8) is not in the table",
+            self.errors(code=self.ERROR_CODE_C.replace('"slow";', '"late";')))
+
+    def test_error_code_with_another_exit_than_the_table(self):
+        self.assertFinds(
+            "lib/error_codes.c: error code 'bad_thing' (lib/thing.c:6) comes with exit 1, "
+            "the table says 2",
+            self.errors(code=self.ERROR_CODE_C.replace("AS_EXIT_BADINPUT", "AS_EXIT_FAILURE")))
+
+    def test_error_code_unused(self):
+        table = self.ERROR_TABLE.replace(
+            '    {"slow"', '    {"quiet", AS_X_FAILURE, "never said"},\n    {"slow"')
+        doc = self.ERROR_DOC + "| `quiet` | 1 | never said |\n"
+        self.assertFinds("lib/error_codes.c: error code 'quiet' is used nowhere",
+                         self.errors(table=table, doc=doc))
+
+    def test_error_table_unsorted_or_twice(self):
+        table = self.ERROR_TABLE.replace(
+            '    {"bad_thing"', '    {"slow", AS_X_FAILURE, "again"},\n    {"bad_thing"')
+        out = self.assertFinds("lib/error_codes.c: rows must be sorted by code",
+                               self.errors(table=table))
+        self.assertIn("lib/error_codes.c: code 'slow' is listed twice", out)
+
+    def test_error_code_not_documented(self):
+        doc = self.ERROR_DOC.replace("| `slow` | 1 | it took too long |\n", "")
+        self.assertFinds("docs/errors.md: error code 'slow' is not documented",
+                         self.errors(doc=doc))
+
+    def test_error_doc_exit_differs(self):
+        doc = self.ERROR_DOC.replace("| `lost` | 1 or 2 |", "| `lost` | 1 |")
+        self.assertFinds("docs/errors.md: error code 'lost': exit '1' here, '1 or 2' in "
+                         "lib/error_codes.c", self.errors(doc=doc))
+
+    def test_error_doc_lists_an_unknown_code(self):
+        doc = self.ERROR_DOC + "| `gone` | 1 | retired |\n"
+        self.assertFinds("docs/errors.md: error code 'gone' is not in lib/error_codes.c",
+                         self.errors(doc=doc))
+
+    def test_error_doc_missing(self):
+        self.assertFinds("docs/errors.md: is missing", self.errors(doc=False))
 
 
 if __name__ == "__main__":

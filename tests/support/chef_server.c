@@ -2,6 +2,7 @@
 #include "chef_server.h"
 #include "spawn.h"
 #include "sshd_server.h"
+#include "test_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,13 +17,6 @@
 #define RUBY "/usr/bin/ruby"
 #define SCRIPT "tests/chef/verify_signature.rb"
 #define READY_WAIT_MS 60000 /* Ruby starts slowly on a loaded machine */
-
-static void nap(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 int chef_fake_genrsa(const char *path, const char *pub_path)
 {
@@ -75,7 +69,7 @@ int chef_fake_start(struct chef_fake *f, const char *dir, const char *admin)
         }
         if (waitpid(f->pid, NULL, WNOHANG) == f->pid)
             break;
-        nap(20);
+        test_sleep_ms(20);
     }
     char logp[300];
     snprintf(logp, sizeof logp, "%s/server.log", dir);
@@ -96,7 +90,7 @@ void chef_fake_stop(struct chef_fake *f)
             f->pid = 0;
             return;
         }
-        nap(10);
+        test_sleep_ms(10);
     }
     kill(f->pid, SIGKILL);
     waitpid(f->pid, NULL, 0);

@@ -2,6 +2,7 @@
 #include "haproxy_server.h"
 
 #include "action_run.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,37 +25,6 @@
 #define READY_WAIT_MS 15000 /* a loaded shared machine can be slow to start a process */
 #define STOP_WAIT_MS 5000
 #define IO_TIMEOUT_S 30
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* A port nobody listens on at addr right now (bound, read, released). */
-static int free_port(const char *addr)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    inet_pton(AF_INET, addr, &sa.sin_addr);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(sa.sin_port);
-}
 
 static int tcp_connect(const char *addr, int port)
 {
@@ -187,8 +157,8 @@ static int config_valid(const struct haproxy_server *h)
 
 static int wait_ready(struct haproxy_server *h)
 {
-    long long until = now_ms() + READY_WAIT_MS;
-    while (now_ms() < until) {
+    long long until = test_now_ms() + READY_WAIT_MS;
+    while (test_now_ms() < until) {
         int status;
         if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
             h->pid = 0;
@@ -202,7 +172,7 @@ static int wait_ready(struct haproxy_server *h)
             close(fd);
         if (ok)
             return 0;
-        nap(20);
+        test_sleep_ms(20);
     }
     return -1;
 }
@@ -213,14 +183,14 @@ static void kill_wait(pid_t pid)
     if (pid <= 0)
         return;
     kill(pid, SIGTERM);
-    long long until = now_ms() + STOP_WAIT_MS;
+    long long until = test_now_ms() + STOP_WAIT_MS;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (now_ms() > until) {
+        if (test_now_ms() > until) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return;
         }
-        nap(10);
+        test_sleep_ms(10);
     }
 }
 
@@ -252,8 +222,7 @@ static void show_log(const struct haproxy_server *h)
 struct haproxy_server *haproxy_start(const char *backend)
 {
     struct haproxy_server *h = calloc(1, sizeof *h);
-    snprintf(h->dir, sizeof h->dir, "/tmp/as-hx-XXXXXX");
-    if (!mkdtemp(h->dir)) {
+    if (test_tmpdir(h->dir, sizeof h->dir, "as-hx") < 0) {
         free(h);
         return NULL;
     }
@@ -261,8 +230,8 @@ struct haproxy_server *haproxy_start(const char *backend)
     snprintf(h->sock, sizeof h->sock, "%s/haproxy.sock", h->dir);
     snprintf(h->backend, sizeof h->backend, "%s", backend);
     for (int attempt = 0; attempt < 3; attempt++) {
-        int stats = free_port("127.0.0.1");
-        h->port = free_port("127.0.0.1");
+        int stats = test_free_port(NULL, false);
+        h->port = test_free_port(NULL, false);
         snprintf(h->tcp, sizeof h->tcp, "tcp:127.0.0.1:%d", stats);
         if (stats < 0 || h->port < 0 || stats == h->port || write_config(h, stats) < 0)
             continue;
@@ -287,7 +256,7 @@ int haproxy_restart(struct haproxy_server *h)
     for (int attempt = 0; attempt < 20; attempt++) { /* the port may linger a moment */
         if (launch(h) == 0)
             return 0;
-        nap(100);
+        test_sleep_ms(100);
     }
     return -1;
 }
@@ -484,7 +453,7 @@ int demo_node_start(struct demo_node *n, const char *name, const char *addr)
     }
     for (int attempt = 0; attempt < 3; attempt++) {
         char listen[64], nameopt[64];
-        n->port = free_port(addr);
+        n->port = test_free_port(addr, false);
         snprintf(listen, sizeof listen, "--listen=%s:%d", addr, n->port);
         snprintf(nameopt, sizeof nameopt, "--name=%s", name);
         n->pid = fork();
@@ -496,8 +465,8 @@ int demo_node_start(struct demo_node *n, const char *name, const char *addr)
             execl(bin, "demo_app", listen, nameopt, (char *)NULL);
             _exit(127);
         }
-        long long until = now_ms() + READY_WAIT_MS;
-        while (now_ms() < until) {
+        long long until = test_now_ms() + READY_WAIT_MS;
+        while (test_now_ms() < until) {
             int status;
             if (waitpid(n->pid, &status, WNOHANG) == n->pid) {
                 n->pid = 0;
@@ -505,7 +474,7 @@ int demo_node_start(struct demo_node *n, const char *name, const char *addr)
             }
             if (demo_node_served(n) >= 0)
                 return 0;
-            nap(20);
+            test_sleep_ms(20);
         }
         demo_node_stop(n);
     }

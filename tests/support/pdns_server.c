@@ -1,6 +1,7 @@
 /* pdns_server.c - see pdns_server.h. */
 #include "pdns_server.h"
 #include "spawn.h"
+#include "test_util.h"
 
 #include "http.h"
 
@@ -32,57 +33,6 @@ struct pdns_server {
     pid_t pid;
     struct http_client *http;
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ------------------------------------------------------------- ports -- */
-
-static int bind_lo(int type, int port)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, type, 0);
-    if (fd < 0)
-        return -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((unsigned short)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        close(fd);
-        return -1;
-    }
-    int got = ntohs(a.sin_port);
-    close(fd);
-    return got;
-}
-
-/* A port the kernel just handed out for TCP that is free for UDP too. The
- * kernel cycles through ephemeral ports, so it is unlikely to be handed to
- * anyone else in the moment before pdns binds it; if it is, pdns exits and
- * we try again with other ports. */
-static int free_port(int need_udp)
-{
-    for (int i = 0; i < 50; i++) {
-        int port = bind_lo(SOCK_STREAM, 0);
-        if (port > 0 && (!need_udp || bind_lo(SOCK_DGRAM, port) == port))
-            return port;
-    }
-    return -1;
-}
 
 /* ------------------------------------------------------------- files -- */
 
@@ -171,7 +121,7 @@ static void reap(struct pdns_server *p)
             p->pid = 0;
             return;
         }
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
     kill(p->pid, SIGKILL);
     waitpid(p->pid, NULL, 0);
@@ -187,15 +137,15 @@ static int dns_answers(const struct pdns_server *p)
 /* Wait until the API and the DNS port answer; -1 if the daemon died. */
 static int wait_ready(struct pdns_server *p)
 {
-    long long until = now_ms() + READY_WAIT_MS;
-    while (now_ms() < until) {
+    long long until = test_now_ms() + READY_WAIT_MS;
+    while (test_now_ms() < until) {
         if (waitpid(p->pid, NULL, WNOHANG) == p->pid) {
             p->pid = 0;
             return -1;
         }
         if (pdns_server_api(p, "GET", "", NULL, NULL) == 200 && dns_answers(p))
             return 0;
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
     return -1;
 }
@@ -230,19 +180,19 @@ struct pdns_server *pdns_server_start(const char *api_key)
     if (!p)
         return NULL;
     snprintf(p->key, sizeof p->key, "%s", api_key);
-    snprintf(p->dir, sizeof p->dir, "/tmp/as-pdns-XXXXXX");
     http_options_default(&o);
     o.max_attempts = 1;
     o.timeout_ms = 5000;
     if (access(PDNS_BIN, X_OK) != 0)
         fprintf(stderr, "pdns_server: %s missing (install pdns-server)\n", PDNS_BIN);
-    if (!mkdtemp(p->dir) || create_db(p) < 0 || !(p->http = http_client_new(&o, &err))) {
+    if (test_tmpdir(p->dir, sizeof p->dir, "as-pdns") < 0 || create_db(p) < 0 ||
+        !(p->http = http_client_new(&o, &err))) {
         pdns_server_stop(p);
         return NULL;
     }
     for (int i = 0; i < START_TRIES; i++) {
-        p->dns_port = free_port(1);
-        p->api_port = free_port(0);
+        p->dns_port = test_free_port(NULL, true);
+        p->api_port = test_free_port(NULL, false);
         if (p->dns_port > 0 && p->api_port > 0 && p->dns_port != p->api_port &&
             launch(p) == 0)
             return p;
@@ -269,12 +219,8 @@ void pdns_server_stop(struct pdns_server *p)
         return;
     reap(p);
     http_client_free(p->http);
-    if (p->dir[0] && strstr(p->dir, "/tmp/as-pdns-") == p->dir) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "pdns_server: could not remove %s\n", p->dir);
-    }
+    if (p->dir[0] && strstr(p->dir, "/tmp/as-pdns-") == p->dir && test_rmtree(p->dir) < 0)
+        fprintf(stderr, "pdns_server: could not remove %s\n", p->dir);
     free(p);
 }
 
@@ -304,7 +250,7 @@ int pdns_server_api(struct pdns_server *p, const char *method, const char *path,
     int status = (int)resp.status;
     if (body)
         *body = strdup(resp.body ? resp.body : "");
-    http_response_free(&resp);
+    http_response_clear(&resp);
     return status;
 }
 

@@ -1,6 +1,7 @@
 /* sshd_server.c - see sshd_server.h. */
 #include "sshd_server.h"
 #include "spawn.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,20 +21,6 @@
 #define SSHD_BIN "/usr/sbin/sshd" /* sshd insists on an absolute path */
 #define START_TRIES 5
 #define READY_WAIT_MS 20000 /* a loaded shared machine can be slow */
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------- files -- */
 
@@ -191,24 +178,6 @@ static int write_config(const struct sshd_server *s)
 
 /* ----------------------------------------------------------- process -- */
 
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static pid_t spawn(const struct sshd_server *s)
 {
     char cfg[300], log[300];
@@ -248,7 +217,7 @@ static void reap(struct sshd_server *s)
             s->pid = 0;
             return;
         }
-        nap_ms(10);
+        test_sleep_ms(10);
     }
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, 0);
@@ -259,15 +228,15 @@ static int launch(struct sshd_server *s)
 {
     if (write_config(s) < 0 || (s->pid = spawn(s)) < 0)
         return -1;
-    long long until = mono_ms() + READY_WAIT_MS;
-    while (mono_ms() < until) {
+    long long until = test_now_ms() + READY_WAIT_MS;
+    while (test_now_ms() < until) {
         if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
             s->pid = 0;
             return -1; /* most likely the port was taken meanwhile */
         }
         if (greets(s->port))
             return 0;
-        nap_ms(20);
+        test_sleep_ms(20);
     }
     reap(s);
     return -1;
@@ -293,7 +262,7 @@ int sshd_server_start(struct sshd_server *s, const char *dir)
         return -1;
     }
     for (int i = 0; i < START_TRIES; i++) {
-        if ((s->port = free_port()) > 0 && launch(s) == 0)
+        if ((s->port = test_free_port(NULL, false)) > 0 && launch(s) == 0)
             return 0;
     }
     show_log(s);

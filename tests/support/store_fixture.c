@@ -12,13 +12,13 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "store_fixture.h"
+#include "test_util.h"
 
 #define MAX_ARGS 32
 
 int store_fixture_open(struct store_fixture *s, const char *prefix)
 {
-    snprintf(s->dir, sizeof s->dir, "/tmp/%s-XXXXXX", prefix);
-    if (!mkdtemp(s->dir))
+    if (test_tmpdir(s->dir, sizeof s->dir, prefix) < 0)
         return -1;
     store_fixture_use(s, "store.db");
     return 0;
@@ -33,9 +33,7 @@ void store_fixture_use(struct store_fixture *s, const char *name)
 
 int store_fixture_close(struct store_fixture *s)
 {
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_rmtree(s->dir);
 }
 
 int store_setup(void **state, const char *prefix, long long now)
@@ -137,7 +135,7 @@ size_t store_count(const struct store_fixture *s, const char *prefix)
     struct ds_list l;
     store_list(s, prefix, &l);
     size_t n = l.count;
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return n;
 }
 
@@ -151,7 +149,7 @@ char *store_snapshot(const struct store_fixture *s)
     char *out = calloc(1, len), *p = out;
     for (size_t i = 0; i < l.count; i++)
         p += sprintf(p, "%s=%s\n", l.items[i].name, l.items[i].value);
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return out;
 }
 

@@ -53,7 +53,7 @@ struct ds *store_open(const struct store_fixture *s);
 void store_put(const struct store_fixture *s, const char *key, const char *value);
 void store_del(const struct store_fixture *s, const char *key);
 
-/* Every key under prefix, with its value, into *l (ds_list_free() it). */
+/* Every key under prefix, with its value, into *l (ds_list_clear() it). */
 void store_list(const struct store_fixture *s, const char *prefix, struct ds_list *l);
 
 /* How many keys there are under prefix. */

@@ -5,9 +5,9 @@
  * Replies and recorded requests live under one mutex; a recorded request is
  * never changed once published, so handing out pointers to it is safe. */
 #include "test_httpd.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -18,7 +18,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 struct reply {
@@ -32,8 +31,7 @@ struct test_httpd {
     int port;
     char url[64];
     pthread_mutex_t lock;
-    pthread_cond_t wake; /* stop wakes delayed replies */
-    int stopping;
+    struct test_waker waker; /* delayed replies sleep on it; stop wakes them */
     struct reply *queue, *queue_tail;
     struct reply *spent; /* served out, but a handler may still read them */
     struct test_httpd_request **reqs;
@@ -189,22 +187,6 @@ static const struct test_httpd_reply *take_reply(struct test_httpd *s, struct pe
     return r;
 }
 
-static void delay(struct test_httpd *s, long ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&s->lock);
-    while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT)
-        ;
-    pthread_mutex_unlock(&s->lock);
-}
-
 struct stream {
     const char *body; /* the reply's copy, alive until stop */
     size_t len, pos;
@@ -289,7 +271,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->hook)
         r->hook(r->hook_arg);
     if (r->delay_ms > 0)
-        delay(s, r->delay_ms);
+        test_waker_sleep_ms(&s->waker, r->delay_ms);
     if (r->drop)
         return MHD_NO; /* MHD closes the socket: the client sees no reply */
     return respond(conn, r);
@@ -313,16 +295,12 @@ struct test_httpd *test_httpd_start(void)
 {
     struct test_httpd *s = xcalloc(1, sizeof *s);
     struct sockaddr_in addr;
-    pthread_condattr_t ca;
 
     /* A client that hangs up before its delayed reply is written must not
      * kill the test with SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     pthread_mutex_init(&s->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->wake, &ca);
-    pthread_condattr_destroy(&ca);
+    test_waker_init(&s->waker);
 
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -349,10 +327,7 @@ void test_httpd_stop(struct test_httpd *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->lock);
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->wake);
-    pthread_mutex_unlock(&s->lock);
+    test_waker_stop(&s->waker);
     if (s->daemon)
         MHD_stop_daemon(s->daemon); /* joins every connection thread */
 
@@ -361,7 +336,7 @@ void test_httpd_stop(struct test_httpd *s)
     for (int i = 0; i < s->nreqs; i++)
         free_request(s->reqs[i]);
     free(s->reqs);
-    pthread_cond_destroy(&s->wake);
+    test_waker_destroy(&s->waker);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

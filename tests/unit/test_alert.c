@@ -16,6 +16,7 @@
 
 #include "alert.h"
 #include "jsonx.h"
+#include "utf8.h"
 
 /* ---- helpers ---- */
 
@@ -75,7 +76,7 @@ static struct json_object *fixture_string(const char *name)
 static bool clean_text(const char *s)
 {
     size_t len = strlen(s);
-    if (!jx_utf8_valid(s, len))
+    if (!utf8_valid(s, len))
         return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +23,12 @@
 #include "lease.h"
 #include "log.h"
 #include "st2.h"
+#include "test_util.h"
 
 /* The parameter table of actions/src/asg_update.c. */
 static const struct as_param update_params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
-    GROUP_FIELDS(GROUP_PARAM_NODEF)
+    GROUP_FIELDS(AS_GROUP_ROW_GIVEN)
     {"settings", AS_T_OBJECT, 0, NULL, NULL, 0},
     AS_PARAM_END,
 };
@@ -39,20 +39,11 @@ struct fixture {
     struct ds *ds;
 };
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/test_asg.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(test_tmpdir(f->dir, sizeof f->dir, "test_asg"), 0);
     snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
     struct as_error err = {0};
     f->ds = ds_open_embedded(f->path, &err);
@@ -69,7 +60,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     ds_close(f->ds);
     unsetenv("AUTOSCALE_TEST_NOW");
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -124,7 +115,7 @@ static size_t count_prefix(struct ds *ds, const char *prefix)
     if (ds_list(ds, prefix, &l, &err) != 0)
         fail_msg("list %s: %s", prefix, err.message);
     size_t n = l.count;
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return n;
 }
 
@@ -140,7 +131,7 @@ static size_t count_group_keys(struct ds *ds, const char *g)
     for (size_t i = 0; i < l.count; i++)
         if (key_group(l.items[i].name, name, sizeof name) == 0 && strcmp(name, g) == 0)
             n++;
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return n;
 }
 
@@ -170,7 +161,7 @@ static void create_named(struct ds *ds, const char *name)
     struct group g;
     init_local(&g, name);
     create_ok(ds, &g, true);
-    group_free(&g);
+    group_clear(&g);
 }
 
 static struct as_args *update_args(int argc, char **argv)
@@ -180,6 +171,17 @@ static struct as_args *update_args(int argc, char **argv)
     if (!a)
         fail_msg("as_args_parse: %s", err.message);
     return a;
+}
+
+/* What actions/src/asg_update.c hands lib/: a typed request from the
+ * parsed arguments (valid until the next call). */
+static const struct asg_request *request(const char *name, const struct as_args *a,
+                                         struct json_object *settings)
+{
+    static struct asg_request r;
+    r = (struct asg_request){.name = name, .settings = settings};
+    as_args_fill(a, group_param_desc, group_param_count, &r.p);
+    return &r;
 }
 
 static struct group load(struct ds *ds, const char *name)
@@ -231,8 +233,8 @@ static void test_create_new_group(void **state)
     assert_int_equal(group_diff(&g, &back, diff, sizeof diff), 0);
     assert_int_equal(back.created_at, 1700000000);
     assert_string_equal(back.status, "active");
-    group_free(&back);
-    group_free(&g);
+    group_clear(&back);
+    group_clear(&g);
 }
 
 static void test_create_identical_is_idempotent(void **state)
@@ -242,7 +244,7 @@ static void test_create_identical_is_idempotent(void **state)
     init_local(&g, "web");
     g.min = 2;
     create_ok(f->ds, &g, true);
-    group_free(&g);
+    group_clear(&g);
 
     setenv("AUTOSCALE_TEST_NOW", "1700009999", 1);
     init_local(&g, "web");
@@ -255,12 +257,12 @@ static void test_create_identical_is_idempotent(void **state)
     assert_int_equal(jx_int(jx_obj(out, "group"), "created_at", 0), 1700000000);
     assert_int_equal(jx_int(jx_obj(out, "group"), "min", 0), 2);
     json_object_put(out);
-    group_free(&g);
+    group_clear(&g);
 
     struct group back = load(f->ds, "web");
     assert_int_equal(back.created_at, 1700000000);
     assert_int_equal(back.updated_at, 1700000000);
-    group_free(&back);
+    group_clear(&back);
 }
 
 static void test_create_conflicting_names_fields(void **state)
@@ -269,7 +271,7 @@ static void test_create_conflicting_names_fields(void **state)
     struct group g;
     init_local(&g, "web");
     create_ok(f->ds, &g, true);
-    group_free(&g);
+    group_clear(&g);
 
     init_local(&g, "web");
     g.max = 30;
@@ -284,14 +286,14 @@ static void test_create_conflicting_names_fields(void **state)
     if (!strstr(err.message, "max,image,settings"))
         fail_msg("message '%s' does not list max,image,settings", err.message);
     assert_null(strstr(err.message, "min"));
-    group_free(&g);
+    group_clear(&g);
 
     /* the stored spec is untouched */
     struct group back = load(f->ds, "web");
     assert_int_equal(back.max, 20);
     assert_null(back.image);
     assert_null(back.settings);
-    group_free(&back);
+    group_clear(&back);
 }
 
 static void test_create_invalid_stores_nothing(void **state)
@@ -305,7 +307,7 @@ static void test_create_invalid_stores_nothing(void **state)
     assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "invalid_limits");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
-    group_free(&g);
+    group_clear(&g);
     char key[KEY_MAX];
     assert_false(exists(f->ds, key_spec(key, "web")));
 }
@@ -323,7 +325,7 @@ static void test_create_without_compute_provider_stores_nothing(void **state)
     assert_string_equal(err.code, "no_compute_provider");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
     assert_null(out);
-    group_free(&g);
+    group_clear(&g);
     char key[KEY_MAX];
     assert_false(exists(f->ds, key_spec(key, "web")));
 }
@@ -336,14 +338,14 @@ static void test_create_over_deleting_group_conflicts(void **state)
     snprintf(g.status, sizeof g.status, "deleting");
     struct as_error err = {0};
     assert_int_equal(asg_save_spec(f->ds, &g, &err), 0);
-    group_free(&g);
+    group_clear(&g);
 
     init_local(&g, "web"); /* identical spec */
     struct json_object *out = NULL;
     assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "group_conflict");
     assert_non_null(strstr(err.message, "deleted"));
-    group_free(&g);
+    group_clear(&g);
 }
 
 static void test_corrupt_stored_spec(void **state)
@@ -367,7 +369,7 @@ static void test_corrupt_stored_spec(void **state)
     memset(&err, 0, sizeof err);
     assert_int_equal(asg_define(f->ds, &g, &out, &err), -1);
     assert_string_equal(err.code, "corrupt_record");
-    group_free(&g);
+    group_clear(&g);
 }
 
 /* ---- update ---- */
@@ -383,7 +385,7 @@ static void test_update_changes_and_reports(void **state)
     struct as_args *a = update_args(5, argv);
     struct json_object *out = NULL;
     struct as_error err = {0};
-    if (asg_update(f->ds, "web", a, NULL, &out, &err) != 0)
+    if (asg_update(f->ds, request("web", a, NULL), &out, &err) != 0)
         fail_msg("asg_update: %s: %s", err.code, err.message);
     as_args_free(a);
     assert_true(jx_bool(out, "updated", false));
@@ -403,7 +405,39 @@ static void test_update_changes_and_reports(void **state)
     assert_string_equal(back.flavor, "m1.large");
     assert_int_equal(back.updated_at, 1700000500);
     assert_int_equal(back.created_at, 1700000000);
-    group_free(&back);
+    group_clear(&back);
+}
+
+/* asg_define's request: the settings are checked against the allow-list
+ * before the spec, and a refusal leaves no group to clear. */
+static void test_spec_build(void **state)
+{
+    (void)state;
+    char *argv[] = {"prog", "--name=web", "--min=2", "--max=4", "--compute_provider=local"};
+    struct as_args *a = update_args(5, argv);
+    struct asg_request r = *request("web", a, NULL);
+    struct group g;
+    struct as_error err = {0};
+    assert_int_equal(asg_spec_build(&r, &g, &err), 0);
+    assert_int_equal(g.min, 2);
+    assert_int_equal(g.max, 4);
+    assert_int_equal(g.scale_out_step, 5); /* a default */
+    assert_string_equal(g.compute_provider, "local");
+    group_clear(&g);
+
+    struct json_object *s = json_tokener_parse("{\"powerdns\":{\"api_url\":\"http://x/\"}}");
+    r.settings = s;
+    r.p.min = 9; /* over max too: the settings are refused first */
+    assert_int_equal(asg_spec_build(&r, &g, &err), -1);
+    assert_string_equal(err.code, "setting_not_allowed");
+    assert_null(g.compute_provider);
+    assert_null(g.settings);
+    r.settings = NULL;
+    assert_int_equal(asg_spec_build(&r, &g, &err), -1);
+    assert_string_equal(err.code, "invalid_limits");
+    assert_null(g.compute_provider);
+    json_object_put(s);
+    as_args_free(a);
 }
 
 static void test_update_settings(void **state)
@@ -415,7 +449,7 @@ static void test_update_settings(void **state)
     struct json_object *settings = json_tokener_parse("{\"openstack\":{\"region\":\"r2\"}}");
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_update(f->ds, "web", a, settings, &out, &err), 0);
+    assert_int_equal(asg_update(f->ds, request("web", a, settings), &out, &err), 0);
     assert_true(jx_bool(out, "updated", false));
     char changed[256];
     join(jx_arr(out, "changed"), NULL, changed, sizeof changed);
@@ -425,11 +459,11 @@ static void test_update_settings(void **state)
     struct group back = load(f->ds, "web");
     assert_non_null(back.settings);
     assert_true(json_object_equal(back.settings, settings));
-    group_free(&back);
+    group_clear(&back);
 
     /* the same settings again change nothing */
     out = NULL;
-    assert_int_equal(asg_update(f->ds, "web", a, settings, &out, &err), 0);
+    assert_int_equal(asg_update(f->ds, request("web", a, settings), &out, &err), 0);
     assert_false(jx_bool(out, "updated", true));
     json_object_put(out);
     json_object_put(settings);
@@ -445,7 +479,7 @@ static void test_update_noop(void **state)
     struct as_args *a = update_args(4, argv);
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_update(f->ds, "web", a, NULL, &out, &err), 0);
+    assert_int_equal(asg_update(f->ds, request("web", a, NULL), &out, &err), 0);
     as_args_free(a);
     assert_false(jx_bool(out, "updated", true));
     struct json_object *changed = jx_arr(out, "changed");
@@ -455,7 +489,7 @@ static void test_update_noop(void **state)
 
     struct group back = load(f->ds, "web");
     assert_int_equal(back.updated_at, 1700000000); /* not rewritten */
-    group_free(&back);
+    group_clear(&back);
 }
 
 static void test_update_invalid_keeps_stored_spec(void **state)
@@ -466,7 +500,7 @@ static void test_update_invalid_keeps_stored_spec(void **state)
     struct as_args *a = update_args(4, argv);
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_update(f->ds, "web", a, NULL, &out, &err), -1);
+    assert_int_equal(asg_update(f->ds, request("web", a, NULL), &out, &err), -1);
     as_args_free(a);
     assert_null(out);
     assert_string_equal(err.code, "invalid_limits");
@@ -475,7 +509,7 @@ static void test_update_invalid_keeps_stored_spec(void **state)
     char *argv2[] = {"prog", "--name=web", "--image=bad;image"};
     a = update_args(3, argv2);
     memset(&err, 0, sizeof err);
-    assert_int_equal(asg_update(f->ds, "web", a, NULL, &out, &err), -1);
+    assert_int_equal(asg_update(f->ds, request("web", a, NULL), &out, &err), -1);
     as_args_free(a);
     assert_string_equal(err.code, "invalid_parameter");
 
@@ -483,7 +517,7 @@ static void test_update_invalid_keeps_stored_spec(void **state)
     assert_int_equal(back.min, 3);
     assert_null(back.flavor);
     assert_null(back.image);
-    group_free(&back);
+    group_clear(&back);
 }
 
 static void test_update_unknown_group(void **state)
@@ -493,7 +527,7 @@ static void test_update_unknown_group(void **state)
     struct as_args *a = update_args(3, argv);
     struct json_object *out = NULL;
     struct as_error err = {0};
-    assert_int_equal(asg_update(f->ds, "ghost", a, NULL, &out, &err), -1);
+    assert_int_equal(asg_update(f->ds, request("ghost", a, NULL), &out, &err), -1);
     assert_string_equal(err.code, "unknown_group");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
     assert_non_null(strstr(err.message, "ghost"));
@@ -508,16 +542,16 @@ static void test_update_deleting_group_refused(void **state)
     snprintf(g.status, sizeof g.status, "deleting");
     struct as_error err = {0};
     assert_int_equal(asg_save_spec(f->ds, &g, &err), 0);
-    group_free(&g);
+    group_clear(&g);
     char *argv[] = {"prog", "--name=web", "--max=5"};
     struct as_args *a = update_args(3, argv);
     struct json_object *out = NULL;
-    assert_int_equal(asg_update(f->ds, "web", a, NULL, &out, &err), -1);
+    assert_int_equal(asg_update(f->ds, request("web", a, NULL), &out, &err), -1);
     assert_string_equal(err.code, "group_conflict");
     as_args_free(a);
     struct group back = load(f->ds, "web");
     assert_int_equal(back.max, 20);
-    group_free(&back);
+    group_clear(&back);
 }
 
 /* ---- status ---- */
@@ -657,7 +691,7 @@ static void test_update_waits_for_the_spec_lock(void **state)
 
     struct as_args *a = update_args(3, argv);
     as_set_interrupted(true); /* stands for st2's SIGTERM */
-    assert_int_equal(asg_update(f->ds, "web", a, NULL, &out, &err), -1);
+    assert_int_equal(asg_update(f->ds, request("web", a, NULL), &out, &err), -1);
     as_set_interrupted(false);
     assert_string_equal(err.code, "interrupted");
     assert_int_equal(ds_get(f->ds, key_spec(key, "web"), &after, &err), 0);
@@ -666,14 +700,14 @@ static void test_update_waits_for_the_spec_lock(void **state)
     struct unlocker u = {f->path};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, unlock_later, &u), 0);
-    if (asg_update(f->ds, "web", a, NULL, &out, &err) != 0)
+    if (asg_update(f->ds, request("web", a, NULL), &out, &err) != 0)
         fail_msg("asg_update: %s: %s", err.code, err.message);
     pthread_join(t, NULL);
     assert_true(jx_bool(out, "updated", false));
     json_object_put(out);
     struct group g = load(f->ds, "web");
     assert_int_equal(g.max, 9);
-    group_free(&g);
+    group_clear(&g);
     assert_false(exists(f->ds, key_spec_lock(key, "web")));
     free(before);
     free(after);
@@ -1036,10 +1070,10 @@ static void test_retire_marks_lists_and_is_idempotent(void **state)
     struct group g = load(f->ds, "web");
     assert_string_equal(g.status, "deleting");
     assert_int_equal(g.updated_at, 1700000100);
-    group_free(&g);
+    group_clear(&g);
     g = load(f->ds, "web-2");
     assert_string_equal(g.status, "active");
-    group_free(&g);
+    group_clear(&g);
 
     setenv("AUTOSCALE_TEST_NOW", "1700000200", 1);
     out = NULL;
@@ -1050,7 +1084,7 @@ static void test_retire_marks_lists_and_is_idempotent(void **state)
     json_object_put(out);
     g = load(f->ds, "web");
     assert_int_equal(g.updated_at, 1700000100); /* not written again */
-    group_free(&g);
+    group_clear(&g);
 
     /* the node records themselves are untouched */
     struct asg_state st;
@@ -1059,7 +1093,7 @@ static void test_retire_marks_lists_and_is_idempotent(void **state)
     asg_state_node_counts(&st, c);
     assert_int_equal(c[NODE_ACTIVE], 1);
     assert_int_equal(c[NODE_FAILED], 1);
-    asg_state_free(&st);
+    asg_state_clear(&st);
 }
 
 static void test_retire_unknown_and_invalid(void **state)
@@ -1095,6 +1129,7 @@ int main(void)
         T(test_create_over_deleting_group_conflicts),
         T(test_corrupt_stored_spec),
         T(test_update_changes_and_reports),
+        T(test_spec_build),
         T(test_update_settings),
         T(test_update_noop),
         T(test_update_invalid_keeps_stored_spec),

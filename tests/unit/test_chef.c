@@ -1,4 +1,4 @@
-/* Tests of lib/chef.c without SSH: shell quoting checked by a real /bin/sh,
+/* Tests of the Chef area under chef.h (chef_int.h) without SSH: shell quoting checked by a real /bin/sh,
  * the bootstrap script run locally against the chef stub (so what the stub
  * records is exactly what a node would be asked), run lists, RSA keys, and
  * the Chef Server API signing checked by Debian's reference verifier
@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chef.h"
+#include "chef_int.h"
 #include "chef_server.h"
 #include "http.h"
 #include "jsonx.h"
@@ -587,7 +587,7 @@ static long send_signed(struct fixture *f, const struct chef_key *key, const cha
     struct http_response resp;
     assert_int_equal(http_do(c, &req, &resp, &err), 0);
     long status = resp.status;
-    http_response_free(&resp);
+    http_response_clear(&resp);
     chef_headers_free(sig);
     http_client_free(c);
     return status;

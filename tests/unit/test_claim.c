@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "fake_st2.h"
 #include "log.h"
 #include "st2.h"
+#include "test_util.h"
 
 #define TOKEN "tok-claim-77aa"
 #define BASE "autoscale.lease.web"
@@ -36,8 +36,7 @@ static int setup_embedded(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     struct as_error err;
-    strcpy(f->dir, "/tmp/test_claim.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(test_tmpdir(f->dir, sizeof f->dir, "test_claim"), 0);
     snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
     unsetenv("AUTOSCALE_TEST_NOW");
     if (!(f->ds = ds_open_embedded(f->path, &err)))
@@ -58,19 +57,13 @@ static int setup_st2(void **state)
     return 0;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int teardown(void **state)
 {
     struct fixture *f = *state;
     ds_close(f->ds);
     fake_st2_stop(f->st2);
     if (f->dir[0])
-        nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        test_rmtree(f->dir);
     as_set_interrupted(false);
     claim_set_clock(NULL);
     free(f);
@@ -83,7 +76,7 @@ static size_t keys_of(struct fixture *f, const char *base)
     struct as_error err;
     assert_int_equal(claim_list(f->ds, base, &l, &err), 0);
     size_t n = l.count;
-    ds_list_free(&l);
+    ds_list_clear(&l);
     return n;
 }
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compute.h"
+#include "compute_int.h"
 #include "fake_digitalocean.h"
 #include "log.h"
 #include "secret.h"
@@ -25,14 +25,12 @@
 #define TOKEN "dop_v1_5ecret0123456789abcdef0123456789abcdef"
 #define WRONG_TOKEN "dop_v1_wr0ng0123456789abcdef0123456789abcdef"
 
-/* Not in compute.h: callers reach providers through compute_lookup(). Taken
- * directly here so the test links this provider alone. */
-extern const struct compute_ops compute_digitalocean_ops;
+/* The provider itself (compute_int.h), not through compute.c's table. */
 static const struct compute_ops *ops = &compute_digitalocean_ops;
 
 struct fixture {
     struct fake_do *fake;
-    struct compute *c;
+    struct compute_be *c;
 };
 
 /* Settings for the fake: token and api_url, then key/value pairs (NULL
@@ -55,10 +53,10 @@ static struct json_object *settings(struct fake_do *fake, const char *token, ...
     return s;
 }
 
-static struct compute *open_with(struct json_object *s)
+static struct compute_be *open_with(struct json_object *s)
 {
     struct as_error err = {0};
-    struct compute *c = ops->open(s, &err);
+    struct compute_be *c = ops->open(s, &err);
     json_object_put(s);
     if (!c)
         fail_msg("open: %s: %s", err.code, err.message);
@@ -105,14 +103,14 @@ static const struct machine_spec web_spec = {
     .group = "web", .name = "web-1", .flavor = "s-1vcpu-2gb", .image = "ubuntu-24-04-x64",
 };
 
-static void create_ok(struct compute *c, const struct machine_spec *spec, struct machine *m)
+static void create_ok(struct compute_be *c, const struct machine_spec *spec, struct machine *m)
 {
     struct as_error err = {0};
     if (ops->create(c, spec, m, &err) != 0)
         fail_msg("create %s: %s: %s", spec->name, err.code, err.message);
 }
 
-static void get_ok(struct compute *c, const char *id, struct machine *m)
+static void get_ok(struct compute_be *c, const char *id, struct machine *m)
 {
     struct as_error err = {0};
     if (ops->get(c, id, m, &err) != 0)
@@ -121,7 +119,7 @@ static void get_ok(struct compute *c, const char *id, struct machine *m)
 
 /* Poll until the state is reached, at most `polls` times; the fake moves on
  * fetch counts, so no sleeping. */
-static void wait_state(struct compute *c, const char *id, enum machine_state want, int polls,
+static void wait_state(struct compute_be *c, const char *id, enum machine_state want, int polls,
                        struct machine *m)
 {
     for (int i = 0; i < polls; i++) {
@@ -279,7 +277,7 @@ static void test_create_building_then_active_private(void **state)
 static void test_address_type_public(void **state)
 {
     struct fixture *f = *state;
-    struct compute *c = open_with(settings(f->fake, TOKEN, "address_type", "public", NULL));
+    struct compute_be *c = open_with(settings(f->fake, TOKEN, "address_type", "public", NULL));
     struct machine m, g;
 
     fake_do_set_active_after(f->fake, 0);
@@ -307,7 +305,7 @@ static void test_private_falls_back_to_public(void **state)
 static void test_numeric_image_and_key_region_defaults(void **state)
 {
     struct fixture *f = *state;
-    struct compute *c = open_with(settings(f->fake, TOKEN, "region", "ams3", NULL));
+    struct compute_be *c = open_with(settings(f->fake, TOKEN, "region", "ams3", NULL));
     struct machine_spec spec = {.group = "web", .name = "web-2", .image = "123456789",
                                 .key_pair = "512189"};
     struct machine m;
@@ -417,10 +415,10 @@ static void test_bad_ids_never_reach_the_api(void **state)
     struct machine g;
 
     assert_int_equal(ops->get(f->c, "../account", &g, &err), -1);
-    assert_string_equal(err.code, "bad_machine_id");
+    assert_string_equal(err.code, "invalid_id");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
     assert_int_equal(ops->destroy(f->c, "", &err), -1);
-    assert_string_equal(err.code, "bad_machine_id");
+    assert_string_equal(err.code, "invalid_id");
     assert_int_equal(stats(f->fake).requests, 0);
 }
 
@@ -452,7 +450,7 @@ static void test_find_by_name_within_group(void **state)
     assert_int_equal(ops->find(f->c, "db", "node-1", &m, &err), 0);
 }
 
-static void assert_list_is(struct compute *c, const char *group, const long long *want,
+static void assert_list_is(struct compute_be *c, const char *group, const long long *want,
                            size_t nwant)
 {
     struct as_error err = {0};
@@ -521,7 +519,7 @@ static void test_list_links_to_another_host(void **state)
 static void test_unauthorized_never_shows_token(void **state)
 {
     struct fixture *f = *state;
-    struct compute *c = open_with(settings(f->fake, WRONG_TOKEN, NULL));
+    struct compute_be *c = open_with(settings(f->fake, WRONG_TOKEN, NULL));
     struct as_error err = {0};
     struct machine m;
 
@@ -663,7 +661,7 @@ static void test_malformed_json_is_bad_reply(void **state)
 
 /* ------------------------------------------- replies no DO would send -- */
 
-static struct compute *open_scripted(struct test_httpd *srv)
+static struct compute_be *open_scripted(struct test_httpd *srv)
 {
     char url[96];
     snprintf(url, sizeof url, "%s/v2", test_httpd_url(srv));
@@ -681,7 +679,7 @@ static void test_foreign_404_is_not_gone(void **state)
     (void)state;
     struct test_httpd *srv = test_httpd_start();
     assert_non_null(srv);
-    struct compute *c = open_scripted(srv);
+    struct compute_be *c = open_scripted(srv);
     struct as_error err = {0};
     struct machine m;
 
@@ -702,7 +700,7 @@ static void test_wrong_shape_is_bad_reply(void **state)
     (void)state;
     struct test_httpd *srv = test_httpd_start();
     assert_non_null(srv);
-    struct compute *c = open_scripted(srv);
+    struct compute_be *c = open_scripted(srv);
     struct as_error err = {0};
     struct machine m;
 
@@ -728,7 +726,7 @@ static void test_list_keeps_only_the_groups_tag(void **state)
     (void)state;
     struct test_httpd *srv = test_httpd_start();
     assert_non_null(srv);
-    struct compute *c = open_scripted(srv);
+    struct compute_be *c = open_scripted(srv);
     struct as_error err = {0};
     struct machine *v = NULL, m;
     size_t n = 0;

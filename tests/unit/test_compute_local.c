@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -31,13 +30,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compute.h"
+#include "compute_int.h"
+#include "compute_params.h"
 #include "jsonx.h"
 #include "log.h"
-#include "nodes.h"
-#include "st2.h"
+#include "signals.h"
+#include "test_util.h"
 
-extern const struct compute_ops compute_local_ops;
+/* The provider itself (compute_int.h), not through compute.c's table. */
 #define OPS (&compute_local_ops)
 
 #define POLLS 600    /* x 50 ms: the most any wait below may take */
@@ -49,7 +49,7 @@ static int test_port; /* every node of this run serves on it */
 
 struct fx {
     char dir[64];
-    struct compute *c;
+    struct compute_be *c;
     pid_t pids[MAX_PIDS]; /* processes this test started itself */
     int npids;
 };
@@ -62,7 +62,7 @@ static void track(struct fx *f, pid_t pid)
     f->pids[f->npids++] = pid;
 }
 
-static struct compute *open_local(const char *dir, const char *command, long grace_ms,
+static struct compute_be *open_local(const char *dir, const char *command, long grace_ms,
                                   struct as_error *err)
 {
     struct json_object *s = json_object_new_object();
@@ -71,7 +71,7 @@ static struct compute *open_local(const char *dir, const char *command, long gra
         jx_add_str(s, "command", command);
     jx_add_int(s, "port", test_port);
     jx_add_int(s, "grace_ms", grace_ms);
-    struct compute *c = OPS->open(s, err);
+    struct compute_be *c = OPS->open(s, err);
     json_object_put(s);
     return c;
 }
@@ -103,7 +103,7 @@ static void create_ok(struct fx *f, const char *group, const char *name, struct 
 }
 
 /* Poll get() until the machine is in state want, or settles elsewhere. */
-static enum machine_state wait_state(struct compute *c, const char *id,
+static enum machine_state wait_state(struct compute_be *c, const char *id,
                                      enum machine_state want, struct machine *m)
 {
     struct as_error err;
@@ -369,20 +369,12 @@ static int group_setup(void **state)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-local-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (test_tmpdir(f->dir, sizeof f->dir, "as-local") < 0)
         return -1;
     as_set_interrupted(false);
     *state = f;
     use_command(f, demo_command(), 1000);
     return 0;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? 0 : 0;
 }
 
 /* Kill what a test left, without trusting the code under test: every
@@ -422,7 +414,7 @@ static int teardown(void **state)
         closedir(d);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
-    nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_rmtree(f->dir);
     if (f->c)
         OPS->close(f->c);
     free(f);
@@ -640,7 +632,7 @@ static void test_concurrent_creates_get_distinct_addresses(void **state)
         assert_true(kids[i] >= 0);
         if (kids[i] == 0) { /* no cmocka here: plain code, then _exit */
             struct as_error err;
-            struct compute *c = open_local(f->dir, "sleep 600", 1000, &err);
+            struct compute_be *c = open_local(f->dir, "sleep 600", 1000, &err);
             int failed = c ? 0 : EACH;
             for (int j = 0; c && j < EACH; j++) {
                 char name[32];
@@ -938,14 +930,14 @@ static void test_open_settings(void **state)
         struct json_object *s = json_tokener_parse(bad_ports[i]);
         jx_add_str(s, "dir", f->dir);
         assert_null(OPS->open(s, &err));
-        assert_string_equal(err.code, "invalid_setting");
+        assert_string_equal(err.code, "bad_settings");
         json_object_put(s);
     }
 
     /* nested directories are made, 0700 */
     char deep[128];
     snprintf(deep, sizeof deep, "%s/sub/reg", f->dir);
-    struct compute *c = open_local(deep, NULL, 1000, &err);
+    struct compute_be *c = open_local(deep, NULL, 1000, &err);
     assert_non_null(c);
     OPS->close(c);
     struct stat st;

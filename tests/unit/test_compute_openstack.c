@@ -18,20 +18,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compute.h"
+#include "compute_int.h"
 #include "fake_openstack.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
-#include "st2.h"
+#include "signals.h"
 #include "test_httpd.h"
+#include "test_util.h"
+#include "utf8.h"
 
-extern const struct compute_ops compute_openstack_ops;
+/* The provider itself (compute_int.h), not through compute.c's table. */
 #define OPS (&compute_openstack_ops)
 
 struct fixture {
     struct fake_openstack *fake;
-    struct compute *c;
+    struct compute_be *c;
 };
 
 /* ---------------------------------------------------------------- helpers -- */
@@ -59,10 +61,10 @@ static struct json_object *appcred_settings(struct fake_openstack *fake)
 }
 
 /* Open with these settings (consumed). */
-static struct compute *open_with(struct json_object *settings)
+static struct compute_be *open_with(struct json_object *settings)
 {
     struct as_error err = {0};
-    struct compute *c = OPS->open(settings, &err);
+    struct compute_be *c = OPS->open(settings, &err);
     json_object_put(settings);
     if (!c)
         fail_msg("open: %s: %s", err.code, err.message);
@@ -78,12 +80,7 @@ static void reopen(struct fixture *fx, struct json_object *settings)
 static int setup(void **state)
 {
     /* A proxy from the environment would swallow 127.0.0.1 requests. */
-    unsetenv("http_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("https_proxy");
-    unsetenv("HTTPS_PROXY");
-    unsetenv("ALL_PROXY");
-    unsetenv("all_proxy");
+    test_unset_proxies();
     as_set_interrupted(false);
     struct fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
@@ -476,7 +473,7 @@ static void test_regression_detail_clean_utf8(void **state)
     g = get_ok(fx, m.id);
     assert_int_equal(g.state, MACHINE_ERROR);
     size_t n = strlen(g.detail);
-    assert_true(n > 0 && jx_utf8_valid(g.detail, n));
+    assert_true(n > 0 && utf8_valid(g.detail, n));
 }
 
 static void test_address_prefers_setting_network(void **state)

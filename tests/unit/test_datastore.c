@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,8 @@
 #include <unistd.h>
 
 #include "datastore.h"
+#include "ds_int.h" /* the backends' operations, called directly */
+#include "test_util.h"
 
 struct fixture {
     char dir[64];
@@ -27,21 +28,11 @@ static const char *const env_vars[] = {
     "XDG_STATE_HOME", NULL,
 };
 
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/test_datastore.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(test_tmpdir(f->dir, sizeof f->dir, "test_datastore"), 0);
     snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
     for (int i = 0; env_vars[i]; i++)
         unsetenv(env_vars[i]);
@@ -53,7 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -90,7 +81,7 @@ static void test_select_embedded_explicitly(void **state)
     setenv("AUTOSCALE_DB", f->db, 1);
     setenv("ST2_API_URL", "http://127.0.0.1:1/v1", 1); /* the choice wins */
     struct ds *ds = open_env_ok();
-    assert_string_equal(ds->ops->name, "embedded");
+    assert_string_equal(ds_backend_name(ds), "embedded");
     assert_true(exists(f->db));
     ds_close(ds);
 }
@@ -101,7 +92,7 @@ static void test_select_embedded_by_db(void **state)
     struct fixture *f = *state;
     setenv("AUTOSCALE_DB", f->db, 1);
     struct ds *ds = open_env_ok();
-    assert_string_equal(ds->ops->name, "embedded");
+    assert_string_equal(ds_backend_name(ds), "embedded");
     assert_true(exists(f->db));
     ds_close(ds);
 }
@@ -116,7 +107,7 @@ static void test_select_embedded_default_path(void **state)
     setenv("XDG_STATE_HOME", state_home, 1);
     setenv("AUTOSCALE_DATASTORE", "embedded", 1);
     struct ds *ds = open_env_ok();
-    assert_string_equal(ds->ops->name, "embedded");
+    assert_string_equal(ds_backend_name(ds), "embedded");
     assert_true(exists(db));
     ds_close(ds);
 }
@@ -181,20 +172,41 @@ static void test_select_st2_by_url(void **state)
     setenv("AUTOSCALE_DB", f->db, 1);
     setenv("ST2_API_URL", "http://127.0.0.1:1/v1", 1);
     struct ds *ds = open_env_ok();
-    assert_string_equal(ds->ops->name, "st2");
+    assert_string_equal(ds_backend_name(ds), "st2");
     ds_close(ds);
 
     unsetenv("ST2_API_URL");
     setenv("ST2_ACTION_API_URL", "http://127.0.0.1:1/v1", 1);
     ds = open_env_ok();
-    assert_string_equal(ds->ops->name, "st2");
+    assert_string_equal(ds_backend_name(ds), "st2");
     ds_close(ds);
 
     setenv("AUTOSCALE_DATASTORE", "st2", 1);
     ds = open_env_ok();
-    assert_string_equal(ds->ops->name, "st2");
+    assert_string_equal(ds_backend_name(ds), "st2");
     ds_close(ds);
     assert_false(exists(f->db));
+}
+
+/* By name: every backend of the table, and nothing else. */
+static void test_open_by_name(void **state)
+{
+    struct fixture *f = *state;
+    struct as_error err = {0};
+    struct ds *ds = ds_open("embedded", &(struct ds_config){.path = f->db}, &err);
+    assert_non_null(ds);
+    assert_string_equal(ds_backend_name(ds), "embedded");
+    ds_close(ds);
+    ds = ds_open("st2", &(struct ds_config){.st2 = {.base_url = "http://127.0.0.1:1/v1"}},
+                 &err);
+    assert_non_null(ds);
+    assert_string_equal(ds_backend_name(ds), "st2");
+    ds_close(ds);
+    assert_null(ds_open("read-only", &(struct ds_config){.path = f->db}, &err));
+    assert_string_equal(err.code, "bad_datastore");
+    assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    assert_null(ds_open(NULL, &(struct ds_config){.path = f->db}, &err));
+    assert_string_equal(err.code, "bad_datastore");
 }
 
 /* ---- default path -------------------------------------------------------- */
@@ -320,7 +332,7 @@ static void test_list_helpers(void **state)
     char name[16];
     for (int i = 39; i >= 0; i--) { /* past the first growth (16) */
         snprintf(name, sizeof name, "k%02d", i);
-        assert_int_equal(ds_list_add(&l, name, i % 2 ? name : NULL), 0);
+        ds_list_add(&l, name, i % 2 ? name : NULL);
     }
     assert_int_equal(l.count, 40);
     assert_true(l.cap >= 40);
@@ -330,17 +342,17 @@ static void test_list_helpers(void **state)
         assert_string_equal(l.items[i].name, name);
         assert_string_equal(l.items[i].value, i % 2 ? name : "");
     }
-    ds_list_free(&l);
+    ds_list_clear(&l);
     assert_null(l.items);
     assert_int_equal(l.count, 0);
     assert_int_equal(l.cap, 0);
-    ds_list_free(&l); /* twice is harmless */
+    ds_list_clear(&l); /* twice is harmless */
 
     ds_list_sort(&l); /* empty */
-    assert_int_equal(ds_list_add(&l, "only", "one"), 0);
+    ds_list_add(&l, "only", "one");
     ds_list_sort(&l);
     assert_string_equal(l.items[0].name, "only");
-    ds_list_free(&l);
+    ds_list_clear(&l);
 }
 
 /* ds_list appends to what the caller has and sorts the whole list. */
@@ -355,14 +367,14 @@ static void test_ds_list_appends_and_sorts(void **state)
     assert_int_equal(ds_put(ds, "q.a", "x", 0, &err), 0);
 
     struct ds_list l = {0};
-    assert_int_equal(ds_list_add(&l, "zzz", "last"), 0);
+    ds_list_add(&l, "zzz", "last");
     assert_int_equal(ds_list(ds, "p.", &l, &err), 0);
     assert_int_equal(l.count, 3);
     assert_string_equal(l.items[0].name, "p.a");
     assert_string_equal(l.items[0].value, "1");
     assert_string_equal(l.items[1].name, "p.b");
     assert_string_equal(l.items[2].name, "zzz");
-    ds_list_free(&l);
+    ds_list_clear(&l);
     ds_close(ds);
 }
 
@@ -378,6 +390,7 @@ int main(void)
         T(test_select_bogus),
         T(test_select_st2_without_url),
         T(test_select_st2_by_url),
+        T(test_open_by_name),
         T(test_default_path_xdg),
         T(test_default_path_home),
         T(test_bad_keys_rejected),

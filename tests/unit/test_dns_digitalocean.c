@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dns.h"
+#include "dns_int.h"
 #include "fake_do_dns.h"
 #include "secret.h"
 #include "test_httpd.h"
@@ -27,7 +27,6 @@
 #define WEB "web.example.test."
 #define NODE "web-1.web.example.test."
 
-extern const struct dns_ops dns_digitalocean_ops;
 static const struct dns_ops *ops = &dns_digitalocean_ops;
 
 struct fixture {
@@ -128,8 +127,8 @@ static void test_replace_creates_one_record_per_address(void **state)
     assert_int_equal(got.ttl, 60);
     /* the SOA and NS records of the domain are untouched */
     assert_int_equal(fake_do_dns_total(f->fake, ZONE), 4 + 2);
-    dns_rrset_free(&want);
-    dns_rrset_free(&got);
+    dns_rrset_clear(&want);
+    dns_rrset_clear(&got);
 }
 
 static void test_replace_again_sends_no_write(void **state)
@@ -144,7 +143,7 @@ static void test_replace_again_sends_no_write(void **state)
     assert_int_equal(s.creates + s.updates + s.deletes, 0);
     assert_int_equal(s.lists, 1);
     assert_int_equal(fake_do_dns_count(f->fake, ZONE, "web"), 2);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 static void test_replace_changes_only_what_differs(void **state)
@@ -169,9 +168,9 @@ static void test_replace_changes_only_what_differs(void **state)
     assert_int_equal(s.updates, 2);
     assert_int_equal(s.creates + s.deletes, 0);
     assert_int_equal(fake_do_dns_ttl(f->fake, ZONE, "web"), 300);
-    dns_rrset_free(&a);
-    dns_rrset_free(&b);
-    dns_rrset_free(&c);
+    dns_rrset_clear(&a);
+    dns_rrset_clear(&b);
+    dns_rrset_clear(&c);
 }
 
 /* Records made by hand: a repeat of one address and mixed TTLs are evened
@@ -199,8 +198,8 @@ static void test_repeats_and_other_names(void **state)
     assert_addrs(f->fake, "web", "");
     assert_addrs(f->fake, "web-1.web", "127.0.9.9");
     assert_int_equal(ops->remove(f->d, ZONE, WEB, &err), 0); /* absent: fine */
-    dns_rrset_free(&got);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&got);
+    dns_rrset_clear(&want);
 }
 
 static void test_get_follows_pages(void **state)
@@ -219,7 +218,7 @@ static void test_get_follows_pages(void **state)
     assert_int_equal(ops->get(f->d, ZONE, WEB, &got, &err), 0);
     assert_int_equal(got.n, 5);
     assert_int_equal(stats(f->fake).lists, 3);
-    dns_rrset_free(&got);
+    dns_rrset_clear(&got);
 }
 
 static void test_unknown_domain(void **state)
@@ -235,7 +234,7 @@ static void test_unknown_domain(void **state)
     assert_string_equal(err.code, "dns_zone_not_found");
     assert_int_equal(ops->replace(f->d, "absent.test", "web.absent.test.", &want, &err), -1);
     assert_string_equal(err.code, "dns_zone_not_found");
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 static void test_unauthorized_never_shows_token(void **state)
@@ -274,8 +273,8 @@ static void test_429_is_retried_after_retry_after(void **state)
     assert_int_equal(s.faults, 1);
     assert_int_equal(s.creates, 1); /* the fault counted no create */
     assert_int_equal(fake_do_dns_count(f->fake, ZONE, "web"), 1);
-    dns_rrset_free(&got);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&got);
+    dns_rrset_clear(&want);
 }
 
 static void test_422_carries_do_message(void **state)
@@ -290,7 +289,7 @@ static void test_422_carries_do_message(void **state)
     assert_non_null(strstr(err.message, "Ttl must be greater than or equal to 30"));
     assert_non_null(strstr(err.message, "request_id"));
     assert_int_equal(fake_do_dns_count(f->fake, ZONE, "web"), 0);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 /* A DELETE failing part-way leaves a mix; the next replace converges. */
@@ -311,8 +310,8 @@ static void test_failure_part_way_then_converges(void **state)
     assert_addrs(f->fake, "web", "127.0.1.2,127.0.1.3");
     replace_ok(f, WEB, &b);
     assert_addrs(f->fake, "web", "127.0.1.3");
-    dns_rrset_free(&a);
-    dns_rrset_free(&b);
+    dns_rrset_clear(&a);
+    dns_rrset_clear(&b);
 }
 
 static void test_server_down(void **state)
@@ -333,7 +332,7 @@ static void test_server_down(void **state)
     assert_string_equal(err.code, "http_unreachable");
     ops->close(d);
     close(fd);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 /* A 404 that is not DO's JSON (a proxy, a wrong path) is not "no domain". */

@@ -1,7 +1,8 @@
 /* test_dns_powerdns.c - the PowerDNS provider (lib/dns_powerdns.c) driven
  * through its ops table against a real pdns_server (tests/support/
  * pdns_server.c), every effect checked with dig; plus the shared naming and
- * address-set rules of lib/dns.c that every provider relies on.
+ * address-set rules (lib/dns_name.c, lib/dns_rrset.c) that every provider
+ * relies on.
  *
  * One server for the whole program (it takes most of a second to start),
  * one fresh zone per test. */
@@ -17,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dns.h"
+#include "dns_int.h"
 #include "pdns_server.h"
 #include "secret.h"
 #include "test_httpd.h"
@@ -25,7 +26,6 @@
 #define KEY "pdns-k3y-5ecret-0123456789abcdef"
 #define WRONG_KEY "pdns-wr0ng-0123456789abcdef"
 
-extern const struct dns_ops dns_powerdns_ops;
 static const struct dns_ops *ops = &dns_powerdns_ops;
 
 static struct pdns_server *server;
@@ -193,6 +193,27 @@ static void test_names_bad_templates_refused(void **state)
     assert_string_equal(err.code, "invalid_template");
 }
 
+/* The table: "none" is a line of it (and what a group naming no provider
+ * gets), keeping no records; an unknown name is refused, naming them all. */
+static void test_provider_table(void **state)
+{
+    (void)state;
+    const struct dns_ops *o = NULL;
+    struct as_error err = {0};
+
+    assert_ptr_equal(dns_lookup("none"), &dns_none_ops);
+    assert_ptr_equal(dns_lookup(NULL), &dns_none_ops);
+    assert_null(dns_none_ops.open);
+    assert_ptr_equal(dns_lookup("powerdns"), &dns_powerdns_ops);
+    assert_ptr_equal(dns_lookup("digitalocean"), &dns_digitalocean_ops);
+    assert_null(dns_lookup("route53"));
+    assert_null(dns_open("route53", NULL, &o, &err));
+    assert_string_equal(err.code, "unknown_provider");
+    assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    assert_string_equal(err.message,
+                        "no DNS provider named 'route53' (none, powerdns, digitalocean)");
+}
+
 static void test_rrset_is_a_sorted_set_of_ipv4(void **state)
 {
     (void)state;
@@ -212,8 +233,8 @@ static void test_rrset_is_a_sorted_set_of_ipv4(void **state)
     assert_false(dns_rrset_same(&s, &t));
     assert_int_equal(dns_rrset_add(&t, "127.0.1.9"), 0);
     assert_true(dns_rrset_same(&s, &t));
-    dns_rrset_free(&s);
-    dns_rrset_free(&t);
+    dns_rrset_clear(&s);
+    dns_rrset_clear(&t);
 }
 
 /* -------------------------------------------------------- the provider -- */
@@ -248,8 +269,8 @@ static void test_replace_get_remove_seen_by_dig(void **state)
     assert_int_equal(pdns_dig_status(server, plain, st), 0);
     assert_string_equal(st, "NXDOMAIN");
     assert_int_equal(ops->remove(f->d, f->zone, abs, &err), 0); /* absent: fine */
-    dns_rrset_free(&got);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&got);
+    dns_rrset_clear(&want);
 }
 
 /* A record disabled by hand does not answer: it is not part of the set. */
@@ -272,7 +293,7 @@ static void test_disabled_records_are_not_addresses(void **state)
     assert_int_equal(ops->get(f->d, f->zone, abs, &got, &err), 0);
     assert_int_equal(got.n, 1);
     assert_string_equal(got.addr[0], "127.0.1.1");
-    dns_rrset_free(&got);
+    dns_rrset_clear(&got);
 }
 
 static void test_zone_not_found(void **state)
@@ -289,7 +310,7 @@ static void test_zone_not_found(void **state)
     assert_string_equal(err.code, "dns_zone_not_found");
     assert_int_equal(ops->replace(f->d, "absent.test", "web.absent.test.", &want, &err), -1);
     assert_string_equal(err.code, "dns_zone_not_found");
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 /* The same 404 from a URL that is not the API is the operator's config. */
@@ -325,7 +346,7 @@ static void test_wrong_key_is_unauthorized_and_changes_nothing(void **state)
     assert_null(strstr(err.message, KEY));
     assert_dig(plain, "");
     ops->close(d);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 static void test_server_down_is_the_http_error(void **state)
@@ -346,7 +367,7 @@ static void test_server_down_is_the_http_error(void **state)
     /* the same session works once the server is back */
     assert_int_equal(ops->replace(f->d, f->zone, abs, &want, &err), 0);
     assert_dig(plain, "127.0.1.1");
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 /* 422 carries PowerDNS's own words: here an A rrset where a CNAME is. */
@@ -368,7 +389,7 @@ static void test_rejected_with_powerdns_message(void **state)
     assert_string_equal(err.code, "dns_rejected");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
     assert_non_null(strstr(err.message, "Conflicts with pre-existing RRset"));
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 static void test_bad_settings(void **state)
@@ -427,7 +448,7 @@ static void test_patch_is_retried_on_503(void **state)
     json_object_put(body);
     ops->close(d);
     test_httpd_stop(h);
-    dns_rrset_free(&want);
+    dns_rrset_clear(&want);
 }
 
 int main(void)
@@ -437,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_names_custom_templates),
         cmocka_unit_test(test_names_bad_templates_refused),
         cmocka_unit_test(test_rrset_is_a_sorted_set_of_ipv4),
+        cmocka_unit_test(test_provider_table),
         cmocka_unit_test_setup_teardown(test_replace_get_remove_seen_by_dig, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_records_are_not_addresses, setup,
                                         teardown),

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,33 +21,20 @@
 #include <unistd.h>
 
 #include "datastore.h"
-#include "st2.h"
-
-/* Not in datastore.h: exported by ds_embedded.c for the query-plan test. */
-extern const char ds_embedded_sql_list[];
-extern const char ds_embedded_sql_list_from[];
-extern const char ds_embedded_sql_purge[];
+#include "ds_int.h" /* the backend's own operations and its statements */
+#include "signals.h"
+#include "test_util.h"
 
 struct fixture {
     char dir[64];
     char path[128];
 };
 
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    strcpy(f->dir, "/tmp/test_ds_embedded.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(test_tmpdir(f->dir, sizeof f->dir, "test_ds_embedded"), 0);
     snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
     *state = f;
     return 0;
@@ -59,7 +45,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     unsetenv("AUTOSCALE_TEST_NOW");
     as_set_interrupted(false);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_rmtree(f->dir);
     free(f);
     return 0;
 }
@@ -121,7 +107,7 @@ static void assert_listing(struct ds *ds, const char *prefix, const char *want)
             strcat(got, " ");
         strcat(got, l.items[i].name);
     }
-    ds_list_free(&l);
+    ds_list_clear(&l);
     assert_string_equal(got, want);
 }
 
@@ -242,17 +228,17 @@ static void test_list_prefix_0xff_edge(void **state)
     assert_string_equal(l.items[0].name, "q\xff");
     assert_string_equal(l.items[1].name, "q\xff" "z");
     assert_string_equal(l.items[2].name, "q\xff\xff");
-    ds_list_free(&l);
+    ds_list_clear(&l);
 
     assert_int_equal(ds->ops->list(ds, "\xff", &l, &err), 0);
     assert_int_equal(l.count, 2);
     assert_string_equal(l.items[0].name, "\xff");
     assert_string_equal(l.items[1].name, "\xff" "k");
-    ds_list_free(&l);
+    ds_list_clear(&l);
 
     assert_int_equal(ds->ops->list(ds, "", &l, &err), 0);
     assert_int_equal(l.count, 7);
-    ds_list_free(&l);
+    ds_list_clear(&l);
     ds_close(ds);
 }
 
@@ -266,7 +252,7 @@ static void test_list_appends_sorted_with_values(void **state)
     put_ok(ds, "n.2", "", 0);
 
     struct ds_list l = {0};
-    assert_int_equal(ds_list_add(&l, "earlier", "kept"), 0);
+    ds_list_add(&l, "earlier", "kept");
     assert_int_equal(ds->ops->list(ds, "n.", &l, &err), 0);
     assert_int_equal(l.count, 4);
     assert_string_equal(l.items[0].name, "earlier");
@@ -277,7 +263,7 @@ static void test_list_appends_sorted_with_values(void **state)
     assert_string_equal(l.items[2].value, "");
     assert_string_equal(l.items[3].name, "n.3");
     assert_string_equal(l.items[3].value, "three");
-    ds_list_free(&l);
+    ds_list_clear(&l);
     ds_close(ds);
 }
 
@@ -601,7 +587,7 @@ static void test_concurrent_processes(void **state)
             assert_string_equal(l.items[at].name, key);
             assert_string_equal(l.items[at].value, val);
         }
-    ds_list_free(&l);
+    ds_list_clear(&l);
     ds_close(ds);
 }
 
@@ -655,12 +641,12 @@ static void test_interrupted_long_statement(void **state)
     as_set_interrupted(true);
     assert_int_equal(ds_list(ds, "many.", &l, &err), -1);
     assert_string_equal(err.code, "interrupted");
-    ds_list_free(&l);
+    ds_list_clear(&l);
     as_set_interrupted(false);
 
     assert_int_equal(ds_list(ds, "many.", &l, &err), 0);
     assert_int_equal(l.count, 5000);
-    ds_list_free(&l);
+    ds_list_clear(&l);
     snprintf(key, sizeof key, "many.%d", 4321);
     assert_value(ds, key, "v");
     ds_close(ds);

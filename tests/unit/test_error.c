@@ -1,6 +1,8 @@
 /* test_error.c - the error value (lib/error.c): as_fail/as_failv fill code,
  * exit class and message; messages are forced onto one line; as_error_prefix
- * keeps its context in front when the message is long; a NULL err is fine. */
+ * keeps its context in front when the message is long; a NULL err is fine;
+ * as_error_is and as_error_recode; and the registry (lib/error_codes.c):
+ * sorted, unique, well-formed rows that as_error_code_find finds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,17 +13,19 @@
 #include <string.h>
 
 #include "error.h"
+#include "error_codes.h"
 #include "jsonx.h"
+#include "utf8.h"
 
 static void test_fail_fills_every_field(void **state)
 {
     (void)state;
     struct as_error err;
     memset(&err, 0x55, sizeof err);
-    int rc = as_fail(&err, AS_EXIT_BADINPUT, "bad_name", "group %s: %d chars", "Web", 3);
+    int rc = as_fail(&err, AS_EXIT_BADINPUT, "invalid_name", "group %s: %d chars", "Web", 3);
     assert_int_equal(rc, -1);
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
-    assert_string_equal(err.code, "bad_name");
+    assert_string_equal(err.code, "invalid_name");
     assert_string_equal(err.message, "group Web: 3 chars");
 
     rc = as_fail(&err, AS_EXIT_FAILURE, "datastore_error", "down");
@@ -173,7 +177,7 @@ static void test_regression_message_clean_utf8(void **state)
     big[sizeof big - 1] = '\0';
     as_fail(&err, AS_EXIT_BADINPUT, "c", "%s", big);
     size_t n = strlen(err.message);
-    assert_true(jx_utf8_valid(err.message, n));
+    assert_true(utf8_valid(err.message, n));
     for (size_t i = 0; i < n; i++)
         assert_true((unsigned char)err.message[i] >= 0x20 && err.message[i] != 0x7f);
 }
@@ -187,6 +191,56 @@ static void test_clear(void **state)
     assert_int_equal(err.exit, AS_EXIT_OK);
     assert_string_equal(err.code, "");
     assert_string_equal(err.message, "");
+}
+
+static void test_is_and_recode(void **state)
+{
+    (void)state;
+    struct as_error err = {0};
+    as_fail(&err, AS_EXIT_FAILURE, "http_timeout", "no answer");
+    assert_true(as_error_is(&err, "http_timeout"));
+    assert_false(as_error_is(&err, "http_time"));
+    assert_false(as_error_is(NULL, "http_timeout"));
+    as_error_recode(&err, "lb_timeout");
+    assert_string_equal(err.code, "lb_timeout");
+    assert_int_equal(err.exit, AS_EXIT_FAILURE);
+    assert_string_equal(err.message, "no answer");
+    as_error_recode(NULL, "lb_timeout"); /* harmless */
+}
+
+/* packlint reads the rows as text; this checks them as the C sees them. */
+static void test_registry_rows(void **state)
+{
+    (void)state;
+    struct as_error err;
+    assert_true(as_error_code_count > 50);
+    for (size_t i = 0; i < as_error_code_count; i++) {
+        const struct as_error_code *c = &as_error_codes[i];
+        size_t n = strlen(c->code);
+        assert_true(n > 0 && n < sizeof err.code);
+        assert_int_equal(strspn(c->code, "abcdefghijklmnopqrstuvwxyz0123456789_"), n);
+        assert_true(c->exits != 0);
+        assert_int_equal(c->exits & ~(AS_X_FAILURE | AS_X_BADINPUT), 0);
+        assert_true(c->meaning[0] != '\0' && !strchr(c->meaning, '\n'));
+        if (i > 0) /* sorted and unique: as_error_code_find searches them */
+            assert_true(strcmp(as_error_codes[i - 1].code, c->code) < 0);
+        assert_ptr_equal(as_error_code_find(c->code), c);
+    }
+}
+
+static void test_registry_find(void **state)
+{
+    (void)state;
+    const struct as_error_code *c = as_error_code_find("unknown_group");
+    assert_non_null(c);
+    assert_int_equal(c->exits, AS_X_BADINPUT);
+    assert_int_equal(as_error_code_find("interrupted")->exits, AS_X_FAILURE);
+    /* the merged names are gone */
+    assert_null(as_error_code_find("invalid_setting"));
+    assert_null(as_error_code_find("unknown_dns_provider"));
+    assert_null(as_error_code_find("bad_name"));
+    assert_null(as_error_code_find(""));
+    assert_null(as_error_code_find(NULL));
 }
 
 int main(void)
@@ -204,6 +258,9 @@ int main(void)
         cmocka_unit_test(test_prefix_very_long_prefix),
         cmocka_unit_test(test_clear),
         cmocka_unit_test(test_regression_message_clean_utf8),
+        cmocka_unit_test(test_is_and_recode),
+        cmocka_unit_test(test_registry_rows),
+        cmocka_unit_test(test_registry_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,7 +202,7 @@ static void test_decide_table(void **state)
             fail_msg("%s: reason lacks \"%s\": %s", c->name, c->reason, d.reason);
         if (c->reason2 && !strstr(d.reason, c->reason2))
             fail_msg("%s: reason lacks \"%s\": %s", c->name, c->reason2, d.reason);
-        group_free(&g);
+        group_clear(&g);
     }
 }
 
@@ -243,7 +243,7 @@ static void test_decide_bounds_exhaustive(void **state)
                         assert_int_equal(d.capacity_after, g.max);
                     }
                 }
-    group_free(&g);
+    group_clear(&g);
 }
 
 static void test_names(void **state)
@@ -331,7 +331,7 @@ static void test_state_counts_nodes(void **state)
     assert_int_equal(in.last_scale_out_at, 0);
     assert_int_equal(in.last_scale_in_at, 0);
     assert_false(in.lease_held);
-    asg_state_free(&st);
+    asg_state_clear(&st);
 }
 
 /* Table rows over incidents alone: the JSON array with $0 $1 $2 standing
@@ -424,7 +424,7 @@ static void test_state_incidents(void **state)
             fail_msg("%s: want alert %s cleared %lld, got %s %lld", c->name,
                      gov_severity_name(c->alert), c->cleared,
                      gov_severity_name(in.alert), in.alert_cleared_at);
-        asg_state_free(&st);
+        asg_state_clear(&st);
     }
 }
 
@@ -451,7 +451,7 @@ static void test_state_incident_age_edge(void **state)
     governor_input_from_state(&st, NOW - MAXAGE + 60, &in);
     assert_int_equal(in.alert, GOV_SEV_NONE);
     assert_int_equal(in.alert_cleared_at, NOW - MAXAGE + 60);
-    asg_state_free(&st);
+    asg_state_clear(&st);
 }
 
 static void test_state_events_and_lease(void **state)
@@ -492,7 +492,7 @@ static void test_state_events_and_lease(void **state)
     assert_true(in.lease_held);
     assert_int_equal(in.last_scale_in_at, AGO(5));
     assert_int_equal(in.last_scale_out_at, AGO(700));
-    asg_state_free(&st);
+    asg_state_clear(&st);
 }
 
 /* The 2015 failure: a critical incident whose recovery never arrived held
@@ -528,7 +528,7 @@ static void test_lost_recovery_comes_down(void **state)
     assert_int_equal(d.action, GOV_SCALE_IN);
     assert_int_equal(d.count, 2);
     assert_int_equal(d.capacity_after, 18);
-    asg_state_free(&st);
+    asg_state_clear(&st);
 }
 
 int main(void)

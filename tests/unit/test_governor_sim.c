@@ -679,7 +679,7 @@ static struct stats simulate(uint64_t seed, long long sequences)
         s.seq_seed = splitmix(seed + (uint64_t)s.seq);
         run_sequence(&s);
     }
-    group_free(&s.w.spec);
+    group_clear(&s.w.spec);
     return s.st;
 }
 

@@ -1,7 +1,7 @@
 /* test_group.c - the group model (lib/group.c): defaults, name rules,
  * whole-spec validation (every integer bound, every string checker, the
  * min/desired/max relation), parameter application through the real argv
- * parser, the JSON round trip and group_diff. */
+ * parser and its typed values, the JSON round trip and group_diff. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,17 +17,17 @@
 #include "secret.h"
 #include "st2.h"
 
-/* The parameter tables of actions/src/asg_create.c and asg_update.c. */
+/* The parameter tables of actions/src/asg_define.c and asg_update.c. */
 static const struct as_param create_params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
-    GROUP_FIELDS(GROUP_PARAM_DEF)
+    GROUP_FIELDS(AS_GROUP_ROW)
     {"settings", AS_T_OBJECT, 0, NULL, NULL, 0},
     AS_PARAM_END,
 };
 
 static const struct as_param update_params[] = {
     {"name", AS_T_STRING, AS_P_REQUIRED, NULL, NULL, AS_NAMED},
-    GROUP_FIELDS(GROUP_PARAM_NODEF)
+    GROUP_FIELDS(AS_GROUP_ROW_GIVEN)
     {"settings", AS_T_OBJECT, 0, NULL, NULL, 0},
     AS_PARAM_END,
 };
@@ -39,6 +39,13 @@ static struct as_args *parse_args(const struct as_param *params, int argc, char 
     if (!a)
         fail_msg("as_args_parse: %s: %s", err.code, err.message);
     return a;
+}
+
+/* The typed values an action hands lib/ (as_args_fill, as st2.c does). */
+static const struct group_params *typed(const struct as_args *a, struct group_params *p)
+{
+    as_args_fill(a, group_param_desc, group_param_count, p);
+    return p;
 }
 
 static void set(char **slot, const char *v)
@@ -108,9 +115,9 @@ static void test_init_defaults(void **state)
     assert_int_equal(g.created_at, 0);
     assert_int_equal(g.updated_at, 0);
     assert_valid(&g);
-    group_free(&g);
+    group_clear(&g);
     assert_null(g.compute_provider);
-    group_free(&g); /* a second free is harmless */
+    group_clear(&g); /* a second clear is harmless */
 }
 
 /* A name too long is not truncated into another (valid) group's name: it
@@ -122,15 +129,15 @@ static void test_init_long_name_not_truncated(void **state)
     group_init(&g, "abcdefghijklmnopqrstuvwxyz012345" /* 32 */);
     assert_string_equal(g.name, "");
     assert_invalid(&g, "invalid_name", NULL);
-    group_free(&g);
+    group_clear(&g);
     group_init(&g, "abcdefghijklmnopqrstuvwxyz01234" /* 31 */);
     assert_string_equal(g.name, "abcdefghijklmnopqrstuvwxyz01234");
     assert_valid(&g);
-    group_free(&g);
+    group_clear(&g);
     group_init(&g, NULL);
     assert_string_equal(g.name, "");
     assert_invalid(&g, "invalid_name", NULL);
-    group_free(&g);
+    group_clear(&g);
 }
 
 /* ---- names ---- */
@@ -194,7 +201,7 @@ static void test_validate_limits(void **state)
     assert_invalid(&g, "invalid_limits", "desired (0)");
     g.min = 0;
     assert_valid(&g);
-    group_free(&g);
+    group_clear(&g);
 }
 
 struct int_bound {
@@ -234,7 +241,7 @@ static void test_validate_each_int_bound(void **state)
         assert_invalid(&g, "invalid_parameter", needle);
         *v = b->hi + 1;
         assert_invalid(&g, "invalid_parameter", needle);
-        group_free(&g);
+        group_clear(&g);
     }
 }
 
@@ -335,7 +342,7 @@ static void test_validate_string_checkers(void **state)
         set(slot, c->value);
         struct as_error err = {0};
         int rc = group_validate(&g, &err);
-        group_free(&g);
+        group_clear(&g);
         if (c->ok && rc != 0)
             fail_msg("%s='%s' refused: %s", c->field, c->value, err.message);
         if (!c->ok) {
@@ -401,10 +408,10 @@ static void test_validate_length_limits(void **state)
     assert_invalid(&g, "invalid_parameter", "user_data");
 
     free(buf);
-    group_free(&g);
+    group_clear(&g);
 }
 
-/* ---- group_apply_args ---- */
+/* ---- group_apply ---- */
 
 static void test_apply_args_create(void **state)
 {
@@ -414,8 +421,8 @@ static void test_apply_args_create(void **state)
     struct as_args *a = parse_args(create_params, 6, argv);
     struct group g;
     group_init(&g, as_arg_str(a, "name"));
-    struct as_error err = {0};
-    assert_int_equal(group_apply_args(&g, a, false, &err), 0);
+    struct group_params p;
+    group_apply(&g, typed(a, &p));
     assert_int_equal(g.min, 2);
     assert_int_equal(g.max, 5); /* st2's "5.0" is an integer */
     assert_int_equal(g.desired, -1);
@@ -430,7 +437,7 @@ static void test_apply_args_create(void **state)
     as_args_free(a);
     /* the group owns its strings: still valid after the args are gone */
     assert_string_equal(g.flavor, "m1.small");
-    group_free(&g);
+    group_clear(&g);
 }
 
 static void test_apply_args_all_fields(void **state)
@@ -447,8 +454,8 @@ static void test_apply_args_all_fields(void **state)
     struct as_args *a = parse_args(create_params, argc, argv);
     struct group g;
     group_init(&g, "web");
-    struct as_error err = {0};
-    assert_int_equal(group_apply_args(&g, a, false, &err), 0);
+    struct group_params p;
+    group_apply(&g, typed(a, &p));
     assert_int_equal(g.min, 1);
     assert_int_equal(g.max, 9);
     assert_int_equal(g.desired, 4);
@@ -466,30 +473,30 @@ static void test_apply_args_all_fields(void **state)
     assert_string_equal(g.run_list, "recipe[web],role[base]");
     assert_valid(&g);
     as_args_free(a);
-    group_free(&g);
+    group_clear(&g);
 }
 
-static void test_apply_args_create_resets_to_defaults(void **state)
+static void test_apply_create_keeps_defaults(void **state)
 {
     (void)state;
-    /* only_given false: fields not given take their defaults, even over
-     * values already in the group */
+    /* asg_define's table defaults every field that has a default; the rest
+     * are absent, and a new group keeps its own default for them */
     char *argv[] = {"prog", "--name=web"};
     struct as_args *a = parse_args(create_params, 2, argv);
-    struct group g;
+    struct group g, fresh;
     group_init(&g, "web");
-    g.min = 7;
-    g.desired = 8;
-    set(&g.flavor, "old");
-    set(&g.compute_provider, "openstack");
-    struct as_error err = {0};
-    assert_int_equal(group_apply_args(&g, a, false, &err), 0);
-    assert_int_equal(g.min, 3);
-    assert_int_equal(g.desired, -1);
-    assert_null(g.flavor);
-    assert_null(g.compute_provider);
+    group_init(&fresh, "web");
+    struct group_params p;
+    group_apply(&g, typed(a, &p));
+    assert_int_equal(p.min, 3);
+    assert_int_equal(p.desired, PARAM_ABSENT);
+    assert_null(p.flavor);
+    assert_string_equal(p.dns_provider, "none");
+    char diff[256];
+    assert_int_equal(group_diff(&g, &fresh, diff, sizeof diff), 0);
     as_args_free(a);
-    group_free(&g);
+    group_clear(&g);
+    group_clear(&fresh);
 }
 
 static void test_apply_args_only_given(void **state)
@@ -503,8 +510,8 @@ static void test_apply_args_only_given(void **state)
     g.desired = 8;
     set(&g.flavor, "m1.large");
     set(&g.compute_provider, "openstack");
-    struct as_error err = {0};
-    assert_int_equal(group_apply_args(&g, a, true, &err), 0);
+    struct group_params p;
+    group_apply(&g, typed(a, &p));
     assert_int_equal(g.max, 50);
     assert_string_equal(g.image, "debian-12");
     /* untouched */
@@ -514,7 +521,7 @@ static void test_apply_args_only_given(void **state)
     assert_string_equal(g.compute_provider, "openstack");
     assert_int_equal(g.scale_in_cooldown, 1800);
     as_args_free(a);
-    group_free(&g);
+    group_clear(&g);
 }
 
 /* What asg_update checks before it takes its spec lock (its first write):
@@ -524,22 +531,23 @@ static void test_check_given_fields_only(void **state)
 {
     (void)state;
     struct as_error err = {0};
+    struct group_params p;
     char *bad[] = {"prog", "--name=web", "--flavor=m1;reboot"};
     struct as_args *a = parse_args(update_params, 3, bad);
-    assert_int_equal(group_check_given(a, &err), -1);
+    assert_int_equal(group_check_given(typed(a, &p), &err), -1);
     assert_string_equal(err.code, "invalid_parameter");
     assert_non_null(strstr(err.message, "flavor"));
     as_args_free(a);
 
     char *zone[] = {"prog", "--name=web", "--dns_zone=Example..com"};
     a = parse_args(update_params, 3, zone);
-    assert_int_equal(group_check_given(a, &err), -1);
+    assert_int_equal(group_check_given(typed(a, &p), &err), -1);
     as_args_free(a);
 
     /* min 25 alone is fine here: only the stored max can refuse it */
     char *ok[] = {"prog", "--name=web", "--min=25", "--image=debian-12"};
     a = parse_args(update_params, 4, ok);
-    assert_int_equal(group_check_given(a, &err), 0);
+    assert_int_equal(group_check_given(typed(a, &p), &err), 0);
     as_args_free(a);
 }
 
@@ -638,8 +646,8 @@ static void test_json_round_trip_every_field(void **state)
     char diff[256];
     assert_int_equal(group_diff(&a, &b, diff, sizeof diff), 0);
     assert_string_equal(diff, "");
-    group_free(&a);
-    group_free(&b);
+    group_clear(&a);
+    group_clear(&b);
 }
 
 static void test_json_round_trip_defaults_and_nulls(void **state)
@@ -669,8 +677,8 @@ static void test_json_round_trip_defaults_and_nulls(void **state)
     assert_null(b.settings);
     char diff[256];
     assert_int_equal(group_diff(&a, &b, diff, sizeof diff), 0);
-    group_free(&a);
-    group_free(&b);
+    group_clear(&a);
+    group_clear(&b);
 }
 
 static void test_from_json_missing_fields_take_defaults(void **state)
@@ -688,7 +696,7 @@ static void test_from_json_missing_fields_take_defaults(void **state)
     assert_null(g.compute_provider);
     assert_string_equal(g.status, "active");
     assert_int_equal(g.created_at, 0);
-    group_free(&g);
+    group_clear(&g);
 }
 
 static void assert_corrupt(const char *text, const char *field)
@@ -700,7 +708,7 @@ static void assert_corrupt(const char *text, const char *field)
     int rc = group_from_json(&g, o, &err);
     json_object_put(o);
     if (rc != -1) {
-        group_free(&g);
+        group_clear(&g);
         fail_msg("%s accepted", text);
     }
     assert_string_equal(err.code, "corrupt_record");
@@ -752,7 +760,7 @@ static void test_regression_from_json_non_utf8(void **state)
     struct as_error err = {0};
     assert_int_equal(group_from_json(&g, o, &err), 0);
     assert_string_equal(g.alert_match, "caf\xc3\xa9");
-    group_free(&g);
+    group_clear(&g);
     json_object_put(o);
 }
 
@@ -766,12 +774,12 @@ static void test_from_json_bad_name(void **state)
     json_object_put(o);
     assert_string_equal(err.code, "corrupt_record"); /* a stored record is damaged */
     assert_int_equal(err.exit, AS_EXIT_FAILURE);
-    group_free(&g);
+    group_clear(&g);
 }
 
 /* Regression (lib/group.c, group_from_json): when the record's "name" fails
  * group_check_name, it returns -1 right after group_init() without
- * group_free(), so the default strings ("local", "none", "none") stay
+ * group_clear(), so the default strings ("local", "none", "none") stay
  * allocated; on the wrong-type path it does free. asg_load_spec's callers
  * (asg_create, asg_update, asg_delete in lib/asg.c) rely on the latter and
  * do not free on failure, so a stored spec whose name is bad, e.g.
@@ -788,7 +796,7 @@ static void test_regression_from_json_bad_name_frees(void **state)
     json_object_put(o);
     bool clean = g.compute_provider == NULL && g.dns_provider == NULL &&
                  g.lb_provider == NULL;
-    group_free(&g); /* keep the test itself leak-free */
+    group_clear(&g); /* keep the test itself leak-free */
     assert_int_equal(rc, -1);
     if (!clean)
         fail_msg("group_from_json failed on the name but left strings allocated");
@@ -805,7 +813,7 @@ static void test_from_json_settings_must_be_object(void **state)
     json_object_put(o);
     assert_null(g.settings);
     assert_string_equal(g.status, "active");
-    group_free(&g);
+    group_clear(&g);
 }
 
 /* ---- group_diff ---- */
@@ -834,7 +842,7 @@ static void test_diff_lists_exactly_the_changed_fields(void **state)
     set(&b.notify_channel, NULL);
     assert_int_equal(group_diff(&a, &b, diff, sizeof diff), 4);
     assert_string_equal(diff, "max,desired,image,notify_channel");
-    group_free(&b);
+    group_clear(&b);
 
     /* settings: changed value, dropped, added */
     fill_everything(&b);
@@ -851,8 +859,8 @@ static void test_diff_lists_exactly_the_changed_fields(void **state)
     b.settings = json_tokener_parse(
         "{\"ttl\":30,\"openstack\":{\"zones\":[1,2],\"region\":\"RegionOne\"}}");
     assert_int_equal(group_diff(&a, &b, diff, sizeof diff), 0);
-    group_free(&a);
-    group_free(&b);
+    group_clear(&a);
+    group_clear(&b);
 }
 
 static void test_diff_every_field(void **state)
@@ -875,8 +883,8 @@ static void test_diff_every_field(void **state)
     char small[8];
     assert_int_equal(group_diff(&a, &b, small, sizeof small), 21);
     assert_string_equal(small, "min,max");
-    group_free(&a);
-    group_free(&b);
+    group_clear(&a);
+    group_clear(&b);
 }
 
 int main(void)
@@ -893,7 +901,7 @@ int main(void)
         cmocka_unit_test(test_validate_length_limits),
         cmocka_unit_test(test_apply_args_create),
         cmocka_unit_test(test_apply_args_all_fields),
-        cmocka_unit_test(test_apply_args_create_resets_to_defaults),
+        cmocka_unit_test(test_apply_create_keeps_defaults),
         cmocka_unit_test(test_apply_args_only_given),
         cmocka_unit_test(test_check_given_fields_only),
         cmocka_unit_test(test_json_round_trip_every_field),

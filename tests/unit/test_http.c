@@ -17,18 +17,15 @@
 #include "log.h"
 #include "secret.h"
 #include "st2.h"
+#include "test_util.h"
+#include "utf8.h"
 
 /* ---------------------------------------------------------------- helpers -- */
 
 static int setup(void **state)
 {
     /* A proxy from the environment would swallow 127.0.0.1 requests. */
-    unsetenv("http_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("https_proxy");
-    unsetenv("HTTPS_PROXY");
-    unsetenv("ALL_PROXY");
-    unsetenv("all_proxy");
+    test_unset_proxies();
     as_set_interrupted(false);
     struct test_httpd *s = test_httpd_start();
     assert_non_null(s);
@@ -141,8 +138,8 @@ static void test_get_200_body(void **state)
     assert_non_null(strstr(test_httpd_header(got, "User-Agent"), "autoscale-stackstorm/"));
     assert_int_equal(got->body_len, 0);
 
-    http_response_free(&resp);
-    http_response_free(&resp); /* twice is harmless */
+    http_response_clear(&resp);
+    http_response_clear(&resp); /* twice is harmless */
 
     /* the second request rides the first one's connection */
     test_httpd_queue_simple(s, 200, "again");
@@ -150,7 +147,7 @@ static void test_get_200_body(void **state)
     assert_string_equal(resp.body, "again");
     assert_int_equal(test_httpd_request_at(s, 1)->client_port, got->client_port);
     assert_true(got->client_port > 0);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -169,12 +166,12 @@ static void test_empty_body_is_not_null(void **state)
     assert_int_equal(resp.status, 204);
     assert_non_null(resp.body);
     assert_string_equal(resp.body, "");
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     assert_int_equal(do_req(c, "HEAD", url, -1, &resp, &err), 0);
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.body, "");
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     assert_string_equal(test_httpd_request_at(s, 0)->method, "DELETE");
     assert_string_equal(test_httpd_request_at(s, 1)->method, "HEAD");
@@ -194,10 +191,10 @@ static void test_put_body_and_bodiless_put(void **state)
     struct http_response resp;
     struct as_error err;
     assert_int_equal(http_do(c, &req, &resp, &err), 0); /* body_len 0: strlen */
-    http_response_free(&resp);
+    http_response_clear(&resp);
     req.body = NULL;
     assert_int_equal(http_do(c, &req, &resp, &err), 0);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     const struct test_httpd_request *first = test_httpd_request_at(s, 0);
     const struct test_httpd_request *second = test_httpd_request_at(s, 1);
@@ -245,7 +242,7 @@ static void test_json_round_trip(void **state)
     json_object_put(sent);
     json_object_put(body);
     json_object_put(out);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -273,7 +270,7 @@ static void test_json_bad_and_error_replies(void **state)
     assert_null(resp.body);
     assert_null(strstr(err.message, "secret=abc"));
     assert_non_null(strstr(err.message, "/g"));
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     assert_int_equal(http_json(c, "GET", url, NULL, NULL, &resp, &out, &err), 0);
     assert_int_equal(resp.status, 502);
@@ -281,7 +278,7 @@ static void test_json_bad_and_error_replies(void **state)
     char *text = http_error_text(&resp);
     assert_string_equal(text, "<html>bad gateway</html>");
     free(text);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     assert_int_equal(http_json(c, "GET", url, NULL, NULL, &resp, &out, &err), 0);
     assert_int_equal(resp.status, 404);
@@ -289,12 +286,12 @@ static void test_json_bad_and_error_replies(void **state)
     assert_string_equal(json_object_get_string(json_object_object_get(out, "error")),
                         "no such group");
     json_object_put(out);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     assert_int_equal(http_json(c, "DELETE", url, NULL, NULL, &resp, &out, &err), 0);
     assert_int_equal(resp.status, 204);
     assert_null(out);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     /* no body sent: no Content-Type claimed */
     assert_null(test_httpd_header(test_httpd_request_at(s, 0), "Content-Type"));
@@ -319,7 +316,7 @@ static void test_retry_503_then_200(void **state)
     assert_string_equal(resp.body, "fine");
     assert_int_equal(resp.attempts, 2);
     assert_int_equal(test_httpd_request_count(s), 2);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -354,7 +351,7 @@ static void test_retry_after_seconds_honoured(void **state)
     assert_int_equal(resp.retry_after_ms, 1000);
     assert_non_null(strstr(log, "retrying in 100 ms (Retry-After)"));
     free(log);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -382,7 +379,7 @@ static void test_retry_after_http_date(void **state)
     assert_int_equal(resp.attempts, 2);
     /* 30 s ahead, give or take the clock ticking over during the test */
     assert_in_range(resp.retry_after_ms, 25000, 31000);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -403,19 +400,19 @@ static void test_post_not_retried_unless_asked(void **state)
     assert_int_equal(resp.status, 503);
     assert_int_equal(resp.attempts, 1);
     assert_int_equal(test_httpd_request_count(s), 1);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     assert_int_equal(do_req(c, "POST", url, 1, &resp, &err), 0);
     assert_int_equal(resp.status, 200);
     assert_int_equal(resp.attempts, 2);
     assert_int_equal(test_httpd_request_count(s), 3);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     /* retry = 0 beats the method */
     test_httpd_queue_simple(s, 500, "x");
     assert_int_equal(do_req(c, "GET", url, 0, &resp, &err), 0);
     assert_int_equal(resp.attempts, 1);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -437,7 +434,7 @@ static void test_exhausted_returns_last_response(void **state)
     assert_string_equal(resp.body, "third");
     assert_int_equal(resp.attempts, 3);
     assert_int_equal(test_httpd_request_count(s), 3);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -453,7 +450,7 @@ static void test_4xx_not_retried(void **state)
     assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
     assert_int_equal(resp.status, 404);
     assert_int_equal(resp.attempts, 1);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -480,7 +477,7 @@ static void test_connection_refused(void **state)
     assert_non_null(strstr(err.message, shown));
     assert_null(strstr(err.message, "token"));
     assert_non_null(strstr(err.message, "after 3 attempts"));
-    http_response_free(&resp);
+    http_response_clear(&resp);
     http_client_free(c);
     close(fd);
 }
@@ -500,13 +497,13 @@ static void test_dropped_connection(void **state)
     assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
     assert_int_equal(resp.status, 200);
     assert_int_equal(resp.attempts, 2);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     test_httpd_queue(s, &drop);
     assert_int_equal(do_req(c, "POST", url, -1, &resp, &err), -1);
     assert_string_equal(err.code, "http_transport");
     assert_int_equal(resp.attempts, 1);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -538,7 +535,7 @@ static void expect_attempts(struct test_httpd *s, int timeout_ms, int attempts,
     assert_int_equal(err.exit, AS_EXIT_FAILURE);
     assert_int_equal(resp.attempts, sent);
     assert_int_equal(test_httpd_request_count(s), sent);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -586,7 +583,7 @@ static void test_action_deadline_cuts_the_budget(void **state)
     assert_int_equal(test_httpd_request_count(s), 0);
     assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
     assert_int_equal(resp.status, 200);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -630,13 +627,13 @@ static void test_interrupted_before_retry_wait(void **state)
     assert_int_equal(err.exit, AS_EXIT_FAILURE);
     assert_int_equal(resp.attempts, 1);
     assert_int_equal(test_httpd_request_count(s), 1);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     /* once cleared, the same client works again */
     as_set_interrupted(false);
     assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
     assert_int_equal(resp.status, 200);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -659,7 +656,7 @@ static void test_interrupted_during_transfer(void **state)
     assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), -1);
     assert_string_equal(err.code, "interrupted");
     assert_int_equal(resp.attempts, 1);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -699,7 +696,7 @@ static void test_no_redirects(void **state)
     assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
     assert_int_equal(resp.status, 302);
     assert_int_equal(test_httpd_request_count(s), 1);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -751,7 +748,7 @@ static void test_too_large(void **state)
     assert_int_equal(resp.body_len, n - 1);
     assert_int_equal(resp.body[n - 2], 'a');
     assert_int_equal(resp.body[n - 1], '\0');
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }
@@ -810,19 +807,19 @@ static void test_capture_header_any_case(void **state)
     assert_string_equal(resp.body, "{}");
     assert_non_null(resp.captured_header);
     assert_string_equal(resp.captured_header, "tok-abc123");
-    http_response_free(&resp);
+    http_response_clear(&resp);
     assert_null(resp.captured_header);
-    http_response_free(&resp); /* twice is harmless */
+    http_response_clear(&resp); /* twice is harmless */
 
     capture_req(c, s, "GET", -1, "x-request-ID", &resp);
     assert_string_equal(resp.captured_header, "req-77");
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     /* not asked for: nothing captured, as before the field existed */
     capture_req(c, s, "GET", -1, NULL, &resp);
     assert_int_equal(resp.status, 200);
     assert_null(resp.captured_header);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     http_client_free(c);
 }
 
@@ -840,11 +837,11 @@ static void test_capture_header_absent(void **state)
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.body, "ok");
     assert_null(resp.captured_header);
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     capture_req(c, s, "GET", -1, "", &resp); /* an empty name asks for nothing */
     assert_null(resp.captured_header);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     http_client_free(c);
 }
 
@@ -860,12 +857,12 @@ static void test_capture_header_trimmed(void **state)
     struct http_response resp;
     capture_req(c, s, "GET", -1, "X-Token", &resp);
     assert_string_equal(resp.captured_header, "spaced  value"); /* inner blanks kept */
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     capture_req(c, s, "GET", -1, "X-Token", &resp); /* present but blank */
     assert_non_null(resp.captured_header);
     assert_string_equal(resp.captured_header, "");
-    http_response_free(&resp);
+    http_response_clear(&resp);
     http_client_free(c);
 }
 
@@ -888,13 +885,13 @@ static void test_capture_header_from_final_response(void **state)
     assert_int_equal(resp.status, 201);
     assert_int_equal(resp.attempts, 2);
     assert_string_equal(resp.captured_header, "fresh-from-201");
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     capture_req(c, s, "POST", 1, "X-Subject-Token", &resp);
     assert_int_equal(resp.status, 200);
     assert_int_equal(resp.attempts, 2);
     assert_null(resp.captured_header);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     assert_int_equal(test_httpd_request_count(s), 4);
     http_client_free(c);
 }
@@ -917,7 +914,7 @@ static void test_capture_header_bounded(void **state)
     assert_non_null(resp.captured_header);
     assert_int_equal(strlen(resp.captured_header), HTTP_CAPTURE_MAX);
     assert_string_equal(resp.captured_header, fits + strlen("X-Big: "));
-    http_response_free(&resp);
+    http_response_clear(&resp);
 
     /* one byte more: not returned at all (a cut credential is no credential),
      * and the reply itself is unharmed */
@@ -925,7 +922,7 @@ static void test_capture_header_bounded(void **state)
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.body, "b");
     assert_null(resp.captured_header);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(fits);
     free(over);
     http_client_free(c);
@@ -961,8 +958,8 @@ static void test_capture_header_not_logged(void **state)
     assert_non_null(strstr(log, "not captured"));
     assert_null(strstr(log, "gAAAAAB"));
     assert_null(strstr(log, "TOKENvalue"));
-    http_response_free(&r1);
-    http_response_free(&r2);
+    http_response_clear(&r1);
+    http_response_clear(&r2);
     free(log);
     free(big);
     http_client_free(c);
@@ -991,7 +988,7 @@ static void test_secret_url_not_logged(void **state)
     struct capture cap;
     capture_start(&cap);
     int rc1 = http_do(c, &req, &resp, &err);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     req.url = dead;
     int rc2 = http_do(c, &req, &resp, &err);
     char *log = capture_end(&cap);
@@ -1083,7 +1080,7 @@ static void test_error_text_bounded(void **state)
     char *t = text_of(500, body);
     assert_in_range(strlen(t), 290, 300);
     assert_string_equal(t + strlen(t) - 3, "...");
-    assert_true(jx_utf8_valid(t, strlen(t)));
+    assert_true(utf8_valid(t, strlen(t)));
     free(t);
 }
 
@@ -1104,7 +1101,7 @@ static void test_error_text_scrubs_secret(void **state)
     char *t = http_error_text(&resp);
     assert_string_equal(t, "token *** is not allowed");
     free(t);
-    http_response_free(&resp);
+    http_response_clear(&resp);
     free(url);
     http_client_free(c);
 }

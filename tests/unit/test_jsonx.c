@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "jsonx.h"
+#include "utf8.h"
 
 static struct json_object *parse(const char *text, struct as_error *err)
 {
@@ -295,11 +296,11 @@ static void test_add_helpers_and_dump(void **state)
     json_object_put(o);
 }
 
-/* ---- jx_utf8_valid ---- */
+/* ---- utf8_valid ---- */
 
 static bool utf8(const char *bytes)
 {
-    return jx_utf8_valid(bytes, strlen(bytes));
+    return utf8_valid(bytes, strlen(bytes));
 }
 
 static void test_utf8_ascii(void **state)
@@ -309,7 +310,7 @@ static void test_utf8_ascii(void **state)
     assert_true(utf8("plain ascii\n\t~"));
     assert_true(utf8("\x7f"));
     /* an embedded NUL is a valid (ASCII) code point when inside len */
-    assert_true(jx_utf8_valid("a\0b", 3));
+    assert_true(utf8_valid("a\0b", 3));
 }
 
 static void test_utf8_valid_multibyte(void **state)
@@ -366,8 +367,8 @@ static void test_utf8_truncated(void **state)
     assert_false(utf8("abc\xe2\x82"));
     assert_false(utf8("\xf0\x9f\x98"));
     /* len cuts a valid sequence */
-    assert_false(jx_utf8_valid("\xe2\x82\xac", 2));
-    assert_true(jx_utf8_valid("\xe2\x82\xac", 3));
+    assert_false(utf8_valid("\xe2\x82\xac", 2));
+    assert_true(utf8_valid("\xe2\x82\xac", 3));
     /* a lead byte followed by a non-continuation */
     assert_false(utf8("\xc3" "A"));
     assert_false(utf8("\xe2\x82" "A"));
@@ -438,7 +439,7 @@ static void test_regression_non_utf8_record_refused(void **state)
     struct json_object *o = jx_parse_record("{\"t\":\"caf\xc3\xa9 \\ud800\"}");
     assert_non_null(o);
     const char *t = jx_str(o, "t", "");
-    assert_true(jx_utf8_valid(t, strlen(t)));
+    assert_true(utf8_valid(t, strlen(t)));
     json_object_put(o);
 }
 

@@ -1,7 +1,7 @@
 /* test_keys.c - the datastore key layout (lib/keys.c) and node records
  * (lib/node.c): each builder's exact output, leaf/group extraction, the
- * prefix property that keeps group "web" from seeing "web-2"'s keys, node
- * state names and node name validation. */
+ * prefix property that keeps group "web" from seeing "web-2"'s keys, DNS
+ * labels, node state names and node name validation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,6 +178,32 @@ static void test_key_group_malformed(void **state)
 
 /* ---- node states ---- */
 
+/* Labels: what group and node names are, and each part of a DNS name. */
+static void test_labels(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"a", "web-1", "0", "x2y"};
+    static const char *const bad[] = {"", "-a", "a-", "A", "a_b", "a.b", "\xc3\xa9"};
+    char long64[65];
+    memset(long64, 'a', 64);
+    long64[64] = '\0';
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_true(key_label_ok(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_false(key_label_ok(bad[i], strlen(bad[i])));
+    assert_true(key_label_ok(long64, 63));
+    assert_false(key_label_ok(long64, 64));
+    assert_true(key_label_ok("web-", 3)); /* only the first len bytes */
+
+    assert_int_equal(key_dns_labels("example.com", 11), 2);
+    assert_int_equal(key_dns_labels("web-1.web.example.com", 21), 4);
+    assert_int_equal(key_dns_labels("com", 3), 1);
+    assert_int_equal(key_dns_labels("", 0), -1);
+    assert_int_equal(key_dns_labels("example.com.", 12), -1); /* the caller drops the dot */
+    assert_int_equal(key_dns_labels("a..b", 4), -1);
+    assert_int_equal(key_dns_labels("a.-b", 4), -1);
+}
+
 static void test_node_state_names_round_trip(void **state)
 {
     (void)state;
@@ -288,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_key_leaf),
         cmocka_unit_test(test_key_group_valid),
         cmocka_unit_test(test_key_group_malformed),
+        cmocka_unit_test(test_labels),
         cmocka_unit_test(test_node_state_names_round_trip),
         cmocka_unit_test(test_node_state_parse_unknown),
         cmocka_unit_test(test_node_record_state),

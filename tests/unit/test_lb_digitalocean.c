@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "fake_do_lb.h"
-#include "lb.h"
+#include "lb_int.h"
 #include "log.h"
 #include "secret.h"
 #include "test_httpd.h"
@@ -26,7 +26,6 @@
 #define LB_ID "4de7ac8b-495b-4884-9a69-1050c6793cd6"
 #define TAGGED_LB "9a0b1c2d-0000-4000-8000-00000000beef"
 
-extern const struct lb_ops lb_digitalocean_ops;
 static const struct lb_ops *ops = &lb_digitalocean_ops;
 
 struct fixture {

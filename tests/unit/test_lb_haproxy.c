@@ -19,15 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "haproxy_server.h"
-#include "lb.h"
+#include "lb_int.h"
 #include "log.h"
 #include "test_httpd.h"
+#include "test_util.h"
 
 #define NODE_ADDR "127.0.1.21"
 #define WAIT_MS 20000 /* an upper bound on waiting for a state, never an assertion */
 
-extern const struct lb_ops lb_haproxy_ops;
 static const struct lb_ops *ops = &lb_haproxy_ops;
 
 struct fixture {
@@ -82,12 +83,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* A request through the frontend, on a thread of its own. */
 struct request {
     pthread_t thread;
@@ -111,7 +106,7 @@ static void slow_request(struct fixture *f, long ms, struct request *r)
     r->port = f->h->port;
     assert_int_equal(pthread_create(&r->thread, NULL, request_main, r), 0);
     for (int i = 0; i < WAIT_MS / 10 && demo_node_in_flight(&f->node) < 1; i++)
-        nap_ms(10);
+        test_sleep_ms(10);
     assert_int_equal(demo_node_in_flight(&f->node), 1);
 }
 
@@ -211,7 +206,7 @@ static void test_tcp_socket(void **state)
     assert_int_equal(ops->enable(tcp, "web-1", &err), 0);
     assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 1); /* seen over the UNIX socket */
     assert_int_equal(m.admin, LB_READY);
-    assert_int_equal(ops->remove(tcp, "web-1", lb_mono_ms() + 5000, false, &err), 1);
+    assert_int_equal(ops->remove(tcp, "web-1", as_mono_ms() + 5000, false, &err), 1);
     assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 0);
     ops->close(tcp);
 }
@@ -238,7 +233,7 @@ static void test_unknown_backend(void **state)
     assert_int_equal(ops->drain(lb, "web-1", &err), -1);
     assert_string_equal(err.code, "lb_backend_not_found");
     memset(&err, 0, sizeof err);
-    assert_int_equal(ops->remove(lb, "web-1", lb_mono_ms() + 1000, false, &err), -1);
+    assert_int_equal(ops->remove(lb, "web-1", as_mono_ms() + 1000, false, &err), -1);
     assert_string_equal(err.code, "lb_backend_not_found");
     ops->close(lb);
 }
@@ -317,7 +312,7 @@ static void test_unsafe_names_never_sent(void **state)
         assert_int_equal(ops->get(lb, bad[i], &m, &err), -1);
         assert_int_equal(ops->enable(lb, bad[i], &err), -1);
         assert_int_equal(ops->drain(lb, bad[i], &err), -1);
-        assert_int_equal(ops->remove(lb, bad[i], lb_mono_ms() + 1000, true, &err), -1);
+        assert_int_equal(ops->remove(lb, bad[i], as_mono_ms() + 1000, true, &err), -1);
         assert_string_equal(err.code, "invalid_name");
     }
     const char *addrs[] = {"127.0.1.21 check;shutdown", "localhost", "127.0.1.21\n", ""};
@@ -372,7 +367,7 @@ static void test_remove_retries_while_connected(void **state)
 
     add_enabled(f);
     slow_request(f, 1500, &r);
-    assert_int_equal(ops->remove(lb, "web-1", lb_mono_ms() + WAIT_MS, false, &err), 1);
+    assert_int_equal(ops->remove(lb, "web-1", as_mono_ms() + WAIT_MS, false, &err), 1);
     /* the first "del server" was refused while the request ran: retried */
     char *log = hx_spy_log(spy);
     int dels = 0;
@@ -396,13 +391,13 @@ static void test_remove_busy_at_deadline_then_cut(void **state)
     struct request r;
     add_enabled(f);
     slow_request(f, 20000, &r);
-    assert_int_equal(ops->remove(f->lb, "web-1", lb_mono_ms() + 300, false, &err), -1);
+    assert_int_equal(ops->remove(f->lb, "web-1", as_mono_ms() + 300, false, &err), -1);
     assert_string_equal(err.code, "lb_busy");
     assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 1);
     assert_int_equal(m.admin, LB_MAINT); /* left out of rotation */
     assert_int_equal(m.sessions, 1);
 
-    assert_int_equal(ops->remove(f->lb, "web-1", lb_mono_ms() + WAIT_MS, true, &err), 1);
+    assert_int_equal(ops->remove(f->lb, "web-1", as_mono_ms() + WAIT_MS, true, &err), 1);
     assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 0);
     finish_request(&r);
     assert_int_not_equal(r.status, 200); /* its session was cut */
@@ -414,8 +409,8 @@ static void test_remove_absent(void **state)
 {
     struct fixture *f = *state;
     struct as_error err = {0};
-    assert_int_equal(ops->remove(f->lb, "ghost", lb_mono_ms() + 1000, false, &err), 0);
-    assert_int_equal(ops->remove(f->lb, "ghost", lb_mono_ms() + 1000, true, &err), 0);
+    assert_int_equal(ops->remove(f->lb, "ghost", as_mono_ms() + 1000, false, &err), 0);
+    assert_int_equal(ops->remove(f->lb, "ghost", as_mono_ms() + 1000, true, &err), 0);
 }
 
 static void test_reply_on_enable_failure_is_an_error(void **state)

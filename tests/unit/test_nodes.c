@@ -60,7 +60,7 @@ static int setup(void **state)
     json_object_put(out);
 
     struct json_object *s = settings(f->os);
-    f->nc.compute = compute_open("openstack", s, &f->nc.ops, &err);
+    f->nc.compute = compute_open("openstack", s, &err);
     json_object_put(s);
     assert_non_null(f->nc.compute);
     f->nc.ds = f->ds;
@@ -76,7 +76,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     char cmd[128];
     node_ctx_close(&f->nc);
-    group_free(&f->g);
+    group_clear(&f->g);
     ds_close(f->ds);
     fake_openstack_stop(f->os);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
@@ -223,6 +223,25 @@ static void test_reconcile_orphan_and_ghost(void **state)
     assert_int_equal(node_record_load(f->ds, "web", "web-ghost", &rec, &err), 0);
 }
 
+/* compute.c's table: a provider by name, its own poll interval, and an
+ * unknown name refused with the table's names. */
+static void test_compute_table(void **state)
+{
+    struct fixture *f = *state;
+    struct as_error err;
+    assert_string_equal(compute_provider(f->nc.compute), "openstack");
+    assert_int_equal(compute_poll_ms(f->nc.compute), 2000);
+    assert_non_null(compute_lookup("local"));
+    assert_null(compute_lookup("ec2"));
+    assert_null(compute_lookup(NULL));
+    assert_null(compute_open("ec2", NULL, &err));
+    assert_int_equal(err.exit, AS_EXIT_BADINPUT);
+    assert_string_equal(err.code, "unknown_provider");
+    assert_string_equal(err.message,
+                        "no compute provider named 'ec2' (local, openstack, digitalocean)");
+    compute_close(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +251,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_build_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_orphan_and_ghost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compute_table, setup, teardown),
     };
     return cmocka_run_group_tests_name("nodes", tests, NULL, NULL);
 }

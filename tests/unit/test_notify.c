@@ -15,18 +15,17 @@
 #include "jsonx.h"
 #include "log.h"
 #include "notify.h"
+#include "notify_int.h" /* the providers' table and message helpers */
 #include "secret.h"
-#include "st2.h"
+#include "signals.h"
+#include "test_util.h"
 
 #define AT 1700000000LL /* 2023-11-14 22:13:20 UTC */
 
 static int setup(void **state)
 {
     /* A proxy from the environment would swallow 127.0.0.1 requests. */
-    unsetenv("http_proxy");
-    unsetenv("HTTP_PROXY");
-    unsetenv("ALL_PROXY");
-    unsetenv("all_proxy");
+    test_unset_proxies();
     as_set_interrupted(false);
     log_set_level(LOG_ERROR);
     struct test_httpd *s = test_httpd_start();
@@ -192,6 +191,39 @@ static void test_check_url(void **state)
     struct notify_config ca = {.url = "https://h/x", .ca_bundle = "/nonexistent/ca.pem"};
     assert_int_equal(notify_check("webhook", &ca, &err), -1);
     assert_string_equal(err.code, "invalid_parameter");
+}
+
+/* Each provider reads the URL parameter its table names, and headers only
+ * when it takes them. */
+static void test_config_read(void **state)
+{
+    (void)state;
+    struct as_error err;
+    struct notify_config cfg;
+    struct notify_params p = {
+        .slack_webhook_url = "https://hooks.example/services/T1/B2/slacktoken",
+        .webhook_url = "https://alerts.example/hook",
+        .webhook_headers = "{\"X-Token\": \"hdr-secret-1\"}",
+        .ca_bundle = NULL,
+    };
+    assert_int_equal(notify_config_read("slack", &p, &cfg, &err), 0);
+    assert_string_equal(cfg.url, p.slack_webhook_url);
+    assert_null(cfg.headers);
+    assert_int_equal(notify_config_read("webhook", &p, &cfg, &err), 0);
+    assert_string_equal(cfg.url, p.webhook_url);
+    assert_non_null(cfg.headers);
+    json_object_put(cfg.headers);
+    assert_int_equal(notify_config_read("none", &p, &cfg, &err), 0);
+    assert_null(cfg.url);
+    assert_null(cfg.headers);
+    assert_int_equal(notify_config_read("email", &p, &cfg, &err), -1);
+    assert_string_equal(err.code, "unknown_provider");
+
+    p.webhook_headers = "{not json";
+    assert_int_equal(notify_config_read("webhook", &p, &cfg, &err), -1);
+    assert_string_equal(err.code, "invalid_parameter");
+    assert_non_null(strstr(err.message, "webhook_headers"));
+    assert_int_equal(notify_config_read("slack", &p, &cfg, &err), 0); /* not read */
 }
 
 static struct json_object *headers_of(const char *json)
@@ -643,6 +675,7 @@ int main(void)
         T(test_text_limits_count_characters),
         T(test_provider_lookup),
         T(test_check_url),
+        T(test_config_read),
         T(test_webhook_headers_check),
         T(test_escape),
         T(test_escape_cut),

@@ -396,7 +396,7 @@ static void test_compute_merge(void **state)
     assert_int_equal(jx_int(o, "port", -1), 8080);
     assert_null(jx_str(o, "region", NULL));
     json_object_put(o);
-    group_free(&g);
+    group_clear(&g);
 
     /* a group's choices override */
     group_with(&g, "{\"openstack\":{\"region\":\"RegionTwo\",\"flavor\":\"m1.small\"},"
@@ -409,7 +409,7 @@ static void test_compute_merge(void **state)
     assert_int_equal(c_settings(a, "local", &g, &o, &err), 0);
     assert_int_equal(jx_int(o, "port", -1), 9090);
     json_object_put(o);
-    group_free(&g);
+    group_clear(&g);
 
     /* a stored spec with an operator key: refused, nothing built */
     const char *refused[] = {"{\"openstack\":{\"auth_url\":\"http://127.0.0.1:9/\"}}",
@@ -424,14 +424,14 @@ static void test_compute_merge(void **state)
         assert_null(o);
         assert_string_equal(err.code, "setting_not_allowed");
         assert_non_null(strstr(err.message, "group web"));
-        group_free(&g);
+        group_clear(&g);
     }
     /* what another area holds is not this provider's business */
     group_with(&g, "{\"local\":{\"command\":\"touch /tmp/pwned\"}}");
     assert_int_equal(c_settings(a, "openstack", &g, &o, &err), 0);
     assert_null(jx_str(o, "command", NULL));
     json_object_put(o);
-    group_free(&g);
+    group_clear(&g);
     as_args_free(a);
 }
 
@@ -459,13 +459,13 @@ static void test_dns_merge(void **state)
     assert_string_equal(jx_str(o, "api_url", ""), "https://api.digitalocean.com/v2");
     assert_int_equal(jx_int(o, "ttl", -1), 120);
     json_object_put(o);
-    group_free(&g);
+    group_clear(&g);
 
     group_with(&g, "{\"powerdns\":{\"api_url\":\"http://127.0.0.1:9/\"}}");
     assert_int_equal(d_settings(a, "powerdns", &g, &o, &err), -1);
     assert_null(o);
     assert_string_equal(err.code, "setting_not_allowed");
-    group_free(&g);
+    group_clear(&g);
     as_args_free(a);
 
     /* the operator listed it: the group's endpoint is used */
@@ -477,7 +477,7 @@ static void test_dns_merge(void **state)
     assert_int_equal(d_settings(a, "powerdns", &g, &o, &err), 0);
     assert_string_equal(jx_str(o, "api_url", ""), "http://127.0.0.1:9/");
     json_object_put(o);
-    group_free(&g);
+    group_clear(&g);
     as_args_free(a);
 }
 
@@ -503,21 +503,47 @@ static void test_lb_merge(void **state)
     assert_int_equal(jx_int(o, "server_port", -1), 8080);
     assert_null(jx_str(o, "socket", NULL));
     json_object_put(o);
-    group_free(&g);
+    group_clear(&g);
 
     group_with(&g, "{\"haproxy\":{\"socket\":\"/tmp/other.sock\"}}");
     assert_int_equal(l_settings(a, "haproxy", &g, &o, &err), -1);
     assert_string_equal(err.code, "setting_not_allowed");
-    group_free(&g);
+    group_clear(&g);
     group_with(&g, "{\"haproxy\":{\"server_port\":0}}");
     assert_int_equal(l_settings(a, "haproxy", &g, &o, &err), -1);
     assert_string_equal(err.code, "bad_settings");
-    group_free(&g);
+    group_clear(&g);
     /* no group at all: the parameters alone */
     assert_int_equal(l_settings(a, "haproxy", NULL, &o, &err), 0);
     assert_string_equal(jx_str(o, "check", ""), "on");
     json_object_put(o);
     as_args_free(a);
+}
+
+/* What every backend reads from a built settings object. */
+static void test_settings_str_int(void **state)
+{
+    (void)state;
+    struct json_object *o = json_tokener_parse(
+        "{\"s\": \"x\", \"empty\": \"\", \"n\": 42, \"digits\": \"0042\","
+        " \"neg\": \"-1\", \"word\": \"12a\", \"long\": \"1234567890123456789\","
+        " \"null\": null, \"yes\": true, \"obj\": {}}");
+    assert_non_null(o);
+    assert_string_equal(settings_str(o, "s"), "x");
+    assert_null(settings_str(o, "empty"));
+    assert_null(settings_str(o, "n"));
+    assert_null(settings_str(o, "absent"));
+    assert_null(settings_str(NULL, "s"));
+    assert_int_equal(settings_int(o, "n", 7), 42);
+    assert_int_equal(settings_int(o, "digits", 7), 42);
+    assert_int_equal(settings_int(o, "absent", 7), 7);
+    assert_int_equal(settings_int(NULL, "n", 7), 7);
+    /* anything else is the fallback: a sign, a word, 19 digits, null, other types */
+    static const char *const other[] = {"neg", "word", "long", "null", "yes", "obj", "s",
+                                        "empty"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        assert_int_equal(settings_int(o, other[i], -5), -5);
+    json_object_put(o);
 }
 
 int main(void)
@@ -535,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_compute_merge),
         cmocka_unit_test(test_dns_merge),
         cmocka_unit_test(test_lb_merge),
+        cmocka_unit_test(test_settings_str_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,39 @@
+/* governor_tick.h - one tick of the governor: load every group (or one),
+ * decide for each (governor.h) and, when acting, take the lease of each
+ * group that is to scale (lease.h), so the next tick does not decide it
+ * again while the workflow runs. What the governor_tick action runs; the
+ * action only reads its parameters into struct gov_tick and prints. */
+#ifndef AS_GOVERNOR_TICK_H
+#define AS_GOVERNOR_TICK_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "datastore.h"
+#include "error.h"
+
+#define GOV_TICK_TTL_MIN 60    /* lease_ttl's range, seconds */
+#define GOV_TICK_TTL_MAX 86400
+
+struct gov_tick {
+    const char *name;    /* one group, or NULL: every group */
+    bool act;            /* take leases; false: a dry run, nothing written */
+    long long lease_ttl; /* seconds the leases taken live */
+};
+
+/* The request's own checks, before any datastore is opened: lease_ttl in
+ * range, a valid group name. AS_EXIT_BADINPUT. */
+int gov_tick_check(const struct gov_tick *t, struct as_error *err);
+
+/* Run the tick at `now` (epoch seconds). *out is {evaluated, acting,
+ * dry_run, now, decisions: [{group, action, count, capacity_before,
+ * capacity_after, alert, reason, lease_id}]}. Groups not "active" (being
+ * deleted) are skipped. A lease another tick took first makes that group's
+ * decision "none", not a failure. A signal (as_interrupted) stops the tick
+ * between groups, with the decisions made so far. A tick that fails
+ * part-way returns -1 and gives back the leases it took, best effort,
+ * since nobody would dispatch them. */
+int gov_tick_run(struct ds *ds, const struct gov_tick *t, long long now,
+                 struct json_object **out, struct as_error *err);
+
+#endif
