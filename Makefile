@@ -33,7 +33,7 @@ $(error deps/packages.sh --pkgconfig build named no pkg-config module: is deps/ 
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# What every binary links. libcurl is not in it: lib/http.c dlopen()s it on
+# What every binary links. libcurl is not in it: lib/core/http.c dlopen()s it on
 # first use (its headers still come from PKG_CFLAGS), because loading its ~30
 # dependencies cost ~20 ms and ~6 MiB on every action start (bench/README.md).
 # json-c and SQLite are linked statically where their .a files exist
@@ -97,7 +97,7 @@ endif
 endif
 
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DAS_VERSION='"$(VERSION)"' $(COMPAT_CFLAGS) $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DAS_VERSION='"$(VERSION)"' $(COMPAT_CFLAGS) $(WARN) $(CFLAGS) $(LIB_INCLUDES) $(PKG_CFLAGS)
 # Only objects under tests/ (programs, fakes, support) see the test
 # libraries' headers and the test directories.
 TEST_CFLAGS = $(TPKG_CFLAGS) -Itests/support -Itests/fakes
@@ -133,11 +133,16 @@ else
 BINDIR := $(BUILD)/bin
 endif
 
-LIB_SRC    := $(wildcard lib/*.c)
+# lib/ by area (core, store, model, alert, compute, dns, lb, notify, chef;
+# HACKING.md) and the action front end, actions/runner/ (argv, --help, the
+# operator CLI): one archive, every folder on the include path.
+LIB_DIRS   := $(sort $(dir $(wildcard lib/*/*.h))) actions/runner/
+LIB_INCLUDES := $(patsubst %/,-I%,$(LIB_DIRS))
+LIB_SRC    := $(wildcard lib/*/*.c actions/runner/*.c)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A      := $(BUILD)/libautoscale.a
 ACTION_SRC := $(wildcard actions/src/*.c)
-# The actions are two multi-call binaries (lib/cli.h): actions/bin/autoscale,
+# The actions are two multi-call binaries (actions/runner/cli.h): actions/bin/autoscale,
 # and autoscale_chef for the two that need libssh and OpenSSL, which every
 # action would otherwise load at each start (actions/src/autoscale_chef.c).
 # actions/bin/<action>, which st2's entry_point bin/<action> runs, is a link
@@ -157,14 +162,16 @@ DEMO_BIN   := $(patsubst demo/%.c,$(BINDIR)/%,$(DEMO_SRC))
 SUPPORT_SRC := $(wildcard tests/support/*.c) $(filter-out %_main.c,$(wildcard tests/fakes/*.c))
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
 SUPPORT_A   := $(BUILD)/libtestsupport.a
-TEST_SRC    := $(wildcard tests/unit/test_*.c tests/e2e/test_*.c)
+# tests/unit/ mirrors lib/'s folders; every program lands in $(BUILD)/tests/.
+UNIT_SRC    := $(wildcard tests/unit/*/test_*.c)
+TEST_SRC    := $(UNIT_SRC) $(wildcard tests/e2e/test_*.c)
 TEST_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(TEST_SRC:.c=)))
 PY_TESTS    := $(wildcard tests/*/test_*.py)
 FAKE_SRC    := $(wildcard tests/fakes/*_main.c)
 FAKE_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(FAKE_SRC:_main.c=)))
 
 .PHONY: all check test tests lint bench deps ensure-deps demo clean asan-test fuzz print-packages
-.PHONY: print-version unit-test FORCE
+.PHONY: print-version print-includes unit-test FORCE
 all: $(ACTION_BIN) $(DEMO_BIN)
 
 # What ships (lib/, actions/, demo/): the runtime flags only. make takes
@@ -213,9 +220,13 @@ $(SUPPORT_A): $(SUPPORT_OBJ)
 	@rm -f $@
 	$(call quiet,AR)ar rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUPPORT_A) $(LIB_A)
-	@mkdir -p $(dir $@)
-	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+# One link rule per unit program: its source sits in tests/unit/<area>/.
+define unit_program
+$(BUILD)/tests/$(notdir $(basename $1)): $(BUILD)/$(1:.c=.o) $(SUPPORT_A) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(call quiet,LINK)$$(CC) $$(ALL_LDFLAGS) $$< $$(SUPPORT_A) $$(LIB_A) $$(TPKG_LIBS) $$(PKG_LIBS) -lpthread -lm -o $$@
+endef
+$(foreach src,$(UNIT_SRC),$(eval $(call unit_program,$(src))))
 
 $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(SUPPORT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -243,7 +254,7 @@ test: tests
 
 lint: all
 	$(PYTHON) tools/packlint.py .
-	$(PYTHON) tools/include_graph.py lib
+	$(PYTHON) tools/include_graph.py
 
 asan-test:
 	$(MAKE) BUILD=build/asan SANITIZE=1 test
@@ -310,9 +321,13 @@ print-packages:
 print-version:
 	@echo $(VERSION)
 
+# The -I flags of lib/'s folders, for scripts that compile against it (fuzz).
+print-includes:
+	@echo $(LIB_INCLUDES)
+
 # The unit test programs only (quick; .ci/run runs them on the clang and
 # COMPAT=old builds).
-UNIT_BIN := $(filter $(addprefix $(BUILD)/tests/,$(notdir $(basename $(wildcard tests/unit/test_*.c)))),$(TEST_BIN))
+UNIT_BIN := $(filter $(addprefix $(BUILD)/tests/,$(notdir $(basename $(UNIT_SRC)))),$(TEST_BIN))
 unit-test: tests
 	@$(call run_tests,$(UNIT_BIN:$(BUILD)/tests/%=%))
 
@@ -328,7 +343,7 @@ clean:
 
 # The objects that use the version (the User-Agent, --version) are rebuilt
 # when pack.yaml changes; the others are not.
-VERSION_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(shell grep -l AS_VERSION lib/*.c actions/src/*.c 2>/dev/null))
+VERSION_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(shell grep -l AS_VERSION lib/*/*.c actions/runner/*.c actions/src/*.c 2>/dev/null))
 ifneq ($(VERSION_OBJ),)
 $(VERSION_OBJ): $(PACK_YAML)
 endif

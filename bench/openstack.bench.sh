@@ -29,7 +29,7 @@ verdict() { [ "$1" = "$2" ] && echo PASS || echo MISS; }
 cat <<EOF
 ## Requests per node against the OpenStack fake (issue #4)
 
-One \`add_node\` then one \`remove_node\` through lib/nodes.c against the
+One \`add_node\` then one \`remove_node\` through lib/compute/nodes.c against the
 stateful Keystone + Nova fake (tests/fakes/fake_openstack.c), whose servers
 answer BUILD for 2 polls before ACTIVE and "deleting" for 1 poll before 404.
 Polls every ${poll} ms (the provider's default).

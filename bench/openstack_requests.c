@@ -1,6 +1,6 @@
 /* bench/openstack_requests.c - what one add_node + remove_node costs against
  * the OpenStack fake (tests/fakes/fake_openstack.c), in requests: the node
- * life of lib/nodes.c with the provider's own poll interval. Prints
+ * life of lib/compute/nodes.c with the provider's own poll interval. Prints
  * key=value lines for bench/openstack.bench.sh. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 """The governor's clock: every poll runs the pack's governor_tick binary and
 turns each scaling decision into a trigger. All the deciding happens in C
-(lib/governor.c); this file only runs it, hands it a live credential, and
+(lib/model/governor.c); this file only runs it, hands it a live credential, and
 dispatches.
 
 A missing or failing binary is logged and the sensor keeps polling: the next
@@ -48,11 +48,11 @@ PENDING_PREFIX = "autoscale.pending_alert."
 # that died, and is ignored (actions/alert_intake.sh applies the same rule).
 SETUP_MARKER = os.path.join(PACK_DIR, ".setup-running")
 SETUP_MARKER_STALE = 15 * 60
-# lib/error.h: exit 2 is input that can never succeed; keep nothing for it.
+# lib/core/error.h: exit 2 is input that can never succeed; keep nothing for it.
 EXIT_BADINPUT = 2
 TRIGGERS = {"scale_out": "autoscale.scale_out", "scale_in": "autoscale.scale_in"}
 UNAUTHORIZED = "datastore_unauthorized"
-# lib/datastore.c reads these; an action token would win over ours.
+# lib/store/datastore.c reads these; an action token would win over ours.
 TOKEN_VARS = ("ST2_ACTION_AUTH_TOKEN", "ST2_AUTH_TOKEN")
 # What to do when st2 refuses the credential, by where it came from.
 ADVICE = {
@@ -206,7 +206,7 @@ class GovernorSensor(PollingSensor):
         env = dict(os.environ)
         api_key = (self.config or {}).get("st2_api_key")
         if api_key:
-            # lib/ds_st2.c prefers any token to a key, so the child gets none.
+            # lib/store/ds_st2.c prefers any token to a key, so the child gets none.
             for name in TOKEN_VARS:
                 env.pop(name, None)
             env["ST2_API_KEY"] = api_key

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """include_graph.py - the shape of lib/: who includes whom, checked.
 
-Reads every lib/*.c and lib/*.h and takes each `#include "..."` as an arrow
+Reads every .c and .h under lib/ (in folders by area) and actions/runner/
+(the front end), and takes each `#include "..."` as an arrow
 from the file to the header. It also notes, for each header, the .c files
 that define what it declares: a lower layer's header promising a function
 that a higher layer defines is an upward arrow too, though no #include
@@ -24,7 +25,8 @@ file must be given its place here. Reported, each making the exit status 1:
   unplaced  a file no row of MODULES matches;
   missing   an include of a "header" that is not in lib/.
 
-Usage: include_graph.py [LIBDIR]   (default: lib next to this tool's parent)
+Usage: include_graph.py [DIR...]   (default: lib/ and actions/runner/, the
+       action front end, next to this tool's parent; folders are walked)
 """
 
 import fnmatch
@@ -199,12 +201,22 @@ def is_backend(name, text):
 
 
 class Graph:
-    def __init__(self, libdir):
-        self.libdir = libdir
-        self.files = sorted(f for f in os.listdir(libdir) if f.endswith((".c", ".h")))
+    def __init__(self, libdirs):
+        # Files are named by their base name: lib/'s folders (one per area)
+        # and the front end share one include path, so names are unique.
+        if isinstance(libdirs, str):
+            libdirs = [libdirs]
+        self.libdir = libdirs[0]
+        path = {}
+        for top in libdirs:
+            for d, _, names in os.walk(top):
+                for f in names:
+                    if f.endswith((".c", ".h")):
+                        path[f] = os.path.join(d, f)
+        self.files = sorted(path)
         self.text = {}
         for f in self.files:
-            with open(os.path.join(libdir, f), encoding="utf-8", errors="replace") as fh:
+            with open(path[f], encoding="utf-8", errors="replace") as fh:
                 self.text[f] = fh.read()
         self.includes = {}  # file -> [header]
         self.problems = []  # (kind, message)
@@ -365,9 +377,9 @@ def strip_comments_keep_includes(text):
 
 
 def main(argv):
-    libdir = argv[1] if len(argv) > 1 else os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib")
-    g = Graph(libdir)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    libdirs = argv[1:] or [os.path.join(root, "lib"), os.path.join(root, "actions", "runner")]
+    g = Graph(libdirs)
     where, edges, problems = g.check()
     n_inc = sum(1 for e in edges if e[2] == "includes")
     by_layer = {}

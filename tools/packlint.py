@@ -69,10 +69,10 @@ Checks (each failure is one line "file: problem"; exit 1 if any):
     parameter names; retry: retry_on failure or timeout, counts >= 0;
   - sensors/*.yaml: class_name, an existing entry_point, trigger types with
     a ^\\w+$ name and a payload_schema;
-  - error codes (when lib/error_codes.c exists): every code the C of lib/
+  - error codes (when lib/core/error_codes.c exists): every code the C of lib/
     and actions/src/ writes (as_fail's code argument and the other places a
     code is set: the section "error codes" below) is a row of
-    lib/error_codes.c, with that row's exit status where as_fail names one;
+    lib/core/error_codes.c, with that row's exit status where as_fail names one;
     the rows are sorted, unique and each used somewhere; docs/errors.md
     lists exactly the rows' codes, with the same exit statuses.
 Parameters st2 merges in from the runner (timeout, env, ...) count as
@@ -470,7 +470,7 @@ def check_c_params(lint, root, path, doc, config):
 
 def check_range(lint, path, name, y, c):
     """An integer's YAML minimum/maximum are the range the C action refuses
-    outside of (lib/st2.c's as_param_range, printed as minimum/maximum): st2
+    outside of (actions/runner/st2.c's as_param_range, printed as minimum/maximum): st2
     refuses the same values before the action runs, so an operator sees one
     rule. Every integer has both bounds, and a literal default lies within."""
     if c["type"] != "integer":
@@ -615,7 +615,7 @@ def check_action_config(lint, path, doc):
 # which every local user can read in /proc/PID/cmdline for the whole run, and
 # its `env` runner parameter as its environment, which only its own user and
 # root can read (docs/actions.md, "Secrets"). The C side reads a secret
-# parameter from AUTOSCALE_SECRET_<NAME> (lib/secret_env.c).
+# parameter from AUTOSCALE_SECRET_<NAME> (actions/runner/secret_env.c).
 SECRET_ENV = "AUTOSCALE_SECRET_"
 # st2 renders an object default by rendering its JSON text and parsing the
 # result (st2common/util/param.py, _render): a value with ", \ or a newline
@@ -2072,7 +2072,7 @@ def check_policies(lint, root):
 # -------------------------------------------------------------- error codes
 #
 # Every error an action prints carries a code from one registry,
-# lib/error_codes.c (one row each: code, exit statuses, meaning), listed
+# lib/core/error_codes.c (one row each: code, exit statuses, meaning), listed
 # again in docs/errors.md. The C is read, not compiled: comments are blanked
 # (strings kept, so line numbers hold), then a string literal counts as a
 # code where the code of an error is written:
@@ -2085,9 +2085,9 @@ def check_policies(lint, root):
 #     named `*codes` (digitalocean.h's per-provider code families);
 #   - `return "..."` in a function whose result is assigned to a code.
 
-ERROR_TABLE = os.path.join("lib", "error_codes.c")
+ERROR_TABLE = os.path.join("lib", "core", "error_codes.c")
 ERROR_DOC = os.path.join("docs", "errors.md")
-ERROR_DIRS = ("lib", os.path.join("actions", "src"))
+ERROR_DIRS = ("lib", os.path.join("actions", "src"), os.path.join("actions", "runner"))
 CODE_SHAPE = re.compile(r"^[a-z][a-z0-9_]{0,46}$")
 C_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 C_TOKEN = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'', re.S)
@@ -2207,7 +2207,7 @@ def literal_codes(text, params):
 
 
 def read_error_table(lint, path):
-    """{code: set of exit statuses ("1", "2")} from lib/error_codes.c."""
+    """{code: set of exit statuses ("1", "2")} from lib/core/error_codes.c."""
     table = {}
     try:
         with open(path, encoding="utf-8") as f:
@@ -2239,7 +2239,7 @@ def read_error_doc(lint, path):
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
     except OSError:
-        lint.fail(path, "is missing: it lists every code of lib/error_codes.c")
+        lint.fail(path, "is missing: it lists every code of lib/core/error_codes.c")
         return None
     for line in lines:
         m = DOC_ROW.match(line)
@@ -2260,9 +2260,9 @@ def check_error_codes(lint, root):
     sources = {}
     for d in ERROR_DIRS:
         full = os.path.join(root, d)
-        for f in sorted(os.listdir(full)) if os.path.isdir(full) else []:
-            path = os.path.join(full, f)
-            if f.endswith((".c", ".h")) and path != table_path:
+        for path in sorted(os.path.join(d_, f) for d_, _, names in os.walk(full)
+                           for f in names):
+            if path.endswith((".c", ".h")) and path != table_path:
                 with open(path, encoding="utf-8", errors="replace") as fh:
                     sources[path] = c_code(fh.read())
     params = code_params(sources)

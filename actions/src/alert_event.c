@@ -1,7 +1,7 @@
 /* alert_event - one entry for every monitor's webhook: New Relic (three
  * generations), Prometheus Alertmanager, and a generic form. Normalises the
  * body into incident events, finds each event's group, and records the
- * incident's new state (lib/alert_intake.h). Validates everything before
+ * incident's new state (lib/alert/alert_intake.h). Validates everything before
  * writing anything, so a body with one bad alert changes no group. */
 #include "alert_intake.h"
 #include "clock.h"

@@ -22,7 +22,7 @@ static int cmd_asg_update(struct as_ctx *ctx, struct json_object **out,
 
     as_args_fill(ctx->args, group_param_desc, group_param_count, &r.p);
     /* Before anything is read or stored: a group's settings may not
-     * redirect the pack's credentials or run commands (lib/settings.h). */
+     * redirect the pack's credentials or run commands (lib/model/settings.h). */
     if (settings_check(r.settings, r.allowed, err) < 0)
         return -1;
     struct ds *ds = as_ctx_ds(ctx, err);

@@ -1,4 +1,4 @@
-/* autoscale - the one binary of every action (lib/cli.h) but the two that
+/* autoscale - the one binary of every action (actions/runner/cli.h) but the two that
  * need libssh and OpenSSL (actions/src/autoscale_chef.c): st2's entry_point
  * bin/<action> is a link to it, made by the build, and the name it is run as
  * picks the action. One binary rather than one per action: one link of the

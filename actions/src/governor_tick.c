@@ -1,5 +1,5 @@
 /* governor_tick - evaluate every group (or one) and print each scaling
- * decision (lib/governor_tick.h). With act, each decision to act takes the
+ * decision (lib/model/governor_tick.h). With act, each decision to act takes the
  * group's lease, so the next tick does not decide it again while the
  * workflow runs. Run every 30 s by sensors/governor_sensor.py (with act).
  * Acting is opt-in because a lease taken by a person's `st2 run` dispatches

@@ -2,7 +2,7 @@
  * remove (newest, oldest, or least loaded on the group's load balancer),
  * never taking the group's active nodes below its min, and mark them
  * draining. With the governor's lease id a retried scale-in gets the same
- * nodes back. See lib/node_pick.c. */
+ * nodes back. See lib/compute/node_pick.c. */
 #include "lb.h"
 #include "nodes.h"
 #include "settings.h"

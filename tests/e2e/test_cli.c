@@ -1,5 +1,5 @@
 /* End-to-end tests of the operator commands of actions/bin/autoscale
- * (lib/cli.h): the tables they print from the embedded store and from the
+ * (actions/runner/cli.h): the tables they print from the embedded store and from the
  * fake st2 (with the credential from the environment or from the pack
  * config), that they change nothing, and the pack config reader. */
 #include <setjmp.h>

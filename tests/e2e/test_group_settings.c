@@ -1,5 +1,5 @@
 /* End-to-end tests of the trust boundary around a group's `settings`
- * (lib/settings.c, docs/security.md): asg_define and asg_update refuse
+ * (lib/model/settings.c, docs/security.md): asg_define and asg_update refuse
  * settings that would send the pack config's credentials elsewhere or run
  * a command, and store nothing; a spec that holds such a key anyway (an
  * older version, a hand-written record) is refused when an action would

@@ -1,6 +1,6 @@
 /* fake_do_dns.h - a stateful, in-process fake of DigitalOcean's API v2
  * domains and domain records endpoints, on libmicrohttpd, for tests of
- * lib/dns_digitalocean.c. Never linked into the pack.
+ * lib/dns/dns_digitalocean.c. Never linked into the pack.
  *
  * It follows DigitalOcean's OpenAPI description (digitalocean/openapi,
  * specification/resources/domains):

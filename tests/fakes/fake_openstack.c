@@ -1746,7 +1746,7 @@ void fake_openstack_set_echo_form(struct fake_openstack *f, enum fake_os_echo_fo
 }
 
 /* ---- the encoders behind the echo forms: written apart from
- * lib/secret.c's decoders, so a test compares two readings of each form ---- */
+ * lib/core/secret.c's decoders, so a test compares two readings of each form ---- */
 
 struct text {
     char *s;

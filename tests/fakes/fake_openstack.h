@@ -1,5 +1,5 @@
 /* fake_openstack.h - a stateful, in-process fake of the parts of OpenStack the
- * openstack compute provider (lib/compute_openstack.c) talks to, on
+ * openstack compute provider (lib/compute/compute_openstack.c) talks to, on
  * libmicrohttpd, for tests and benchmarks.
  *
  * It follows the API references (Keystone v3, Nova v2.1, Glance v2,

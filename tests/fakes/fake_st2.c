@@ -3,7 +3,7 @@
  * One mutex guards everything: requests are tiny and a test fake needs
  * obviously-correct more than it needs concurrency. It also makes every
  * request atomic and totally ordered, which is what the pack's claims
- * (lib/claim.c) assume of st2: st2api takes a coordination lock per key
+ * (lib/store/claim.c) assume of st2: st2api takes a coordination lock per key
  * around PUT and DELETE (st2api/controllers/v1/keyvalue.py, put/delete) and
  * MongoDB's primary serves a read after an acknowledged write. libmicrohttpd runs one
  * thread per connection so a delayed response holds up only its own client,

@@ -18,14 +18,16 @@ TARGETS=${*:-"args records haproxy http known_hosts"}
 
 files_for() {
     case $1 in
-    args) echo lib/st2.c lib/group.c ;;
-    records) echo lib/group.c lib/asg.c lib/node.c lib/nodes.c lib/incident.c lib/lease.c lib/governor.c lib/alert_route.c lib/jsonx.c ;;
-    haproxy) echo lib/lb_haproxy.c ;;
-    http) echo lib/http.c lib/compute_openstack.c lib/compute_digitalocean.c lib/dns_digitalocean.c lib/lb_digitalocean.c lib/digitalocean.c lib/dns_powerdns.c lib/ds_st2.c ;;
-    known_hosts) echo lib/ssh_known_hosts.c ;;
+    args) echo actions/runner/st2.c lib/model/group.c ;;
+    records) echo lib/model/group.c lib/model/asg.c lib/model/node.c lib/compute/nodes.c lib/model/incident.c lib/store/lease.c lib/model/governor.c lib/alert/alert_route.c lib/core/jsonx.c ;;
+    haproxy) echo lib/lb/lb_haproxy.c ;;
+    http) echo lib/core/http.c lib/compute/compute_openstack.c lib/compute/compute_digitalocean.c lib/dns/dns_digitalocean.c lib/lb/lb_digitalocean.c lib/core/digitalocean.c lib/dns/dns_powerdns.c lib/store/ds_st2.c ;;
+    known_hosts) echo lib/core/ssh_known_hosts.c ;;
     esac
 }
 
+# lib/ is in folders by area: every one of them on the include path.
+LIB_INCLUDES=$(make --no-print-directory -s print-includes)
 make --no-print-directory -s -j2 BUILD="$OUT/lib" CC=clang \
     CFLAGS="-O0 -g -fsanitize=fuzzer-no-link $COV -Wno-format-nonliteral" \
     "$OUT/lib/libautoscale.a" || exit 1
@@ -36,7 +38,7 @@ clang -std=c11 -D_GNU_SOURCE -O1 -fPIC -shared \
 
 for t in $TARGETS; do
     # shellcheck disable=SC2046,SC2086
-    clang -std=c11 -D_GNU_SOURCE -g -O0 -fsanitize=fuzzer $COV -Ilib -Itests/fuzz \
+    clang -std=c11 -D_GNU_SOURCE -g -O0 -fsanitize=fuzzer $COV $LIB_INCLUDES -Itests/fuzz \
         $(pkg-config --cflags $PKGS) "tests/fuzz/fuzz_$t.c" tests/fuzz/fuzz_common.c \
         "$OUT/lib/libautoscale.a" -Wl,-Bstatic $(pkg-config --libs json-c sqlite3) \
         -Wl,-Bdynamic $(pkg-config --libs yaml-0.1 libssh libcrypto) -lm -lpthread -ldl \

@@ -1,6 +1,6 @@
 /* fake_curl.c - a stand-in for libcurl.so.4, for the fuzzers only.
  *
- * lib/http.c dlopen()s "libcurl.so.4" on first use; run.sh builds this file
+ * lib/core/http.c dlopen()s "libcurl.so.4" on first use; run.sh builds this file
  * as build/fuzz/fakecurl/libcurl.so.4 and puts that directory first on
  * LD_LIBRARY_PATH, so the whole of http.c (header and body callbacks,
  * Retry-After, header capture, retries, JSON handling) and every provider

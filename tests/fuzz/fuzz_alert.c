@@ -1,4 +1,4 @@
-/* fuzz_alert.c - libFuzzer target for alert_normalise (lib/alert.c).
+/* fuzz_alert.c - libFuzzer target for alert_normalise (lib/alert/alert.c).
  *
  * Each input is tried two ways, as st2 can hand it over: parsed as JSON (an
  * object, or anything else json-c accepts), and as a JSON string holding

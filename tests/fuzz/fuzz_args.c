@@ -1,6 +1,6 @@
-/* fuzz_args.c - libFuzzer target for argv parsing (as_args_parse, lib/st2.c)
+/* fuzz_args.c - libFuzzer target for argv parsing (as_args_parse, actions/runner/st2.c)
  * and the group spec it feeds (group_apply / group_validate,
- * lib/group.c).
+ * lib/model/group.c).
  *
  * The input is argv[1..], split at NUL bytes (st2 hands each token over
  * separately, so any byte but NUL can be in one). It is parsed against two

@@ -1,5 +1,5 @@
 /* fuzz_haproxy.c - libFuzzer target for what HAProxy's runtime API answers
- * (lib/lb_haproxy.c): the `show stat` CSV behind list/get, and the replies
+ * (lib/lb/lb_haproxy.c): the `show stat` CSV behind list/get, and the replies
  * to add/enable/drain/remove.
  *
  * The provider runs unchanged against a UNIX socket served by a thread of

@@ -1,10 +1,10 @@
 /* fuzz_http.c - libFuzzer target for every HTTP reply the pack parses: the
  * OpenStack (Keystone tokens and catalogue, Nova servers, flavor/image/
- * network look-ups: lib/compute_openstack.c), DigitalOcean (droplets and
- * actions, domain records, load balancers: lib/compute_digitalocean.c,
- * lib/dns_digitalocean.c, lib/lb_digitalocean.c, lib/digitalocean.c),
- * PowerDNS (lib/dns_powerdns.c) and st2 datastore (lib/ds_st2.c) replies,
- * and under them lib/http.c itself: status lines, Retry-After (seconds or an
+ * network look-ups: lib/compute/compute_openstack.c), DigitalOcean (droplets and
+ * actions, domain records, load balancers: lib/compute/compute_digitalocean.c,
+ * lib/dns/dns_digitalocean.c, lib/lb/lb_digitalocean.c, lib/core/digitalocean.c),
+ * PowerDNS (lib/dns/dns_powerdns.c) and st2 datastore (lib/store/ds_st2.c) replies,
+ * and under them lib/core/http.c itself: status lines, Retry-After (seconds or an
  * HTTP date), header capture, error bodies (http_error_text), retries.
  *
  * Every provider runs unchanged; only libcurl is replaced (fake_curl.c), and

@@ -1,5 +1,5 @@
 /* fuzz_known_hosts.c - libFuzzer target for known_hosts files as
- * sshc_forget_host (lib/ssh_known_hosts.c) reads and rewrites them: lines with comma
+ * sshc_forget_host (lib/core/ssh_known_hosts.c) reads and rewrites them: lines with comma
  * lists of names, [host]:port forms, markers, hashed names, comments, any
  * bytes.
  *

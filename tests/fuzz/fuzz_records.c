@@ -1,7 +1,7 @@
 /* fuzz_records.c - libFuzzer target for the stored records: group specs
- * (group_from_json, lib/group.c; asg_load_spec and the state loaders,
- * lib/asg.c), node records (lib/node.c, node_record_load in lib/nodes.c),
- * incidents (lib/incident.c), leases and scaling events (lib/lease.c), and
+ * (group_from_json, lib/model/group.c; asg_load_spec and the state loaders,
+ * lib/model/asg.c), node records (lib/model/node.c, node_record_load in lib/compute/nodes.c),
+ * incidents (lib/model/incident.c), leases and scaling events (lib/store/lease.c), and
  * what the governor and the alert router make of them.
  *
  * A record is whatever text a datastore key holds: anyone who can write

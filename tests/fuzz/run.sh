@@ -7,14 +7,14 @@
 #   sh tests/fuzz/run.sh http records    only these targets
 #
 # Targets (tests/fuzz/fuzz_<name>.c) and what they parse:
-#   alert        webhook bodies (lib/alert.c); seeds tests/fixtures/alerts/
-#   args         argv as st2 builds it (lib/st2.c) and the spec it feeds (lib/group.c)
+#   alert        webhook bodies (lib/alert/alert.c); seeds tests/fixtures/alerts/
+#   args         argv as st2 builds it (actions/runner/st2.c) and the spec it feeds (lib/model/group.c)
 #   records      stored group specs, node, incident, lease and event records
-#   haproxy      HAProxy runtime API replies, `show stat` CSV (lib/lb_haproxy.c)
+#   haproxy      HAProxy runtime API replies, `show stat` CSV (lib/lb/lb_haproxy.c)
 #   http         OpenStack, DigitalOcean (compute, DNS, LB), PowerDNS and st2
-#                datastore replies, Retry-After and error bodies (lib/http.c),
+#                datastore replies, Retry-After and error bodies (lib/core/http.c),
 #                through tests/fuzz/fake_curl.c in place of libcurl
-#   known_hosts  known_hosts files (sshc_forget_host, lib/ssh_known_hosts.c)
+#   known_hosts  known_hosts files (sshc_forget_host, lib/core/ssh_known_hosts.c)
 # Seeds: tests/fuzz/seeds/<name>/ (alert: tests/fixtures/alerts/).
 # Default inputs per target keep all of them near 45 s on two cores (the
 # records target is slowest: ~15 datastore listings per input, each a
@@ -48,6 +48,8 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 PKGS=$(sh deps/packages.sh --pkgconfig build)
 mkdir -p "$OUT/fakecurl" || exit 1
 
+# lib/ is in folders by area: every one of them on the include path.
+LIB_INCLUDES=$(make --no-print-directory -s print-includes)
 # The library: the Makefile's rules with clang's coverage instrumentation.
 if ! make --no-print-directory -s -j2 BUILD="$OUT/lib" CC="$CC_FUZZ" \
     CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $SAN" \
@@ -73,7 +75,7 @@ for t in $TARGETS; do
     mkdir -p "$OUT/$t" || exit 1
     # shellcheck disable=SC2046,SC2086 # pkg-config output and flags are meant to split
     if ! $CC_FUZZ -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer $SAN \
-        -Wall -Wextra -Werror -Ilib -Itests/fuzz $(pkg-config --cflags $PKGS) \
+        -Wall -Wextra -Werror $LIB_INCLUDES -Itests/fuzz $(pkg-config --cflags $PKGS) \
         "tests/fuzz/fuzz_$t.c" tests/fuzz/fuzz_common.c "$OUT/lib/libautoscale.a" \
         -Wl,-Bstatic $(pkg-config --libs json-c sqlite3) -Wl,-Bdynamic \
         $(pkg-config --libs yaml-0.1 libssh libcrypto) -lm -lpthread -ldl \

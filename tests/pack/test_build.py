@@ -2,7 +2,7 @@
 -Werror for developers only, release objects without the test headers, quiet
 output, the old-library and dynamic-link switches, and the package lists.
 Each make runs on a fresh BUILD tree in a temporary directory and compiles at
-most lib/error.c, so the whole file takes a few seconds."""
+most lib/core/error.c, so the whole file takes a few seconds."""
 import os
 import re
 import shutil
@@ -105,19 +105,19 @@ class FlagsTest(BuildTreeCase):
         return lines[0]
 
     def test_release_objects_never_see_the_test_headers(self):
-        for rel in ("lib/error.o", "actions/src/asg_define.o", "demo/demo_app.o"):
+        for rel in ("lib/core/error.o", "actions/src/asg_define.o", "demo/demo_app.o"):
             with self.subTest(rel=rel):
                 cmd = self.command(rel)
                 self.assertIn("-c " + rel[:-2] + ".c", cmd)
                 self.assertNotIn("tests/", cmd)
-        cmd = self.command("tests/unit/test_error.o")
+        cmd = self.command("tests/unit/core/test_error.o")
         self.assertIn("-Itests/support", cmd)
         self.assertIn("-Itests/fakes", cmd)
 
     def test_compat_old_selects_the_old_json_c_path_and_nothing_else_takes_it(self):
-        self.assertIn("-DAS_COMPAT_JSONC_013", self.command("lib/jsonx.o", "COMPAT=old"))
-        self.assertNotIn("AS_COMPAT", self.command("lib/jsonx.o"))
-        p = make("-n", "BUILD=" + self.build, "COMPAT=new", self.obj("lib/jsonx.o"))
+        self.assertIn("-DAS_COMPAT_JSONC_013", self.command("lib/core/jsonx.o", "COMPAT=old"))
+        self.assertNotIn("AS_COMPAT", self.command("lib/core/jsonx.o"))
+        p = make("-n", "BUILD=" + self.build, "COMPAT=new", self.obj("lib/core/jsonx.o"))
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("COMPAT=new", p.stderr)
 
@@ -140,27 +140,27 @@ class FlagsTest(BuildTreeCase):
 
 
 class WerrorTest(BuildTreeCase):
-    # -Wframe-larger-than=64 warns on lib/error.c for certain, with gcc and
+    # -Wframe-larger-than=64 warns on lib/core/error.c for certain, with gcc and
     # clang: as_error_prefix keeps two message buffers on its stack.
     WARNS = "CFLAGS=-O0 -Wframe-larger-than=64"
 
     def test_a_users_build_warns_and_builds(self):
-        p = make("BUILD=" + self.build, self.WARNS, self.obj("lib/error.o"))
+        p = make("BUILD=" + self.build, self.WARNS, self.obj("lib/core/error.o"))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("-Wframe-larger-than", p.stderr)
-        self.assertTrue(os.path.exists(self.obj("lib/error.o")))
+        self.assertTrue(os.path.exists(self.obj("lib/core/error.o")))
 
     def test_a_developer_build_fails_on_the_same_warning(self):
-        p = make("BUILD=" + self.build, self.WARNS, "DEVELOPER=1", self.obj("lib/error.o"))
+        p = make("BUILD=" + self.build, self.WARNS, "DEVELOPER=1", self.obj("lib/core/error.o"))
         self.assertNotEqual(p.returncode, 0)
-        self.assertFalse(os.path.exists(self.obj("lib/error.o")))
+        self.assertFalse(os.path.exists(self.obj("lib/core/error.o")))
 
     def test_the_developer_goals_turn_werror_on_and_all_does_not(self):
         for goal, werror in (("all", False), ("tests", True), ("test", True),
                              ("unit-test", True), ("lint", True)):
             with self.subTest(goal=goal):
                 p = make("-n", "V=1", "BUILD=" + self.build, goal)
-                compiles = [line for line in p.stdout.splitlines() if " -c lib/error.c " in line]
+                compiles = [line for line in p.stdout.splitlines() if " -c lib/core/error.c " in line]
                 self.assertEqual(len(compiles), 1, p.stdout[-2000:] + p.stderr)
                 self.assertEqual("-Werror" in compiles[0].split(), werror)
                 # -Wall -Wextra stay on for everyone.
@@ -170,24 +170,24 @@ class WerrorTest(BuildTreeCase):
 
 class OutputTest(BuildTreeCase):
     def test_quiet_by_default_full_commands_with_v1(self):
-        p = make("BUILD=" + self.build, self.obj("lib/error.o"))
+        p = make("BUILD=" + self.build, self.obj("lib/core/error.o"))
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout.splitlines(), ["  CC    lib/error.o"])
-        os.remove(self.obj("lib/error.o"))
-        p = make("V=1", "BUILD=" + self.build, self.obj("lib/error.o"))
+        self.assertEqual(p.stdout.splitlines(), ["  CC    lib/core/error.o"])
+        os.remove(self.obj("lib/core/error.o"))
+        p = make("V=1", "BUILD=" + self.build, self.obj("lib/core/error.o"))
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("-c lib/error.c -o " + self.obj("lib/error.o"), p.stdout)
+        self.assertIn("-c lib/core/error.c -o " + self.obj("lib/core/error.o"), p.stdout)
         self.assertNotIn("  CC    ", p.stdout)
 
     def test_changing_compiler_flags_rebuilds_and_nothing_else_does(self):
-        self.assertEqual(make("BUILD=" + self.build, self.obj("lib/error.o")).returncode, 0)
-        again = make("BUILD=" + self.build, self.obj("lib/error.o"))
+        self.assertEqual(make("BUILD=" + self.build, self.obj("lib/core/error.o")).returncode, 0)
+        again = make("BUILD=" + self.build, self.obj("lib/core/error.o"))
         self.assertNotIn("CC", again.stdout)
         # -Werror changes no object: `make` then `make tests` rebuilds nothing.
-        dev = make("BUILD=" + self.build, "DEVELOPER=1", self.obj("lib/error.o"))
+        dev = make("BUILD=" + self.build, "DEVELOPER=1", self.obj("lib/core/error.o"))
         self.assertNotIn("CC", dev.stdout)
-        compat = make("BUILD=" + self.build, "COMPAT=old", self.obj("lib/error.o"))
-        self.assertIn("CC    lib/error.o", compat.stdout)
+        compat = make("BUILD=" + self.build, "COMPAT=old", self.obj("lib/core/error.o"))
+        self.assertIn("CC    lib/core/error.o", compat.stdout)
 
 
 @ONCE

@@ -1,6 +1,6 @@
 """Every C action answers --help with every parameter its YAML declares and
 that parameter's description, and --version with pack.yaml's version; the
-descriptions compiled in (lib/help_text.c) are those of the YAML today; the
+descriptions compiled in (actions/runner/help_text.c) are those of the YAML today; the
 actions are links to the one multi-call binary, whose name picks the action.
 Run: AUTOSCALE_BIN_DIR=$PWD/actions/bin python3 -m unittest tests/pack/test_help.py"""
 import glob

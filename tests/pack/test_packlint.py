@@ -1048,7 +1048,7 @@ class SecretsTest(unittest.TestCase):
 
     def errors(self, table=None, code=None, doc=None):
         def change(f):
-            f["lib/error_codes.c"] = table or self.ERROR_TABLE
+            f["lib/core/error_codes.c"] = table or self.ERROR_TABLE
             f["lib/thing.c"] = code or self.ERROR_CODE_C
             if doc is not False:
                 f["docs/errors.md"] = doc or self.ERROR_DOC
@@ -1060,17 +1060,17 @@ class SecretsTest(unittest.TestCase):
 
     def test_error_code_not_in_the_table(self):
         self.assertFinds(
-            "lib/error_codes.c: error code 'oops' (lib/thing.c:6) is not in the table",
+            "lib/core/error_codes.c: error code 'oops' (lib/thing.c:6) is not in the table",
             self.errors(code=self.ERROR_CODE_C.replace('"bad_thing", "no', '"oops", "no')))
 
     def test_error_code_assigned_not_in_the_table(self):
         self.assertFinds(
-            "lib/error_codes.c: error code 'late' (lib/thing.c:8) is not in the table",
+            "lib/core/error_codes.c: error code 'late' (lib/thing.c:8) is not in the table",
             self.errors(code=self.ERROR_CODE_C.replace('"slow";', '"late";')))
 
     def test_error_code_with_another_exit_than_the_table(self):
         self.assertFinds(
-            "lib/error_codes.c: error code 'bad_thing' (lib/thing.c:6) comes with exit 1, "
+            "lib/core/error_codes.c: error code 'bad_thing' (lib/thing.c:6) comes with exit 1, "
             "the table says 2",
             self.errors(code=self.ERROR_CODE_C.replace("AS_EXIT_BADINPUT", "AS_EXIT_FAILURE")))
 
@@ -1078,15 +1078,15 @@ class SecretsTest(unittest.TestCase):
         table = self.ERROR_TABLE.replace(
             '    {"slow"', '    {"quiet", AS_X_FAILURE, "never said"},\n    {"slow"')
         doc = self.ERROR_DOC + "| `quiet` | 1 | never said |\n"
-        self.assertFinds("lib/error_codes.c: error code 'quiet' is used nowhere",
+        self.assertFinds("lib/core/error_codes.c: error code 'quiet' is used nowhere",
                          self.errors(table=table, doc=doc))
 
     def test_error_table_unsorted_or_twice(self):
         table = self.ERROR_TABLE.replace(
             '    {"bad_thing"', '    {"slow", AS_X_FAILURE, "again"},\n    {"bad_thing"')
-        out = self.assertFinds("lib/error_codes.c: rows must be sorted by code",
+        out = self.assertFinds("lib/core/error_codes.c: rows must be sorted by code",
                                self.errors(table=table))
-        self.assertIn("lib/error_codes.c: code 'slow' is listed twice", out)
+        self.assertIn("lib/core/error_codes.c: code 'slow' is listed twice", out)
 
     def test_error_code_not_documented(self):
         doc = self.ERROR_DOC.replace("| `slow` | 1 | it took too long |\n", "")
@@ -1096,11 +1096,11 @@ class SecretsTest(unittest.TestCase):
     def test_error_doc_exit_differs(self):
         doc = self.ERROR_DOC.replace("| `lost` | 1 or 2 |", "| `lost` | 1 |")
         self.assertFinds("docs/errors.md: error code 'lost': exit '1' here, '1 or 2' in "
-                         "lib/error_codes.c", self.errors(doc=doc))
+                         "lib/core/error_codes.c", self.errors(doc=doc))
 
     def test_error_doc_lists_an_unknown_code(self):
         doc = self.ERROR_DOC + "| `gone` | 1 | retired |\n"
-        self.assertFinds("docs/errors.md: error code 'gone' is not in lib/error_codes.c",
+        self.assertFinds("docs/errors.md: error code 'gone' is not in lib/core/error_codes.c",
                          self.errors(doc=doc))
 
     def test_error_doc_missing(self):

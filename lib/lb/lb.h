@@ -1,0 +1,107 @@
+/* lb.h - the load balancer, as the actions see it: open a group's load
+ * balancer, then add a node to it, take one out, or bring the whole backend
+ * in line with the node records (lb_add, lb_remove, lb_sync), or read each
+ * node's sessions (node_pick's least_loaded).
+ *
+ * The providers themselves (HAProxy, DigitalOcean, "none") and the table
+ * of operations they fill are lb_int.h's business; what the actions do with
+ * them is lb_member.c, once for every provider. Actions parse their argv
+ * into struct lb_params and pass it here: nothing below sees argv. */
+#ifndef AS_LB_H
+#define AS_LB_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+#include "group.h"
+#include "params.h"
+
+/* The provider settings every lb_* action (and node_pick) takes, as
+ * parameters whose defaults st2 renders from the pack config (key =
+ * parameter name). X(name, type INT|STR, default outside st2, flags).
+ * A parameter "<provider>_<key>" reaches that provider as settings[key],
+ * "lb_<key>" reaches every provider as settings[key], ca_bundle as itself;
+ * a group's own `settings.<provider>` object then overrides key by key, as
+ * far as lib/model/settings.c lets a group.
+ * haproxy_check is a string ("on"/"off"), not a boolean: st2 passes a false
+ * boolean as nothing at all, so a boolean defaulting to true could never be
+ * turned off. */
+#define LB_PARAMS(X)                                                               \
+    X(haproxy_socket, STR, NULL, 0)                                                \
+    X(haproxy_check, STR, "on", 0)                                                 \
+    X(lb_server_port, INT, "80", 0)                                                \
+    PARAMS_DIGITALOCEAN(X)                                                         \
+    X(digitalocean_lb_id, STR, NULL, 0)                                            \
+    PARAMS_TLS(X)
+
+struct lb_params {
+    LB_PARAMS(PARAM_FIELD)
+};
+extern const struct param_desc lb_param_desc[];
+extern const size_t lb_param_count;
+
+/* lb_remove's and lb_sync's drain_timeout: seconds, config lb_drain_timeout.
+ * A row of an action's parameter table (st2.h). */
+#define LB_DRAIN_PARAM {"drain_timeout", AS_T_INTEGER, 0, "60", "lb_drain_timeout", AS_NAMED},
+#define LB_DRAIN_MAX_S 3600
+
+/* Settings for `provider` from the parsed LB_PARAMS, then the group's
+ * settings.<provider> overrides, as far as lib/model/settings.c lets a group (the
+ * action's table needs SETTINGS_ALLOW_PARAM). 0 with *out a new object, or
+ * -1 with err. */
+int lb_settings(const struct lb_params *p, const char *provider, const struct group *g,
+                const char *allowed, struct json_object **out, struct as_error *err);
+
+struct ds;
+struct lb;
+struct lb_ops;
+
+/* A group's load balancer, open. */
+struct lb_ctx {
+    struct group group;
+    struct ds *ds;
+    const struct lb_ops *ops; /* its provider (lb_int.h) */
+    struct lb *lb;            /* NULL: the group has no load balancer (none) */
+    char backend[64];         /* the group's lb_backend, else its name */
+    int server_port;          /* for nodes whose record has no port */
+};
+
+/* Load group `name` from ds, validate its backend and open its provider
+ * with lb_settings(p, ..., allowed). A group whose lb_provider is "none"
+ * opens too, with c->lb NULL: every action then says there is nothing to
+ * do. */
+int lb_ctx_open(struct lb_ctx *c, struct ds *ds, const char *name, const struct lb_params *p,
+                const char *allowed, struct as_error *err);
+void lb_ctx_close(struct lb_ctx *c);
+
+/* The provider's name: "none", "haproxy", "digitalocean". */
+const char *lb_ctx_provider(const struct lb_ctx *c);
+
+/* lb_add: the node (active, with an address) in the backend and taking
+ * traffic. A half-added member is removed again when a later step fails. */
+int lb_add_node(struct lb_ctx *c, const char *node, struct json_object **out,
+                struct as_error *err);
+/* lb_remove: drain, wait until its sessions end or drain_s passes (then
+ * cut them and say so), remove. An absent member is success, changed=false,
+ * and so is an absent node record (a previous run removed the node): the
+ * member is then looked up by the node's name where the provider keys
+ * members by name, and reported unidentifiable (changed=false) where it
+ * keys them by the compute provider's id. */
+int lb_remove_node(struct lb_ctx *c, const char *node, long long drain_s,
+                   struct json_object **out, struct as_error *err);
+/* lb_sync: every active node present and enabled, every other member
+ * ("stranger") drained and removed. */
+int lb_sync_group(struct lb_ctx *c, long long drain_s, bool dry_run,
+                  struct json_object **out, struct as_error *err);
+
+/* node_pick's least_loaded: the current sessions of each node's member
+ * (recs[i] a node record) from one listing of the backend, into
+ * sessions[i]: 0 when the node is not in the backend (it serves nothing),
+ * -1 when the provider does not say (or the record cannot name a member).
+ * c->lb must not be NULL. */
+int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
+                     long long *sessions, struct as_error *err);
+
+#endif
