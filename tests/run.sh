@@ -121,12 +121,16 @@ for t in "$@"; do
     case $t in */*) for tree in $trees; do mkdir -p "$tree/test-logs/${t%/*}"; done ;; esac
 done
 
+# Without a network namespace per program (not root, or unshare refused),
+# programs running at once would share ports, and the local provider's
+# nodes (127.0.x.y:8080) of one program would take another's: one at a time.
 TEST_NETNS=0
 if [ "$(id -u)" = 0 ] && unshare --net true 2>/dev/null; then
     TEST_NETNS=1
-else
-    echo "tests: no network namespace (not root, or unshare --net refused): programs" \
-        "running at once share ports; TEST_JOBS=1 runs them one at a time"
+elif [ "$jobs" != 1 ]; then
+    echo "tests: one program at a time: no network namespace of their own here" \
+        "(not root, or unshare --net refused)"
+    jobs=1
 fi
 export TEST_NETNS
 # The pool: make -k so one failure stops nothing; the programs that took at
@@ -135,7 +139,8 @@ export TEST_NETNS
 # lock for the programs (a node a test left running would hold it).
 order=$(targets "$@")
 first=$(echo "$order" | awk 'NR == 1 { max = $1 } $1 >= max / 2 { print $2 }')
-echo "tests: $(echo "$order" | wc -l) programs, $jobs at a time, longest first:" $first
+echo "tests: $(echo "$order" | wc -l) programs, $jobs at a time, longest first;" \
+    "the CPU first to:" $first
 eval "MAKEFLAGS= MAKELEVEL= make -f tests/support/run.mk -k -j\"\$jobs\" FIRST=\"\$first\" \
     \$(echo \"\$order\" | cut -d' ' -f2) $closefds"
 

@@ -12,7 +12,8 @@
 # With TEST_NETNS=1 the program runs in a network namespace of its own (as
 # root; tests/run.sh checks that unshare works): its servers' ports and the
 # local compute provider's 127.0.x.y:port nodes can then never collide with
-# another program's running at the same time.
+# another program's running at the same time. The programs that change the
+# machine itself run one at a time, whichever test run they belong to.
 log=$1
 tree=${log%%/test-logs/*}
 prog=${log#*/test-logs/}
@@ -26,6 +27,10 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 case $prog in
 *.py) set -- /usr/bin/python3 -m unittest -v "$prog" ;;
 *) set -- "$tree/tests/$prog" ;;
+esac
+case $prog in
+tests/pack/test_install.py) # creates and removes the user stanley, the group st2packs
+    set -- flock /tmp/autoscale-tests-machine.lock "$@" ;;
 esac
 if [ "${TEST_NETNS:-0}" = 1 ]; then
     # A new namespace's loopback is down: bring it up (SIOCGIFFLAGS, then
