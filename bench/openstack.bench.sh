@@ -6,8 +6,11 @@ set -eu
 root=${BENCH_ROOT:?run me through bench/run.sh}
 tmp=${BENCH_TMP:?run me through bench/run.sh}
 make -s -C "$root" build/release/libautoscale.a build/release/libtestsupport.a >&2
+# lib/ is in folders by area: all of them on the include path.
+incs=$(cd "$root" && make -s --no-print-directory print-includes | sed "s#-I#-I$root/#g")
+# shellcheck disable=SC2086 # one flag per folder
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
-    -I"$root/lib" -I"$root/tests/fakes" $(pkg-config --cflags json-c libcurl) \
+    $incs -I"$root/tests/fakes" $(pkg-config --cflags json-c libcurl) \
     "$root/bench/openstack_requests.c" -o "$tmp/openstack_requests" \
     "$root/build/release/libtestsupport.a" "$root/build/release/libautoscale.a" \
     $(pkg-config --libs libmicrohttpd) -Wl,-Bstatic $(pkg-config --libs json-c sqlite3) \
