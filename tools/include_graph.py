@@ -23,7 +23,8 @@ file must be given its place here. Reported, each making the exit status 1:
             or a file of another area;
   internal  an `<area>_int.h` included from outside its area;
   unplaced  a file no row of MODULES matches;
-  missing   an include of a "header" that is not in lib/.
+  missing   an include of a "header" that is not in lib/;
+  unused    a .c file including a header of which it uses nothing.
 
 Usage: include_graph.py [DIR...]   (default: lib/ and actions/runner/, the
        action front end, next to this tool's parent; folders are walked)
@@ -149,6 +150,21 @@ def object_names(stmt):
         if m:
             names.append(m.group(1))
     return names
+
+
+def declared_names(text):
+    """Every name a header offers: macros, functions, types, enum constants,
+    externs (a looser reading than symbols(): any use of one counts)."""
+    t = strip_comments(text)
+    ids = set(re.findall(r"^\s*#\s*define\s+(\w+)", t, re.M))
+    ids |= set(re.findall(r"^[\w\s\*]*?\b(\w+)\s*\([^;{]*\)\s*(?:__attribute__.*)?;", t, re.M))
+    ids |= set(re.findall(r"\b(?:struct|enum|union)\s+(\w+)\s*\{", t))
+    ids |= set(re.findall(r"typedef[^;]*?\b(\w+)\s*;", t))
+    ids |= set(re.findall(r"typedef[^;]*?\(\s*\*\s*(\w+)\s*\)", t))
+    ids |= set(re.findall(r"extern[^;(]*?\b(\w+)\s*(?:\[\])?;", t))
+    for body in re.findall(r"enum\s+\w*\s*\{([^}]*)\}", t):
+        ids |= set(re.findall(r"^\s*(\w+)", body, re.M)) | set(re.findall(r",\s*(\w+)", body))
+    return ids
 
 
 def symbols(text, header):
@@ -279,6 +295,18 @@ class Graph:
                 problems.append(("upward", f"{a} ({la}) {why} {b} ({lb})"))
             if why == "includes" and b.endswith("_int.h") and ma != mb:
                 problems.append(("internal", f"{a} ({ma}) includes {b}, internal to {mb}"))
+        # An include of which nothing is used: a false dependency, and a
+        # false arrow in this graph. (A file's own header always counts.)
+        for f in self.files:
+            if not f.endswith(".c"):
+                continue
+            body = re.sub(r"^\s*#\s*include.*$", "", strip_comments(self.text[f]), flags=re.M)
+            words = set(re.findall(r"\w+", body))
+            for h in self.includes[f]:
+                if h == f[:-2] + ".h":
+                    continue
+                if not declared_names(self.text[h]) & words:
+                    problems.append(("unused", f"{f} includes {h} and uses nothing it declares"))
         for f in self.files:
             ma, la = where[f]
             if la != "area" or not is_backend(f, self.text[f]):

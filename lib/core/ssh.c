@@ -15,7 +15,6 @@
 #include "ssh.h"
 
 #include "clock.h"
-#include "jsonx.h"
 #include "log.h"
 #include "path.h"
 #include "signals.h"

@@ -20,7 +20,6 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
-#include "nodes.h"
 #include "settings.h"
 
 #include <stdio.h>

@@ -30,7 +30,8 @@ GOOD = {
                     "struct ds *ds_open(const char *name)\n{\n    (void)name;\n"
                     "    return (struct ds *)&ds_mem_ops;\n}\n"),
     "ds_mem.c": ('#include "ds_int.h"\n#include "log.h"\n'
-                 'const struct ds_ops ds_mem_ops = {\n    .name = "mem",\n};\n'),
+                 'const struct ds_ops ds_mem_ops = {\n    .name = "mem",\n};\n'
+                 'void ds_mem_hello(void)\n{\n    log_info("mem");\n}\n'),
     "group.h": '#include "datastore.h"\nint group_load(struct ds *ds);\n',
     "group.c": '#include "group.h"\nint group_load(struct ds *ds)\n{\n    return !ds;\n}\n',
     "dns.h": '#include "group.h"\nint dns_register(const char *group);\n',
@@ -39,10 +40,11 @@ GOOD = {
     "dns.c": ('#include "dns_int.h"\nint dns_register(const char *group)\n{\n'
               "    return group && dns_fake_ops.name;\n}\n"),
     "dns_fake.c": ('#include "dns_int.h"\n#include "log.h"\n'
-                   'const struct dns_ops dns_fake_ops = {\n    .name = "fake",\n};\n'),
+                   'const struct dns_ops dns_fake_ops = {\n    .name = "fake",\n};\n'
+                   'void dns_fake_hello(void)\n{\n    log_info("fake");\n}\n'),
     "st2.h": '#include "dns.h"\nint as_action_main(int argc);\n',
     "st2.c": ('#include "st2.h"\n#include "log.h"\nint as_action_main(int argc)\n{\n'
-              "    return argc;\n}\n"),
+              '    log_info("start");\n    return argc;\n}\n'),
 }
 
 
@@ -126,6 +128,11 @@ class Synthetic(unittest.TestCase):
     def test_unplaced_file_refused(self):
         self.refused(changed(mystery__c='#include "error.h"\n'),
                      "unplaced: mystery.c")
+
+    def test_unused_include_refused(self):
+        self.refused(changed(st2__c='#include "st2.h"\n#include "log.h"\n'
+                                    'int as_action_main(int argc)\n{\n    return argc;\n}\n'),
+                     "unused: st2.c includes log.h and uses nothing it declares")
 
     def test_missing_header_refused(self):
         self.refused(changed(log__c='#include "log.h"\n#include "nowhere.h"\n'),
