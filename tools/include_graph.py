@@ -77,7 +77,7 @@ MODULES = [
     ("notify", "area", ["notify", "notify_*"]),
     ("chef", "area", ["chef", "chef_*"]),
     # the action front end: argv, the runner contract, the CLI
-    ("st2", "front", ["st2", "secret_env", "help", "help_text"]),
+    ("st2", "front", ["st2", "secret_env", "help", "help_text", "runner_*"]),
     ("cli", "front", ["cli", "cli_config"]),
 ]
 

@@ -2,8 +2,7 @@
  * first (state building), then the machine, then its address once active.
  * A retry of the same st2 execution finds the machine it already made. */
 #include "compute_params.h"
-#include "nodes.h"
-#include "settings.h"
+#include "runner_open.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -18,20 +17,12 @@ static const struct as_param params[] = {
 static int cmd_add_node(struct as_ctx *ctx, struct json_object **out,
                         struct as_error *err)
 {
-    struct node_request req = {.group = as_arg_str(ctx->args, "name"),
-                               .deadline = as_arg_int(ctx->args, "deadline", 600),
-                               .any_status = false,
-                               .allowed = as_arg_str(ctx->args, SETTINGS_ALLOW_NAME)};
-    as_args_fill(ctx->args, compute_param_desc, compute_param_count, &req.params);
     struct group g;
     struct node_ctx nc;
-    struct ds *ds;
-    if (node_request_check(&req, err) < 0 || !(ds = as_ctx_ds(ctx, err)) ||
-        node_ctx_open(&nc, ds, &req, &g, err) < 0)
+    if (as_node_open(ctx, as_arg_int(ctx->args, "deadline", 600), false, &nc, &g, err) < 0)
         return -1;
     int rc = node_add(&nc, as_arg_str(ctx->args, "node"), ctx->execution_id, out, err);
-    node_ctx_close(&nc);
-    group_clear(&g);
+    as_node_close(&nc, &g);
     return rc;
 }
 

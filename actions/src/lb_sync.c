@@ -3,6 +3,7 @@
  * servers on a reload: run this after one), every other member drained and
  * removed. Reports added/enabled/replaced/removed/kept; dry_run only says. */
 #include "lb.h"
+#include "runner_open.h"
 #include "settings.h"
 #include "st2.h"
 
@@ -18,14 +19,8 @@ static const struct as_param params[] = {
 static int cmd_lb_sync(struct as_ctx *ctx, struct json_object **out, struct as_error *err)
 {
     const struct as_args *a = ctx->args;
-    const char *name = as_arg_str(a, "name");
-    struct lb_params p;
     struct lb_ctx c;
-    struct ds *ds;
-
-    as_args_fill(a, lb_param_desc, lb_param_count, &p);
-    if (group_check_name(name, err) < 0 || !(ds = as_ctx_ds(ctx, err)) ||
-        lb_ctx_open(&c, ds, name, &p, as_arg_str(a, SETTINGS_ALLOW_NAME), err) < 0)
+    if (as_lb_open(ctx, &c, err) < 0)
         return -1;
     int rc = lb_sync_group(&c, as_arg_int(a, "drain_timeout", 60), as_arg_bool(a, "dry_run"),
                            out, err);

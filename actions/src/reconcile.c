@@ -4,8 +4,7 @@
  * Reports them; with fix, destroys orphans (or adopts them) and drops ghosts
  * and stuck nodes. */
 #include "compute_params.h"
-#include "nodes.h"
-#include "settings.h"
+#include "runner_open.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -21,25 +20,17 @@ static const struct as_param params[] = {
 static int cmd_reconcile(struct as_ctx *ctx, struct json_object **out,
                          struct as_error *err)
 {
-    struct node_request req = {.group = as_arg_str(ctx->args, "name"),
-                               .deadline = 600,
-                               .any_status = true,
-                               .allowed = as_arg_str(ctx->args, SETTINGS_ALLOW_NAME)};
-    as_args_fill(ctx->args, compute_param_desc, compute_param_count, &req.params);
-    struct group g;
-    struct node_ctx nc;
-    struct ds *ds;
     long long stuck = as_arg_int(ctx->args, "stuck_after", 1800);
     if (stuck < 60 || stuck > 7 * 86400)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "parameter 'stuck_after' must be between 60 and 604800 seconds");
-    if (node_request_check(&req, err) < 0 || !(ds = as_ctx_ds(ctx, err)) ||
-        node_ctx_open(&nc, ds, &req, &g, err) < 0)
+    struct group g;
+    struct node_ctx nc;
+    if (as_node_open(ctx, 600, true, &nc, &g, err) < 0)
         return -1;
     int rc = node_reconcile(&nc, as_arg_bool(ctx->args, "fix"),
                             as_arg_bool(ctx->args, "adopt"), stuck, out, err);
-    node_ctx_close(&nc);
-    group_clear(&g);
+    as_node_close(&nc, &g);
     return rc;
 }
 

@@ -1,8 +1,7 @@
 /* remove_node - destroy a node's machine, wait until it is gone, delete its
  * record. A machine already gone is success. */
 #include "compute_params.h"
-#include "nodes.h"
-#include "settings.h"
+#include "runner_open.h"
 #include "st2.h"
 
 static const struct as_param params[] = {
@@ -17,20 +16,12 @@ static const struct as_param params[] = {
 static int cmd_remove_node(struct as_ctx *ctx, struct json_object **out,
                            struct as_error *err)
 {
-    struct node_request req = {.group = as_arg_str(ctx->args, "name"),
-                               .deadline = as_arg_int(ctx->args, "deadline", 600),
-                               .any_status = true,
-                               .allowed = as_arg_str(ctx->args, SETTINGS_ALLOW_NAME)};
-    as_args_fill(ctx->args, compute_param_desc, compute_param_count, &req.params);
     struct group g;
     struct node_ctx nc;
-    struct ds *ds;
-    if (node_request_check(&req, err) < 0 || !(ds = as_ctx_ds(ctx, err)) ||
-        node_ctx_open(&nc, ds, &req, &g, err) < 0)
+    if (as_node_open(ctx, as_arg_int(ctx->args, "deadline", 600), true, &nc, &g, err) < 0)
         return -1;
     int rc = node_remove(&nc, as_arg_str(ctx->args, "node"), out, err);
-    node_ctx_close(&nc);
-    group_clear(&g);
+    as_node_close(&nc, &g);
     return rc;
 }
 

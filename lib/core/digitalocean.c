@@ -18,11 +18,6 @@ int digitalocean_bad_setting(struct as_error *err, const char *key, const char *
                    key, why);
 }
 
-int digitalocean_token_ok(const char *t)
-{
-    return http_header_value_ok(t);
-}
-
 int digitalocean_token_check(const char *token, const char *hint, struct as_error *err)
 {
     if (!token) {
@@ -31,7 +26,8 @@ int digitalocean_token_check(const char *token, const char *hint, struct as_erro
         return digitalocean_bad_setting(err, "token", why);
     }
     secret_register(token);
-    if (!digitalocean_token_ok(token))
+    /* One header value: a CR or LF would let it add headers of its own. */
+    if (!http_header_value_ok(token))
         return digitalocean_bad_setting(err, "token", "has spaces or control characters");
     return 0;
 }

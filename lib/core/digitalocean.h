@@ -13,10 +13,6 @@ struct json_object;
 /* AS_EXIT_BADINPUT "bad_settings", naming the key, never its value. */
 int digitalocean_bad_setting(struct as_error *err, const char *key, const char *why);
 
-/* A token is one header value: printable, no space (a CR or LF would let it
- * add headers of its own). */
-int digitalocean_token_ok(const char *t);
-
 /* api_url without its trailing '/', newly allocated, or NULL with err set.
  * https, or plain http to a loopback address only (tests, a local proxy):
  * anywhere else the token would cross the network in clear. */
