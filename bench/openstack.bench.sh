@@ -35,7 +35,7 @@ cat <<EOF
 One \`add_node\` then one \`remove_node\` through lib/compute/nodes.c against the
 stateful Keystone + Nova fake (tests/fakes/fake_openstack.c), whose servers
 answer BUILD for 2 polls before ACTIVE and "deleting" for 1 poll before 404.
-Polls every ${poll} ms (the provider's default).
+Polls back off up to ${poll} ms (the provider's default ceiling): the first after 1 s (lib/compute/compute_openstack.c, poll_first_ms).
 
 | call | token requests | find (list) | create | get (polls) | delete | all requests | wall s |
 |---|---:|---:|---:|---:|---:|---:|---:|

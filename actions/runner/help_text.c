@@ -59,8 +59,8 @@ static const char t21[] =
 static const char t22[] =
     "CA bundle (PEM file) for the provider's TLS certificate; default the system's.";
 static const char t23[] =
-    "Milliseconds between two polls of the provider (default: the provider's "
-    "own).";
+    "Longest wait in milliseconds between two polls of the provider, which start "
+    "shorter and double (default: the provider's own).";
 static const char t24[] =
     "Operator policy (pack config only; immutable): the endpoints a group's settings "
     "may name, comma-separated <area>.<key>=<exact value>, such as powerdns.api_url=https://pdns-b.example.com/api/v1/servers/localhost. "

@@ -72,6 +72,11 @@ long compute_poll_ms(const struct compute *c)
     return c->ops->poll_ms;
 }
 
+long compute_poll_first_ms(const struct compute *c)
+{
+    return c->ops->poll_first_ms;
+}
+
 int compute_create(struct compute *c, const struct machine_spec *spec, struct machine *out,
                    struct as_error *err)
 {

@@ -62,10 +62,12 @@ struct compute *compute_open(const char *provider, struct json_object *settings,
                              struct as_error *err);
 void compute_close(struct compute *c); /* NULL: nothing */
 
-/* The provider's name ("local", "openstack", ...), and the milliseconds
- * between two get() while waiting unless settings say otherwise. */
+/* The provider's name ("local", "openstack", ...); the longest wait
+ * between two get() while waiting, unless settings say otherwise; and the
+ * first wait, from which the waits double up to that (as_backoff, clock.h). */
 const char *compute_provider(const struct compute *c);
 long compute_poll_ms(const struct compute *c);
+long compute_poll_first_ms(const struct compute *c);
 
 /* Ask for a machine; returns once the provider accepted it (state usually
  * BUILDING) with out->id set. Never retried on an ambiguous failure (a POST

@@ -650,5 +650,10 @@ const struct compute_ops compute_digitalocean_ops = {
     .destroy = do_destroy,
     .list = do_list,
     .close = do_close,
+    /* A droplet takes a minute or so, and a token has 5000 requests an
+     * hour (250 a minute) for everything it does: half the interval first,
+     * then every 3 s; as for openstack, no more GETs per add than a fixed
+     * interval, at most one more per delete. */
+    .poll_first_ms = 1500,
     .poll_ms = 3000,
 };

@@ -37,7 +37,13 @@ struct compute_ops {
     int (*list)(struct compute_be *c, const char *group, struct machine **out,
                 size_t *n, struct as_error *err);
     void (*close)(struct compute_be *c);
-    /* Milliseconds between two get() while waiting, unless settings say. */
+    /* How a wait polls get() (as_backoff, clock.h): first poll_first_ms
+     * after the create or destroy, then doubling up to poll_ms, unless
+     * settings say another ceiling (poll_interval_ms). The first wait is
+     * how soon a look can be worth its cost: a cloud's API counts each
+     * request against a rate limit and boots no machine in milliseconds,
+     * a local process starts in a few. Each provider says why its own. */
+    long poll_first_ms;
     long poll_ms;
 };
 

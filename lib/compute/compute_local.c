@@ -29,6 +29,7 @@
  * autoscale/local), port (8080, the same on every node's own address),
  * grace_ms (3000: how long destroy waits after SIGTERM before SIGKILL). */
 #include "compute_int.h"
+#include "clock.h"
 #include "group.h"
 #include "jsonx.h"
 #include "log.h"
@@ -46,6 +47,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +67,8 @@
 #define ENTRY_MAX 65536    /* a registry entry is a few hundred bytes */
 #define LOG_TAIL 4096      /* how much of a log to search for its last line */
 #define CONNECT_MS 1000    /* how long a probe connect() may take */
-#define STOP_POLL_MS 20    /* between two looks at a stopping process */
+#define STOP_POLL_FIRST_MS 1 /* the first wait for a stopping process */
+#define STOP_POLL_MS 20    /* the longest between two looks at one */
 #define KILL_WAIT_MS 5000  /* for SIGKILL to take effect */
 #define ID_MAX 96          /* 31 + "." + 63 + NUL */
 #define FILE_MAX 112       /* <id>.json, <id>.log */
@@ -272,8 +275,11 @@ static int publish_new(int dirfd, const char *file, const char *text)
     int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    /* fsync: after a crash the entry is all that finds the process again */
-    int rc = write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0 ? 0 : -1;
+    /* No fsync: the entry must outlive a crash of ours, which the page
+     * cache does; a crash of the host, which an fsync would cover, ends
+     * the processes the entries name too (and an entry cut by it reads as
+     * corrupt: the machine is reported failed and destroyed). */
+    int rc = write_all(fd, text, strlen(text)) == 0 ? 0 : -1;
     if (close(fd) < 0)
         rc = -1;
     if (rc == 0)
@@ -415,13 +421,19 @@ static bool claim_is_stale(struct compute_be *c, const char *file, const char *a
     free(text);
     if (!parsed)
         return true; /* empty or cut: its creator died while writing it */
+    /* The creator first, then the entry. The other way round, a creator
+     * that published its entry and exited between the two looks (it holds
+     * no lock while publishing) was taken for one that died without: its
+     * live machine's address was handed out again. A creator dead at the
+     * first look publishes nothing more, so the entry then is final. */
+    enum proc_state creator = proc_check(pid, start);
     if (split_id(id, &e, NULL) == 0) {
         if (entry_load(c, &e) == 0)
             return strcmp(e.address, addr) != 0;
         if (errno != ENOENT)
             return false; /* corrupt entry: keep its address until destroyed */
     }
-    return proc_check(pid, start) != PROC_ALIVE;
+    return creator != PROC_ALIVE;
 }
 
 /* Whether some program outside this registry (another local_dir, say)
@@ -604,65 +616,12 @@ too_long:
 
 /* ------------------------------------------------------------- spawning -- */
 
-struct spawn {
-    char *argv[4];
-    char **envp;
-    char log[FILE_MAX];
-    int nullfd, sock, dirfd;
-    int maxfd;
-};
-
-static void close_from(int lowfd, int maxfd)
-{
-    if (close_range((unsigned)lowfd, ~0U, 0) == 0)
-        return;
-    for (int fd = lowfd; fd < maxfd; fd++)
-        close(fd);
-}
-
-/* The child between fork() and exec(): async-signal-safe calls only.
- * It leaves our session (st2's timeout signals the action's session, and a
- * machine outlives the action), drops every descriptor it inherited --
- * above all st2's stdout pipe, which would hang the execution -- reports
- * 'r', and execs only on the parent's 'g', sent once the entry is
- * published. EOF instead means the parent gave up: exit unseen. */
-static _Noreturn void child_main(const struct spawn *s)
-{
-    char ch = 'r';
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigset_t none;
-    sigemptyset(&none);
-
-    setsid();
-    for (int sig = 1; sig < NSIG; sig++) /* SIG_IGN would survive exec */
-        sigaction(sig, &dfl, NULL);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* Out of the way first: any of our descriptors may be 0..4 (an action
-     * started with stdin closed gets its files from fd 0 up). */
-    int sock = fcntl(s->sock, F_DUPFD, 10), dirfd = fcntl(s->dirfd, F_DUPFD, 10);
-    int null = fcntl(s->nullfd, F_DUPFD, 10);
-    if (sock < 0 || dirfd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-        dup2(null, 2) < 0 || dup2(sock, 3) != 3 || dup2(dirfd, 4) != 4)
-        _exit(126);
-    close_from(5, s->maxfd);
-    if (write(3, &ch, 1) != 1 || read(3, &ch, 1) != 1 || ch != 'g')
-        _exit(126);
-    /* Only now, the entry being ours, may the log of a same-named earlier
-     * machine be truncated. */
-    int logfd = openat(4, s->log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0600);
-    if (logfd < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-        _exit(126);
-    close_from(3, s->maxfd);
-    if (chdir("/") < 0)
-        _exit(126);
-    execve("/bin/sh", s->argv, s->envp);
-    static const char msg[] = "local: cannot execute /bin/sh\n";
-    ssize_t ignored = write(2, msg, sizeof msg - 1);
-    (void)ignored;
-    _exit(127);
-}
+/* What the machine's shell runs before the command (which follows on the
+ * next line): wait on fd 3 for the "g" we send once the entry is published,
+ * then close it. EOF instead means we gave up: exit having run nothing.
+ * The variable goes again, so the command's environment is the one given. */
+static const char handshake[] =
+    "IFS= read -r as_go <&3 && [ \"$as_go\" = g ] || exit 126; unset as_go; exec 3<&-\n";
 
 /* The action's environment minus ST2_*: the execution's auth token must
  * not outlive the execution inside a machine. */
@@ -678,93 +637,171 @@ static char **child_environ(void)
     return env;
 }
 
-static int read_byte(int fd, char *ch)
-{
-    ssize_t r;
-    while ((r = read(fd, ch, 1)) < 0 && errno == EINTR)
-        ;
-    return r == 1 ? 0 : -1;
-}
-
 static void reap_blocking(pid_t pid)
 {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
 }
 
-/* Fork the machine's process, record it in the registry, let it run.
+/* fd moved out of 0..3, which the child's own descriptors are dup2()ed
+ * onto: an action started with stdin closed gets its files from fd 0 up. */
+static int above_stdio(int fd)
+{
+    if (fd < 0 || fd > 3)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    close(fd);
+    return high;
+}
+
+/* The machine's log, for its stdout and stderr: created if absent
+ * (*created then), but not truncated, which must wait until the entry is
+ * ours. O_NONBLOCK for the open only: a FIFO planted in its place must not
+ * hang us. */
+static int open_log(int dirfd, const char *file, bool *created)
+{
+    const int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+    int fd = openat(dirfd, file, flags | O_CREAT | O_EXCL, 0600);
+    *created = fd >= 0;
+    if (fd < 0 && errno == EEXIST)
+        fd = openat(dirfd, file, flags);
+    if (fd >= 0 && fcntl(fd, F_SETFL, O_APPEND) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return above_stdio(fd);
+}
+
+/* Start `sh -c script` as the machine: 0 with *pid, or an errno value.
+ * posix_spawn(), not fork(): the child borrows our memory until it execs,
+ * so no page table is copied and no page of ours faults copy-on-write
+ * afterwards. The child leaves our session (st2's timeout signals the
+ * action's session, and a machine outlives the action), gets default
+ * handlers for every signal (an ignored one would survive exec) and an
+ * empty mask, and keeps /dev/null, the log and the handshake socket as fds
+ * 0..3: every other descriptor -- above all st2's stdout pipe, which would
+ * hang the execution -- is closed. */
+static int spawn_shell(char *script, char **envp, int nullfd, int logfd, int sock, pid_t *pid)
+{
+    char *argv[] = {"sh", "-c", script, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t all, none;
+    /* Every bit, not sigfillset(): that leaves out the C library's own two
+     * signals (32 and 33), which posix_spawn() would then leave ignored in
+     * the machine. */
+    memset(&all, 0xff, sizeof all);
+    sigemptyset(&none);
+    int rc = posix_spawnattr_init(&at);
+    if (rc)
+        return rc;
+    if ((rc = posix_spawn_file_actions_init(&fa))) {
+        posix_spawnattr_destroy(&at);
+        return rc;
+    }
+    if (!(rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                                 POSIX_SPAWN_SETSIGMASK)) &&
+        !(rc = posix_spawnattr_setsigdefault(&at, &all)) &&
+        !(rc = posix_spawnattr_setsigmask(&at, &none)) &&
+        !(rc = posix_spawn_file_actions_adddup2(&fa, nullfd, 0)) &&
+        !(rc = posix_spawn_file_actions_adddup2(&fa, logfd, 1)) &&
+        !(rc = posix_spawn_file_actions_adddup2(&fa, logfd, 2)) &&
+        !(rc = posix_spawn_file_actions_adddup2(&fa, sock, 3)) &&
+        !(rc = posix_spawn_file_actions_addclosefrom_np(&fa, 4)) &&
+        !(rc = posix_spawn_file_actions_addchdir_np(&fa, "/")))
+        rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    return rc;
+}
+
+/* Publish the entry of the process just started: the entry first, then the
+ * log emptied (a same-named earlier machine's may go only once the name is
+ * ours; one we have just created is empty already). */
+static int publish_machine(struct compute_be *c, const struct entry *e, const char *command,
+                           int logfd, bool fresh_log, struct as_error *err)
+{
+    char file[FILE_MAX];
+    file_of(file, sizeof file, e->group, e->name, ".json");
+    char *text = entry_json(e, command);
+    int rc = publish_new(c->dirfd, file, text);
+    free(text);
+    if (rc < 0 && errno == EEXIST)
+        return as_fail(err, AS_EXIT_BADINPUT, "machine_exists",
+                       "a local machine %s.%s exists already", e->group, e->name);
+    if (rc < 0)
+        return fail_sys(err, "cannot write", file);
+    if (!fresh_log && ftruncate(logfd, 0) < 0)
+        log_warn("local: cannot empty the log of %s.%s: %s", e->group, e->name,
+                 strerror(errno));
+    return 0;
+}
+
+/* Start the machine's process, record it in the registry, let it run.
  * Fills e->pid and e->start_time. */
-static int start_machine(struct compute_be *c, struct entry *e, char *command,
+static int start_machine(struct compute_be *c, struct entry *e, const char *command,
                          struct as_error *err)
 {
-    struct spawn s = {.argv = {"sh", "-c", command, NULL}, .dirfd = c->dirfd};
-    int sv[2] = {-1, -1};
-    file_of(s.log, sizeof s.log, e->group, e->name, ".log");
-    s.maxfd = (int)sysconf(_SC_OPEN_MAX);
-    if (s.maxfd < 0 || s.maxfd > 65536)
-        s.maxfd = 65536;
-    s.envp = child_environ();
-    s.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (s.nullfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    char log[FILE_MAX];
+    int sv[2] = {-1, -1}, logfd = -1, rc = -1;
+    bool created = false;
+    pid_t pid = -1;
+    char *script = xasprintf("%s%s", handshake, command);
+    char **envp = child_environ();
+    file_of(log, sizeof log, e->group, e->name, ".log");
+
+    int nullfd = above_stdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (nullfd >= 0)
+        logfd = open_log(c->dirfd, log, &created);
+    if (logfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+        (sv[0] = above_stdio(sv[0])) < 0 || (sv[1] = above_stdio(sv[1])) < 0) {
         fail_sys(err, "cannot prepare", "the machine's process");
         goto out;
     }
-    s.sock = sv[1];
-
-    pid_t pid = fork();
-    if (pid < 0) {
-        fail_sys(err, "cannot fork", "the machine's process");
+    int spawned = spawn_shell(script, envp, nullfd, logfd, sv[1], &pid);
+    if (spawned != 0) {
+        errno = spawned;
+        pid = -1;
+        fail_sys(err, "cannot start", "/bin/sh");
         goto out;
-    }
-    if (pid == 0) {
-        close(sv[0]);
-        child_main(&s);
     }
     close(sv[1]);
     sv[1] = -1;
-
-    char ch;
-    if (read_byte(sv[0], &ch) < 0 || ch != 'r' || proc_read(pid, &ch, &e->start_time) < 0) {
+    char st;
+    if (proc_read(pid, &st, &e->start_time) < 0) {
         as_fail(err, AS_EXIT_FAILURE, "spawn_failed", "the machine's process died at birth");
-        goto abandon;
+        goto out;
     }
     e->pid = pid;
-    char *text = entry_json(e, command);
-    char file[FILE_MAX];
-    file_of(file, sizeof file, e->group, e->name, ".json");
-    int rc = publish_new(c->dirfd, file, text);
-    free(text);
-    if (rc < 0) {
-        if (errno == EEXIST)
-            as_fail(err, AS_EXIT_BADINPUT, "machine_exists",
-                    "a local machine %s.%s exists already", e->group, e->name);
-        else
-            fail_sys(err, "cannot write", file);
-        goto abandon;
+    if (publish_machine(c, e, command, logfd, created, err) < 0) {
+        /* machine_exists: the log is the winner's, whoever created it */
+        if (as_error_is(err, "machine_exists"))
+            created = false;
+        goto out;
     }
-    /* If 'g' cannot be sent the child is dead: the entry stays, and get()
+    /* If "g" cannot be sent the child is dead: the entry stays, and get()
      * reports the machine as failed, which is the truth. */
-    ch = 'g';
-    if (send(sv[0], &ch, 1, MSG_NOSIGNAL) != 1) /* no SIGPIPE if it died */
+    if (send(sv[0], "g\n", 2, MSG_NOSIGNAL) != 2) /* no SIGPIPE if it died */
         log_warn("local: machine %s.%s died before it started", e->group, e->name);
-    close(sv[0]);
-    free(s.envp);
-    close(s.nullfd);
-    return 0;
-
-abandon: /* the child sees EOF and exits without running anything */
-    close(sv[0]);
-    sv[0] = -1;
-    reap_blocking(pid);
-out:
+    pid = -1;
+    created = false;
+    rc = 0;
+out: /* closing sv[0] before a send: the child sees EOF and exits unseen */
     if (sv[0] >= 0)
         close(sv[0]);
     if (sv[1] >= 0)
         close(sv[1]);
-    if (s.nullfd >= 0)
-        close(s.nullfd);
-    free(s.envp);
-    return -1;
+    if (pid > 0)
+        reap_blocking(pid);
+    if (created)
+        unlinkat(c->dirfd, log, 0);
+    if (logfd >= 0)
+        close(logfd);
+    if (nullfd >= 0)
+        close(nullfd);
+    free(envp);
+    free(script);
+    return rc;
 }
 
 /* ---------------------------------------------------------- inspection -- */
@@ -969,11 +1006,17 @@ static struct compute_be *local_open(struct json_object *settings, struct as_err
     c->port = (int)port;
     c->grace_ms = (long)grace;
 
-    if (make_dirs(c->dir) < 0) {
-        fail_sys(err, "cannot create", c->dir);
-        goto fail;
+    /* mkdir -p only for a registry not there yet: the usual open is one
+     * open(), not one mkdir() per level of the path. */
+    const int dflags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    c->dirfd = open(c->dir, dflags);
+    if (c->dirfd < 0 && errno == ENOENT) {
+        if (make_dirs(c->dir) < 0) {
+            fail_sys(err, "cannot create", c->dir);
+            goto fail;
+        }
+        c->dirfd = open(c->dir, dflags);
     }
-    c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (c->dirfd < 0 || fstat(c->dirfd, &st) < 0) {
         fail_sys(err, "cannot open", c->dir);
@@ -1070,6 +1113,26 @@ static int local_find(struct compute_be *c, const char *group, const char *name,
     return 1;
 }
 
+/* Look at the node until it is no longer alive or ms have passed, ever
+ * less often (as_backoff): a node that honours SIGTERM is gone within a
+ * millisecond or two, one that does not costs a look every STOP_POLL_MS.
+ * Its state then in *ps; -1 when interrupted. The sleeps, not the clock,
+ * count the time: when the action's deadline cuts them short, the wait
+ * still ends after as many looks. */
+static int await_exit(const struct entry *e, long ms, enum proc_state *ps)
+{
+    struct as_backoff b;
+    as_backoff_init(&b, STOP_POLL_FIRST_MS, STOP_POLL_MS);
+    for (long waited = 0;
+         (*ps = proc_settle(e->pid, e->start_time)) == PROC_ALIVE && waited < ms;) {
+        long nap = as_backoff_next(&b, ms - waited);
+        if (as_sleep_ms(nap) < 0)
+            return -1;
+        waited += nap;
+    }
+    return 0;
+}
+
 /* SIGTERM, up to grace_ms for the process to go, then SIGKILL. Every
  * signal follows a fresh check that the pid is still the node's; a zombie
  * still holds its pid (and so its process group), so signalling the group
@@ -1080,25 +1143,19 @@ static int stop_process(struct compute_be *c, const struct entry *e, struct as_e
     if (ps == PROC_GONE || e->pid == getpid()) /* a forged entry naming us */
         return 0;
     signal_node(e->pid, SIGTERM);
-    for (long waited = 0; (ps = proc_settle(e->pid, e->start_time)) == PROC_ALIVE &&
-                          waited < c->grace_ms;
-         waited += STOP_POLL_MS)
-        if (as_sleep_ms(STOP_POLL_MS) < 0)
-            return fail_interrupted(err);
+    if (await_exit(e, c->grace_ms, &ps) < 0)
+        return fail_interrupted(err);
     if (ps == PROC_GONE)
         return 0;
     if (ps == PROC_ALIVE)
         log_warn("local: pid %d ignored SIGTERM for %ld ms; sending SIGKILL", (int)e->pid,
                  c->grace_ms);
     signal_node(e->pid, SIGKILL);
-    for (long waited = 0; (ps = proc_settle(e->pid, e->start_time)) == PROC_ALIVE;
-         waited += STOP_POLL_MS) {
-        if (waited >= KILL_WAIT_MS)
-            return as_fail(err, AS_EXIT_FAILURE, "stop_failed",
-                           "pid %d survives SIGKILL (stuck in the kernel?)", (int)e->pid);
-        if (as_sleep_ms(STOP_POLL_MS) < 0)
-            return fail_interrupted(err);
-    }
+    if (await_exit(e, KILL_WAIT_MS, &ps) < 0)
+        return fail_interrupted(err);
+    if (ps == PROC_ALIVE)
+        return as_fail(err, AS_EXIT_FAILURE, "stop_failed",
+                       "pid %d survives SIGKILL (stuck in the kernel?)", (int)e->pid);
     return 0;
 }
 
@@ -1198,5 +1255,10 @@ const struct compute_ops compute_local_ops = {
     .destroy = local_destroy,
     .list = local_list,
     .close = local_close,
+    /* A machine here is a process: the demo app listens a few milliseconds
+     * after the create, and a look costs a file read and a loopback
+     * connect, no one's rate limit. So 2, 4, 8 ... ms, and a slow starter
+     * is looked at every 100 ms. */
+    .poll_first_ms = 2,
     .poll_ms = 100,
 };

@@ -18,8 +18,9 @@ int node_request_check(const struct node_request *req, struct as_error *err)
     return 0;
 }
 
-/* The group's provider settings, and the poll interval they ask for
- * (PARAM_ABSENT or 0: the provider's own). */
+/* The group's provider settings, and the poll interval they ask for: the
+ * ceiling of the waits between two polls, which start shorter (as_backoff;
+ * PARAM_ABSENT or 0: the provider's own ceiling). */
 static int settings_for(const struct node_request *req, const struct group *g,
                         struct json_object **settings, long long *poll, struct as_error *err)
 {

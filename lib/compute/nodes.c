@@ -80,46 +80,45 @@ static void record_machine(struct json_object *rec, const struct machine *m)
 
 /* ---- waiting on the provider ---- */
 
-/* One poll interval, never past the wait's deadline (epoch seconds): a long
- * poll_interval_ms must not sleep through it. 0 normally, -1 interrupted. */
-static int nap(const struct node_ctx *nc, long long deadline)
-{
-    long long left = (deadline - as_now()) * 1000;
-    long ms = left < nc->poll_ms ? (long)(left > 0 ? left : 0) : nc->poll_ms;
-    return as_sleep_ms(ms) < 0 ? -1 : 0;
-}
-
 /* Poll machine id (into *m) until it is gone or, unless only_gone, active
- * or failed: 0 then, 1 at the deadline, -1 with err. */
+ * or failed: 0 then, 1 at the deadline (epoch seconds), -1 with err. The
+ * waits back off from the provider's first poll to the poll interval
+ * (as_backoff), and never sleep through the deadline. known: *m is what the
+ * provider said a moment ago (the create, find or get before this wait),
+ * so a first look would only repeat it: wait first. */
 static int wait_machine(struct node_ctx *nc, const char *id, long long deadline,
-                        bool only_gone, struct machine *m, struct as_error *err)
+                        bool only_gone, bool known, struct machine *m, struct as_error *err)
 {
-    for (;;) {
-        if (compute_get(nc->compute, id, m, err) < 0)
+    struct as_backoff b;
+    as_backoff_init(&b, compute_poll_first_ms(nc->compute), nc->poll_ms);
+    for (;; known = false) {
+        if (!known && compute_get(nc->compute, id, m, err) < 0)
             return -1;
         if (m->state == MACHINE_GONE ||
             (!only_gone && (m->state == MACHINE_ACTIVE || m->state == MACHINE_ERROR)))
             return 0;
-        if (as_now() >= deadline)
+        long long now = as_now();
+        if (now >= deadline)
             return 1;
-        if (nap(nc, deadline) < 0)
+        if (as_sleep_ms(as_backoff_next(&b, (deadline - now) * 1000)) < 0)
             return as_fail(err, AS_EXIT_FAILURE, "interrupted",
                            "interrupted while waiting for machine %s%s", id,
                            only_gone ? " to go" : "");
     }
 }
 
+/* m: what the provider has just said of the machine. */
 static int wait_settled(struct node_ctx *nc, const char *id, long long deadline,
                         struct machine *m, struct as_error *err)
 {
-    return wait_machine(nc, id, deadline, false, m, err);
+    return wait_machine(nc, id, deadline, false, true, m, err);
 }
 
 static int wait_gone(struct node_ctx *nc, const char *id, long long deadline,
                      struct as_error *err)
 {
     struct machine m;
-    return wait_machine(nc, id, deadline, true, &m, err);
+    return wait_machine(nc, id, deadline, true, false, &m, err);
 }
 
 /* ---- add ---- */

@@ -28,7 +28,7 @@ struct node_ctx {
     struct ds *ds;
     const struct group *group;
     struct compute *compute; /* the group's provider, open */
-    long poll_ms;            /* between two provider polls */
+    long poll_ms;            /* the longest wait between two provider polls */
     long long deadline;      /* seconds a wait may take */
 };
 

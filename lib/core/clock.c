@@ -33,3 +33,18 @@ long long as_parse_time(const char *s)
     time_t t = timegm(&tm);
     return t == (time_t)-1 ? 0 : (long long)t;
 }
+
+void as_backoff_init(struct as_backoff *b, long first_ms, long max_ms)
+{
+    b->max_ms = max_ms < 1 ? 1 : max_ms;
+    b->next_ms = first_ms < 1 || first_ms > b->max_ms ? b->max_ms : first_ms;
+}
+
+long as_backoff_next(struct as_backoff *b, long long left_ms)
+{
+    long wait = b->next_ms;
+    b->next_ms = wait > b->max_ms / 2 ? b->max_ms : wait * 2;
+    if (left_ms < wait)
+        return left_ms > 0 ? (long)left_ms : 0;
+    return wait;
+}

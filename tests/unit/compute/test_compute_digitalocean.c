@@ -204,6 +204,7 @@ static void test_open_is_lazy(void **state)
     ops->close(open_with(s));
     assert_int_equal(stats(f->fake).requests, 0);
     assert_int_equal(ops->poll_ms, 3000);
+    assert_int_equal(ops->poll_first_ms, 1500); /* a rate-limited API: not sooner */
     assert_string_equal(ops->name, "digitalocean");
 }
 

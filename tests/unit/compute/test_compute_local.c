@@ -823,6 +823,114 @@ static void test_node_does_not_hold_callers_stdout(void **state)
     assert_int_equal(wait_state(f->c, m.id, MACHINE_ACTIVE, &g), MACHINE_ACTIVE);
 }
 
+/* Whether pid runs comm and sleeps (not in an exec, nor loading). */
+static bool asleep_in(pid_t pid, const char *comm)
+{
+    char path[64], want[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    snprintf(want, sizeof want, " (%s) S ", comm);
+    char *stat = slurp(path);
+    bool yes = stat && strstr(stat, want);
+    free(stat);
+    return yes;
+}
+
+/* How many descriptors pid has open (-1: no such process). */
+static int count_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* How the machine's process starts (posix_spawn, then the shell's
+ * handshake): its own session, no handler or mask of ours, only /dev/null
+ * and its log as fds 0..2 (nothing we opened without O_CLOEXEC), "/" as its
+ * working directory, no ST2_* variable; a stale log of its name emptied. */
+static void test_machine_process_starts_clean(void **state)
+{
+    struct fx *f = *state;
+    struct machine m;
+    char path[PATH_MAX], link[PATH_MAX];
+    use_command(f, "sh -c 'echo fresh; exec sleep 600'", 1000);
+    spit(path_in(f, "web.web-9.log"), "left by an earlier web-9\n");
+    int leak = open("/dev/zero", O_RDONLY); /* no O_CLOEXEC: inherited unless closed */
+    assert_true(leak >= 0);
+    sigset_t usr1, old;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old);
+    setenv("ST2_AUTH_TOKEN", "secret-token", 1);
+    create_ok(f, "web", "web-9", &m); /* SIGPIPE is ignored here (group_setup) */
+    unsetenv("ST2_AUTH_TOKEN");
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(leak);
+
+    assert_true(log_has(f, m.id, "fresh"));
+    char *log = slurp(path_in(f, "web.web-9.log"));
+    assert_string_equal(log, "fresh\n");
+    free(log);
+    pid_t pid = entry_pid(f, m.id);
+    /* Look once the shells have become sleep, sleeping: during an exec
+     * the environment reads empty, and sleep's loader opens its libraries
+     * on fd 3 for a moment. A descriptor inherited stays. */
+    for (int i = 0; i < POLLS && !(asleep_in(pid, "sleep") && count_fds(pid) == 3); i++)
+        as_sleep_ms(POLL_MS);
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *de;
+    int fds = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        fds++;
+        int fd = atoi(de->d_name);
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        assert_true(n > 0);
+        link[n] = '\0';
+        assert_true(fd <= 2);
+        if (fd == 0)
+            assert_string_equal(link, "/dev/null");
+        else
+            assert_non_null(strstr(link, "/web.web-9.log"));
+    }
+    closedir(d);
+    assert_int_equal(fds, 3);
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char *status = slurp(path);
+    assert_non_null(status);
+    assert_non_null(strstr(status, "SigBlk:\t0000000000000000"));
+    assert_non_null(strstr(status, "SigIgn:\t0000000000000000"));
+    free(status);
+    snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(link[0], '/');
+    assert_int_equal(getsid(pid), pid);
+
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    char env[65536];
+    ssize_t got = read(fd, env, sizeof env - 1);
+    close(fd);
+    assert_true(got > 0);
+    env[got] = '\0';
+    for (char *p = env; p < env + got; p += strlen(p) + 1)
+        assert_false(strncmp(p, "ST2_", 4) == 0);
+}
+
 static void test_placeholders_expanded_and_quoted(void **state)
 {
     struct fx *f = *state;
@@ -923,6 +1031,8 @@ static void test_open_settings(void **state)
     struct as_error err;
     assert_string_equal(OPS->name, "local");
     assert_true(OPS->poll_ms >= 50 && OPS->poll_ms <= 500);
+    /* a process starts in milliseconds: the first look comes that soon */
+    assert_true(OPS->poll_first_ms >= 1 && OPS->poll_first_ms <= 10);
 
     const char *bad_ports[] = {"{\"port\":0}", "{\"port\":70000}", "{\"port\":\"http\"}",
                                "{\"grace_ms\":-1}"};
@@ -1212,6 +1322,7 @@ int main(void)
         T(test_bad_names_refused),
         T(test_machine_exists),
         T(test_node_does_not_hold_callers_stdout),
+        T(test_machine_process_starts_clean),
         T(test_placeholders_expanded_and_quoted),
         T(test_pid_reuse_never_signalled),
         T(test_corrupt_and_symlinked_entries),

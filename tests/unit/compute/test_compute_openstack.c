@@ -187,6 +187,7 @@ static void test_ops_table(void **state)
     (void)state;
     assert_string_equal(OPS->name, "openstack");
     assert_int_equal(OPS->poll_ms, 2000);
+    assert_int_equal(OPS->poll_first_ms, 1000); /* a rate-limited API: not sooner */
     assert_non_null(OPS->open);
     assert_non_null(OPS->create);
     assert_non_null(OPS->get);

@@ -114,7 +114,9 @@ static void test_add_costs_one_auth_one_create(void **state)
     struct fake_openstack_stats s = stats(f);
     assert_int_equal(s.auth, 1);
     assert_int_equal(s.create, 1);
-    assert_true(s.get >= 1 && s.get <= 4); /* BUILD, BUILD, ACTIVE by default */
+    /* BUILD, BUILD, ACTIVE (the fake's default): the create said BUILD
+     * itself, so the first GET waits for the first poll */
+    assert_int_equal(s.get, 3);
     assert_int_equal(s.list, 1); /* the find() that makes a retry safe */
 
     /* a retry finds the finished node: no request at all */
@@ -139,10 +141,12 @@ static void test_retry_after_crash_finds_the_machine(void **state)
                             "{\"name\":\"web-b\",\"group\":\"web\",\"state\":\"building\","
                             "\"provider\":\"openstack\",\"created_at\":1}",
                             0, &err), 0);
+    fake_openstack_reset_stats(f->os);
     assert_int_equal(add(f, "web-b", &out, &err), 0);
     assert_string_equal(jx_str(jx_obj(out, "node"), "state", ""), "active");
     json_object_put(out);
     assert_int_equal(stats(f).create, 0);
+    assert_int_equal(stats(f).get, 0); /* the find said ACTIVE: not asked again */
     assert_int_equal(fake_openstack_server_count(f->os), 1);
 }
 
@@ -190,6 +194,7 @@ static void test_remove(void **state)
     assert_true(jx_bool(out, "changed", false));
     json_object_put(out);
     assert_int_equal(stats(f).delete, 1);
+    assert_int_equal(stats(f).get, 2); /* "deleting" once (the fake's default), then 404 */
     assert_int_equal(fake_openstack_server_count(f->os), 0);
     assert_int_equal(node_record_load(f->ds, "web", "web-e", &rec, &err), 0);
     assert_int_equal(node_remove(&f->nc, "web-e", &out, &err), 0);
@@ -231,6 +236,7 @@ static void test_compute_table(void **state)
     struct as_error err;
     assert_string_equal(compute_provider(f->nc.compute), "openstack");
     assert_int_equal(compute_poll_ms(f->nc.compute), 2000);
+    assert_int_equal(compute_poll_first_ms(f->nc.compute), 1000);
     assert_non_null(compute_lookup("local"));
     assert_null(compute_lookup("ec2"));
     assert_null(compute_lookup(NULL));

@@ -1,11 +1,13 @@
 /* test_clock.c - the wall clock (lib/core/clock.c): AUTOSCALE_TEST_NOW pins
- * as_now(); without it (or when empty) as_now() is the real time. */
+ * as_now(); without it (or when empty) as_now() is the real time. And the
+ * backoff every poll loop waits by: its sequences, which read no clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -46,11 +48,95 @@ static void test_unpinned_is_real_time(void **state)
     assert_true(now >= before && now <= after);
 }
 
+#define FAR 1000000LL /* a deadline far away */
+
+/* n waits of b, far from any deadline, into out */
+static void waits(struct as_backoff *b, long *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = as_backoff_next(b, FAR);
+}
+
+static void test_backoff_doubles_to_the_ceiling(void **state)
+{
+    (void)state;
+    struct as_backoff b;
+    long got[9];
+    /* the local provider's: 2 ms doubling to its 100 ms interval */
+    as_backoff_init(&b, 2, 100);
+    waits(&b, got, 9);
+    const long local[] = {2, 4, 8, 16, 32, 64, 100, 100, 100};
+    assert_memory_equal(got, local, sizeof local);
+    /* the clouds': half the interval, then the interval */
+    as_backoff_init(&b, 1000, 2000);
+    waits(&b, got, 3);
+    const long cloud[] = {1000, 2000, 2000};
+    assert_memory_equal(got, cloud, 3 * sizeof(long));
+    /* a doubling that would pass the ceiling stops at it */
+    as_backoff_init(&b, 3, 10);
+    waits(&b, got, 4);
+    const long capped[] = {3, 6, 10, 10};
+    assert_memory_equal(got, capped, 4 * sizeof(long));
+    /* a huge ceiling does not overflow */
+    as_backoff_init(&b, LONG_MAX / 2 + 1, LONG_MAX);
+    assert_true(as_backoff_next(&b, LLONG_MAX) == LONG_MAX / 2 + 1);
+    assert_true(as_backoff_next(&b, LLONG_MAX) == LONG_MAX);
+    assert_true(as_backoff_next(&b, LLONG_MAX) == LONG_MAX);
+}
+
+/* A first wait out of range is a fixed interval: one above the ceiling
+ * (poll_interval_ms below a provider's first poll) or below 1 (a table
+ * that does not say). A ceiling below 1 is 1: never a busy loop. */
+static void test_backoff_out_of_range_is_fixed(void **state)
+{
+    (void)state;
+    struct as_backoff b;
+    long got[3];
+    const long ten[] = {10, 10, 10}, fifty[] = {50, 50, 50}, one[] = {1, 1, 1};
+    as_backoff_init(&b, 1000, 10);
+    waits(&b, got, 3);
+    assert_memory_equal(got, ten, sizeof ten);
+    as_backoff_init(&b, 0, 50);
+    waits(&b, got, 3);
+    assert_memory_equal(got, fifty, sizeof fifty);
+    as_backoff_init(&b, -5, 50);
+    waits(&b, got, 3);
+    assert_memory_equal(got, fifty, sizeof fifty);
+    as_backoff_init(&b, 5, 0);
+    waits(&b, got, 3);
+    assert_memory_equal(got, one, sizeof one);
+}
+
+/* The deadline cuts a wait short, and the sequence goes on doubling as if
+ * it had not: what is left decides only this wait. */
+static void test_backoff_never_past_the_deadline(void **state)
+{
+    (void)state;
+    struct as_backoff b;
+    as_backoff_init(&b, 2, 100);
+    assert_int_equal(as_backoff_next(&b, 5), 2);
+    assert_int_equal(as_backoff_next(&b, 3), 3); /* 4 due, 3 left */
+    assert_int_equal(as_backoff_next(&b, 0), 0); /* none left: no sleep */
+    assert_int_equal(as_backoff_next(&b, -7), 0);
+    assert_int_equal(as_backoff_next(&b, FAR), 32);
+    /* so a wait of 20 ms looks at 2, 6, 14 and 20 ms, then no more */
+    as_backoff_init(&b, 2, 100);
+    long left = 20, looks = 0;
+    while (left > 0) {
+        left -= as_backoff_next(&b, left);
+        looks++;
+    }
+    assert_int_equal(looks, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pinned, reset, reset),
         cmocka_unit_test_setup_teardown(test_unpinned_is_real_time, reset, reset),
+        cmocka_unit_test(test_backoff_doubles_to_the_ceiling),
+        cmocka_unit_test(test_backoff_out_of_range_is_fixed),
+        cmocka_unit_test(test_backoff_never_past_the_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
