@@ -75,8 +75,7 @@ static struct ds *open_store(struct as_error *err)
         if (bad) /* the names are valid: only memory fails */
             xalloc_die(0);
     }
-    struct ds *ds = ds_open_from_env(err);
-    return ds ? cli_ds_readonly(ds) : NULL;
+    return ds_open_from_env_read_only(err);
 }
 
 /* ---- tables ---- */

@@ -14,7 +14,8 @@
  *   autoscale lease list                 every operation in flight
  *
  * They only read: the datastore they open refuses every write
- * (cli_ds_readonly), so no command of this mode can change anything.
+ * (ds_open_from_env_read_only, the view cli_ds_readonly gives), so no
+ * command of this mode can change anything.
  * Datastore: as an action chooses it (lib/store/datastore.h: AUTOSCALE_DATASTORE,
  * ST2_API_URL, AUTOSCALE_DB); what st2's variables leave unset (the URL, the
  * credential) comes from the pack config, $AUTOSCALE_CONFIG or

@@ -514,14 +514,21 @@ struct ds *as_ctx_ds(struct as_ctx *ctx, struct as_error *err)
     return ctx->ds;
 }
 
+struct ds *as_ctx_ds_read_only(struct as_ctx *ctx, struct as_error *err)
+{
+    if (!ctx->ds)
+        ctx->ds = ds_open_from_env_read_only(err);
+    return ctx->ds;
+}
+
 void as_print_json(struct json_object *doc)
 {
     const char *text = json_object_to_json_string_ext(
         doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (!text) /* json-c's print buffer could not grow */
         xalloc_die(0);
-    char *clean = secret_scrub(text);
-    fputs(clean, stdout);
+    char *clean = secret_scrub_changed(text);
+    fputs(clean ? clean : text, stdout);
     fputc('\n', stdout);
     free(clean);
     fflush(stdout);

@@ -117,6 +117,10 @@ struct as_ctx {
 
 /* The datastore selected by the environment, opened once per process. */
 struct ds *as_ctx_ds(struct as_ctx *ctx, struct as_error *err);
+/* The same for an action that only reads (asg_get, asg_list): the store
+ * read-only (ds_open_from_env_read_only), which on the embedded file spares
+ * each run the WAL files' creation and the checkpoint at close. */
+struct ds *as_ctx_ds_read_only(struct as_ctx *ctx, struct as_error *err);
 
 /* A command: fill *result (a new JSON object) and return 0, or fill err and
  * return -1. It must not print to stdout. */

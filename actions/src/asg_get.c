@@ -18,7 +18,7 @@ static int cmd_asg_get(struct as_ctx *ctx, struct json_object **out,
                        "parameter 'events' must be between 0 and 1000");
     if (group_check_name(as_arg_str(ctx->args, "name"), err) < 0)
         return -1;
-    struct ds *ds = as_ctx_ds(ctx, err);
+    struct ds *ds = as_ctx_ds_read_only(ctx, err);
     return ds ? asg_status(ds, as_arg_str(ctx->args, "name"), (int)events, out, err)
               : -1;
 }

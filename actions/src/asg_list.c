@@ -10,7 +10,7 @@ static const struct as_param params[] = {
 static int cmd_asg_list(struct as_ctx *ctx, struct json_object **out,
                         struct as_error *err)
 {
-    struct ds *ds = as_ctx_ds(ctx, err);
+    struct ds *ds = as_ctx_ds_read_only(ctx, err);
     return ds ? asg_list(ds, out, err) : -1;
 }
 

@@ -35,9 +35,15 @@ struct ds *ds_open(const char *backend, const struct ds_config *cfg, struct as_e
     return ops->open(cfg, err);
 }
 
+static struct ds *open_embedded(const char *path, bool read_only, struct as_error *err)
+{
+    return ds_open("embedded", &(struct ds_config){.path = path, .read_only = read_only},
+                   err);
+}
+
 struct ds *ds_open_embedded(const char *path, struct as_error *err)
 {
-    return ds_open("embedded", &(struct ds_config){.path = path}, err);
+    return open_embedded(path, false, err);
 }
 
 struct ds *ds_open_st2(const struct ds_st2_config *cfg, struct as_error *err)
@@ -87,7 +93,7 @@ static struct ds *open_st2_from_env(const char *url, struct as_error *err)
  * choice: naming the file is as explicit as naming the backend. Nothing set
  * is refused because opening a default file there once made a person's run
  * by hand print an empty world instead of saying it looked at none. */
-struct ds *ds_open_from_env(struct as_error *err)
+static struct ds *open_from_env(bool read_only, struct as_error *err)
 {
     const char *choice = env("AUTOSCALE_DATASTORE");
     const char *url = env("ST2_ACTION_API_URL") ? env("ST2_ACTION_API_URL")
@@ -118,9 +124,20 @@ struct ds *ds_open_from_env(struct as_error *err)
     char *path = ds_default_db_path();
     /* Outside st2 the file decides which world a person sees: say which. */
     log_info("datastore: embedded at %s", path);
-    struct ds *ds = ds_open_embedded(path, err);
+    struct ds *ds = open_embedded(path, read_only, err);
     free(path);
     return ds;
+}
+
+struct ds *ds_open_from_env(struct as_error *err)
+{
+    return open_from_env(false, err);
+}
+
+struct ds *ds_open_from_env_read_only(struct as_error *err)
+{
+    struct ds *ds = open_from_env(true, err);
+    return ds ? ds_read_only(ds) : NULL;
 }
 
 void ds_close(struct ds *ds)
@@ -198,4 +215,19 @@ int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
         return -1;
     ds_list_sort(out);
     return 0;
+}
+
+int ds_each(struct ds *ds, const char *prefix, ds_each_fn fn, void *arg,
+            struct as_error *err)
+{
+    if (check_key(prefix, "prefix", err) < 0)
+        return -1;
+    if (ds->ops->each)
+        return ds->ops->each(ds, prefix, fn, arg, err);
+    struct ds_list l = {0};
+    int rc = ds_list(ds, prefix, &l, err);
+    for (size_t i = 0; i < l.count && rc == 0; i++)
+        rc = fn(arg, l.items[i].name, l.items[i].value, err) < 0 ? -1 : 0;
+    ds_list_clear(&l);
+    return rc;
 }

@@ -57,9 +57,17 @@ struct ds_st2_config {
 struct ds_config {
     const char *path;         /* the SQLite file */
     struct ds_st2_config st2;
+    /* The caller only reads: the embedded file is opened read-only where
+     * it can be, read-write where it cannot (ds_embedded.c); st2 ignores
+     * it. Writes are not refused by this alone: see ds_read_only. */
+    bool read_only;
 };
 
 struct ds *ds_open_from_env(struct as_error *err);
+/* The same store for a caller that only reads (asg_get, asg_list, the
+ * operator commands): opened with read_only, behind ds_read_only. Costs
+ * the embedded store's readers no file creation or checkpoint. */
+struct ds *ds_open_from_env_read_only(struct as_error *err);
 /* The backend of that name ("embedded", "st2"); another is AS_EXIT_BADINPUT
  * "bad_datastore". */
 struct ds *ds_open(const char *backend, const struct ds_config *cfg, struct as_error *err);
@@ -81,6 +89,18 @@ int ds_del(struct ds *ds, const char *key, struct as_error *err);
 /* ds_del every key of l, in order, stopping at the first failure. */
 int ds_del_list(struct ds *ds, const struct ds_list *l, struct as_error *err);
 int ds_list(struct ds *ds, const char *prefix, struct ds_list *out,
+            struct as_error *err);
+/* What ds_each calls for each entry; name and value are borrowed for the
+ * call only. 0 to go on, or -1 with err to stop the walk. */
+typedef int (*ds_each_fn)(void *arg, const char *name, const char *value,
+                          struct as_error *err);
+/* Call fn on every live key starting with prefix, in the order ds_list
+ * gives, without building the list: a governor tick reads 1,100,000
+ * records of which it keeps a few bytes each, and copying each into a list
+ * first cost more than reading it. fn must not use ds meanwhile (the
+ * embedded backend is in the middle of a statement). 0, or -1 with err: the
+ * store's failure, or fn's. */
+int ds_each(struct ds *ds, const char *prefix, ds_each_fn fn, void *arg,
             struct as_error *err);
 /* Atomic put-if-absent, where the backend has it (ds_can_create); on one
  * without, "unsupported" (AS_EXIT_FAILURE). */

@@ -1,9 +1,9 @@
 /* ds_int.h - the datastore's internal header: the table of operations every
  * backend fills, one extern per backend, and what backends share. Included
  * only by the datastore's own files: datastore.c (the table of backends),
- * the backends (ds_embedded.c, ds_st2.c), ds_list.c and the read-only
- * wrapper ds_readonly.c; and by tests of them (tests' in-memory store is a
- * backend too). Callers use datastore.h.
+ * the backends (ds_embedded.c, ds_st2.c), ds_list.c, the read-only
+ * wrapper ds_readonly.c and ds_sqlite.c; and by tests of them (tests'
+ * in-memory store is a backend too). Callers use datastore.h.
  *
  * Adding a backend: a ds_<name>.c that includes this header and defines
  * `const struct ds_ops ds_<name>_ops`, an extern below, and its line in
@@ -36,6 +36,12 @@ struct ds_ops {
      * nothing written). lib/store/claim.c builds its claims on it when present. */
     int (*create)(struct ds *ds, const char *key, const char *value, long ttl_s,
                   struct as_error *err);
+    /* Optional: ds_each's walk (datastore.h) straight from the backend's
+     * rows. NULL: datastore.c lists, then walks the list; so st2 does,
+     * whose pages must all be in and deduplicated before any entry is
+     * known to be final, and so do wrappers. */
+    int (*each)(struct ds *ds, const char *prefix, ds_each_fn fn, void *arg,
+                struct as_error *err);
 };
 
 struct ds {
@@ -48,7 +54,13 @@ extern const struct ds_ops ds_st2_ops;
 
 /* The embedded backend's listing statements and expiry sweep, for
  * tests/unit/store/test_ds_embedded.c to check their query plans. */
-extern const char ds_embedded_sql_list[], ds_embedded_sql_list_from[], ds_embedded_sql_purge[];
+extern const char ds_embedded_sql_list[], ds_embedded_sql_expired[],
+    ds_embedded_sql_purge[];
+
+/* SQLite set up as the embedded backend wants it, before its first open
+ * (ds_sqlite.c; with a static SQLite that file also leaves out the
+ * extensions the store never uses). */
+void ds_sqlite_init(void);
 
 /* Sort l by name unless it already is (both backends list in name order:
  * the check is O(n), sorting 100,000 entries again is not free). */

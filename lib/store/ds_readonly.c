@@ -1,6 +1,9 @@
 /* ds_readonly.c - a read-only view of an open store (datastore.h): reads
  * pass through, every write is refused with "read_only". The operator
- * commands (actions/runner/cli.c) look at the world through it. */
+ * commands (actions/runner/cli.c) and the actions that only read (asg_get,
+ * asg_list) look at the world through it (ds_open_from_env_read_only), so
+ * a write that creeps into their path fails the same way on both backends,
+ * whether or not the embedded file could be opened read-only. */
 #include "datastore.h"
 #include "ds_int.h"
 #include "xalloc.h"
@@ -31,7 +34,7 @@ static int ro_list(struct ds *ds, const char *prefix, struct ds_list *out,
 static int refuse(const char *key, struct as_error *err)
 {
     return as_fail(err, AS_EXIT_FAILURE, "read_only",
-                   "the operator commands change nothing (a write of %s was refused)", key);
+                   "this datastore was opened read-only: a write of %s was refused", key);
 }
 
 static int ro_put(struct ds *ds, const char *key, const char *value, long ttl_s,
