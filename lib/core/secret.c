@@ -19,6 +19,7 @@
 #include "secret.h"
 #include "xalloc.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,13 +310,14 @@ static int by_start(const void *a, const void *b)
     return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] > y[1]) - (x[1] < y[1]);
 }
 
-char *secret_scrub(const char *s)
+/* secret_scrub, or when nothing is masked and !copy, NULL. */
+static char *scrub(const char *s, bool copy)
 {
     if (!s)
         s = "";
     size_t n = strlen(s);
     if (nsecrets == 0)
-        return xstrdup(s);
+        return copy ? xstrdup(s) : NULL;
 
     struct spans sp = {0};
     struct view text = {(char *)s, n, NULL, NULL};
@@ -323,7 +325,7 @@ char *secret_scrub(const char *s)
     search(&text, n < UINT32_MAX ? 0 : DEPTH, &sp);
     if (sp.n == 0) {
         free(sp.a);
-        return xstrdup(s);
+        return copy ? xstrdup(s) : NULL;
     }
     qsort(sp.a, sp.n, sizeof *sp.a, by_start);
 
@@ -345,6 +347,16 @@ char *secret_scrub(const char *s)
     memcpy(w, s + r, n - r + 1);
     free(sp.a);
     return out;
+}
+
+char *secret_scrub(const char *s)
+{
+    return scrub(s, true);
+}
+
+char *secret_scrub_changed(const char *s)
+{
+    return scrub(s, false);
 }
 
 void secret_scrub_buf(char *buf, size_t size)

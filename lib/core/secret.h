@@ -18,6 +18,10 @@ void secret_register(const char *value);
 /* A new copy of s with every registered secret replaced by "***" (never
  * NULL: xalloc.h). */
 char *secret_scrub(const char *s);
+/* The same, but NULL when nothing is to be masked (the usual case): s
+ * itself can then be printed, without a copy. A governor tick prints
+ * 1.7 MB for 10,000 groups, and copying it cost a page fault every 4 KiB. */
+char *secret_scrub_changed(const char *s);
 
 /* Scrub in place into a fixed buffer (for error messages). */
 void secret_scrub_buf(char *buf, size_t size);

@@ -31,11 +31,69 @@ const char *gov_severity_name(enum gov_severity s)
 static void say(struct gov_decision *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* buf (24 bytes) holding v in decimal, as "%lld" prints it. */
+static const char *decimal(char *buf, long long v)
+{
+    char *p = buf + 23;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    *p = '\0';
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+/* The next piece of the format at *f, moving *f past it: a run of the
+ * format's own text, or what one conversion prints (into num when a
+ * number); *n its length. NULL for a conversion say() leaves to vsnprintf. */
+static const char *piece(const char **f, va_list *ap, char num[24], size_t *n)
+{
+    const char *p = *f, *s;
+    if (*p != '%') {
+        *n = strcspn(p, "%");
+        *f = p + *n;
+        return p;
+    }
+    if (p[1] == 's')
+        s = va_arg(*ap, const char *), *f = p + 2;
+    else if (p[1] == 'd')
+        s = decimal(num, va_arg(*ap, int)), *f = p + 2;
+    else if (strncmp(p + 1, "lld", 3) == 0)
+        s = decimal(num, va_arg(*ap, long long)), *f = p + 4;
+    else
+        return NULL;
+    *n = strlen(s);
+    return s;
+}
+
+/* vsnprintf into out->reason, done by hand for the only conversions the
+ * reasons use (%s, %d, %lld): vsnprintf was a tenth of a tick over 10,000
+ * groups. Any other conversion hands the whole format to vsnprintf, so a
+ * new reason cannot come out wrong; the format attribute has the compiler
+ * check the arguments either way. */
 static void say(struct gov_decision *out, const char *fmt, ...)
 {
-    va_list ap;
+    char *w = out->reason, *end = out->reason + sizeof out->reason - 1, num[24];
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(out->reason, sizeof out->reason, fmt, ap);
+    va_copy(again, ap);
+    for (const char *f = fmt; *f && w < end;) {
+        size_t n;
+        const char *s = piece(&f, &ap, num, &n);
+        if (!s) {
+            vsnprintf(out->reason, sizeof out->reason, fmt, again);
+            w = NULL;
+            break;
+        }
+        n = n < (size_t)(end - w) ? n : (size_t)(end - w);
+        memcpy(w, s, n);
+        w += n;
+    }
+    if (w)
+        *w = '\0';
+    va_end(again);
     va_end(ap);
 }
 
@@ -223,7 +281,74 @@ void governor_decide(const struct gov_input *in, struct gov_decision *out)
     }
 }
 
-/* ---- building the input from the datastore's records ---- */
+/* ---- building the input, record by record ---- */
+
+void gov_input_init(struct gov_input *in, const struct group *spec, long long now)
+{
+    memset(in, 0, sizeof *in);
+    in->spec = spec;
+    in->now = now;
+}
+
+/* Deleting and unknown nodes are neither capacity nor a problem. */
+void gov_input_add_node(struct gov_input *in, enum node_state s)
+{
+    switch (s) {
+    case NODE_BUILDING: in->building++; break;
+    case NODE_ACTIVE: in->active++; break;
+    case NODE_DRAINING: in->draining++; break;
+    case NODE_FAILED: in->failed++; break;
+    default: break;
+    }
+}
+
+/* One incident is in alert over [opened, min(closed, opened + max_age)).
+ * Everything the governor needs follows from that interval, and it is the
+ * same whatever order the incidents come in. */
+void gov_input_add_incident(struct gov_input *in, const struct gov_incident *inc,
+                            long long incident_max_age)
+{
+    long long max_age = incident_max_age > 0 ? incident_max_age : 0;
+    long long opened = inc->opened_at;
+
+    if (inc->open && opened == 0)
+        return; /* cannot age, so cannot count: see governor.h */
+    long long end = opened == 0                    ? LLONG_MAX
+                    : opened > LLONG_MAX - max_age ? LLONG_MAX
+                                                   : opened + max_age;
+    if (inc->open && in->now < end) {
+        enum gov_severity s = inc->critical ? GOV_SEV_CRITICAL : GOV_SEV_WARNING;
+        if (s > in->alert)
+            in->alert = s;
+        return;
+    }
+    if (!inc->open) {
+        long long closed = inc->closed_at;
+        if (closed == 0)
+            closed = opened; /* closed, time lost: it ended no later than it began */
+        if (closed < end)
+            end = closed;
+    }
+    if (end > in->alert_cleared_at)
+        in->alert_cleared_at = end;
+}
+
+void gov_input_add_event(struct gov_input *in, const struct gov_op *ev)
+{
+    if (ev->op == GOV_SCALE_OUT && ev->at > in->last_scale_out_at)
+        in->last_scale_out_at = ev->at;
+    else if (ev->op == GOV_SCALE_IN && ev->at > in->last_scale_in_at)
+        in->last_scale_in_at = ev->at;
+}
+
+/* A lease's start counts as its op's latest, held or expired. */
+void gov_input_set_lease(struct gov_input *in, const struct gov_op *lease)
+{
+    gov_input_add_event(in, lease);
+    in->lease_held = lease->expires_at <= 0 || lease->expires_at > in->now;
+}
+
+/* ---- the same from parsed records ---- */
 
 static long long time_field(struct json_object *o, const char *key)
 {
@@ -231,7 +356,28 @@ static long long time_field(struct json_object *o, const char *key)
     return t > 0 ? t : 0;
 }
 
-/* Deleting and unknown nodes are neither capacity nor a problem. */
+static enum gov_action op_named(const char *op)
+{
+    return strcmp(op, "scale_out") == 0 ? GOV_SCALE_OUT
+           : strcmp(op, "scale_in") == 0 ? GOV_SCALE_IN
+                                          : GOV_NONE;
+}
+
+void gov_incident_from_json(struct json_object *rec, struct gov_incident *out)
+{
+    out->open = strcmp(jx_str(rec, "state", ""), "open") == 0;
+    out->critical = strcmp(jx_str(rec, "severity", ""), "critical") == 0;
+    out->opened_at = time_field(rec, "opened_at");
+    out->closed_at = time_field(rec, "closed_at");
+}
+
+void gov_op_from_json(struct json_object *rec, struct gov_op *out)
+{
+    out->op = op_named(jx_str(rec, "op", ""));
+    out->at = time_field(rec, "at");
+    out->expires_at = jx_int(rec, "expires_at", 0);
+}
+
 static void count_nodes(const struct asg_state *st, struct gov_input *in)
 {
     long long c[NODE_UNKNOWN + 1];
@@ -242,68 +388,27 @@ static void count_nodes(const struct asg_state *st, struct gov_input *in)
     in->failed = (int)c[NODE_FAILED];
 }
 
-/* One incident is in alert over [opened, min(closed, opened + max_age)).
- * Everything the governor needs follows from that interval. */
-static void add_incident(struct json_object *inc, long long now, long long max_age,
-                         struct gov_input *in)
-{
-    long long opened = time_field(inc, "opened_at");
-    bool open = strcmp(jx_str(inc, "state", ""), "open") == 0;
-
-    if (open && opened == 0)
-        return; /* cannot age, so cannot count: see governor.h */
-    long long end = opened == 0                    ? LLONG_MAX
-                    : opened > LLONG_MAX - max_age ? LLONG_MAX
-                                                   : opened + max_age;
-    if (open && now < end) {
-        enum gov_severity s = strcmp(jx_str(inc, "severity", ""), "critical") == 0
-                                  ? GOV_SEV_CRITICAL
-                                  : GOV_SEV_WARNING;
-        if (s > in->alert)
-            in->alert = s;
-        return;
-    }
-    if (!open) {
-        long long closed = time_field(inc, "closed_at");
-        if (closed == 0)
-            closed = opened; /* closed, time lost: it ended no later than it began */
-        if (closed < end)
-            end = closed;
-    }
-    if (end > in->alert_cleared_at)
-        in->alert_cleared_at = end;
-}
-
-static void note_op(const char *op, long long at, struct gov_input *in)
-{
-    if (strcmp(op, "scale_out") == 0 && at > in->last_scale_out_at)
-        in->last_scale_out_at = at;
-    else if (strcmp(op, "scale_in") == 0 && at > in->last_scale_in_at)
-        in->last_scale_in_at = at;
-}
-
 void governor_input_from_state(const struct asg_state *st, long long now,
                                struct gov_input *in)
 {
-    memset(in, 0, sizeof *in);
-    in->spec = &st->spec;
-    in->now = now;
+    gov_input_init(in, &st->spec, now);
     count_nodes(st, in);
 
-    long long max_age = st->spec.incident_max_age > 0 ? st->spec.incident_max_age : 0;
     size_t n = json_object_array_length(st->incidents);
-    for (size_t i = 0; i < n; i++)
-        add_incident(json_object_array_get_idx(st->incidents, i), now, max_age, in);
-
+    for (size_t i = 0; i < n; i++) {
+        struct gov_incident inc;
+        gov_incident_from_json(json_object_array_get_idx(st->incidents, i), &inc);
+        gov_input_add_incident(in, &inc, st->spec.incident_max_age);
+    }
     n = json_object_array_length(st->events);
     for (size_t i = 0; i < n; i++) {
-        struct json_object *e = json_object_array_get_idx(st->events, i);
-        note_op(jx_str(e, "op", ""), time_field(e, "at"), in);
+        struct gov_op ev;
+        gov_op_from_json(json_object_array_get_idx(st->events, i), &ev);
+        gov_input_add_event(in, &ev);
     }
-
     if (st->lease) {
-        long long expires = jx_int(st->lease, "expires_at", 0);
-        note_op(jx_str(st->lease, "op", ""), time_field(st->lease, "at"), in);
-        in->lease_held = expires <= 0 || expires > now;
+        struct gov_op lease;
+        gov_op_from_json(st->lease, &lease);
+        gov_input_set_lease(in, &lease);
     }
 }

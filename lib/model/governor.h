@@ -2,10 +2,10 @@
  * alert and its history, scale out, scale in, or do nothing, and say why.
  *
  * governor_decide() is pure: no I/O, no clock. The tick (governor_tick.h)
- * loads the state, asks governor_input_from_state() for the input (its
- * caller owns the clock reading and passes `now`), decides, and takes the
- * lease. The
- * 2015 original failed three ways, and each rule below answers one:
+ * builds the input from the stored records (governor_input_from_state()
+ * for one group, governor_load.h for every group; its caller owns the clock
+ * reading and passes `now`), decides, and takes the lease. The 2015
+ * original failed three ways, and each rule below answers one:
  *
  *  - its recovery webhook was lost, so groups grew to max and never shrank:
  *    an incident stops counting incident_max_age after it opened, even if
@@ -50,7 +50,10 @@
 #ifndef AS_GOVERNOR_H
 #define AS_GOVERNOR_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
+
+#include "node.h"
 
 struct group;
 struct asg_state;
@@ -105,5 +108,41 @@ const char *gov_severity_name(enum gov_severity s); /* "none" "warning" "critica
  * Negative times are treated as absent. in->spec points into st. */
 void governor_input_from_state(const struct asg_state *st, long long now,
                                struct gov_input *in);
+
+/* ---- the input, record by record ----
+ *
+ * governor_input_from_state() and the tick's reader of every group
+ * (governor_load.h, which reads most records without json-c) both build
+ * the input through these, so each rule above lives in one place. */
+
+/* What the rules read of an incident record. */
+struct gov_incident {
+    bool open;                      /* "state" is "open" */
+    bool critical;                  /* "severity" is "critical"; else a warning */
+    long long opened_at, closed_at; /* <= 0 or not an integer: 0 */
+};
+
+/* What they read of a scaling event ({"op","at"}) or a lease ({"op","at",
+ * "expires_at"}). */
+struct gov_op {
+    enum gov_action op;   /* scale_out, scale_in; anything else GOV_NONE */
+    long long at;         /* <= 0 or not an integer: 0 */
+    long long expires_at; /* as stored (<= 0: none); not an integer: 0 */
+};
+
+/* Empty: no nodes, no alert, nothing ever happened. */
+void gov_input_init(struct gov_input *in, const struct group *spec, long long now);
+void gov_input_add_node(struct gov_input *in, enum node_state s);
+/* incident_max_age as the spec says (<= 0 counts as 0). */
+void gov_input_add_incident(struct gov_input *in, const struct gov_incident *inc,
+                            long long incident_max_age);
+void gov_input_add_event(struct gov_input *in, const struct gov_op *ev);
+/* The group's lease (one; in->now is when it is judged held). */
+void gov_input_set_lease(struct gov_input *in, const struct gov_op *lease);
+
+/* The same fields from a parsed record (borrowed); a missing or mistyped
+ * field reads as above. */
+void gov_incident_from_json(struct json_object *rec, struct gov_incident *out);
+void gov_op_from_json(struct json_object *rec, struct gov_op *out);
 
 #endif

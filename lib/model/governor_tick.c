@@ -1,13 +1,25 @@
-/* governor_tick.c - see governor_tick.h. */
+/* governor_tick.c - see governor_tick.h.
+ *
+ * The decisions are written out as JSON text as they are made, not built
+ * into a json-c tree first: a tree of 100,000 decisions (eight members
+ * each, each member an allocation) and its serialisation cost more than
+ * reading and deciding. The text is exactly what json-c prints for that
+ * tree (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, the front
+ * end's flags), and *out is a json-c object that prints as it. */
 #include "governor_tick.h"
 #include "asg.h"
 #include "governor.h"
+#include "governor_load.h"
 #include "group.h"
 #include "jsonx.h"
 #include "lease.h"
 #include "signals.h"
+#include "xalloc.h"
 
+#include <json-c/printbuf.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int gov_tick_check(const struct gov_tick *t, struct as_error *err)
@@ -19,40 +31,212 @@ int gov_tick_check(const struct gov_tick *t, struct as_error *err)
     return t->name ? group_check_name(t->name, err) : 0;
 }
 
-static struct json_object *decision_json(const struct asg_state *st,
-                                         const struct gov_input *in,
-                                         const struct gov_decision *d, const char *lease)
+/* ---- the text ---- */
+
+struct text {
+    char *p; /* not NUL-terminated: len counts */
+    size_t len, cap;
+};
+
+/* Where to write up to n more bytes; then done() says where writing
+ * stopped. One check per decision instead of one per piece. */
+static char *room(struct text *t, size_t n)
 {
+    if (t->cap - t->len < n)
+        t->p = xgrow(t->p, t->len + n, &t->cap, 1);
+    return t->p + t->len;
+}
+
+static void done(struct text *t, const char *w)
+{
+    t->len = (size_t)(w - t->p);
+}
+
+static char *w_mem(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+
+#define W_LIT(w, lit) w_mem((w), (lit), sizeof(lit) - 1)
+
+/* As "%lld" prints it; snprintf was a tenth of a tick. */
+static char *w_int(char *w, long long v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    return w_mem(w, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* What json-c escapes: the control characters, the quote and the
+ * backslash; and NUL, where a string ends. */
+#define CTL4(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1
+static const bool escaped[256] = {
+    CTL4(0), CTL4(4), CTL4(8), CTL4(12), CTL4(16), CTL4(20), CTL4(24), CTL4(28),
+    ['"'] = 1, ['\\'] = 1,
+};
+
+/* A JSON string as json-c writes it with JSON_C_TO_STRING_NOSLASHESCAPE:
+ * the five short escapes, \u00xx (lower-case hex) for the other control
+ * characters, every other byte as it is; at most 6 bytes a byte, plus 2.
+ * NULL is null. */
+static char *w_str(char *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!s)
+        return W_LIT(w, "null");
+    *w++ = '"';
+    for (unsigned char c;; s++) {
+        while (!escaped[(unsigned char)*s])
+            *w++ = *s++;
+        if (!(c = (unsigned char)*s))
+            break;
+        *w++ = '\\';
+        switch (c) {
+        case '\b': *w++ = 'b'; break;
+        case '\n': *w++ = 'n'; break;
+        case '\r': *w++ = 'r'; break;
+        case '\t': *w++ = 't'; break;
+        case '\f': *w++ = 'f'; break;
+        case '"': case '\\': *w++ = (char)c; break;
+        default:
+            w = W_LIT(w, "u00");
+            *w++ = hex[c >> 4];
+            *w++ = hex[c & 0xf];
+        }
+    }
+    *w++ = '"';
+    return w;
+}
+
+/* The most one decision takes: its strings escaped (6 bytes a byte at
+ * most: a group name, "scale_out", "critical", a reason and a lease id),
+ * three numbers and the rest, under 160 bytes. */
+#define DECISION_MAX \
+    (6 * (GROUP_NAME_MAX + 9 + 8 + sizeof((struct gov_decision *)0)->reason + LEASE_ID_MAX) + \
+     3 * 24 + 160)
+
+/* One decision, after those before it. */
+static void put_decision(struct text *t, const char *group, const struct gov_input *in,
+                         const struct gov_decision *d, const char *lease)
+{
+    const char *action = gov_action_name(d->action), *alert = gov_severity_name(in->alert);
+    char *w = room(t, DECISION_MAX);
+
+    if (t->len)
+        *w++ = ',';
+    w = W_LIT(w, "{\"group\":");
+    w = w_str(w, group);
+    w = W_LIT(w, ",\"action\":");
+    w = w_str(w, action);
+    w = W_LIT(w, ",\"count\":");
+    w = w_int(w, d->count);
+    w = W_LIT(w, ",\"capacity_before\":");
+    w = w_int(w, d->capacity_before);
+    w = W_LIT(w, ",\"capacity_after\":");
+    w = w_int(w, d->capacity_after);
+    w = W_LIT(w, ",\"alert\":");
+    w = w_str(w, alert);
+    w = W_LIT(w, ",\"reason\":");
+    w = w_str(w, d->reason);
+    w = W_LIT(w, ",\"lease_id\":");
+    w = w_str(w, lease);
+    w = W_LIT(w, "}");
+    done(t, w);
+}
+
+/* ---- the document ---- */
+
+/* {evaluated, acting, dry_run, now, decisions}: the head is known only
+ * once every decision is made, so it is written apart and printed first. */
+struct doc {
+    struct text head, decisions;
+};
+
+static int doc_print(struct json_object *o, struct printbuf *pb, int level, int flags)
+{
+    const struct doc *d = json_object_get_userdata(o);
+    const struct text *parts[] = {&d->head, &d->decisions};
+    (void)level, (void)flags;
+    for (size_t i = 0; i < 2; i++)
+        for (size_t at = 0; at < parts[i]->len;) { /* printbuf counts in int */
+            int n = parts[i]->len - at > INT_MAX / 2 ? INT_MAX / 2
+                                                    : (int)(parts[i]->len - at);
+            if (printbuf_memappend(pb, parts[i]->p + at, n) < 0)
+                return -1;
+            at += (size_t)n;
+        }
+    return printbuf_memappend(pb, "]}", 2);
+}
+
+static void doc_free(struct json_object *o, void *userdata)
+{
+    struct doc *d = userdata;
+    (void)o;
+    free(d->head.p);
+    free(d->decisions.p);
+    free(d);
+}
+
+/* *out: takes d. */
+static struct json_object *doc_object(struct doc *d, size_t evaluated, long long acting,
+                                      bool dry_run, long long now)
+{
+    char *w = room(&d->head, 160);
+    w = W_LIT(w, "{\"evaluated\":");
+    w = w_int(w, (long long)evaluated);
+    w = W_LIT(w, ",\"acting\":");
+    w = w_int(w, acting);
+    if (dry_run)
+        w = W_LIT(w, ",\"dry_run\":true,\"now\":");
+    else
+        w = W_LIT(w, ",\"dry_run\":false,\"now\":");
+    w = w_int(w, now);
+    w = W_LIT(w, ",\"decisions\":[");
+    done(&d->head, w);
     struct json_object *o = jx_new_object();
-    jx_add_str(o, "group", st->spec.name);
-    jx_add_str(o, "action", gov_action_name(d->action));
-    jx_add_int(o, "count", d->count);
-    jx_add_int(o, "capacity_before", d->capacity_before);
-    jx_add_int(o, "capacity_after", d->capacity_after);
-    jx_add_str(o, "alert", gov_severity_name(in->alert));
-    jx_add_str(o, "reason", d->reason);
-    jx_add_str(o, "lease_id", lease);
+    json_object_set_serializer(o, doc_print, d, doc_free);
     return o;
 }
+
+/* ---- deciding ---- */
+
+/* The leases this tick took, to give back if it fails part-way. */
+struct taken {
+    struct lease_held {
+        char group[GROUP_NAME_MAX + 1];
+        char id[LEASE_ID_MAX];
+    } *v;
+    size_t n, cap;
+};
+
+struct tick {
+    struct ds *ds;
+    const struct gov_tick *t;
+    long long now, acting;
+    struct doc *doc;
+    struct taken taken;
+};
 
 /* Decide for one group and, when acting, take the lease. A lease another
  * tick (or asg_create's own tick) took between our reading the group and
  * our claim is that group's "none", not a failure of the whole tick.
- * 1: acting, 0: not, -1: failed. */
-static int tick_one(struct ds *ds, const struct asg_state *st, long long now, bool act,
-                    long ttl, struct json_object *list, struct as_error *err)
+ * 0, or -1 with err. */
+static int decide(struct tick *k, const struct gov_input *in, struct as_error *err)
 {
-    struct gov_input in;
+    const char *group = in->spec->name;
     struct gov_decision d;
     char lease[LEASE_ID_MAX] = "";
 
-    if (strcmp(st->spec.status, "active") != 0)
-        return 0; /* being deleted: the governor keeps its hands off */
-    governor_input_from_state(st, now, &in);
-    governor_decide(&in, &d);
-    if (d.action != GOV_NONE && act) {
-        int rc = lease_take(ds, st->spec.name, gov_action_name(d.action), d.count,
-                            d.reason, now, ttl, lease, err);
+    governor_decide(in, &d);
+    if (d.action != GOV_NONE && k->t->act) {
+        int rc = lease_take(k->ds, group, gov_action_name(d.action), d.count, d.reason,
+                            k->now, (long)k->t->lease_ttl, lease, err);
         if (rc < 0)
             return -1;
         if (rc == LEASE_TAKEN) {
@@ -64,55 +248,83 @@ static int tick_one(struct ds *ds, const struct asg_state *st, long long now, bo
                      "flight, so nothing more is decided now");
         }
     }
-    json_object_array_add(list, decision_json(st, &in, &d, lease[0] ? lease : NULL));
-    return d.action != GOV_NONE;
+    if (lease[0]) {
+        struct taken *tk = &k->taken;
+        tk->v = xgrow(tk->v, tk->n + 1, &tk->cap, sizeof *tk->v);
+        snprintf(tk->v[tk->n].group, sizeof tk->v[tk->n].group, "%s", group);
+        memcpy(tk->v[tk->n++].id, lease, sizeof lease);
+    }
+    put_decision(&k->doc->decisions, group, in, &d, lease[0] ? lease : NULL);
+    k->acting += d.action != GOV_NONE;
+    return 0;
 }
 
 /* A tick that fails part-way prints no decisions, so nobody would dispatch
  * the leases it already took: give them back (best effort; what cannot be
  * released expires with lease_ttl) so the next tick decides those groups
  * again instead of leaving them frozen. */
-static void release_taken(struct ds *ds, struct json_object *list)
+static void release_taken(struct tick *k)
 {
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
-        struct json_object *d = json_object_array_get_idx(list, i), *out = NULL;
-        const char *lease = jx_str(d, "lease_id", NULL);
+    for (size_t i = 0; i < k->taken.n; i++) {
+        struct json_object *out = NULL;
         struct as_error ignored;
-        if (lease && lease_release(ds, jx_str(d, "group", ""), lease, &out, &ignored) == 0)
+        if (lease_release(k->ds, k->taken.v[i].group, k->taken.v[i].id, &out,
+                          &ignored) == 0)
             json_object_put(out);
     }
+}
+
+/* Groups not "active" are being deleted: the governor keeps its hands off. */
+static int tick_one(struct tick *k, size_t *evaluated, struct as_error *err)
+{
+    struct asg_state st;
+    struct gov_input in;
+    int rc = 0;
+
+    if (asg_state_load(k->ds, k->t->name, &st, err) < 0)
+        return -1;
+    if (strcmp(st.spec.status, "active") == 0) {
+        governor_input_from_state(&st, k->now, &in);
+        rc = decide(k, &in, err);
+    }
+    asg_state_clear(&st);
+    *evaluated = 1;
+    return rc;
+}
+
+static int tick_all(struct tick *k, size_t *evaluated, struct as_error *err)
+{
+    struct gov_groups gs;
+    int rc = 0;
+
+    if (gov_groups_load(k->ds, k->now, &gs, err) < 0)
+        return -1;
+    for (size_t i = 0; i < gs.n && rc == 0 && !as_interrupted(); i++) {
+        struct group spec;
+        struct gov_input in;
+        if (!gs.v[i].spec.active)
+            continue;
+        gov_group_input(&gs.v[i], &spec, &in);
+        rc = decide(k, &in, err);
+    }
+    *evaluated = gs.n;
+    gov_groups_clear(&gs);
+    return rc;
 }
 
 int gov_tick_run(struct ds *ds, const struct gov_tick *t, long long now,
                  struct json_object **out, struct as_error *err)
 {
-    struct asg_state one, *st = &one;
-    size_t n = 1;
-    long long acting = 0;
-    int rc = 0;
+    struct tick k = {.ds = ds, .t = t, .now = now, .doc = xcalloc(1, sizeof *k.doc)};
+    size_t evaluated = 0;
 
-    if ((t->name ? asg_state_load(ds, t->name, &one, err)
-                 : asg_state_load_all(ds, &st, &n, err)) < 0)
-        return -1;
-    struct json_object *list = jx_new_array();
-    for (size_t i = 0; i < n && rc >= 0 && !as_interrupted(); i++) {
-        rc = tick_one(ds, &st[i], now, t->act, (long)t->lease_ttl, list, err);
-        acting += rc > 0;
-    }
-    if (t->name)
-        asg_state_clear(&one);
-    else
-        asg_state_free_all(st, n);
+    int rc = t->name ? tick_one(&k, &evaluated, err) : tick_all(&k, &evaluated, err);
     if (rc < 0) {
-        release_taken(ds, list);
-        json_object_put(list);
-        return -1;
+        release_taken(&k);
+        doc_free(NULL, k.doc);
+    } else {
+        *out = doc_object(k.doc, evaluated, k.acting, !t->act, now);
     }
-    *out = jx_new_object();
-    jx_add_int(*out, "evaluated", (long long)n);
-    jx_add_int(*out, "acting", acting);
-    jx_add_bool(*out, "dry_run", !t->act);
-    jx_add_int(*out, "now", now);
-    json_object_object_add(*out, "decisions", list);
-    return 0;
+    free(k.taken.v);
+    return rc;
 }

@@ -25,14 +25,18 @@ struct gov_tick {
  * range, a valid group name. AS_EXIT_BADINPUT. */
 int gov_tick_check(const struct gov_tick *t, struct as_error *err);
 
-/* Run the tick at `now` (epoch seconds). *out is {evaluated, acting,
- * dry_run, now, decisions: [{group, action, count, capacity_before,
- * capacity_after, alert, reason, lease_id}]}. Groups not "active" (being
- * deleted) are skipped. A lease another tick took first makes that group's
- * decision "none", not a failure. A signal (as_interrupted) stops the tick
- * between groups, with the decisions made so far. A tick that fails
- * part-way returns -1 and gives back the leases it took, best effort,
- * since nobody would dispatch them. */
+/* Run the tick at `now` (epoch seconds). *out (new) prints as {evaluated,
+ * acting, dry_run, now, decisions: [{group, action, count,
+ * capacity_before, capacity_after, alert, reason, lease_id}]}: its text was
+ * written as the tick decided (governor_tick.c), so it is a json-c object
+ * with nothing inside to look up; parse what json_object_to_json_string
+ * gives to read it. Every group is read through governor_load.h, one group
+ * (name) through asg_state_load(). Groups not "active" (being deleted) are
+ * skipped. A lease another tick took first makes that group's decision
+ * "none", not a failure. A signal (as_interrupted) stops the tick between
+ * groups, with the decisions made so far. A tick that fails part-way
+ * returns -1 and gives back the leases it took, best effort, since nobody
+ * would dispatch them. */
 int gov_tick_run(struct ds *ds, const struct gov_tick *t, long long now,
                  struct json_object **out, struct as_error *err);
 

@@ -86,6 +86,20 @@ static void test_no_secrets_is_identity(void **state)
     assert_scrub(NULL, "");
 }
 
+/* secret_scrub_changed copies only a text it masks something in. */
+static void test_scrub_changed_copies_only_changes(void **state)
+{
+    (void)state;
+    assert_null(secret_scrub_changed("nothing registered yet"));
+    secret_register("hunter2-abc");
+    assert_null(secret_scrub_changed("nothing to hide here"));
+    assert_null(secret_scrub_changed(NULL));
+    char *out = secret_scrub_changed("pw=hunter2-abc, pw=hunter2%2Dabc");
+    assert_non_null(out);
+    assert_string_equal(out, "pw=***, pw=***");
+    free(out);
+}
+
 static void test_registered_secret_scrubbed(void **state)
 {
     (void)state;
@@ -526,6 +540,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_no_secrets_is_identity),
+        T(test_scrub_changed_copies_only_changes),
         T(test_registered_secret_scrubbed),
         T(test_multiple_occurrences),
         T(test_multiple_secrets),

@@ -1,0 +1,46 @@
+/* governor_load.h - every group's input to the governor, as a tick over all
+ * groups needs it: read in five walks of the store (ds_each: specs, nodes,
+ * incidents, events, leases), each record folded into its group's input as
+ * it passes (governor.h's gov_input_add_*) and then forgotten.
+ *
+ * It reads what asg_state_load_all() and governor_input_from_state() read,
+ * to the same input, for ~200 bytes a group instead of a struct asg_state
+ * with three JSON arrays: which groups count (a spec group_from_json
+ * refuses is left out), which record goes to which group, a corrupt
+ * record skipped, node states read with jx_peek_str, and the last lease
+ * record of a group the one that counts. */
+#ifndef AS_GOVERNOR_LOAD_H
+#define AS_GOVERNOR_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "datastore.h"
+#include "error.h"
+#include "governor.h"
+#include "governor_record.h"
+
+struct gov_group {
+    struct gov_spec spec;
+    struct gov_input in; /* its nodes, incidents and events; in.spec NULL */
+    struct gov_op lease; /* the group's lease record, when has_lease */
+    bool has_lease;
+};
+
+struct gov_groups {
+    struct gov_group *v; /* in the order of their spec keys */
+    size_t n, cap;
+};
+
+/* Every group's spec and records, judged at `now`: 0 with *gs filled (clear
+ * it with gov_groups_clear), or -1 with err and *gs empty. */
+int gov_groups_load(struct ds *ds, long long now, struct gov_groups *gs,
+                    struct as_error *err);
+void gov_groups_clear(struct gov_groups *gs);
+
+/* The input governor_decide() takes for gg, its spec built into *spec
+ * (which must outlive *in). */
+void gov_group_input(const struct gov_group *gg, struct group *spec,
+                     struct gov_input *in);
+
+#endif

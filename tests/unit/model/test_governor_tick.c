@@ -1,0 +1,492 @@
+/* test_governor_tick.c - a tick over every group (lib/model/governor_tick.c,
+ * governor_load.c) against the reference it replaced: asg_state_load_all,
+ * governor_input_from_state, governor_decide and a json-c tree printed with
+ * the front end's flags. Stores of generated groups of every shape (odd
+ * specs, node states, incidents, events, leases, records of no group, keys
+ * of odd shapes, expired keys) on both backends must print byte for byte
+ * the same document; then acting (the leases taken, the ones found taken)
+ * and a tick that fails part-way (the leases it took given back). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asg.h"
+#include "datastore.h"
+#include "ds_int.h" /* a store that fails on demand wraps the embedded one */
+#include "fake_st2.h"
+#include "governor.h"
+#include "governor_tick.h"
+#include "jsonx.h"
+#include "keys.h"
+#include "log.h"
+#include "test_util.h"
+#include "xalloc.h"
+
+#define TOKEN "tok-tick-0123456789abcdef"
+#define T0 1700000000LL      /* when the records are written */
+#define LATER "1700000100"   /* the store's clock for the tick: short TTLs gone */
+#define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct fixture {
+    char dir[64], path[128];
+    struct fake_st2 *fake;
+    struct ds *ds;
+};
+
+static struct ds *open_embedded(struct fixture *f, const char *now)
+{
+    struct as_error err = {0};
+    setenv("AUTOSCALE_TEST_NOW", now, 1);
+    struct ds *ds = ds_open_embedded(f->path, &err);
+    if (!ds)
+        fail_msg("ds_open_embedded: %s: %s", err.code, err.message);
+    return ds;
+}
+
+static int setup_embedded(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(test_tmpdir(f->dir, sizeof f->dir, "test_governor_tick"), 0);
+    snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
+    f->ds = open_embedded(f, "1700000000");
+    log_set_level(LOG_ERROR);
+    *state = f;
+    return 0;
+}
+
+static int setup_st2(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->fake = fake_st2_start(TOKEN, NULL);
+    assert_non_null(f->fake);
+    struct ds_st2_config cfg = {.base_url = fake_st2_url(f->fake), .auth_token = TOKEN};
+    struct as_error err = {0};
+    f->ds = ds_open_st2(&cfg, &err);
+    assert_non_null(f->ds);
+    log_set_level(LOG_ERROR);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    ds_close(f->ds);
+    if (f->fake)
+        fake_st2_stop(f->fake);
+    else
+        test_rmtree(f->dir);
+    unsetenv("AUTOSCALE_TEST_NOW");
+    free(f);
+    return 0;
+}
+
+/* The store's clock moves on past the short TTLs. */
+static void later(struct fixture *f)
+{
+    if (f->fake) {
+        fake_st2_advance(f->fake, 100);
+        return;
+    }
+    ds_close(f->ds);
+    f->ds = open_embedded(f, LATER);
+}
+
+static void put(struct ds *ds, const char *key, const char *value, long ttl)
+{
+    struct as_error err = {0};
+    if (ds_put(ds, key, value, ttl, &err) < 0)
+        fail_msg("put %s: %s: %s", key, err.code, err.message);
+}
+
+/* ---- a world of odd groups ---- */
+
+static uint64_t rng;
+
+static unsigned pick(unsigned n)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (unsigned)((rng * 2685821657736338717ULL) >> 33) % n;
+}
+
+#define ONE_OF(a) (a)[pick(sizeof(a) / sizeof(a)[0])]
+
+static const char *const ints[] = {"0", "1", "2", "3", "5", "10", "20", "-1", "600",
+                                   "1800", "21600", "null", "\"4\"", "2.0", "007"};
+/* $ stands for the group's name. */
+static const char *const odd_specs[] = {
+    "", "[]", "{\"name\":\"$\"", "{\"name\":\"$\",\"min\":\"2\"}",
+    "{\"name\":\"$\",\"settings\":{\"flavor\":\"m1\"},\"status\":\"active\"}",
+    "{\"n\\u0061me\":\"$\",\"user_data\":\"a\\nb\",\"max\":4}",
+    "{\"name\":\"$\",\"status\":\"deleting\"}", "{\"name\":\"$\",\"status\":99}",
+    "{\"name\":\"$\",\"flavor\":\"caf\xc3\xa9\",\"min\":1,\"max\":1}",
+    "{\"name\":\"web\",\"min\":1}",
+};
+static const char *const states[] = {"building", "active", "active", "active", "draining",
+                                     "failed", "deleting", "exploded", ""};
+static const char *const odd_nodes[] = {
+    "{\"state\":5}", "{\"name\":\"n\"}", "{\"state\":\"act\\u0069ve\"}",
+    "{\"x\":{\"state\":\"active\"},\"state\":\"failed\"}", "{\"state\":\"active\"",
+    "{\"state\":\"building\",\"state\":\"failed\"}", "not json",
+};
+static const char *const odd_keys[] = {
+    "autoscale.node.nospec.n1", "autoscale.node.web", "autoscale.node..x",
+    "autoscale.node.qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq.n", "autoscale.incident.nospec.i",
+    "autoscale.lease.nospec", "autoscale.event.web-2.x", "autoscale.nodes.g0001.x",
+};
+
+static void spec_record(char *buf, size_t size, const char *name)
+{
+    if (!pick(12)) {
+        size_t n = 0;
+        for (const char *p = ONE_OF(odd_specs); *p && n + 40 < size; p++)
+            if (*p == '$')
+                n += (size_t)snprintf(buf + n, size - n, "%s", name);
+            else
+                buf[n++] = *p;
+        buf[n] = '\0';
+        return;
+    }
+    int n = snprintf(buf, size, "{\"name\":\"%s\"", name);
+    static const char *const fields[] = {"min", "max", "desired", "scale_out_step",
+                                         "scale_out_cooldown", "scale_in_step",
+                                         "scale_in_cooldown", "warning_step",
+                                         "incident_max_age"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (pick(2))
+            n += snprintf(buf + n, size - (size_t)n, ",\"%s\":%s", fields[i],
+                          i < 2 && pick(4) ? (const char *[]){"0", "2", "3", "9", "20"}[pick(5)]
+                                           : ONE_OF(ints));
+    if (pick(3))
+        n += snprintf(buf + n, size - (size_t)n, ",\"compute_provider\":\"local\"");
+    snprintf(buf + n, size - (size_t)n, ",\"status\":\"%s\",\"created_at\":1}",
+             pick(8) ? "active" : "deleting");
+}
+
+static void group(struct ds *ds, const char *g)
+{
+    char key[KEY_MAX], value[1024];
+    spec_record(value, sizeof value, g);
+    snprintf(key, sizeof key, "autoscale.spec.%s", g);
+    put(ds, key, value, 0);
+    for (unsigned i = 0, n = pick(14); i < n; i++) {
+        snprintf(key, sizeof key, "autoscale.node.%s.%s-n%02u", g, g, i);
+        if (pick(10))
+            snprintf(value, sizeof value, "{\"name\":\"%s-n%02u\",\"group\":\"%s\",\"state\":\"%s\"}",
+                     g, i, g, ONE_OF(states));
+        else
+            snprintf(value, sizeof value, "%s", ONE_OF(odd_nodes));
+        put(ds, key, value, 0);
+    }
+    for (unsigned i = 0, n = pick(3) ? 0 : 1 + pick(3); i < n; i++) {
+        snprintf(key, sizeof key, "autoscale.incident.%s.i%u", g, i);
+        snprintf(value, sizeof value,
+                 "{\"id\":\"i%u\",\"state\":\"%s\",\"severity\":\"%s\",\"opened_at\":%lld%s}", i,
+                 pick(3) ? "open" : "closed", pick(2) ? "critical" : "warning",
+                 pick(10) ? T0 - (long long)pick(30000) : 0,
+                 pick(2) ? "" : ",\"closed_at\":1699999000,\"title\":\"disk \\u00e9\"");
+        put(ds, key, value, 0);
+    }
+    for (unsigned i = 0, n = pick(3); i < n; i++) {
+        snprintf(key, sizeof key, "autoscale.event.%s.%012lld-scale_out-%u", g, T0 - i, i);
+        snprintf(value, sizeof value, "{\"op\":\"%s\",\"at\":%lld,\"count\":2}",
+                 pick(2) ? "scale_out" : "scale_in", T0 - (long long)pick(4000));
+        put(ds, key, value, pick(5) ? 0 : 10); /* some expired by the tick */
+    }
+    /* a lease, or two keys of one (st2's claim candidates): the last counts */
+    for (unsigned i = 0, n = pick(6) ? 0 : 1 + pick(2); i < n; i++) {
+        snprintf(key, sizeof key, "autoscale.lease.%s%s", g, pick(2) ? "" : ".00000000deadbeef");
+        snprintf(value, sizeof value, "{\"op\":\"%s\",\"at\":%lld,\"expires_at\":%lld}",
+                 pick(2) ? "scale_in" : "scale_out", T0 - (long long)pick(4000),
+                 T0 + (long long)pick(400) - 100); /* held at T0 + 100, or not */
+        put(ds, key, value, pick(4) ? 600 : 10);
+    }
+}
+
+static void world(struct fixture *f, uint64_t seed, int groups)
+{
+    static const char *const named[] = {"web", "web-2", "web2", "a-b", "a", "api-1"};
+    char g[32];
+    rng = seed;
+    for (int i = 0; i < groups; i++) {
+        if (pick(8))
+            snprintf(g, sizeof g, "g%04d", i);
+        else
+            snprintf(g, sizeof g, "%s", ONE_OF(named));
+        group(f->ds, g);
+    }
+    for (size_t i = 0; i < sizeof odd_keys / sizeof odd_keys[0]; i++)
+        put(f->ds, odd_keys[i], "{\"state\":\"active\",\"op\":\"scale_in\",\"at\":5}", 0);
+    later(f);
+}
+
+/* ---- the reference: the tick as it was built before 0.9 ---- */
+
+static struct json_object *decision(const char *group, const struct gov_input *in,
+                                    const struct gov_decision *d)
+{
+    struct json_object *o = jx_new_object();
+    jx_add_str(o, "group", group);
+    jx_add_str(o, "action", gov_action_name(d->action));
+    jx_add_int(o, "count", d->count);
+    jx_add_int(o, "capacity_before", d->capacity_before);
+    jx_add_int(o, "capacity_after", d->capacity_after);
+    jx_add_str(o, "alert", gov_severity_name(in->alert));
+    jx_add_str(o, "reason", d->reason);
+    jx_add_str(o, "lease_id", NULL);
+    return o;
+}
+
+static char *reference(struct ds *ds, const char *name, long long now)
+{
+    struct asg_state one, *st = &one;
+    size_t n = 1;
+    long long acting = 0;
+    struct as_error err = {0};
+    if ((name ? asg_state_load(ds, name, &one, &err) : asg_state_load_all(ds, &st, &n, &err)) < 0)
+        return xasprintf("error %s", err.code);
+    struct json_object *list = jx_new_array();
+    for (size_t i = 0; i < n; i++) {
+        struct gov_input in;
+        struct gov_decision d;
+        if (strcmp(st[i].spec.status, "active") != 0)
+            continue;
+        governor_input_from_state(&st[i], now, &in);
+        governor_decide(&in, &d);
+        acting += d.action != GOV_NONE;
+        json_object_array_add(list, decision(st[i].spec.name, &in, &d));
+    }
+    if (name)
+        asg_state_clear(&one);
+    else
+        asg_state_free_all(st, n);
+    struct json_object *doc = jx_new_object();
+    jx_add_int(doc, "evaluated", (long long)n);
+    jx_add_int(doc, "acting", acting);
+    jx_add_bool(doc, "dry_run", true);
+    jx_add_int(doc, "now", now);
+    json_object_object_add(doc, "decisions", list);
+    char *text = xstrdup(json_object_to_json_string_ext(doc, FLAGS));
+    json_object_put(doc);
+    return text;
+}
+
+static char *tick(struct ds *ds, const char *name, bool act, long long now)
+{
+    struct gov_tick t = {.name = name, .act = act, .lease_ttl = 1800};
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    if (gov_tick_run(ds, &t, now, &out, &err) < 0)
+        return xasprintf("error %s", err.code);
+    char *text = xstrdup(json_object_to_json_string_ext(out, FLAGS));
+    json_object_put(out);
+    return text;
+}
+
+static void assert_same(const char *what, char *got, char *want)
+{
+    if (strcmp(got, want) != 0) {
+        size_t i = 0;
+        while (got[i] && got[i] == want[i])
+            i++;
+        fail_msg("%s differs at byte %zu:\n got  ...%.160s\n want ...%.160s", what, i,
+                 got + (i > 40 ? i - 40 : 0), want + (i > 40 ? i - 40 : 0));
+    }
+    free(got);
+    free(want);
+}
+
+/* ---- the tests ---- */
+
+static void test_dry_run_as_reference(void **state)
+{
+    struct fixture *f = *state;
+    int groups = f->fake ? 120 : 600;
+    world(f, 0x5eed0001, groups);
+    const long long nows[] = {T0 + 100, T0 + 100000, T0 - 50000};
+    for (size_t i = 0; i < sizeof nows / sizeof nows[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "tick at %lld", nows[i]);
+        assert_same(what, tick(f->ds, NULL, false, nows[i]), reference(f->ds, NULL, nows[i]));
+    }
+    const char *names[] = {"web", "web-2", "g0003", "g0004", "nospec", "a-b"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_same(names[i], tick(f->ds, names[i], false, T0 + 100),
+                    reference(f->ds, names[i], T0 + 100));
+}
+
+/* Seeds of every size, the embedded store only (st2's is slower to fill). */
+static void test_many_worlds(void **state)
+{
+    struct fixture *f = *state;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        ds_close(f->ds);
+        remove(f->path);
+        f->ds = open_embedded(f, "1700000000");
+        world(f, seed * 0x9e3779b97f4a7c15ULL, (int)(seed * seed * 3));
+        char what[64];
+        snprintf(what, sizeof what, "world %llu", (unsigned long long)seed);
+        assert_same(what, tick(f->ds, NULL, false, T0 + 100), reference(f->ds, NULL, T0 + 100));
+    }
+}
+
+static void test_empty_store(void **state)
+{
+    struct fixture *f = *state;
+    char *got = tick(f->ds, NULL, false, T0);
+    assert_string_equal(got, "{\"evaluated\":0,\"acting\":0,\"dry_run\":true,\"now\":"
+                             "1700000000,\"decisions\":[]}");
+    free(got);
+    assert_same("empty", tick(f->ds, NULL, false, T0), reference(f->ds, NULL, T0));
+    got = tick(f->ds, "web", false, T0);
+    assert_string_equal(got, "error unknown_group");
+    free(got);
+}
+
+/* Four groups: two to scale, one whose lease record says expired while its
+ * key still lives (so the governor decides, and the lease is found taken),
+ * one at rest. Acting takes the two leases and prints their ids; the next
+ * tick finds them held. */
+static void test_acting(void **state)
+{
+    struct fixture *f = *state;
+    const char *names[] = {"a", "b", "c", "d"};
+    char key[KEY_MAX], value[256];
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "autoscale.spec.%s", names[i]);
+        snprintf(value, sizeof value, "{\"name\":\"%s\",\"min\":%d,\"max\":9}", names[i],
+                 i == 3 ? 0 : 2);
+        put(f->ds, key, value, 0);
+    }
+    put(f->ds, "autoscale.lease.c", "{\"op\":\"scale_out\",\"at\":1,\"expires_at\":2}", 600);
+
+    char *text = tick(f->ds, NULL, true, T0 + 10);
+    struct json_object *doc = json_tokener_parse(text);
+    assert_non_null(doc);
+    assert_int_equal(jx_int(doc, "acting", -1), 2);
+    assert_false(jx_bool(doc, "dry_run", true));
+    struct json_object *list = jx_arr(doc, "decisions");
+    assert_int_equal(json_object_array_length(list), 4);
+    for (int i = 0; i < 4; i++) {
+        struct json_object *d = json_object_array_get_idx(list, i);
+        const char *lease = jx_str(d, "lease_id", NULL);
+        assert_string_equal(jx_str(d, "group", ""), names[i]);
+        if (i < 2) {
+            assert_string_equal(jx_str(d, "action", ""), "scale_out");
+            assert_non_null(lease);
+            struct as_error err = {0};
+            snprintf(key, sizeof key, "autoscale.lease.%s", names[i]);
+            struct ds_list l = {0};
+            assert_int_equal(ds_list(f->ds, key, &l, &err), 0);
+            assert_int_equal(l.count, 1);
+            assert_non_null(strstr(l.items[0].value, lease));
+            ds_list_clear(&l);
+        } else {
+            assert_string_equal(jx_str(d, "action", ""), "none");
+            assert_null(lease);
+        }
+    }
+    assert_non_null(strstr(jx_str(json_object_array_get_idx(list, 2), "reason", ""),
+                           "another operation took the group's lease first"));
+    json_object_put(doc);
+    free(text);
+
+    text = tick(f->ds, NULL, true, T0 + 20);
+    doc = json_tokener_parse(text);
+    assert_int_equal(jx_int(doc, "acting", -1), 0);
+    for (int i = 0; i < 3; i++) /* c's own record still says it expired */
+        assert_non_null(strstr(jx_str(json_object_array_get_idx(jx_arr(doc, "decisions"), i),
+                                      "reason", ""),
+                               i < 2 ? "lease held" : "took the group's lease first"));
+    json_object_put(doc);
+    free(text);
+}
+
+/* A store whose atomic create fails after `creates` successes: the tick
+ * fails on the next lease it takes and must give back those it took. */
+struct failing {
+    struct ds ds;
+    struct ds *inner;
+    int creates;
+};
+
+static struct ds *inner(struct ds *ds) { return ((struct failing *)ds->impl)->inner; }
+
+static int f_get(struct ds *ds, const char *k, char **v, struct as_error *e)
+{
+    return ds_get(inner(ds), k, v, e);
+}
+static int f_put(struct ds *ds, const char *k, const char *v, long t, struct as_error *e)
+{
+    return ds_put(inner(ds), k, v, t, e);
+}
+static int f_del(struct ds *ds, const char *k, struct as_error *e)
+{
+    return ds_del(inner(ds), k, e);
+}
+static int f_list(struct ds *ds, const char *p, struct ds_list *l, struct as_error *e)
+{
+    return ds_list(inner(ds), p, l, e);
+}
+static int f_create(struct ds *ds, const char *k, const char *v, long t, struct as_error *e)
+{
+    struct failing *f = ds->impl;
+    if (f->creates-- <= 0)
+        return as_fail(e, AS_EXIT_FAILURE, "datastore_error", "injected failure");
+    return ds_create(f->inner, k, v, t, e);
+}
+static void f_close(struct ds *ds) { (void)ds; }
+
+static const struct ds_ops failing_ops = {
+    .name = "failing", .get = f_get, .put = f_put, .del = f_del, .list = f_list,
+    .close = f_close, .create = f_create,
+};
+
+static void test_failure_gives_leases_back(void **state)
+{
+    struct fixture *f = *state;
+    char key[KEY_MAX];
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "autoscale.spec.g%d", i);
+        char value[96];
+        snprintf(value, sizeof value, "{\"name\":\"g%d\",\"min\":3,\"max\":9}", i);
+        put(f->ds, key, value, 0);
+    }
+    struct failing fl = {.ds = {&failing_ops, &fl}, .inner = f->ds, .creates = 2};
+    struct gov_tick t = {.act = true, .lease_ttl = 600};
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    assert_int_equal(gov_tick_run(&fl.ds, &t, T0, &out, &err), -1);
+    assert_null(out);
+    assert_string_equal(err.code, "datastore_error");
+    assert_int_equal(fl.creates, -1); /* two taken, the third refused */
+    struct ds_list l = {0};
+    assert_int_equal(ds_list(f->ds, "autoscale.lease.", &l, &err), 0);
+    assert_int_equal(l.count, 0);
+    ds_list_clear(&l);
+}
+
+#define E(fn) cmocka_unit_test_setup_teardown(fn, setup_embedded, teardown)
+#define S(fn) cmocka_unit_test_setup_teardown(fn, setup_st2, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        E(test_dry_run_as_reference), S(test_dry_run_as_reference),
+        E(test_many_worlds),
+        E(test_empty_store),          S(test_empty_store),
+        E(test_acting),               S(test_acting),
+        E(test_failure_gives_leases_back),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
