@@ -58,6 +58,37 @@ PKG_LIBS   := $(shell pkg-config --libs $(DYNAMIC_PKGS) 2>/dev/null) -lm -lpthre
 ifneq ($(STATIC_PKGS),)
 PKG_LIBS   := -Wl,-Bstatic $(shell pkg-config --libs $(STATIC_PKGS) 2>/dev/null) -Wl,-Bdynamic $(PKG_LIBS)
 endif
+# A static SQLite of separate objects (Debian's) lets lib/store/ds_sqlite.c
+# leave out the extensions the store never uses; an amalgamated one would
+# clash with its stubs.
+ifneq ($(filter fts5.o,$(if $(filter sqlite3,$(STATIC_PKGS)),$(shell ar t $(shell pkg-config --variable=libdir sqlite3 2>/dev/null)/libsqlite3.a 2>/dev/null))),)
+PKG_CFLAGS += -DAS_SQLITE_STATIC
+endif
+# STATIC_BIN=yes links actions/bin/autoscale, the binary of every action but
+# Chef's, with -static: no dynamic loader runs at each start, which is ~30%
+# of what an action on the embedded store costs and ~1 MiB of its peak RSS
+# (bench/RESULTS.md). A static glibc binary cannot dlopen() libcurl, so it
+# links lib/link/http_libcurl_worker.c and sends its https requests through
+# actions/bin/autoscale_curl, a dynamic helper (lib/core/http_worker.c).
+# auto (the default): yes where libc.a and the .a files of json-c, SQLite
+# and libyaml exist (Debian's libc6-dev and -dev packages ship them), and
+# never under SANITIZE (ASan links dynamically), so `make check`'s second
+# pass keeps testing the dynamic binary and libcurl in process.
+STATIC_BIN ?= auto
+STATIC_BIN_LIBS := -ljson-c -lsqlite3 -lyaml -lm
+STATIC_BIN_WRAP := -Wl,--wrap=dlopen,--wrap=dlsym,--wrap=dlclose,--wrap=dlerror
+static_lib = $(filter /%,$(shell $(CC) -print-file-name=$1 2>/dev/null))
+ifeq ($(STATIC_BIN),auto)
+ifeq ($(SANITIZE),1)
+STATIC_BIN := no
+else ifneq ($(and $(call static_lib,libc.a),$(call static_lib,libjson-c.a),$(call static_lib,libsqlite3.a),$(call static_lib,libyaml.a),$(filter sqlite3,$(STATIC_PKGS))),)
+STATIC_BIN := yes
+else
+STATIC_BIN := no
+endif
+else ifeq ($(filter yes no,$(STATIC_BIN)),)
+$(error STATIC_BIN=$(STATIC_BIN): use auto (the default), yes or no)
+endif
 TPKG_CFLAGS := $(shell pkg-config --cflags $(TPKGS) 2>/dev/null)
 TPKG_LIBS   := $(shell pkg-config --libs $(TPKGS) 2>/dev/null)
 
@@ -123,7 +154,7 @@ endif
 # rebuild everything) and the version (only the objects that use it depend
 # on pack.yaml, below).
 FLAGS_STAMP := $(BUILD)/.build-flags
-BUILD_FLAGS = $(subst ',,$(CC) $(filter-out -Werror -DAS_VERSION=%,$(ALL_CFLAGS)) $(TEST_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS))
+BUILD_FLAGS = $(subst ',,$(CC) $(filter-out -Werror -DAS_VERSION=%,$(ALL_CFLAGS)) $(TEST_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS) STATIC_BIN=$(STATIC_BIN))
 
 # Release binaries live where st2's entry_point (bin/<name>) finds them;
 # other builds keep theirs inside their own tree.
@@ -138,7 +169,9 @@ endif
 # operator CLI): one archive, every folder on the include path.
 LIB_DIRS   := $(sort $(dir $(wildcard lib/*/*.h))) actions/runner/
 LIB_INCLUDES := $(patsubst %/,-I%,$(LIB_DIRS))
-LIB_SRC    := $(wildcard lib/*/*.c actions/runner/*.c)
+# lib/link/ holds link-time substitutes, which are not archive members
+# (lib/link/README.md).
+LIB_SRC    := $(filter-out lib/link/%,$(wildcard lib/*/*.c actions/runner/*.c))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A      := $(BUILD)/libautoscale.a
 ACTION_SRC := $(wildcard actions/src/*.c)
@@ -148,12 +181,17 @@ ACTION_SRC := $(wildcard actions/src/*.c)
 # actions/bin/<action>, which st2's entry_point bin/<action> runs, is a link
 # made here (actions/bin/ is not in git, so st2 pack install and git see no
 # link). actions/src/autoscale*.c are the main()s, not actions.
-ACTIONS    := $(filter-out autoscale autoscale_chef,$(notdir $(ACTION_SRC:.c=)))
+ACTIONS    := $(filter-out autoscale autoscale_chef autoscale_curl,$(notdir $(ACTION_SRC:.c=)))
 CHEF_ACTIONS := chef_bootstrap chef_cleanup
 CHEF_OBJ   := $(patsubst %,$(BUILD)/actions/src/%.o,autoscale_chef $(CHEF_ACTIONS))
-ACTION_OBJ := $(filter-out $(CHEF_OBJ),$(ACTION_SRC:%.c=$(BUILD)/%.o))
+CURL_OBJ   := $(BUILD)/actions/src/autoscale_curl.o
+ACTION_OBJ := $(filter-out $(CHEF_OBJ) $(CURL_OBJ),$(ACTION_SRC:%.c=$(BUILD)/%.o))
 MULTI_BIN  := $(BINDIR)/autoscale
 CHEF_BIN   := $(BINDIR)/autoscale_chef
+# The helper that carries a static autoscale's libcurl requests (STATIC_BIN).
+CURL_BIN   := $(BINDIR)/autoscale_curl
+# What the static autoscale links before the archive (lib/link/README.md).
+LINK_SUBST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/link/*.c))
 ACTION_BIN := $(ACTIONS:%=$(BINDIR)/%)
 # Programs the pack ships beside its actions (the local provider's demo app).
 DEMO_SRC   := $(wildcard demo/*.c)
@@ -172,7 +210,7 @@ FAKE_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(FAKE_SRC:_main.c=)))
 
 .PHONY: all check test tests lint bench deps ensure-deps demo clean asan-test fuzz print-packages
 .PHONY: print-version print-includes unit-test FORCE
-all: $(ACTION_BIN) $(DEMO_BIN)
+all: $(ACTION_BIN) $(CURL_BIN) $(DEMO_BIN)
 
 # What ships (lib/, actions/, demo/): the runtime flags only. make takes
 # the rule with the shortest stem, so tests/ objects get the next one.
@@ -197,9 +235,19 @@ $(LIB_A): $(LIB_OBJ)
 
 # STRIP_BIN=1 (the install path, actions/setup.sh) links without symbols;
 # developer builds keep -g's symbols for gdb and sanitizer reports.
+ifeq ($(STATIC_BIN),yes)
+$(MULTI_BIN): $(ACTION_OBJ) $(LINK_SUBST_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK)$(CC) -static $(ALL_LDFLAGS) $(STATIC_BIN_WRAP) $(if $(filter 1,$(STRIP_BIN)),-s) $(ACTION_OBJ) $(LINK_SUBST_OBJ) $(LIB_A) $(STATIC_BIN_LIBS) -o $@
+else
 $(MULTI_BIN): $(ACTION_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $(if $(filter 1,$(STRIP_BIN)),-s) $(ACTION_OBJ) $(LIB_A) $(PKG_LIBS) -lm -o $@
+endif
+
+$(CURL_BIN): $(CURL_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $(if $(filter 1,$(STRIP_BIN)),-s) $(CURL_OBJ) $(LIB_A) $(PKG_LIBS) -lm -o $@
 
 $(CHEF_BIN): $(CHEF_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -236,7 +284,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/fakes/%_main.o $(SUPPORT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call quiet,LINK)$(CC) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
 
-tests: $(ACTION_BIN) $(DEMO_BIN) $(TEST_BIN) $(FAKE_BIN)
+tests: $(ACTION_BIN) $(CURL_BIN) $(DEMO_BIN) $(TEST_BIN) $(FAKE_BIN)
 
 # Test programs run TEST_JOBS at a time (tests/run.sh), each with its own
 # log in $(BUILD)/test-logs/: most of their time is spent waiting (servers

@@ -47,15 +47,17 @@ MODULES = [
     ("utf8", "core", ["utf8"]),  # below error and jsonx: both clean text
     ("jsonx", "core", ["jsonx"]),
     ("xalloc", "core", ["xalloc"]),
+    ("strbuf", "core", ["strbuf"]),  # over xalloc
     ("clock", "core", ["clock"]),
     ("signals", "core", ["signals"]),
     ("secret", "core", ["secret"]),
     ("path", "core", ["path"]),
     ("params", "core", ["params"]),
     ("keys", "core", ["keys"]),
-    ("http", "core", ["http"]),
+    ("http", "core", ["http", "http_*"]),  # the policy and its transports
     ("ssh", "core", ["ssh", "ssh_*"]),
     ("digitalocean", "core", ["digitalocean"]),  # the DO providers' client
+    ("link", "core", ["no_dlopen"]),  # lib/link's substitute for libc's dlopen
     # store: keys and values, and one holder at a time
     ("datastore", "store", ["datastore", "ds_*"]),
     ("claim", "store", ["claim"]),

@@ -2,6 +2,7 @@
  * quoting, run lists, and the script itself (see chef_int.h). */
 #include "chef_int.h"
 #include "jsonx.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -10,25 +11,10 @@
 
 /* ------------------------------------------------------------ strings -- */
 
-struct sb {
-    char *s;
-    size_t len, cap;
-};
-
-static void sb_addn(struct sb *b, const char *s, size_t n)
-{
-    b->s = xgrow(b->s, b->len + n + 1, &b->cap, 1);
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_add(struct sb *b, const char *s) { sb_addn(b, s, strlen(s)); }
-
-static void sb_addq(struct sb *b, const char *s)
+static void add_quoted(struct strbuf *b, const char *s)
 {
     char *q = chef_shell_quote(s);
-    sb_add(b, q);
+    strbuf_add(b, q);
     free(q);
 }
 
@@ -127,12 +113,12 @@ int chef_run_list_parse(const char *s, struct json_object **items, struct as_err
 /* "recipe[a],role[b]" for -o. */
 static char *run_list_text(struct json_object *items)
 {
-    struct sb b = {0};
-    sb_add(&b, "");
+    struct strbuf b = {0};
+    strbuf_add(&b, "");
     for (size_t i = 0; i < json_object_array_length(items); i++) {
         if (i)
-            sb_add(&b, ",");
-        sb_add(&b, json_object_get_string(json_object_array_get_idx(items, i)));
+            strbuf_add(&b, ",");
+        strbuf_add(&b, json_object_get_string(json_object_array_get_idx(items, i)));
     }
     return b.s;
 }
@@ -140,35 +126,35 @@ static char *run_list_text(struct json_object *items)
 /* ------------------------------------------------------- the script -- */
 
 /* The part every script starts with: strict, private, cleaned up. */
-static void script_head(struct sb *b, const struct chef_run *r)
+static void script_head(struct strbuf *b, const struct chef_run *r)
 {
-    sb_add(b, "# autoscale chef_bootstrap: generated, runs once\n"
+    strbuf_add(b, "# autoscale chef_bootstrap: generated, runs once\n"
               "set -u\n"
               "umask 077\n"
               "attrs=$(mktemp) || exit 125\n"
               "trap 'rm -f \"$attrs\"' EXIT\n"
               "trap 'exit 143' HUP INT TERM\n");
-    sb_add(b, r->sudo ? "as_root() { sudo -n \"$@\"; }\n" : "as_root() { \"$@\"; }\n");
-    sb_add(b, "printf '%s\\n' ");
-    sb_addq(b, r->attributes ? r->attributes : "{}");
-    sb_add(b, " >\"$attrs\"\n");
+    strbuf_add(b, r->sudo ? "as_root() { sudo -n \"$@\"; }\n" : "as_root() { \"$@\"; }\n");
+    strbuf_add(b, "printf '%s\\n' ");
+    add_quoted(b, r->attributes ? r->attributes : "{}");
+    strbuf_add(b, " >\"$attrs\"\n");
 }
 
 /* Install the client only when its program is missing. */
-static void script_install(struct sb *b, const struct chef_run *r)
+static void script_install(struct strbuf *b, const struct chef_run *r)
 {
-    sb_add(b, "if ! command -v ");
-    sb_addq(b, r->program);
-    sb_add(b, " >/dev/null 2>&1; then\n"
+    strbuf_add(b, "if ! command -v ");
+    add_quoted(b, r->program);
+    strbuf_add(b, " >/dev/null 2>&1; then\n"
               "  printf 'autoscale: %s not found: installing the Chef client\\n' ");
-    sb_addq(b, r->program);
-    sb_add(b, "\n  as_root sh -c ");
-    sb_addq(b, r->install_command);
-    sb_add(b, " || { st=$?; echo \"autoscale: installing the Chef client failed "
+    add_quoted(b, r->program);
+    strbuf_add(b, "\n  as_root sh -c ");
+    add_quoted(b, r->install_command);
+    strbuf_add(b, " || { st=$?; echo \"autoscale: installing the Chef client failed "
               "(status $st)\"; exit $st; }\n"
               "  if ! command -v ");
-    sb_addq(b, r->program);
-    sb_add(b, " >/dev/null 2>&1; then\n"
+    add_quoted(b, r->program);
+    strbuf_add(b, " >/dev/null 2>&1; then\n"
               "    echo 'autoscale: the Chef client is still missing after the install'\n"
               "    exit 127\n"
               "  fi\n"
@@ -177,77 +163,77 @@ static void script_install(struct sb *b, const struct chef_run *r)
 
 /* Write a private file as root: the text goes through a pipe from the
  * printf builtin, never through an argument list. */
-static void script_write_file(struct sb *b, const char *text, const char *name)
+static void script_write_file(struct strbuf *b, const char *text, const char *name)
 {
-    sb_add(b, "printf '%s\\n' ");
-    sb_addq(b, text);
-    sb_add(b, " | as_root sh -c 'umask 077; cat >\"$1\"' sh \"$cfg\"/");
-    sb_add(b, name);
-    sb_add(b, " || exit 125\n");
+    strbuf_add(b, "printf '%s\\n' ");
+    add_quoted(b, text);
+    strbuf_add(b, " | as_root sh -c 'umask 077; cat >\"$1\"' sh \"$cfg\"/");
+    strbuf_add(b, name);
+    strbuf_add(b, " || exit 125\n");
 }
 
 /* client.rb: Ruby single-quoted strings; the values were checked to hold
  * neither quotes nor backslashes. */
-static void script_client_config(struct sb *b, const struct chef_run *r)
+static void script_client_config(struct strbuf *b, const struct chef_run *r)
 {
-    struct sb rb = {0};
-    sb_add(&rb, "# written by autoscale chef_bootstrap\nchef_server_url '");
-    sb_add(&rb, r->server_url);
-    sb_add(&rb, "'\nnode_name '");
-    sb_add(&rb, r->node_name);
-    sb_add(&rb, "'\nclient_key '");
-    sb_add(&rb, r->config_dir);
-    sb_add(&rb, "/client.pem'");
+    struct strbuf rb = {0};
+    strbuf_add(&rb, "# written by autoscale chef_bootstrap\nchef_server_url '");
+    strbuf_add(&rb, r->server_url);
+    strbuf_add(&rb, "'\nnode_name '");
+    strbuf_add(&rb, r->node_name);
+    strbuf_add(&rb, "'\nclient_key '");
+    strbuf_add(&rb, r->config_dir);
+    strbuf_add(&rb, "/client.pem'");
     if (r->environment && strcmp(r->environment, "_default") != 0) {
-        sb_add(&rb, "\nenvironment '");
-        sb_add(&rb, r->environment);
-        sb_add(&rb, "'");
+        strbuf_add(&rb, "\nenvironment '");
+        strbuf_add(&rb, r->environment);
+        strbuf_add(&rb, "'");
     }
     char *text = rb.s;
 
-    sb_add(b, "cfg=");
-    sb_addq(b, r->config_dir);
-    sb_add(b, "\nas_root mkdir -p \"$cfg\" || exit 125\n");
+    strbuf_add(b, "cfg=");
+    add_quoted(b, r->config_dir);
+    strbuf_add(b, "\nas_root mkdir -p \"$cfg\" || exit 125\n");
     script_write_file(b, r->client_key ? r->client_key : "", "client.pem");
     script_write_file(b, text, "client.rb");
     free(text);
 }
 
-static void script_run(struct sb *b, const struct chef_run *r)
+static void script_run(struct strbuf *b, const struct chef_run *r)
 {
-    sb_add(b, "as_root env ");
+    strbuf_add(b, "as_root env ");
     if (r->license && *r->license) {
-        sb_add(b, "CHEF_LICENSE=");
-        sb_addq(b, r->license);
-        sb_add(b, " ");
+        strbuf_add(b, "CHEF_LICENSE=");
+        add_quoted(b, r->license);
+        strbuf_add(b, " ");
     }
-    sb_addq(b, r->program);
+    add_quoted(b, r->program);
     if (r->client) {
-        sb_add(b, " -c \"$cfg\"/client.rb -j \"$attrs\"");
+        strbuf_add(b, " -c \"$cfg\"/client.rb -j \"$attrs\"");
     } else {
-        sb_add(b, " -j \"$attrs\" -N ");
-        sb_addq(b, r->node_name);
+        strbuf_add(b, " -j \"$attrs\" -N ");
+        add_quoted(b, r->node_name);
         if (r->run_list && json_object_array_length(r->run_list) > 0) {
             char *rl = run_list_text(r->run_list);
-            sb_add(b, " -o ");
-            sb_addq(b, rl);
+            strbuf_add(b, " -o ");
+            add_quoted(b, rl);
             free(rl);
         }
         if (r->cookbooks_url && *r->cookbooks_url) {
-            sb_add(b, " --recipe-url ");
-            sb_addq(b, r->cookbooks_url);
+            strbuf_add(b, " --recipe-url ");
+            add_quoted(b, r->cookbooks_url);
         }
     }
     if (r->environment && *r->environment && strcmp(r->environment, "_default") != 0) {
-        sb_add(b, " -E ");
-        sb_addq(b, r->environment);
+        strbuf_add(b, " -E ");
+        add_quoted(b, r->environment);
     }
-    sb_add(b, "\n");
+    strbuf_add(b, "\n");
 }
 
 char *chef_script(const struct chef_run *r)
 {
-    struct sb b = {0};
+    struct strbuf b = {0};
     script_head(&b, r);
     script_install(&b, r);
     if (r->client)

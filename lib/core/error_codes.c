@@ -53,7 +53,8 @@ const struct as_error_code as_error_codes[] = {
      "the TLS handshake failed or the server's certificate was not trusted"},
     {"http_too_large", AS_X_FAILURE, "the reply was larger than the pack reads"},
     {"http_transport", AS_X_FAILURE,
-     "the connection broke while sending or receiving, after the retries"},
+     "the connection broke while sending or receiving (after the retries), or the reply "
+     "was not well-formed HTTP"},
     {"http_unreachable", AS_X_FAILURE,
      "the server could not be resolved or connected to, after the retries"},
     {"internal_error", AS_X_FAILURE, "a lock was asked for on a key it cannot take (a bug)"},
@@ -131,7 +132,7 @@ const struct as_error_code as_error_codes[] = {
     {"provider_rejected", AS_X_BADINPUT,
      "the provider refused the request as given (400, 422, a missing size or image)"},
     {"provider_unauthorized", AS_X_FAILURE, "the compute provider refused the credentials (401)"},
-    {"read_only", AS_X_FAILURE, "an operator command tried to write to the datastore"},
+    {"read_only", AS_X_FAILURE, "a command that opened the datastore read-only (an operator command, asg_get, asg_list) tried to write to it"},
     {"setting_not_allowed", AS_X_BADINPUT,
      "a group's settings name an operator-only key or an endpoint not in group_endpoints_allowed"},
     {"spawn_failed", AS_X_FAILURE, "the local machine's process died at start"},

@@ -1,25 +1,20 @@
-/* http.c - see http.h.
+/* http.c - see http.h: the policy, whichever transport carries the bytes.
  *
- * One libcurl easy handle per client: libcurl keeps the connection (and the
- * TLS session) alive on the handle, so a provider that makes a dozen calls to
- * one API pays for one handshake. Every request starts from curl_easy_reset()
- * and the client's options, so nothing set for one request (a body, a HEAD)
- * can leak into the next one.
+ * A request goes by one of two transports (http_int.h), as curl's
+ * connection filters do: http_plain.c, our own small HTTP/1.1 client, for
+ * an http:// URL that no proxy variable sends elsewhere (st2's API on the
+ * loopback, ST2_ACTION_API_URL = http://127.0.0.1:9101/v1, is the case it
+ * is for); http_curl.c, libcurl loaded on first use, for https and
+ * proxies. The rule is http_transport_for() below. What a request
+ * means is decided here, once: the budget, the retries, Retry-After, header
+ * capture, the body limit, the error codes.
  *
  * What never happens here: logging request headers or bodies (they carry API
  * keys), logging response bodies (servers echo requests), logging the path
  * of a secret URL (a Slack webhook's path is the credential), following a
- * redirect (libcurl would resend our Authorization header to wherever the
- * Location points), or talking anything but http and https.
- *
- * libcurl is loaded lazily, with dlopen() on the first http_client_new(),
- * not linked: Debian's libcurl4 pulls in some 30 shared libraries (OpenSSL,
- * GnuTLS via librtmp, Kerberos, LDAP/SASL, libssh2, nghttp2, ...), and
- * loading and relocating them cost ~20 ms of a ~28 ms action start and ~6 MiB
- * of ~9.7 MiB peak RSS (perf stat, bench/README.md), even for actions on the
- * embedded SQLite store that never make a request. Every curl_* function used
- * here goes through the `curl` table below, filled once by load_curl(). */
+ * redirect, or talking anything but http and https. */
 #include "http.h"
+#include "http_int.h"
 
 #include "jsonx.h"
 #include "log.h"
@@ -30,9 +25,7 @@
 #include "xalloc.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,18 +39,8 @@
 #define AS_VERSION "0.1.0"
 #endif
 
-#define HTTP_BODY_MAX (16u * 1024 * 1024) /* no API we call answers more */
 #define HTTP_ERROR_TEXT_MAX 300
 #define HTTP_URL_LOG_MAX 512
-
-struct http_client {
-    CURL *curl;
-    struct http_options opt; /* strings point into the copies below */
-    char *ca_bundle;
-    char *user_agent;
-    uint64_t rng; /* jitter only: needs to differ between processes, no more */
-    char errbuf[CURL_ERROR_SIZE];
-};
 
 /* ---------------------------------------------------------------- setup -- */
 
@@ -71,90 +54,6 @@ void http_options_default(struct http_options *o)
     o->backoff_max_ms = 10000;
     o->budget_ms = HTTP_BUDGET_DEFAULT_MS;
     o->user_agent = "autoscale-stackstorm/" AS_VERSION;
-}
-
-/* ------------------------------------------------------- lazy libcurl -- */
-
-#define CURL_SONAME "libcurl.so.4"
-
-/* The libcurl functions this file calls, resolved from CURL_SONAME. The
- * types are libcurl's own (<curl/curl.h>); setopt and getinfo are variadic
- * there too. */
-struct curl_api {
-    CURLcode (*global_init)(long flags);
-    CURL *(*easy_init)(void);
-    void (*easy_cleanup)(CURL *h);
-    void (*easy_reset)(CURL *h);
-    CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
-    CURLcode (*easy_perform)(CURL *h);
-    CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-    const char *(*easy_strerror)(CURLcode rc);
-    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
-    void (*slist_free_all)(struct curl_slist *list);
-    time_t (*getdate)(const char *s, const time_t *unused);
-};
-
-static struct curl_api curl;
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static char curl_load_error[512]; /* empty once libcurl is loaded and initialised */
-
-/* Runs once, on the first client. The handle is never dlclose()d and
- * curl_global_cleanup() never called: the process exits soon, and libcurl's
- * global state stays reachable through it (no leak for ASan to report). */
-static void load_curl(void)
-{
-    /* RTLD_LOCAL: libcurl's dependencies stay out of the global namespace, so
-     * they cannot interpose on anything the binary already linked. */
-    void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        const char *why = dlerror();
-        snprintf(curl_load_error, sizeof curl_load_error,
-                 "cannot load %s (%s); install Debian package libcurl4 "
-                 "(or libcurl4-openssl-dev)", CURL_SONAME, why ? why : "unknown error");
-        return;
-    }
-
-    struct curl_api api;
-    void *sym;
-    /* POSIX lets a dlsym() result convert to a function pointer; memcpy
-     * keeps that conversion out of strict ISO C's sight. */
-#define RESOLVE(member, symbol)                                                     \
-    do {                                                                            \
-        if (!(sym = dlsym(lib, symbol)))                                            \
-            goto missing;                                                           \
-        memcpy(&api.member, &sym, sizeof api.member);                               \
-    } while (0)
-    RESOLVE(global_init, "curl_global_init");
-    RESOLVE(easy_init, "curl_easy_init");
-    RESOLVE(easy_cleanup, "curl_easy_cleanup");
-    RESOLVE(easy_reset, "curl_easy_reset");
-    RESOLVE(easy_setopt, "curl_easy_setopt");
-    RESOLVE(easy_perform, "curl_easy_perform");
-    RESOLVE(easy_getinfo, "curl_easy_getinfo");
-    RESOLVE(easy_strerror, "curl_easy_strerror");
-    RESOLVE(slist_append, "curl_slist_append");
-    RESOLVE(slist_free_all, "curl_slist_free_all");
-    RESOLVE(getdate, "curl_getdate");
-#undef RESOLVE
-
-    /* curl_global_init() is not thread-safe in older libcurl and is costly;
-     * it runs here, once. */
-    CURLcode rc = api.global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) {
-        snprintf(curl_load_error, sizeof curl_load_error,
-                 "libcurl initialisation failed: %s", api.easy_strerror(rc));
-        return;
-    }
-    curl = api;
-    return;
-
-missing: {
-        const char *why = dlerror();
-        snprintf(curl_load_error, sizeof curl_load_error,
-                 "%s lacks a libcurl function (%s); install Debian package libcurl4 "
-                 "(or libcurl4-openssl-dev)", CURL_SONAME, why ? why : "unknown error");
-        dlclose(lib);
-    }
 }
 
 static uint64_t seed(void)
@@ -181,6 +80,8 @@ static uint64_t next_random(struct http_client *c)
 
 static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
 
+/* Creating a client connects nowhere and loads nothing: the first request
+ * does, by its transport (libcurl only for a request that goes by it). */
 struct http_client *http_client_new(const struct http_options *o,
                                     struct as_error *err)
 {
@@ -191,11 +92,6 @@ struct http_client *http_client_new(const struct http_options *o,
     if (!o)
         o = &def;
 
-    pthread_once(&curl_once, load_curl);
-    if (curl_load_error[0]) {
-        as_fail(err, AS_EXIT_FAILURE, "http_init", "%s", curl_load_error);
-        return NULL;
-    }
     if (o->ca_bundle && as_path_check(o->ca_bundle, "ca_bundle", err) < 0)
         return NULL;
     if (o->ca_bundle && access(o->ca_bundle, R_OK) != 0) {
@@ -223,8 +119,6 @@ struct http_client *http_client_new(const struct http_options *o,
 
     c->ca_bundle = dup_or_null(o->ca_bundle);
     c->user_agent = xstrdup(o->user_agent ? o->user_agent : def.user_agent);
-    if (!(c->curl = curl.easy_init())) /* after the global init, only memory fails */
-        xalloc_die(0);
     c->opt.ca_bundle = c->ca_bundle;
     c->opt.user_agent = c->user_agent;
     c->rng = seed();
@@ -237,16 +131,126 @@ struct http_client *http_client_new(const struct http_options *o,
     return c;
 }
 
+/* ------------------------------------------------------------ transports -- */
+
+/* The transport that keeps its connection in slot `id`. */
+static const struct http_transport *transport_of(enum http_transport_id id)
+{
+    switch (id) {
+    case HTTP_T_PLAIN: return &http_plain_transport;
+    case HTTP_T_WORKER: return &http_worker_transport;
+    default: return http_libcurl_transport;
+    }
+}
+
+static const struct http_transport *forced;
+
+/* "curl" is libcurl however this binary reaches it (http_libcurl_transport);
+ * "worker" the helper process, in any binary. */
+static const struct http_transport *transport_named(const char *name)
+{
+    if (strcmp(name, "plain") == 0)
+        return &http_plain_transport;
+    if (strcmp(name, "curl") == 0)
+        return http_libcurl_transport;
+    if (strcmp(name, "worker") == 0)
+        return &http_worker_transport;
+    return NULL;
+}
+
+int http_force_transport(const char *name)
+{
+    forced = name ? transport_named(name) : NULL;
+    return !name || forced ? 0 : -1;
+}
+
 void http_client_free(struct http_client *c)
 {
     if (!c)
         return;
-    if (c->curl)
-        curl.easy_cleanup(c->curl);
+    for (size_t i = 0; i < HTTP_T_COUNT; i++)
+        if (c->conn[i])
+            transport_of((enum http_transport_id)i)->close(c->conn[i]);
     free(c->ca_bundle);
     free(c->user_agent);
     free(c);
 }
+
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v;
+}
+
+/* Does curl's no_proxy list (no_proxy, else NO_PROXY) certainly exempt this
+ * host? Only the forms every libcurl since 7.x reads alike: the whole list
+ * "*", or an entry equal to the host, or (for a name) to a domain it is in
+ * (".example.com" and "example.com" both cover "st2.example.com"). CIDR
+ * blocks and the rest are left to libcurl, which applies them itself. */
+static int no_proxy_exempts(const char *host, size_t hlen, int is_ip)
+{
+    const char *list = getenv("no_proxy");
+    if (!list)
+        list = getenv("NO_PROXY");
+    if (!list || !*list)
+        return 0;
+    if (strcmp(list, "*") == 0)
+        return 1;
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *tok = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != ',')
+            p++;
+        size_t n = (size_t)(p - tok);
+        if (!is_ip && n && *tok == '.')
+            tok++, n--;
+        if (n == 0 || n > hlen)
+            continue;
+        if (n == hlen && strncasecmp(tok, host, n) == 0)
+            return 1;
+        if (!is_ip && n < hlen && host[hlen - n - 1] == '.' &&
+            strncasecmp(tok, host + hlen - n, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The rule: https:// goes by libcurl; anything else by the plain
+ * transport (which refuses what is not an http:// URL it can send, as
+ * http_bad_url) unless a proxy would carry it. libcurl's own proxy
+ * variables decide that, read as it reads them for http: http_proxy in
+ * lower case only (not HTTP_PROXY, which a CGI client can set through a
+ * Proxy: header), else all_proxy, else ALL_PROXY; unless no_proxy exempts
+ * the host (no_proxy_exempts). A static binary, which cannot resolve names
+ * (http_resolve_none.c), sends a URL naming a host other than localhost to
+ * libcurl too. AUTOSCALE_HTTP_TRANSPORT=curl (or plain, or
+ * worker) overrides the rule for every request: the operator's way out if
+ * the small client and some server disagree, and the tests' way to drive
+ * libcurl through a static binary (an unknown name is ignored). */
+const struct http_transport *http_transport_for(const char *url)
+{
+    struct http_url u;
+
+    if (forced)
+        return forced;
+    const char *by = getenv("AUTOSCALE_HTTP_TRANSPORT");
+    const struct http_transport *t = by && *by ? transport_named(by) : NULL;
+    if (t)
+        return t;
+    if (!url || strncasecmp(url, "https://", 8) == 0)
+        return http_libcurl_transport;
+    if (http_url_split(url, &u, NULL) < 0)
+        return &http_plain_transport; /* which refuses it, saying why */
+    if ((env_set("http_proxy") || env_set("all_proxy") || env_set("ALL_PROXY")) &&
+        !no_proxy_exempts(u.host, u.host_len, u.is_ip))
+        return http_libcurl_transport;
+    if (!http_resolves_names && http_host_needs_resolver(&u))
+        return http_libcurl_transport; /* a static binary: no resolver */
+    return &http_plain_transport;
+}
+
+/* --------------------------------------------------------------- URLs -- */
 
 void http_response_clear(struct http_response *r)
 {
@@ -323,36 +327,96 @@ static void redact_url(const char *url, int secret, char *out, size_t size)
              (int)plen, path);
 }
 
-/* -------------------------------------------------------------- transfer -- */
+/* ------------------------------------------------------- the response -- */
 
-struct transfer {
-    struct http_response *resp;
-    size_t cap;
-    int too_large;
-    long retry_after_ms; /* from this response, -1 none */
-    const char *capture; /* request.capture_header, NULL or "" for none */
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
+int http_xfer_body(struct http_xfer *x, const char *data, size_t len)
 {
-    struct transfer *t = arg;
-    struct http_response *r = t->resp;
-    size_t len = size * n;
+    struct http_response *r = x->resp;
 
     if (len > HTTP_BODY_MAX - r->body_len) {
-        t->too_large = 1;
-        return 0; /* anything but len aborts the transfer */
+        x->too_large = 1;
+        return -1;
     }
-    r->body = xgrow(r->body, r->body_len + len + 1, &t->cap, 1);
+    r->body = xgrow(r->body, r->body_len + len + 1, &x->cap, 1);
     memcpy(r->body + r->body_len, data, len);
     r->body_len += len;
     r->body[r->body_len] = '\0';
-    return len;
+    return 0;
 }
 
-/* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
+void http_xfer_expect(struct http_xfer *x, size_t len)
+{
+    struct http_response *r = x->resp;
+    if (len == 0 || len > HTTP_BODY_MAX - r->body_len)
+        return;
+    r->body = xgrow(r->body, r->body_len + len + 1, &x->cap, 1);
+    r->body[r->body_len] = '\0'; /* a body, even before its first byte */
+}
+
+static int month_of(const char *s)
+{
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    for (int m = 0; m < 12; m++)
+        if (strncasecmp(s, names + 3 * m, 3) == 0 && s[3] == '\0')
+            return m;
+    return -1;
+}
+
+/* An HTTP-date (RFC 9110 5.6.7) in any of its three forms, as seconds
+ * since the epoch; -1 if it is none:
+ *   Sun, 06 Nov 1994 08:49:37 GMT   (IMF-fixdate)
+ *   Sunday, 06-Nov-94 08:49:37 GMT  (RFC 850)
+ *   Sun Nov  6 08:49:37 1994        (asctime) */
+static time_t http_date(const char *v)
+{
+    struct tm tm;
+    char mon[4] = "";
+    int day, year, h, mi, s, end = 0;
+    size_t wd = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+    memset(&tm, 0, sizeof tm);
+    if (wd < 3 || wd > 9)
+        return -1;
+    v += wd;
+    if (v[0] == ',' && v[1] == ' ' && v[2] && v[3] && v[4] == '-') {
+        if (sscanf(v + 2, "%2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", &day, mon, &year, &h, &mi,
+                   &s, &end) != 6)
+            return -1;
+        year += year < 70 ? 2000 : 1900;
+        v += 2;
+    } else if (v[0] == ',' && v[1] == ' ') {
+        if (sscanf(v + 2, "%2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &day, mon, &year, &h, &mi,
+                   &s, &end) != 6)
+            return -1;
+        v += 2;
+    } else if (v[0] == ' ') {
+        if (sscanf(v + 1, "%3[A-Za-z] %2d %2d:%2d:%2d %4d%n", mon, &day, &h, &mi, &s, &year,
+                   &end) != 6)
+            return -1;
+        v += 1;
+    } else {
+        return -1;
+    }
+    if (end == 0 || v[end + strspn(v + end, " \t")] != '\0')
+        return -1;
+    int m = month_of(mon);
+    if (m < 0 || day < 1 || day > 31 || year < 1970 || h > 23 || mi > 59 || s > 60 ||
+        h < 0 || mi < 0 || s < 0)
+        return -1;
+    tm.tm_year = year - 1900;
+    tm.tm_mon = m;
+    tm.tm_mday = day;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    return timegm(&tm);
+}
+
+/* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3), in ms,
+ * at most a year; -1 if it is neither. */
 static long parse_retry_after(const char *v)
 {
+    static const long year_s = 86400L * 365;
     while (*v == ' ' || *v == '\t')
         v++;
     if (isdigit((unsigned char)*v)) {
@@ -362,80 +426,103 @@ static long parse_retry_after(const char *v)
             end++;
         if (*end)
             return -1;
-        return s > 86400ull * 365 ? 86400L * 365 * 1000 : (long)s * 1000; /* a year */
+        return s > (unsigned long long)year_s ? year_s * 1000 : (long)s * 1000;
     }
-    time_t when = curl.getdate(v, NULL);
+    time_t when = http_date(v);
     if (when == (time_t)-1)
         return -1;
     time_t now = time(NULL);
     if (when <= now)
         return 0;
-    long s = when - now > 86400L * 365 ? 86400L * 365 : (long)(when - now);
-    return s * 1000;
+    return (when - now > year_s ? year_s : (long)(when - now)) * 1000;
 }
 
-/* If this header line is "<t->capture>: value", keep the trimmed value in
- * the response (the last one wins). libcurl hands over whole lines, CRLF
- * included, not NUL-terminated. Nothing here logs the value, which may be a
- * credential. */
-static void capture_header(struct transfer *t, const char *data, size_t len)
+/* The value of a "name: value" line if its name is `name` (any case),
+ * blanks and CRLF trimmed; NULL otherwise. */
+static const char *header_value(const char *line, size_t len, const char *name, size_t *vlen)
 {
-    size_t n = strlen(t->capture);
-
-    if (n == 0 || len <= n || data[n] != ':' || strncasecmp(data, t->capture, n) != 0)
-        return;
-    const char *v = data + n + 1, *end = data + len;
+    size_t n = strlen(name);
+    if (n == 0 || len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+        return NULL;
+    const char *v = line + n + 1, *end = line + len;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
     while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
                        end[-1] == '\n'))
         end--;
-    struct http_response *r = t->resp;
+    *vlen = (size_t)(end - v);
+    return v;
+}
+
+/* Keep the captured header's value (the last one wins). Nothing here logs
+ * the value, which may be a credential. */
+static void capture_header(struct http_xfer *x, const char *v, size_t n)
+{
+    struct http_response *r = x->resp;
     secret_free(r->captured_header);
     r->captured_header = NULL;
-    if ((size_t)(end - v) > HTTP_CAPTURE_MAX) {
+    if (n > HTTP_CAPTURE_MAX) {
         /* A cut credential would only fail later, and more obscurely. */
-        log_debug("response header %.64s: %zu bytes, over %d: not captured", t->capture,
-                  (size_t)(end - v), HTTP_CAPTURE_MAX);
+        log_debug("response header %.64s: %zu bytes, over %d: not captured", x->capture, n,
+                  HTTP_CAPTURE_MAX);
         return;
     }
-    r->captured_header = xstrndup(v, (size_t)(end - v));
+    r->captured_header = xstrndup(v, n);
 }
 
-static size_t on_header(char *data, size_t size, size_t n, void *arg)
+void http_xfer_header(struct http_xfer *x, const char *line, size_t len)
 {
-    struct transfer *t = arg;
-    size_t len = size * n;
-    static const char name[] = "retry-after:";
+    struct http_response *r = x->resp;
+    const char *v;
+    size_t n;
 
+    if (x->header_tap)
+        x->header_tap(x->header_tap_arg, line, len);
     /* A new status line (after a 100 Continue, say) starts a new header set. */
-    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-        t->retry_after_ms = -1;
-        secret_free(t->resp->captured_header);
-        t->resp->captured_header = NULL;
-    } else if (len > sizeof name - 1 && len < 256 &&
-               strncasecmp(data, name, sizeof name - 1) == 0) {
-        char v[256];
-        memcpy(v, data + sizeof name - 1, len - (sizeof name - 1));
-        v[len - (sizeof name - 1)] = '\0';
-        t->retry_after_ms = parse_retry_after(v);
-    } else if (t->capture) {
-        capture_header(t, data, len);
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        x->retry_after_ms = -1;
+        secret_free(r->captured_header);
+        r->captured_header = NULL;
+        free(r->content_type);
+        r->content_type = NULL;
+    } else if ((v = header_value(line, len, "Retry-After", &n))) {
+        char buf[256];
+        if (n < sizeof buf) {
+            memcpy(buf, v, n);
+            buf[n] = '\0';
+            x->retry_after_ms = parse_retry_after(buf);
+        } else {
+            x->retry_after_ms = -1;
+        }
+    } else if ((v = header_value(line, len, "Content-Type", &n))) {
+        free(r->content_type);
+        r->content_type = xstrndup(v, n);
     }
-    return len;
+    if (x->capture && (v = header_value(line, len, x->capture, &n)))
+        capture_header(x, v, n);
 }
 
-/* libcurl calls this while data flows and about once a second while it
- * waits, so a SIGTERM stops a transfer stuck on a slow server within a
- * second rather than at the (much longer) request timeout. */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-                       curl_off_t ultotal, curl_off_t ulnow)
+int http_failure_set(struct http_failure *f, const char *code, int retryable,
+                     const char *fmt, ...)
 {
-    (void)arg, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return as_interrupted() ? 1 : 0;
+    va_list ap;
+    f->code = code;
+    f->exit = AS_EXIT_FAILURE;
+    f->retryable = retryable;
+    va_start(ap, fmt);
+    vsnprintf(f->text, sizeof f->text, fmt, ap);
+    va_end(ap);
+    return -1;
 }
+
+/* -------------------------------------------------------------- requests -- */
 
 static int method_is(const char *method, const char *m) { return strcasecmp(method, m) == 0; }
+
+int http_method_has_body(const char *method)
+{
+    return method_is(method, "POST") || method_is(method, "PUT") || method_is(method, "PATCH");
+}
 
 static int method_retryable(const struct http_request *req)
 {
@@ -446,101 +533,6 @@ static int method_retryable(const struct http_request *req)
         if (method_is(req->method, idempotent[i]))
             return 1;
     return 0;
-}
-
-static int setup(struct http_client *c, const struct http_request *req,
-                 struct curl_slist *headers, struct transfer *t, long timeout_ms)
-{
-    CURL *h = c->curl;
-    CURLcode rc = CURLE_OK;
-
-    curl.easy_reset(h);
-#define SET(opt, val) \
-    do { if (rc == CURLE_OK) rc = curl.easy_setopt(h, opt, val); } while (0)
-    SET(CURLOPT_URL, req->url);
-    SET(CURLOPT_ERRORBUFFER, c->errbuf);
-    SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM games: we own the signals */
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_CONNECTTIMEOUT_MS,
-        c->opt.connect_timeout_ms < timeout_ms ? c->opt.connect_timeout_ms : timeout_ms);
-    SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-    SET(CURLOPT_USERAGENT, c->opt.user_agent);
-    SET(CURLOPT_SSL_VERIFYPEER, c->opt.insecure ? 0L : 1L);
-    SET(CURLOPT_SSL_VERIFYHOST, c->opt.insecure ? 0L : 2L);
-    if (c->opt.ca_bundle)
-        SET(CURLOPT_CAINFO, c->opt.ca_bundle);
-    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
-    SET(CURLOPT_WRITEFUNCTION, on_body);
-    SET(CURLOPT_WRITEDATA, t);
-    SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, t);
-    SET(CURLOPT_NOPROGRESS, 0L);
-    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
-    SET(CURLOPT_HTTPHEADER, headers);
-
-    /* body_len 0 with a body means "it is a C string", so callers holding
-     * one need not count it; an empty body is "" either way. */
-    size_t blen = req->body ? (req->body_len ? req->body_len : strlen(req->body)) : 0;
-    if (req->body || method_is(req->method, "POST") || method_is(req->method, "PUT") ||
-        method_is(req->method, "PATCH")) {
-        /* A bodiless PUT still needs "Content-Length: 0" or some servers
-         * answer 411; POSTFIELDS "" gives exactly that. */
-        SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-        SET(CURLOPT_POSTFIELDS, req->body ? req->body : "");
-        if (!method_is(req->method, "POST"))
-            SET(CURLOPT_CUSTOMREQUEST, req->method);
-    } else if (method_is(req->method, "HEAD")) {
-        SET(CURLOPT_NOBODY, 1L);
-    } else if (method_is(req->method, "GET")) {
-        SET(CURLOPT_HTTPGET, 1L);
-    } else {
-        SET(CURLOPT_CUSTOMREQUEST, req->method);
-    }
-#undef SET
-    return rc == CURLE_OK ? 0 : -1;
-}
-
-/* The error code for a failed transfer, and whether another try may help. */
-static const char *classify(CURLcode rc, int *retryable, enum as_exit *exit)
-{
-    *retryable = 0;
-    *exit = AS_EXIT_FAILURE;
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-        *retryable = 1;
-        return "http_unreachable";
-    case CURLE_OPERATION_TIMEDOUT:
-        *retryable = 1;
-        return "http_timeout";
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE: /* connection cut in the middle of the body */
-        *retryable = 1;
-        return "http_transport";
-    case CURLE_SSL_CONNECT_ERROR: /* handshake cut short: may be transient */
-        *retryable = 1;
-        return "http_tls";
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-        return "http_tls";
-    case CURLE_FILESIZE_EXCEEDED:
-        return "http_too_large";
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        *exit = AS_EXIT_BADINPUT;
-        return "http_bad_url";
-    default:
-        return "http_transport";
-    }
 }
 
 static long long mono_ms(void)
@@ -564,75 +556,30 @@ static long backoff_ms(struct http_client *c, int retry_index)
     return (long)(next_random(c) % ((uint64_t)ceiling + 1)); /* full jitter */
 }
 
-static struct curl_slist *build_headers(const char *const *list)
-{
-    /* "Expect:" stops libcurl from waiting up to a second for a 100 Continue
-     * before sending a large body: every server we talk to answers directly. */
-    struct curl_slist *h = curl.slist_append(NULL, "Expect:");
-    for (size_t i = 0; h && list && list[i]; i++)
-        h = curl.slist_append(h, list[i]);
-    if (!h) /* libcurl's copy of a string: only memory fails */
-        xalloc_die(0);
-    return h;
-}
-
-/* How one attempt ended when no response came. */
-struct failure {
-    const char *code;
-    enum as_exit exit;
-    int retryable;
-    char text[CURL_ERROR_SIZE + 32];
-};
-
-/* Send the request once. 0: a response is in *resp; -1: *f says why not. */
+/* Send the request once, by its transport. 0: a response is in *resp;
+ * -1: *f says why not. */
 static int attempt_once(struct http_client *c, const struct http_request *req,
-                        struct curl_slist *headers, struct http_response *resp,
-                        struct transfer *t, long timeout_ms, struct failure *f)
+                        struct http_response *resp, struct http_xfer *x, long timeout_ms,
+                        int resend_ok, struct http_failure *f)
 {
     http_response_clear(resp);
     resp->status = 0;
-    c->errbuf[0] = '\0';
-    f->exit = AS_EXIT_FAILURE;
-    f->retryable = 0;
-
-    if (setup(c, req, headers, t, timeout_ms) < 0) {
-        f->code = "http_transport";
-        snprintf(f->text, sizeof f->text, "cannot set request options");
+    const struct http_transport *t = http_transport_for(req->url);
+    if (t->perform(c, req, x, timeout_ms, resend_ok, f) < 0) {
+        http_response_clear(resp);
+        resp->status = 0;
         return -1;
     }
-    CURLcode rc = curl.easy_perform(c->curl);
-    if (rc == CURLE_OK) {
-        char *ct = NULL;
-        curl.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-        curl.easy_getinfo(c->curl, CURLINFO_CONTENT_TYPE, &ct);
-        if (ct)
-            resp->content_type = xstrdup(ct);
-        if (!resp->body)
-            resp->body = xcalloc(1, 1);
-        return 0;
-    }
-
-    if (rc == CURLE_ABORTED_BY_CALLBACK && as_interrupted()) {
-        f->code = "interrupted";
-        snprintf(f->text, sizeof f->text, "interrupted");
-    } else if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-        f->code = "http_too_large";
-        snprintf(f->text, sizeof f->text, "reply body exceeds %u bytes", HTTP_BODY_MAX);
-    } else {
-        f->code = classify(rc, &f->retryable, &f->exit);
-        /* libcurl's detailed text names hosts, not paths, as far as we know;
-         * for a secret URL "as far as we know" is not enough. */
-        snprintf(f->text, sizeof f->text, "%s",
-                 c->errbuf[0] && !req->secret_url ? c->errbuf : curl.easy_strerror(rc));
-    }
-    return -1;
+    if (!resp->body)
+        resp->body = xcalloc(1, 1);
+    return 0;
 }
 
 int http_do(struct http_client *c, const struct http_request *req,
             struct http_response *resp, struct as_error *err)
 {
     char shown[HTTP_URL_LOG_MAX];
-    struct failure f = {0};
+    struct http_failure f = {0};
     int may_retry = method_retryable(req);
     int max = c->opt.max_attempts;
     int attempt;
@@ -644,35 +591,30 @@ int http_do(struct http_client *c, const struct http_request *req,
     long long end = mono_ms() + as_deadline_cap_ms(c->opt.budget_ms);
     redact_url(req->url, req->secret_url, shown, sizeof shown);
 
-    struct curl_slist *headers = build_headers(req->headers);
-
     for (attempt = 1;; attempt++) {
-        struct transfer t = {.resp = resp, .retry_after_ms = -1,
-                             .capture = req->capture_header};
+        struct http_xfer x = {.resp = resp, .retry_after_ms = -1,
+                              .capture = req->capture_header};
         long wait;
 
         if (as_interrupted()) {
-            f.code = "interrupted";
-            f.exit = AS_EXIT_FAILURE;
-            snprintf(f.text, sizeof f.text, "interrupted");
+            http_failure_set(&f, "interrupted", 0, "interrupted");
             break;
         }
         long long left = end - mono_ms();
         if (left <= 0) {
-            f.code = "http_timeout";
-            f.exit = AS_EXIT_FAILURE;
-            snprintf(f.text, sizeof f.text, "%s", attempt == 1
-                     ? "no time left before the action's deadline"
-                     : "the request's time budget is spent");
+            http_failure_set(&f, "http_timeout", 0, "%s", attempt == 1
+                             ? "no time left before the action's deadline"
+                             : "the request's time budget is spent");
             attempt--; /* this one was not sent */
             break;
         }
         log_debug("%s %s: attempt %d/%d", req->method, shown, attempt, max);
-        int rc = attempt_once(c, req, headers, resp, &t,
-                              left < c->opt.timeout_ms ? (long)left : c->opt.timeout_ms, &f);
+        int rc = attempt_once(c, req, resp, &x,
+                              left < c->opt.timeout_ms ? (long)left : c->opt.timeout_ms,
+                              may_retry, &f);
         resp->attempts = attempt;
-        if (t.retry_after_ms >= 0)
-            resp->retry_after_ms = t.retry_after_ms;
+        if (x.retry_after_ms >= 0)
+            resp->retry_after_ms = x.retry_after_ms;
 
         if (rc < 0) {
             log_debug("%s %s: attempt %d failed: %s", req->method, shown, attempt, f.code);
@@ -683,33 +625,26 @@ int http_do(struct http_client *c, const struct http_request *req,
             log_debug("%s %s: HTTP %ld (attempt %d)", req->method, shown, resp->status,
                       attempt);
             int again = resp->status == 429 || resp->status >= 500;
-            if (!again || !may_retry || attempt >= max) {
-                curl.slist_free_all(headers);
+            if (!again || !may_retry || attempt >= max)
                 return 0;
-            }
             wait = backoff_ms(c, attempt - 1);
-            if (t.retry_after_ms >= 0) /* the server knows better than our guess */
-                wait = t.retry_after_ms < c->opt.backoff_max_ms ? t.retry_after_ms
+            if (x.retry_after_ms >= 0) /* the server knows better than our guess */
+                wait = x.retry_after_ms < c->opt.backoff_max_ms ? x.retry_after_ms
                                                                 : c->opt.backoff_max_ms;
         }
         if (wait >= end - mono_ms()) { /* no time would be left to try again */
-            if (rc == 0) {
-                curl.slist_free_all(headers);
+            if (rc == 0)
                 return 0;
-            }
             break;
         }
         log_debug("%s %s: retrying in %ld ms%s", req->method, shown, wait,
-                  rc == 0 && t.retry_after_ms >= 0 ? " (Retry-After)" : "");
+                  rc == 0 && x.retry_after_ms >= 0 ? " (Retry-After)" : "");
         if (as_sleep_ms(wait) < 0) {
-            f.code = "interrupted";
-            f.exit = AS_EXIT_FAILURE;
-            snprintf(f.text, sizeof f.text, "interrupted");
+            http_failure_set(&f, "interrupted", 0, "interrupted");
             break;
         }
     }
 
-    curl.slist_free_all(headers);
     http_response_clear(resp);
     resp->status = 0;
     if (attempt < 1)

@@ -1,13 +1,15 @@
 /* http.h - the one HTTP client every provider and the st2 datastore use.
  *
- * Over libcurl: one easy handle per client so connections are reused, connect
- * and total timeouts, one budget for all the attempts of a request (cut to
- * the action's deadline), TLS verification on by default (CA bundle settable),
- * retries with exponential backoff and full jitter for idempotent requests on
- * connection errors, 429 (honouring Retry-After) and 5xx. It never logs
- * request headers or bodies, nor a captured response header, and logs only
- * the host of a URL marked secret (a Slack webhook URL is itself a
- * credential). */
+ * Connect and total timeouts, one budget for all the attempts of a request
+ * (cut to the action's deadline), TLS verification on by default (CA bundle
+ * settable), retries with exponential backoff and full jitter for idempotent
+ * requests on connection errors, 429 (honouring Retry-After) and 5xx; the
+ * connection kept alive between a client's requests. It never logs request
+ * headers or bodies, nor a captured response header, and logs only the host
+ * of a URL marked secret (a Slack webhook URL is itself a credential).
+ * Plain http goes by the pack's own HTTP/1.1 client, https and proxied http
+ * by libcurl, loaded on first use (http_int.h, docs/datastore.md "HTTP"):
+ * callers see no difference. */
 #ifndef AS_HTTP_H
 #define AS_HTTP_H
 

@@ -14,7 +14,7 @@ RUNS=${FUZZ_RUNS:-5000}
 OUT=build/fuzz-cov
 PKGS="libcurl json-c sqlite3 yaml-0.1 libssh libcrypto"
 COV="-fprofile-instr-generate -fcoverage-mapping"
-TARGETS=${*:-"args records haproxy http known_hosts"}
+TARGETS=${*:-"args records haproxy http http_response known_hosts"}
 
 files_for() {
     case $1 in
@@ -22,6 +22,7 @@ files_for() {
     records) echo lib/model/group.c lib/model/asg.c lib/model/node.c lib/compute/nodes.c lib/model/incident.c lib/store/lease.c lib/model/governor.c lib/alert/alert_route.c lib/core/jsonx.c ;;
     haproxy) echo lib/lb/lb_haproxy.c ;;
     http) echo lib/core/http.c lib/compute/compute_openstack.c lib/compute/compute_digitalocean.c lib/dns/dns_digitalocean.c lib/lb/lb_digitalocean.c lib/core/digitalocean.c lib/dns/dns_powerdns.c lib/store/ds_st2.c ;;
+    http_response) echo lib/core/http_parse.c lib/core/http.c ;;
     known_hosts) echo lib/core/ssh_known_hosts.c ;;
     esac
 }
@@ -33,7 +34,6 @@ make --no-print-directory -s -j2 BUILD="$OUT/lib" CC=clang \
     "$OUT/lib/libautoscale.a" || exit 1
 mkdir -p "$OUT/fakecurl"
 clang -std=c11 -D_GNU_SOURCE -O1 -fPIC -shared \
-    -DREAL_CURL="\"$(pkg-config --variable=libdir libcurl)/libcurl.so.4\"" \
     -Wl,-soname,libcurl.so.4 tests/fuzz/fake_curl.c -ldl -o "$OUT/fakecurl/libcurl.so.4" || exit 1
 
 for t in $TARGETS; do

@@ -1,27 +1,20 @@
 /* fake_curl.c - a stand-in for libcurl.so.4, for the fuzzers only.
  *
- * lib/core/http.c dlopen()s "libcurl.so.4" on first use; run.sh builds this file
- * as build/fuzz/fakecurl/libcurl.so.4 and puts that directory first on
- * LD_LIBRARY_PATH, so the whole of http.c (header and body callbacks,
- * Retry-After, header capture, retries, JSON handling) and every provider
- * above it run unchanged, on replies the fuzzer scripted instead of replies
- * from a network. The fuzzer reaches this library with dlopen() of the same
- * name (the same instance) and fakecurl_script().
- *
- * curl_getdate is libcurl's own date parser, not ours: it is forwarded to the
- * real library (REAL_CURL, an absolute path) so Retry-After dates are parsed
- * as in production. */
+ * lib/core/http_curl.c dlopen()s "libcurl.so.4" on first use; run.sh builds
+ * this file as build/fuzz/fakecurl/libcurl.so.4 and puts that directory first
+ * on LD_LIBRARY_PATH, so the whole of http.c and http_curl.c (header and body
+ * callbacks, Retry-After and its dates, header capture, retries, JSON
+ * handling) and every provider above them run unchanged, on replies the
+ * fuzzer scripted instead of replies from a network (fuzz_http.c sends every
+ * request by the curl transport). The fuzzer reaches this library with
+ * dlopen() of the same name (the same instance) and fakecurl_script(). */
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef REAL_CURL
-#define REAL_CURL "/usr/lib/x86_64-linux-gnu/libcurl.so.4"
-#endif
 
 /* One scripted reply. status 0 means the transfer fails (CURLE_RECV_ERROR). */
 struct fakecurl_reply {
@@ -202,19 +195,4 @@ void curl_slist_free_all(struct curl_slist *list)
         free(list);
         list = next;
     }
-}
-
-time_t curl_getdate(const char *s, const time_t *unused)
-{
-    static time_t (*real)(const char *, const time_t *);
-    if (!real) {
-        void *lib = dlopen(REAL_CURL, RTLD_NOW | RTLD_LOCAL);
-        void *sym = lib ? dlsym(lib, "curl_getdate") : NULL;
-        if (!sym) {
-            fprintf(stderr, "fake_curl: cannot load curl_getdate from %s\n", REAL_CURL);
-            abort();
-        }
-        memcpy(&real, &sym, sizeof real);
-    }
-    return real(s, unused);
 }

@@ -8,7 +8,9 @@
  * HTTP date), header capture, error bodies (http_error_text), retries.
  *
  * Every provider runs unchanged; only libcurl is replaced (fake_curl.c), and
- * it answers each request with the next reply of the input. The input's
+ * it answers each request with the next reply of the input: every request
+ * goes by the curl transport, the http:// ones too (http_force_transport;
+ * the plain transport's parser has a target of its own, fuzz_http_response). The input's
  * first line names a scenario (a provider and the operations it runs; an
  * unknown name picks one by its first byte); the rest is replies separated
  * by "\n===\n", each "<status>\n<header lines>\n\n<body>" (status 0: the
@@ -25,6 +27,7 @@
 #include "datastore.h"
 #include "dns_int.h"
 #include "fuzz_common.h"
+#include "http_int.h"
 #include "jsonx.h"
 #include "lb_int.h"
 #include "log.h"
@@ -275,6 +278,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     log_set_level(LOG_ERROR);
+    fz_check(http_force_transport("curl") == 0, "the curl transport exists");
     return 0;
 }
 

@@ -13,7 +13,10 @@
 #   haproxy      HAProxy runtime API replies, `show stat` CSV (lib/lb/lb_haproxy.c)
 #   http         OpenStack, DigitalOcean (compute, DNS, LB), PowerDNS and st2
 #                datastore replies, Retry-After and error bodies (lib/core/http.c),
-#                through tests/fuzz/fake_curl.c in place of libcurl
+#                through tests/fuzz/fake_curl.c in place of libcurl (every request
+#                by the curl transport, whatever its URL)
+#   http_response  raw HTTP/1.1 responses, whole and cut in pieces, through the
+#                plain transport's parser (lib/core/http_parse.c) into lib/core/http.c
 #   known_hosts  known_hosts files (sshc_forget_host, lib/core/ssh_known_hosts.c)
 # Seeds: tests/fuzz/seeds/<name>/ (alert: tests/fixtures/alerts/).
 # Default inputs per target keep all of them near 45 s on two cores (the
@@ -34,7 +37,7 @@ cd "$(dirname "$0")/../.." || exit 1
 CC_FUZZ=${CC_FUZZ:-clang}
 RUNS=${FUZZ_RUNS:-}
 OUT=build/fuzz
-ALL_TARGETS="alert args records haproxy http known_hosts"
+ALL_TARGETS="alert args records haproxy http http_response known_hosts"
 TARGETS=${*:-$ALL_TARGETS}
 
 case ${RUNS:-0} in
@@ -58,10 +61,9 @@ if ! make --no-print-directory -s -j2 BUILD="$OUT/lib" CC="$CC_FUZZ" \
     exit 1
 fi
 
-# libcurl's stand-in, found by http.c's dlopen("libcurl.so.4") first.
-real_curl="$(pkg-config --variable=libdir libcurl)/libcurl.so.4"
+# libcurl's stand-in, found by http_curl.c's dlopen("libcurl.so.4") first.
 if ! $CC_FUZZ -std=c11 -D_GNU_SOURCE -O1 -g -fPIC -shared -Wall -Wextra -Werror \
-    -DREAL_CURL="\"$real_curl\"" -Wl,-soname,libcurl.so.4 \
+    -Wl,-soname,libcurl.so.4 \
     tests/fuzz/fake_curl.c -ldl -o "$OUT/fakecurl/libcurl.so.4"; then
     echo "fuzz: FAILED (building tests/fuzz/fake_curl.c)"
     exit 1
@@ -87,8 +89,12 @@ for t in $TARGETS; do
 
     case $t in
     alert) runs=20000 ;; args) runs=50000 ;; records) runs=3000 ;;
-    haproxy) runs=15000 ;; http) runs=30000 ;; *) runs=20000 ;;
+    haproxy) runs=15000 ;; http) runs=30000 ;; http_response) runs=100000 ;;
+    *) runs=20000 ;;
     esac
+    # http_response: room for a head past its 64 KiB limit
+    max_len=65536
+    [ "$t" = http_response ] && max_len=140000
     runs=${RUNS:-$runs}
     seeds=tests/fuzz/seeds/$t
     [ "$t" = alert ] && seeds=tests/fixtures/alerts
@@ -99,7 +105,7 @@ for t in $TARGETS; do
     # -artifact_prefix keeps crash files out of the working directory;
     # -timeout turns a hang on one input into a failure rather than a stall.
     LD_LIBRARY_PATH="$PWD/$OUT/fakecurl${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-        "$bin" -runs="$runs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        "$bin" -runs="$runs" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$OUT/$t/" -print_final_stats=1 "$corpus" >"$log" 2>&1
     rc=$?
     rm -rf "$corpus"

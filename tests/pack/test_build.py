@@ -17,8 +17,8 @@ PACKAGES = os.path.join(ROOT, "deps", "packages.sh")
 # What a parent make (make check exports DEVELOPER=1) or the caller's shell
 # could pass down and that would change what is measured here.
 SCRUB = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "DEVELOPER", "V", "CC",
-         "CFLAGS", "LDFLAGS", "COMPAT", "STATIC_DEPS", "BUILD", "SANITIZE", "PACK_YAML",
-         "LISTS")
+         "CFLAGS", "LDFLAGS", "COMPAT", "STATIC_DEPS", "STATIC_BIN", "BUILD", "SANITIZE",
+         "PACK_YAML", "LISTS")
 
 
 def make(*args, env=None):
@@ -137,6 +137,81 @@ class FlagsTest(BuildTreeCase):
             self.assertIn("-lsqlite3", link)
         p = make("-n", "BUILD=" + self.build, "STATIC_DEPS=maybe", self.obj("tests/test_error"))
         self.assertNotEqual(p.returncode, 0)
+
+
+class StaticBinTest(BuildTreeCase):
+    """STATIC_BIN: autoscale linked with -static where the archives exist,
+    with lib/link's substitutes; never under SANITIZE or with STATIC_BIN=no."""
+
+    def link(self, *args):
+        p = make("-n", "V=1", "-B", "BUILD=" + self.build, *args,
+                 os.path.join(self.build, "bin", "autoscale"))
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        lines = [l for l in p.stdout.splitlines() if "-o " + self.build + "/bin/autoscale" in l]
+        self.assertEqual(len(lines), 1, p.stdout[-2000:])
+        return lines[0].split()
+
+    @staticmethod
+    def have(name):
+        out = subprocess.run(["cc", "-print-file-name=" + name], capture_output=True,
+                             text=True, check=False).stdout.strip()
+        return os.path.isabs(out)
+
+    def test_static_where_the_archives_exist(self):
+        have = all(self.have(a) for a in ("libc.a", "libjson-c.a", "libsqlite3.a", "libyaml.a"))
+        words = self.link()
+        self.assertEqual("-static" in words, have, words)
+        subst = [w for w in words if "/lib/link/" in w]
+        if have:
+            self.assertEqual(sorted(os.path.basename(w) for w in subst),
+                             ["http_libcurl_worker.o", "http_resolve_none.o", "no_dlopen.o"])
+            # the substitutes come before the archive, or they replace nothing
+            archive = [i for i, w in enumerate(words) if w.endswith("libautoscale.a")][0]
+            self.assertTrue(all(words.index(w) < archive for w in subst))
+            self.assertIn("-Wl,--wrap=dlopen,--wrap=dlsym,--wrap=dlclose,--wrap=dlerror", words)
+        else:
+            self.assertEqual(subst, [])
+
+    def test_dynamic_when_asked_and_under_sanitize(self):
+        for args in (("STATIC_BIN=no",), ("SANITIZE=1",)):
+            with self.subTest(args=args):
+                words = self.link(*args)
+                self.assertNotIn("-static", words)
+                self.assertFalse([w for w in words if "/lib/link/" in w])
+        p = make("-n", "BUILD=" + self.build, "STATIC_BIN=maybe",
+                 os.path.join(self.build, "bin", "autoscale"))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("STATIC_BIN=maybe", p.stderr)
+
+
+class BuiltBinaryTest(unittest.TestCase):
+    """The binaries this pass tests: a static autoscale holds no in-process
+    libcurl, no resolver and no dynamic loader, and its helper is there."""
+
+    def setUp(self):
+        self.bin = os.environ.get("AUTOSCALE_BIN_DIR", os.path.join(ROOT, "actions", "bin"))
+        path = os.path.join(self.bin, "autoscale")
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        # an ELF interpreter path in the first pages means a dynamic binary
+        self.static = b"/ld-linux" not in head
+        nm = subprocess.run(["nm", path], capture_output=True, text=True, check=False)
+        if nm.returncode != 0 or not nm.stdout.strip():
+            self.skipTest("no symbols to read (a stripped build)")
+        self.symbols = {l.split()[-1] for l in nm.stdout.splitlines() if l.strip()}
+
+    def test_static_binary_reaches_libcurl_only_through_the_helper(self):
+        if not self.static:
+            self.assertIn("http_curl_transport", self.symbols)
+            return
+        for absent in ("http_curl_transport", "getaddrinfo", "curl_easy_perform"):
+            self.assertNotIn(absent, self.symbols)
+        for present in ("http_worker_transport", "http_plain_transport", "__wrap_dlopen"):
+            self.assertIn(present, self.symbols)
+        helper = os.path.join(self.bin, "autoscale_curl")
+        self.assertTrue(os.access(helper, os.X_OK))
+        with open(helper, "rb") as f:
+            self.assertIn(b"/ld-linux", f.read(1 << 16))  # dynamic: it can load libcurl
 
 
 class WerrorTest(BuildTreeCase):

@@ -1,4 +1,12 @@
-/* test_http.c - lib/core/http.c against the scripted server in tests/support. */
+/* test_http.c - lib/core/http.c against the scripted server in tests/support.
+ *
+ * The requests of every test below go by each transport in turn: first by
+ * the rule (http:// on the loopback: the plain transport, http_plain.c),
+ * then all by libcurl (http_curl.c), then all by libcurl in the helper a
+ * static binary uses (http_worker.c, actions/bin/autoscale_curl), so all
+ * keep the one policy. What only
+ * the plain transport does (crafted replies, keep-alive, strict parsing) is
+ * in test_http_plain.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +21,7 @@
 
 #include "../support/test_httpd.h"
 #include "http.h"
+#include "http_int.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
@@ -1106,6 +1115,154 @@ static void test_error_text_scrubs_secret(void **state)
     http_client_free(c);
 }
 
+/* ------------------------------------------------------ which transport -- */
+
+static void set_env(const char *name, const char *value)
+{
+    if (value)
+        assert_int_equal(setenv(name, value, 1), 0);
+    else
+        assert_int_equal(unsetenv(name), 0);
+}
+
+static void expect_transport(const char *url, const char *want)
+{
+    const struct http_transport *t = http_transport_for(url);
+    if (strcmp(t->name, want) != 0)
+        fail_msg("%s goes by %s, not %s", url, t->name, want);
+}
+
+/* The rule of http.c: https and proxied http by libcurl, the rest plain;
+ * where curl's no_proxy reading is not certain, libcurl decides. */
+static void test_transport_rule(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY",
+                                       "no_proxy", "NO_PROXY"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        set_env(vars[i], NULL);
+    http_force_transport(NULL);
+
+    expect_transport("http://127.0.0.1:9101/v1/keys", "plain");
+    expect_transport("HTTP://st2.example.com/v1", "plain");
+    expect_transport("http://[::1]:9101/v1", "plain");
+    expect_transport("https://127.0.0.1:9101/v1", "curl");
+    expect_transport("https://hooks.slack.com/services/x", "curl");
+    expect_transport("http://user:pw@127.0.0.1/", "plain"); /* which refuses it */
+    expect_transport("ftp://127.0.0.1/", "plain");           /* and this */
+
+    set_env("HTTP_PROXY", "http://proxy.example:3128"); /* curl ignores it: so do we */
+    expect_transport("http://127.0.0.1:9101/v1", "plain");
+    set_env("HTTP_PROXY", NULL);
+
+    static const char *const proxies[] = {"http_proxy", "all_proxy", "ALL_PROXY"};
+    for (size_t i = 0; i < 3; i++) {
+        set_env(proxies[i], "http://proxy.example:3128");
+        expect_transport("http://127.0.0.1:9101/v1", "curl");
+        set_env("no_proxy", "localhost,127.0.0.1");
+        expect_transport("http://127.0.0.1:9101/v1", "plain");
+        expect_transport("http://localhost:9101/v1", "plain");
+        expect_transport("http://10.0.0.1:9101/v1", "curl");
+        set_env("no_proxy", NULL);
+        set_env("NO_PROXY", ".example.com");
+        expect_transport("http://st2.example.com/v1", "plain");
+        expect_transport("http://example.com/v1", "plain");
+        expect_transport("http://badexample.com/v1", "curl");
+        set_env("NO_PROXY", "*");
+        expect_transport("http://st2.example.org/v1", "plain");
+        set_env("NO_PROXY", "127.0.0.0/8"); /* CIDR: libcurl's to judge */
+        expect_transport("http://127.0.0.1/v1", "curl");
+        set_env("no_proxy", "other.example"); /* no_proxy wins over NO_PROXY */
+        set_env("NO_PROXY", "127.0.0.1");
+        expect_transport("http://127.0.0.1/v1", "curl");
+        set_env("no_proxy", NULL);
+        set_env("NO_PROXY", NULL);
+        set_env(proxies[i], "");
+        expect_transport("http://127.0.0.1:9101/v1", "plain");
+        set_env(proxies[i], NULL);
+    }
+
+    assert_int_equal(http_force_transport("curl"), 0);
+    expect_transport("http://127.0.0.1:9101/v1", "curl");
+    assert_int_equal(http_force_transport("nonesuch"), -1);
+    expect_transport("http://127.0.0.1:9101/v1", "plain");
+}
+
+/* With a proxy variable set, a request really goes by libcurl, to the
+ * proxy; no_proxy naming the host sends it straight, by the plain transport. */
+static void test_proxy_variable_sends_by_curl(void **state)
+{
+    struct test_httpd *s = *state;
+    test_httpd_queue_simple(s, 200, "via proxy");
+    test_httpd_queue_simple(s, 200, "direct");
+    http_force_transport(NULL);
+    set_env("http_proxy", test_httpd_url(s));
+
+    struct http_client *c = fast_client(1);
+    struct http_response resp;
+    struct as_error err;
+    assert_int_equal(do_req(c, "GET", "http://st2.example.invalid:9101/v1/keys", -1, &resp,
+                            &err), 0);
+    assert_string_equal(resp.body, "via proxy");
+    http_response_clear(&resp);
+    /* the absolute form a client sends a proxy */
+    assert_non_null(strstr(test_httpd_request_at(s, 0)->url, "st2.example.invalid"));
+
+    set_env("no_proxy", "127.0.0.1");
+    char *url = url_of(s, "/v1/keys");
+    assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
+    assert_string_equal(resp.body, "direct");
+    assert_string_equal(test_httpd_request_at(s, 1)->url, "/v1/keys");
+    http_response_clear(&resp);
+    set_env("http_proxy", NULL);
+    set_env("no_proxy", NULL);
+    free(url);
+    http_client_free(c);
+}
+
+/* Retry-After in the two older HTTP-date forms every recipient must read
+ * (RFC 9110 5.6.7), and forms that are no date. */
+static void test_retry_after_old_date_forms(void **state)
+{
+    struct test_httpd *s = *state;
+    char rfc850[128], asc[80], h1[160], h2[100];
+    time_t when = time(NULL) + 30;
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    char day_mon[40], rest[40];
+    strftime(day_mon, sizeof day_mon, "%A, %d-%b-", &tm); /* %y: a warning */
+    strftime(rest, sizeof rest, "%H:%M:%S GMT", &tm);
+    snprintf(rfc850, sizeof rfc850, "%s%02d %s", day_mon, tm.tm_year % 100, rest);
+    strftime(asc, sizeof asc, "%a %b %e %H:%M:%S %Y", &tm);
+    snprintf(h1, sizeof h1, "Retry-After: %s", rfc850);
+    snprintf(h2, sizeof h2, "Retry-After: %s", asc);
+    const char *ra1[] = {h1, NULL}, *ra2[] = {h2, NULL};
+    const char *bad[] = {"Retry-After: tomorrow", "Retry-After: 12abc",
+                         "Retry-After: Sun, 06 Nov 1994 08:49:37 GMT junk"};
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 503, .headers = ra1});
+    test_httpd_queue(s, &(struct test_httpd_reply){.status = 503, .headers = ra2});
+    for (size_t i = 0; i < 3; i++) {
+        const char *one[] = {bad[i], NULL};
+        test_httpd_queue(s, &(struct test_httpd_reply){.status = 503, .headers = one});
+    }
+
+    struct http_client *c = fast_client(1);
+    char *url = url_of(s, "/date");
+    struct http_response resp;
+    struct as_error err;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(do_req(c, "GET", url, -1, &resp, &err), 0);
+        assert_int_equal(resp.status, 503);
+        if (i < 2)
+            assert_in_range(resp.retry_after_ms, 25000, 31000);
+        else
+            assert_int_equal(resp.retry_after_ms, -1);
+        http_response_clear(&resp);
+    }
+    free(url);
+    http_client_free(c);
+}
+
 /* -------------------------------------------------------------- urlencode -- */
 
 static void expect_enc(const char *in, const char *want)
@@ -1131,7 +1288,8 @@ static void test_urlencode(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    /* By each transport: the requests of these go over the wire. */
+    const struct CMUnitTest wire[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_get_200_body),
         T(test_empty_body_is_not_null),
@@ -1166,12 +1324,32 @@ int main(void)
         T(test_capture_header_not_logged),
         T(test_secret_url_not_logged),
         T(test_userinfo_never_shown),
+        T(test_error_text_scrubs_secret),
+        T(test_retry_after_old_date_forms),
+    };
+    /* Once: no request, or the choice of transport itself. */
+    const struct CMUnitTest once[] = {
+        T(test_transport_rule),
+        T(test_proxy_variable_sends_by_curl),
         T(test_error_text_shapes),
         T(test_error_text_bounded),
-        T(test_error_text_scrubs_secret),
         T(test_urlencode),
 #undef T
     };
     log_init("test_http");
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("by the rule (plain)", wire, NULL, NULL);
+    if (http_force_transport("curl") != 0)
+        return 1;
+    failed += cmocka_run_group_tests_name("by libcurl", wire, NULL, NULL);
+    /* libcurl as a static autoscale reaches it: in the autoscale_curl helper. */
+    const char *bin = getenv("AUTOSCALE_BIN_DIR");
+    char worker[4096];
+    snprintf(worker, sizeof worker, "%s/autoscale_curl", bin ? bin : "actions/bin");
+    setenv("AUTOSCALE_CURL_WORKER", worker, 1);
+    if (http_force_transport("worker") != 0)
+        return 1;
+    failed += cmocka_run_group_tests_name("by the autoscale_curl helper", wire, NULL, NULL);
+    http_force_transport(NULL);
+    failed += cmocka_run_group_tests_name("the rule", once, NULL, NULL);
+    return failed;
 }
