@@ -8,7 +8,7 @@
 #                              bench/RESULTS.md is left alone
 #
 # Environment: CC (harness compiler, default cc), MAKE (default make),
-# BENCH_NO_BUILD=1 (skip `make all`, e.g. when called from `make bench`),
+# BENCH_NO_BUILD=1 (skip `make all build/release/tests/fake_st2`),
 # BENCH_RUNS (runs per command, for the benches that honour it).
 #
 # Each bench script prints one markdown section ("## ...") on stdout and its
@@ -45,8 +45,9 @@ fi
 
 # -- build ---------------------------------------------------------------------
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-    say "building (make all)"
-    ${MAKE:-make} --no-print-directory all >&2
+    # and the st2 API fake startup.bench.sh serves the st2 datastore path from
+    say "building (make all build/release/tests/fake_st2)"
+    ${MAKE:-make} --no-print-directory all build/release/tests/fake_st2 >&2
 fi
 say "building the harness"
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
