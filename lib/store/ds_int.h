@@ -39,7 +39,7 @@ struct ds_ops {
     /* Optional: ds_each's walk (datastore.h) straight from the backend's
      * rows. NULL: datastore.c lists, then walks the list; so st2 does,
      * whose pages must all be in and deduplicated before any entry is
-     * known to be final, and so do wrappers. */
+     * known to be final. The read-only wrapper passes it through. */
     int (*each)(struct ds *ds, const char *prefix, ds_each_fn fn, void *arg,
                 struct as_error *err);
 };

@@ -31,6 +31,14 @@ static int ro_list(struct ds *ds, const char *prefix, struct ds_list *out,
     return ds_list(inner(ds), prefix, out, err);
 }
 
+/* Straight through, so a reader walks the embedded rows as the governor
+ * does (ds_each falls back to a listing where the inner store has none). */
+static int ro_each(struct ds *ds, const char *prefix, ds_each_fn fn, void *arg,
+                   struct as_error *err)
+{
+    return ds_each(inner(ds), prefix, fn, arg, err);
+}
+
 static int refuse(const char *key, struct as_error *err)
 {
     return as_fail(err, AS_EXIT_FAILURE, "read_only",
@@ -67,7 +75,7 @@ static void ro_close(struct ds *ds)
 /* Two tables, so that ds_can_create() answers as the inner store does and
  * the readers (lib/store/claim.c) take the same path as the actions. */
 #define RO_OPS .name = "read-only", .get = ro_get, .put = ro_put, .del = ro_del, \
-               .list = ro_list, .close = ro_close
+               .list = ro_list, .each = ro_each, .close = ro_close
 static const struct ds_ops ro_ops = {RO_OPS};
 static const struct ds_ops ro_ops_create = {RO_OPS, .create = ro_create};
 
