@@ -26,5 +26,26 @@ void as_node_close(struct node_ctx *nc, struct group *g);
  * balancer opened (lb_ctx_open). On success the caller ends with
  * lb_ctx_close(c). */
 int as_lb_open(struct as_ctx *ctx, struct lb_ctx *c, struct as_error *err);
+/* The same for group `name` (borrowed) instead of the "name" parameter. */
+int as_lb_open_group(struct as_ctx *ctx, const char *name, struct lb_ctx *c,
+                     struct as_error *err);
+int as_node_open_group(struct as_ctx *ctx, const char *name, long long deadline,
+                       bool any_status, struct node_ctx *nc, struct group *g,
+                       struct as_error *err);
+
+/* One group's work for as_each_group: 0 with *out (new) filled, 1 when the
+ * group is left alone (*out: new, the reason), -1 with err. */
+typedef int as_group_fn(struct as_ctx *ctx, const char *name, struct json_object **out,
+                        struct as_error *err);
+
+/* Run `one` for every group, in name order, as the timer rules do
+ * (lb_sync and reconcile without a name). One group's failure is reported
+ * and the others still run: a broken group must not keep every other one
+ * out of its load balancer. *out (new): {groups: [{group, result} |
+ * {group, skipped} | {group, error}], failed}; -1 when the groups cannot be
+ * listed, or when any failed (err: the first failure's code, a message
+ * naming every failed group). */
+int as_each_group(struct as_ctx *ctx, as_group_fn *one, struct json_object **out,
+                  struct as_error *err);
 
 #endif

@@ -7,6 +7,8 @@ import os
 import re
 import sys
 
+from . import timers
+
 WEBHOOK = "core.st2.webhook"
 
 
@@ -59,6 +61,31 @@ class Reactor:
         self.runner = runner
         self.pack = runner.pack
         self.pending = []
+        for rule in self.pack.rules:
+            self.check_rule(rule)
+
+    @staticmethod
+    def check_rule(rule):
+        """What st2 refuses when it registers a rule, for the trigger types
+        st2lite knows: a timer's parameters (timers.validate, after
+        st2common/validators/api/reactor.py, validate_trigger_parameters)."""
+        trig = rule.get("trigger") or {}
+        if trig.get("type") in timers.SCHEMAS:
+            timers.validate(trig["type"], trig.get("parameters"))
+
+    def fire_timer(self, rule_ref):
+        """The timer of rule `rule_ref` ("pack.name") fires once now, as
+        St2Timer._emit_trigger_instance would: every enabled rule on a timer
+        with the same type and parameters runs (st2 keeps one trigger per
+        type and parameters). Their executions."""
+        for rule in self.pack.rules:
+            if f"{self.pack.ref}.{rule.get('name')}" != rule_ref:
+                continue
+            trig = rule.get("trigger") or {}
+            if trig.get("type") not in timers.SCHEMAS:
+                raise ValueError(f"rule {rule_ref} is not on a timer")
+            return self.fire(trig["type"], timers.payload(), parameters=trig.get("parameters"))
+        raise KeyError(f"no rule {rule_ref}")
 
     def webhook(self, url, body, headers=None):
         headers = headers or {"Content-Type": "application/json"}
@@ -67,7 +94,7 @@ class Reactor:
                    "body": body}
         return self.fire(WEBHOOK, payload, url=url)
 
-    def fire(self, trigger_type, payload, url=None):
+    def fire(self, trigger_type, payload, url=None, parameters=None):
         """Run every enabled rule matching the trigger; their executions."""
         executions = []
         for rule in self.pack.rules:
@@ -75,6 +102,8 @@ class Reactor:
             if rule.get("enabled") is not True or trig.get("type") != trigger_type:
                 continue
             if url is not None and (trig.get("parameters") or {}).get("url") != url:
+                continue
+            if parameters is not None and (trig.get("parameters") or {}) != parameters:
                 continue
             criteria = rule.get("criteria") or {}
             if not all(_criterion(_lookup(payload, k), v) for k, v in criteria.items()):
