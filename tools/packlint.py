@@ -69,6 +69,15 @@ Checks (each failure is one line "file: problem"; exit 1 if any):
     parameter names; retry: retry_on failure or timeout, counts >= 0;
   - sensors/*.yaml: class_name, an existing entry_point, trigger types with
     a ^\\w+$ name and a payload_schema;
+  - aliases/*.yaml (ChatOps): only ActionAliasAPI's keys (name, pack,
+    description, enabled, action_ref, formats, ack, result, extra,
+    immutable_parameters, metadata_file, id, ref, uid), name and action_ref
+    required, `pack` (if given) the pack's ref, the file named <name>.yaml,
+    formats a non-empty list of strings or {display, representation: [..]};
+    the action exists; every {{p}} / {{p=default}} of a representation and
+    every immutable parameter is a parameter of the action, none both (st2
+    refuses the override at run time), and each required parameter of the
+    action is given by every representation or the immutable parameters;
   - error codes (when lib/core/error_codes.c exists): every code the C of lib/
     and actions/src/ writes (as_fail's code argument and the other places a
     code is set: the section "error codes" below) is a row of
@@ -2069,6 +2078,89 @@ def check_policies(lint, root):
             check_retry(lint, path, params)
 
 
+# -------------------------------------------------------------- aliases
+#
+# st2common/models/api/action.py, ActionAliasAPI (additionalProperties
+# false); the {{ }} grammar is action_alias_utils.py's generate_snippets.
+ALIAS_KEYS = {"id", "ref", "uid", "name", "pack", "description", "enabled", "action_ref",
+              "formats", "ack", "result", "extra", "immutable_parameters", "metadata_file"}
+ALIAS_MESSAGE_KEYS = {"ack": {"enabled", "format", "extra", "append_url"},
+                      "result": {"enabled", "format", "extra"}}
+ALIAS_PARAM = re.compile(r"{{\s*(\S+?)\s*(?:=.*?)?}}", re.DOTALL)
+
+
+def alias_representations(lint, path, formats):
+    """Each format's representations (actionalias_matching.py,
+    normalise_alias_format_string), or None after reporting a bad one."""
+    if not isinstance(formats, list) or not formats:
+        lint.fail(path, "formats must be a non-empty list")
+        return None
+    out = []
+    for f in formats:
+        if isinstance(f, str):
+            out.append(f)
+        elif isinstance(f, dict) and set(f) <= {"display", "representation"} \
+                and isinstance(f.get("representation"), list) \
+                and all(isinstance(r, str) for r in f["representation"]):
+            out.extend(f["representation"])
+        else:
+            lint.fail(path, f"format {f!r}: a string or {{display, representation: [strings]}}")
+            return None
+    return out
+
+
+def check_alias(lint, path, doc):
+    for key in sorted(set(doc) - ALIAS_KEYS):
+        lint.fail(path, f"unknown top-level key '{key}'")
+    for key in ("name", "action_ref"):
+        if not isinstance(doc.get(key), str) or not doc.get(key):
+            lint.fail(path, f"missing required field '{key}'")
+    if "pack" in doc and doc["pack"] != lint.ref:
+        lint.fail(path, f"pack '{doc['pack']}' is not this pack ('{lint.ref}')")
+    if doc.get("name") and os.path.basename(path) != f"{doc['name']}.yaml":
+        lint.fail(path, f"file name should be {doc['name']}.yaml")
+    for part, keys in ALIAS_MESSAGE_KEYS.items():
+        given = doc.get(part, {})
+        if not isinstance(given, dict):
+            lint.fail(path, f"{part} must be a mapping")
+        else:
+            for key in sorted(set(given) - keys):
+                lint.fail(path, f"{part}: unknown key '{key}'")
+    immutable = doc.get("immutable_parameters") or {}
+    if not isinstance(immutable, dict):
+        lint.fail(path, "immutable_parameters must be a mapping")
+        immutable = {}
+    representations = alias_representations(lint, path, doc.get("formats"))
+    if not doc.get("action_ref") or representations is None:
+        return
+    problem, params = resolve_action(lint, doc["action_ref"])
+    if problem:
+        lint.fail(path, problem)
+        return
+    if params is None:
+        return
+    required = {n for n, must in params.items() if must is True}
+    for name in sorted(set(immutable) - set(params)):
+        lint.fail(path, f"immutable parameter '{name}' is not a parameter of {doc['action_ref']}")
+    for rep in representations:
+        names = ALIAS_PARAM.findall(rep)
+        for name in names:
+            if name not in params:
+                lint.fail(path, f"format '{rep}': '{name}' is not a parameter of "
+                                f"{doc['action_ref']}")
+            elif name in immutable:
+                lint.fail(path, f"format '{rep}': '{name}' is also immutable (st2 refuses "
+                                "every such command)")
+        for name in sorted(required - set(names) - set(immutable)):
+            lint.fail(path, f"format '{rep}': required parameter '{name}' of "
+                            f"{doc['action_ref']} is never given")
+
+
+def check_aliases(lint, root):
+    for path, doc in yaml_docs(lint, root, "aliases"):
+        check_alias(lint, path, doc)
+
+
 # -------------------------------------------------------------- error codes
 #
 # Every error an action prints carries a code from one registry,
@@ -2315,6 +2407,7 @@ def main(argv):
     check_sensors(lint, root)  # before rules: they use its trigger types
     check_rules(lint, root)
     check_policies(lint, root)
+    check_aliases(lint, root)
     check_error_codes(lint, root)
     for p in lint.problems + lint.notes:
         print(p)

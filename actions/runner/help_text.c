@@ -333,111 +333,117 @@ static const char t120[] =
     "node present and enabled, every other member drained and removed. Run it "
     "after an HAProxy reload or restart (which forgets dynamic servers).";
 static const char t121[] =
-    "Only report what would change.";
+    "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
+    "Default every group, leaving alone one whose lease is held or that is being "
+    "deleted (rules/lb_sync_timer.yaml).";
 static const char t122[] =
+    "Only report what would change.";
+static const char t123[] =
     "Seconds to wait for removed members' sessions to end before cutting them "
     "(0 to 3600).";
-static const char t123[] =
+static const char t124[] =
     "Release a group's governor lease by hand, so the governor may decide for "
     "the group again at once instead of after lease_ttl (use it when a lease "
     "was taken but no scaling workflow is running, e.g. after a governor_tick "
     "run by hand with act). With lease_id, only that lease is released (another "
     "lease is refused, lease_mismatch, and kept). No lease held is success with "
     "released false.";
-static const char t124[] =
+static const char t125[] =
     "Release only if the group's lease has this id (as asg_get shows it under "
     "lease.id).";
-static const char t125[] =
-    "A group's node records, each with the provider's current state of its machine.";
 static const char t126[] =
+    "A group's node records, each with the provider's current state of its machine.";
+static const char t127[] =
     "Choose the nodes a scale-in removes and mark them draining - only active "
     "nodes, never so many that the group's active nodes fall below its min (count "
     "is capped; none is success). newest, oldest, or least_loaded (fewest sessions "
     "on the group's load balancer; falls back to newest, saying so, when it cannot "
     "say). With lease_id a repeat call returns the nodes already marked for that "
     "lease first.";
-static const char t127[] =
+static const char t128[] =
     "Nodes to remove (1 to 1000); fewer are chosen when the group's min would "
     "be crossed.";
-static const char t128[] =
+static const char t129[] =
     "Which nodes go first: newest (latest created), oldest, or least_loaded (fewest "
     "current load balancer sessions; newest when the load balancer cannot say).";
-static const char t129[] =
+static const char t130[] =
     "The governor's lease of this scale-in (from its trigger payload); the nodes "
     "marked draining remember it, so a repeat call returns them instead of choosing "
     "more.";
-static const char t130[] =
+static const char t131[] =
     "Post a scaling event to Slack (incoming webhook: text plus blocks with the "
     "group, event, node counts, change, reason) or to a generic JSON webhook. "
     "Retries on 429 (honouring Retry-After) and 5xx. An undelivered notification "
     "still succeeds, with delivered=false and the error in the result, so a workflow "
     "step never fails because of it (unless fail_on_error). See docs/notify.md.";
-static const char t131[] =
+static const char t132[] =
     "Group the event is about; its node counts and notify_channel are added when "
     "it exists.";
-static const char t132[] =
+static const char t133[] =
     "What happened, such as scale_out_started, node_up, node_failed, scale_in_done, "
     "alert_opened.";
-static const char t133[] =
-    "Free text (UTF-8, at most 2000 characters).";
 static const char t134[] =
-    "Why, such as the alert or the governor's reason (at most 500 characters).";
+    "Free text (UTF-8, at most 2000 characters).";
 static const char t135[] =
+    "Why, such as the alert or the governor's reason (at most 500 characters).";
+static const char t136[] =
     "Nodes the event concerns (added for scale_out_*, removed for scale_in_*, "
     "every node record of a group being deleted, which a person's add_node runs "
     "can take past max).";
-static const char t136[] =
-    "Node the event is about, such as web-7.";
 static const char t137[] =
+    "Node the event is about, such as web-7.";
+static const char t138[] =
     "Channel, such as #ops; default the group's notify_channel. Only legacy Slack "
     "webhooks honour it.";
-static const char t138[] =
-    "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
 static const char t139[] =
+    "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
+static const char t140[] =
     "Slack incoming-webhook URL (a credential). Comes from the pack config in "
     "the environment (AUTOSCALE_SECRET_SLACK_WEBHOOK_URL); a value given here "
     "travels on the command line instead.";
-static const char t140[] =
+static const char t141[] =
     "Generic webhook URL (a credential). Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_WEBHOOK_URL); a value given here travels on the command "
     "line instead.";
-static const char t141[] =
+static const char t142[] =
     "Extra headers for the generic webhook, a JSON object such as {\"Authorization\": "
     "\"Bearer ...\"}. Comes from the pack config in the environment (AUTOSCALE_SECRET_WEBHOOK_HEADERS); "
     "a value given here travels on the command line instead.";
-static const char t142[] =
-    "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
 static const char t143[] =
+    "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
+static const char t144[] =
     "Exit 1 when the notification could not be delivered (by default it exits "
     "0 with delivered=false).";
-static const char t144[] =
+static const char t145[] =
     "Compare a group's node records with the machines its provider lists: orphans "
     "(machines without a record), ghosts (records without a machine), nodes stuck "
     "building. Reports them; with fix, resolves them.";
-static const char t145[] =
-    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
 static const char t146[] =
-    "With fix: record orphan machines as nodes instead of destroying them.";
+    "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
 static const char t147[] =
-    "Seconds after which a node still building is stuck.";
+    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
 static const char t148[] =
+    "With fix: record orphan machines as nodes instead of destroying them.";
+static const char t149[] =
+    "Seconds after which a node still building is stuck.";
+static const char t150[] =
     "Destroy a node's machine, wait until it is gone, and delete its record. "
     "A machine already gone is success.";
-static const char t149[] =
-    "The node to remove.";
-static const char t150[] =
-    "Seconds to wait for the machine to be gone.";
 static const char t151[] =
+    "The node to remove.";
+static const char t152[] =
+    "Seconds to wait for the machine to be gone.";
+static const char t153[] =
     "Record the end of a scaling operation (time, count, result) in the group's "
     "history and release the governor's lease. Run last by the scale_out and "
     "scale_in workflows; a retry rewrites the same event.";
-static const char t152[] =
-    "The lease id from the governor's trigger payload.";
-static const char t153[] =
-    "Nodes the operation was asked to add or remove.";
 static const char t154[] =
-    "Nodes added or removed.";
+    "The lease id from the governor's trigger payload.";
 static const char t155[] =
+    "Nodes the operation was asked to add or remove.";
+static const char t156[] =
+    "Nodes added or removed.";
+static const char t157[] =
     "Nodes that could not be added or removed.";
 
 const struct as_help_text as_help_texts[] = {
@@ -619,9 +625,9 @@ const struct as_help_text as_help_texts[] = {
     {"lb_remove", "ca_bundle", t115},
     {"lb_remove", "group_endpoints_allowed", t24},
     {"lb_sync", NULL, t120},
-    {"lb_sync", "name", t30},
-    {"lb_sync", "dry_run", t121},
-    {"lb_sync", "drain_timeout", t122},
+    {"lb_sync", "name", t121},
+    {"lb_sync", "dry_run", t122},
+    {"lb_sync", "drain_timeout", t123},
     {"lb_sync", "haproxy_socket", t109},
     {"lb_sync", "haproxy_check", t110},
     {"lb_sync", "lb_server_port", t111},
@@ -630,10 +636,10 @@ const struct as_help_text as_help_texts[] = {
     {"lb_sync", "digitalocean_lb_id", t114},
     {"lb_sync", "ca_bundle", t115},
     {"lb_sync", "group_endpoints_allowed", t24},
-    {"lease_release", NULL, t123},
+    {"lease_release", NULL, t124},
     {"lease_release", "name", t30},
-    {"lease_release", "lease_id", t124},
-    {"node_list", NULL, t125},
+    {"lease_release", "lease_id", t125},
+    {"node_list", NULL, t126},
     {"node_list", "name", t1},
     {"node_list", "local_command", t4},
     {"node_list", "local_dir", t5},
@@ -656,11 +662,11 @@ const struct as_help_text as_help_texts[] = {
     {"node_list", "ca_bundle", t22},
     {"node_list", "poll_interval_ms", t23},
     {"node_list", "group_endpoints_allowed", t24},
-    {"node_pick", NULL, t126},
+    {"node_pick", NULL, t127},
     {"node_pick", "name", t30},
-    {"node_pick", "count", t127},
-    {"node_pick", "strategy", t128},
-    {"node_pick", "lease_id", t129},
+    {"node_pick", "count", t128},
+    {"node_pick", "strategy", t129},
+    {"node_pick", "lease_id", t130},
     {"node_pick", "haproxy_socket", t109},
     {"node_pick", "haproxy_check", t119},
     {"node_pick", "lb_server_port", t111},
@@ -669,25 +675,25 @@ const struct as_help_text as_help_texts[] = {
     {"node_pick", "digitalocean_lb_id", t114},
     {"node_pick", "ca_bundle", t115},
     {"node_pick", "group_endpoints_allowed", t24},
-    {"notify", NULL, t130},
-    {"notify", "name", t131},
-    {"notify", "event", t132},
-    {"notify", "message", t133},
-    {"notify", "reason", t134},
-    {"notify", "count", t135},
-    {"notify", "node", t136},
-    {"notify", "channel", t137},
-    {"notify", "notify_provider", t138},
-    {"notify", "slack_webhook_url", t139},
-    {"notify", "webhook_url", t140},
-    {"notify", "webhook_headers", t141},
-    {"notify", "ca_bundle", t142},
-    {"notify", "fail_on_error", t143},
-    {"reconcile", NULL, t144},
-    {"reconcile", "name", t1},
-    {"reconcile", "fix", t145},
-    {"reconcile", "adopt", t146},
-    {"reconcile", "stuck_after", t147},
+    {"notify", NULL, t131},
+    {"notify", "name", t132},
+    {"notify", "event", t133},
+    {"notify", "message", t134},
+    {"notify", "reason", t135},
+    {"notify", "count", t136},
+    {"notify", "node", t137},
+    {"notify", "channel", t138},
+    {"notify", "notify_provider", t139},
+    {"notify", "slack_webhook_url", t140},
+    {"notify", "webhook_url", t141},
+    {"notify", "webhook_headers", t142},
+    {"notify", "ca_bundle", t143},
+    {"notify", "fail_on_error", t144},
+    {"reconcile", NULL, t145},
+    {"reconcile", "name", t146},
+    {"reconcile", "fix", t147},
+    {"reconcile", "adopt", t148},
+    {"reconcile", "stuck_after", t149},
     {"reconcile", "local_command", t4},
     {"reconcile", "local_dir", t5},
     {"reconcile", "local_port", t6},
@@ -709,10 +715,10 @@ const struct as_help_text as_help_texts[] = {
     {"reconcile", "ca_bundle", t22},
     {"reconcile", "poll_interval_ms", t23},
     {"reconcile", "group_endpoints_allowed", t24},
-    {"remove_node", NULL, t148},
+    {"remove_node", NULL, t150},
     {"remove_node", "name", t1},
-    {"remove_node", "node", t149},
-    {"remove_node", "deadline", t150},
+    {"remove_node", "node", t151},
+    {"remove_node", "deadline", t152},
     {"remove_node", "local_command", t4},
     {"remove_node", "local_dir", t5},
     {"remove_node", "local_port", t6},
@@ -734,11 +740,11 @@ const struct as_help_text as_help_texts[] = {
     {"remove_node", "ca_bundle", t22},
     {"remove_node", "poll_interval_ms", t23},
     {"remove_node", "group_endpoints_allowed", t24},
-    {"scaling_record", NULL, t151},
+    {"scaling_record", NULL, t153},
     {"scaling_record", "name", t1},
-    {"scaling_record", "lease_id", t152},
-    {"scaling_record", "requested", t153},
-    {"scaling_record", "succeeded", t154},
-    {"scaling_record", "failed", t155},
+    {"scaling_record", "lease_id", t154},
+    {"scaling_record", "requested", t155},
+    {"scaling_record", "succeeded", t156},
+    {"scaling_record", "failed", t157},
     {NULL, NULL, NULL},
 };

@@ -140,6 +140,14 @@ GOOD_PACK = {
             "payload_schema": {"type": "object", "properties": {
                 "asg": {"type": "string"}, "count": {"type": "integer"}}}}]},
     "sensors/tick.py": "class TickSensor:\n    pass\n",
+    "aliases/ok_say.yaml": {
+        "name": "ok_say", "pack": "autoscale", "action_ref": "autoscale.ok",
+        "description": "Say hello from chat.",
+        "formats": ["say hello to {{ name }}",
+                    {"display": "hi <name>", "representation": ["hi {{name}} {{ timeout=20 }}"]}],
+        "immutable_parameters": {"greeting": "hi"},
+        "ack": {"enabled": False},
+        "result": {"format": "{{ execution.result.stdout.ok }}"}},
 }
 
 
@@ -923,6 +931,52 @@ class PacklintTest(unittest.TestCase):
         self.assertIn("only with the newline a $ lets through, such as 'a\\nx'", out)
 
 
+    # ------------------------------------------------ aliases (ChatOps)
+
+    ALIAS = "aliases/ok_say.yaml"
+
+    def test_alias_unknown_top_level_key(self):
+        self.assertFinds(f"{self.ALIAS}: unknown top-level key 'parameters'",
+                         lambda f: put(f, f"{self.ALIAS}:parameters", {}))
+
+    def test_alias_missing_action_ref(self):
+        self.assertFinds(f"{self.ALIAS}: missing required field 'action_ref'",
+                         lambda f: drop(f, f"{self.ALIAS}:action_ref"))
+
+    def test_alias_action_that_does_not_exist(self):
+        self.assertFinds(f"{self.ALIAS}: action 'autoscale.nope' does not exist in the pack",
+                         lambda f: put(f, f"{self.ALIAS}:action_ref", "autoscale.nope"))
+
+    def test_alias_format_names_no_parameter_of_the_action(self):
+        self.assertFinds(f"{self.ALIAS}: format 'hi {{{{name}}}} {{{{ tmeout=20 }}}}': 'tmeout' "
+                         "is not a parameter of autoscale.ok",
+                         lambda f: put(f, f"{self.ALIAS}:formats/1/representation/0",
+                                       "hi {{name}} {{ tmeout=20 }}"))
+
+    def test_alias_format_missing_a_required_parameter(self):
+        self.assertFinds(f"{self.ALIAS}: format 'say hello': required parameter 'name' "
+                         "of autoscale.ok is never given",
+                         lambda f: put(f, f"{self.ALIAS}:formats/0", "say hello"))
+
+    def test_alias_format_parameter_also_immutable(self):
+        self.assertFinds(f"{self.ALIAS}: format 'say hello to {{{{ name }}}}': 'name' is also "
+                         "immutable",
+                         lambda f: put(f, f"{self.ALIAS}:immutable_parameters/name", "x"))
+
+    def test_alias_immutable_parameter_not_of_the_action(self):
+        self.assertFinds(f"{self.ALIAS}: immutable parameter 'colour' is not a parameter",
+                         lambda f: put(f, f"{self.ALIAS}:immutable_parameters/colour", "x"))
+
+    def test_alias_bad_format_and_unknown_ack_key(self):
+        out = self.assertFinds(f"{self.ALIAS}: format 3: a string or",
+                               lambda f: put(f, f"{self.ALIAS}:formats/0", 3),
+                               lambda f: put(f, f"{self.ALIAS}:ack/colour", "red"))
+        self.assertIn(f"{self.ALIAS}: ack: unknown key 'colour'", out)
+
+    def test_alias_file_not_named_after_the_alias(self):
+        self.assertFinds("aliases/say.yaml: file name should be ok_say.yaml",
+                         lambda f: rename(f, self.ALIAS, "aliases/say.yaml"))
+
 class SecretsTest(unittest.TestCase):
     """A secret never has a default (st2 would put it on the command line,
     readable in /proc/PID/cmdline); it comes through the env runner
@@ -1105,6 +1159,7 @@ class SecretsTest(unittest.TestCase):
 
     def test_error_doc_missing(self):
         self.assertFinds("docs/errors.md: is missing", self.errors(doc=False))
+
 
 
 if __name__ == "__main__":
