@@ -153,6 +153,16 @@ int http_resolve_name(const char *host, unsigned port, const char *peer, long lo
 /* Is the host of u one http_resolve() answers without a resolver? */
 int http_host_needs_resolver(const struct http_url *u);
 
+/* Every wait of a transport is a poll() of at most this, bounded by the
+ * attempt's end and checking as_interrupted() between slices, so neither a
+ * slow peer nor a SIGTERM arriving between the check and the poll holds
+ * the action past its deadline or a slice. */
+#define HTTP_WAIT_SLICE_MS 50
+
+/* Wait for events on fd until end (as_mono_ms): 1 ready (or in error, for
+ * the next call to tell), 0 end reached, -1 interrupted (http_plain.c). */
+int http_wait_fd(int fd, short events, long long end);
+
 /* The transport a request to url goes by (http.c, see there). */
 const struct http_transport *http_transport_for(const char *url);
 

@@ -9,7 +9,7 @@
  * compression, no pipelining; one connection per client, kept alive between
  * its requests to the same host and port.
  *
- * Every wait is a poll() of at most WAIT_SLICE_MS bounded by the attempt's
+ * Every wait is a poll() of at most HTTP_WAIT_SLICE_MS bounded by the attempt's
  * end, checking as_interrupted() between slices, so neither a slow server
  * nor a SIGTERM arriving between the check and the poll holds the action
  * past its deadline or a slice (what libcurl's progress callback gives the
@@ -37,7 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WAIT_SLICE_MS 50
 #define RECV_BUF 16384
 
 /* A client's connection (http_client.conn[HTTP_T_PLAIN]). */
@@ -110,9 +109,7 @@ int http_url_split(const char *url, struct http_url *u, const char **why)
 
 /* ---------------------------------------------------------------- waits -- */
 
-/* Wait for events on fd until end (as_mono_ms): 1 ready (or in error, for
- * the next call to tell), 0 end reached, -1 interrupted. */
-static int wait_fd(int fd, short events, long long end)
+int http_wait_fd(int fd, short events, long long end)
 {
     for (;;) {
         if (as_interrupted())
@@ -121,7 +118,7 @@ static int wait_fd(int fd, short events, long long end)
         if (left <= 0)
             return 0;
         struct pollfd pfd = {.fd = fd, .events = events};
-        int n = poll(&pfd, 1, left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS);
+        int n = poll(&pfd, 1, left < HTTP_WAIT_SLICE_MS ? (int)left : HTTP_WAIT_SLICE_MS);
         if (n > 0 || (n < 0 && errno != EINTR))
             return 1;
     }
@@ -158,7 +155,7 @@ static int connect_one(const struct http_addr *ai, long long end, int *e)
             close(fd);
             return -1;
         }
-        int w = wait_fd(fd, POLLOUT, end), soerr = 0;
+        int w = http_wait_fd(fd, POLLOUT, end), soerr = 0;
         socklen_t len = sizeof soerr;
         if (w <= 0) {
             *e = w < 0 ? EINTR : ETIMEDOUT;
@@ -345,7 +342,7 @@ static int send_all(int fd, const struct strbuf *head, const char *body, size_t 
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(fd, POLLOUT, end);
+            int r = http_wait_fd(fd, POLLOUT, end);
             if (r < 0)
                 return interrupted(f);
             if (r == 0)
@@ -391,7 +388,7 @@ static int receive(int fd, struct http_parser *p, long long end, const struct pe
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(fd, POLLIN, end);
+            int r = http_wait_fd(fd, POLLIN, end);
             if (r < 0)
                 return interrupted(f);
             if (r == 0)

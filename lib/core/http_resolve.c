@@ -17,8 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#define WAIT_SLICE_MS 50 /* as http_plain.c's waits */
-
 const int http_resolves_names = 1;
 
 /* One getaddrinfo() on its own thread. Whoever lets go last (the thread
@@ -125,7 +123,7 @@ int http_resolve_name(const char *host, unsigned port, const char *peer, long lo
         long long now = as_mono_ms();
         if ((stop = as_interrupted() ? -1 : now >= end ? 1 : 0))
             break;
-        long long until = now + WAIT_SLICE_MS < end ? now + WAIT_SLICE_MS : end;
+        long long until = now + HTTP_WAIT_SLICE_MS < end ? now + HTTP_WAIT_SLICE_MS : end;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         long long ns = ts.tv_nsec + (until - now) * 1000000LL;

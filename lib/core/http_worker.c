@@ -21,6 +21,7 @@
  * and it never logs. */
 #include "http_worker.h"
 
+#include "clock.h"
 #include "error_codes.h"
 #include "signals.h"
 #include "strbuf.h"
@@ -37,7 +38,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -45,7 +45,6 @@ extern char **environ;
 /* The helper gets this long past the attempt's own timeout (which it
  * enforces through libcurl) before it is presumed stuck and killed. */
 #define WORKER_GRACE_MS 2000
-#define WAIT_SLICE_MS 50 /* as http_plain.c's waits */
 
 /* A client's helper (http_client.conn[HTTP_T_WORKER]). */
 struct worker {
@@ -144,13 +143,6 @@ int http_wfield_num(const char *field, size_t len, long long min, long long max,
 
 /* ------------------------------------------------------------ the helper -- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* $AUTOSCALE_CURL_WORKER, else autoscale_curl beside this executable. */
 static char *worker_path(void)
 {
@@ -212,17 +204,8 @@ static void put_options(struct http_wframe *f, const struct http_client *c)
 static int write_all(int fd, const char *data, size_t len, long long end)
 {
     while (len) {
-        if (as_interrupted())
+        if (http_wait_fd(fd, POLLOUT, end) <= 0)
             return -1;
-        long long left = end - now_ms();
-        if (left <= 0)
-            return -1;
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int r = poll(&p, 1, left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS);
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (r <= 0)
-            continue;
         ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
         if (n < 0 && errno != EINTR && errno != EAGAIN)
             return -1;
@@ -327,8 +310,8 @@ static int reply_whole(struct worker *w)
 }
 
 /* Read until a whole reply has arrived: 0; -1 on EOF, timeout,
- * interruption or a malformed frame (*why). Waits are slices of
- * WAIT_SLICE_MS, so SIGTERM is seen at once, as in the other transports. */
+ * interruption or a malformed frame (*why). The waits are the plain
+ * transport's (http_wait_fd), so SIGTERM is seen within a slice. */
 static int read_reply(struct worker *w, long long end, const char **why)
 {
     for (;;) {
@@ -339,23 +322,11 @@ static int read_reply(struct worker *w, long long end, const char **why)
             *why = "a malformed reply";
             return -1;
         }
-        if (as_interrupted()) {
-            *why = "interrupted";
+        int ready = http_wait_fd(w->fd, POLLIN, end);
+        if (ready <= 0) {
+            *why = ready < 0 ? "interrupted" : "no reply in time";
             return -1;
         }
-        long long left = end - now_ms();
-        if (left <= 0) {
-            *why = "no reply in time";
-            return -1;
-        }
-        struct pollfd p = {.fd = w->fd, .events = POLLIN};
-        int pr = poll(&p, 1, left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS);
-        if (pr < 0 && errno != EINTR) {
-            *why = "poll failed";
-            return -1;
-        }
-        if (pr <= 0)
-            continue;
         http_wframe_reserve(&w->in, 65536);
         ssize_t n = read(w->fd, w->in.b.s + w->in.b.len, w->in.b.cap - w->in.b.len);
         if (n == 0) {
@@ -441,7 +412,7 @@ static int worker_perform(struct http_client *c, const struct http_request *req,
         put_options(&out, c);
     }
     put_request(&out, req, timeout_ms, resend_ok);
-    long long end = now_ms() + timeout_ms + WORKER_GRACE_MS;
+    long long end = as_mono_ms() + timeout_ms + WORKER_GRACE_MS;
     const char *why = "cannot send it the request";
     int rc = write_all(w->fd, out.b.s, out.b.len, end);
     http_wframe_clear(&out);
