@@ -107,16 +107,30 @@ static long status_line(struct http_parser *p, const char *s, size_t n)
     return 0;
 }
 
+/* The next item of a comma-separated header value, trimmed: 1 with
+ * *item and *ilen (possibly empty), 0 when the value is used up. */
+static int next_item(const char **v, size_t *n, const char **item, size_t *ilen)
+{
+    if (*n == 0)
+        return 0;
+    size_t len = 0;
+    while (len < *n && (*v)[len] != ',')
+        len++;
+    *item = *v;
+    *ilen = len;
+    trim(item, ilen);
+    size_t used = len < *n ? len + 1 : len;
+    *v += used;
+    *n -= used;
+    return 1;
+}
+
 /* Content-Length: digits, or a list of the same digits ("5, 5"). */
 static long content_length(struct http_parser *p, const char *v, size_t n)
 {
-    while (n) {
-        size_t item = 0;
-        while (item < n && v[item] != ',')
-            item++;
-        const char *d = v;
-        size_t dn = item;
-        trim(&d, &dn);
+    const char *d;
+    size_t dn;
+    while (next_item(&v, &n, &d, &dn)) {
         if (dn == 0 || dn > 19)
             return fail(p, "a bad Content-Length");
         unsigned long long len = 0;
@@ -129,8 +143,6 @@ static long content_length(struct http_parser *p, const char *v, size_t n)
             return fail(p, "two different Content-Lengths");
         p->have_length = 1;
         p->length = len;
-        v += item < n ? item + 1 : item;
-        n -= item < n ? item + 1 : item;
     }
     return p->have_length ? 0 : fail(p, "a bad Content-Length");
 }
@@ -148,18 +160,11 @@ static long transfer_encoding(struct http_parser *p, const char *v, size_t n)
 
 static void connection(struct http_parser *p, const char *v, size_t n)
 {
-    while (n) {
-        size_t item = 0;
-        while (item < n && v[item] != ',')
-            item++;
-        const char *t = v;
-        size_t tn = item;
-        trim(&t, &tn);
+    const char *t;
+    size_t tn;
+    while (next_item(&v, &n, &t, &tn))
         if (token_is(t, tn, "close"))
             p->keep_alive = 0;
-        v += item < n ? item + 1 : item;
-        n -= item < n ? item + 1 : item;
-    }
 }
 
 /* "name: value" (s without its CRLF). For the trailer, only checked. */
