@@ -1,7 +1,19 @@
 """The governor's clock: every poll runs the pack's governor_tick binary and
-turns each scaling decision into a trigger. All the deciding happens in C
-(lib/model/governor.c); this file only runs it, hands it a live credential, and
-dispatches.
+turns each scaling or replacement decision into a trigger (autoscale.scale_out,
+scale_in, replace), and each of the tick's notices (alert opened or closed,
+capacity exhausted; lib/model/history.h, history_notices) into an
+autoscale.notice trigger. All the deciding happens in C (lib/model/governor.c);
+this file only runs it, hands it a live credential, and dispatches.
+
+Payloads. st2 checks a dispatched payload against its trigger type's
+payload_schema (st2common/services/trigger_dispatcher.py,
+TriggerDispatcherService.dispatch_with_context, with
+system.validate_trigger_payload on, its default) and drops one that does not
+fit, with only a warning in the sensor container's log; a null passes that
+check (allow_default_none) and then fails the rule's cast to the action's
+integer. Either way nothing runs: a replace would leave its lease to expire,
+a notice would tell nobody. Decisions come typed from governor_tick; a
+notice's reason and count are sent as "" and 0 when the tick gives none.
 
 A missing or failing binary is logged and the sensor keeps polling: the next
 poll may find it built (st2 run autoscale.setup) or the datastore back.
@@ -50,7 +62,14 @@ SETUP_MARKER = os.path.join(PACK_DIR, ".setup-running")
 SETUP_MARKER_STALE = 15 * 60
 # lib/core/error.h: exit 2 is input that can never succeed; keep nothing for it.
 EXIT_BADINPUT = 2
-TRIGGERS = {"scale_out": "autoscale.scale_out", "scale_in": "autoscale.scale_in"}
+# decision action -> (trigger, the decision's fields its payload carries
+# besides asg); sensors/governor_sensor.yaml declares the same payloads.
+TRIGGERS = {
+    "scale_out": ("autoscale.scale_out", ("count", "reason", "lease_id")),
+    "scale_in": ("autoscale.scale_in", ("count", "reason", "lease_id")),
+    "replace": ("autoscale.replace", ("count", "remove", "reason", "lease_id")),
+}
+NOTICE = "autoscale.notice"
 UNAUTHORIZED = "datastore_unauthorized"
 # lib/store/datastore.c reads these; an action token would win over ours.
 TOKEN_VARS = ("ST2_ACTION_AUTH_TOKEN", "ST2_AUTH_TOKEN")
@@ -98,18 +117,40 @@ class GovernorSensor(PollingSensor):
         doc = self._tick()
         if doc is None:
             return
-        for decision in doc.get("decisions", []):
-            trigger = TRIGGERS.get(decision.get("action"))
-            if trigger is None:
+        for decision in doc.get("decisions") or []:
+            if not isinstance(decision, dict) or decision.get("action") not in TRIGGERS:
                 continue
-            payload = {
-                "asg": decision.get("group"),
-                "count": decision.get("count"),
-                "reason": decision.get("reason"),
-                "lease_id": decision.get("lease_id"),
-            }
+            trigger, fields = TRIGGERS[decision["action"]]
+            payload = {"asg": decision.get("group")}
+            payload.update((f, decision.get(f)) for f in fields)
             self._log.info("dispatching %s %s", trigger, payload)
             self.sensor_service.dispatch(trigger=trigger, payload=payload)
+        # After the decisions: an operation waits on nobody's Slack.
+        for notice in doc.get("notices") or []:
+            payload = self._notice_payload(notice)
+            if payload is None:
+                self._log.warning("governor_tick printed a notice that is not one: %s",
+                                  json.dumps(notice)[:500])
+                continue
+            self._log.info("dispatching %s %s", NOTICE, payload)
+            self.sensor_service.dispatch(trigger=NOTICE, payload=payload)
+
+    @staticmethod
+    def _notice_payload(notice):
+        """The autoscale.notice payload of one of the tick's notices
+        ({group, event, reason, count}), or None for anything else. A notice
+        about nothing in particular has no count; its payload says 0."""
+        if not isinstance(notice, dict):
+            return None
+        group, event = notice.get("group"), notice.get("event")
+        reason, count = notice.get("reason"), notice.get("count")
+        if not isinstance(group, str) or not isinstance(event, str):
+            return None
+        if reason is not None and not isinstance(reason, str):
+            return None
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool)):
+            return None
+        return {"asg": group, "event": event, "reason": reason or "", "count": count or 0}
 
     def _building(self):
         try:

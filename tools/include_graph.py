@@ -65,17 +65,21 @@ MODULES = [
     # model: groups, nodes, alerts and the decisions on them
     ("group", "model", ["group"]),
     ("settings", "model", ["settings"]),  # merges a group's overrides
+    ("controls", "model", ["controls"]),
     ("asg", "model", ["asg"]),
     ("node", "model", ["node"]),
+    ("health", "model", ["health"]),  # the rule and the records; probing is an area
     ("incident", "model", ["incident"]),
     ("alert", "model", ["alert"]),  # the normaliser: below incidents
     ("alert_route", "model", ["alert_route"]),
     ("alert_intake", "model", ["alert_intake"]),  # above incidents and routes
+    ("history", "model", ["history"]),  # decisions and outcomes, below asg and governor
     ("governor", "model", ["governor", "governor_*"]),
     # areas: one provider interface each, and the actions' logic above it
     ("compute", "area", ["compute", "compute_*", "nodes", "node_*"]),
     ("dns", "area", ["dns", "dns_*"]),
     ("lb", "area", ["lb", "lb_*"]),
+    ("health_probe", "area", ["health_probe"]),  # over compute and lb
     ("notify", "area", ["notify", "notify_*"]),
     ("chef", "area", ["chef", "chef_*"]),
     # the action front end: argv, the runner contract, the CLI

@@ -133,318 +133,415 @@ static const char t51[] =
 static const char t52[] =
     "Notification channel, such as #ops.";
 static const char t53[] =
+    "HTTP path each node must answer with 2xx/3xx to count as healthy, such as "
+    "/health (letters, digits and /._~-\?=&%+); empty: no HTTP check (the provider's "
+    "state and the load balancer's check still count).";
+static const char t54[] =
+    "Seconds after a node becomes active during which failed health checks do "
+    "not count (it is still booting).";
+static const char t55[] =
+    "Consecutive failed health checks that make a node unhealthy.";
+static const char t56[] =
+    "1: replace unhealthy nodes (a new node up first, then the unhealthy one "
+    "down); 0: only report them.";
+static const char t57[] =
+    "Fewest healthy nodes a replacement may leave before it takes an unhealthy "
+    "node down (-1 or unset: min; at most max).";
+static const char t58[] =
+    "1: the governor does not scale out (asg_suspend/asg_resume set it).";
+static const char t59[] =
+    "1: the governor does not scale in (asg_suspend/asg_resume set it).";
+static const char t60[] =
+    "1: the governor does not replace unhealthy nodes (asg_suspend/asg_resume "
+    "set it).";
+static const char t61[] =
+    "1: every new node is protected from scale-in (node_protect unprotect=true "
+    "releases one).";
+static const char t62[] =
     "Per-group provider overrides of the pack config (JSON object), such as {\"openstack\": "
     "{\"region\": \"RegionTwo\"}}.";
-static const char t54[] =
+static const char t63[] =
     "Remove a group's records (the asg_delete workflow's last step). Refuses "
     "while node records remain unless forget_nodes; an absent group is success "
     "with existed=false.";
-static const char t55[] =
+static const char t64[] =
     "Delete the group even though node records remain, forgetting them (their "
     "machines are NOT destroyed).";
-static const char t56[] =
+static const char t65[] =
     "A group's full status: spec, nodes with states, counts, alert state, latest "
     "scaling events and the operation in flight.";
-static const char t57[] =
+static const char t66[] =
     "How many of the latest scaling events to include.";
-static const char t58[] =
+static const char t67[] =
+    "Why a group did what it did: the governor's decisions for it (doing nothing "
+    "included, each with its reason and code) and the outcomes of its scaling "
+    "operations (result, reason, nodes), oldest first, each with its ISO-8601 "
+    "UTC time. A group keeps its latest 100 decisions and 100 events.";
+static const char t68[] =
+    "Only entries at or after this time: UTC as \"2026-12-07T17:03:08Z\", or "
+    "epoch seconds.";
+static const char t69[] =
+    "Only entries at or before this time: UTC as \"2026-12-07T17:03:08Z\", or "
+    "epoch seconds.";
+static const char t70[] =
+    "Only decisions, only events (outcomes), or both for one action: scale_out, "
+    "scale_in, replace, or none (decisions to do nothing).";
+static const char t71[] =
+    "At most this many entries, the newest (shown oldest first).";
+static const char t72[] =
     "Every group with node counts, alert state and whether an operation is in "
     "flight.";
-static const char t59[] =
+static const char t73[] =
+    "Set a group's desired size, within its min and max (else invalid_limits). "
+    "With force the governor goes straight there once, skipping its cooldowns "
+    "and alerts (the old force=true), as long as no scaling operation has started "
+    "since and within an hour. The same size again without force changes nothing; "
+    "each force is a new request.";
+static const char t74[] =
+    "The desired number of nodes, between the group's min and max.";
+static const char t75[] =
+    "Reach the size at the governor's next tick, skipping cooldowns and alerts "
+    "once.";
+static const char t76[] =
+    "Resume governor processes asg_suspend stopped for one group - scale_out, "
+    "scale_in, replace, or all. Resuming what already runs changes nothing (changed=false).";
+static const char t77[] =
+    "all, or a comma-separated list of scale_out, scale_in and replace (no spaces), "
+    "such as scale_in,replace.";
+static const char t78[] =
     "Mark a group for deletion (status deleting) and list its nodes - the asg_delete "
     "workflow's first step. The governor then leaves the group alone and nothing "
     "can add a node or a load balancer member to it. Retiring again succeeds "
     "(changed=false); an absent group is success with existed=false and no nodes.";
-static const char t60[] =
+static const char t79[] =
+    "Suspend some of the governor's processes for one group - scale_out, scale_in, "
+    "replace, or all. While suspended the governor decides nothing for that process "
+    "(code \"suspended\"); nodes stay as they are until asg_resume. Suspending "
+    "what is already suspended changes nothing (changed=false).";
+static const char t80[] =
     "Change a group's limits, steps, cooldowns or provider settings; only the "
     "given parameters change, validated as on create.";
-static const char t61[] =
+static const char t81[] =
     "Configure a node with Chef over SSH. Installs the Chef client when it is "
     "missing, then runs chef-solo (run list, cookbook archive URL, JSON attributes) "
     "or chef-client against a Chef server (the node and its client are registered "
     "there first). Returns the exit status and the tail of the output. Set the "
     "runner timeout above `deadline`.";
-static const char t62[] =
+static const char t82[] =
     "The node (its record gives the address; it must be building or active).";
-static const char t63[] =
+static const char t83[] =
     "User to log in as (root, or a user with passwordless sudo and ssh_sudo).";
-static const char t64[] =
+static const char t84[] =
     "SSH port on the node.";
-static const char t65[] =
+static const char t85[] =
     "The SSH private key itself (OpenSSH or PEM text, unencrypted). Or use ssh_private_key_file. "
     "Comes from the pack config in the environment (AUTOSCALE_SECRET_SSH_PRIVATE_KEY); "
     "a value given here travels on the command line instead.";
-static const char t66[] =
+static const char t86[] =
     "Path of the SSH private key on the st2 host (used when ssh_private_key is "
     "empty).";
-static const char t67[] =
+static const char t87[] =
     "accept-new: trust a host key on first use and record it in ssh_known_hosts_file, "
     "refuse a changed one; strict: the key must match ssh_host_fingerprint.";
-static const char t68[] =
+static const char t88[] =
     "Known-hosts file for accept-new (default ~/.local/state/autoscale/known_hosts).";
-static const char t69[] =
+static const char t89[] =
     "strict: the expected host key fingerprint, as `ssh-keygen -lf` prints it "
     "(SHA256:...).";
-static const char t70[] =
+static const char t90[] =
     "Run the install, the key files and Chef under `sudo -n` (for a non-root "
     "ssh_user).";
-static const char t71[] =
+static const char t91[] =
     "solo: chef-solo with a run list and a cookbook archive; client: chef-client "
     "against chef_server_url.";
-static const char t72[] =
+static const char t92[] =
     "Shell command that installs the Chef client; run only when the chef-solo/chef-client "
     "command is not found.";
-static const char t73[] =
+static const char t93[] =
     "chef-solo program name or absolute path (cinc-solo for Cinc).";
-static const char t74[] =
+static const char t94[] =
     "chef-client program name or absolute path (cinc-client for Cinc).";
-static const char t75[] =
+static const char t95[] =
     "CHEF_LICENSE for the run, such as accept-silent (Chef Infra 15 and later; "
     "Cinc needs none).";
-static const char t76[] =
+static const char t96[] =
     "solo: http(s) URL of a cookbook archive (.tar.gz), passed as --recipe-url.";
-static const char t77[] =
+static const char t97[] =
     "Run list such as recipe[web],role[base]; default the group's run_list.";
-static const char t78[] =
+static const char t98[] =
     "JSON object of node attributes (at most 64 KiB), such as {\"nginx\": {\"port\": "
     "80}}; the group's settings.chef.attributes are merged on top.";
-static const char t79[] =
+static const char t99[] =
     "Chef environment of the node.";
-static const char t80[] =
+static const char t100[] =
     "client: directory on the node for client.rb and client.pem.";
-static const char t81[] =
+static const char t101[] =
     "Seconds for the whole bootstrap (connect, install, run); the run on the "
     "node is killed when it passes.";
-static const char t82[] =
+static const char t102[] =
     "Chef Infra Server URL with the organization, such as https://chef.example.com/organizations/acme.";
-static const char t83[] =
+static const char t103[] =
     "Name of the API client the pack signs requests as (needs rights to create "
     "and delete nodes and clients).";
-static const char t84[] =
+static const char t104[] =
     "That client's RSA private key (PEM text). Or use chef_client_key_file. Comes "
     "from the pack config in the environment (AUTOSCALE_SECRET_CHEF_CLIENT_KEY); "
     "a value given here travels on the command line instead.";
-static const char t85[] =
+static const char t105[] =
     "Path of that client's private key on the st2 host.";
-static const char t86[] =
+static const char t106[] =
     "CA bundle (PEM) to verify the Chef server's TLS certificate; default the "
     "system's.";
-static const char t87[] =
+static const char t107[] =
     "Forget a node leaving for good (scale-in) - delete its node and client on "
     "the Chef server (already gone counts as done; with no server configured "
     "it does nothing there and says so) and its host key from the known-hosts "
     "file, so a machine reusing the address can be trusted on first use.";
-static const char t88[] =
+static const char t108[] =
     "The node (also the Chef node and client name).";
-static const char t89[] =
+static const char t109[] =
     "Chef Infra Server URL with the organization; empty: no Chef server, nothing "
     "to delete there.";
-static const char t90[] =
+static const char t110[] =
     "Name of the API client the pack signs requests as.";
-static const char t91[] =
+static const char t111[] =
     "SSH port of the node (the known-hosts entry is per address and port).";
-static const char t92[] =
+static const char t112[] =
     "Known-hosts file to remove the node's entry from (default ~/.local/state/autoscale/known_hosts).";
-static const char t93[] =
+static const char t113[] =
     "Publish a node in DNS - its own A record and its address in the group's "
     "round-robin record. Registering again changes nothing (changed=false); if "
     "the group record cannot be written, both records are put back as they were. "
     "A group whose dns_provider is none succeeds doing nothing (skipped=true).";
-static const char t94[] =
+static const char t114[] =
     "Node name (a DNS label); its datastore record must hold an IPv4 address.";
-static const char t95[] =
+static const char t115[] =
     "PowerDNS: the HTTP API of the server, up to the server id.";
-static const char t96[] =
+static const char t116[] =
     "PowerDNS: the server's api-key. Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_POWERDNS_API_KEY); a value given here travels on the command "
     "line instead.";
-static const char t97[] =
+static const char t117[] =
     "DigitalOcean: API token with read and write scope. Comes from the pack config "
     "in the environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given "
     "here travels on the command line instead.";
-static const char t98[] =
+static const char t118[] =
     "TTL in seconds of the records written (1 to 604800; DigitalOcean takes 30 "
     "or more).";
-static const char t99[] =
+static const char t119[] =
     "Name of a node's record; placeholders {node} {group} {zone}.";
-static const char t100[] =
+static const char t120[] =
     "Withdraw a node from DNS - its address out of the group's round-robin record "
     "(the record deleted when none is left), then its own A record deleted. Already "
     "absent succeeds (changed=false), and the node's datastore record need not "
     "exist any more. A group whose dns_provider is none succeeds doing nothing "
     "(skipped=true).";
-static const char t101[] =
+static const char t121[] =
     "Node name (a DNS label); its datastore record may already be gone.";
-static const char t102[] =
+static const char t122[] =
     "TTL in seconds of the group record when it is rewritten (1 to 604800; DigitalOcean "
     "takes 30 or more).";
-static const char t103[] =
+static const char t123[] =
     "Evaluate every group (or one) and print each scaling decision with its reason. "
     "A dry run unless act=true: then a decision to act takes the group's lease "
     "so the next tick does not repeat it, and whoever asked must dispatch it "
     "(the governor sensor every 30 s, asg_create for a new group). A lease taken "
     "by mistake is released with lease_release.";
-static const char t104[] =
+static const char t124[] =
     "Only this group (default every group).";
-static const char t105[] =
+static const char t125[] =
     "Take the group's lease for each decision to act. Only for callers that then "
     "run the scale_out/scale_in workflow the decision names; without it nothing "
     "changes.";
-static const char t106[] =
+static const char t126[] =
     "Seconds a dispatched operation may run before its lease expires and the "
     "governor may decide for the group again.";
-static const char t107[] =
+static const char t127[] =
+    "Probe every active node of a group - its provider's state, its load balancer's "
+    "check, and an HTTP GET of the group's health_check_path - and store each "
+    "node's health (grace, healthy, unhealthy), which the governor reads to replace "
+    "unhealthy nodes.";
+static const char t128[] =
+    "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
+    "Default every group, leaving alone one that is being deleted (rules/health_check_timer.yaml).";
+static const char t129[] =
+    "Judge and report each node's health, write nothing.";
+static const char t130[] =
+    "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
+static const char t131[] =
+    "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
+static const char t132[] =
+    "Server port for a node whose record has none.";
+static const char t133[] =
+    "Id of the DigitalOcean load balancer.";
+static const char t134[] =
     "Put an active node into its group's load balancer and make it take traffic "
     "(HAProxy dynamic server with health checks, or a droplet of a DigitalOcean "
     "load balancer). A retry changes nothing; a failure after the server was "
     "added removes it again.";
-static const char t108[] =
+static const char t135[] =
     "Node name (its record must be active and have an address). It is the HAProxy "
     "server name.";
-static const char t109[] =
-    "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
-static const char t110[] =
-    "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
-static const char t111[] =
-    "Server port for a node whose record has none.";
-static const char t112[] =
+static const char t136[] =
     "DigitalOcean API token (read and write). Comes from the pack config in the "
     "environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given here travels "
     "on the command line instead.";
-static const char t113[] =
+static const char t137[] =
     "DigitalOcean API base URL.";
-static const char t114[] =
-    "Id of the DigitalOcean load balancer.";
-static const char t115[] =
+static const char t138[] =
     "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
-static const char t116[] =
+static const char t139[] =
     "Take a node out of its group's load balancer gently - drain it (no new requests), "
     "wait until its sessions end or drain_timeout passes (then cut them, and "
     "say so), then remove it. A node already out is success with changed=false.";
-static const char t117[] =
+static const char t140[] =
     "Node name (any state).";
-static const char t118[] =
+static const char t141[] =
     "Seconds to wait for the node's sessions to end before cutting them (0 to "
     "3600).";
-static const char t119[] =
+static const char t142[] =
     "on: health-check servers (unused by removal; shared setting).";
-static const char t120[] =
+static const char t143[] =
     "Bring a group's load balancer in line with its node records - every active "
     "node present and enabled, every other member drained and removed. Run it "
     "after an HAProxy reload or restart (which forgets dynamic servers).";
-static const char t121[] =
+static const char t144[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one whose lease is held or that is being "
     "deleted (rules/lb_sync_timer.yaml).";
-static const char t122[] =
+static const char t145[] =
     "Only report what would change.";
-static const char t123[] =
+static const char t146[] =
     "Seconds to wait for removed members' sessions to end before cutting them "
     "(0 to 3600).";
-static const char t124[] =
+static const char t147[] =
     "Release a group's governor lease by hand, so the governor may decide for "
     "the group again at once instead of after lease_ttl (use it when a lease "
     "was taken but no scaling workflow is running, e.g. after a governor_tick "
     "run by hand with act). With lease_id, only that lease is released (another "
     "lease is refused, lease_mismatch, and kept). No lease held is success with "
     "released false.";
-static const char t125[] =
+static const char t148[] =
     "Release only if the group's lease has this id (as asg_get shows it under "
     "lease.id).";
-static const char t126[] =
+static const char t149[] =
     "A group's node records, each with the provider's current state of its machine.";
-static const char t127[] =
-    "Choose the nodes a scale-in removes and mark them draining - only active "
-    "nodes, never so many that the group's active nodes fall below its min (count "
-    "is capped; none is success). newest, oldest, or least_loaded (fewest sessions "
-    "on the group's load balancer; falls back to newest, saying so, when it cannot "
-    "say). With lease_id a repeat call returns the nodes already marked for that "
-    "lease first.";
-static const char t128[] =
+static const char t150[] =
+    "Choose the nodes a scale-in (or a replacement) removes and mark them draining "
+    "- only active nodes, never so many that the group's active nodes fall below "
+    "its min (count is capped; none is success), never a node protected from "
+    "scale-in. newest, oldest, or least_loaded (fewest sessions on the group's "
+    "load balancer; falls back to newest, saying so, when it cannot say); unhealthy "
+    "(the replace workflow's) takes the active nodes judged unhealthy, and none "
+    "while the group has fewer healthy active nodes than its min_healthy. With "
+    "lease_id a repeat call returns the nodes already marked for that lease first.";
+static const char t151[] =
     "Nodes to remove (1 to 1000); fewer are chosen when the group's min would "
     "be crossed.";
-static const char t129[] =
+static const char t152[] =
     "Which nodes go first: newest (latest created), oldest, or least_loaded (fewest "
-    "current load balancer sessions; newest when the load balancer cannot say).";
-static const char t130[] =
+    "current load balancer sessions; newest when the load balancer cannot say); "
+    "unhealthy: only nodes the health check judged unhealthy, longest first, "
+    "protected or not (replacement, not scale-in).";
+static const char t153[] =
     "The governor's lease of this scale-in (from its trigger payload); the nodes "
     "marked draining remember it, so a repeat call returns them instead of choosing "
     "more.";
-static const char t131[] =
+static const char t154[] =
+    "Protect one node of a group from scale-in (node_pick never chooses it; the "
+    "governor never plans a scale-in past it), such as a node someone is debugging; "
+    "with unprotect, take the protection away. Replacement of an unhealthy node "
+    "is not scale-in (asg_suspend replace stops that). Idempotent.";
+static const char t155[] =
+    "The node's name, as asg_get lists it.";
+static const char t156[] =
+    "Remove the protection instead (a boolean that defaults to false, since st2 "
+    "passes no false boolean to an action).";
+static const char t157[] =
+    "Why, shown in asg_get (one line, at most 200 characters).";
+static const char t158[] =
     "Post a scaling event to Slack (incoming webhook: text plus blocks with the "
     "group, event, node counts, change, reason) or to a generic JSON webhook. "
     "Retries on 429 (honouring Retry-After) and 5xx. An undelivered notification "
     "still succeeds, with delivered=false and the error in the result, so a workflow "
     "step never fails because of it (unless fail_on_error). See docs/notify.md.";
-static const char t132[] =
+static const char t159[] =
     "Group the event is about; its node counts and notify_channel are added when "
     "it exists.";
-static const char t133[] =
+static const char t160[] =
     "What happened, such as scale_out_started, node_up, node_failed, scale_in_done, "
     "alert_opened.";
-static const char t134[] =
+static const char t161[] =
     "Free text (UTF-8, at most 2000 characters).";
-static const char t135[] =
+static const char t162[] =
     "Why, such as the alert or the governor's reason (at most 500 characters).";
-static const char t136[] =
+static const char t163[] =
     "Nodes the event concerns (added for scale_out_*, removed for scale_in_*, "
     "every node record of a group being deleted, which a person's add_node runs "
     "can take past max).";
-static const char t137[] =
+static const char t164[] =
     "Node the event is about, such as web-7.";
-static const char t138[] =
+static const char t165[] =
     "Channel, such as #ops; default the group's notify_channel. Only legacy Slack "
     "webhooks honour it.";
-static const char t139[] =
+static const char t166[] =
     "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
-static const char t140[] =
+static const char t167[] =
     "Slack incoming-webhook URL (a credential). Comes from the pack config in "
     "the environment (AUTOSCALE_SECRET_SLACK_WEBHOOK_URL); a value given here "
     "travels on the command line instead.";
-static const char t141[] =
+static const char t168[] =
     "Generic webhook URL (a credential). Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_WEBHOOK_URL); a value given here travels on the command "
     "line instead.";
-static const char t142[] =
+static const char t169[] =
     "Extra headers for the generic webhook, a JSON object such as {\"Authorization\": "
     "\"Bearer ...\"}. Comes from the pack config in the environment (AUTOSCALE_SECRET_WEBHOOK_HEADERS); "
     "a value given here travels on the command line instead.";
-static const char t143[] =
+static const char t170[] =
     "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
-static const char t144[] =
+static const char t171[] =
     "Exit 1 when the notification could not be delivered (by default it exits "
     "0 with delivered=false).";
-static const char t145[] =
+static const char t172[] =
     "Compare a group's node records with the machines its provider lists: orphans "
     "(machines without a record), ghosts (records without a machine), nodes stuck "
     "building. Reports them; with fix, resolves them.";
-static const char t146[] =
+static const char t173[] =
     "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
-static const char t147[] =
+static const char t174[] =
     "Destroy orphans (or adopt them), drop ghosts and stuck records.";
-static const char t148[] =
+static const char t175[] =
     "With fix: record orphan machines as nodes instead of destroying them.";
-static const char t149[] =
+static const char t176[] =
     "Seconds after which a node still building is stuck.";
-static const char t150[] =
+static const char t177[] =
     "Destroy a node's machine, wait until it is gone, and delete its record. "
     "A machine already gone is success.";
-static const char t151[] =
+static const char t178[] =
     "The node to remove.";
-static const char t152[] =
+static const char t179[] =
     "Seconds to wait for the machine to be gone.";
-static const char t153[] =
-    "Record the end of a scaling operation (time, count, result) in the group's "
-    "history and release the governor's lease. Run last by the scale_out and "
-    "scale_in workflows; a retry rewrites the same event.";
-static const char t154[] =
+static const char t180[] =
+    "Record the end of a scaling operation (time, count, result, reason, the "
+    "nodes touched) in the group's history and release the governor's lease. "
+    "Run last by the scale_out, scale_in and replace workflows; a retry rewrites "
+    "the same event. A group keeps its latest 100 events (and always the latest "
+    "of each operation).";
+static const char t181[] =
     "The lease id from the governor's trigger payload.";
-static const char t155[] =
+static const char t182[] =
     "Nodes the operation was asked to add or remove.";
-static const char t156[] =
+static const char t183[] =
     "Nodes added or removed.";
-static const char t157[] =
+static const char t184[] =
     "Nodes that could not be added or removed.";
+static const char t185[] =
+    "Why the operation was done, such as the governor's reason (UTF-8, at most "
+    "500 characters).";
+static const char t186[] =
+    "The nodes the operation added or removed: node names separated by commas, "
+    "such as \"web-3,web-4\" (\"\" for none).";
 
 const struct as_help_text as_help_texts[] = {
     {"add_node", NULL, t0},
@@ -500,18 +597,43 @@ const struct as_help_text as_help_texts[] = {
     {"asg_define", "lb_backend", t50},
     {"asg_define", "run_list", t51},
     {"asg_define", "notify_channel", t52},
-    {"asg_define", "settings", t53},
+    {"asg_define", "health_check_path", t53},
+    {"asg_define", "health_grace", t54},
+    {"asg_define", "health_threshold", t55},
+    {"asg_define", "health_replace", t56},
+    {"asg_define", "min_healthy", t57},
+    {"asg_define", "suspend_scale_out", t58},
+    {"asg_define", "suspend_scale_in", t59},
+    {"asg_define", "suspend_replace", t60},
+    {"asg_define", "protect_new", t61},
+    {"asg_define", "settings", t62},
     {"asg_define", "group_endpoints_allowed", t24},
-    {"asg_forget", NULL, t54},
+    {"asg_forget", NULL, t63},
     {"asg_forget", "name", t30},
-    {"asg_forget", "forget_nodes", t55},
-    {"asg_get", NULL, t56},
+    {"asg_forget", "forget_nodes", t64},
+    {"asg_get", NULL, t65},
     {"asg_get", "name", t30},
-    {"asg_get", "events", t57},
-    {"asg_list", NULL, t58},
-    {"asg_retire", NULL, t59},
+    {"asg_get", "events", t66},
+    {"asg_history", NULL, t67},
+    {"asg_history", "name", t30},
+    {"asg_history", "since", t68},
+    {"asg_history", "until", t69},
+    {"asg_history", "kind", t70},
+    {"asg_history", "limit", t71},
+    {"asg_list", NULL, t72},
+    {"asg_resize", NULL, t73},
+    {"asg_resize", "name", t30},
+    {"asg_resize", "size", t74},
+    {"asg_resize", "force", t75},
+    {"asg_resume", NULL, t76},
+    {"asg_resume", "name", t30},
+    {"asg_resume", "processes", t77},
+    {"asg_retire", NULL, t78},
     {"asg_retire", "name", t30},
-    {"asg_update", NULL, t60},
+    {"asg_suspend", NULL, t79},
+    {"asg_suspend", "name", t30},
+    {"asg_suspend", "processes", t77},
+    {"asg_update", NULL, t80},
     {"asg_update", "name", t30},
     {"asg_update", "min", t31},
     {"asg_update", "max", t32},
@@ -535,111 +657,148 @@ const struct as_help_text as_help_texts[] = {
     {"asg_update", "lb_backend", t50},
     {"asg_update", "run_list", t51},
     {"asg_update", "notify_channel", t52},
-    {"asg_update", "settings", t53},
+    {"asg_update", "health_check_path", t53},
+    {"asg_update", "health_grace", t54},
+    {"asg_update", "health_threshold", t55},
+    {"asg_update", "health_replace", t56},
+    {"asg_update", "min_healthy", t57},
+    {"asg_update", "suspend_scale_out", t58},
+    {"asg_update", "suspend_scale_in", t59},
+    {"asg_update", "suspend_replace", t60},
+    {"asg_update", "protect_new", t61},
+    {"asg_update", "settings", t62},
     {"asg_update", "group_endpoints_allowed", t24},
-    {"chef_bootstrap", NULL, t61},
+    {"chef_bootstrap", NULL, t81},
     {"chef_bootstrap", "name", t1},
-    {"chef_bootstrap", "node", t62},
-    {"chef_bootstrap", "ssh_user", t63},
-    {"chef_bootstrap", "ssh_port", t64},
-    {"chef_bootstrap", "ssh_private_key", t65},
-    {"chef_bootstrap", "ssh_private_key_file", t66},
-    {"chef_bootstrap", "ssh_host_key_policy", t67},
-    {"chef_bootstrap", "ssh_known_hosts_file", t68},
-    {"chef_bootstrap", "ssh_host_fingerprint", t69},
-    {"chef_bootstrap", "ssh_sudo", t70},
-    {"chef_bootstrap", "chef_mode", t71},
-    {"chef_bootstrap", "chef_install_command", t72},
-    {"chef_bootstrap", "chef_solo_command", t73},
-    {"chef_bootstrap", "chef_client_command", t74},
-    {"chef_bootstrap", "chef_license", t75},
-    {"chef_bootstrap", "cookbooks_url", t76},
-    {"chef_bootstrap", "run_list", t77},
-    {"chef_bootstrap", "attributes", t78},
-    {"chef_bootstrap", "chef_environment", t79},
-    {"chef_bootstrap", "chef_config_dir", t80},
-    {"chef_bootstrap", "deadline", t81},
-    {"chef_bootstrap", "chef_server_url", t82},
-    {"chef_bootstrap", "chef_client_name", t83},
-    {"chef_bootstrap", "chef_client_key", t84},
-    {"chef_bootstrap", "chef_client_key_file", t85},
-    {"chef_bootstrap", "chef_ca_bundle", t86},
+    {"chef_bootstrap", "node", t82},
+    {"chef_bootstrap", "ssh_user", t83},
+    {"chef_bootstrap", "ssh_port", t84},
+    {"chef_bootstrap", "ssh_private_key", t85},
+    {"chef_bootstrap", "ssh_private_key_file", t86},
+    {"chef_bootstrap", "ssh_host_key_policy", t87},
+    {"chef_bootstrap", "ssh_known_hosts_file", t88},
+    {"chef_bootstrap", "ssh_host_fingerprint", t89},
+    {"chef_bootstrap", "ssh_sudo", t90},
+    {"chef_bootstrap", "chef_mode", t91},
+    {"chef_bootstrap", "chef_install_command", t92},
+    {"chef_bootstrap", "chef_solo_command", t93},
+    {"chef_bootstrap", "chef_client_command", t94},
+    {"chef_bootstrap", "chef_license", t95},
+    {"chef_bootstrap", "cookbooks_url", t96},
+    {"chef_bootstrap", "run_list", t97},
+    {"chef_bootstrap", "attributes", t98},
+    {"chef_bootstrap", "chef_environment", t99},
+    {"chef_bootstrap", "chef_config_dir", t100},
+    {"chef_bootstrap", "deadline", t101},
+    {"chef_bootstrap", "chef_server_url", t102},
+    {"chef_bootstrap", "chef_client_name", t103},
+    {"chef_bootstrap", "chef_client_key", t104},
+    {"chef_bootstrap", "chef_client_key_file", t105},
+    {"chef_bootstrap", "chef_ca_bundle", t106},
     {"chef_bootstrap", "group_endpoints_allowed", t24},
-    {"chef_cleanup", NULL, t87},
+    {"chef_cleanup", NULL, t107},
     {"chef_cleanup", "name", t1},
-    {"chef_cleanup", "node", t88},
-    {"chef_cleanup", "chef_server_url", t89},
-    {"chef_cleanup", "chef_client_name", t90},
-    {"chef_cleanup", "chef_client_key", t84},
-    {"chef_cleanup", "chef_client_key_file", t85},
-    {"chef_cleanup", "chef_ca_bundle", t86},
-    {"chef_cleanup", "ssh_port", t91},
-    {"chef_cleanup", "ssh_known_hosts_file", t92},
-    {"dns_register", NULL, t93},
+    {"chef_cleanup", "node", t108},
+    {"chef_cleanup", "chef_server_url", t109},
+    {"chef_cleanup", "chef_client_name", t110},
+    {"chef_cleanup", "chef_client_key", t104},
+    {"chef_cleanup", "chef_client_key_file", t105},
+    {"chef_cleanup", "chef_ca_bundle", t106},
+    {"chef_cleanup", "ssh_port", t111},
+    {"chef_cleanup", "ssh_known_hosts_file", t112},
+    {"dns_register", NULL, t113},
     {"dns_register", "name", t30},
-    {"dns_register", "node", t94},
-    {"dns_register", "powerdns_api_url", t95},
-    {"dns_register", "powerdns_api_key", t96},
-    {"dns_register", "digitalocean_token", t97},
+    {"dns_register", "node", t114},
+    {"dns_register", "powerdns_api_url", t115},
+    {"dns_register", "powerdns_api_key", t116},
+    {"dns_register", "digitalocean_token", t117},
     {"dns_register", "digitalocean_api_url", t20},
     {"dns_register", "ca_bundle", t22},
-    {"dns_register", "dns_ttl", t98},
-    {"dns_register", "dns_record_template", t99},
+    {"dns_register", "dns_ttl", t118},
+    {"dns_register", "dns_record_template", t119},
     {"dns_register", "group_endpoints_allowed", t24},
-    {"dns_unregister", NULL, t100},
+    {"dns_unregister", NULL, t120},
     {"dns_unregister", "name", t30},
-    {"dns_unregister", "node", t101},
-    {"dns_unregister", "powerdns_api_url", t95},
-    {"dns_unregister", "powerdns_api_key", t96},
-    {"dns_unregister", "digitalocean_token", t97},
+    {"dns_unregister", "node", t121},
+    {"dns_unregister", "powerdns_api_url", t115},
+    {"dns_unregister", "powerdns_api_key", t116},
+    {"dns_unregister", "digitalocean_token", t117},
     {"dns_unregister", "digitalocean_api_url", t20},
     {"dns_unregister", "ca_bundle", t22},
-    {"dns_unregister", "dns_ttl", t102},
-    {"dns_unregister", "dns_record_template", t99},
+    {"dns_unregister", "dns_ttl", t122},
+    {"dns_unregister", "dns_record_template", t119},
     {"dns_unregister", "group_endpoints_allowed", t24},
-    {"governor_tick", NULL, t103},
-    {"governor_tick", "name", t104},
-    {"governor_tick", "act", t105},
-    {"governor_tick", "lease_ttl", t106},
-    {"lb_add", NULL, t107},
+    {"governor_tick", NULL, t123},
+    {"governor_tick", "name", t124},
+    {"governor_tick", "act", t125},
+    {"governor_tick", "lease_ttl", t126},
+    {"health_check", NULL, t127},
+    {"health_check", "name", t128},
+    {"health_check", "dry_run", t129},
+    {"health_check", "local_command", t4},
+    {"health_check", "local_dir", t5},
+    {"health_check", "local_port", t6},
+    {"health_check", "local_grace_ms", t7},
+    {"health_check", "openstack_auth_url", t8},
+    {"health_check", "openstack_username", t9},
+    {"health_check", "openstack_password", t10},
+    {"health_check", "openstack_project_name", t11},
+    {"health_check", "openstack_user_domain_name", t12},
+    {"health_check", "openstack_project_domain_name", t13},
+    {"health_check", "openstack_application_credential_id", t14},
+    {"health_check", "openstack_application_credential_secret", t15},
+    {"health_check", "openstack_region", t16},
+    {"health_check", "openstack_interface", t17},
+    {"health_check", "digitalocean_token", t18},
+    {"health_check", "digitalocean_region", t19},
+    {"health_check", "digitalocean_api_url", t20},
+    {"health_check", "digitalocean_address_type", t21},
+    {"health_check", "ca_bundle", t22},
+    {"health_check", "poll_interval_ms", t23},
+    {"health_check", "haproxy_socket", t130},
+    {"health_check", "haproxy_check", t131},
+    {"health_check", "lb_server_port", t132},
+    {"health_check", "digitalocean_lb_id", t133},
+    {"health_check", "group_endpoints_allowed", t24},
+    {"lb_add", NULL, t134},
     {"lb_add", "name", t30},
-    {"lb_add", "node", t108},
-    {"lb_add", "haproxy_socket", t109},
-    {"lb_add", "haproxy_check", t110},
-    {"lb_add", "lb_server_port", t111},
-    {"lb_add", "digitalocean_token", t112},
-    {"lb_add", "digitalocean_api_url", t113},
-    {"lb_add", "digitalocean_lb_id", t114},
-    {"lb_add", "ca_bundle", t115},
+    {"lb_add", "node", t135},
+    {"lb_add", "haproxy_socket", t130},
+    {"lb_add", "haproxy_check", t131},
+    {"lb_add", "lb_server_port", t132},
+    {"lb_add", "digitalocean_token", t136},
+    {"lb_add", "digitalocean_api_url", t137},
+    {"lb_add", "digitalocean_lb_id", t133},
+    {"lb_add", "ca_bundle", t138},
     {"lb_add", "group_endpoints_allowed", t24},
-    {"lb_remove", NULL, t116},
+    {"lb_remove", NULL, t139},
     {"lb_remove", "name", t30},
-    {"lb_remove", "node", t117},
-    {"lb_remove", "drain_timeout", t118},
-    {"lb_remove", "haproxy_socket", t109},
-    {"lb_remove", "haproxy_check", t119},
-    {"lb_remove", "lb_server_port", t111},
-    {"lb_remove", "digitalocean_token", t112},
-    {"lb_remove", "digitalocean_api_url", t113},
-    {"lb_remove", "digitalocean_lb_id", t114},
-    {"lb_remove", "ca_bundle", t115},
+    {"lb_remove", "node", t140},
+    {"lb_remove", "drain_timeout", t141},
+    {"lb_remove", "haproxy_socket", t130},
+    {"lb_remove", "haproxy_check", t142},
+    {"lb_remove", "lb_server_port", t132},
+    {"lb_remove", "digitalocean_token", t136},
+    {"lb_remove", "digitalocean_api_url", t137},
+    {"lb_remove", "digitalocean_lb_id", t133},
+    {"lb_remove", "ca_bundle", t138},
     {"lb_remove", "group_endpoints_allowed", t24},
-    {"lb_sync", NULL, t120},
-    {"lb_sync", "name", t121},
-    {"lb_sync", "dry_run", t122},
-    {"lb_sync", "drain_timeout", t123},
-    {"lb_sync", "haproxy_socket", t109},
-    {"lb_sync", "haproxy_check", t110},
-    {"lb_sync", "lb_server_port", t111},
-    {"lb_sync", "digitalocean_token", t112},
-    {"lb_sync", "digitalocean_api_url", t113},
-    {"lb_sync", "digitalocean_lb_id", t114},
-    {"lb_sync", "ca_bundle", t115},
+    {"lb_sync", NULL, t143},
+    {"lb_sync", "name", t144},
+    {"lb_sync", "dry_run", t145},
+    {"lb_sync", "drain_timeout", t146},
+    {"lb_sync", "haproxy_socket", t130},
+    {"lb_sync", "haproxy_check", t131},
+    {"lb_sync", "lb_server_port", t132},
+    {"lb_sync", "digitalocean_token", t136},
+    {"lb_sync", "digitalocean_api_url", t137},
+    {"lb_sync", "digitalocean_lb_id", t133},
+    {"lb_sync", "ca_bundle", t138},
     {"lb_sync", "group_endpoints_allowed", t24},
-    {"lease_release", NULL, t124},
+    {"lease_release", NULL, t147},
     {"lease_release", "name", t30},
-    {"lease_release", "lease_id", t125},
-    {"node_list", NULL, t126},
+    {"lease_release", "lease_id", t148},
+    {"node_list", NULL, t149},
     {"node_list", "name", t1},
     {"node_list", "local_command", t4},
     {"node_list", "local_dir", t5},
@@ -662,38 +821,43 @@ const struct as_help_text as_help_texts[] = {
     {"node_list", "ca_bundle", t22},
     {"node_list", "poll_interval_ms", t23},
     {"node_list", "group_endpoints_allowed", t24},
-    {"node_pick", NULL, t127},
+    {"node_pick", NULL, t150},
     {"node_pick", "name", t30},
-    {"node_pick", "count", t128},
-    {"node_pick", "strategy", t129},
-    {"node_pick", "lease_id", t130},
-    {"node_pick", "haproxy_socket", t109},
-    {"node_pick", "haproxy_check", t119},
-    {"node_pick", "lb_server_port", t111},
-    {"node_pick", "digitalocean_token", t112},
-    {"node_pick", "digitalocean_api_url", t113},
-    {"node_pick", "digitalocean_lb_id", t114},
-    {"node_pick", "ca_bundle", t115},
+    {"node_pick", "count", t151},
+    {"node_pick", "strategy", t152},
+    {"node_pick", "lease_id", t153},
+    {"node_pick", "haproxy_socket", t130},
+    {"node_pick", "haproxy_check", t142},
+    {"node_pick", "lb_server_port", t132},
+    {"node_pick", "digitalocean_token", t136},
+    {"node_pick", "digitalocean_api_url", t137},
+    {"node_pick", "digitalocean_lb_id", t133},
+    {"node_pick", "ca_bundle", t138},
     {"node_pick", "group_endpoints_allowed", t24},
-    {"notify", NULL, t131},
-    {"notify", "name", t132},
-    {"notify", "event", t133},
-    {"notify", "message", t134},
-    {"notify", "reason", t135},
-    {"notify", "count", t136},
-    {"notify", "node", t137},
-    {"notify", "channel", t138},
-    {"notify", "notify_provider", t139},
-    {"notify", "slack_webhook_url", t140},
-    {"notify", "webhook_url", t141},
-    {"notify", "webhook_headers", t142},
-    {"notify", "ca_bundle", t143},
-    {"notify", "fail_on_error", t144},
-    {"reconcile", NULL, t145},
-    {"reconcile", "name", t146},
-    {"reconcile", "fix", t147},
-    {"reconcile", "adopt", t148},
-    {"reconcile", "stuck_after", t149},
+    {"node_protect", NULL, t154},
+    {"node_protect", "name", t30},
+    {"node_protect", "node", t155},
+    {"node_protect", "unprotect", t156},
+    {"node_protect", "reason", t157},
+    {"notify", NULL, t158},
+    {"notify", "name", t159},
+    {"notify", "event", t160},
+    {"notify", "message", t161},
+    {"notify", "reason", t162},
+    {"notify", "count", t163},
+    {"notify", "node", t164},
+    {"notify", "channel", t165},
+    {"notify", "notify_provider", t166},
+    {"notify", "slack_webhook_url", t167},
+    {"notify", "webhook_url", t168},
+    {"notify", "webhook_headers", t169},
+    {"notify", "ca_bundle", t170},
+    {"notify", "fail_on_error", t171},
+    {"reconcile", NULL, t172},
+    {"reconcile", "name", t173},
+    {"reconcile", "fix", t174},
+    {"reconcile", "adopt", t175},
+    {"reconcile", "stuck_after", t176},
     {"reconcile", "local_command", t4},
     {"reconcile", "local_dir", t5},
     {"reconcile", "local_port", t6},
@@ -715,10 +879,10 @@ const struct as_help_text as_help_texts[] = {
     {"reconcile", "ca_bundle", t22},
     {"reconcile", "poll_interval_ms", t23},
     {"reconcile", "group_endpoints_allowed", t24},
-    {"remove_node", NULL, t150},
+    {"remove_node", NULL, t177},
     {"remove_node", "name", t1},
-    {"remove_node", "node", t151},
-    {"remove_node", "deadline", t152},
+    {"remove_node", "node", t178},
+    {"remove_node", "deadline", t179},
     {"remove_node", "local_command", t4},
     {"remove_node", "local_dir", t5},
     {"remove_node", "local_port", t6},
@@ -740,11 +904,13 @@ const struct as_help_text as_help_texts[] = {
     {"remove_node", "ca_bundle", t22},
     {"remove_node", "poll_interval_ms", t23},
     {"remove_node", "group_endpoints_allowed", t24},
-    {"scaling_record", NULL, t153},
+    {"scaling_record", NULL, t180},
     {"scaling_record", "name", t1},
-    {"scaling_record", "lease_id", t154},
-    {"scaling_record", "requested", t155},
-    {"scaling_record", "succeeded", t156},
-    {"scaling_record", "failed", t157},
+    {"scaling_record", "lease_id", t181},
+    {"scaling_record", "requested", t182},
+    {"scaling_record", "succeeded", t183},
+    {"scaling_record", "failed", t184},
+    {"scaling_record", "reason", t185},
+    {"scaling_record", "nodes", t186},
     {NULL, NULL, NULL},
 };

@@ -168,6 +168,8 @@ static const struct range ranges[] = {
     {NULL, "stuck_after", 60, 604800},
     {"node_pick", "count", 1, NODE_PICK_MAX},
     {"notify", "count", 0, 1000000000},
+    {"asg_history", "limit", 1, 1000},
+    {"asg_resize", "size", 0, 1000},
     {NULL, "requested", 0, 1000},
     {NULL, "succeeded", 0, 1000},
     {NULL, "failed", 0, 1000},
@@ -211,7 +213,7 @@ struct choice {
 
 static const struct choice choices[] = {
     {"haproxy_check", (const char *const[]){"on", "off", NULL}},
-    {"strategy", (const char *const[]){"newest", "oldest", "least_loaded", NULL}},
+    {"strategy", (const char *const[]){"newest", "oldest", "least_loaded", "unhealthy", NULL}},
     {"notify_provider", (const char *const[]){"slack", "webhook", "none", NULL}},
 };
 

@@ -14,10 +14,10 @@
 #include <stddef.h>
 
 #define AS_ACTIONS(X)                                                                   \
-    X(add_node) X(alert_event) X(asg_define) X(asg_forget) X(asg_get) X(asg_list)       \
-    X(asg_retire) X(asg_update) X(dns_register) X(dns_unregister)                      \
-    X(governor_tick) X(lb_add) X(lb_remove) X(lb_sync)               \
-    X(lease_release) X(node_list) X(node_pick) X(notify) X(reconcile) X(remove_node)   \
+    X(add_node) X(alert_event) X(asg_define) X(asg_forget) X(asg_get) X(asg_history) X(asg_list)       \
+    X(asg_resize) X(asg_resume) X(asg_retire) X(asg_suspend) X(asg_update) X(dns_register) X(dns_unregister)                      \
+    X(governor_tick) X(health_check) X(lb_add) X(lb_remove) X(lb_sync)               \
+    X(lease_release) X(node_list) X(node_pick) X(node_protect) X(notify) X(reconcile) X(remove_node)   \
     X(scaling_record)
 
 AS_ACTIONS(AS_ACTION_DECLARE)

@@ -1,7 +1,9 @@
 /* governor_tick - evaluate every group (or one) and print each scaling
  * decision (lib/model/governor_tick.h). With act, each decision to act takes the
  * group's lease, so the next tick does not decide it again while the
- * workflow runs. Run every 30 s by sensors/governor_sensor.py (with act).
+ * workflow runs, and every decision goes to the group's history, with the
+ * notices it calls for printed beside the decisions. Run every 30 s by
+ * sensors/governor_sensor.py (with act).
  * Acting is opt-in because a lease taken by a person's `st2 run` dispatches
  * nothing and would freeze the group for lease_ttl; and st2 drops a false
  * boolean from argv, so only a flag that means "do it" can default to the

@@ -6,9 +6,18 @@
  * Idempotence per lease: the chosen records remember the lease id
  * (drain_lease), so a retried scale-in gets the same nodes back instead of
  * choosing more; the governor counts draining nodes apart from capacity, so
- * marking them is also what keeps the next decision honest. */
+ * marking them is also what keeps the next decision honest.
+ *
+ * Scale-in strategies never choose a node protected from scale-in
+ * (controls.h). The replace workflow's strategy, unhealthy, chooses the
+ * active nodes judged unhealthy (health.h) - protection is from scale-in
+ * only, as with AWS's instance protection, and suspend_replace is the
+ * control that stops replacement - and only while the group keeps its
+ * min_healthy healthy active nodes. */
 #include "asg.h"
 #include "clock.h"
+#include "controls.h"
+#include "health.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "lb.h"
@@ -22,12 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum strategy { PICK_NEWEST, PICK_OLDEST, PICK_LEAST_LOADED };
-static const char *const strategy_names[] = {"newest", "oldest", "least_loaded"};
+enum strategy { PICK_NEWEST, PICK_OLDEST, PICK_LEAST_LOADED, PICK_UNHEALTHY };
+static const char *const strategy_names[] = {"newest", "oldest", "least_loaded", "unhealthy"};
+#define NSTRATEGIES (int)(sizeof strategy_names / sizeof strategy_names[0])
 
 static int strategy_of(const char *s)
 {
-    for (int i = 0; s && i < 3; i++)
+    for (int i = 0; s && i < NSTRATEGIES; i++)
         if (strcmp(s, strategy_names[i]) == 0)
             return i;
     return -1;
@@ -44,7 +54,8 @@ int node_pick_check(const struct node_pick_req *req, struct as_error *err)
                        "parameter 'count' must be between 1 and %d", NODE_PICK_MAX);
     if (strategy_of(req->strategy) < 0)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
-                       "parameter 'strategy' must be newest, oldest or least_loaded");
+                       "parameter 'strategy' must be newest, oldest, least_loaded or "
+                       "unhealthy");
     if (req->lease_id && lease_id_parse(req->lease_id, &at, op, sizeof op, err) < 0)
         return -1;
     return 0;
@@ -57,6 +68,7 @@ struct cand {
     const char *name;        /* the key's leaf: the node's name */
     long long created_at;
     long long sessions;      /* least_loaded only */
+    long long since;         /* unhealthy only: when it became unhealthy */
 };
 
 static int by_newest(const void *a, const void *b)
@@ -75,6 +87,15 @@ static int by_oldest(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* Longest unhealthy first: the node failing longest is the surest dead. */
+static int by_since(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->since != y->since)
+        return x->since < y->since ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
 static int by_load(const void *a, const void *b)
 {
     const struct cand *x = a, *y = b;
@@ -85,9 +106,13 @@ static int by_load(const void *a, const void *b)
 
 struct pool {
     struct ds_list list;     /* owns the names */
-    struct cand *cands;      /* active records */
+    struct cand *cands;      /* the active records the strategy may choose */
     size_t n;
+    long long active;        /* every active node, candidate or not */
+    long long unhealthy;     /* active nodes judged unhealthy */
     struct json_object *reused; /* names already marked for this lease */
+    struct json_object *protected_skipped; /* scale-in: active, protected */
+    struct json_object *protect, *health;  /* node -> record (controls, health) */
 };
 
 static void pool_clear(struct pool *p)
@@ -96,17 +121,52 @@ static void pool_clear(struct pool *p)
         json_object_put(p->cands[i].rec);
     free(p->cands);
     json_object_put(p->reused);
+    json_object_put(p->protected_skipped);
+    json_object_put(p->protect);
+    json_object_put(p->health);
     ds_list_clear(&p->list);
     memset(p, 0, sizeof *p);
 }
 
-static int pool_load(struct ds *ds, const char *group, const char *lease, struct pool *p,
-                     struct as_error *err)
+/* The health record of node, when it says unhealthy (else NULL). */
+static struct json_object *unhealthy_record(const struct pool *p, const char *node)
+{
+    struct json_object *h = NULL;
+    if (!json_object_object_get_ex(p->health, node, &h) || !h)
+        return NULL;
+    return health_status_parse(jx_str(h, "status", NULL)) == HEALTH_UNHEALTHY ? h : NULL;
+}
+
+/* Whether the active node rec is a candidate of strategy (c filled). */
+static bool candidate(struct pool *p, enum strategy strategy, const char *name,
+                      struct json_object *rec, struct cand *c)
+{
+    struct json_object *h = unhealthy_record(p, name);
+    p->active++;
+    p->unhealthy += h != NULL;
+    if (strategy == PICK_UNHEALTHY && !h)
+        return false;
+    if (strategy != PICK_UNHEALTHY && json_object_object_get_ex(p->protect, name, NULL)) {
+        json_object_array_add(p->protected_skipped, jx_new_string(name));
+        return false;
+    }
+    c->rec = rec;
+    c->name = name;
+    c->created_at = jx_int(rec, "created_at", 0);
+    c->since = h ? jx_int(h, "since", 0) : 0;
+    return true;
+}
+
+static int pool_load(struct ds *ds, const char *group, const char *lease,
+                     enum strategy strategy, struct pool *p, struct as_error *err)
 {
     char prefix[KEY_MAX];
     memset(p, 0, sizeof *p);
     p->reused = jx_new_array();
-    if (ds_list(ds, key_node_prefix(prefix, group), &p->list, err) < 0)
+    p->protected_skipped = jx_new_array();
+    if (controls_load_protected(ds, group, &p->protect, err) < 0 ||
+        health_load(ds, group, &p->health, err) < 0 ||
+        ds_list(ds, key_node_prefix(prefix, group), &p->list, err) < 0)
         return -1;
     p->cands = xcalloc(p->list.count + 1, sizeof *p->cands);
     for (size_t i = 0; i < p->list.count; i++) {
@@ -118,10 +178,7 @@ static int pool_load(struct ds *ds, const char *group, const char *lease, struct
             continue;
         }
         enum node_state st = node_record_state(rec);
-        if (st == NODE_ACTIVE) {
-            p->cands[p->n].rec = rec;
-            p->cands[p->n].name = name;
-            p->cands[p->n].created_at = jx_int(rec, "created_at", 0);
+        if (st == NODE_ACTIVE && candidate(p, strategy, name, rec, &p->cands[p->n])) {
             p->n++;
             continue;
         }
@@ -199,30 +256,41 @@ int node_pick(struct ds *ds, const struct node_pick_req *req, struct json_object
         return -1;
     bool deleting = strcmp(g.status, "active") != 0;
     long long min = g.min;
+    long long min_healthy = g.min_healthy >= 0 ? g.min_healthy : g.min;
     group_clear(&g);
     if (deleting)
         return as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
                        "group '%s' is being deleted: the asg_delete workflow removes its "
                        "nodes, not a scale-in", req->group);
-    if (pool_load(ds, req->group, req->lease_id, &p, err) < 0) {
+    enum strategy used = (enum strategy)strategy_of(req->strategy);
+    if (pool_load(ds, req->group, req->lease_id, used, &p, err) < 0) {
         pool_clear(&p);
         return -1;
     }
 
-    long long active_before = (long long)p.n;
+    long long active_before = p.active;
+    long long healthy = p.active - p.unhealthy; /* grace counts as healthy */
     long long reused = (long long)json_object_array_length(p.reused);
     long long want = req->count > reused ? req->count - reused : 0;
-    long long allowed = active_before > min ? active_before - min : 0;
+    /* Scale-in: never below min active nodes. Replacement: taking an
+     * unhealthy node down leaves the healthy count as it is, but while it
+     * is under min_healthy the unhealthy ones may still be serving some of
+     * the load, so none goes until the new ones are up and healthy. */
+    long long allowed = used == PICK_UNHEALTHY ? (healthy >= min_healthy ? (long long)p.n : 0)
+                        : active_before > min ? active_before - min
+                                              : 0;
+    if (allowed > (long long)p.n)
+        allowed = (long long)p.n; /* protected nodes are no candidates */
     long long take = want < allowed ? want : allowed;
 
-    enum strategy used = (enum strategy)strategy_of(req->strategy);
     if (take > 0 && used == PICK_LEAST_LOADED && ask_load(ds, req, &p, why, sizeof why) != 0) {
         log_warn("least_loaded: %s; choosing the newest nodes instead", why);
         used = PICK_NEWEST;
     }
-    int (*order)(const void *, const void *) = used == PICK_NEWEST   ? by_newest
-                                               : used == PICK_OLDEST ? by_oldest
-                                                                     : by_load;
+    int (*order)(const void *, const void *) = used == PICK_NEWEST       ? by_newest
+                                               : used == PICK_OLDEST     ? by_oldest
+                                               : used == PICK_UNHEALTHY ? by_since
+                                                                         : by_load;
     if (p.n > 1)
         qsort(p.cands, p.n, sizeof *p.cands, order);
 
@@ -236,7 +304,8 @@ int node_pick(struct ds *ds, const struct node_pick_req *req, struct json_object
             pool_clear(&p);
             return -1;
         }
-        log_info("node %s: draining (scale-in, %s)", p.cands[i].name, strategy_names[used]);
+        log_info("node %s: draining (%s, %s)", p.cands[i].name,
+                 used == PICK_UNHEALTHY ? "replacement" : "scale-in", strategy_names[used]);
         json_object_array_add(nodes, jx_new_string(p.cands[i].name));
     }
 
@@ -251,6 +320,13 @@ int node_pick(struct ds *ds, const struct node_pick_req *req, struct json_object
     jx_add_str(*out, "lease_id", req->lease_id);
     json_object_object_add(*out, "reused", json_object_get(p.reused));
     jx_add_bool(*out, "capped", take < want);
+    if (used == PICK_UNHEALTHY) {
+        jx_add_int(*out, "healthy", healthy);
+        jx_add_int(*out, "unhealthy", p.unhealthy);
+        jx_add_int(*out, "min_healthy", min_healthy);
+    } else {
+        json_object_object_add(*out, "protected", json_object_get(p.protected_skipped));
+    }
     if (why[0])
         jx_add_str(*out, "fallback_reason", why);
     if (take > 0 && used == PICK_LEAST_LOADED) {

@@ -1,6 +1,7 @@
 /* nodes.c - see nodes.h. */
 #include "nodes.h"
 #include "clock.h"
+#include "controls.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
@@ -262,6 +263,16 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
         goto fail;
     }
     record_machine(rec, &m);
+    /* Protected before it is active, so no scale-in ever sees it bare; a
+     * retry after a crash between the two protects again, which is a
+     * no-op (controls_protect writes only what differs). */
+    if (nc->group->protect_new == 1) {
+        struct json_object *p = NULL;
+        if (controls_protect(nc->ds, nc->group->name, name, true, CONTROL_REASON_NEW,
+                             as_now(), &p, err) < 0)
+            goto fail;
+        json_object_put(p);
+    }
     jx_add_str(rec, "state", node_state_name(NODE_ACTIVE));
     if (save_record(nc, rec, err) < 0)
         goto fail;
@@ -273,6 +284,17 @@ fail:
 }
 
 /* ---- remove ---- */
+
+/* What only a node had: its protection and its health record. Deleted once
+ * the node is gone, and again by a retry that finds nothing of it (a crash
+ * between the node's record and these leaves them for that retry). */
+static int forget_extras(struct node_ctx *nc, const char *node, struct as_error *err)
+{
+    char key[KEY_MAX];
+    if (controls_forget_node(nc->ds, nc->group->name, node, err) < 0)
+        return -1;
+    return ds_del(nc->ds, key_health(key, nc->group->name, node), err);
+}
 
 int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
                 struct as_error *err)
@@ -294,6 +316,8 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
         id = found ? m.id : NULL;
     }
     if (!rec && !id) { /* nothing of it anywhere: already removed */
+        if (forget_extras(nc, node, err) < 0)
+            goto fail;
         *out = jx_new_object();
         jx_add_str(*out, "node", node);
         jx_add_bool(*out, "changed", false);
@@ -317,7 +341,7 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
                 idbuf, node);
         goto fail;
     }
-    if (drop_record(nc, node, err) < 0)
+    if (drop_record(nc, node, err) < 0 || forget_extras(nc, node, err) < 0)
         goto fail;
     log_info("node %s: removed", node);
     *out = jx_new_object();

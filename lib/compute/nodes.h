@@ -80,7 +80,16 @@ void node_ctx_close(struct node_ctx *nc);
  * chosen records become "draining" with drain_lease = the lease id (null
  * without one); a call with a lease id returns the nodes already marked for
  * that lease (draining or deleting) first and picks more only to make up
- * count. */
+ * count.
+ *
+ * The scale-in orders (newest, oldest, least_loaded) never choose a node
+ * protected from scale-in (controls.h; the min is still counted over every
+ * active node; the output lists the protected ones under "protected").
+ * unhealthy, the replace workflow's: only active nodes whose health record
+ * says unhealthy (health.h), longest unhealthy first, protected or not,
+ * and none at all while the group's healthy active nodes (active, not
+ * unhealthy: grace counts as healthy) are fewer than min_healthy (-1: min);
+ * the output adds "healthy", "unhealthy", "min_healthy". */
 #define NODE_PICK_MAX 1000
 
 struct lb_params;
@@ -88,7 +97,7 @@ struct lb_params;
 struct node_pick_req {
     const char *group;
     long long count;      /* 1..NODE_PICK_MAX */
-    const char *strategy; /* newest | oldest | least_loaded */
+    const char *strategy; /* newest | oldest | least_loaded | unhealthy */
     const char *lease_id; /* the governor's lease of this scale-in, or NULL */
     /* least_loaded: how to open the group's load balancer (lb.h) */
     const struct lb_params *lb;

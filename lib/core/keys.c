@@ -85,6 +85,52 @@ char *key_lease(char *buf, const char *group)
 
 char *key_lease_prefix(char *buf) { return fmt(buf, "lease", NULL, NULL); }
 
+char *key_health(char *buf, const char *group, const char *node)
+{
+    return fmt(buf, "health", group, node);
+}
+
+char *key_health_prefix(char *buf, const char *group)
+{
+    return fmt(buf, "health", group, NULL);
+}
+
+char *key_health_lock(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "healthlock.%s", group);
+    return buf;
+}
+
+char *key_protect(char *buf, const char *group, const char *node)
+{
+    return fmt(buf, "protect", group, node);
+}
+
+char *key_protect_prefix(char *buf, const char *group)
+{
+    return fmt(buf, "protect", group, NULL);
+}
+
+/* Zero-padded milliseconds, so a group's decisions list in time order. */
+char *key_history(char *buf, const char *group, long long when_ms)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "history.%s.%015lld", group, when_ms);
+    return buf;
+}
+
+char *key_history_prefix(char *buf, const char *group)
+{
+    return fmt(buf, "history", group, NULL);
+}
+
+char *key_decision(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "decision.%s", group);
+    return buf;
+}
+
+char *key_decision_prefix(char *buf) { return fmt(buf, "decision", NULL, NULL); }
+
 /* Not "spec.<g>.lock": listing autoscale.spec. must find specs only. */
 char *key_spec_lock(char *buf, const char *group)
 {

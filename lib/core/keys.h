@@ -33,6 +33,22 @@ char *key_lease_prefix(char *buf);
  * autoscale.spec.<g>: autoscale.speclock.<g>[.<token>]. */
 char *key_spec_lock(char *buf, const char *group);
 
+/* A node's health (lib/model/health.h), written only by the prober that
+ * holds the group's health claim autoscale.healthlock.<g>[.<token>]. */
+char *key_health(char *buf, const char *group, const char *node);
+char *key_health_prefix(char *buf, const char *group); /* group NULL: all */
+char *key_health_lock(char *buf, const char *group);
+/* A node's scale-in protection (lib/model/controls.h): present = protected. */
+char *key_protect(char *buf, const char *group, const char *node);
+char *key_protect_prefix(char *buf, const char *group); /* group NULL: all */
+/* One governor decision (lib/model/history.h), keyed by epoch milliseconds. */
+char *key_history(char *buf, const char *group, long long when_ms);
+char *key_history_prefix(char *buf, const char *group); /* group NULL: all */
+/* The group's latest decision record, a copy of its newest history record:
+ * what a tick compares with, in one listing for every group. */
+char *key_decision(char *buf, const char *group);
+char *key_decision_prefix(char *buf); /* autoscale.decision. */
+
 /* Is s[0..len) a DNS label: 1 to 63 of [a-z0-9-], not starting or ending
  * with '-'? Group and node names are labels (group_check_name,
  * node_check_name), which keeps dots out of the keys above. */

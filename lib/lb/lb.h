@@ -1,7 +1,7 @@
 /* lb.h - the load balancer, as the actions see it: open a group's load
  * balancer, then add a node to it, take one out, or bring the whole backend
  * in line with the node records (lb_add, lb_remove, lb_sync), or read each
- * node's sessions (node_pick's least_loaded).
+ * node's sessions (node_pick's least_loaded) or check (health_check).
  *
  * The providers themselves (HAProxy, DigitalOcean, "none") and the table
  * of operations they fill are lb_int.h's business; what the actions do with
@@ -29,12 +29,19 @@
  * boolean as nothing at all, so a boolean defaulting to true could never be
  * turned off. */
 #define LB_PARAMS(X)                                                               \
+    LB_PARAMS_HAPROXY(X)                                                           \
+    PARAMS_DIGITALOCEAN(X)                                                         \
+    LB_PARAMS_DIGITALOCEAN_LB(X)                                                   \
+    PARAMS_TLS(X)
+#define LB_PARAMS_HAPROXY(X)                                                       \
     X(haproxy_socket, STR, NULL, 0)                                                \
     X(haproxy_check, STR, "on", 0)                                                 \
-    X(lb_server_port, INT, "80", 0)                                                \
-    PARAMS_DIGITALOCEAN(X)                                                         \
-    X(digitalocean_lb_id, STR, NULL, 0)                                            \
-    PARAMS_TLS(X)
+    X(lb_server_port, INT, "80", 0)
+#define LB_PARAMS_DIGITALOCEAN_LB(X) X(digitalocean_lb_id, STR, NULL, 0)
+/* The rows an action taking COMPUTE_PARAMS as well adds for its load
+ * balancer (health_check): the shared DigitalOcean and TLS rows once, since
+ * a parameter twice in one table would be read twice from st2's env. */
+#define LB_PARAMS_NOT_COMPUTE(X) LB_PARAMS_HAPROXY(X) LB_PARAMS_DIGITALOCEAN_LB(X)
 
 struct lb_params {
     LB_PARAMS(PARAM_FIELD)
@@ -103,5 +110,23 @@ int lb_sync_group(struct lb_ctx *c, long long drain_s, bool dry_run,
  * c->lb must not be NULL. */
 int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
                      long long *sessions, struct as_error *err);
+
+/* health_check's load balancer source (lib/health/health_probe.h): what the
+ * provider's own check says of each node's member (recs[i] a node record),
+ * from one listing of the backend. UP: the check passes ("UP", "UP 1/3":
+ * still up while it counts failures); DOWN: it fails ("DOWN", "DOWN 1/2":
+ * down until it counts passes); UNKNOWN: the provider cannot say of this
+ * member - not in the backend (lb_sync's business, not the node's), no
+ * check ("no check"), taken out by a person (MAINT, DRAIN, NOLB), or a
+ * provider whose status is not a per-member check (DigitalOcean's is the
+ * load balancer's own). status[i]: the provider's words, "" when absent.
+ * c->lb must not be NULL. 0, or -1 with err (nothing filled). */
+enum lb_health { LB_HEALTH_UNKNOWN, LB_HEALTH_UP, LB_HEALTH_DOWN };
+struct lb_node_health {
+    enum lb_health health;
+    char status[32];
+};
+int lb_node_health(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
+                   struct lb_node_health *out, struct as_error *err);
 
 #endif

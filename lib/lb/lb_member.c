@@ -1,5 +1,5 @@
 /* lb_member.c - what lb_add, lb_remove and lb_sync (and node_pick's
- * least_loaded) do with a group's load balancer, once for every provider
+ * least_loaded, and health_check) do with a group's load balancer, once for every provider
  * (lb.h; the providers are lb_int.h's, opened by lb.c).
  *
  * Order of work, and why:
@@ -772,6 +772,41 @@ int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, si
         for (size_t j = 0; key && j < nmembers; j++)
             if (strcmp(members[j].key, key) == 0) {
                 sessions[i] = members[j].sessions;
+                break;
+            }
+    }
+    free(members);
+    return 0;
+}
+
+/* -------------------------------------------------------------- health -- */
+
+/* HAProxy's status words begin with the check's verdict; a provider whose
+ * members carry no such word (DigitalOcean: "active", the balancer's own
+ * state) is never read as a failing node. */
+static enum lb_health health_of(const struct lb_member *m)
+{
+    if (strncmp(m->status, "UP", 2) == 0 && (m->status[2] == '\0' || m->status[2] == ' '))
+        return LB_HEALTH_UP;
+    if (strncmp(m->status, "DOWN", 4) == 0 && (m->status[4] == '\0' || m->status[4] == ' '))
+        return LB_HEALTH_DOWN;
+    return LB_HEALTH_UNKNOWN;
+}
+
+int lb_node_health(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
+                   struct lb_node_health *out, struct as_error *err)
+{
+    struct lb_member *members = NULL;
+    size_t nmembers = 0;
+    if (c->ops->list(c->lb, &members, &nmembers, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *key = jx_str(recs[i], c->ops->by_id ? "provider_id" : "name", NULL);
+        memset(&out[i], 0, sizeof out[i]);
+        for (size_t j = 0; key && *key && j < nmembers; j++)
+            if (strcmp(members[j].key, key) == 0) {
+                out[i].health = health_of(&members[j]);
+                snprintf(out[i].status, sizeof out[i].status, "%s", members[j].status);
                 break;
             }
     }

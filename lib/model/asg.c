@@ -2,6 +2,9 @@
 #include "asg.h"
 #include "claim.h"
 #include "clock.h"
+#include "controls.h"
+#include "health.h"
+#include "history.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "lease.h"
@@ -132,6 +135,31 @@ static int list_records(struct ds *ds, const char *prefix, struct json_object **
     return 0;
 }
 
+/* Keep only the entries of by_node (node name -> record) whose node has a
+ * record: a health or protection record can outlive its node for a moment
+ * (remove_node deletes it after the node), and must not show as a node. */
+static void only_known_nodes(struct json_object *by_node, struct json_object *nodes)
+{
+    struct json_object *known = jx_new_object();
+    size_t n = json_object_array_length(nodes);
+    for (size_t i = 0; i < n; i++)
+        json_object_object_add(known, jx_str(json_object_array_get_idx(nodes, i), "name", ""),
+                               NULL);
+    char **gone = xcalloc((size_t)json_object_object_length(by_node) + 1, sizeof *gone);
+    size_t ngone = 0;
+    json_object_object_foreach(by_node, node, rec) {
+        (void)rec;
+        if (!json_object_object_get_ex(known, node, NULL))
+            gone[ngone++] = xstrdup(node);
+    }
+    for (size_t i = 0; i < ngone; i++) {
+        json_object_object_del(by_node, gone[i]);
+        free(gone[i]);
+    }
+    free(gone);
+    json_object_put(known);
+}
+
 int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
                    struct as_error *err)
 {
@@ -142,8 +170,13 @@ int asg_state_load(struct ds *ds, const char *name, struct asg_state *st,
         list_records(ds, key_node_prefix(key, name), &st->nodes, err) < 0 ||
         list_records(ds, key_incident_prefix(key, name), &st->incidents, err) < 0 ||
         list_records(ds, key_event_prefix(key, name), &st->events, err) < 0 ||
-        lease_get(ds, name, &st->lease, err) < 0)
+        lease_get(ds, name, &st->lease, err) < 0 ||
+        health_load(ds, name, &st->health, err) < 0 ||
+        controls_load_protected(ds, name, &st->protect, err) < 0 ||
+        history_last(ds, name, &st->last_decision, err) < 0)
         goto fail;
+    only_known_nodes(st->health, st->nodes);
+    only_known_nodes(st->protect, st->nodes);
     return 0;
 fail:
     asg_state_clear(st);
@@ -237,6 +270,9 @@ void asg_state_clear(struct asg_state *st)
     json_object_put(st->incidents);
     json_object_put(st->events);
     json_object_put(st->lease);
+    json_object_put(st->health);
+    json_object_put(st->protect);
+    json_object_put(st->last_decision);
     memset(st, 0, sizeof *st);
 }
 
@@ -361,58 +397,200 @@ int asg_define(struct ds *ds, struct group *g, struct json_object **out,
     return rc;
 }
 
-static int update_locked(struct ds *ds, const struct claim *lock,
-                         const struct asg_request *r, struct json_object **out,
+/* ---- changing a stored spec ----
+ *
+ * asg_update, asg_suspend/asg_resume and asg_resize (controls.h) are one
+ * read-modify-write under the spec lock: load, edit, validate whole,
+ * refuse a group being deleted, write only when something changed. */
+
+typedef void (*spec_edit_fn)(struct group *g, const void *arg);
+
+struct spec_change {
+    struct group old, g; /* as stored, and as edited (both filled on success) */
+    int changed;         /* spec fields that differ (group_diff) */
+    char diff[512];      /* their names, comma-separated: room for every field */
+    bool written;
+};
+
+static int change_locked(struct ds *ds, const struct claim *lock, const char *name,
+                         spec_edit_fn edit, const void *arg, struct spec_change *c,
                          struct as_error *err)
 {
-    const char *name = r->name;
-    struct group old, g;
-    char diff[256];
-
-    if (asg_load_spec(ds, name, &old, err) < 0)
+    long long now = as_now();
+    if (asg_load_spec(ds, name, &c->old, err) < 0)
         return -1;
-    if (asg_load_spec(ds, name, &g, err) < 0) {
-        group_clear(&old);
+    if (asg_load_spec(ds, name, &c->g, err) < 0) {
+        group_clear(&c->old);
         return -1;
     }
-    group_apply(&g, &r->p);
-    if (r->settings) {
-        json_object_put(g.settings);
-        g.settings = json_object_get(r->settings);
-    }
-    int rc = group_validate(&g, err);
-    int changed = rc == 0 ? group_diff(&old, &g, diff, sizeof diff) : 0;
-    if (rc == 0 && strcmp(old.status, "active") != 0)
+    edit(&c->g, arg);
+    int rc = group_validate(&c->g, err);
+    c->changed = rc == 0 ? group_diff(&c->old, &c->g, c->diff, sizeof c->diff) : 0;
+    if (rc == 0 && strcmp(c->old.status, "active") != 0)
         rc = as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
                      "group '%s' is being deleted", name);
-    if (rc == 0 && changed > 0) {
-        g.updated_at = as_now();
-        rc = save_locked(ds, lock, &g, err);
+    /* forced_at is no spec field (group_diff leaves it out) but is kept */
+    if (rc == 0 && (c->changed > 0 || c->g.forced_at != c->old.forced_at)) {
+        c->g.updated_at = now;
+        rc = save_locked(ds, lock, &c->g, err);
+        c->written = rc == 0;
     }
-    if (rc == 0) {
-        struct json_object *list = jx_new_array();
-        for (char *tok = changed ? strtok(diff, ",") : NULL; tok; tok = strtok(NULL, ","))
-            json_object_array_add(list, jx_new_string(tok));
-        *out = jx_new_object();
-        json_object_object_add(*out, "group", group_to_json(&g));
-        jx_add_bool(*out, "updated", changed > 0);
-        json_object_object_add(*out, "changed", list);
+    if (rc < 0) {
+        group_clear(&c->old);
+        group_clear(&c->g);
     }
-    group_clear(&old);
+    return rc;
+}
+
+/* Refusals the stored spec alone decides (an unknown group, a size outside
+ * its limits) are made on a read before the lock, since taking the lock is
+ * a write; the locked change checks them again on what it reads. */
+static int spec_precheck(struct ds *ds, const char *name, spec_edit_fn edit, const void *arg,
+                         struct as_error *err)
+{
+    struct group g;
+    if (asg_load_spec(ds, name, &g, err) < 0)
+        return -1;
+    edit(&g, arg);
+    int rc = group_validate(&g, err);
     group_clear(&g);
     return rc;
+}
+
+/* 0 with c filled (the caller clears c->old and c->g), or -1 with err. */
+static int spec_change(struct ds *ds, const char *name, const char *op, spec_edit_fn edit,
+                       const void *arg, struct spec_change *c, struct as_error *err)
+{
+    struct claim lock;
+    memset(c, 0, sizeof *c);
+    if (group_check_name(name, err) < 0 || spec_precheck(ds, name, edit, arg, err) < 0 ||
+        spec_lock(ds, name, op, &lock, err) < 0)
+        return -1;
+    int rc = change_locked(ds, &lock, name, edit, arg, c, err);
+    spec_unlock(ds, &lock);
+    return rc;
+}
+
+static void spec_change_clear(struct spec_change *c)
+{
+    group_clear(&c->old);
+    group_clear(&c->g);
+}
+
+static void apply_request(struct group *g, const void *arg)
+{
+    const struct asg_request *r = arg;
+    group_apply(g, &r->p);
+    if (r->settings) {
+        json_object_put(g->settings);
+        g->settings = json_object_get(r->settings);
+    }
 }
 
 int asg_update(struct ds *ds, const struct asg_request *r, struct json_object **out,
                struct as_error *err)
 {
-    struct claim lock;
+    struct spec_change c;
     if (group_check_name(r->name, err) < 0 || group_check_given(&r->p, err) < 0 ||
-        spec_lock(ds, r->name, "asg_update", &lock, err) < 0)
+        spec_change(ds, r->name, "asg_update", apply_request, r, &c, err) < 0)
         return -1;
-    int rc = update_locked(ds, &lock, r, out, err);
-    spec_unlock(ds, &lock);
-    return rc;
+    struct json_object *list = jx_new_array();
+    for (char *tok = c.changed ? strtok(c.diff, ",") : NULL; tok; tok = strtok(NULL, ","))
+        json_object_array_add(list, jx_new_string(tok));
+    *out = jx_new_object();
+    json_object_object_add(*out, "group", group_to_json(&c.g));
+    jx_add_bool(*out, "updated", c.changed > 0);
+    json_object_object_add(*out, "changed", list);
+    spec_change_clear(&c);
+    return 0;
+}
+
+static unsigned suspended_mask(const struct group *g)
+{
+    return (g->suspend_scale_out == 1 ? CONTROL_SCALE_OUT : 0) |
+           (g->suspend_scale_in == 1 ? CONTROL_SCALE_IN : 0) |
+           (g->suspend_replace == 1 ? CONTROL_REPLACE : 0);
+}
+
+struct suspend_arg {
+    unsigned mask;
+    bool suspend;
+};
+
+static void apply_suspend(struct group *g, const void *arg)
+{
+    const struct suspend_arg *a = arg;
+    long long v = a->suspend ? 1 : 0;
+    if (a->mask & CONTROL_SCALE_OUT)
+        g->suspend_scale_out = v;
+    if (a->mask & CONTROL_SCALE_IN)
+        g->suspend_scale_in = v;
+    if (a->mask & CONTROL_REPLACE)
+        g->suspend_replace = v;
+}
+
+int controls_suspend(struct ds *ds, const char *group, unsigned mask, bool suspend,
+                     struct json_object **out, struct as_error *err)
+{
+    struct suspend_arg a = {mask, suspend};
+    struct spec_change c;
+    if (mask == 0 || (mask & ~CONTROL_ALL))
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter 'processes' must name at least one of %s",
+                       CONTROL_PROCESSES);
+    if (spec_change(ds, group, suspend ? "asg_suspend" : "asg_resume", apply_suspend, &a,
+                    &c, err) < 0)
+        return -1;
+    if (c.written)
+        log_info("group %s: %s %s", group, suspend ? "suspended" : "resumed", c.diff);
+    *out = jx_new_object();
+    jx_add_str(*out, "group", group);
+    json_object_object_add(*out, "suspended", controls_suspended_list(suspended_mask(&c.g)));
+    jx_add_bool(*out, "changed", c.written);
+    spec_change_clear(&c);
+    return 0;
+}
+
+struct resize_arg {
+    long long size, now;
+    bool force;
+};
+
+static void apply_resize(struct group *g, const void *arg)
+{
+    const struct resize_arg *a = arg;
+    g->desired = a->size;
+    if (a->force)
+        g->forced_at = a->now;
+}
+
+int controls_resize(struct ds *ds, const char *group, long long size, bool force,
+                    long long now, struct json_object **out, struct as_error *err)
+{
+    struct resize_arg a = {size, now, force};
+    struct spec_change c;
+    if (controls_resize_check(group, size, err) < 0)
+        return -1;
+    if (spec_change(ds, group, "asg_resize", apply_resize, &a, &c, err) < 0)
+        return -1;
+    if (c.written)
+        log_info("group %s: desired %lld -> %lld%s", group, c.old.desired, c.g.desired,
+                 force ? " (forced: cooldowns skipped once)" : "");
+    *out = jx_new_object();
+    jx_add_str(*out, "group", group);
+    jx_add_int(*out, "desired", c.g.desired);
+    if (c.old.desired >= 0)
+        jx_add_int(*out, "previous_desired", c.old.desired);
+    else
+        json_object_object_add(*out, "previous_desired", NULL);
+    jx_add_bool(*out, "forced", force);
+    if (c.g.forced_at > 0)
+        jx_add_int(*out, "forced_at", c.g.forced_at);
+    else
+        json_object_object_add(*out, "forced_at", NULL);
+    jx_add_bool(*out, "changed", c.written);
+    spec_change_clear(&c);
+    return 0;
 }
 
 /* The last `keep` elements of arr, as a new array. */
@@ -426,12 +604,65 @@ static struct json_object *tail(struct json_object *arr, int keep)
     return t;
 }
 
+/* The latest start of a scaling operation: each event's `at` and the
+ * lease's (an operation in flight started one). */
+static long long last_operation_at(const struct asg_state *st)
+{
+    long long last = st->lease ? jx_int(st->lease, "at", 0) : 0;
+    size_t n = json_object_array_length(st->events);
+    for (size_t i = 0; i < n; i++) {
+        long long at = jx_int(json_object_array_get_idx(st->events, i), "at", 0);
+        last = at > last ? at : last;
+    }
+    return last;
+}
+
+/* What an operator set by hand (controls.h): suspended processes,
+ * protect_new, and a forced resize not yet acted on - stamped after the
+ * latest operation began and still inside its window (governor.h). */
+static struct json_object *controls_view(const struct asg_state *st, long long now)
+{
+    const struct group *g = &st->spec;
+    struct json_object *c = jx_new_object();
+    json_object_object_add(c, "suspended", controls_suspended_list(suspended_mask(g)));
+    jx_add_bool(c, "protect_new", g->protect_new == 1);
+    if (g->forced_at > 0)
+        jx_add_int(c, "forced_at", g->forced_at);
+    else
+        json_object_object_add(c, "forced_at", NULL);
+    jx_add_bool(c, "force_pending", controls_force_pending(g->forced_at, last_operation_at(st),
+                                                           now));
+    return c;
+}
+
+/* Each node record with its health (status, failures, reason; null when
+ * never judged) and whether it is protected from scale-in. */
+static void annotate_nodes(const struct asg_state *st)
+{
+    size_t n = json_object_array_length(st->nodes);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *rec = json_object_array_get_idx(st->nodes, i);
+        const char *name = jx_str(rec, "name", "");
+        struct json_object *h = NULL, *view = NULL;
+        if (json_object_object_get_ex(st->health, name, &h) && h) {
+            view = jx_new_object();
+            jx_add_str(view, "status", jx_str(h, "status", health_status_name(HEALTH_GRACE)));
+            jx_add_int(view, "failures", jx_int(h, "failures", 0));
+            jx_add_str(view, "reason", jx_str(h, "reason", NULL));
+            jx_add_int(view, "checked_at", jx_int(h, "checked_at", 0));
+        }
+        json_object_object_add(rec, "health", view);
+        jx_add_bool(rec, "protected", json_object_object_get_ex(st->protect, name, NULL));
+    }
+}
+
 int asg_status(struct ds *ds, const char *name, int events, struct json_object **out,
                struct as_error *err)
 {
     struct asg_state st;
     if (asg_state_load(ds, name, &st, err) < 0)
         return -1;
+    annotate_nodes(&st);
     struct json_object *alert = jx_new_object();
     jx_add_bool(alert, "in_alert", asg_state_in_alert(&st));
     json_object_object_add(alert, "incidents", json_object_get(st.incidents));
@@ -443,6 +674,8 @@ int asg_status(struct ds *ds, const char *name, int events, struct json_object *
     json_object_object_add(*out, "alert", alert);
     json_object_object_add(*out, "events", tail(st.events, events));
     json_object_object_add(*out, "lease", json_object_get(st.lease));
+    json_object_object_add(*out, "controls", controls_view(&st, as_now()));
+    json_object_object_add(*out, "last_decision", json_object_get(st.last_decision));
     asg_state_clear(&st);
     return 0;
 }
@@ -536,6 +769,11 @@ static int forget_locked(struct ds *ds, const struct claim *lock, const char *na
     if (delete_prefix(ds, key_node_prefix(key, name), &removed, err) < 0 ||
         delete_prefix(ds, key_incident_prefix(key, name), &removed, err) < 0 ||
         delete_prefix(ds, key_event_prefix(key, name), &removed, err) < 0 ||
+        delete_prefix(ds, key_health_prefix(key, name), &removed, err) < 0 ||
+        delete_prefix(ds, key_protect_prefix(key, name), &removed, err) < 0 ||
+        delete_prefix(ds, key_history_prefix(key, name), &removed, err) < 0 ||
+        ds_del(ds, key_decision(key, name), err) < 0 ||
+        claim_clear(ds, key_health_lock(key, name), err) < 0 ||
         claim_clear(ds, key_lease(key, name), err) < 0 ||
         claim_check(lock, err) < 0 || ds_del(ds, key_spec(key, name), err) < 0)
         return -1;

@@ -25,6 +25,14 @@ struct asg_state {
     struct json_object *incidents; /* array of incident records */
     struct json_object *events;    /* array of scaling events, oldest first */
     struct json_object *lease;     /* the operation in flight, or NULL */
+    /* asg_state_load only (NULL from asg_state_load_all): node name ->
+     * its health record (health.h), and node name -> its protection record
+     * (controls.h); a record of a node without a node record is left out. */
+    struct json_object *health;
+    struct json_object *protect;
+    /* asg_state_load only: the group's latest decision record (history.h),
+     * or NULL when the governor never recorded one. */
+    struct json_object *last_decision;
 };
 
 /* The spec alone. An unknown group is AS_EXIT_BADINPUT "unknown_group". */

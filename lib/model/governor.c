@@ -1,6 +1,7 @@
 /* governor.c - see governor.h. */
 #include "governor.h"
 #include "asg.h"
+#include "controls.h"
 #include "group.h"
 #include "jsonx.h"
 #include "node.h"
@@ -15,6 +16,7 @@ const char *gov_action_name(enum gov_action a)
     switch (a) {
     case GOV_SCALE_OUT: return "scale_out";
     case GOV_SCALE_IN: return "scale_in";
+    case GOV_REPLACE: return "replace";
     default: return "none";
     }
 }
@@ -101,9 +103,19 @@ static void act(struct gov_decision *out, enum gov_action a, long long count)
 {
     out->action = a;
     out->count = (int)count;
-    out->capacity_after = out->capacity_before + (a == GOV_SCALE_OUT ? out->count
-                                                                      : -out->count);
+    out->capacity_after = out->capacity_before + (a == GOV_SCALE_IN ? -out->count
+                                                                     : out->count);
 }
+
+/* The rule's word (governor.h): a literal, checked to fit at compile time;
+ * copied rather than printed, since snprintf costs a tick over 10,000
+ * groups noticeably. */
+#define code(out, word)                                                             \
+    do {                                                                            \
+        _Static_assert(sizeof(word) <= sizeof((struct gov_decision *)0)->code,     \
+                       "a code fits gov_decision.code");                            \
+        memcpy((out)->code, word, sizeof(word));                                    \
+    } while (0)
 
 /* Seconds still to wait before `cooldown` has passed since `since`; 0 when it
  * has (or `since` never happened). A stamp ahead of `now` is clock skew
@@ -143,13 +155,21 @@ static long long alert_step(const struct gov_input *in)
     return step < 1 ? 1 : step;
 }
 
-/* Rule 2: nodes were lost below min. Restoring min needs no cooldown: the
+/* Capacity node_pick may take for scale-in: protected nodes are skipped. */
+static long long unprotected(const struct gov_input *in, long long cap)
+{
+    long long p = in->protected_capacity < 0 ? 0 : in->protected_capacity;
+    return cap > p ? cap - p : 0;
+}
+
+/* Rule 5: nodes were lost below min. Restoring min needs no cooldown: the
  * cooldown guards against overreacting to load, and min is not load. */
 static void below_min(const struct gov_input *in, struct gov_decision *out)
 {
     const struct group *g = in->spec;
     long long cap = out->capacity_before, count = g->min - cap;
 
+    code(out, "below_min");
     if (in->alert != GOV_SEV_NONE &&
         cooldown_left(in->now, in->last_scale_out_at, g->scale_out_cooldown) == 0) {
         long long step = alert_step(in);
@@ -157,20 +177,21 @@ static void below_min(const struct gov_input *in, struct gov_decision *out)
             step = g->max - cap;
         if (step > count) {
             act(out, GOV_SCALE_OUT, step);
-            say(out, "capacity %lld is below min %lld (%d draining, %d failed) during a "
-                "%s alert: scaling out by %lld, the alert's step within max %lld, to %d",
-                cap, g->min, in->draining, in->failed, gov_severity_name(in->alert),
-                step, g->max, out->capacity_after);
+            say(out, "capacity %lld is below min %lld (%d draining, %d failed, %d "
+                "unhealthy) during a %s alert: scaling out by %lld, the alert's step "
+                "within max %lld, to %d", cap, g->min, in->draining, in->failed,
+                in->unhealthy, gov_severity_name(in->alert), step, g->max,
+                out->capacity_after);
             return;
         }
     }
     act(out, GOV_SCALE_OUT, count);
-    say(out, "capacity %lld is below min %lld (%d draining, %d failed): scaling out "
-        "by %lld to restore the minimum now, without waiting for a cooldown",
-        cap, g->min, in->draining, in->failed, count);
+    say(out, "capacity %lld is below min %lld (%d draining, %d failed, %d unhealthy): "
+        "scaling out by %lld to restore the minimum now, without waiting for a "
+        "cooldown", cap, g->min, in->draining, in->failed, in->unhealthy, count);
 }
 
-/* Rule 4: an alert is on. */
+/* Rule 6: an alert is on. */
 static void alert_out(const struct gov_input *in, struct gov_decision *out)
 {
     const struct group *g = in->spec;
@@ -178,30 +199,66 @@ static void alert_out(const struct gov_input *in, struct gov_decision *out)
     long long cap = out->capacity_before, step = alert_step(in);
 
     if (cap >= g->max) {
+        code(out, "alert_at_max");
         say(out, "%s alert, but capacity %lld is at max %lld: nothing more to add", sev,
             cap, g->max);
         return;
     }
     long long left = cooldown_left(in->now, in->last_scale_out_at, g->scale_out_cooldown);
     if (left > 0) {
+        code(out, "alert_cooldown");
         say(out, "%s alert, but scale-out is cooling down: %lld s of %lld s remain since "
             "the last scale-out at %lld", sev, left, g->scale_out_cooldown,
             in->last_scale_out_at);
         return;
     }
     if (cap + step > g->max) {
+        code(out, "alert_clamped");
         act(out, GOV_SCALE_OUT, g->max - cap);
         say(out, "%s alert: scaling out by %d (step %lld clamped so capacity stops at "
             "max %lld), capacity %lld -> %d", sev, out->count, step, g->max, cap,
             out->capacity_after);
         return;
     }
+    code(out, "alert_out");
     act(out, GOV_SCALE_OUT, step);
     say(out, "%s alert: scaling out by %lld, capacity %lld -> %d", sev, step, cap,
         out->capacity_after);
 }
 
-/* Rule 5: no alert; drift back to the floor. */
+/* Rule 7's scale-in, by `want` toward `target`, clamped to the unprotected
+ * capacity. */
+static void scale_in(const struct gov_input *in, struct gov_decision *out, long long want,
+                     long long step, const char *target, long long target_size)
+{
+    long long cap = out->capacity_before, free_cap = unprotected(in, cap);
+    if (free_cap == 0) {
+        code(out, "protected");
+        say(out, "no alert and capacity %lld is above %s %lld, but all %lld of it is "
+            "protected from scale-in", cap, target, target_size, cap);
+        return;
+    }
+    if (want > free_cap) {
+        code(out, "scale_in_clamped");
+        act(out, GOV_SCALE_IN, free_cap);
+        say(out, "no alert: scaling in by %d (clamped: %d of capacity %lld protected), "
+            "capacity %lld -> %d", out->count, in->protected_capacity, cap, cap,
+            out->capacity_after);
+    } else if (want < step) {
+        code(out, "scale_in_clamped");
+        act(out, GOV_SCALE_IN, want);
+        say(out, "no alert: scaling in by %d (step %lld clamped so capacity stops at %s "
+            "%lld), capacity %lld -> %d", out->count, step, target, target_size, cap,
+            out->capacity_after);
+    } else {
+        code(out, "scale_in");
+        act(out, GOV_SCALE_IN, want);
+        say(out, "no alert: scaling in by %lld, capacity %lld -> %d", want, cap,
+            out->capacity_after);
+    }
+}
+
+/* Rule 7: no alert; drift back to the floor. */
 static void quiet(const struct gov_input *in, struct gov_decision *out)
 {
     const struct group *g = in->spec;
@@ -209,6 +266,7 @@ static void quiet(const struct gov_input *in, struct gov_decision *out)
     const char *what = g->desired >= 0 ? "desired" : "min";
 
     if (cap == floor) {
+        code(out, "rest");
         say(out, "no alert and capacity %lld is at %s %lld: resting", cap, what, floor);
         return;
     }
@@ -216,11 +274,13 @@ static void quiet(const struct gov_input *in, struct gov_decision *out)
         long long left =
             cooldown_left(in->now, in->last_scale_out_at, g->scale_out_cooldown);
         if (left > 0) {
+            code(out, "below_desired_cooldown");
             say(out, "no alert and capacity %lld is below desired %lld, but scale-out "
                 "is cooling down: %lld s of %lld s remain", cap, floor, left,
                 g->scale_out_cooldown);
             return;
         }
+        code(out, "below_desired");
         act(out, GOV_SCALE_OUT, floor - cap);
         say(out, "no alert and capacity %lld is below desired %lld: scaling out by %d "
             "to rest there", cap, floor, out->count);
@@ -235,21 +295,178 @@ static void quiet(const struct gov_input *in, struct gov_decision *out)
         const char *which = since == in->alert_cleared_at ? "the alert cleared"
                             : since == in->last_scale_out_at ? "the last scale-out"
                                                              : "the last scale-in";
+        code(out, "scale_in_cooldown");
         say(out, "no alert, but scale-in is cooling down: %lld s of %lld s remain since "
             "%s at %lld", left, g->scale_in_cooldown, which, since);
         return;
     }
     long long step = g->scale_in_step < 1 ? 1 : g->scale_in_step;
-    if (cap - step < floor) {
-        act(out, GOV_SCALE_IN, cap - floor);
-        say(out, "no alert: scaling in by %d (step %lld clamped so capacity stops at %s "
-            "%lld), capacity %lld -> %d", out->count, step, what, floor, cap,
-            out->capacity_after);
+    scale_in(in, out, cap - step < floor ? cap - floor : step, step, what, floor);
+}
+
+/* Rule 3: above max, toward it at once, protection allowing. */
+static void above_max(const struct gov_input *in, struct gov_decision *out)
+{
+    const struct group *g = in->spec;
+    long long cap = out->capacity_before, want = cap - g->max,
+              free_cap = unprotected(in, cap);
+    if (free_cap == 0) {
+        code(out, "protected");
+        say(out, "capacity %lld is above max %lld, but all of it is protected from "
+            "scale-in", cap, g->max);
         return;
     }
-    act(out, GOV_SCALE_IN, step);
-    say(out, "no alert: scaling in by %lld, capacity %lld -> %d", step, cap,
+    code(out, "above_max");
+    act(out, GOV_SCALE_IN, want < free_cap ? want : free_cap);
+    say(out, "capacity %lld is above max %lld: scaling in by %d toward the maximum now, "
+        "without waiting for a cooldown (%d protected)", cap, g->max, out->count,
+        in->protected_capacity);
+}
+
+/* Rule 2: pending when no operation started since the operator forced
+ * (controls.h, which asg_get shows by the same rule). */
+static bool force_pending(const struct gov_input *in)
+{
+    return controls_force_pending(
+        in->spec->forced_at,
+        max3(in->last_scale_out_at, in->last_scale_in_at, in->last_replace_at), in->now);
+}
+
+/* Rule 2: true when it decided. A force its suspension or protection
+ * stops is left pending, and the other rules decide meanwhile. */
+static bool forced(const struct gov_input *in, struct gov_decision *out)
+{
+    long long cap = out->capacity_before, floor = floor_of(in->spec);
+    if (!force_pending(in) || cap == floor)
+        return false;
+    if (cap < floor) {
+        if (in->spec->suspend_scale_out)
+            return false;
+        act(out, GOV_SCALE_OUT, floor - cap);
+    } else {
+        long long want = cap - floor, free_cap = unprotected(in, cap);
+        if (free_cap == 0 || in->spec->suspend_scale_in)
+            return false;
+        act(out, GOV_SCALE_IN, want < free_cap ? want : free_cap);
+    }
+    code(out, "forced");
+    say(out, "forced resize to %lld (asked at %lld): %s by %d now, capacity %lld -> %d, "
+        "without cooldowns or alerts", floor, in->spec->forced_at,
+        out->action == GOV_SCALE_OUT ? "scaling out" : "scaling in", out->count, cap,
         out->capacity_after);
+    return true;
+}
+
+/* Rule 4's min_healthy: -1 is min. */
+static long long min_healthy_of(const struct group *g)
+{
+    return g->min_healthy < 0 ? g->min : g->min_healthy;
+}
+
+/* Rule 4: true when it decided. */
+static bool replace(const struct gov_input *in, struct gov_decision *out)
+{
+    const struct group *g = in->spec;
+    long long cap = out->capacity_before, mh = min_healthy_of(g);
+    long long step = g->scale_out_step < 1 ? 1 : g->scale_out_step;
+    long long r = in->unhealthy < step ? in->unhealthy : step, k = r;
+
+    if (mh > g->max)
+        return false; /* never enough healthy to take one down: suspend() says so */
+    if (cap + k < g->min)
+        k = g->min - cap;
+    if (cap + k < mh) { /* toward mh, s nodes a tick (or the min's more) */
+        long long most = step > k ? step : k;
+        k = mh - cap < most ? mh - cap : most;
+    }
+    if (k > g->max - cap)
+        k = g->max - cap > 0 ? g->max - cap : 0;
+    if (cap + k < mh)
+        r = 0; /* the healthy must reach mh first: a later tick takes them down */
+    act(out, GOV_REPLACE, k);
+    out->remove = (int)r;
+    if (k == 0) {
+        code(out, "replace_at_max");
+        say(out, "%d unhealthy node(s), capacity %lld at max %lld: taking %lld of them "
+            "down without adding any (min_healthy %lld)", in->unhealthy, cap, g->max, r,
+            mh);
+    } else if (r == 0) {
+        code(out, "replace");
+        say(out, "%d unhealthy node(s): adding %lld first, capacity %lld -> %d, and "
+            "taking none down until %lld are healthy (min_healthy)", in->unhealthy, k,
+            cap, out->capacity_after, mh);
+    } else {
+        code(out, "replace");
+        say(out, "%d unhealthy node(s): adding %lld, capacity %lld -> %d, then taking "
+            "%lld unhealthy down (min_healthy %lld)", in->unhealthy, k, cap,
+            out->capacity_after, r, mh);
+    }
+    return true;
+}
+
+/* Rules 2-7. */
+static void rules(const struct gov_input *in, struct gov_decision *out)
+{
+    const struct group *g = in->spec;
+    long long cap = out->capacity_before;
+
+    if (forced(in, out))
+        return;
+    if (cap > g->max) {
+        above_max(in, out);
+        return;
+    }
+    if (in->unhealthy > 0 && g->health_replace && !g->suspend_replace &&
+        replace(in, out))
+        return;
+    if (cap < g->min)
+        below_min(in, out);
+    else if (in->alert != GOV_SEV_NONE)
+        alert_out(in, out);
+    else
+        quiet(in, out);
+}
+
+/* Rule 8 (a suspended replacement never reached rule 4: rules() skips it),
+ * and the "rest" of rule 4's fall-through. */
+static void suspend(const struct gov_input *in, struct gov_decision *out)
+{
+    const struct group *g = in->spec;
+    char was[sizeof out->reason];
+    const char *process = NULL;
+
+    if (out->action == GOV_SCALE_OUT && g->suspend_scale_out)
+        process = "scale-out";
+    else if (out->action == GOV_SCALE_IN && g->suspend_scale_in)
+        process = "scale-in";
+    if (process) {
+        memcpy(was, out->reason, sizeof was);
+        say(out, "%s is suspended: nothing done, though %s would have decided: %s",
+            process, out->code, was);
+        code(out, "suspended");
+        act(out, GOV_NONE, 0);
+        out->remove = 0;
+        return;
+    }
+    /* Only a group otherwise at rest says so: any other "none" has news of
+     * its own (alert_at_max is what capacity_exhausted is told from). */
+    if (out->action != GOV_NONE || in->unhealthy <= 0 || strcmp(out->code, "rest") != 0)
+        return;
+    memcpy(was, out->reason, sizeof was);
+    if (!g->health_replace) {
+        code(out, "unhealthy_reported");
+        say(out, "%d unhealthy node(s), reported only (health_replace 0); %s",
+            in->unhealthy, was);
+    } else if (g->suspend_replace) {
+        code(out, "suspended");
+        say(out, "replacement of %d unhealthy node(s) is suspended; %s", in->unhealthy,
+            was);
+    } else if (min_healthy_of(g) > g->max) {
+        code(out, "replace_blocked");
+        say(out, "%d unhealthy node(s) left in place: min_healthy %lld is above max "
+            "%lld, so a replacement could never take one down; %s", in->unhealthy,
+            min_healthy_of(g), g->max, was);
+    }
 }
 
 void governor_decide(const struct gov_input *in, struct gov_decision *out)
@@ -259,25 +476,20 @@ void governor_decide(const struct gov_input *in, struct gov_decision *out)
     out->capacity_after = out->capacity_before;
 
     const struct group *g = in->spec;
-    long long cap = out->capacity_before;
     if (!g) {
+        code(out, "no_spec");
         say(out, "no group spec: nothing to decide");
     } else if (in->lease_held) {
+        code(out, "lease_held");
         say(out, "an operation is in flight (lease held): waiting for it to finish, "
             "since nodes it ordered may not be recorded yet");
     } else if (g->min < 0 || g->min > g->max) {
+        code(out, "invalid_spec");
         say(out, "the spec is invalid (min %lld, max %lld): refusing to scale", g->min,
             g->max);
-    } else if (cap < g->min) {
-        below_min(in, out);
-    } else if (cap > g->max) {
-        act(out, GOV_SCALE_IN, cap - g->max);
-        say(out, "capacity %lld is above max %lld: scaling in by %d to the maximum now, "
-            "without waiting for a cooldown", cap, g->max, out->count);
-    } else if (in->alert != GOV_SEV_NONE) {
-        alert_out(in, out);
     } else {
-        quiet(in, out);
+        rules(in, out);
+        suspend(in, out);
     }
 }
 
@@ -291,15 +503,31 @@ void gov_input_init(struct gov_input *in, const struct group *spec, long long no
 }
 
 /* Deleting and unknown nodes are neither capacity nor a problem. */
-void gov_input_add_node(struct gov_input *in, enum node_state s)
+void gov_input_add_node_health(struct gov_input *in, enum node_state s, bool unhealthy,
+                               bool protected_node)
 {
     switch (s) {
-    case NODE_BUILDING: in->building++; break;
-    case NODE_ACTIVE: in->active++; break;
+    case NODE_BUILDING:
+        in->building++;
+        in->protected_capacity += protected_node;
+        break;
+    case NODE_ACTIVE:
+        if (unhealthy) {
+            in->unhealthy++;
+        } else {
+            in->active++;
+            in->protected_capacity += protected_node;
+        }
+        break;
     case NODE_DRAINING: in->draining++; break;
     case NODE_FAILED: in->failed++; break;
     default: break;
     }
+}
+
+void gov_input_add_node(struct gov_input *in, enum node_state s)
+{
+    gov_input_add_node_health(in, s, false, false);
 }
 
 /* One incident is in alert over [opened, min(closed, opened + max_age)).
@@ -339,6 +567,8 @@ void gov_input_add_event(struct gov_input *in, const struct gov_op *ev)
         in->last_scale_out_at = ev->at;
     else if (ev->op == GOV_SCALE_IN && ev->at > in->last_scale_in_at)
         in->last_scale_in_at = ev->at;
+    else if (ev->op == GOV_REPLACE && ev->at > in->last_replace_at)
+        in->last_replace_at = ev->at;
 }
 
 /* A lease's start counts as its op's latest, held or expired. */
@@ -360,6 +590,7 @@ static enum gov_action op_named(const char *op)
 {
     return strcmp(op, "scale_out") == 0 ? GOV_SCALE_OUT
            : strcmp(op, "scale_in") == 0 ? GOV_SCALE_IN
+           : strcmp(op, "replace") == 0  ? GOV_REPLACE
                                           : GOV_NONE;
 }
 
@@ -378,16 +609,40 @@ void gov_op_from_json(struct json_object *rec, struct gov_op *out)
     out->expires_at = jx_int(rec, "expires_at", 0);
 }
 
-static void count_nodes(const struct asg_state *st, struct gov_input *in)
+/* The record under the node's name in an object of records (borrowed), or
+ * NULL. */
+static struct json_object *record_of(struct json_object *by_node, const char *node)
 {
-    long long c[NODE_UNKNOWN + 1];
-    asg_state_node_counts(st, c);
-    in->building = (int)c[NODE_BUILDING];
-    in->active = (int)c[NODE_ACTIVE];
-    in->draining = (int)c[NODE_DRAINING];
-    in->failed = (int)c[NODE_FAILED];
+    struct json_object *v = NULL;
+    if (!by_node || !node || !json_object_object_get_ex(by_node, node, &v) ||
+        !json_object_is_type(v, json_type_object))
+        return NULL;
+    return v;
 }
 
+/* Each node with its health and protection (governor.h): with every group
+ * loaded (nodes NULL) only the counts by state are known. */
+static void count_nodes(const struct asg_state *st, struct gov_input *in)
+{
+    if (!st->nodes) {
+        long long c[NODE_UNKNOWN + 1];
+        asg_state_node_counts(st, c);
+        in->building = (int)c[NODE_BUILDING];
+        in->active = (int)c[NODE_ACTIVE];
+        in->draining = (int)c[NODE_DRAINING];
+        in->failed = (int)c[NODE_FAILED];
+        return;
+    }
+    size_t n = json_object_array_length(st->nodes);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *node = json_object_array_get_idx(st->nodes, i);
+        const char *name = jx_str(node, "name", NULL);
+        struct json_object *health = record_of(st->health, name);
+        bool unhealthy = health && strcmp(jx_str(health, "status", ""), "unhealthy") == 0;
+        gov_input_add_node_health(in, node_record_state(node), unhealthy,
+                                  record_of(st->protect, name) != NULL);
+    }
+}
 void governor_input_from_state(const struct asg_state *st, long long now,
                                struct gov_input *in)
 {

@@ -1,5 +1,6 @@
-/* governor.h - the scaling decision: given a group's spec, its nodes, its
- * alert and its history, scale out, scale in, or do nothing, and say why.
+/* governor.h - the scaling decision: given a group's spec, its nodes (with
+ * their health and protection), its alert and its history, scale out, scale
+ * in, replace unhealthy nodes, or do nothing, and say why.
  *
  * governor_decide() is pure: no I/O, no clock. The tick (governor_tick.h)
  * builds the input from the stored records (governor_input_from_state()
@@ -15,34 +16,91 @@
  *  - its steps overshot max: every step is clamped to the bounds (clamped,
  *    not skipped, so the last few nodes still come).
  *
- * The rules, in the order they are applied (capacity = building + active;
- * draining and failed nodes are leaving or dead, so they do not count):
+ * capacity = building + active healthy: draining and failed nodes are
+ * leaving or dead, and an active node whose health record says "unhealthy"
+ * (health.h) is counted in `unhealthy`, not capacity, so the ordinary rules
+ * below already add capacity for it. protected_capacity is the capacity
+ * nodes protected from scale-in (controls.h). The rules, in the order they
+ * are applied; each decision carries `code`, the one word naming the rule
+ * (and edge) that decided:
  *
- *  1. lease held: none. This wins even below min: the operation in flight
- *     may have ordered nodes it has not recorded yet, and ordering them
- *     again is exactly the race of 2015. A dead operation cannot block the
- *     group for ever because the lease has a TTL.
- *  2. capacity < min (nodes lost): scale out to min now, no cooldown. If an
- *     alert is also on and its scale-out cooldown has passed, the alert's
- *     step is taken instead when it is larger (never past max).
+ *  1. no spec: none (no_spec). lease held: none (lease_held). This wins even
+ *     below min: the operation in flight may have ordered nodes it has not
+ *     recorded yet, and ordering them again is exactly the race of 2015. A
+ *     dead operation cannot block the group for ever because the lease has
+ *     a TTL. min < 0 or min > max: none (invalid_spec).
+ *  2. forced resize pending - spec.forced_at > 0, later than the last
+ *     scale-out, scale-in and replace (event or lease start: no operation
+ *     has started since the operator asked) and now - forced_at < 3600 -
+ *     and capacity is not at the floor (rule 7): scale straight to the
+ *     floor, ignoring cooldowns, alerts and steps (forced). Once: the
+ *     operation it starts is later than forced_at. A forced scale-in is
+ *     clamped like rule 7's (protection); clamped to nothing, or its
+ *     process suspended (rule 8), rules 3-7 decide instead and the force
+ *     stays pending, so an hour of pending force never freezes the group.
  *  3. capacity > max (max was lowered): scale in to max now, no cooldown,
- *     alert or not: max is a promise about cost.
- *  4. alert (critical: scale_out_step, warning: warning_step): scale out
- *     once scale_out_cooldown has passed since the last scale-out; the step
- *     is clamped to max; at max nothing ("at max").
- *  5. no alert: the group rests at its floor, which is `desired` when set
+ *     alert or not: max is a promise about cost (above_max). Clamped to the
+ *     unprotected capacity, since node_pick would not pick a protected node
+ *     anyway; all protected: none (protected).
+ *  4. replacement - unhealthy > 0, health_replace 1, suspend_replace 0 -
+ *     with mh = min_healthy (-1: min), the fewest healthy nodes the group
+ *     may have when a replacement takes an unhealthy node down:
+ *       mh > max: no replacement can ever take one down, so none is
+ *         started; the rules below decide, their "rest" coded
+ *         replace_blocked;
+ *       else GOV_REPLACE, with s = scale_out_step:
+ *         count  k = min(unhealthy, s); raised to min - capacity when below
+ *                    min (rule 5 folded in: at once, as rule 5 would);
+ *                    raised toward mh - capacity when below mh, by at most
+ *                    s in all; then clamped to max - capacity (>= 0);
+ *         remove r = min(unhealthy, s) when capacity + k >= mh, else 0;
+ *     i.e. remove > 0 is planned only when the healthy capacity once the k
+ *     new nodes are up is at least mh, and a group short of mh healthy
+ *     first grows toward it, s nodes a tick, taking nothing down (k >= 1
+ *     then, since capacity + k < mh <= max: every such tick adds, so the
+ *     unhealthy nodes do go in the end). The replace workflow brings the
+ *     new nodes up first, and node_pick --strategy unhealthy applies the
+ *     min_healthy guard again to what is really up (new nodes may fail).
+ *     No cooldown: the lease serialises replacements, and a dead node
+ *     costs more than a hasty one. code replace (k > 0), or replace_at_max
+ *     (k = 0: capacity is at max, only the unhealthy nodes go). With health_replace 0, or
+ *     replace suspended, the rules below decide instead (unhealthy nodes
+ *     are not capacity, so they scale out for them), and their "rest" is
+ *     coded unhealthy_reported, or suspended.
+ *  5. capacity < min (nodes lost): scale out to min now, no cooldown. If an
+ *     alert is also on and its scale-out cooldown has passed, the alert's
+ *     step is taken instead when it is larger (never past max) (below_min).
+ *  6. alert (critical: scale_out_step, warning: warning_step): scale out
+ *     once scale_out_cooldown has passed since the last scale-out
+ *     (alert_out); the step is clamped to max (alert_clamped); at max
+ *     nothing (alert_at_max); cooling down nothing (alert_cooldown).
+ *  7. no alert: the group rests at its floor, which is `desired` when set
  *     (>= 0; clamped into [min, max] should a bad spec slip through) and
  *     min otherwise.
- *     - above the floor: scale in by scale_in_step, clamped to the floor,
- *       once scale_in_cooldown has passed since the latest of the last
- *       scale-out, the last scale-in and the moment the alert cleared
- *       (capacity added for an incident stays a while after it ends);
+ *     - above the floor: scale in by scale_in_step, clamped to the floor
+ *       and to capacity - protected_capacity (scale_in, scale_in_clamped;
+ *       nothing unprotected: protected), once scale_in_cooldown has passed
+ *       since the latest of the last scale-out, the last scale-in and the
+ *       moment the alert cleared (scale_in_cooldown): capacity added for an
+ *       incident stays a while after it ends;
  *     - below the floor (only possible with desired set, after failures
  *       or when desired was raised): scale out to it, respecting
- *       scale_out_cooldown; desired is a resting size, not a hard bound
- *       like min, so it is restored at the pace of ordinary scale-outs;
- *     - at the floor: none ("at min" or "at desired").
+ *       scale_out_cooldown (below_desired, below_desired_cooldown); desired
+ *       is a resting size, not a hard bound like min, so it is restored at
+ *       the pace of ordinary scale-outs;
+ *     - at the floor: none (rest).
+ *  8. suspension, over all of the above: a scale-out (rules 2, 5, 6, 7)
+ *     while suspend_scale_out, a scale-in (2, 3, 7) while
+ *     suspend_scale_in, a replacement while suspend_replace (4 is skipped
+ *     then) becomes none (suspended), its reason saying what it would have
+ *     done. Suspension wins over force: the operator who paused a process
+ *     resumes it, and a force still pending (within its hour) then applies.
  *
+ * Bounds: from within [min, max] capacity_after stays within it (a
+ * replacement adds at most max - capacity); from outside it moves toward
+ * the bounds, except that protected nodes are never planned away (and
+ * that suspension stops the move). A replacement's min restoration is the
+ * replacement's, suspended by suspend_replace alone.
  * Times are epoch seconds; 0 means "never". A record stamped ahead of `now`
  * (clock skew) makes the governor wait the whole cooldown from that stamp.
  * Every decision, "none" included, carries a reason a person can read;
@@ -58,13 +116,18 @@
 struct group;
 struct asg_state;
 
-enum gov_action { GOV_NONE, GOV_SCALE_OUT, GOV_SCALE_IN };
+enum gov_action { GOV_NONE, GOV_SCALE_OUT, GOV_SCALE_IN, GOV_REPLACE };
 enum gov_severity { GOV_SEV_NONE, GOV_SEV_WARNING, GOV_SEV_CRITICAL };
 
 struct gov_input {
     const struct group *spec;
     long long now;
     int building, active, draining, failed; /* node counts by state */
+    /* active nodes whose health record says unhealthy (health.h): counted
+     * here and NOT in active, so they are not capacity */
+    int unhealthy;
+    /* capacity nodes protected from scale-in (controls.h) */
+    int protected_capacity;
     /* worst severity among incidents open and younger than
      * spec->incident_max_age; NONE when none */
     enum gov_severity alert;
@@ -73,19 +136,33 @@ struct gov_input {
     long long alert_cleared_at;
     long long last_scale_out_at; /* latest scale-out event or lease start, 0 if never */
     long long last_scale_in_at;  /* latest scale-in event or lease start, 0 if never */
+    long long last_replace_at;   /* latest replace event or lease start, 0 if never */
     bool lease_held; /* an operation is in flight (lease present, not expired) */
 };
 
 struct gov_decision {
     enum gov_action action;
-    int count;                           /* > 0 when action != GOV_NONE, else 0 */
-    int capacity_before, capacity_after; /* building + active, and what it will be */
+    int count;  /* nodes to add (scale_out, replace) or remove (scale_in); 0 for none;
+                   a replace may add 0 (replace_at_max) */
+    /* replace: unhealthy nodes to take down once the new ones are up (0
+     * while the healthy are short of min_healthy: rule 4) */
+    int remove;
+    /* the rule that decided, one word (the rules above): no_spec,
+     * lease_held, invalid_spec, forced, above_max, protected, replace,
+     * replace_at_max, replace_blocked, below_min, alert_out, alert_clamped,
+     * alert_at_max, alert_cooldown, scale_in, scale_in_clamped,
+     * scale_in_cooldown, below_desired, below_desired_cooldown, rest,
+     * suspended, unhealthy_reported */
+    char code[24];
+    /* building + active healthy, and what it will be (a replacement's
+     * removed nodes are unhealthy: not capacity) */
+    int capacity_before, capacity_after;
     char reason[256];                    /* why, or why not */
 };
 
 void governor_decide(const struct gov_input *in, struct gov_decision *out);
 
-const char *gov_action_name(enum gov_action a);     /* "none" "scale_out" "scale_in" */
+const char *gov_action_name(enum gov_action a); /* "none" "scale_out" "scale_in" "replace" */
 const char *gov_severity_name(enum gov_severity s); /* "none" "warning" "critical" */
 
 /* Build the input from a loaded group state, for the tick (governor_tick.h).
@@ -100,10 +177,16 @@ const char *gov_severity_name(enum gov_severity s); /* "none" "warning" "critica
  *            counts for nothing (a record that cannot age must not pin
  *            the group at max). A severity other than "critical" counts as a
  *            warning: still an alert, grown at the gentler pace.
- * events:    {"op":"scale_out|scale_in","at",...}: the latest `at` per op,
+ * health:    st->health, node name -> record: a node whose record has
+ *            "status" "unhealthy" counts as unhealthy when it is active;
+ * protect:   st->protect, node name -> record: present = protected, counted
+ *            when the node is capacity. Either NULL: none. A record naming
+ *            no node of st->nodes is ignored (st->nodes NULL, loaded with
+ *            every group: neither is read).
+ * events:    {"op":"scale_out|scale_in|replace","at",...}: the latest `at` per op,
  *            whatever its result (a failed attempt backs off too).
  * lease:     {"op","count","at","expires_at"}: its `at` counts as the
- *            latest scale-out/in of its op, even once expired; it is held
+ *            latest scale-out/in/replace of its op, even once expired; it is held
  *            when it has no expires_at (<= 0 or absent) or expires_at > now.
  * Negative times are treated as absent. in->spec points into st. */
 void governor_input_from_state(const struct asg_state *st, long long now,
@@ -125,7 +208,7 @@ struct gov_incident {
 /* What they read of a scaling event ({"op","at"}) or a lease ({"op","at",
  * "expires_at"}). */
 struct gov_op {
-    enum gov_action op;   /* scale_out, scale_in; anything else GOV_NONE */
+    enum gov_action op;   /* scale_out, scale_in, replace; anything else GOV_NONE */
     long long at;         /* <= 0 or not an integer: 0 */
     long long expires_at; /* as stored (<= 0: none); not an integer: 0 */
 };
@@ -133,6 +216,14 @@ struct gov_op {
 /* Empty: no nodes, no alert, nothing ever happened. */
 void gov_input_init(struct gov_input *in, const struct group *spec, long long now);
 void gov_input_add_node(struct gov_input *in, enum node_state s);
+/* The same, with what the node's health and protection records say: an
+ * active node reported unhealthy counts in `unhealthy` (not capacity; for
+ * other states the report is ignored: only active nodes are judged), and a
+ * protected node counts in protected_capacity only when it is capacity
+ * (building, or active and not unhealthy). */
+void gov_input_add_node_health(struct gov_input *in, enum node_state s, bool unhealthy,
+                               bool protected_node);
+
 /* incident_max_age as the spec says (<= 0 counts as 0). */
 void gov_input_add_incident(struct gov_input *in, const struct gov_incident *inc,
                             long long incident_max_age);

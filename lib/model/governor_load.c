@@ -8,8 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The nodes one walk flagged (unhealthy, or protected), as "<group>.<node>"
+ * with the node named as asg_state_load() names it (the key's last part).
+ * Only flagged nodes are kept (a few bytes each), so the join costs memory
+ * in proportion to the unhealthy and protected nodes, never to every node. */
+struct flagged {
+    char *text; /* NUL-separated names */
+    size_t len, cap;
+    size_t *at; /* offsets into text, sorted once the walk ends */
+    size_t n, at_cap;
+};
+
 struct loader {
     struct gov_groups *gs;
+    struct flagged unhealthy, protect;
     long long now;
     /* The last record's key up to the end of its group's name, and the
      * group found for it: a group's records come one after another, so
@@ -34,6 +46,7 @@ static int add_spec(void *arg, const char *key, const char *value, struct as_err
         return 0; /* not a spec the pack can read: not a group of this tick */
     gov_input_init(&gg->in, NULL, l->now);
     gg->has_lease = false;
+    gg->last = (struct history_mark){0};
     gs->n++;
     return 0;
 }
@@ -97,17 +110,140 @@ static enum node_state state_of(struct loader *l, const char *state)
     return l->last_parsed;
 }
 
+static void flag(struct flagged *f, const struct gov_group *gg, const char *key)
+{
+    const char *leaf = key_leaf(key);
+    size_t g = strlen(gg->spec.name), n = strlen(leaf);
+    f->text = xgrow(f->text, f->len + g + n + 2, &f->cap, 1);
+    char *w = f->text + f->len;
+    memcpy(w, gg->spec.name, g);
+    w[g] = '.';
+    memcpy(w + g + 1, leaf, n + 1);
+    f->at = xgrow(f->at, f->n + 1, &f->at_cap, sizeof *f->at);
+    f->at[f->n++] = f->len;
+    f->len += g + n + 2;
+}
+
+static const char *flagged_text; /* for the comparators: qsort has no argument */
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(flagged_text + *(const size_t *)a, flagged_text + *(const size_t *)b);
+}
+
+/* ds_each gives keys in order already; sorted only if it did not. */
+static void flagged_sort(struct flagged *f)
+{
+    flagged_text = f->text;
+    for (size_t i = 1; i < f->n; i++)
+        if (by_text(&f->at[i - 1], &f->at[i]) > 0) {
+            qsort(f->at, f->n, sizeof *f->at, by_text);
+            break;
+        }
+}
+
+static int text_at(const void *name, const void *at)
+{
+    return strcmp(name, flagged_text + *(const size_t *)at);
+}
+
+static bool flagged_has(const struct flagged *f, const char *name)
+{
+    flagged_text = f->text;
+    return f->n && bsearch(name, f->at, f->n, sizeof *f->at, text_at);
+}
+
+static void flagged_clear(struct flagged *f)
+{
+    free(f->text);
+    free(f->at);
+}
+
+/* A health record says "unhealthy" (governor.h): its status picked out of
+ * the text, json-c reading what jx_peek_str declines (escapes, say). */
+static bool says_unhealthy(const char *value)
+{
+    char status[16];
+    if (jx_peek_str(value, "status", status, sizeof status) == 0)
+        return strcmp(status, "unhealthy") == 0;
+    struct json_object *o = jx_parse_record(value);
+    bool yes = o && strcmp(jx_str(o, "status", ""), "unhealthy") == 0;
+    json_object_put(o);
+    return yes;
+}
+
+/* A record of a group without a spec is nobody's: not kept. */
+static int add_health(void *arg, const char *key, const char *value,
+                      struct as_error *err)
+{
+    struct loader *l = arg;
+    struct gov_group *gg = group_of(l, key);
+    (void)err;
+    if (gg && says_unhealthy(value))
+        flag(&l->unhealthy, gg, key);
+    return 0;
+}
+
+/* The key's presence is what protects, readable or not (controls.h:
+ * controls_load_protected keeps an unreadable record as protected). */
+static int add_protect(void *arg, const char *key, const char *value,
+                       struct as_error *err)
+{
+    struct loader *l = arg;
+    struct gov_group *gg = group_of(l, key);
+    (void)value, (void)err;
+    if (gg)
+        flag(&l->protect, gg, key);
+    return 0;
+}
+
+/* "<group>.<name>" of a node record into buf, its "name" as
+ * governor_input_from_state() reads it (jx_str); false when it has none. */
+static bool node_name(const struct gov_group *gg, const char *value, char *buf, size_t size)
+{
+    char name[KEY_MAX];
+    size_t g = strlen(gg->spec.name);
+    if (jx_peek_str(value, "name", name, sizeof name) < 0) {
+        struct json_object *o = jx_parse_record(value);
+        const char *s = o ? jx_str(o, "name", NULL) : NULL;
+        bool fits = s && strlen(s) < sizeof name;
+        if (fits)
+            strcpy(name, s);
+        json_object_put(o);
+        if (!fits)
+            return false;
+    }
+    if (g + 1 + strlen(name) >= size)
+        return false;
+    memcpy(buf, gg->spec.name, g);
+    buf[g] = '.';
+    strcpy(buf + g + 1, name);
+    return true;
+}
+
 /* Only a node's state matters, so it is picked out of the text rather than
- * parsed: 100,000 node records through json-c cost most of a tick. */
+ * parsed: 100,000 node records through json-c cost most of a tick. Its
+ * health and protection come from the walks before (gov_groups_load); its
+ * name is read only when some node is flagged at all. */
 static int add_node(void *arg, const char *key, const char *value, struct as_error *err)
 {
-    struct gov_group *gg = group_of(arg, key);
-    char state[16];
+    struct loader *l = arg;
+    struct gov_group *gg = group_of(l, key);
+    char state[16], name[2 * KEY_MAX];
+    bool unhealthy = false, protected_node = false;
     (void)err;
-    if (gg)
-        gov_input_add_node(&gg->in, jx_peek_str(value, "state", state, sizeof state) == 0
-                                        ? state_of(arg, state)
-                                        : NODE_UNKNOWN);
+    if (!gg)
+        return 0;
+    enum node_state s = jx_peek_str(value, "state", state, sizeof state) == 0
+                            ? state_of(l, state)
+                            : NODE_UNKNOWN;
+    bool capacity = s == NODE_BUILDING || s == NODE_ACTIVE;
+    if (capacity && (l->unhealthy.n || l->protect.n) &&
+        node_name(gg, value, name, sizeof name)) {
+        unhealthy = s == NODE_ACTIVE && flagged_has(&l->unhealthy, name);
+        protected_node = flagged_has(&l->protect, name);
+    }
+    gov_input_add_node_health(&gg->in, s, unhealthy, protected_node);
     return 0;
 }
 
@@ -132,6 +268,15 @@ static int add_event(void *arg, const char *key, const char *value, struct as_er
     return 0;
 }
 
+static int add_mark(void *arg, const char *key, const char *value, struct as_error *err)
+{
+    struct gov_group *gg = group_of(arg, key);
+    (void)err;
+    if (gg && strcmp(key_leaf(key), gg->spec.name) == 0)
+        history_mark_read(value, &gg->last); /* unreadable: unset, so recorded anew */
+    return 0;
+}
+
 /* A group has one lease, but more than one key may hold a record for it
  * (st2's claim candidates): the last in key order counts. */
 static int add_lease(void *arg, const char *key, const char *value, struct as_error *err)
@@ -149,27 +294,44 @@ static int add_lease(void *arg, const char *key, const char *value, struct as_er
 int gov_groups_load(struct ds *ds, long long now, struct gov_groups *gs,
                     struct as_error *err)
 {
-    char prefix[4][KEY_MAX];
+    return gov_groups_load_marked(ds, now, false, gs, err);
+}
+
+int gov_groups_load_marked(struct ds *ds, long long now, bool marks,
+                           struct gov_groups *gs, struct as_error *err)
+{
+    char prefix[7][KEY_MAX];
+    /* health and protection first: the node walk joins them */
     const struct {
         const char *prefix;
         ds_each_fn add;
     } records[] = {
-        {key_node_prefix(prefix[0], NULL), add_node},
-        {key_incident_prefix(prefix[1], NULL), add_incident},
-        {key_event_prefix(prefix[2], NULL), add_event},
-        {key_lease_prefix(prefix[3]), add_lease},
+        {key_health_prefix(prefix[0], NULL), add_health},
+        {key_protect_prefix(prefix[1], NULL), add_protect},
+        {key_node_prefix(prefix[2], NULL), add_node},
+        {key_incident_prefix(prefix[3], NULL), add_incident},
+        {key_event_prefix(prefix[4], NULL), add_event},
+        {key_lease_prefix(prefix[5]), add_lease},
+        {key_decision_prefix(prefix[6]), add_mark},
     };
+    size_t walks = sizeof records / sizeof records[0] - (marks ? 0 : 1);
     struct loader l = {.gs = gs, .now = now, .last_parsed = NODE_UNKNOWN};
     char specs[KEY_MAX];
 
     *gs = (struct gov_groups){0};
     int rc = ds_each(ds, key_spec_prefix(specs), add_spec, &l, err);
     l.sorted = names_ascend(gs);
-    for (size_t i = 0; i < sizeof records / sizeof records[0] && rc == 0; i++) {
+    for (size_t i = 0; i < walks && rc == 0; i++) {
         l.last_len = 0; /* a key of another kind never matches the last */
         l.last_hit = NULL;
+        if (records[i].add == add_node) {
+            flagged_sort(&l.unhealthy);
+            flagged_sort(&l.protect);
+        }
         rc = ds_each(ds, records[i].prefix, records[i].add, &l, err);
     }
+    flagged_clear(&l.unhealthy);
+    flagged_clear(&l.protect);
     if (rc < 0)
         gov_groups_clear(gs);
     return rc;

@@ -203,6 +203,7 @@ int gov_op_read(const char *text, struct gov_op *out)
     if (rec_scan(text, op_pair, f)) {
         out->op = is(&f[O_OP], "scale_out", 9)  ? GOV_SCALE_OUT
                   : is(&f[O_OP], "scale_in", 8) ? GOV_SCALE_IN
+                  : is(&f[O_OP], "replace", 7)  ? GOV_REPLACE
                                                 : GOV_NONE;
         out->at = time_of(&f[O_AT]);
         out->expires_at = int_of(&f[O_EXPIRES]);
@@ -222,7 +223,7 @@ int gov_op_read(const char *text, struct gov_op *out)
  * spec field (an integer field must hold an integer, a string field a
  * string; null is as good as absent). Its "settings" need no row: the
  * scanner declines an object, and any other value is ignored. */
-enum spec_key_kind { K_NAME, K_STATUS, K_INT, K_STR };
+enum spec_key_kind { K_NAME, K_STATUS, K_INT, K_STR, K_FORCED };
 
 struct spec_key {
     const char *name;
@@ -238,6 +239,7 @@ struct spec_key {
 static const struct spec_key spec_keys[] = {
     {"name", 4, K_NAME, 0},
     {"status", 6, K_STATUS, 0},
+    {"forced_at", 9, K_FORCED, 0},
     GROUP_FIELDS(SPEC_KEY)
 };
 
@@ -277,10 +279,10 @@ static void tables_init(void)
  * which rows it saw (bit i: spec_keys[i]), so only those are judged. */
 struct spec_fields {
     struct rec_val v[NKEYS];
-    uint32_t seen;
+    uint64_t seen;
 };
 
-_Static_assert(NKEYS <= 32, "spec_fields.seen has a bit a row");
+_Static_assert(NKEYS <= 64, "spec_fields.seen has a bit a row");
 
 static void spec_pair(void *arg, const char *key, size_t klen, const struct rec_val *v)
 {
@@ -291,7 +293,7 @@ static void spec_pair(void *arg, const char *key, size_t klen, const struct rec_
         size_t i = key_slot[h] - 1u;
         if (key_is(key, klen, spec_keys[i].name, spec_keys[i].len)) {
             f->v[i] = *v;
-            f->seen |= 1u << i;
+            f->seen |= 1ull << i;
             return;
         }
     }
@@ -310,6 +312,7 @@ static void spec_from_group(const struct group *from, struct gov_spec *to)
 {
     memcpy(to->name, from->name, sizeof to->name);
     to->active = strcmp(from->status, "active") == 0;
+    to->forced_at = from->forced_at;
     GROUP_FIELDS(SPEC_COPY)
 }
 
@@ -318,6 +321,7 @@ void gov_spec_to_group(const struct gov_spec *from, struct group *to)
     memset(to, 0, sizeof *to);
     memcpy(to->name, from->name, sizeof to->name);
     strcpy(to->status, from->active ? "active" : "deleting");
+    to->forced_at = from->forced_at;
     GROUP_FIELDS(SPEC_COPY)
 }
 
@@ -343,8 +347,8 @@ static int spec_from_fields(const struct spec_fields *f, struct gov_spec *out)
     *out = *spec_defaults();
     if (!(f->seen & 1u)) /* spec_keys[0]: "name" */
         return 0;
-    for (uint32_t seen = f->seen; seen; seen &= seen - 1) {
-        size_t i = (size_t)__builtin_ctz(seen);
+    for (uint64_t seen = f->seen; seen; seen &= seen - 1) {
+        size_t i = (size_t)__builtin_ctzll(seen);
         const struct rec_val *v = &f->v[i];
         bool set = v->kind != REC_NULL;
         switch (spec_keys[i].kind) {
@@ -370,6 +374,9 @@ static int spec_from_fields(const struct spec_fields *f, struct gov_spec *out)
         case K_STR:
             if (set && v->kind != REC_STR)
                 return 0;
+            break;
+        case K_FORCED: /* jx_int: anything but an integer is 0, never refused */
+            out->forced_at = int_of(v);
             break;
         }
     }

@@ -34,6 +34,7 @@ struct gov_spec {
     char name[GROUP_NAME_MAX + 1];
     bool active; /* status "active": not being deleted */
     GROUP_FIELDS(GOV_SPEC_INT)
+    long long forced_at; /* as group_from_json reads it: not an integer is 0 */
 };
 
 /* A spec record: 1 with *out filled, or 0 when group_from_json would refuse

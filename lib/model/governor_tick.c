@@ -11,6 +11,7 @@
 #include "governor.h"
 #include "governor_load.h"
 #include "group.h"
+#include "history.h"
 #include "jsonx.h"
 #include "lease.h"
 #include "signals.h"
@@ -115,11 +116,12 @@ static char *w_str(char *w, const char *s)
 }
 
 /* The most one decision takes: its strings escaped (6 bytes a byte at
- * most: a group name, "scale_out", "critical", a reason and a lease id),
- * three numbers and the rest, under 160 bytes. */
-#define DECISION_MAX \
-    (6 * (GROUP_NAME_MAX + 9 + 8 + sizeof((struct gov_decision *)0)->reason + LEASE_ID_MAX) + \
-     3 * 24 + 160)
+ * most: a group name, "scale_out", a code, "critical", a reason and a lease
+ * id), four numbers and the rest, under 200 bytes. */
+#define DECISION_MAX                                                                    \
+    (6 * (GROUP_NAME_MAX + 9 + sizeof((struct gov_decision *)0)->code + 8 +              \
+          sizeof((struct gov_decision *)0)->reason + LEASE_ID_MAX) +                     \
+     4 * 24 + 200)
 
 /* One decision, after those before it. */
 static void put_decision(struct text *t, const char *group, const struct gov_input *in,
@@ -134,8 +136,12 @@ static void put_decision(struct text *t, const char *group, const struct gov_inp
     w = w_str(w, group);
     w = W_LIT(w, ",\"action\":");
     w = w_str(w, action);
+    w = W_LIT(w, ",\"code\":");
+    w = w_str(w, d->code);
     w = W_LIT(w, ",\"count\":");
     w = w_int(w, d->count);
+    w = W_LIT(w, ",\"remove\":");
+    w = w_int(w, d->remove);
     w = W_LIT(w, ",\"capacity_before\":");
     w = w_int(w, d->capacity_before);
     w = W_LIT(w, ",\"capacity_after\":");
@@ -152,18 +158,21 @@ static void put_decision(struct text *t, const char *group, const struct gov_inp
 
 /* ---- the document ---- */
 
-/* {evaluated, acting, dry_run, now, decisions}: the head is known only
- * once every decision is made, so it is written apart and printed first. */
+/* {evaluated, acting, dry_run, now, decisions, notices}: the head is known
+ * only once every decision is made, so it is written apart and printed
+ * first; the notices (history.h) come after the decisions. */
 struct doc {
-    struct text head, decisions;
+    struct text head, decisions, notices;
 };
 
 static int doc_print(struct json_object *o, struct printbuf *pb, int level, int flags)
 {
     const struct doc *d = json_object_get_userdata(o);
-    const struct text *parts[] = {&d->head, &d->decisions};
+    const struct text mid = {.p = "],\"notices\":[", .len = 13},
+                      end = {.p = "]}", .len = 2};
+    const struct text *parts[] = {&d->head, &d->decisions, &mid, &d->notices, &end};
     (void)level, (void)flags;
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         for (size_t at = 0; at < parts[i]->len;) { /* printbuf counts in int */
             int n = parts[i]->len - at > INT_MAX / 2 ? INT_MAX / 2
                                                     : (int)(parts[i]->len - at);
@@ -171,7 +180,7 @@ static int doc_print(struct json_object *o, struct printbuf *pb, int level, int 
                 return -1;
             at += (size_t)n;
         }
-    return printbuf_memappend(pb, "]}", 2);
+    return 0;
 }
 
 static void doc_free(struct json_object *o, void *userdata)
@@ -180,6 +189,7 @@ static void doc_free(struct json_object *o, void *userdata)
     (void)o;
     free(d->head.p);
     free(d->decisions.p);
+    free(d->notices.p);
     free(d);
 }
 
@@ -223,11 +233,63 @@ struct tick {
     struct taken taken;
 };
 
-/* Decide for one group and, when acting, take the lease. A lease another
- * tick (or asg_create's own tick) took between our reading the group and
- * our claim is that group's "none", not a failure of the whole tick.
- * 0, or -1 with err. */
-static int decide(struct tick *k, const struct gov_input *in, struct as_error *err)
+/* The decision as put_decision prints it, as a tree for history_note. */
+static struct json_object *decision_json(const char *group, const struct gov_input *in,
+                                         const struct gov_decision *d, const char *lease)
+{
+    struct json_object *o = jx_new_object();
+    jx_add_str(o, "group", group);
+    jx_add_str(o, "action", gov_action_name(d->action));
+    jx_add_str(o, "code", d->code);
+    jx_add_int(o, "count", d->count);
+    jx_add_int(o, "remove", d->remove);
+    jx_add_int(o, "capacity_before", d->capacity_before);
+    jx_add_int(o, "capacity_after", d->capacity_after);
+    jx_add_str(o, "alert", gov_severity_name(in->alert));
+    jx_add_str(o, "reason", d->reason);
+    jx_add_str(o, "lease_id", lease);
+    return o;
+}
+
+/* Acting: keep the decision in the group's history (history.h decides
+ * whether it repeats the last) and add what people should hear about to
+ * the notices. 0, or -1 with err. */
+static int note(struct tick *k, const char *group, const struct gov_input *in,
+                const struct gov_decision *d, const char *lease,
+                const struct history_mark *last, struct as_error *err)
+{
+    struct json_object *o = decision_json(group, in, d, lease), *prev = NULL;
+    bool recorded = false;
+    int rc = last ? history_note_after(k->ds, group, o, last, k->now * 1000, &recorded, &prev,
+                                       err)
+                  : history_note(k->ds, group, o, k->now * 1000, &recorded, &prev, err);
+    if (rc == 0) {
+        struct json_object *notices = history_notices(prev, o);
+        size_t n = json_object_array_length(notices);
+        for (size_t i = 0; i < n; i++) {
+            const char *s = json_object_to_json_string_ext(
+                json_object_array_get_idx(notices, i),
+                JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+            size_t len = strlen(s);
+            struct text *t = &k->doc->notices;
+            char *w = room(t, len + 1);
+            if (t->len)
+                *w++ = ',';
+            done(t, w_mem(w, s, len));
+        }
+        json_object_put(notices);
+    }
+    json_object_put(prev);
+    json_object_put(o);
+    return rc;
+}
+
+/* Decide for one group and, when acting, take the lease and keep the
+ * decision (note). A lease another tick (or asg_create's own tick) took
+ * between our reading the group and our claim is that group's "none", not a
+ * failure of the whole tick. 0, or -1 with err. */
+static int decide(struct tick *k, const struct gov_input *in,
+                  const struct history_mark *last, struct as_error *err)
 {
     const char *group = in->spec->name;
     struct gov_decision d;
@@ -242,7 +304,9 @@ static int decide(struct tick *k, const struct gov_input *in, struct as_error *e
         if (rc == LEASE_TAKEN) {
             d.action = GOV_NONE;
             d.count = 0;
+            d.remove = 0;
             d.capacity_after = d.capacity_before;
+            snprintf(d.code, sizeof d.code, "%s", "lease_held");
             snprintf(d.reason, sizeof d.reason, "%s",
                      "another operation took the group's lease first: it is in "
                      "flight, so nothing more is decided now");
@@ -254,6 +318,8 @@ static int decide(struct tick *k, const struct gov_input *in, struct as_error *e
         snprintf(tk->v[tk->n].group, sizeof tk->v[tk->n].group, "%s", group);
         memcpy(tk->v[tk->n++].id, lease, sizeof lease);
     }
+    if (k->t->act && note(k, group, in, &d, lease[0] ? lease : NULL, last, err) < 0)
+        return -1;
     put_decision(&k->doc->decisions, group, in, &d, lease[0] ? lease : NULL);
     k->acting += d.action != GOV_NONE;
     return 0;
@@ -285,7 +351,7 @@ static int tick_one(struct tick *k, size_t *evaluated, struct as_error *err)
         return -1;
     if (strcmp(st.spec.status, "active") == 0) {
         governor_input_from_state(&st, k->now, &in);
-        rc = decide(k, &in, err);
+        rc = decide(k, &in, NULL, err);
     }
     asg_state_clear(&st);
     *evaluated = 1;
@@ -297,7 +363,7 @@ static int tick_all(struct tick *k, size_t *evaluated, struct as_error *err)
     struct gov_groups gs;
     int rc = 0;
 
-    if (gov_groups_load(k->ds, k->now, &gs, err) < 0)
+    if (gov_groups_load_marked(k->ds, k->now, k->t->act, &gs, err) < 0)
         return -1;
     for (size_t i = 0; i < gs.n && rc == 0 && !as_interrupted(); i++) {
         struct group spec;
@@ -305,7 +371,7 @@ static int tick_all(struct tick *k, size_t *evaluated, struct as_error *err)
         if (!gs.v[i].spec.active)
             continue;
         gov_group_input(&gs.v[i], &spec, &in);
-        rc = decide(k, &in, err);
+        rc = decide(k, &in, &gs.v[i].last, err);
     }
     *evaluated = gs.n;
     gov_groups_clear(&gs);

@@ -1,8 +1,9 @@
 /* governor_tick.h - one tick of the governor: load every group (or one),
  * decide for each (governor.h) and, when acting, take the lease of each
- * group that is to scale (lease.h), so the next tick does not decide it
- * again while the workflow runs. What the governor_tick action runs; the
- * action only reads its parameters into struct gov_tick and prints. */
+ * group that is to scale or replace (lease.h, op as the action's name), so
+ * the next tick does not decide it again while the workflow runs. What the
+ * governor_tick action runs; the action only reads its parameters into
+ * struct gov_tick and prints. */
 #ifndef AS_GOVERNOR_TICK_H
 #define AS_GOVERNOR_TICK_H
 
@@ -26,14 +27,18 @@ struct gov_tick {
 int gov_tick_check(const struct gov_tick *t, struct as_error *err);
 
 /* Run the tick at `now` (epoch seconds). *out (new) prints as {evaluated,
- * acting, dry_run, now, decisions: [{group, action, count,
- * capacity_before, capacity_after, alert, reason, lease_id}]}: its text was
+ * acting, dry_run, now, decisions: [{group, action, code, count, remove,
+ * capacity_before, capacity_after, alert, reason, lease_id}], notices:
+ * [{group, event, reason, count}]}: its text was
  * written as the tick decided (governor_tick.c), so it is a json-c object
  * with nothing inside to look up; parse what json_object_to_json_string
  * gives to read it. Every group is read through governor_load.h, one group
  * (name) through asg_state_load(). Groups not "active" (being deleted) are
  * skipped. A lease another tick took first makes that group's decision
- * "none", not a failure. A signal (as_interrupted) stops the tick between
+ * "none" (code lease_held), not a failure. Acting, every decision ("none"
+ * included) goes to the group's history (history_note, at now * 1000 ms)
+ * and the notices are history_notices() of each; a dry run writes nothing
+ * and its notices are empty. A signal (as_interrupted) stops the tick between
  * groups, with the decisions made so far. A tick that fails part-way
  * returns -1 and gives back the leases it took, best effort, since nobody
  * would dispatch them. */

@@ -143,6 +143,16 @@ static int check_alert_match(const char *f, const char *v, struct as_error *err)
     return 0;
 }
 
+/* An HTTP path checked on each node: starts with '/', no spaces, quotes or
+ * control characters (it goes into a request line). */
+static int check_health_path(const char *f, const char *v, struct as_error *err)
+{
+    if (v[0] != '/')
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must be a path starting with '/'", f);
+    return charset(f, v, "/._~-?=&%+", 255, "a URL path such as /health", err);
+}
+
 #define FIELD_INT(n, def, lo, hi, check) {#n, true, offsetof(struct group, n), def, lo, hi, NULL},
 #define FIELD_STR(n, def, lo, hi, check) {#n, false, offsetof(struct group, n), def, 0, 0, check},
 #define FIELD(n, kind, def, cfg, lo, hi, check) FIELD_##kind(n, def, lo, hi, check)
@@ -272,6 +282,10 @@ int group_validate(const struct group *g, struct as_error *err)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_limits",
                        "desired (%lld) must lie between min (%lld) and max (%lld)",
                        g->desired, g->min, g->max);
+    if (g->min_healthy > g->max)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_limits",
+                       "min_healthy (%lld) must not exceed max (%lld)", g->min_healthy,
+                       g->max);
     return 0;
 }
 
@@ -283,7 +297,7 @@ struct json_object *group_to_json(const struct group *g)
         const struct field *f = &fields[i];
         if (f->is_int) {
             long long v = *int_at((struct group *)g, f);
-            if (v < 0) /* only desired may be unset */
+            if (v < 0) /* only desired and min_healthy may be unset */
                 json_object_object_add(o, f->name, NULL);
             else
                 jx_add_int(o, f->name, v);
@@ -296,6 +310,7 @@ struct json_object *group_to_json(const struct group *g)
     jx_add_str(o, "status", g->status);
     jx_add_int(o, "created_at", g->created_at);
     jx_add_int(o, "updated_at", g->updated_at);
+    jx_add_int(o, "forced_at", g->forced_at);
     return o;
 }
 
@@ -342,6 +357,7 @@ int group_from_json(struct group *g, struct json_object *o, struct as_error *err
     snprintf(g->status, sizeof g->status, "%s", status);
     g->created_at = jx_int(o, "created_at", 0);
     g->updated_at = jx_int(o, "updated_at", 0);
+    g->forced_at = jx_int(o, "forced_at", 0);
     return 0;
 }
 

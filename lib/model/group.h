@@ -27,7 +27,17 @@
  * incident_max_age (6 h) no longer counts, so a lost recovery webhook cannot
  * pin a group at max for ever. alert_match: comma-separated policy,
  * condition, application or entity names that route an event naming no
- * group to this one. */
+ * group to this one.
+ *
+ * Health (lib/model/health.h): a node is judged by its provider's state, its
+ * load balancer's check and, when health_check_path is set, an HTTP GET of
+ * that path on the node; failures count only health_grace seconds after it
+ * became active, and health_threshold consecutive ones make it unhealthy.
+ * health_replace 1 replaces unhealthy nodes (new one up first), 0 only
+ * reports them. min_healthy (-1: min) is the fewest healthy nodes a
+ * replacement may leave. Controls (lib/model/controls.h): suspend_* stop
+ * one process of the governor each (1 = suspended); protect_new protects
+ * every new node from scale-in. */
 #define GROUP_FIELDS(X)                                                              \
     X(min, INT, "3", NULL, 0, 1000, NULL)                                            \
     X(max, INT, "20", NULL, 1, 1000, NULL)                                           \
@@ -50,7 +60,16 @@
     X(lb_provider, STR, "none", "lb_provider", 0, 0, check_lb_provider)              \
     X(lb_backend, STR, NULL, "lb_backend", 0, 0, check_lb_backend)                   \
     X(run_list, STR, NULL, "run_list", 0, 0, check_run_list)                         \
-    X(notify_channel, STR, NULL, "notify_channel", 0, 0, check_channel)
+    X(notify_channel, STR, NULL, "notify_channel", 0, 0, check_channel)          \
+    X(health_check_path, STR, NULL, NULL, 0, 0, check_health_path)                \
+    X(health_grace, INT, "300", NULL, 0, 86400, NULL)                             \
+    X(health_threshold, INT, "3", NULL, 1, 100, NULL)                             \
+    X(health_replace, INT, "1", NULL, 0, 1, NULL)                                 \
+    X(min_healthy, INT, NULL, NULL, -1, 1000, NULL)                               \
+    X(suspend_scale_out, INT, "0", NULL, 0, 1, NULL)                              \
+    X(suspend_scale_in, INT, "0", NULL, 0, 1, NULL)                               \
+    X(suspend_replace, INT, "0", NULL, 0, 1, NULL)                                \
+    X(protect_new, INT, "0", NULL, 0, 1, NULL)
 
 #define GROUP_DECL_INT(n) long long n;
 #define GROUP_DECL_STR(n) char *n;
@@ -61,6 +80,11 @@ struct group {
     GROUP_FIELDS(GROUP_DECL)
     struct json_object *settings; /* per-group provider overrides, or NULL */
     char status[16];              /* "active" or "deleting" */
+    /* When an operator last asked for a forced resize (asg_resize force):
+     * the governor skips cooldowns once to reach desired while no scaling
+     * operation has started since (governor.h). 0: never. Not a parameter
+     * of asg_define/asg_update: only asg_resize sets it. */
+    long long forced_at;
     long long created_at, updated_at;
 };
 

@@ -11,7 +11,8 @@
 
 static bool valid_op(const char *op)
 {
-    return op && (strcmp(op, "scale_out") == 0 || strcmp(op, "scale_in") == 0);
+    return op && (strcmp(op, "scale_out") == 0 || strcmp(op, "scale_in") == 0 ||
+                  strcmp(op, "replace") == 0);
 }
 
 int lease_take(struct ds *ds, const char *group, const char *op, int count,
@@ -22,7 +23,7 @@ int lease_take(struct ds *ds, const char *group, const char *op, int count,
     struct claim c;
     if (!valid_op(op))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
-                       "operation must be scale_out or scale_in");
+                       "operation must be scale_out, scale_in or replace");
     snprintf(id, LEASE_ID_MAX, "%012lld-%s-%08x", now, op,
              (unsigned)(claim_random64() & 0xffffffffu));
     struct json_object *o = jx_new_object();
@@ -79,7 +80,7 @@ int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
         (size_t)used != n || n != 12 + 1 + strlen(opbuf) + 1 + 8 || !valid_op(opbuf))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "lease_id must be a lease id from governor_tick "
-                       "(<12 digits>-scale_out|scale_in-<8 hex digits>)");
+                       "(<12 digits>-scale_out|scale_in|replace-<8 hex digits>)");
     snprintf(op, opsz, "%s", opbuf);
     return 0;
 }
@@ -168,9 +169,9 @@ int lease_release(struct ds *ds, const char *group, const char *lease_id,
     return 0;
 }
 
-int scaling_record(struct ds *ds, const char *group, const char *lease_id,
-                   int requested, int succeeded, int failed, long long now,
-                   struct json_object **out, struct as_error *err)
+int scaling_record_outcome(struct ds *ds, const char *group, const char *lease_id,
+                           const struct scaling_outcome *o, long long now,
+                           struct json_object **out, struct as_error *err)
 {
     char op[16], key[KEY_MAX];
     long long at;
@@ -178,16 +179,18 @@ int scaling_record(struct ds *ds, const char *group, const char *lease_id,
 
     if (lease_id_parse(lease_id, &at, op, sizeof op, err) < 0)
         return -1;
-    const char *result = failed == 0 ? "success" : succeeded > 0 ? "partial" : "failure";
+    const char *result = o->failed == 0 ? "success" : o->succeeded > 0 ? "partial" : "failure";
     struct json_object *ev = jx_new_object();
     jx_add_str(ev, "op", op);
     jx_add_str(ev, "lease_id", lease_id);
     jx_add_int(ev, "at", at);
     jx_add_int(ev, "finished_at", now);
-    jx_add_int(ev, "count", requested);
-    jx_add_int(ev, "succeeded", succeeded);
-    jx_add_int(ev, "failed", failed);
+    jx_add_int(ev, "count", o->requested);
+    jx_add_int(ev, "succeeded", o->succeeded);
+    jx_add_int(ev, "failed", o->failed);
     jx_add_str(ev, "result", result);
+    jx_add_str(ev, "reason", o->reason ? o->reason : "");
+    json_object_object_add(ev, "nodes", o->nodes ? json_object_get(o->nodes) : jx_new_array());
     /* The event first: a crash between the two leaves a lease that expires,
      * never a released lease with no history (which would skip a cooldown). */
     int rc = ds_put(ds, key_event(key, group, at, lease_id + 13),
@@ -199,10 +202,18 @@ int scaling_record(struct ds *ds, const char *group, const char *lease_id,
         json_object_put(ev);
         return -1;
     }
-    log_info("group %s: %s of %d finished: %s", group, op, requested, result);
+    log_info("group %s: %s of %d finished: %s", group, op, o->requested, result);
     *out = jx_new_object();
     jx_add_str(*out, "group", group);
     json_object_object_add(*out, "event", ev);
     jx_add_bool(*out, "lease_released", released);
     return 0;
+}
+
+int scaling_record(struct ds *ds, const char *group, const char *lease_id,
+                   int requested, int succeeded, int failed, long long now,
+                   struct json_object **out, struct as_error *err)
+{
+    struct scaling_outcome o = {requested, succeeded, failed, NULL, NULL};
+    return scaling_record_outcome(ds, group, lease_id, &o, now, out, err);
 }

@@ -57,9 +57,24 @@ int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
 int lease_release(struct ds *ds, const char *group, const char *lease_id,
                   struct json_object **out, struct as_error *err);
 
+/* What an operation did, as its workflow reports it at the end. */
+struct scaling_outcome {
+    int requested, succeeded, failed;
+    const char *reason;        /* why it was done (borrowed; NULL: "") */
+    struct json_object *nodes; /* the node names it touched: an array of
+                                  strings, checked by the caller (borrowed;
+                                  NULL: []) */
+};
+
 /* Record the end of an operation and release its lease (only if the lease
- * stored is this one: a newer operation's lease is left alone). *out
- * describes what was done. */
+ * stored is this one: a newer operation's lease is left alone). The event
+ * {op, lease_id, at, finished_at, count, succeeded, failed, result, reason,
+ * nodes} is keyed by the lease id, so a retry rewrites it. *out describes
+ * what was done. */
+int scaling_record_outcome(struct ds *ds, const char *group, const char *lease_id,
+                           const struct scaling_outcome *o, long long now,
+                           struct json_object **out, struct as_error *err);
+/* The same without a reason or nodes. */
 int scaling_record(struct ds *ds, const char *group, const char *lease_id,
                    int requested, int succeeded, int failed, long long now,
                    struct json_object **out, struct as_error *err);

@@ -361,7 +361,7 @@ class BadInput(unittest.TestCase):
         """Named args that make the action's own parameters valid and point
         every provider at this test's listeners and directory."""
         good = {
-            "name": "web", "node": "web-0", "count": "1", "requested": "1",
+            "name": "web", "node": "web-0", "count": "1", "requested": "1", "size": "3",
             "lease_id": "001700000000-scale_out-0000abcd", "event": '{"text":"hi"}',
             "body": '{"state":"open","id":"1","asg":"web","title":"t"}',
             "haproxy_socket": self.hx_path,

@@ -149,6 +149,19 @@ static void test_bad_input_changes_nothing(void **state)
         /* no production default may start local processes */
         {{"--name=web", "--min=1", NULL}, "no_compute_provider"},
         {{"--name=web", "--compute_provider=", NULL}, "no_compute_provider"},
+        /* health and controls fields */
+        {{"--name=web", "--health_check_path=health", NULL}, "invalid_parameter"},
+        {{"--name=web", "--health_check_path=/h x", NULL}, "invalid_parameter"},
+        {{"--name=web", "--health_check_path=/h\r\nHost: x", NULL}, "invalid_parameter"},
+        {{"--name=web", "--health_check_path=/h;id", NULL}, "invalid_parameter"},
+        {{"--name=web", "--health_threshold=0", NULL}, "invalid_parameter"},
+        {{"--name=web", "--health_grace=86401", NULL}, "invalid_parameter"},
+        {{"--name=web", "--health_replace=2", NULL}, "invalid_parameter"},
+        {{"--name=web", "--suspend_scale_in=2", NULL}, "invalid_parameter"},
+        {{"--name=web", "--protect_new=-1", NULL}, "invalid_parameter"},
+        {{"--name=web", "--min_healthy=-2", NULL}, "invalid_parameter"},
+        {{"--name=web", "--max=4", "--min_healthy=5", NULL}, "invalid_limits"},
+        {{"--name=web", "--forced_at=1", NULL}, "unknown_parameter"}, /* asg_resize's */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct action_result r;
@@ -160,6 +173,53 @@ static void test_bad_input_changes_nothing(void **state)
     char *keys = all_keys(f);
     assert_string_equal(keys, "");
     free(keys);
+}
+
+/* The health and control fields through asg_define and asg_update as st2
+ * passes them; asg_get shows them and the controls they make. */
+static void test_health_and_control_fields(void **state)
+{
+    struct store_fixture *f = *state;
+    struct action_result r;
+    const char *def[] = {"--compute_provider=local", "--name=web", "--min=2", "--max=6",
+                         "--health_check_path=/healthz?deep=1", "--health_grace=60.0",
+                         "--health_threshold=2", "--health_replace=0", "--min_healthy=3",
+                         "--suspend_scale_in=1", "--protect_new=1", NULL};
+    assert_int_equal(store_runv(f, "asg_define", def, &r), 0);
+    struct json_object *g = jx_obj(r.json, "group");
+    assert_string_equal(jx_str(g, "health_check_path", ""), "/healthz?deep=1");
+    assert_int_equal(jx_int(g, "health_grace", -1), 60);
+    assert_int_equal(jx_int(g, "health_threshold", -1), 2);
+    assert_int_equal(jx_int(g, "health_replace", -1), 0);
+    assert_int_equal(jx_int(g, "min_healthy", -5), 3);
+    assert_int_equal(jx_int(g, "suspend_scale_in", -1), 1);
+    assert_int_equal(jx_int(g, "suspend_scale_out", -1), 0);
+    assert_int_equal(jx_int(g, "protect_new", -1), 1);
+    action_result_free(&r);
+
+    const char *get[] = {"--name=web", NULL};
+    assert_int_equal(store_runv(f, "asg_get", get, &r), 0);
+    struct json_object *c = jx_obj(r.json, "controls");
+    assert_int_equal(json_object_array_length(jx_arr(c, "suspended")), 1);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(jx_arr(c, "suspended"),
+                                                                         0)),
+                        "scale_in");
+    assert_true(jx_bool(c, "protect_new", false));
+    assert_false(jx_bool(c, "force_pending", true));
+    action_result_free(&r);
+
+    /* min_healthy -1 clears it (to min); max below min_healthy is refused */
+    const char *upd[] = {"--name=web", "--min_healthy=-1", "--suspend_scale_in=0", NULL};
+    assert_int_equal(store_runv(f, "asg_update", upd, &r), 0);
+    g = jx_obj(r.json, "group");
+    assert_true(json_object_object_get_ex(g, "min_healthy", NULL));
+    assert_null(jx_obj(g, "min_healthy"));
+    assert_int_equal(jx_int(g, "suspend_scale_in", -1), 0);
+    action_result_free(&r);
+    const char *low[] = {"--name=web", "--min_healthy=5", "--max=4", NULL};
+    assert_int_equal(store_runv(f, "asg_update", low, &r), 2);
+    assert_string_equal(action_error_code(&r), "invalid_limits");
+    action_result_free(&r);
 }
 
 static void test_get_status_counts(void **state)
@@ -299,6 +359,7 @@ int main(void)
         T(test_st2_argv_forms),
         T(test_create_idempotent_and_conflict),
         T(test_bad_input_changes_nothing),
+        T(test_health_and_control_fields),
         T(test_get_status_counts),
         T(test_list),
         T(test_update),

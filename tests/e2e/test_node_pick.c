@@ -496,6 +496,132 @@ static void test_least_loaded_falls_back(void **state)
     assert_states(f, "dob", "dob-a=draining,dob-b=active");
 }
 
+/* ------------------------------------------------- protection and health -- */
+
+static void protect(struct fixture *f, const char *group, const char *node)
+{
+    struct action_result r;
+    char g[64], n[96];
+    snprintf(g, sizeof g, "--name=%s", group);
+    snprintf(n, sizeof n, "--node=%s", node);
+    if (store_run(&f->st, "node_protect", &r, g, n, "--reason=debugging", NULL) != 0)
+        fail_msg("node_protect %s %s: %s", group, node, r.out);
+    action_result_free(&r);
+}
+
+/* A health record as the health check writes it (lib/model/health.h). */
+static void put_health(struct fixture *f, const char *group, const char *node,
+                       const char *status, long long since)
+{
+    char key[KEY_MAX], value[512];
+    snprintf(value, sizeof value,
+             "{\"node\":\"%s\",\"group\":\"%s\",\"status\":\"%s\",\"failures\":%d,"
+             "\"checked_at\":%lld,\"since\":%lld,\"reason\":\"test\"}",
+             node, group, status, strcmp(status, "unhealthy") == 0 ? 3 : 0, T0, since);
+    store_put(&f->st, key_health(key, group, node), value);
+}
+
+/* Scale-in orders pass over protected nodes, which still count towards
+ * min: protection takes nodes out of the choice, not out of the group. */
+static void test_protected_never_picked(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    five_nodes(f);
+    protect(f, "web", "web-b");
+    protect(f, "web", "web-d");
+    pick_ok(f, &r, "--name=web", "--count=2", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-c,web-e");
+    assert_string_equal(joined(jx_arr(r.json, "protected")), "web-b,web-d");
+    assert_int_equal(jx_int(r.json, "active_before", 0), 5);
+    assert_false(jx_bool(r.json, "capped", true));
+    action_result_free(&r);
+
+    /* 3 active left (a, b, d), min 1: 2 may go, but only web-a is free */
+    pick_ok(f, &r, "--name=web", "--count=2", "--strategy=oldest", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-a");
+    assert_true(jx_bool(r.json, "capped", false));
+    action_result_free(&r);
+
+    /* only protected ones left: none is chosen, nothing changes */
+    char *before = store_snapshot(&f->st);
+    pick_ok(f, &r, "--name=web", "--count=1", NULL);
+    assert_int_equal(json_object_array_length(jx_arr(r.json, "nodes")), 0);
+    assert_true(jx_bool(r.json, "capped", false));
+    action_result_free(&r);
+    char *after = store_snapshot(&f->st);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    assert_states(f, "web", "web-a=draining,web-b=active,web-c=draining,web-d=active,"
+                            "web-e=draining");
+}
+
+/* unhealthy: only nodes judged unhealthy, longest unhealthy first, protected
+ * or not (replacement is not scale-in); grace and healthy ones never. */
+static void test_unhealthy_strategy(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    define(f, "web", "2", NULL, NULL);
+    put_node(f, "web-a", "active", 500);
+    put_node(f, "web-b", "active", 400);
+    put_node(f, "web-c", "active", 300);
+    put_node(f, "web-d", "active", 200);
+    put_node(f, "web-e", "building", 100);
+    put_health(f, "web", "web-a", "grace", T0 - 10);
+    put_health(f, "web", "web-b", "unhealthy", T0 - 50);
+    put_health(f, "web", "web-c", "healthy", T0 - 60);
+    put_health(f, "web", "web-d", "unhealthy", T0 - 90);
+    put_health(f, "web", "web-e", "unhealthy", T0 - 99); /* building: never */
+    protect(f, "web", "web-d");
+
+    pick_ok(f, &r, "--name=web", "--count=3", "--strategy=unhealthy", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-d,web-b");
+    assert_string_equal(jx_str(r.json, "strategy_used", ""), "unhealthy");
+    assert_int_equal(jx_int(r.json, "healthy", -1), 2); /* web-a (grace), web-c */
+    assert_int_equal(jx_int(r.json, "unhealthy", -1), 2);
+    assert_int_equal(jx_int(r.json, "min_healthy", -1), 2); /* -1: min */
+    assert_true(jx_bool(r.json, "capped", false));
+    action_result_free(&r);
+    assert_states(f, "web", "web-a=active,web-b=draining,web-c=active,web-d=draining,"
+                            "web-e=building");
+}
+
+/* The min_healthy guard: no unhealthy node goes while fewer healthy active
+ * nodes than min_healthy remain (they may still carry some of the load). */
+static void test_unhealthy_min_healthy_guard(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    define(f, "db", "1", "--min_healthy=3", NULL);
+    put_node_at(f, "db", "db-a", "active", 300, "127.0.1.60", 80, NULL);
+    put_node_at(f, "db", "db-b", "active", 200, "127.0.1.61", 80, NULL);
+    put_node_at(f, "db", "db-c", "active", 100, "127.0.1.62", 80, NULL);
+    put_health(f, "db", "db-c", "unhealthy", T0 - 30);
+
+    char *before = store_snapshot(&f->st);
+    pick_ok(f, &r, "--name=db", "--count=1", "--strategy=unhealthy", NULL);
+    assert_int_equal(json_object_array_length(jx_arr(r.json, "nodes")), 0);
+    assert_int_equal(jx_int(r.json, "healthy", -1), 2);
+    assert_int_equal(jx_int(r.json, "min_healthy", -1), 3);
+    assert_true(jx_bool(r.json, "capped", false));
+    action_result_free(&r);
+    char *after = store_snapshot(&f->st);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+
+    /* a new node up and healthy: now the unhealthy one may go */
+    put_node_at(f, "db", "db-d", "active", 10, "127.0.1.63", 80, NULL);
+    put_health(f, "db", "db-d", "healthy", T0 - 5);
+    pick_ok(f, &r, "--name=db", "--count=1", "--strategy=unhealthy", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "db-c");
+    assert_false(jx_bool(r.json, "capped", true));
+    action_result_free(&r);
+    assert_states(f, "db", "db-a=active,db-b=active,db-c=draining,db-d=active");
+}
+
 /* ------------------------------------------------------------ bad input -- */
 
 static void test_bad_input_changes_nothing(void **state)
@@ -521,6 +647,7 @@ static void test_bad_input_changes_nothing(void **state)
         {{"--name=web", "--count=1.5", NULL}, "invalid_parameter"},
         {{"--name=web", "--count=1", "--strategy=x", NULL}, "invalid_parameter"},
         {{"--name=web", "--count=1", "--strategy=newest;id", NULL}, "invalid_parameter"},
+        {{"--name=web", "--count=1", "--strategy=unhealthy\n", NULL}, "invalid_parameter"},
         {{"--name=web;reboot", "--count=1", NULL}, "invalid_name"},
         {{"--name=web\nx", "--count=1", NULL}, "invalid_name"},
         {{"--name=Web", "--count=1", NULL}, "invalid_name"},
@@ -554,6 +681,9 @@ int main(void)
         T(test_lease_idempotent),
         T(test_least_loaded_haproxy),
         T(test_least_loaded_falls_back),
+        T(test_protected_never_picked),
+        T(test_unhealthy_strategy),
+        T(test_unhealthy_min_healthy_guard),
         T(test_bad_input_changes_nothing),
     };
 #undef T

@@ -124,7 +124,10 @@ static void run_ops(struct ds *ds)
         struct gov_decision d;
         governor_input_from_state(&st, NOW, &in);
         governor_decide(&in, &d);
-        fz_check(d.action == GOV_NONE ? d.count == 0 : d.count > 0, "decision count");
+        fz_check(d.action == GOV_NONE      ? d.count == 0 && d.remove == 0
+                 : d.action == GOV_REPLACE ? d.count + d.remove > 0
+                                           : d.count > 0,
+                 "decision count");
         fz_check(fz_clean(d.reason, sizeof d.reason), "decision reason clean");
         json_object_put(asg_state_counts(&st));
         (void)asg_state_in_alert(&st);

@@ -50,7 +50,7 @@ MINIMAL = {
 # under test is the rendering of the defaults, not the caller's input.
 REQUIRED = {"name": "web", "node": "web-0a1b2c3d", "count": 1, "lease_id": "l-1",
             "event": "node_up", "body": "{}", "requested": 1,
-            "confirm": "delete-every-group"}
+            "confirm": "delete-every-group", "size": 3, "remove": 1}
 
 
 def actions():

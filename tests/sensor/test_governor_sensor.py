@@ -150,6 +150,191 @@ class GovernorSensorTest(SensorTestBase):
             self.assertEqual(set(payload), declared[trigger.split(".", 1)[1]])
 
 
+def declared_triggers():
+    """sensors/governor_sensor.yaml's trigger types: name -> payload_schema."""
+    import yaml
+    with open(os.path.join(ROOT, "sensors", "governor_sensor.yaml")) as f:
+        meta = yaml.safe_load(f)
+    return {"autoscale." + t["name"]: t["payload_schema"] for t in meta["trigger_types"]}
+
+
+def st2_refuses(trigger, payload):
+    """What st2 says of a dispatched payload (tests/st2lite's imitation of
+    validate_trigger_payload, st2's own validator): None when it passes."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    try:
+        from st2lite import schema as S
+    finally:
+        sys.path.pop(0)
+    schema = declared_triggers().get(trigger)
+    if schema is None:
+        return f"no trigger type {trigger}"
+    try:
+        S.validate(payload, schema, use_default=True, allow_none=True)
+    except S.ValidationError as e:
+        return str(e)
+    return None
+
+
+REPLACE = {"group": "web", "action": "replace", "code": "replace", "count": 2, "remove": 2,
+           "capacity_before": 1, "capacity_after": 3, "alert": "none",
+           "reason": "2 unhealthy node(s): replacing, new ones first",
+           "lease_id": "001800000000-replace-0a1b2c3d"}
+NOTICES = [{"group": "api", "event": "alert_opened", "reason": "critical alert cpu opened",
+            "count": 2},
+           {"group": "db", "event": "capacity_exhausted",
+            "reason": "critical alert at max 4: nothing more to add", "count": 4}]
+
+
+class DispatchTest(SensorTestBase):
+    """What the sensor makes of each kind of thing the tick prints, with a
+    stand-in governor_tick that prints a fixed document (the C decides;
+    this is the mapping from its output to triggers)."""
+
+    def tick_prints(self, doc, rc=0):
+        path = os.path.join(self.dir, "governor_tick")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\ncat <<'EOF'\n%s\nEOF\nexit %d\n" % (json.dumps(doc), rc))
+        os.chmod(path, 0o755)
+        os.environ["AUTOSCALE_GOVERNOR_TICK"] = path
+
+    def test_a_replace_decision_is_a_replace_trigger_with_its_remove_count(self):
+        self.tick_prints({"dry_run": False, "decisions": [
+            dict(REPLACE, group="aaa", action="none", code="rest", count=0, remove=0,
+                 lease_id=None),
+            REPLACE], "notices": []})
+        self.sensor().poll()
+        self.assertEqual(self.svc.dispatched, [("autoscale.replace", {
+            "asg": "web", "count": 2, "remove": 2, "reason": REPLACE["reason"],
+            "lease_id": REPLACE["lease_id"]})])
+        self.assertEqual(self.errors(), [])
+
+    def test_every_notice_is_a_notice_trigger_after_the_decisions(self):
+        out = dict(REPLACE, group="api", action="scale_out", code="alert", remove=0,
+                   lease_id="001800000000-scale_out-0a1b2c3d")
+        self.tick_prints({"dry_run": False, "decisions": [out], "notices": NOTICES})
+        self.sensor().poll()
+        self.assertEqual(self.svc.dispatched, [
+            ("autoscale.scale_out", {"asg": "api", "count": 2, "reason": out["reason"],
+                                     "lease_id": out["lease_id"]}),
+            ("autoscale.notice", {"asg": "api", "event": "alert_opened",
+                                  "reason": "critical alert cpu opened", "count": 2}),
+            ("autoscale.notice", {"asg": "db", "event": "capacity_exhausted",
+                                  "reason": NOTICES[1]["reason"], "count": 4})])
+
+    def test_a_notice_without_count_or_reason_still_renders_in_the_rule(self):
+        # null would pass st2's payload check (allow_default_none) and then
+        # fail the rule's "{{ trigger.count }}" cast to notify's integer
+        self.tick_prints({"decisions": [], "notices": [
+            {"group": "api", "event": "alert_closed", "reason": None, "count": None},
+            {"group": "db", "event": "alert_closed"}]})
+        self.sensor().poll()
+        self.assertEqual([p for _, p in self.svc.dispatched], [
+            {"asg": "api", "event": "alert_closed", "reason": "", "count": 0},
+            {"asg": "db", "event": "alert_closed", "reason": "", "count": 0}])
+
+    def test_a_notice_that_is_not_one_is_logged_and_the_others_go(self):
+        self.tick_prints({"decisions": [], "notices": [
+            "alert_opened", {"event": "alert_opened"}, {"group": "api", "event": 7},
+            {"group": "api", "event": "alert_opened", "count": "2"},
+            {"group": "api", "event": "alert_opened", "count": True}, NOTICES[0]]})
+        self.sensor().poll()
+        self.assertEqual([p["asg"] for _, p in self.svc.dispatched], ["api"])
+        warnings = self.log.at("WARNING")
+        self.assertEqual(len(warnings), 5, warnings)
+        self.assertTrue(all("not one" in w for w in warnings), warnings)
+
+    def test_a_tick_without_notices_dispatches_its_decisions(self):
+        # a governor_tick from before notices existed, or a dry document
+        self.tick_prints({"decisions": [REPLACE]})
+        self.sensor().poll()
+        self.assertEqual([t for t, _ in self.svc.dispatched], ["autoscale.replace"])
+
+    def test_a_failed_tick_dispatches_nothing_not_even_its_notices(self):
+        self.tick_prints({"error": {"code": "datastore_error", "message": "disk says no"},
+                          "decisions": [REPLACE], "notices": NOTICES}, rc=1)
+        self.sensor().poll()
+        self.assertEqual(self.svc.dispatched, [])
+        self.assertEqual(len(self.errors()), 1)
+
+    def test_every_payload_passes_st2s_check_against_the_declared_schema(self):
+        decisions = [dict(REPLACE, action=a, group=a.replace("_", ""))
+                     for a in ("scale_out", "scale_in", "replace")]
+        self.tick_prints({"decisions": decisions, "notices": NOTICES})
+        self.sensor().poll()
+        self.assertEqual(len(self.svc.dispatched), 5)
+        declared = declared_triggers()
+        for trigger, payload in self.svc.dispatched:
+            self.assertIsNone(st2_refuses(trigger, payload), (trigger, payload))
+            self.assertEqual(set(payload), set(declared[trigger]["properties"]), trigger)
+
+    def test_a_rule_for_each_trigger_type_of_the_sensor(self):
+        """A trigger nothing listens to would be dispatched for nothing."""
+        import yaml
+        ruled = set()
+        for name in os.listdir(os.path.join(ROOT, "rules")):
+            with open(os.path.join(ROOT, "rules", name)) as f:
+                ruled.add(yaml.safe_load(f)["trigger"]["type"])
+        self.assertLessEqual(set(declared_triggers()), ruled)
+
+
+class ReplaceTickTest(SensorTestBase):
+    """The real governor_tick on a group with an unhealthy node: the
+    sensor dispatches the replacement, once (the lease holds)."""
+
+    def put(self, key, value):
+        import sqlite3
+        with sqlite3.connect(os.environ["AUTOSCALE_DB"]) as db:
+            db.execute("INSERT OR REPLACE INTO kv(name, value) VALUES (?, ?)",
+                       (key, json.dumps(value)))
+
+    def node(self, name, status, now):
+        self.put(f"autoscale.node.web.{name}", {
+            "name": name, "group": "web", "state": "active", "provider": "local",
+            "provider_id": name, "address": "127.0.0.1", "port": 1,
+            "created_at": now - 3600, "updated_at": now - 3600})
+        self.put(f"autoscale.health.web.{name}", {
+            "node": name, "group": "web", "status": status,
+            "failures": 3 if status == "unhealthy" else 0, "checked_at": now,
+            "since": now - 60, "reason": "provider: process gone", "checks": {}})
+
+    def test_an_unhealthy_node_is_replaced_new_first(self):
+        import time
+        rc, doc = self.define_group("--name=web", "--min=2", "--max=4")
+        self.assertEqual(rc, 0, doc)
+        now = int(time.time())
+        self.node("web-aaaa0001", "healthy", now)
+        self.node("web-aaaa0002", "healthy", now)
+        self.node("web-aaaa0003", "unhealthy", now)
+        s = self.sensor()
+        s.poll()
+        replace = [(t, p) for t, p in self.svc.dispatched if t == "autoscale.replace"]
+        self.assertEqual(len(replace), 1, self.svc.dispatched)
+        payload = replace[0][1]
+        self.assertEqual((payload["asg"], payload["count"], payload["remove"]), ("web", 1, 1))
+        self.assertRegex(payload["lease_id"], r"^\d{12}-replace-[0-9a-f]{8}$")
+        self.assertIsNone(st2_refuses("autoscale.replace", payload))
+        before = len(self.svc.dispatched)
+        s.poll()
+        self.assertEqual([t for t, _ in self.svc.dispatched[before:]
+                          if t != "autoscale.notice"], [])
+        self.assertEqual(self.errors(), [])
+
+    def test_an_alert_opening_is_a_notice(self):
+        rc, doc = self.define_group("--name=web", "--min=0", "--max=4")
+        self.assertEqual(rc, 0, doc)
+        s = self.sensor()
+        s.poll()  # resting: the group's first record
+        rc, doc = self.action("alert_event", "--asg=web", "--source=generic", '--body={"state": '
+                              '"open", "severity": "critical", "id": "cpu"}')
+        self.assertEqual(rc, 0, doc)
+        s.poll()
+        notices = [p for t, p in self.svc.dispatched if t == "autoscale.notice"]
+        self.assertEqual([(p["asg"], p["event"]) for p in notices], [("web", "alert_opened")])
+        self.assertIsNone(st2_refuses("autoscale.notice", notices[0]))
+        self.assertIn("autoscale.scale_out", [t for t, _ in self.svc.dispatched])
+
+
 class FakeSt2Base(SensorTestBase):
     """The st2 datastore behind the fake st2 API (tests/fakes/fake_st2)."""
     FAKE_ARGS = ["--control", START_TOKEN, ADMIN_KEY]

@@ -1,12 +1,14 @@
 """Triggers to actions: webhooks and sensor triggers matched against the
 pack's rules (criteria, then the action's parameters rendered with Jinja),
-and the sensor_service a PollingSensor dispatches through."""
+and the sensor_service a PollingSensor dispatches through, which drops a
+payload its trigger type's payload_schema refuses as st2 drops it."""
 import importlib.util
 import logging
 import os
 import re
 import sys
 
+from . import schema as S
 from . import timers
 
 WEBHOOK = "core.st2.webhook"
@@ -44,13 +46,30 @@ class SensorService:
     def __init__(self, reactor):
         self.reactor = reactor
         self.dispatched = []
+        self.dropped = []  # (trigger, payload, why) st2 would not have dispatched
+        self._log = logging.getLogger("st2lite.sensor_service")
 
     def get_logger(self, name):
         return logging.getLogger(name)
 
     def dispatch(self, trigger, payload=None, trace_tag=None):
+        """st2common/services/trigger_dispatcher.py, TriggerDispatcherService.
+        dispatch_with_context, with system.validate_trigger_payload at its
+        default (True, st2common/config.py): a payload that
+        validate_trigger_payload refuses, or a trigger type st2 does not
+        know (throw_on_inexistent_trigger=True), is logged as a warning and
+        dropped; no rule ever sees it. The payload is dispatched as given,
+        not the validated copy with defaults filled in."""
+        why = self.reactor.payload_error(trigger, payload)
+        if why is not None:
+            self._log.warning("Trigger payload validation failed and validation is enabled, "
+                              'not dispatching a trigger "%s" (%s): %s', trigger, payload,
+                              why.splitlines()[0])
+            self.dropped.append((trigger, payload, why))
+            return None
         self.dispatched.append((trigger, payload))
         self.reactor.pending.append((trigger, payload))
+        return None
 
 
 class Reactor:
@@ -72,6 +91,38 @@ class Reactor:
         trig = rule.get("trigger") or {}
         if trig.get("type") in timers.SCHEMAS:
             timers.validate(trig["type"], trig.get("parameters"))
+
+    def trigger_types(self):
+        """The trigger types the pack's sensors register, ref -> its
+        definition (st2common/bootstrap/sensorsregistrar.py registers each
+        of a sensor's trigger_types as <pack>.<name>)."""
+        types = {}
+        for doc in self.pack.sensors:
+            for t in (doc or {}).get("trigger_types") or []:
+                types[f"{self.pack.ref}.{t.get('name')}"] = t
+        return types
+
+    def payload_error(self, trigger, payload):
+        """st2common/validators/api/reactor.py, validate_trigger_payload for
+        a non-system trigger type: why st2 refuses the payload, or None.
+        An unknown type is refused ("doesn't exist in the database"); a type
+        with no payload_schema takes anything; else util_schema.validate
+        with the CustomValidator, use_default and allow_default_none."""
+        if str(trigger).startswith("core.st2."):
+            # st2 checks these against SYSTEM_TRIGGER_TYPES' payload_schema
+            # (st2common/constants/triggers.py), which st2lite does not carry
+            raise NotImplementedError(f"the payload schema of system trigger {trigger}")
+        ttype = self.trigger_types().get(trigger)
+        if ttype is None:
+            return f'Trigger type with reference "{trigger}" doesn\'t exist in the database'
+        schema = ttype.get("payload_schema")
+        if not schema:
+            return None
+        try:
+            S.validate(payload, schema, use_default=True, allow_none=True)
+        except S.ValidationError as e:
+            return str(e)
+        return None
 
     def fire_timer(self, rule_ref):
         """The timer of rule `rule_ref` ("pack.name") fires once now, as

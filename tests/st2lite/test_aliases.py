@@ -82,6 +82,11 @@ class AliasTest(unittest.TestCase):
         self.chat = Aliases(self.runner)
 
     def tearDown(self):
+        # nodes are real local processes: take every group down first
+        if os.path.exists(self.env["AUTOSCALE_DB"]):
+            for g in self.store().get("groups", []):
+                self.runner.run("autoscale.lease_release", {"name": g["name"]})
+                self.runner.run("autoscale.asg_delete", {"name": g["name"]})
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def params(self, line):
@@ -108,8 +113,9 @@ class AliasTest(unittest.TestCase):
     # ---- matching and extraction ----
     def test_every_alias_of_the_pack_is_registered(self):
         self.assertEqual(sorted(self.chat.aliases), [
-            "asg_alert", "asg_create", "asg_delete", "asg_list", "asg_recover", "asg_scale", "asg_status",
-            "asg_why"])
+            "asg_alert", "asg_create", "asg_delete", "asg_history", "asg_list", "asg_pause",
+            "asg_protect", "asg_recover", "asg_resize", "asg_resume", "asg_scale", "asg_status",
+            "asg_unprotect", "asg_why"])
 
     def test_lines_and_the_parameters_st2_extracts(self):
         cases = {
@@ -139,6 +145,41 @@ class AliasTest(unittest.TestCase):
                               '{"state": "open", "severity": "critical", "id": "chatops"}'}),
             "asg recover web": ("asg_recover", {"asg": "web", "source": "generic", "body":
                                 '{"state": "closed", "severity": "critical", "id": "chatops"}'}),
+            # the forced resize: "force" at the end is never the plain scale's
+            "asg scale web to 4 force": ("asg_resize", {"name": "web", "size": 4, "force": True}),
+            "asg scale web to 4 force  ": ("asg_resize", {"name": "web", "size": 4,
+                                                          "force": True}),
+            'asg scale "web" to "0" force': ("asg_resize", {"name": "web", "size": 0,
+                                                            "force": True}),
+            "asg pause web": ("asg_pause", {"name": "web", "processes": "all"}),
+            "asg pause web scale_in": ("asg_pause", {"name": "web", "processes": "scale_in"}),
+            "asg pause web scale_out,replace": ("asg_pause", {"name": "web",
+                                                              "processes": "scale_out,replace"}),
+            "asg pause web processes=replace": ("asg_pause", {"name": "web",
+                                                              "processes": "replace"}),
+            "asg resume web": ("asg_resume", {"name": "web", "processes": "all"}),
+            "asg resume web replace": ("asg_resume", {"name": "web", "processes": "replace"}),
+            "asg protect web web-0a1b2c3d": ("asg_protect", {"name": "web", "node": "web-0a1b2c3d",
+                                                             "reason": "protected from chat"}),
+            "asg protect web web-0a1b2c3d debugging a memory leak":
+                ("asg_protect", {"name": "web", "node": "web-0a1b2c3d",
+                                 "reason": "debugging a memory leak"}),
+            'asg protect web web-0a1b2c3d "INC-42: do not touch"':
+                ("asg_protect", {"name": "web", "node": "web-0a1b2c3d",
+                                 "reason": "INC-42: do not touch"}),
+            'asg protect web web-0a1b2c3d reason="heap dump running"':
+                ("asg_protect", {"name": "web", "node": "web-0a1b2c3d",
+                                 "reason": "heap dump running"}),
+            "asg unprotect web web-0a1b2c3d": ("asg_unprotect", {"name": "web",
+                                                                 "node": "web-0a1b2c3d",
+                                                                 "unprotect": True}),
+            "asg history web": ("asg_history", {"name": "web", "limit": 10}),
+            "asg history web 50": ("asg_history", {"name": "web", "limit": 50}),
+            "asg history web kind=replace since=2026-12-07T17:00:00Z":
+                ("asg_history", {"name": "web", "limit": 10, "kind": "replace",
+                                 "since": "2026-12-07T17:00:00Z"}),
+            "asg history web 5 kind=decision": ("asg_history", {"name": "web", "limit": 5,
+                                                                "kind": "decision"}),
         }
         for line, expected in cases.items():
             with self.subTest(line=line):
@@ -149,7 +190,9 @@ class AliasTest(unittest.TestCase):
                      "asg scale web 4", "asg scale web to", "asg create web", "please asg list",
                      "asg delete web", "asg delete web confirm api",
                      "asg delete web confirm webx", "asg delete web confirm 'web'",
-                     'asg delete "web confirm web"'):
+                     'asg delete "web confirm web"', "asg pause", "asg resume",
+                     "asg protect web", "asg unprotect web", "asg history", "asg scale web force",
+                     "asg force web to 4", "pause asg web"):
             with self.subTest(line=line):
                 with self.assertRaises(ActionAliasAmbiguityException) as c:
                     self.chat.match(line)
@@ -181,7 +224,11 @@ class AliasTest(unittest.TestCase):
         before = self.store()
         for line in ("asg status web;id", "asg scale web;rm -rf / to 2",
                      "asg status web\nid", "asg why $(id)", 'asg status "web id"',
-                     "asg scale ../web to 2", "asg why web;id"):
+                     "asg scale ../web to 2", "asg why web;id", "asg pause web;id",
+                     "asg resume web all;id", "asg protect web web-1;id",
+                     "asg protect web;id web-1",
+                     "asg unprotect web $(id)", "asg scale web`id` to 2 force",
+                     "asg history web;id"):
             with self.subTest(line=line):
                 runs = len(self.runner.log)
                 reply = self.chat.execute(line)
@@ -231,6 +278,14 @@ class AliasTest(unittest.TestCase):
                         reply.error)
         self.assertEqual(self.runner.log, [])
 
+    def test_force_alone_is_the_plain_scales_size_and_refused(self):
+        # "to force" has no size before the word, so only asg_scale
+        # matches, and its size does not cast
+        self.assertEqual(self.chat.match("asg scale web to force")["alias"]["name"], "asg_scale")
+        reply = self.chat.execute("asg scale web to force")
+        self.assertTrue(reply.error.startswith('Failed to cast value "force"'), reply.error)
+        self.assertEqual(self.runner.log, [])
+
     def test_a_value_out_of_range_is_refused(self):
         self.group()
         reply = self.chat.execute("asg scale web to 5000")
@@ -247,9 +302,10 @@ class AliasTest(unittest.TestCase):
                                        "0 node(s) added")
         self.assertEqual(self.say("asg list").result,
                          "*1 group(s)*\n• `web` active: 0 in service of 0..3")
-        self.assertEqual(self.say("asg status web").result,
-                         "*web* (active): 0 in service, min 0, max 3\nnodes: none\n"
-                         "alert: none")
+        self.assertRegex(self.say("asg status web").result,
+                         r"^\*web\* \(active\): 0 in service, min 0, max 3\nnodes: none\n"
+                         r"alert: none\nlast decision \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\): "
+                         r"\*none\* \[rest\]: no alert and capacity 0 is at min 0: resting$")
         self.assertEqual(self.say("asg why web").result,
                          "*web*: none: no alert and capacity 0 is at min 0: resting")
         self.assertEqual(self.say("asg scale web to 2").result,
@@ -299,6 +355,112 @@ class AliasTest(unittest.TestCase):
         self.assertEqual(reply.ack, 'Cannot render "format" in field "ack" for alias. '
                                     "'dict object' has no attribute 'nope'")
         self.assertEqual(reply.result, "asg_peek")  # allow_undefined: renders empty
+
+    def test_pause_and_resume_each_process(self):
+        self.group()
+        self.assertEqual(self.say("asg pause web").result,
+                         ":double_vertical_bar: `web` paused: scale_out, scale_in, replace "
+                         "(asg resume web to undo)")
+        self.assertEqual(self.say("asg pause web scale_out").result,
+                         ":double_vertical_bar: `web` already paused: scale_out, scale_in, "
+                         "replace (asg resume web to undo)")
+        # paused, an alert scales nothing
+        self.say("asg alert web")
+        why = self.say("asg why web").result
+        self.assertTrue(why.startswith("*web*: none: "), why)
+        self.assertIn("suspend", why)
+        self.assertIn("\n:double_vertical_bar: paused: scale_out, scale_in, replace\n",
+                      self.say("asg status web").result)
+        self.assertEqual(self.say("asg resume web scale_in").result,
+                         ":arrow_forward: `web` resumed; still paused: scale_out, replace")
+        self.assertEqual(self.say("asg resume web").result,
+                         ":arrow_forward: `web` resumed; the governor runs every process")
+        self.assertEqual(self.say("asg resume web").result,
+                         ":arrow_forward: `web` was not paused; the governor runs every process")
+        self.assertTrue(self.say("asg why web").result.startswith("*web*: scale_out 3"))
+        self.assertEqual(self.say("asg pause web scale_in,replace").result,
+                         ":double_vertical_bar: `web` paused: scale_in, replace "
+                         "(asg resume web to undo)")
+
+    def test_pause_refuses_a_process_it_does_not_know(self):
+        self.group()
+        reply = self.chat.execute("asg pause web scale_sideways")
+        self.assertIn("does not match", reply.error)
+        self.assertIsNone(reply.execution.started)
+        self.assertEqual(self.store()["groups"][0]["name"], "web")
+
+    def test_protect_and_unprotect_a_node(self):
+        self.say("asg create web min 1 max 3")
+        [node] = self.runner.run("autoscale.node_list", {"name": "web"}).result["stdout"]["nodes"]
+        node = node["name"]
+        self.assertEqual(self.say(f"asg protect web {node} debugging a memory leak").result,
+                         f":lock: `{node}` of `web` protected from scale-in: "
+                         "debugging a memory leak")
+        self.assertIn(f"\nnodes: `{node}` active :lock:\n", self.say("asg status web").result)
+        self.assertEqual(self.say(f'asg protect web {node} reason="debugging a memory leak"')
+                         .result, f":lock: `{node}` of `web` already protected: "
+                                  "debugging a memory leak")
+        self.assertEqual(self.say(f"asg protect web {node}").result,
+                         f":lock: `{node}` of `web` protected from scale-in: protected from chat")
+        self.assertEqual(self.say(f"asg unprotect web {node}").result,
+                         f":unlock: `{node}` of `web` no longer protected: scale-in may choose it")
+        self.assertEqual(self.say(f"asg unprotect web {node}").result,
+                         f":unlock: `{node}` of `web` was not protected: scale-in may choose it")
+        self.assertIn(f"\nnodes: `{node}` active\n", self.say("asg status web").result)
+        reply = self.chat.execute("asg protect web web-00000000")
+        self.assertEqual(reply.execution.status, "failed")
+        self.assertTrue(reply.result.startswith(":x: asg protect failed: "), reply.result)
+
+    def test_status_marks_an_unhealthy_node(self):
+        import json
+        import sqlite3
+        import time
+        self.say("asg create web min 1 max 3")
+        [node] = self.runner.run("autoscale.node_list", {"name": "web"}).result["stdout"]["nodes"]
+        node = node["name"]
+        now = int(time.time())
+        with sqlite3.connect(self.env["AUTOSCALE_DB"]) as db:  # as health_check writes it
+            db.execute("INSERT INTO kv(name, value) VALUES (?, ?)", (
+                f"autoscale.health.web.{node}", json.dumps({
+                    "node": node, "group": "web", "status": "unhealthy", "failures": 3,
+                    "checked_at": now, "since": now, "reason": "lb: DOWN", "checks": {}})))
+        self.assertIn(f"\nnodes: `{node}` active :warning: unhealthy\n",
+                      self.say("asg status web").result)
+
+    def test_forced_resize_is_the_governors_next_move(self):
+        self.group()
+        self.assertEqual(self.say("asg scale web to 2 force").result,
+                         ":fast_forward: `web` forced to 2: the governor skips cooldowns once "
+                         "to get there")
+        why = self.say("asg why web").result
+        self.assertTrue(why.startswith("*web*: scale_out 2 (capacity 0 -> 2): forced"), why)
+        self.assertEqual(self.say("asg scale web to 3 force").result,
+                         ":fast_forward: `web` forced to 3 (desired was 2): the governor skips "
+                         "cooldowns once to get there")
+        reply = self.chat.execute("asg scale web to 9 force")
+        self.assertEqual(reply.execution.status, "failed")
+        self.assertEqual(reply.result.strip(), ":x: asg scale force failed: desired (9) must lie "
+                                               "between min (0) and max (3)")
+
+    def test_history_says_what_the_governor_decided_and_why(self):
+        self.group()  # asg create's own governor tick is the first decision
+        self.assertRegex(self.say("asg history web").result,
+                         r"^\*web\*: the latest 1 of 1\n• `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ` "
+                         r"decided \*none\* \[\w+\], capacity 0: no alert and capacity 0 is at "
+                         r"min 0: resting$")
+        self.assertEqual(self.say("asg history web kind=event").result,
+                         "Nothing in `web`'s history matches.")
+        ex = self.runner.run("autoscale.asg_define", {"name": "api", "min": 0, "max": 2})
+        self.assertTrue(ex.succeeded, ex.result)  # defined, never ticked
+        self.assertEqual(self.say("asg history api").result, "No history for `api` yet.")
+        reply = self.chat.execute("asg history web kind=sideways")
+        self.assertIn("is not one of", reply.error)
+        self.say("asg alert web")
+        self.runner.run("autoscale.governor_tick", {"act": True})
+        lines = self.say("asg history web 1").result.split("\n")
+        self.assertEqual(lines[0], "*web*: the latest 1 of 2")
+        self.assertRegex(lines[1], r"decided \*scale_out\* 3 \[\w+\], capacity 0 -> 3: "
+                                   r"critical alert")
 
     def test_a_failing_action_reads_as_a_failure(self):
         reply = self.chat.execute("asg status nope")

@@ -16,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import st2lite  # noqa: E402
+from st2lite.reactor import SensorService  # noqa: E402
 from st2lite import params as P  # noqa: E402
 
 FIXTURE = os.path.join(HERE, "fixtures", "strict")
@@ -108,6 +109,33 @@ class StrictTest(unittest.TestCase):
         self.assertEqual(ex.params["count"], 2)  # rendered "2", cast to an integer
         [ex] = st2lite.Reactor(r).fire("strict.tick", {"node": "ab", "count": 9})
         self.assertEqual(ex.refused, "9 is greater than the maximum of 3")
+
+    def test_a_sensor_payload_its_trigger_type_refuses_is_dropped_as_st2_drops_it(self):
+        reactor = st2lite.Reactor(self.runner({}))
+        svc = SensorService(reactor)
+        svc.dispatch("strict.tick", {"node": "ab", "count": "2"})
+        svc.dispatch("strict.tock", {"node": "ab", "count": 2})
+        svc.dispatch("strict.bad", {"anything": [1]})
+        svc.dispatch("strict.tick", {"node": "ab", "count": 2})
+        # allow_default_none: an optional property with no default takes null
+        svc.dispatch("strict.tick", {"node": "ab", "count": None})
+        self.assertEqual(svc.dispatched, [("strict.bad", {"anything": [1]}),
+                                          ("strict.tick", {"node": "ab", "count": 2}),
+                                          ("strict.tick", {"node": "ab", "count": None})])
+        self.assertEqual([(t, p["count"]) for t, p, _ in svc.dropped],
+                         [("strict.tick", "2"), ("strict.tock", 2)])
+        self.assertIn("'2' is not of type 'integer'", svc.dropped[0][2])
+        self.assertEqual(svc.dropped[1][2], 'Trigger type with reference "strict.tock" '
+                                            "doesn't exist in the database")
+        # only what was dispatched reaches the rules, whose rendering refuses
+        # what the payload check let through
+        bad, ok, null = reactor.handle_pending()
+        self.assertEqual(bad.refused, "Failed to render parameter \"node\": "
+                                      "'dict object' has no attribute 'nosuch'")
+        self.assertTrue(ok.succeeded, ok.result)
+        self.assertEqual(ok.params["count"], 2)
+        self.assertIsNotNone(null.refused)
+        self.assertIsNone(null.started)
 
     def test_to_json_string_is_not_compact(self):
         # st2common/expressions/functions/data.py: separators (",", ": ")

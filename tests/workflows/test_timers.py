@@ -22,6 +22,7 @@ from servers import Servers, free_port  # noqa: E402
 
 LB_TIMER = "autoscale.lb_sync_timer"
 RECONCILE_TIMER = "autoscale.reconcile_timer"
+HEALTH_TIMER = "autoscale.health_check_timer"
 
 
 class TimerRuleTest(unittest.TestCase):
@@ -139,6 +140,43 @@ class TimerRuleTest(unittest.TestCase):
         self.assertEqual(refused.status, "failed")
         self.assertEqual(refused.result["return_code"], 2)
 
+    def kill_node(self, node):
+        """SIGKILL a local node's process group, as `make demo` does."""
+        import json
+        import signal
+        import time
+        with open(os.path.join(self.local, f"web.{node}.json")) as f:
+            pid = json.load(f)["pid"]
+        os.killpg(pid, signal.SIGKILL)
+        # kill() returns before the signal takes effect: wait until the
+        # process is dead (gone, or a zombie), as the provider will see it
+        for _ in range(2000):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rpartition(")")[2].split()[0] == "Z":
+                        return
+            except FileNotFoundError:
+                return
+            time.sleep(0.01)
+        self.fail(f"{node} (pid {pid}) outlived SIGKILL")
+
+    def test_the_health_timer_judges_every_groups_nodes(self):
+        nodes = self.web(health_grace=0, health_threshold=2)
+        ex = self.fire(HEALTH_TIMER)
+        self.assertTrue(ex.succeeded, ex.result)
+        [g] = ex.result["stdout"]["groups"]
+        self.assertEqual(g["group"], "web")
+        self.assertEqual({n["node"]: n["status"] for n in g["result"]["nodes"]},
+                         {n: "healthy" for n in nodes})
+        self.kill_node(nodes[0])
+        for want in ("healthy", "unhealthy"):  # health_threshold probes, not fewer
+            ex = self.fire(HEALTH_TIMER)
+            self.assertTrue(ex.succeeded, ex.result)
+            got = {n["node"]: n for n in ex.result["stdout"]["groups"][0]["result"]["nodes"]}
+            self.assertEqual(got[nodes[0]]["status"], want)
+            self.assertTrue(got[nodes[0]]["checks"]["provider"].startswith("error"))
+            self.assertEqual(got[nodes[1]]["status"], "healthy")
+
 
 class TimerValidationTest(unittest.TestCase):
     """st2common/validators/api/reactor.py, validate_trigger_parameters."""
@@ -155,6 +193,16 @@ class TimerValidationTest(unittest.TestCase):
             self.assertEqual(rule["trigger"]["type"], timers.INTERVAL)
             self.assertTrue(rule["enabled"])
             st2lite.Reactor.check_rule(rule)
+
+    def test_the_health_timer_runs_every_30_seconds(self):
+        import yaml
+        with open(os.path.join(ROOT, "rules", "health_check_timer.yaml")) as f:
+            rule = yaml.safe_load(f)
+        st2lite.Reactor.check_rule(rule)
+        self.assertTrue(rule["enabled"])
+        self.assertEqual(rule["trigger"]["type"], timers.INTERVAL)
+        self.assertEqual(rule["trigger"]["parameters"], {"unit": "seconds", "delta": 30})
+        self.assertEqual(rule["action"], {"ref": "autoscale.health_check"})
 
     def test_interval_parameters_st2_refuses(self):
         for params in ({"unit": "second", "delta": 60}, {"unit": "seconds"}, {"delta": 5},

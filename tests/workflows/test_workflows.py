@@ -411,6 +411,241 @@ class WorkflowTest(unittest.TestCase):
         self.assertFalse([k for k in self.keys() if k.startswith("autoscale.lease.")])
         self.assertEqual(self.lease("aaa")["action"], "scale_out")
 
+    # ---- replace ----
+    def put(self, key, value, expires_at=None):
+        """Write one record into the embedded store, as its one writer would."""
+        import sqlite3
+        with sqlite3.connect(self.env["AUTOSCALE_DB"]) as db:
+            db.execute("INSERT OR REPLACE INTO kv(name, value, expires_at) VALUES (?, ?, ?)",
+                       (key, json.dumps(value), expires_at))
+
+    def record(self, key):
+        import sqlite3
+        with sqlite3.connect(self.env["AUTOSCALE_DB"]) as db:
+            row = db.execute("SELECT value FROM kv WHERE name = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def sick(self, node, group="web"):
+        """The node's health record says unhealthy, as health_check writes
+        it after health_threshold failed probes (lib/model/health.h)."""
+        now = int(time.time())
+        self.put(f"autoscale.health.{group}.{node}", {
+            "node": node, "group": group, "status": "unhealthy", "failures": 3,
+            "checked_at": now, "since": now - 60, "reason": "provider: process gone",
+            "checks": {"provider": "process gone"}})
+
+    def replace_lease(self, count, group="web"):
+        """The lease governor_tick takes for a replace decision (lib/store/
+        lease.c, lease_take: the claim is the key itself in the embedded
+        store); checked to hold: the governor decides nothing while it does."""
+        now = int(time.time())
+        lease_id = "%012d-replace-%08x" % (now, int.from_bytes(os.urandom(4), "big"))
+        self.put(f"autoscale.lease.{group}", {"id": lease_id, "op": "replace", "count": count,
+                                               "at": now, "expires_at": now + 600,
+                                               "reason": "test"}, expires_at=now + 600)
+        self.assertEqual(self.lease_free_decision(), "none")
+        return lease_id
+
+    def leases(self):
+        return [k for k in self.keys() if k.startswith("autoscale.lease.")]
+
+    def replace_event(self, lease_id, group="web"):
+        events = [self.record(k) for k in self.keys() if k.startswith(f"autoscale.event.{group}.")]
+        return [e for e in events if e.get("lease_id") == lease_id]
+
+    def test_replace_brings_the_new_node_up_first_then_takes_the_unhealthy_one_down(self):
+        nodes = [n["name"] for n in self._grow(3)]
+        bad = nodes[1]
+        self.sick(bad)
+        lease_id = self.replace_lease(1)
+        ex = self.runner.run("autoscale.replace", {"name": "web", "count": 1, "remove": 1,
+                                                   "lease_id": lease_id,
+                                                   "reason": "1 unhealthy node"})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+        out = ex.result["output"]
+        self.assertEqual((out["requested"], out["removed"], out["result"]),
+                         (1, [bad], "success"))
+        [new] = out["added"]
+        self.assertEqual(sorted(self.nodes()), sorted([nodes[0], nodes[2], new]))
+        self.assertTrue(all(n["state"] == "active" for n in self.nodes().values()))
+        self.assertEqual(len(self.machines()), 3)
+        # new first: the unhealthy node is chosen only once the new one is up
+        self.assertEqual(self.children("replace"), [
+            ("notify", "succeeded"), ("node_up", "succeeded"), ("noop", "succeeded"),
+            ("node_pick", "succeeded"), ("node_down", "succeeded"),
+            ("scaling_record", "succeeded"), ("notify", "succeeded")])
+        pick = [e for e in self.runner.log if e.ref == "autoscale.node_pick"][0]
+        self.assertEqual((pick.params["strategy"], pick.params["count"],
+                          pick.params["lease_id"]), ("unhealthy", 1, lease_id))
+        self.assertEqual(self.leases(), [])
+        [event] = self.replace_event(lease_id)
+        self.assertEqual((event["op"], event["result"], event["reason"]),
+                         ("replace", "success", "1 unhealthy node"))
+        self.assertEqual(sorted(event["nodes"]), sorted([new, bad]))
+        done = [e for e in self.runner.log if e.ref == "autoscale.notify"][-1]
+        self.assertEqual((done.params["event"], done.params["count"]), ("node_replaced", 1))
+        self.assertIn(new, done.params["message"])
+        self.assertIn(bad, done.params["message"])
+        self.assertIsNone(self.record(f"autoscale.health.web.{bad}"))
+
+    def test_replace_with_no_new_node_up_removes_nothing_and_releases_the_lease(self):
+        nodes = [n["name"] for n in self._grow(2)]
+        self.sick(nodes[0])
+        self.flaky(ok_first=0)
+        lease_id = self.replace_lease(1)
+        ex = self.runner.run("autoscale.replace", {"name": "web", "count": 1, "remove": 1,
+                                                   "lease_id": lease_id})
+        self.assertEqual(ex.status, "failed")
+        out = ex.result["output"]
+        self.assertEqual((out["added"], out["removed"], out["result"]), ([], [], "failure"))
+        self.assertEqual(sorted(self.nodes()), sorted(nodes))
+        self.assertEqual(self.nodes()[nodes[0]]["state"], "active")  # never marked draining
+        self.assertEqual(len(self.machines()), 2)
+        refs = [e.ref for e in self.runner.log]
+        self.assertNotIn("autoscale.node_pick", refs)
+        self.assertNotIn("autoscale.node_down", refs)
+        self.assertEqual(self.leases(), [])
+        [event] = self.replace_event(lease_id)
+        self.assertEqual((event["result"], event["succeeded"], event["failed"]),
+                         ("failure", 0, 1))
+        done = [e for e in self.runner.log if e.ref == "autoscale.notify"][-1]
+        self.assertEqual(done.params["event"], "replace_failed")
+        self.assertIn("none was removed", done.params["message"])
+
+    def test_replace_partial_keeps_one_unhealthy_node_per_new_node_that_failed(self):
+        nodes = [n["name"] for n in self._grow(4)]
+        self.action("asg_update", name="web", min=1)  # min_healthy (-1) is min
+        for n in nodes[:2]:
+            self.sick(n)
+        self.flaky(ok_first=1)
+        lease_id = self.replace_lease(2)
+        ex = self.runner.run("autoscale.replace", {"name": "web", "count": 2, "remove": 2,
+                                                   "concurrency": 1, "lease_id": lease_id})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))  # partial is success
+        out = ex.result["output"]
+        self.assertEqual((len(out["added"]), len(out["removed"]), out["result"]),
+                         (1, 1, "partial"))
+        self.assertIn(out["removed"][0], nodes[:2])
+        left = self.nodes()
+        self.assertEqual(len(left), 4)
+        self.assertEqual(len([n for n in nodes[:2] if n in left]), 1)
+        pick = [e for e in self.runner.log if e.ref == "autoscale.node_pick"][0]
+        self.assertEqual(pick.params["count"], 1)
+        self.assertEqual(self.leases(), [])
+        [event] = self.replace_event(lease_id)
+        # 2 asked up + 1 planned down = 3 operations, 2 done
+        self.assertEqual((event["result"], event["count"], event["succeeded"], event["failed"]),
+                         ("partial", 3, 2, 1))
+
+    def test_replace_at_max_only_takes_the_unhealthy_nodes_down(self):
+        nodes = [n["name"] for n in self._grow(2)]
+        self.action("asg_update", name="web", min=1, max=2)
+        self.sick(nodes[1])
+        lease_id = self.replace_lease(0)
+        ex = self.runner.run("autoscale.replace", {"name": "web", "count": 0, "remove": 1,
+                                                   "lease_id": lease_id})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+        self.assertEqual(ex.result["output"]["removed"], [nodes[1]])
+        self.assertNotIn("node_up", [a for a, _ in self.children("replace")])
+        self.assertEqual(list(self.nodes()), [nodes[0]])
+        self.assertEqual(self.leases(), [])
+
+    def test_replace_below_min_healthy_keeps_the_unhealthy_node(self):
+        # node_pick's guard: 1 healthy + 1 new < min_healthy 3, so the
+        # unhealthy node (which may still serve some load) stays
+        nodes = [n["name"] for n in self._grow(2)]
+        self.action("asg_update", name="web", min_healthy=3)
+        self.sick(nodes[0])
+        lease_id = self.replace_lease(1)
+        ex = self.runner.run("autoscale.replace", {"name": "web", "count": 1, "remove": 1,
+                                                   "lease_id": lease_id})
+        self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+        out = ex.result["output"]
+        self.assertEqual((len(out["added"]), out["removed"], out["result"]), (1, [], "success"))
+        self.assertEqual(self.nodes()[nodes[0]]["state"], "active")
+        self.assertEqual(len(self.nodes()), 3)
+        self.assertNotIn("node_down", [a for a, _ in self.children("replace")])
+        self.assertEqual(self.leases(), [])
+        done = [e for e in self.runner.log if e.ref == "autoscale.notify"][-1]
+        self.assertEqual((done.params["event"], done.params["count"]), ("replace_done", 0))
+
+    def test_replace_whose_node_down_fails_fails_and_still_records_and_releases(self):
+        nodes = [n["name"] for n in self._grow(2)]
+        self.sick(nodes[0])
+        lease_id = self.replace_lease(1)
+
+        def lb_refuses(params):  # the load balancer will not drain it
+            return "failed", {"stdout": {"error": {"code": "lb_error", "message": "no"}},
+                              "stderr": "", "return_code": 1, "succeeded": False,
+                              "failed": True}
+        stubbed = st2lite.Runner(self.pack, self.env, trace=self._trace,
+                                 stubs={"autoscale.lb_remove": lb_refuses})
+        ex = stubbed.run("autoscale.replace", {"name": "web", "count": 1, "remove": 1,
+                                               "lease_id": lease_id})
+        self.assertEqual(ex.status, "failed")
+        out = ex.result["output"]
+        self.assertEqual((len(out["added"]), out["removed"], out["result"]),
+                         (1, [], "partial"))
+        # a machine still in the LB is never destroyed: it stays, draining
+        self.assertEqual(self.nodes()[nodes[0]]["state"], "draining")
+        self.assertEqual(len(self.machines()), 3)
+        self.assertEqual(self.leases(), [])
+        [event] = self.replace_event(lease_id)
+        self.assertEqual((event["result"], event["succeeded"], event["failed"]), ("partial", 1, 1))
+
+    def test_governor_trigger_runs_replace_through_the_rule(self):
+        nodes = [n["name"] for n in self._grow(2)]
+        self.sick(nodes[0])
+        d = self.lease()
+        self.assertEqual((d["action"], d["count"], d["remove"]), ("replace", 1, 1), d)
+        reactor = st2lite.Reactor(self.runner)
+        execs = reactor.fire("autoscale.replace", {"asg": "web", "count": d["count"],
+                                                   "remove": d["remove"], "reason": d["reason"],
+                                                   "lease_id": d["lease_id"]})
+        self.assertEqual([e.ref for e in execs], ["autoscale.replace"])
+        self.assertTrue(execs[0].succeeded, (execs[0].result, self.failures()))
+        self.assertEqual(execs[0].params["remove"], 1)
+        self.assertNotIn(nodes[0], self.nodes())
+        self.assertEqual(len(self.nodes()), 2)
+        self.assertEqual(self.leases(), [])
+        self.assertEqual(self.lease_free_decision(), "none")
+
+    def test_the_sensor_replaces_an_unhealthy_node_through_the_rule_once(self):
+        """As st2 runs it: the governor sensor's poll (the real governor_tick)
+        dispatches autoscale.replace, st2lite's sensor service checks the
+        payload against the declared trigger type, the rule runs the
+        workflow; the lease keeps the next polls from dispatching again."""
+        from unittest import mock
+        nodes = [n["name"] for n in self._grow(2)]
+        self.sick(nodes[0])
+        reactor = st2lite.Reactor(self.runner)
+        with mock.patch.dict(os.environ, self.env):  # the sensor's tick reads the same store
+            sensor = reactor.load_sensor("GovernorSensor", os.path.join(ROOT, "tests", "sensor"))
+            sensor.poll()
+            sensor.poll()  # the lease is held: nothing more
+            dispatched = [t for t, _ in sensor.sensor_service.dispatched]
+            self.assertEqual(dispatched, ["autoscale.replace"])
+            self.assertEqual(sensor.sensor_service.dropped, [])
+            [ex] = reactor.handle_pending()
+            self.assertEqual(ex.ref, "autoscale.replace")
+            self.assertTrue(ex.succeeded, (ex.result, self.failures()))
+            self.assertEqual(ex.result["output"]["removed"], [nodes[0]])
+            sensor.poll()  # healed, lease released: nothing to replace
+        self.assertNotIn("autoscale.replace", [t for t, _ in sensor.sensor_service.dispatched][1:])
+        self.assertEqual(sorted(n["state"] for n in self.nodes().values()), ["active", "active"])
+        self.assertNotIn(nodes[0], self.nodes())
+
+    def test_notice_trigger_runs_notify_through_the_rule(self):
+        self.group()
+        reactor = st2lite.Reactor(self.runner)
+        [ex] = reactor.fire("autoscale.notice", {"asg": "web", "event": "capacity_exhausted",
+                                                 "reason": "critical alert at max 5", "count": 5})
+        self.assertEqual(ex.ref, "autoscale.notify")
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual({k: ex.params[k] for k in ("name", "event", "reason", "count")},
+                         {"name": "web", "event": "capacity_exhausted",
+                          "reason": "critical alert at max 5", "count": 5})
+
     # ---- rules and policies ----
     def test_governor_trigger_runs_scale_out_through_the_rule(self):
         self.group(min=1, max=3)
@@ -444,7 +679,7 @@ class WorkflowTest(unittest.TestCase):
                              "two scale_outs of one group overlapped")
         self.assertNotEqual(self.runner.policy_keys("autoscale.scale_out", {"name": "web"}),
                             self.runner.policy_keys("autoscale.scale_out", {"name": "api"}))
-        for ref in ("autoscale.scale_in", "autoscale.asg_delete"):
+        for ref in ("autoscale.scale_in", "autoscale.asg_delete", "autoscale.replace"):
             self.assertEqual(len(self.runner.policy_keys(ref, {"name": "web"})), 1, ref)
 
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "asg.h"
+#include "controls.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "lease.h"
@@ -1116,6 +1117,162 @@ static void test_retire_unknown_and_invalid(void **state)
     assert_int_equal(count_prefix(f->ds, KEY_ROOT), 0);
 }
 
+/* ---- health, protection, the last decision, the controls ---- */
+
+/* asg_state_load gathers each node's health and protection, leaving out
+ * records of nodes it has no record of, and the latest decision; another
+ * group's records ("web-2" vs "web") stay with it. */
+static void test_state_load_health_protect_decision(void **state)
+{
+    struct fixture *f = *state;
+    struct asg_state st;
+    struct as_error err = {0};
+    char key[KEY_MAX];
+    create_named(f->ds, "web");
+    create_named(f->ds, "web-2");
+    put_node(f->ds, "web", "n1", "active");
+    put_node(f->ds, "web", "n2", "active");
+    put(f->ds, key_health(key, "web", "n1"), "{\"status\":\"unhealthy\",\"failures\":3}");
+    put(f->ds, key_health(key, "web", "n9"), "{\"status\":\"unhealthy\"}"); /* no node */
+    put(f->ds, key_health(key, "web-2", "n2"), "{\"status\":\"unhealthy\"}");
+    put(f->ds, key_protect(key, "web", "n2"), "{\"node\":\"n2\",\"reason\":\"debug\"}");
+    put(f->ds, key_protect(key, "web", "n8"), "{\"node\":\"n8\"}"); /* no node */
+    put(f->ds, key_protect(key, "web-2", "n1"), "{\"node\":\"n1\"}");
+    /* the latest decision is its own key (history.h): the history records
+     * themselves are not read */
+    put(f->ds, key_history(key, "web", 1700000009000LL), "{\"action\":\"none\",\"code\":\"rest\"}");
+    put(f->ds, key_decision(key, "web"), "{\"action\":\"scale_out\",\"code\":\"alert\"}");
+    put(f->ds, key_decision(key, "web-2"), "{\"action\":\"scale_in\"}");
+
+    assert_int_equal(asg_state_load(f->ds, "web", &st, &err), 0);
+    assert_int_equal(json_object_object_length(st.health), 1);
+    assert_string_equal(jx_str(jx_obj(st.health, "n1"), "status", ""), "unhealthy");
+    assert_int_equal(json_object_object_length(st.protect), 1);
+    assert_string_equal(jx_str(jx_obj(st.protect, "n2"), "reason", ""), "debug");
+    assert_string_equal(jx_str(st.last_decision, "action", ""), "scale_out");
+    asg_state_clear(&st);
+    assert_null(st.health);
+
+    /* none of them: empty objects and no decision */
+    assert_int_equal(asg_state_load(f->ds, "web-2", &st, &err), 0);
+    assert_int_equal(json_object_object_length(st.health), 0); /* no node records */
+    assert_int_equal(json_object_object_length(st.protect), 0);
+    assert_string_equal(jx_str(st.last_decision, "action", ""), "scale_in");
+    asg_state_clear(&st);
+}
+
+/* The controls as asg_get shows them; a force is pending only after the
+ * latest operation began (events and the lease) and within its window. */
+static void test_status_controls(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    char key[KEY_MAX];
+    create_named(f->ds, "web");
+    put_node(f->ds, "web", "n1", "active");
+    put(f->ds, key_protect(key, "web", "n1"), "not json"); /* still protects */
+    assert_int_equal(asg_status(f->ds, "web", 10, &out, &err), 0);
+    struct json_object *c = jx_obj(out, "controls");
+    assert_int_equal(json_object_array_length(jx_arr(c, "suspended")), 0);
+    assert_false(jx_bool(c, "protect_new", true));
+    assert_null(jx_obj(c, "forced_at"));
+    assert_false(jx_bool(c, "force_pending", true));
+    struct json_object *n1 = json_object_array_get_idx(jx_arr(out, "nodes"), 0);
+    assert_true(jx_bool(n1, "protected", false));
+    assert_null(jx_obj(n1, "health"));
+    assert_true(json_object_object_get_ex(out, "last_decision", NULL));
+    json_object_put(out);
+
+    /* forced at now - 100, an event at now - 200: pending */
+    assert_int_equal(controls_resize(f->ds, "web", 4, true, 1700000000 - 100, &out, &err), 0);
+    json_object_put(out);
+    put_event(f->ds, "web", 1700000000 - 200, "scale_out");
+    assert_int_equal(asg_status(f->ds, "web", 10, &out, &err), 0);
+    assert_true(jx_bool(jx_obj(out, "controls"), "force_pending", false));
+    assert_int_equal(jx_int(jx_obj(out, "controls"), "forced_at", 0), 1700000000 - 100);
+    json_object_put(out);
+
+    /* a lease taken after it: acted on */
+    put(f->ds, key_lease(key, "web"), "{\"op\":\"scale_out\",\"count\":1,\"at\":1699999950}");
+    assert_int_equal(asg_status(f->ds, "web", 10, &out, &err), 0);
+    assert_false(jx_bool(jx_obj(out, "controls"), "force_pending", true));
+    json_object_put(out);
+}
+
+/* Suspension and resize are spec writes: they hold the spec lock like any
+ * update, and a resize outside the limits is refused before taking it. */
+static void test_controls_hold_the_spec_lock(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    char key[KEY_MAX], *before = NULL, *after = NULL;
+    create_named(f->ds, "web");
+    put(f->ds, key_spec_lock(key, "web"), "{\"op\":\"asg_update\"}");
+    assert_int_equal(ds_get(f->ds, key_spec(key, "web"), &before, &err), 0);
+
+    as_set_interrupted(true); /* stands for st2's SIGTERM while waiting */
+    assert_int_equal(controls_suspend(f->ds, "web", CONTROL_SCALE_IN, true, &out, &err), -1);
+    assert_string_equal(err.code, "interrupted");
+    assert_int_equal(controls_resize(f->ds, "web", 5, true, 1700000000, &out, &err), -1);
+    assert_string_equal(err.code, "interrupted");
+    /* refused on what the spec says, without waiting for the lock */
+    assert_int_equal(controls_resize(f->ds, "web", 99, false, 1700000000, &out, &err), -1);
+    assert_string_equal(err.code, "invalid_limits");
+    assert_int_equal(controls_resize(f->ds, "nope", 5, false, 1700000000, &out, &err), -1);
+    assert_string_equal(err.code, "unknown_group");
+    as_set_interrupted(false);
+    assert_int_equal(ds_get(f->ds, key_spec(key, "web"), &after, &err), 0);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+
+    ds_del(f->ds, key_spec_lock(key, "web"), &err);
+    assert_int_equal(controls_suspend(f->ds, "web", CONTROL_SCALE_IN | CONTROL_REPLACE, true,
+                                      &out, &err), 0);
+    assert_true(jx_bool(out, "changed", false));
+    json_object_put(out);
+    struct group g = load(f->ds, "web");
+    assert_int_equal(g.suspend_scale_in, 1);
+    assert_int_equal(g.suspend_replace, 1);
+    assert_int_equal(g.suspend_scale_out, 0);
+    assert_int_equal(g.updated_at, 1700000000);
+    group_clear(&g);
+    assert_false(exists(f->ds, key_spec_lock(key, "web")));
+
+    /* an empty or foreign mask is refused */
+    assert_int_equal(controls_suspend(f->ds, "web", 0, true, &out, &err), -1);
+    assert_string_equal(err.code, "invalid_parameter");
+    assert_int_equal(controls_suspend(f->ds, "web", 8, true, &out, &err), -1);
+    assert_string_equal(err.code, "invalid_parameter");
+}
+
+/* A resize keeps every other field; without force forced_at stays. */
+static void test_resize_keeps_the_rest(void **state)
+{
+    struct fixture *f = *state;
+    struct json_object *out = NULL;
+    struct as_error err = {0};
+    create_named(f->ds, "web");
+    struct group before = load(f->ds, "web");
+    assert_int_equal(controls_resize(f->ds, "web", 7, true, 1699999000, &out, &err), 0);
+    json_object_put(out);
+    assert_int_equal(controls_resize(f->ds, "web", 8, false, 1700000000, &out, &err), 0);
+    assert_int_equal(jx_int(out, "previous_desired", 0), 7);
+    assert_int_equal(jx_int(out, "forced_at", 0), 1699999000);
+    assert_false(jx_bool(out, "forced", true));
+    json_object_put(out);
+    struct group after = load(f->ds, "web");
+    char diff[256];
+    assert_int_equal(group_diff(&before, &after, diff, sizeof diff), 1);
+    assert_string_equal(diff, "desired");
+    assert_int_equal(after.desired, 8);
+    assert_int_equal(after.forced_at, 1699999000);
+    group_clear(&before);
+    group_clear(&after);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1153,6 +1310,10 @@ int main(void)
         T(test_delete_unknown_and_invalid),
         T(test_retire_marks_lists_and_is_idempotent),
         T(test_retire_unknown_and_invalid),
+        T(test_state_load_health_protect_decision),
+        T(test_status_controls),
+        T(test_controls_hold_the_spec_lock),
+        T(test_resize_keeps_the_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /* test_governor.c - the scaling decision (lib/model/governor.c): one table row per
- * rule and per edge of a rule for governor_decide(), then
- * governor_input_from_state() on literal datastore records (node states,
- * incident expiry and closes, overlapping incidents, events and the lease),
- * and the 2015 failure end to end: a recovery that never arrives. */
+ * rule and per edge of a rule for governor_decide() (with its code: health,
+ * replacement and min_healthy, protection, suspension, forced resize
+ * included), then governor_input_from_state() on literal datastore records
+ * (node states joined with health and protection, incident expiry and
+ * closes, overlapping incidents, events and the lease), and the 2015
+ * failure end to end: a recovery that never arrives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,11 +33,21 @@ struct decide_case {
     enum gov_severity alert;
     long long cleared, last_out, last_in; /* relative to NOW; 0: never */
     bool lease;
+    /* health and controls (governor.h rules 2, 4, 8) */
+    int unhealthy, protected_cap;
+    bool report_only;        /* health_replace 0 */
+    long long min_healthy;   /* 0: left at -1 (min); else the value - 1 */
+    bool susp_out, susp_in, susp_rep;
+    long long forced, last_rep; /* relative to NOW as above; 0: never */
     enum gov_action want;
     int count;
+    int remove;
+    const char *code;   /* when set, the decision's code */
     const char *reason; /* must appear in the reason */
     const char *reason2;
 };
+
+#define MH(n) ((n) + 1) /* a min_healthy of n in a row */
 
 #define AGO(s) (NOW - (s))
 
@@ -140,7 +152,180 @@ static const struct decide_case cases[] = {
      .active = 8, .alert = GOV_SEV_CRITICAL, .last_out = NOW + 100, .want = GOV_NONE,
      .reason = "700 s"},
     {.name = "min above max: refuse",
-     .min = 9, .max = 5, .active = 1, .want = GOV_NONE, .reason = "invalid"},
+     .min = 9, .max = 5, .active = 1, .want = GOV_NONE, .reason = "invalid",
+     .code = "invalid_spec"},
+
+    /* codes of the old rules */
+    {.name = "code: lease held", .active = 3, .lease = true, .want = GOV_NONE,
+     .code = "lease_held"},
+    {.name = "code: below min", .active = 1, .want = GOV_SCALE_OUT, .count = 2,
+     .code = "below_min"},
+    {.name = "code: above max", .active = 22, .want = GOV_SCALE_IN, .count = 2,
+     .code = "above_max"},
+    {.name = "code: alert out", .active = 8, .alert = GOV_SEV_CRITICAL,
+     .want = GOV_SCALE_OUT, .count = 5, .code = "alert_out"},
+    {.name = "code: alert clamped", .active = 18, .alert = GOV_SEV_CRITICAL,
+     .want = GOV_SCALE_OUT, .count = 2, .code = "alert_clamped"},
+    {.name = "code: alert at max", .active = 20, .alert = GOV_SEV_WARNING,
+     .want = GOV_NONE, .code = "alert_at_max"},
+    {.name = "code: alert cooldown", .active = 8, .alert = GOV_SEV_CRITICAL,
+     .last_out = AGO(5), .want = GOV_NONE, .code = "alert_cooldown"},
+    {.name = "code: rest", .active = 3, .want = GOV_NONE, .code = "rest"},
+    {.name = "code: below desired", .desired = 6, .active = 4, .want = GOV_SCALE_OUT,
+     .count = 2, .code = "below_desired"},
+    {.name = "code: below desired cooldown", .desired = 6, .active = 4,
+     .last_out = AGO(5), .want = GOV_NONE, .code = "below_desired_cooldown"},
+    {.name = "code: scale in", .active = 10, .want = GOV_SCALE_IN, .count = 2,
+     .code = "scale_in"},
+    {.name = "code: scale in clamped at the floor", .active = 4, .want = GOV_SCALE_IN,
+     .count = 1, .code = "scale_in_clamped"},
+    {.name = "code: scale in cooldown", .active = 10, .last_in = AGO(5),
+     .want = GOV_NONE, .code = "scale_in_cooldown"},
+
+    /* unhealthy nodes are not capacity */
+    {.name = "unhealthy: replaced one for one, new first",
+     .active = 4, .unhealthy = 2, .want = GOV_REPLACE, .count = 2, .remove = 2,
+     .code = "replace", .reason = "2 unhealthy", .reason2 = "min_healthy 3"},
+    {.name = "unhealthy: bounded by scale_out_step",
+     .max = 30, .min = 3, .out_step = 2, .active = 10, .unhealthy = 5,
+     .want = GOV_REPLACE, .count = 2, .remove = 2, .code = "replace"},
+    {.name = "unhealthy: below min the replacement restores min too",
+     .active = 0, .unhealthy = 1, .want = GOV_REPLACE, .count = 3, .remove = 1,
+     .code = "replace"},
+    {.name = "unhealthy: no cooldown for a replacement",
+     .active = 5, .unhealthy = 1, .last_out = AGO(1), .last_rep = AGO(1),
+     .want = GOV_REPLACE, .count = 1, .remove = 1},
+    {.name = "unhealthy: raised so healthy reaches min_healthy before removal",
+     .active = 3, .unhealthy = 1, .min_healthy = MH(6), .want = GOV_REPLACE,
+     .count = 3, .remove = 1, .reason = "min_healthy 6"},
+    {.name = "unhealthy, far below min_healthy: grows by the step, takes none down",
+     .max = 30, .min = 3, .out_step = 2, .active = 3, .unhealthy = 1,
+     .min_healthy = MH(8), .want = GOV_REPLACE, .count = 2, .remove = 0,
+     .code = "replace", .reason = "taking none down until 8 are healthy"},
+    {.name = "unhealthy, the last step to min_healthy: then taken down",
+     .max = 30, .min = 3, .out_step = 2, .active = 7, .unhealthy = 1,
+     .min_healthy = MH(8), .want = GOV_REPLACE, .count = 1, .remove = 1},
+    {.name = "unhealthy below min: min at once, even past the step toward min_healthy",
+     .max = 30, .min = 6, .out_step = 2, .active = 1, .unhealthy = 1,
+     .min_healthy = MH(20), .want = GOV_REPLACE, .count = 5, .remove = 0},
+    {.name = "unhealthy: min_healthy 0 is one for one",
+     .active = 3, .unhealthy = 1, .min_healthy = MH(0), .want = GOV_REPLACE,
+     .count = 1, .remove = 1},
+    {.name = "unhealthy: clamped at max, capacity + count = max >= min_healthy",
+     .min = 1, .max = 6, .active = 5, .unhealthy = 3, .min_healthy = MH(6),
+     .want = GOV_REPLACE, .count = 1, .remove = 3},
+    {.name = "unhealthy at max: only taken down",
+     .min = 1, .max = 6, .active = 6, .unhealthy = 2, .want = GOV_REPLACE,
+     .count = 0, .remove = 2, .code = "replace_at_max"},
+    {.name = "unhealthy, min_healthy above max: never replaced, said so",
+     .min = 1, .max = 6, .active = 1, .unhealthy = 2, .min_healthy = MH(7),
+     .want = GOV_NONE, .code = "replace_blocked", .reason = "min_healthy 7"},
+    {.name = "unhealthy, min_healthy above max: the ordinary rules still run",
+     .min = 3, .max = 6, .active = 1, .unhealthy = 2, .min_healthy = MH(7),
+     .want = GOV_SCALE_OUT, .count = 2, .code = "below_min"},
+    {.name = "unhealthy, report only: not replaced, capacity added by the rules",
+     .active = 2, .unhealthy = 1, .report_only = true, .want = GOV_SCALE_OUT,
+     .count = 1, .code = "below_min", .reason = "1 unhealthy"},
+    {.name = "unhealthy, report only, at rest: reported",
+     .active = 3, .unhealthy = 1, .report_only = true, .want = GOV_NONE,
+     .code = "unhealthy_reported", .reason = "reported only"},
+    {.name = "unhealthy, report only, in alert at max: alert_at_max stays",
+     .active = 20, .unhealthy = 1, .report_only = true, .alert = GOV_SEV_CRITICAL,
+     .want = GOV_NONE, .code = "alert_at_max"},
+    {.name = "unhealthy above max: max first",
+     .active = 21, .unhealthy = 1, .want = GOV_SCALE_IN, .count = 1,
+     .code = "above_max"},
+    {.name = "unhealthy in a critical alert: replaced first",
+     .active = 8, .unhealthy = 1, .alert = GOV_SEV_CRITICAL, .want = GOV_REPLACE,
+     .count = 1, .remove = 1},
+    {.name = "lease held with unhealthy nodes: none",
+     .active = 3, .unhealthy = 2, .lease = true, .want = GOV_NONE,
+     .code = "lease_held"},
+
+    /* protection */
+    {.name = "protected: scale-in clamped to the unprotected",
+     .active = 10, .protected_cap = 9, .want = GOV_SCALE_IN, .count = 1,
+     .code = "scale_in_clamped", .reason = "9 of capacity 10 protected"},
+    {.name = "protected: all of it, none",
+     .active = 10, .protected_cap = 10, .want = GOV_NONE, .code = "protected"},
+    {.name = "protected: the floor still clamps first",
+     .active = 4, .protected_cap = 1, .want = GOV_SCALE_IN, .count = 1},
+    {.name = "protected above max: toward max as far as protection allows",
+     .active = 22, .protected_cap = 21, .want = GOV_SCALE_IN, .count = 1,
+     .code = "above_max"},
+    {.name = "protected above max, all of it: none",
+     .active = 22, .protected_cap = 22, .want = GOV_NONE, .code = "protected"},
+    {.name = "protection does not hold back a scale-out",
+     .active = 8, .protected_cap = 8, .alert = GOV_SEV_CRITICAL,
+     .want = GOV_SCALE_OUT, .count = 5},
+
+    /* suspension */
+    {.name = "suspended scale-out: alert does nothing",
+     .active = 8, .alert = GOV_SEV_CRITICAL, .susp_out = true, .want = GOV_NONE,
+     .code = "suspended", .reason = "scale-out is suspended", .reason2 = "alert_out"},
+    {.name = "suspended scale-out: below min too",
+     .active = 1, .susp_out = true, .want = GOV_NONE, .code = "suspended"},
+    {.name = "suspended scale-in: no scale-in",
+     .active = 10, .susp_in = true, .want = GOV_NONE, .code = "suspended",
+     .reason = "scale-in is suspended"},
+    {.name = "suspended scale-in: above max too",
+     .active = 22, .susp_in = true, .want = GOV_NONE, .code = "suspended"},
+    {.name = "suspended scale-in does not stop a scale-out",
+     .active = 8, .alert = GOV_SEV_CRITICAL, .susp_in = true, .want = GOV_SCALE_OUT,
+     .count = 5},
+    {.name = "suspended replacement: the ordinary rules add capacity",
+     .active = 2, .unhealthy = 1, .susp_rep = true, .want = GOV_SCALE_OUT,
+     .count = 1, .code = "below_min"},
+    {.name = "suspended replacement at rest: suspended",
+     .active = 3, .unhealthy = 1, .susp_rep = true, .want = GOV_NONE,
+     .code = "suspended", .reason = "replacement of 1 unhealthy"},
+    {.name = "suspended scale-out does not stop a replacement",
+     .active = 3, .unhealthy = 1, .susp_out = true, .want = GOV_REPLACE, .count = 1,
+     .remove = 1},
+
+    /* forced resize */
+    {.name = "forced: straight out to desired, cooldown and step ignored",
+     .desired = 15, .active = 5, .last_out = AGO(100), .forced = AGO(10),
+     .want = GOV_SCALE_OUT, .count = 10, .code = "forced"},
+    {.name = "forced: straight in to desired, during an alert",
+     .desired = 4, .active = 12, .alert = GOV_SEV_CRITICAL, .last_in = AGO(100),
+     .forced = AGO(10), .want = GOV_SCALE_IN, .count = 8, .code = "forced"},
+    {.name = "forced scale-in clamped by protection",
+     .desired = 4, .active = 12, .protected_cap = 10, .forced = AGO(10),
+     .want = GOV_SCALE_IN, .count = 2, .code = "forced"},
+    {.name = "forced, all protected: the ordinary rules decide",
+     .desired = 4, .active = 12, .protected_cap = 12, .forced = AGO(10),
+     .alert = GOV_SEV_CRITICAL, .want = GOV_SCALE_OUT, .count = 5,
+     .code = "alert_out"},
+    {.name = "forced once: an operation started since",
+     .desired = 15, .active = 10, .last_out = AGO(5), .forced = AGO(10),
+     .want = GOV_NONE, .code = "below_desired_cooldown"},
+    {.name = "forced once: a replacement started since counts too",
+     .desired = 15, .active = 10, .last_rep = AGO(5), .last_out = AGO(50),
+     .forced = AGO(10), .want = GOV_NONE, .code = "below_desired_cooldown"},
+    {.name = "forced an hour ago: expired",
+     .desired = 15, .active = 10, .last_out = AGO(3700), .forced = AGO(3600),
+     .out_cool = 86400, .want = GOV_NONE, .code = "below_desired_cooldown"},
+    {.name = "forced a second short of the hour: still pending",
+     .desired = 15, .active = 10, .last_out = AGO(3700), .forced = AGO(3599),
+     .out_cool = 86400, .want = GOV_SCALE_OUT, .count = 5, .code = "forced"},
+    {.name = "forced at desired already: the ordinary rules",
+     .desired = 10, .active = 10, .forced = AGO(10), .want = GOV_NONE, .code = "rest"},
+    {.name = "forced, scale-out suspended: waits, the rest decide",
+     .desired = 15, .active = 10, .forced = AGO(10), .susp_out = true,
+     .want = GOV_NONE, .code = "suspended"},
+    {.name = "forced, scale-out suspended: a replacement goes on",
+     .desired = 15, .active = 10, .unhealthy = 1, .forced = AGO(10), .susp_out = true,
+     .want = GOV_REPLACE, .count = 1, .remove = 1},
+    {.name = "forced before the unhealthy are replaced",
+     .desired = 15, .active = 10, .unhealthy = 1, .forced = AGO(10),
+     .want = GOV_SCALE_OUT, .count = 5, .code = "forced"},
+    {.name = "forced does not override a held lease",
+     .desired = 15, .active = 10, .forced = AGO(10), .lease = true, .want = GOV_NONE,
+     .code = "lease_held"},
+    {.name = "forced within bounds: desired above max is clamped",
+     .min = 2, .max = 8, .desired = 12, .active = 3, .forced = AGO(10),
+     .want = GOV_SCALE_OUT, .count = 5, .code = "forced"},
 };
 
 static void spec_for(const struct decide_case *c, struct group *g)
@@ -159,6 +344,13 @@ static void spec_for(const struct decide_case *c, struct group *g)
         g->scale_out_cooldown = c->out_cool;
     if (c->in_cool)
         g->scale_in_cooldown = c->in_cool;
+    g->health_replace = !c->report_only;
+    if (c->min_healthy)
+        g->min_healthy = c->min_healthy - 1;
+    g->suspend_scale_out = c->susp_out;
+    g->suspend_scale_in = c->susp_in;
+    g->suspend_replace = c->susp_rep;
+    g->forced_at = c->forced;
 }
 
 /* What holds of every decision, whatever the input. */
@@ -166,11 +358,19 @@ static void assert_well_formed(const struct gov_input *in, const struct gov_deci
 {
     assert_int_equal(d->capacity_before, in->building + in->active);
     assert_true(d->reason[0] != '\0');
+    assert_true(d->code[0] != '\0' && strspn(d->code, "abcdefghijklmnopqrstuvwxyz_") ==
+                                          strlen(d->code));
     if (d->action == GOV_NONE) {
         assert_int_equal(d->count, 0);
+        assert_int_equal(d->remove, 0);
         assert_int_equal(d->capacity_after, d->capacity_before);
+    } else if (d->action == GOV_REPLACE) {
+        assert_true(d->count >= 0 && d->remove >= 0 && d->count + d->remove > 0);
+        assert_true(d->remove <= in->unhealthy);
+        assert_int_equal(d->capacity_after, d->capacity_before + d->count);
     } else {
         assert_true(d->count > 0);
+        assert_int_equal(d->remove, 0);
         int sign = d->action == GOV_SCALE_OUT ? 1 : -1;
         assert_int_equal(d->capacity_after, d->capacity_before + sign * d->count);
     }
@@ -188,15 +388,19 @@ static void test_decide_table(void **state)
             .draining = c->draining, .failed = c->failed, .alert = c->alert,
             .alert_cleared_at = c->cleared, .last_scale_out_at = c->last_out,
             .last_scale_in_at = c->last_in, .lease_held = c->lease,
+            .unhealthy = c->unhealthy, .protected_capacity = c->protected_cap,
+            .last_replace_at = c->last_rep,
         };
         struct gov_decision d;
         governor_decide(&in, &d);
-        print_message("  %-70s %s %d: %s\n", c->name, gov_action_name(d.action),
-                      d.count, d.reason);
-        if (d.action != c->want || d.count != c->count)
-            fail_msg("%s: want %s %d, got %s %d (%s)", c->name,
-                     gov_action_name(c->want), c->count, gov_action_name(d.action),
-                     d.count, d.reason);
+        print_message("  %-70s %s %d/%d [%s]: %s\n", c->name, gov_action_name(d.action),
+                      d.count, d.remove, d.code, d.reason);
+        if (d.action != c->want || d.count != c->count || d.remove != c->remove)
+            fail_msg("%s: want %s %d remove %d, got %s %d remove %d (%s)", c->name,
+                     gov_action_name(c->want), c->count, c->remove,
+                     gov_action_name(d.action), d.count, d.remove, d.reason);
+        if (c->code && strcmp(d.code, c->code) != 0)
+            fail_msg("%s: want code %s, got %s (%s)", c->name, c->code, d.code, d.reason);
         assert_well_formed(&in, &d);
         if (c->reason && !strstr(d.reason, c->reason))
             fail_msg("%s: reason lacks \"%s\": %s", c->name, c->reason, d.reason);
@@ -252,6 +456,7 @@ static void test_names(void **state)
     assert_string_equal(gov_action_name(GOV_NONE), "none");
     assert_string_equal(gov_action_name(GOV_SCALE_OUT), "scale_out");
     assert_string_equal(gov_action_name(GOV_SCALE_IN), "scale_in");
+    assert_string_equal(gov_action_name(GOV_REPLACE), "replace");
     assert_string_equal(gov_action_name((enum gov_action)42), "none");
     assert_string_equal(gov_severity_name(GOV_SEV_CRITICAL), "critical");
     assert_string_equal(gov_severity_name(GOV_SEV_WARNING), "warning");
@@ -454,6 +659,114 @@ static void test_state_incident_age_edge(void **state)
     asg_state_clear(&st);
 }
 
+/* Health and protection joined to the node records: an unhealthy report
+ * counts for an active node only, protection for a capacity node only, and
+ * a record of a node that is not there for nothing. */
+static void test_state_health_and_protection(void **state)
+{
+    (void)state;
+    struct asg_state st;
+    state_init(&st);
+    json_object_put(st.nodes);
+    st.nodes = parse("[{\"name\":\"a\",\"state\":\"building\"},"
+                     "{\"name\":\"b\",\"state\":\"active\"},"
+                     "{\"name\":\"c\",\"state\":\"active\"},"
+                     "{\"name\":\"d\",\"state\":\"active\"},"
+                     "{\"name\":\"e\",\"state\":\"active\"},"
+                     "{\"name\":\"f\",\"state\":\"draining\"},"
+                     "{\"name\":\"g\",\"state\":\"failed\"},"
+                     "{\"name\":\"h\",\"state\":\"building\"}]");
+    st.health = parse("{\"b\":{\"status\":\"unhealthy\"},"
+                      "\"c\":{\"status\":\"healthy\"},"
+                      "\"d\":{\"status\":\"grace\"},"
+                      "\"e\":{\"status\":\"unhealthy\"},"
+                      "\"f\":{\"status\":\"unhealthy\"},"
+                      "\"g\":{\"status\":\"unhealthy\"},"
+                      "\"h\":{\"status\":\"unhealthy\"},"
+                      "\"zz\":{\"status\":\"unhealthy\"}}");
+    st.protect = parse("{\"a\":{\"at\":1},\"b\":{\"at\":1},\"c\":{\"at\":1},"
+                       "\"f\":{\"at\":1},\"g\":{\"at\":1},\"zz\":{\"at\":1}}");
+    struct gov_input in;
+    governor_input_from_state(&st, NOW, &in);
+    assert_int_equal(in.building, 2);          /* a, h: a building node is not judged */
+    assert_int_equal(in.active, 2);            /* c, d */
+    assert_int_equal(in.unhealthy, 2);         /* b, e */
+    assert_int_equal(in.draining, 1);
+    assert_int_equal(in.failed, 1);
+    assert_int_equal(in.protected_capacity, 2); /* a, c; not b (unhealthy), f, g */
+    struct gov_decision d;
+    governor_decide(&in, &d);
+    assert_int_equal(d.capacity_before, 4);
+
+    /* Not loaded (NULL): nobody unhealthy, nobody protected. */
+    json_object_put(st.health);
+    json_object_put(st.protect);
+    st.health = st.protect = NULL;
+    governor_input_from_state(&st, NOW, &in);
+    assert_int_equal(in.active, 4);
+    assert_int_equal(in.unhealthy, 0);
+    assert_int_equal(in.protected_capacity, 0);
+    asg_state_clear(&st);
+}
+
+/* A replacement's event and lease: the latest replace, which a forced
+ * resize is compared with. */
+static void test_state_replace_events(void **state)
+{
+    (void)state;
+    struct asg_state st;
+    state_init(&st);
+    json_object_put(st.events);
+    st.events = parse("[{\"op\":\"replace\",\"at\":%lld,\"count\":1},"
+                      "{\"op\":\"replace\",\"at\":%lld,\"count\":1},"
+                      "{\"op\":\"scale_out\",\"at\":%lld}]",
+                      AGO(900), AGO(500), AGO(700));
+    struct gov_input in;
+    governor_input_from_state(&st, NOW, &in);
+    assert_int_equal(in.last_replace_at, AGO(500));
+    assert_int_equal(in.last_scale_out_at, AGO(700));
+    st.lease = parse("{\"op\":\"replace\",\"count\":1,\"at\":%lld,\"expires_at\":%lld}",
+                     AGO(30), NOW + 100);
+    governor_input_from_state(&st, NOW, &in);
+    assert_true(in.lease_held);
+    assert_int_equal(in.last_replace_at, AGO(30));
+    assert_int_equal(in.last_scale_out_at, AGO(700));
+
+    /* a force asked before the replacement started is spent */
+    st.spec.desired = 10;
+    st.spec.forced_at = AGO(40);
+    governor_input_from_state(&st, NOW + 200, &in);
+    struct gov_decision d;
+    governor_decide(&in, &d);
+    assert_string_not_equal(d.code, "forced");
+    st.spec.forced_at = AGO(20);
+    governor_decide(&in, &d);
+    assert_string_equal(d.code, "forced");
+    assert_int_equal(d.action, GOV_SCALE_OUT);
+    assert_int_equal(d.count, 10);
+    asg_state_clear(&st);
+}
+
+/* gov_input_add_node_health, the loader's way in: the same rules. */
+static void test_add_node_health(void **state)
+{
+    (void)state;
+    struct gov_input in;
+    gov_input_init(&in, NULL, NOW);
+    gov_input_add_node_health(&in, NODE_ACTIVE, true, true);    /* unhealthy */
+    gov_input_add_node_health(&in, NODE_ACTIVE, false, true);   /* protected */
+    gov_input_add_node_health(&in, NODE_BUILDING, true, true);  /* protected */
+    gov_input_add_node_health(&in, NODE_DRAINING, true, true);  /* neither */
+    gov_input_add_node_health(&in, NODE_FAILED, true, true);    /* neither */
+    gov_input_add_node(&in, NODE_ACTIVE);
+    assert_int_equal(in.active, 2);
+    assert_int_equal(in.building, 1);
+    assert_int_equal(in.unhealthy, 1);
+    assert_int_equal(in.draining, 1);
+    assert_int_equal(in.failed, 1);
+    assert_int_equal(in.protected_capacity, 2);
+}
+
 static void test_state_events_and_lease(void **state)
 {
     (void)state;
@@ -542,6 +855,9 @@ int main(void)
         cmocka_unit_test(test_state_incidents),
         cmocka_unit_test(test_state_incident_age_edge),
         cmocka_unit_test(test_state_events_and_lease),
+        cmocka_unit_test(test_state_health_and_protection),
+        cmocka_unit_test(test_state_replace_events),
+        cmocka_unit_test(test_add_node_health),
         cmocka_unit_test(test_lost_recovery_comes_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@ static int ref_spec(const char *text, struct gov_spec *out)
         memset(out, 0, sizeof *out);
         snprintf(out->name, sizeof out->name, "%s", g.name);
         out->active = strcmp(g.status, "active") == 0;
+        out->forced_at = g.forced_at;
         GROUP_FIELDS(REF_INT)
         group_clear(&g);
     }
@@ -63,7 +64,8 @@ static int ref_op(const char *text, struct gov_op *out)
 
 static bool same_spec(const struct gov_spec *a, const struct gov_spec *b)
 {
-    return strcmp(a->name, b->name) == 0 && a->active == b->active GROUP_FIELDS(SAME_INT);
+    return strcmp(a->name, b->name) == 0 && a->active == b->active &&
+           a->forced_at == b->forced_at GROUP_FIELDS(SAME_INT);
 }
 
 /* gov_spec_read and the reference agree on text: the same verdict and, if
@@ -143,6 +145,27 @@ static void test_spec_rules(void **state)
     assert_int_equal(gov_spec_read("{\"name\":\"web\",\"min\":999999999999999999}", &s), 1);
     assert_int_equal(s.min, 999999999999999999LL);
 
+    /* forced_at: read as group_from_json reads it (jx_int), never refused */
+    assert_int_equal(gov_spec_read("{\"name\":\"web\",\"forced_at\":1700000000}", &s), 1);
+    assert_int_equal(s.forced_at, 1700000000);
+    assert_int_equal(gov_spec_read("{\"name\":\"web\"}", &s), 1);
+    assert_int_equal(s.forced_at, 0);
+    assert_int_equal(gov_spec_read("{\"name\":\"web\",\"forced_at\":\"5\"}", &s), 1);
+    assert_int_equal(s.forced_at, 0);
+    assert_int_equal(gov_spec_read("{\"name\":\"web\",\"forced_at\":-5}", &s), 1);
+    assert_int_equal(s.forced_at, -5);
+    /* the health and control fields, as any integer field */
+    assert_int_equal(gov_spec_read("{\"name\":\"web\",\"health_replace\":0,"
+                                   "\"min_healthy\":4,\"suspend_scale_in\":1}", &s), 1);
+    assert_int_equal(s.health_replace, 0);
+    assert_int_equal(s.min_healthy, 4);
+    assert_int_equal(s.suspend_scale_in, 1);
+    assert_int_equal(s.suspend_scale_out, 0);
+    assert_int_equal(gov_spec_read("{\"name\":\"web\"}", &s), 1);
+    assert_int_equal(s.health_replace, 1);
+    assert_int_equal(s.min_healthy, -1);
+    assert_int_equal(gov_spec_read("{\"name\":\"web\",\"suspend_replace\":\"1\"}", &s), 0);
+
     const char *refused[] = {
         "", "null", "[]", "{\"name\":\"web\"", "{\"name\":\"web\"} x", "{\"min\":1}",
         "{\"name\":\"Web\"}", "{\"name\":\"web-\"}", "{\"name\":7}",
@@ -205,6 +228,10 @@ static void test_incident_and_op_rules(void **state)
     assert_int_equal(op.at, 0);
     assert_int_equal(op.expires_at, 0);
     assert_int_equal(gov_op_read("{\"op\":\"scale_out\"", &op), 0);
+    assert_int_equal(gov_op_read("{\"op\":\"replace\",\"at\":70}", &op), 1);
+    assert_int_equal(op.op, GOV_REPLACE);
+    assert_int_equal(op.at, 70);
+
 
     const char *cases[] = {
         "{\"state\":\"open\",\"state\":\"closed\"}", "{\"state\":\"op\\u0065n\"}",
@@ -235,14 +262,17 @@ static const char *const keys[] = {
     "scale_in_step", "scale_in_cooldown", "warning_step", "incident_max_age",
     "alert_match", "compute_provider", "flavor", "user_data", "dns_zone", "status",
     "status", "settings", "created_at", "state", "severity", "opened_at", "closed_at",
-    "op", "at", "expires_at", "id", "", "n\\u0061me", "st",
+    "op", "at", "expires_at", "id", "", "n\\u0061me", "st", "forced_at", "forced_at",
+    "health_replace", "min_healthy", "suspend_scale_out", "suspend_replace", "protect_new",
+    "health_check_path", "status",
 };
 
 /* Values of the scanner's subset, and values just outside it. */
 static const char *const plain_values[] = {
     "\"web\"", "\"web-2\"", "\"g00001\"", "\"Web\"", "\"active\"", "\"deleting\"",
     "\"open\"", "\"closed\"", "\"critical\"", "\"warning\"", "\"scale_out\"",
-    "\"scale_in\"", "\"\"", "\"a b/c\"", "\"0123456789abcdef\"", "0", "1", "3", "20",
+    "\"scale_in\"", "\"replace\"", "\"unhealthy\"",
+    "\"\"", "\"a b/c\"", "\"0123456789abcdef\"", "0", "1", "3", "20",
     "-1", "-7", "600", "1700000000", "999999999999999999", "-999999999999999999", "true",
     "false", "null",
 };

@@ -1,11 +1,14 @@
 /* test_governor_tick.c - a tick over every group (lib/model/governor_tick.c,
  * governor_load.c) against the reference it replaced: asg_state_load_all,
  * governor_input_from_state, governor_decide and a json-c tree printed with
- * the front end's flags. Stores of generated groups of every shape (odd
- * specs, node states, incidents, events, leases, records of no group, keys
- * of odd shapes, expired keys) on both backends must print byte for byte
- * the same document; then acting (the leases taken, the ones found taken)
- * and a tick that fails part-way (the leases it took given back). */
+ * the front end's flags (health and protection joined as asg_state_load
+ * reads them for one group). Stores of generated groups of every shape (odd
+ * specs, node states, health and protection records, incidents, events,
+ * leases, records of no group, keys of odd shapes, expired keys) on both
+ * backends must print byte for byte the same document; then acting (the
+ * leases taken, the ones found taken, a replacement's, the history kept and
+ * the notices printed) and a tick that fails part-way (the leases it took
+ * given back). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,11 +20,13 @@
 #include <string.h>
 
 #include "asg.h"
+#include "controls.h"
 #include "datastore.h"
 #include "ds_int.h" /* a store that fails on demand wraps the embedded one */
 #include "fake_st2.h"
 #include "governor.h"
 #include "governor_tick.h"
+#include "health.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "log.h"
@@ -167,6 +172,21 @@ static void spec_record(char *buf, size_t size, const char *name)
             n += snprintf(buf + n, size - (size_t)n, ",\"%s\":%s", fields[i],
                           i < 2 && pick(4) ? (const char *[]){"0", "2", "3", "9", "20"}[pick(5)]
                                            : ONE_OF(ints));
+    /* health and controls: 0/1 flags, min_healthy, a forced resize */
+    static const char *const flags[] = {"health_replace", "suspend_scale_out",
+                                        "suspend_scale_in", "suspend_replace"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (!pick(4))
+            n += snprintf(buf + n, size - (size_t)n, ",\"%s\":%s", flags[i],
+                          pick(2) ? "0" : "1");
+    if (pick(2))
+        n += snprintf(buf + n, size - (size_t)n, ",\"min_healthy\":%s",
+                      (const char *[]){"-1", "0", "2", "5", "25"}[pick(5)]);
+    if (!pick(4))
+        n += snprintf(buf + n, size - (size_t)n, ",\"forced_at\":%s",
+                      pick(4) ? (const char *[]){"1699999000", "1699990000", "1700000050",
+                                                 "1699996000"}[pick(4)]
+                              : ONE_OF(ints));
     if (pick(3))
         n += snprintf(buf + n, size - (size_t)n, ",\"compute_provider\":\"local\"");
     snprintf(buf + n, size - (size_t)n, ",\"status\":\"%s\",\"created_at\":1}",
@@ -188,6 +208,22 @@ static void group(struct ds *ds, const char *g)
             snprintf(value, sizeof value, "%s", ONE_OF(odd_nodes));
         put(ds, key, value, 0);
     }
+    /* health and protection: of the nodes above and of nodes not there
+     * (up to 16), some unreadable, some expired by the tick */
+    static const char *const health[] = {
+        "{\"status\":\"unhealthy\",\"failures\":3}", "{\"status\":\"unhealthy\"}",
+        "{\"node\":\"x\",\"status\":\"healthy\"}", "{\"status\":\"grace\"}",
+        "{\"status\":\"unhe\\u0061lthy\",\"reason\":\"caf\u00e9\"}", "not json",
+        "{\"status\":5}", "{\"reason\":\"a \\\"quote\\\"\",\"status\":\"unhealthy\"}",
+    };
+    for (unsigned i = 0, n = pick(3) ? 0 : pick(17); i < n; i++) {
+        snprintf(key, sizeof key, "autoscale.health.%s.%s-n%02u", g, g, pick(16));
+        put(ds, key, ONE_OF(health), pick(6) ? 0 : 10);
+    }
+    for (unsigned i = 0, n = pick(3) ? 0 : pick(8); i < n; i++) {
+        snprintf(key, sizeof key, "autoscale.protect.%s.%s-n%02u", g, g, pick(16));
+        put(ds, key, pick(6) ? "{\"node\":\"x\",\"at\":1}" : "not json", pick(6) ? 0 : 10);
+    }
     for (unsigned i = 0, n = pick(3) ? 0 : 1 + pick(3); i < n; i++) {
         snprintf(key, sizeof key, "autoscale.incident.%s.i%u", g, i);
         snprintf(value, sizeof value,
@@ -200,14 +236,16 @@ static void group(struct ds *ds, const char *g)
     for (unsigned i = 0, n = pick(3); i < n; i++) {
         snprintf(key, sizeof key, "autoscale.event.%s.%012lld-scale_out-%u", g, T0 - i, i);
         snprintf(value, sizeof value, "{\"op\":\"%s\",\"at\":%lld,\"count\":2}",
-                 pick(2) ? "scale_out" : "scale_in", T0 - (long long)pick(4000));
+                 (const char *[]){"scale_out", "scale_in", "replace"}[pick(3)],
+                 T0 - (long long)pick(4000));
         put(ds, key, value, pick(5) ? 0 : 10); /* some expired by the tick */
     }
     /* a lease, or two keys of one (st2's claim candidates): the last counts */
     for (unsigned i = 0, n = pick(6) ? 0 : 1 + pick(2); i < n; i++) {
         snprintf(key, sizeof key, "autoscale.lease.%s%s", g, pick(2) ? "" : ".00000000deadbeef");
         snprintf(value, sizeof value, "{\"op\":\"%s\",\"at\":%lld,\"expires_at\":%lld}",
-                 pick(2) ? "scale_in" : "scale_out", T0 - (long long)pick(4000),
+                 (const char *[]){"scale_out", "scale_in", "replace"}[pick(3)],
+                 T0 - (long long)pick(4000),
                  T0 + (long long)pick(400) - 100); /* held at T0 + 100, or not */
         put(ds, key, value, pick(4) ? 600 : 10);
     }
@@ -238,13 +276,58 @@ static struct json_object *decision(const char *group, const struct gov_input *i
     struct json_object *o = jx_new_object();
     jx_add_str(o, "group", group);
     jx_add_str(o, "action", gov_action_name(d->action));
+    jx_add_str(o, "code", d->code);
     jx_add_int(o, "count", d->count);
+    jx_add_int(o, "remove", d->remove);
     jx_add_int(o, "capacity_before", d->capacity_before);
     jx_add_int(o, "capacity_after", d->capacity_after);
     jx_add_str(o, "alert", gov_severity_name(in->alert));
     jx_add_str(o, "reason", d->reason);
     jx_add_str(o, "lease_id", NULL);
     return o;
+}
+
+/* Health and protection as asg_state_load() reads them for one group
+ * (health_load, controls_load_protected, the node records) through
+ * governor_input_from_state(), into in read from asg_state_load_all's
+ * counts. Not asg_state_load() itself: the group may be one whose spec
+ * only another key holds (an odd spec above). */
+static int join_health(struct ds *ds, const char *group, long long now,
+                       struct gov_input *in)
+{
+    struct asg_state each = {0};
+    struct as_error err = {0};
+    struct ds_list l = {0};
+    char prefix[KEY_MAX];
+    group_init(&each.spec, group);
+    each.nodes = jx_new_array();
+    each.incidents = jx_new_array();
+    each.events = jx_new_array();
+    if (ds_list(ds, key_node_prefix(prefix, group), &l, &err) < 0 ||
+        health_load(ds, group, &each.health, &err) < 0 ||
+        controls_load_protected(ds, group, &each.protect, &err) < 0) {
+        ds_list_clear(&l);
+        asg_state_clear(&each);
+        return -1;
+    }
+    for (size_t i = 0; i < l.count; i++) {
+        struct json_object *rec = jx_parse_record(l.items[i].value);
+        if (rec)
+            json_object_array_add(each.nodes, rec);
+    }
+    ds_list_clear(&l);
+    struct gov_input joined;
+    governor_input_from_state(&each, now, &joined);
+    in->active -= joined.unhealthy;
+    in->unhealthy = joined.unhealthy;
+    in->protected_capacity = joined.protected_capacity;
+    asg_state_clear(&each);
+    return 0;
+}
+
+static int by_state_name(const void *name, const void *st)
+{
+    return strcmp(name, ((const struct asg_state *)st)->spec.name);
 }
 
 static char *reference(struct ds *ds, const char *name, long long now)
@@ -262,6 +345,12 @@ static char *reference(struct ds *ds, const char *name, long long now)
         if (strcmp(st[i].spec.status, "active") != 0)
             continue;
         governor_input_from_state(&st[i], now, &in);
+        /* asg_state_load_all finds a record's group by binary search over
+         * the specs in key order: a group it cannot find (odd specs out of
+         * order) gets no records, and no health either */
+        if (!name && bsearch(st[i].spec.name, st, n, sizeof *st, by_state_name) == &st[i] &&
+            join_health(ds, st[i].spec.name, now, &in) < 0)
+            return xstrdup("error joining health");
         governor_decide(&in, &d);
         acting += d.action != GOV_NONE;
         json_object_array_add(list, decision(st[i].spec.name, &in, &d));
@@ -276,6 +365,7 @@ static char *reference(struct ds *ds, const char *name, long long now)
     jx_add_bool(doc, "dry_run", true);
     jx_add_int(doc, "now", now);
     json_object_object_add(doc, "decisions", list);
+    json_object_object_add(doc, "notices", jx_new_array()); /* a dry run's */
     char *text = xstrdup(json_object_to_json_string_ext(doc, FLAGS));
     json_object_put(doc);
     return text;
@@ -319,6 +409,16 @@ static void test_dry_run_as_reference(void **state)
         snprintf(what, sizeof what, "tick at %lld", nows[i]);
         assert_same(what, tick(f->ds, NULL, false, nows[i]), reference(f->ds, NULL, nows[i]));
     }
+    /* the world reaches the rules of health and controls */
+    char *text = tick(f->ds, NULL, false, T0 + 100);
+    const char *codes[] = {"replace", "suspended", "forced", "below_min"};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "\"code\":\"%s\"", codes[i]);
+        if (!strstr(text, want))
+            fail_msg("no decision coded %s in the world", codes[i]);
+    }
+    free(text);
     const char *names[] = {"web", "web-2", "g0003", "g0004", "nospec", "a-b"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         assert_same(names[i], tick(f->ds, names[i], false, T0 + 100),
@@ -345,7 +445,7 @@ static void test_empty_store(void **state)
     struct fixture *f = *state;
     char *got = tick(f->ds, NULL, false, T0);
     assert_string_equal(got, "{\"evaluated\":0,\"acting\":0,\"dry_run\":true,\"now\":"
-                             "1700000000,\"decisions\":[]}");
+                             "1700000000,\"decisions\":[],\"notices\":[]}");
     free(got);
     assert_same("empty", tick(f->ds, NULL, false, T0), reference(f->ds, NULL, T0));
     got = tick(f->ds, "web", false, T0);
@@ -408,6 +508,90 @@ static void test_acting(void **state)
         assert_non_null(strstr(jx_str(json_object_array_get_idx(jx_arr(doc, "decisions"), i),
                                       "reason", ""),
                                i < 2 ? "lease held" : "took the group's lease first"));
+    json_object_put(doc);
+    free(text);
+}
+
+static size_t count_keys(struct ds *ds, const char *prefix)
+{
+    struct ds_list l = {0};
+    struct as_error err = {0};
+    if (ds_list(ds, prefix, &l, &err) < 0)
+        fail_msg("list %s: %s", prefix, err.code);
+    size_t n = l.count;
+    ds_list_clear(&l);
+    return n;
+}
+
+/* A replacement takes the lease as "replace" and prints its remove; acting
+ * keeps each decision in the group's history (once while it repeats) and
+ * prints the notices; a dry run writes nothing and notices nothing. */
+static void test_acting_history_and_replace(void **state)
+{
+    struct fixture *f = *state;
+    put(f->ds, "autoscale.spec.r", "{\"name\":\"r\",\"min\":2,\"max\":9}", 0);
+    put(f->ds, "autoscale.spec.x", "{\"name\":\"x\",\"min\":1,\"max\":2}", 0);
+    for (int i = 1; i <= 3; i++) {
+        char key[KEY_MAX], value[128];
+        snprintf(key, sizeof key, "autoscale.node.r.r-n%d", i);
+        snprintf(value, sizeof value, "{\"name\":\"r-n%d\",\"state\":\"active\"}", i);
+        put(f->ds, key, value, 0);
+        snprintf(key, sizeof key, "autoscale.node.x.x-n%d", i);
+        snprintf(value, sizeof value, "{\"name\":\"x-n%d\",\"state\":\"%s\"}", i,
+                 i < 3 ? "active" : "failed");
+        put(f->ds, key, value, 0);
+    }
+    put(f->ds, "autoscale.health.r.r-n3", "{\"node\":\"r-n3\",\"status\":\"unhealthy\"}", 0);
+    put(f->ds, "autoscale.protect.r.r-n1", "{\"node\":\"r-n1\",\"at\":1}", 0);
+    put(f->ds, "autoscale.incident.x.i1",
+        "{\"id\":\"i1\",\"state\":\"open\",\"severity\":\"critical\",\"opened_at\":1700000000}", 0);
+
+    char *text = tick(f->ds, NULL, false, T0 + 10);
+    assert_non_null(strstr(text, "\"notices\":[]}"));
+    assert_non_null(strstr(text, "\"group\":\"r\",\"action\":\"replace\",\"code\":\"replace\","
+                                 "\"count\":1,\"remove\":1,\"capacity_before\":2,"
+                                 "\"capacity_after\":3"));
+    free(text);
+    assert_int_equal(count_keys(f->ds, "autoscale.history."), 0);
+    assert_int_equal(count_keys(f->ds, "autoscale.lease."), 0);
+
+    text = tick(f->ds, NULL, true, T0 + 10);
+    struct json_object *doc = json_tokener_parse(text);
+    assert_non_null(doc);
+    struct json_object *r = json_object_array_get_idx(jx_arr(doc, "decisions"), 0),
+                       *x = json_object_array_get_idx(jx_arr(doc, "decisions"), 1);
+    assert_string_equal(jx_str(r, "action", ""), "replace");
+    assert_int_equal(jx_int(r, "remove", -1), 1);
+    assert_non_null(strstr(jx_str(r, "lease_id", ""), "-replace-"));
+    assert_string_equal(jx_str(x, "code", ""), "alert_at_max");
+    struct json_object *notices = jx_arr(doc, "notices");
+    assert_int_equal(json_object_array_length(notices), 2);
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *n = json_object_array_get_idx(notices, i);
+        assert_string_equal(jx_str(n, "group", ""), "x");
+        assert_string_equal(jx_str(n, "event", ""),
+                            i == 0 ? "alert_opened" : "capacity_exhausted");
+    }
+    struct as_error err = {0};
+    struct ds_list l = {0};
+    assert_int_equal(ds_list(f->ds, "autoscale.lease.r", &l, &err), 0);
+    assert_int_equal(l.count, 1);
+    assert_non_null(strstr(l.items[0].value, "\"op\":\"replace\""));
+    ds_list_clear(&l);
+    assert_int_equal(count_keys(f->ds, "autoscale.history.r."), 1);
+    assert_int_equal(count_keys(f->ds, "autoscale.history.x."), 1);
+    json_object_put(doc);
+    free(text);
+
+    /* again: r's lease is held (a new code: kept), x repeats itself (not) */
+    text = tick(f->ds, NULL, true, T0 + 20);
+    doc = json_tokener_parse(text);
+    assert_non_null(doc);
+    r = json_object_array_get_idx(jx_arr(doc, "decisions"), 0);
+    assert_string_equal(jx_str(r, "code", ""), "lease_held");
+    assert_int_equal(json_object_array_length(jx_arr(doc, "notices")), 0);
+    assert_int_equal(count_keys(f->ds, "autoscale.history.r."), 2);
+    assert_int_equal(count_keys(f->ds, "autoscale.history.x."), 1);
     json_object_put(doc);
     free(text);
 }
@@ -486,6 +670,7 @@ int main(void)
         E(test_many_worlds),
         E(test_empty_store),          S(test_empty_store),
         E(test_acting),               S(test_acting),
+        E(test_acting_history_and_replace), S(test_acting_history_and_replace),
         E(test_failure_gives_leases_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

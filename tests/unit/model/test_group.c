@@ -110,6 +110,16 @@ static void test_init_defaults(void **state)
     assert_null(g.lb_backend);
     assert_null(g.run_list);
     assert_null(g.notify_channel);
+    assert_null(g.health_check_path); /* no HTTP check unless asked */
+    assert_int_equal(g.health_grace, 300);
+    assert_int_equal(g.health_threshold, 3);
+    assert_int_equal(g.health_replace, 1);
+    assert_int_equal(g.min_healthy, -1);
+    assert_int_equal(g.suspend_scale_out, 0);
+    assert_int_equal(g.suspend_scale_in, 0);
+    assert_int_equal(g.suspend_replace, 0);
+    assert_int_equal(g.protect_new, 0);
+    assert_int_equal(g.forced_at, 0);
     assert_null(g.settings);
     assert_string_equal(g.status, "active");
     assert_int_equal(g.created_at, 0);
@@ -201,6 +211,17 @@ static void test_validate_limits(void **state)
     assert_invalid(&g, "invalid_limits", "desired (0)");
     g.min = 0;
     assert_valid(&g);
+
+    /* min_healthy: unset (-1: min), anything up to max, never above it */
+    g.min = 2, g.max = 10, g.desired = -1;
+    g.min_healthy = -1;
+    assert_valid(&g);
+    g.min_healthy = 0; /* below min is allowed: replacement may run thin */
+    assert_valid(&g);
+    g.min_healthy = 10;
+    assert_valid(&g);
+    g.min_healthy = 11;
+    assert_invalid(&g, "invalid_limits", "min_healthy (11)");
     group_clear(&g);
 }
 
@@ -220,6 +241,14 @@ static const struct int_bound int_bounds[] = {
     IB(scale_in_step, 1, 1000),
     IB(scale_in_cooldown, 0, 604800),
     IB(warning_step, 1, 1000),
+    IB(health_grace, 0, 86400),
+    IB(health_threshold, 1, 100),
+    IB(health_replace, 0, 1),
+    IB(min_healthy, -1, 1000),
+    IB(suspend_scale_out, 0, 1),
+    IB(suspend_scale_in, 0, 1),
+    IB(suspend_replace, 0, 1),
+    IB(protect_new, 0, 1),
 };
 
 static void test_validate_each_int_bound(void **state)
@@ -329,6 +358,22 @@ static const struct str_case str_cases[] = {
     SC(notify_channel, "#", false),
     SC(notify_channel, "##ops", false),
     SC(notify_channel, "#ops;x", false),
+    /* health check paths: they go into an HTTP request line */
+    SC(health_check_path, "/", true),
+    SC(health_check_path, "/healthz", true),
+    SC(health_check_path, "/status/ready?full=1&x=a%20b", true),
+    SC(health_check_path, "/a.b/c~d-e_f+g", true),
+    SC(health_check_path, "health", false),
+    SC(health_check_path, "http://host/health", false),
+    SC(health_check_path, "/he alth", false),
+    SC(health_check_path, "/health\r\nHost: evil", false),
+    SC(health_check_path, "/health\n", false),
+    SC(health_check_path, "/h;reboot", false),
+    SC(health_check_path, "/h\"x", false),
+    SC(health_check_path, "/h'x", false),
+    SC(health_check_path, "/h#frag", false),
+    SC(health_check_path, "/h$(id)", false),
+    SC(health_check_path, "/h\xc3\xa9", false),
 };
 
 static void test_validate_string_checkers(void **state)
@@ -576,12 +621,22 @@ static void fill_everything(struct group *g)
     set(&g->lb_backend, "web_back:80");
     set(&g->run_list, "recipe[web],role[base]");
     set(&g->notify_channel, "#ops");
+    set(&g->health_check_path, "/healthz?deep=1");
+    g->health_grace = 120;
+    g->health_threshold = 5;
+    g->health_replace = 0;
+    g->min_healthy = 2;
+    g->suspend_scale_out = 1;
+    g->suspend_scale_in = 1;
+    g->suspend_replace = 1;
+    g->protect_new = 1;
     g->settings = json_tokener_parse(
         "{\"openstack\":{\"region\":\"RegionOne\",\"zones\":[1,2]},\"ttl\":30}");
     assert_non_null(g->settings);
     snprintf(g->status, sizeof g->status, "deleting");
     g->created_at = 1700000000;
     g->updated_at = 1700000123;
+    g->forced_at = 1700000100;
 }
 
 /* to_json, through text, and back */
@@ -637,6 +692,16 @@ static void test_json_round_trip_every_field(void **state)
     assert_same_str(b.lb_backend, a.lb_backend);
     assert_same_str(b.run_list, a.run_list);
     assert_same_str(b.notify_channel, a.notify_channel);
+    assert_same_str(b.health_check_path, a.health_check_path);
+    assert_int_equal(b.health_grace, 120);
+    assert_int_equal(b.health_threshold, 5);
+    assert_int_equal(b.health_replace, 0);
+    assert_int_equal(b.min_healthy, 2);
+    assert_int_equal(b.suspend_scale_out, 1);
+    assert_int_equal(b.suspend_scale_in, 1);
+    assert_int_equal(b.suspend_replace, 1);
+    assert_int_equal(b.protect_new, 1);
+    assert_int_equal(b.forced_at, 1700000100);
     assert_non_null(b.settings);
     assert_true(json_object_equal(a.settings, b.settings));
     assert_ptr_not_equal(a.settings, b.settings); /* went through text */
@@ -867,21 +932,25 @@ static void test_diff_every_field(void **state)
 {
     (void)state;
     struct group a, b;
-    char diff[256];
+    char diff[512];
     group_init(&a, "web");
     fill_everything(&b);
     snprintf(b.name, sizeof b.name, "web"); /* the name is not compared anyway */
     int n = group_diff(&a, &b, diff, sizeof diff);
-    assert_int_equal(n, 21);
+    assert_int_equal(n, 30);
+    /* forced_at is no spec field: a forced resize is not a spec change */
     assert_string_equal(diff,
                         "min,max,desired,scale_out_step,scale_out_cooldown,"
                         "scale_in_step,scale_in_cooldown,warning_step,compute_provider,"
                         "flavor,image,network,key_pair,user_data,dns_provider,dns_zone,"
-                        "lb_provider,lb_backend,run_list,notify_channel,settings");
+                        "lb_provider,lb_backend,run_list,notify_channel,health_check_path,"
+                        "health_grace,health_threshold,health_replace,min_healthy,"
+                        "suspend_scale_out,suspend_scale_in,suspend_replace,protect_new,"
+                        "settings");
 
     /* a small buffer: still terminated, count still right */
     char small[8];
-    assert_int_equal(group_diff(&a, &b, small, sizeof small), 21);
+    assert_int_equal(group_diff(&a, &b, small, sizeof small), 30);
     assert_string_equal(small, "min,max");
     group_clear(&a);
     group_clear(&b);
