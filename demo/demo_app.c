@@ -9,9 +9,12 @@
  *   GET /                200 "node NAME\n" (500 "node NAME failing\n" when failing)
  *   GET /health          200 "ok", 503 "failing" when failing
  *   GET|POST /fail       switch to failing mode
- *   GET|POST /recover    back to normal
+ *   GET|POST /sick       only /health fails (503 "sick"); "/" still serves:
+ *                        what a load balancer's check takes out of service
+ *                        while the process lives on
+ *   GET|POST /recover    back to normal (ends failing and sick)
  *   GET|POST /slow?ms=N  delay every later "/" by N ms (0 resets; capped at 60000)
- *   GET /stats           {"name","served","failing","delay_ms","in_flight"}
+ *   GET /stats           {"name","served","failing","sick","delay_ms","in_flight"}
  *
  * "served" counts answered "/" requests; "in_flight" the requests read and
  * not yet answered, besides the /stats request itself (tests wait on it
@@ -55,6 +58,7 @@ static struct {
     pthread_cond_t idle; /* signalled when in_flight drops to 0 */
     unsigned long long served;
     bool failing;
+    bool sick; /* /health fails, "/" serves */
     long delay_ms;
     int in_flight; /* connections being served (what shutdown waits for) */
     int busy;      /* requests read and not yet answered (what /stats shows) */
@@ -287,17 +291,19 @@ static int route(int fd, const char *method, const char *path, const char *query
     }
     if (strcmp(path, "/health") == 0 && (get || head)) {
         pthread_mutex_lock(&app.lock);
-        bool failing = app.failing;
+        bool failing = app.failing, sick = app.sick;
         pthread_mutex_unlock(&app.lock);
-        respond_text(fd, head, failing ? 503 : 200, failing ? "failing" : "ok");
-        return failing ? 503 : 200;
+        const char *text = failing ? "failing" : sick ? "sick" : "ok";
+        respond_text(fd, head, failing || sick ? 503 : 200, text);
+        return failing || sick ? 503 : 200;
     }
-    if ((strcmp(path, "/fail") == 0 || strcmp(path, "/recover") == 0) && (get || post)) {
-        bool fail = path[1] == 'f';
+    bool fail = strcmp(path, "/fail") == 0, sick = strcmp(path, "/sick") == 0;
+    if ((fail || sick || strcmp(path, "/recover") == 0) && (get || post)) {
         pthread_mutex_lock(&app.lock);
         app.failing = fail;
+        app.sick = sick;
         pthread_mutex_unlock(&app.lock);
-        respond_text(fd, false, 200, fail ? "failing\n" : "recovered\n");
+        respond_text(fd, false, 200, fail ? "failing\n" : sick ? "sick\n" : "recovered\n");
         return 200;
     }
     if (strcmp(path, "/slow") == 0 && (get || post)) {
@@ -317,16 +323,17 @@ static int route(int fd, const char *method, const char *path, const char *query
         pthread_mutex_lock(&app.lock);
         /* the name is a DNS label: nothing in it needs escaping */
         snprintf(body, sizeof body,
-                 "{\"name\":\"%s\",\"served\":%llu,\"failing\":%s,\"delay_ms\":%ld,"
-                 "\"in_flight\":%d}\n",
-                 app.name, app.served, app.failing ? "true" : "false", app.delay_ms,
+                 "{\"name\":\"%s\",\"served\":%llu,\"failing\":%s,\"sick\":%s,"
+                 "\"delay_ms\":%ld,\"in_flight\":%d}\n",
+                 app.name, app.served, app.failing ? "true" : "false",
+                 app.sick ? "true" : "false", app.delay_ms,
                  app.busy - 1);
         pthread_mutex_unlock(&app.lock);
         respond(fd, head, 200, "application/json", body);
         return 200;
     }
     bool known = strcmp(path, "/") == 0 || strcmp(path, "/health") == 0 ||
-                 strcmp(path, "/fail") == 0 || strcmp(path, "/recover") == 0 ||
+                 fail || sick || strcmp(path, "/recover") == 0 ||
                  strcmp(path, "/slow") == 0 || strcmp(path, "/stats") == 0;
     respond_text(fd, head, known ? 405 : 404, known ? "method not allowed\n" : "not found\n");
     return known ? 405 : 404;

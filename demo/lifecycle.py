@@ -9,15 +9,26 @@ stand-in chef-solo. Phases:
   0 create a group (min 2)       -> the asg_create workflow scales it to min
   1 a New Relic critical alert   -> the newrelic webhook rule -> alert_intake -> alert_event
   2 the governor sensor polls    -> scale_out rule -> scale_out workflow, to max
-  3 the New Relic recovery       -> governor -> scale_in workflow, back to min
-  4 decommission                 -> asg_delete workflow; nothing may be left
+  3 self-healing under load: one node is killed with SIGKILL, another fails
+    its /health so HAProxy marks it DOWN, while a client keeps making
+    requests through HAProxy -> the health_check timer rule finds both
+    unhealthy -> governor -> replace rule -> replace workflow (new nodes up
+    first, then the two down); no request may fail, asg_history must show
+    the replacement and Slack must have been told
+  4 the New Relic recovery       -> governor -> scale_in workflow, back to min
+  5 decommission                 -> asg_delete workflow; nothing may be left
 Environment: AUTOSCALE_DEMO_DIR (work directory, kept, with summary.json),
 AUTOSCALE_DEMO_QUIET=1 (no execution trace), AUTOSCALE_DEMO_KEEP=1 (leave the
-servers running and list them in servers.json, for a test to inspect)."""
+servers running and list them in servers.json, for a test to inspect),
+AUTOSCALE_DEMO_BIN_DIR (run the actions, the sensor's binaries and the demo
+app of another build tree, such as build/h1/bin, instead of actions/bin; not
+AUTOSCALE_BIN_DIR, which `make check` sets for every test, so the demo under
+test stays the release build's as before)."""
 import copy
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -30,14 +41,23 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, HERE)
 
 import st2lite  # noqa: E402
-from servers import Servers, free_port  # noqa: E402
+from servers import Servers, Traffic, free_port  # noqa: E402
 
 GROUP, ZONE, BACKEND = "demo", "demo.test", "demo"
 SPEC = {"name": GROUP, "min": 2, "max": 6, "scale_out_step": 2, "scale_out_cooldown": 3,
         "scale_in_step": 2, "scale_in_cooldown": 3, "compute_provider": "local",
         "dns_provider": "powerdns", "dns_zone": ZONE, "lb_provider": "haproxy",
-        "lb_backend": BACKEND, "run_list": "recipe[demo_web]"}
+        "lb_backend": BACKEND, "run_list": "recipe[demo_web]",
+        # Health (phase 3): the app's own /health besides the provider and
+        # HAProxy; a node is judged 2 s after it came up, and unhealthy after
+        # 2 failed probes in a row (defaults: 300 s and 3, for real machines).
+        "health_check_path": "/health", "health_grace": 2, "health_threshold": 2}
 POLL_SECONDS = 1.0  # the sensor polls every 30 s under st2; the demo is in a hurry
+# The health_check timer rule fires every 30 s under st2; here at every poll.
+HEALTH_TIMER = "autoscale.health_check_timer"
+NOTICE = "autoscale.notice"  # the sensor's word to people, not an operation
+# Looking, not acting: left out of the execution trace.
+QUIET_REFS = ("autoscale.node_list", "autoscale.health_check", "autoscale.asg_history")
 
 
 def say(text=""):
@@ -51,6 +71,7 @@ class Demo:
         self.summary = {"phases": {}}
         self.told = 0  # notifications already shown
         self.seen = set()  # every node name the group ever had
+        self.health = {}  # node -> health status last shown
 
     # ---- setup ----
     def start(self):
@@ -89,15 +110,15 @@ class Demo:
         for k in [k for k in os.environ if k.startswith("ST2_")]:
             del os.environ[k]  # the embedded datastore, never a real st2 by accident
         os.environ.update(env)  # the sensor's governor_tick reads the same store
-        self.pack = st2lite.Pack(ROOT, config)
+        self.pack = st2lite.Pack(pack_root(self.work), config)
         self.runner = st2lite.Runner(self.pack, env, trace=self.trace)
         self.reactor = st2lite.Reactor(self.runner)
         self.sensor = self.reactor.load_sensor(
             "GovernorSensor", os.path.join(ROOT, "tests", "sensor"))
 
     def trace(self, ex, event):
-        if self.quiet or event != "end" or ex.ref == "autoscale.node_list":
-            return  # node_list is the demo looking, not the lifecycle acting
+        if self.quiet or event != "end" or ex.ref in QUIET_REFS:
+            return  # the demo looking, not the lifecycle acting
         pad = "    " * (ex.depth + 1)
         node = ex.params.get("node") or ""
         mark = "ok" if ex.succeeded else ex.status.upper()
@@ -144,18 +165,61 @@ class Demo:
                 f"{notices[-1].splitlines()[0][:110]}")
 
     # ---- the governor, as st2 runs it: sensor poll -> trigger -> rule ----
-    def govern_until(self, done, seconds=50):
+    def govern_until(self, done, seconds=50, health=False, fail_fast=False):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
+            if health:
+                self.health_tick()
             self.sensor.poll()
             for ex in self.reactor.handle_pending():
                 out = (ex.result or {}).get("output") or {}
-                say(f"  governor -> {ex.ref} {ex.params.get('count')} node(s): "
-                    f"{ex.status}, result {out.get('result')}")
+                remove = ex.params.get("remove")
+                if ex.ref == "autoscale.notify":  # a notice (rules/notify_notice.yaml)
+                    say(f"  governor notice -> notify {ex.params.get('event')}: {ex.status}")
+                else:
+                    say(f"  governor -> {ex.ref} {ex.params.get('count')} node(s)"
+                        f"{'' if remove is None else f', remove {remove}'}: "
+                        f"{ex.status}, result {out.get('result')}")
+                self.check(ex.succeeded or not fail_fast, f"{ex.ref} {ex.status}")
             if done():
                 return True
             time.sleep(POLL_SECONDS)
         return False
+
+    def quiet_tick(self):
+        """One more tick: the operations it dispatched (none is the right
+        answer at max or min); its notices go to Slack as usual."""
+        self.sensor.poll()
+        acting = [t for t, _ in self.reactor.pending if t != NOTICE]
+        if not acting:
+            self.reactor.handle_pending()
+        return acting
+
+    # ---- health, as st2 runs it: the timer rule -> health_check ----
+    def health_tick(self):
+        for ex in self.reactor.fire_timer(HEALTH_TIMER):
+            self.check(ex.succeeded, f"health_check {ex.status}: {ex.result}")
+        for node, rec in sorted(self.health_records().items()):
+            status = rec.get("status")
+            if self.health.get(node) != status:
+                say(f"  health_check: {node} {status}"
+                    f"{' (' + rec['reason'][:90] + ')' if rec.get('reason') else ''}")
+                self.health[node] = status
+
+    def health_records(self):
+        """The group's health records, read from the datastore itself
+        (lib/model/health.h: autoscale.health.<group>.<node>)."""
+        prefix = f"autoscale.health.{GROUP}."
+        with sqlite3.connect(self.db) as db:
+            rows = db.execute("SELECT name, value FROM kv WHERE name >= ? AND name < ?",
+                              (prefix, prefix + "\uffff")).fetchall()
+        out = {}
+        for name, value in rows:
+            try:
+                out[name[len(prefix):]] = json.loads(value)
+            except ValueError:
+                pass
+        return out
 
     def alert(self, state):
         with open(os.path.join(ROOT, "tests", "fixtures", "alerts",
@@ -189,30 +253,144 @@ class Demo:
             f"{SPEC['scale_out_cooldown']} s)")
         grown = self.govern_until(lambda: len(self.active()) >= SPEC["max"])
         self.check(grown, "the group did not reach max")
-        self.sensor.poll()  # one more tick: at max, nothing more may happen
-        self.check(not self.reactor.pending, "the governor went past max")
+        self.check(not self.quiet_tick(), "the governor went past max")
         say("  at max: the next tick decides nothing")
         active, serving, dns = self.show("alert")
         self.check(set(serving) == set(active) and len(active) == SPEC["max"],
                    "every node should serve through HAProxy")
 
-        say("\n== phase 3: New Relic posts the recovery; the governor scales in, "
+        self.heal()
+
+        say("\n== phase 4: New Relic posts the recovery; the governor scales in, "
             "draining each node first")
         execs = self.alert("closed")
         self.check(execs and all(e.succeeded for e in execs), "alert_intake failed")
         shrunk = self.govern_until(lambda: len(self.nodes()) <= SPEC["min"])
         self.check(shrunk, "the group did not come back to min")
-        self.sensor.poll()
-        self.check(not self.reactor.pending, "the governor went below min")
+        self.check(not self.quiet_tick(), "the governor went below min")
         say("  at min: the next tick decides nothing")
         active, serving, dns = self.show("recovered")
         self.check(len(active) == SPEC["min"] and set(serving) == set(active),
                    "min nodes should remain, all serving")
 
-        say(f"\n== phase 4: decommission '{GROUP}' with the asg_delete workflow")
+        say(f"\n== phase 5: decommission '{GROUP}' with the asg_delete workflow")
         ex = self.runner.run("autoscale.asg_delete", {"name": GROUP})
         self.check(ex.succeeded, f"asg_delete workflow {ex.status}: {ex.result}")
         self.leftovers()
+
+    def heal(self):
+        say("\n== phase 3: self-healing under load: a node is killed with SIGKILL and "
+            "another\n   fails its health check, while a client keeps making requests "
+            "through HAProxy")
+        since, told = int(time.time()), len(self.servers.notices)
+        nodes = self.nodes()
+        active = sorted(n for n, r in nodes.items() if r.get("state") == "active")
+        self.check(len(active) >= 3, "self-healing needs a node left to serve")
+        traffic = Traffic(f"http://127.0.0.1:{self.servers.frontend_port}/").start()
+        killed = sick = None
+        try:
+            # Every node judged before anything happens. The two to break are
+            # past their grace, so both count failures from the same probe on
+            # (and one replacement takes both).
+            for _ in range(30):
+                self.health_tick()
+                healthy = [n for n in active if self.health.get(n) == "healthy"]
+                if len(healthy) >= 2:
+                    break
+                time.sleep(POLL_SECONDS)
+            self.check(len(healthy) >= 2, f"no two nodes judged healthy: {self.health}")
+            killed, sick = healthy[0], healthy[1]
+            for _ in range(50):  # both are serving the client when they fail
+                if traffic.by_node.get(killed) and traffic.by_node.get(sick):
+                    break
+                time.sleep(0.1)
+            pids = node_processes({killed})
+            self.check(len(pids) == 1, f"{killed} should have one process, not {pids}")
+            os.kill(pids[0], signal.SIGKILL)
+            say(f"  kill -9 {pids[0]}: {killed} is gone, without a word to anyone")
+            n = nodes[sick]
+            with urllib.request.urlopen(f"http://{n['address']}:{n['port']}/sick",
+                                        data=b"", timeout=5) as r:
+                self.check(r.status == 200, f"{sick} refused /sick")
+            say(f"  {sick} answers /health with 503 from now on; its process lives on")
+            t0 = time.monotonic()
+            down = self.wait_down({killed, sick})
+            say(f"  HAProxy's checks mark {killed} and {sick} DOWN after "
+                f"{time.monotonic() - t0:.1f} s ({down})")
+            healed = self.govern_until(lambda: self.healed({killed, sick}), seconds=90,
+                                       health=True, fail_fast=True)
+            if healed:
+                self.check(not self.quiet_tick(), "the governor went on after replacing")
+                say("  replaced: the next tick decides nothing more")
+                active, serving, dns = self.show("healed")
+        finally:
+            seen = traffic.stop()
+            self.summary["heal"] = {"killed": killed, "sick": sick, "traffic": seen}
+            say(f"  the client made {seen['made']} requests through HAProxy during the "
+                f"phase, {seen['failed']} failed"
+                f"{': ' + '; '.join(seen['errors']) if seen['errors'] else ''}")
+            by = seen["by_node"]
+            if killed:
+                say(f"  ({killed} answered {by.get(killed, 0)} before it was killed, {sick} "
+                    f"{by.get(sick, 0)} until HAProxy took it out)")
+        self.check(healed, f"{killed} and {sick} were not replaced")
+        history = self.history(since)
+        slack = self.servers.notices[told:]
+        self.summary["heal"].update(history=history, slack=slack)
+        self.check(seen["failed"] == 0 and seen["made"] > 0,
+                   f"{seen['failed']} of {seen['made']} requests failed")
+        self.check(len(active) == SPEC["max"] and set(serving) == set(active)
+                   and not {killed, sick} & set(active),
+                   "the group should be back at max, every node serving, the two gone")
+        replaced = set()
+        for e in history:
+            if e.get("kind") == "event" and e.get("op") == "replace":
+                nodes_of = e.get("nodes") or []
+                replaced |= set(nodes_of.split(",") if isinstance(nodes_of, str) else nodes_of)
+        self.check(any(e.get("kind") == "decision" and e.get("action") == "replace"
+                       for e in history), "asg_history shows no replace decision")
+        self.check({killed, sick} <= replaced,
+                   f"asg_history's replace events name {sorted(replaced)}, not both nodes")
+        told_of = [m for m in slack if "node_replaced" in m and killed in m and sick in m]
+        self.check(told_of, "Slack was not told which nodes were replaced")
+        say(f"  Slack was told: {told_of[-1][:400]}")
+
+    def wait_down(self, names, seconds=30):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            status = self.servers.haproxy_status(BACKEND)
+            if all(status.get(n, "").startswith("DOWN") for n in names):
+                return ", ".join(f"{n} {s}" for n, s in sorted(status.items()))
+            time.sleep(0.1)
+        raise DemoFailed(f"HAProxy did not mark {sorted(names)} DOWN: "
+                         f"{self.servers.haproxy_status(BACKEND)}")
+
+    def healed(self, gone):
+        nodes = self.nodes()
+        active = [n for n, r in nodes.items() if r.get("state") == "active"]
+        return not gone & set(nodes) and len(active) == SPEC["max"]
+
+    def history(self, since):
+        """asg_history since the phase began, shown as an operator reads it."""
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
+        ex = self.runner.run("autoscale.asg_history", {"name": GROUP, "since": iso})
+        self.check(ex.succeeded, f"asg_history {ex.status}: {ex.result}")
+        entries = ex.result["stdout"].get("entries", [])
+        say(f"  asg_history {GROUP} since {ex.params.get('since')}: "
+            f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
+        for e in entries:
+            if e.get("kind") == "decision":
+                what = (f"decision {e.get('action')} {e.get('count')}"
+                        f"{', remove ' + str(e.get('remove')) if e.get('remove') else ''}"
+                        f" [{e.get('code')}]")
+            else:
+                nodes_of = e.get("nodes") or []
+                nodes_of = nodes_of if isinstance(nodes_of, str) else ", ".join(nodes_of)
+                what = (f"event {e.get('op')} {e.get('result')}, {e.get('count')} node(s)"
+                        f"{': ' + nodes_of if nodes_of else ''}")
+            reason = (e.get("reason") or "")[:70]
+            say(f"    {e.get('time')} {what}{' - ' + reason if reason else ''}")
+        return entries
 
     def active(self):
         return [n for n, r in self.nodes().items() if r.get("state") == "active"]
@@ -254,6 +432,45 @@ def node_processes(names):
                                                 if a.startswith("--name=")):
             pids.append(int(pid))
     return pids
+
+
+def pack_root(work):
+    """The pack as st2lite should run it: this tree, or, with
+    AUTOSCALE_DEMO_BIN_DIR, a copy made of links whose actions/bin is that
+    directory (the sensor and alert_intake.sh find their binaries beside
+    them, so every binary comes from one build)."""
+    bin_dir = os.environ.get("AUTOSCALE_DEMO_BIN_DIR")
+    if not bin_dir:
+        return ROOT
+    shadow = os.path.join(work, "pack")
+    os.makedirs(os.path.join(shadow, "actions"))
+    for entry in os.listdir(ROOT):
+        if entry != "actions":
+            os.symlink(os.path.join(ROOT, entry), os.path.join(shadow, entry))
+    for entry in os.listdir(os.path.join(ROOT, "actions")):
+        if entry != "bin":
+            os.symlink(os.path.join(ROOT, "actions", entry),
+                       os.path.join(shadow, "actions", entry))
+    os.symlink(os.path.abspath(bin_dir), os.path.join(shadow, "actions", "bin"))
+    return shadow
+
+
+def stop_nodes(work):
+    """After a failure: SIGTERM the node processes the local provider
+    started (each in its own session, out of stop_all's reach), known by
+    the pid in its registry entry AND the name on its command line."""
+    reg = os.path.join(work, "local")
+    for f in os.listdir(reg) if os.path.isdir(reg) else []:
+        try:
+            with open(os.path.join(reg, f)) as fh:
+                entry = json.load(fh) if f.endswith(".json") else None
+        except (OSError, ValueError):
+            continue
+        if isinstance(entry, dict) and entry.get("pid") in node_processes({entry.get("name")}):
+            try:
+                os.kill(entry["pid"], signal.SIGTERM)
+            except OSError:
+                pass
 
 
 def _acting(out):
@@ -311,17 +528,19 @@ def main():
             demo.servers.describe(os.path.join(work, "servers.json"))
         else:
             demo.servers.stop_all()
+            if rc:
+                stop_nodes(work)
         demo.summary["seconds"] = round(time.monotonic() - started, 1)
         demo.summary["notifications"] = len(demo.servers.notices)
         demo.summary["executions"] = [
             {"ref": e.ref, "id": e.id, "parent": e.parent.id if e.parent else None,
-             "params": sorted(e.live), "status": e.status}
+             "params": sorted(e.live), "node": e.params.get("node"), "status": e.status}
             for e in getattr(demo, "runner", None).log] if hasattr(demo, "runner") else []
         with open(os.path.join(work, "summary.json"), "w") as f:
             json.dump(demo.summary, f, indent=1)
         if not os.environ.get("AUTOSCALE_DEMO_DIR"):
             shutil.rmtree(work, ignore_errors=True)
-    say(f"\ndemo: {'all five phases passed' if rc == 0 else 'FAILED'} in "
+    say(f"\ndemo: {'all six phases passed' if rc == 0 else 'FAILED'} in "
         f"{demo.summary['seconds']} s; {demo.summary['notifications']} Slack notifications")
     return rc
 

@@ -60,9 +60,19 @@ class Servers:
                     "    nbthread 1\n"
                     "defaults\n    mode http\n    timeout connect 2s\n"
                     "    timeout client 30s\n    timeout server 30s\n"
+                    # A request that meets a dead server (refused, or cut off
+                    # with no answer) is tried again on another one, so a
+                    # node killed between two health checks costs clients
+                    # nothing: L7 retries are safe here, every request is a
+                    # GET without a body.
+                    "    retries 3\n    option redispatch 1\n"
+                    "    retry-on conn-failure empty-response response-timeout\n"
                     f"frontend fe\n    bind 127.0.0.1:{self.frontend_port}\n"
                     f"    default_backend {backend}\n"
-                    f"backend {backend}\n    balance roundrobin\n")
+                    # The check the pack's "check" option on every added
+                    # server runs: the app's own /health, not just a connect.
+                    f"backend {backend}\n    balance roundrobin\n"
+                    "    option httpchk GET /health\n")
         subprocess.run(["haproxy", "-c", "-q", "-f", cfg], check=True)
         self._spawn("haproxy", ["haproxy", "-f", cfg, "-db"])
         wait_for("HAProxy", lambda: os.path.exists(self.haproxy_socket)
@@ -79,6 +89,16 @@ class Servers:
             while chunk := s.recv(65536):
                 out += chunk
         return out.decode()
+
+    def haproxy_status(self, backend):
+        """{server: status} as HAProxy's checks see it now (UP, DOWN, MAINT,
+        "UP 1/2" while rising, ...), from "show stat" read by column name."""
+        rows = self.haproxy(f"show stat {backend} 4 -1").splitlines()
+        if not rows or not rows[0].startswith("# "):
+            return {}
+        cols = rows[0][2:].split(",")
+        name, status = cols.index("svname"), cols.index("status")
+        return {r.split(",")[name]: r.split(",")[status] for r in rows[1:] if r.strip()}
 
     def haproxy_servers(self, backend):
         """Names of the backend's servers (show servers state)."""
@@ -207,6 +227,51 @@ class Servers:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
         self.procs = []
+
+
+class Traffic:
+    """A client making one request after another through HAProxy's frontend,
+    from start() to stop(), as a user of the service would: a request fails
+    unless it gets 200 and "node NAME" back within the timeout. No retries of
+    its own: what it counts is what a user would have seen."""
+
+    def __init__(self, url, pause=0.01, timeout=5):
+        self.url, self.pause, self.timeout = url, pause, timeout
+        self.made = self.failed = 0
+        self.errors = []   # the first few failures, for the report
+        self.by_node = {}  # node -> requests it answered
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=self.timeout) as r:
+                    words = r.read().decode().split()
+                ok = r.status == 200 and len(words) == 2 and words[0] == "node"
+                why = None if ok else f"HTTP {r.status} {' '.join(words)[:60]}"
+            except (OSError, ValueError) as e:  # HTTPError, refused, timeout
+                ok, why = False, str(e)[:100]
+            self.made += 1
+            if ok:
+                self.by_node[words[1]] = self.by_node.get(words[1], 0) + 1
+            else:
+                self.failed += 1
+                if len(self.errors) < 5:
+                    self.errors.append(why)
+            self._stop.wait(self.pause)
+
+    def stop(self):
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        return {"made": self.made, "failed": self.failed, "errors": self.errors,
+                "by_node": dict(sorted(self.by_node.items()))}
 
 
 def _user():

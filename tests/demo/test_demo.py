@@ -1,11 +1,15 @@
 """`make demo` end to end: run demo/lifecycle.py as the README says, then
 check what it claims without trusting it: its exit status and closing line,
-that the executions it made follow the workflows' step order, and, looking
-at the servers and stores directly, that nothing of the group is left: no
-node process, no DNS record in PowerDNS's own database, no HAProxy server,
-no datastore key. Run: python3 -m unittest tests/demo/test_demo.py"""
+that the executions it made follow the workflows' step order, that the
+self-healing phase replaced the killed and the sick node (new ones up
+before either went down) with no failed request, a history and Slack
+messages that name them, and, looking at the servers and stores directly,
+that nothing of the group is left: no node process, no DNS record in
+PowerDNS's own database, no HAProxy server, no datastore key.
+Run: python3 -m unittest tests/demo/test_demo.py"""
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -55,8 +59,8 @@ class DemoTest(unittest.TestCase):
 
     def test_demo_passes_every_phase(self):
         self.assertEqual(self.rc, 0, self.out[-3000:])
-        self.assertIn("demo: all five phases passed", self.out)
-        for phase in ("phase 0", "phase 1", "phase 2", "phase 3", "phase 4"):
+        self.assertIn("demo: all six phases passed", self.out)
+        for phase in ("phase 0", "phase 1", "phase 2", "phase 3", "phase 4", "phase 5"):
             self.assertIn(f"== {phase}:", self.out)
 
     def test_scaled_to_max_then_back_to_min_with_every_node_serving(self):
@@ -68,7 +72,63 @@ class DemoTest(unittest.TestCase):
         self.assertEqual(len(p["recovered"]["active"]), 2)
         self.assertEqual(p["recovered"]["serving"], p["recovered"]["active"])
         # scale-in removed nodes: the two left are among those of the peak
-        self.assertTrue(set(p["recovered"]["active"]) <= set(p["alert"]["active"]))
+        # (as it was once healed)
+        self.assertTrue(set(p["recovered"]["active"]) <= set(p["healed"]["active"]))
+
+    def test_self_healing_replaced_both_nodes_and_no_request_failed(self):
+        h, p = self.summary["heal"], self.summary["phases"]
+        self.assertNotEqual(h["killed"], h["sick"])
+        self.assertTrue({h["killed"], h["sick"]} <= set(p["alert"]["active"]))
+        self.assertGreater(h["traffic"]["made"], 0)
+        self.assertEqual(h["traffic"]["failed"], 0, h["traffic"]["errors"])
+        # the client was answered by the survivors throughout
+        self.assertTrue(set(h["traffic"]["by_node"]) - {h["killed"], h["sick"]})
+        healed = p["healed"]
+        self.assertEqual(len(healed["active"]), 6)
+        self.assertFalse({h["killed"], h["sick"]} & set(healed["active"]))
+        self.assertEqual(healed["serving"], healed["active"])
+        self.assertEqual(len(healed["dns"]), 6)
+
+    def test_replace_workflow_brought_new_nodes_up_before_taking_any_down(self):
+        execs = self.summary["executions"]
+        runs = [e for e in execs if e["ref"] == "autoscale.replace"]
+        self.assertGreaterEqual(len(runs), 1)
+        self.assertTrue(all(r["parent"] is None and r["status"] == "succeeded" for r in runs))
+        downed = set()
+        for run in runs:
+            got = [c for c in execs if c["parent"] == run["id"]
+                   and not c["ref"].startswith("core.")]
+            refs = [c["ref"].split(".", 1)[1] for c in got]
+            # at max a replacement only takes down (no node_up): fine
+            ups = [i for i, r in enumerate(refs) if r == "node_up"]
+            downs = [i for i, r in enumerate(refs) if r == "node_down"]
+            self.assertTrue(downs, refs)
+            self.assertLess(max(ups, default=-1), refs.index("node_pick"), refs)
+            self.assertLess(refs.index("node_pick"), min(downs), refs)
+            self.assertLess(max(downs), refs.index("scaling_record"), refs)
+            downed |= {got[i]["node"] for i in downs}
+        h = self.summary["heal"]
+        self.assertEqual(downed, {h["killed"], h["sick"]})
+
+    def test_history_tells_the_story(self):
+        h = self.summary["heal"]
+        entries = h["history"]
+        iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertTrue(all(iso.match(e.get("time", "")) for e in entries), entries)
+        decisions = [e for e in entries if e.get("kind") == "decision"
+                     and e.get("action") == "replace"]
+        self.assertTrue(decisions, entries)
+        self.assertTrue(all(d.get("reason") and d.get("remove", 0) > 0 for d in decisions))
+        nodes = set()
+        for e in entries:
+            if e.get("kind") == "event" and e.get("op") == "replace":
+                nodes |= set(e.get("nodes") or [])
+        self.assertTrue({h["killed"], h["sick"]} <= nodes, entries)
+
+    def test_slack_was_told_which_nodes_were_replaced(self):
+        h = self.summary["heal"]
+        told = [m for m in h["slack"] if "node_replaced" in m]
+        self.assertTrue(any(h["killed"] in m and h["sick"] in m for m in told), h["slack"])
 
     def test_no_node_process_left(self):
         mine = []
@@ -122,6 +182,7 @@ class DemoTest(unittest.TestCase):
     def test_scale_operations_came_from_the_governor_through_rules(self):
         refs = [e["ref"] for e in self.summary["executions"] if e["parent"] is None]
         self.assertEqual(refs.count("autoscale.scale_out"), 2)  # 2 -> 4 -> 6
+        self.assertGreaterEqual(refs.count("autoscale.replace"), 1)  # through the replace rule
         self.assertEqual(refs.count("autoscale.scale_in"), 2)   # 6 -> 4 -> 2
         self.assertEqual(refs.count("autoscale.alert_intake"), 2)  # the webhook rules' action
         self.assertGreaterEqual(self.summary["notifications"], 10)
@@ -130,7 +191,7 @@ class DemoTest(unittest.TestCase):
         names = set()
         for phase in self.summary["phases"].values():
             names |= set(phase["active"])
-        return names
+        return names | {self.summary["heal"]["sick"], self.summary["heal"]["killed"]}
 
     @staticmethod
     def _name_of(pid):
