@@ -1124,6 +1124,41 @@ static void test_demo_fail_recover_health(void **state)
     assert_string_equal(r.body, "");
 }
 
+/* /sick: only /health fails, "/" keeps serving (what makes a load
+ * balancer's check take a live node out: the demo's self-healing phase). */
+static void test_demo_sick_fails_only_health(void **state)
+{
+    struct fx *f = *state;
+    const char *a = "127.0.250.3";
+    spawn_demo(f, a, "demo-3");
+    struct reply r;
+    int fd = http_send(a, test_port, "POST", "/sick", "");
+    assert_true(fd >= 0);
+    http_read(fd, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "sick\n");
+    http(a, test_port, "GET", "/health", &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.body, "sick");
+    http(a, test_port, "GET", "/", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "node demo-3\n");
+    assert_int_equal(stat_of(a, "sick"), 1);
+    assert_int_equal(stat_of(a, "failing"), 0);
+
+    http(a, test_port, "GET", "/fail", &r); /* failing replaces sick */
+    assert_int_equal(stat_of(a, "sick"), 0);
+    assert_int_equal(stat_of(a, "failing"), 1);
+    http(a, test_port, "GET", "/sick", &r);
+    http(a, test_port, "GET", "/recover", &r);
+    assert_int_equal(stat_of(a, "sick"), 0);
+    http(a, test_port, "GET", "/health", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ok");
+    http(a, test_port, "DELETE", "/sick", &r);
+    assert_int_equal(r.status, 405);
+}
+
 static void test_demo_slow_and_stats(void **state)
 {
     struct fx *f = *state;
@@ -1328,6 +1363,7 @@ int main(void)
         T(test_corrupt_and_symlinked_entries),
         T(test_open_settings),
         T(test_demo_fail_recover_health),
+        T(test_demo_sick_fails_only_health),
         T(test_demo_slow_and_stats),
         T(test_demo_slow_request_blocks_nothing_else),
         T(test_demo_sigterm_lets_requests_finish),
