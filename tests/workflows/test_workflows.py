@@ -642,9 +642,11 @@ class WorkflowTest(unittest.TestCase):
                                                  "reason": "critical alert at max 5", "count": 5})
         self.assertEqual(ex.ref, "autoscale.notify")
         self.assertTrue(ex.succeeded, ex.result)
-        self.assertEqual({k: ex.params[k] for k in ("name", "event", "reason", "count")},
+        self.assertEqual({k: ex.params[k] for k in ("name", "event", "reason")},
                          {"name": "web", "event": "capacity_exhausted",
-                          "reason": "critical alert at max 5", "count": 5})
+                          "reason": "critical alert at max 5"})
+        # the notice is about the group: no "N nodes" as if some were added
+        self.assertIsNone(ex.params["count"])
 
     # ---- rules and policies ----
     def test_governor_trigger_runs_scale_out_through_the_rule(self):
