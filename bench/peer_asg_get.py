@@ -9,7 +9,8 @@ ST2_ACTION_API_URL (else ST2_API_URL) set: st2's key-value API, with the
 requests of lib/store/ds_st2.c on one kept-alive connection; otherwise the
 SQLite file $AUTOSCALE_DB, opened read-only, with the queries of
 lib/store/ds_embedded.c. It reads the keys asg_status() reads
-(lib/model/asg.c) and prints the document asg_get prints, byte for byte
+(lib/model/asg.c: the spec, nodes, incidents, events, lease, each node's
+health and protection, the latest decision) and prints the document asg_get prints, byte for byte
 (actions/runner/st2.c: compact json-c, '/' not escaped, UTF-8 as is); the
 bench checks that before it times anything.
 
@@ -26,6 +27,8 @@ SCOPE = "st2kv.system"
 PAGE = 100    # ds_st2's page size (datastore.c opens it with 100)
 EVENTS = 10   # asg_get's default --events
 STATES = ("building", "active", "draining", "failed", "deleting", "unknown")
+PROCESSES = ("scale_out", "scale_in", "replace")  # lib/model/controls.h's order
+FORCE_WINDOW = 3600  # CONTROL_FORCE_WINDOW_S
 
 
 def fail(msg):
@@ -135,6 +138,46 @@ def records(pairs):
     return out
 
 
+def by_leaf(pairs, keep_unreadable):
+    """{node: record} keyed by the key's last part (health_load,
+    controls_load_protected); an unreadable protection still protects."""
+    out = {}
+    for name, value in pairs:
+        try:
+            o = json.loads(value)
+        except ValueError:
+            o = None
+        if isinstance(o, dict):
+            out[name.rsplit(".", 1)[1]] = o
+        elif keep_unreadable:
+            out[name.rsplit(".", 1)[1]] = {}
+    return out
+
+
+def annotate(nodes, health, protect):
+    """asg.c's annotate_nodes: each node's health view and protection."""
+    for n in nodes:
+        h = health.get(n.get("name"))
+        n["health"] = None if h is None else {
+            "status": h.get("status") if isinstance(h.get("status"), str) else "grace",
+            "failures": h.get("failures") if isinstance(h.get("failures"), int) else 0,
+            "reason": h.get("reason") if isinstance(h.get("reason"), str) else None,
+            "checked_at": h.get("checked_at") if isinstance(h.get("checked_at"), int) else 0}
+        n["protected"] = n.get("name") in protect
+
+
+def controls(spec, events, lease):
+    """asg.c's controls_view: suspension, protect_new, a pending force."""
+    forced = spec.get("forced_at") or 0
+    last = max([e.get("at", 0) for e in events] + [lease.get("at", 0) if lease else 0])
+    now = int(time.time())
+    return {"suspended": [p for p in PROCESSES if spec.get("suspend_" + p) == 1],
+            "protect_new": spec.get("protect_new") == 1,
+            "forced_at": forced if forced > 0 else None,
+            "force_pending": forced > 0 and forced > last and
+                             (now < forced or now - forced < FORCE_WINDOW)}
+
+
 def counts(nodes):
     by_state = dict.fromkeys(STATES, 0)
     for n in nodes:
@@ -158,6 +201,13 @@ def asg_status(ds, name):
     # lease_get: the claim's base key and its candidates, not "web-2"'s
     base = "autoscale.lease." + name
     leases = records((k, v) for k, v in ds.list(base) if k == base or k.startswith(base + "."))
+    known = {n.get("name") for n in nodes}
+    health = {k: v for k, v in by_leaf(ds.list("autoscale.health.%s." % name), False).items()
+              if k in known}
+    protect = {k for k in by_leaf(ds.list("autoscale.protect.%s." % name), True) if k in known}
+    annotate(nodes, health, protect)
+    decision = ds.get("autoscale.decision." + name)
+    lease = leases[0] if leases else None
     return {
         "group": spec,
         "counts": counts(nodes),
@@ -165,7 +215,9 @@ def asg_status(ds, name):
         "alert": {"in_alert": any(i.get("state") == "open" for i in incidents),
                   "incidents": incidents},
         "events": events[-EVENTS:],
-        "lease": leases[0] if leases else None,
+        "lease": lease,
+        "controls": controls(spec, events, lease),
+        "last_decision": json.loads(decision) if decision else None,
     }
 
 

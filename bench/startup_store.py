@@ -10,7 +10,8 @@ API at $ST2_ACTION_API_URL, else the SQLite file $AUTOSCALE_DB. `seed` runs
 after asg_define made the group (and, for SQLite, the file's schema) and
 writes what a group that has run a while holds: three active nodes (its
 min, so node_pick has nothing to take), a closed incident and two scaling
-events, with fixed times so both stores print alike. The records have the
+events, one node's health, another's protection and the latest decision,
+with fixed times so both stores print alike. The records have the
 fields lib/compute/nodes.c, lib/model/incident.c and lib/store/lease.c
 write. `dump` is how the bench checks that an action it repeats left the
 store as it found it; `stats` (fake_st2 --control only) prints the fake's
@@ -44,6 +45,20 @@ def seed_records(name):
         recs.append(("autoscale.event.%s.%012d-%s" % (name, at + 30, op), {
             "op": op, "lease_id": lease, "at": at, "finished_at": at + 30, "count": count,
             "succeeded": count, "failed": 0, "result": "success"}))
+    # what the self-healing pieces add (lib/model/health.h, controls.h,
+    # history.h): one node's health, another's protection, the latest decision
+    recs.append(("autoscale.health.%s.%s-00000001" % (name, name), {
+        "node": "%s-00000001" % name, "group": name, "status": "healthy", "failures": 0,
+        "checked_at": 1700000600, "since": 1700000360,
+        "reason": "every check that could say passed",
+        "checks": {"provider": "active", "lb": "n/a", "http": "n/a"}}))
+    recs.append(("autoscale.protect.%s.%s-00000002" % (name, name), {
+        "node": "%s-00000002" % name, "group": name, "at": 1700000700, "reason": "debugging"}))
+    recs.append(("autoscale.decision.%s" % name, {
+        "at": 1700000530, "time": "2023-11-14T22:22:10Z", "ms": 1700000530000,
+        "kind": "decision", "action": "none", "code": "rest", "count": 0, "remove": 0,
+        "capacity_before": 3, "capacity_after": 3, "alert": "none",
+        "reason": "no alert and capacity 3 is at min 3: resting", "lease_id": None}))
     return [(k, json.dumps(v, separators=(",", ":"))) for k, v in recs]
 
 

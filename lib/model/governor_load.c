@@ -46,7 +46,6 @@ static int add_spec(void *arg, const char *key, const char *value, struct as_err
         return 0; /* not a spec the pack can read: not a group of this tick */
     gov_input_init(&gg->in, NULL, l->now);
     gg->has_lease = false;
-    gg->last = (struct history_mark){0};
     gs->n++;
     return 0;
 }
@@ -270,10 +269,11 @@ static int add_event(void *arg, const char *key, const char *value, struct as_er
 
 static int add_mark(void *arg, const char *key, const char *value, struct as_error *err)
 {
-    struct gov_group *gg = group_of(arg, key);
+    struct loader *l = arg;
+    struct gov_group *gg = group_of(l, key);
     (void)err;
-    if (gg && strcmp(key_leaf(key), gg->spec.name) == 0)
-        history_mark_read(value, &gg->last); /* unreadable: unset, so recorded anew */
+    if (gg && strcmp(key_leaf(key), gg->spec.name) == 0) /* unreadable: unset, so recorded anew */
+        history_mark_read(value, &l->gs->marks[gg - l->gs->v]);
     return 0;
 }
 
@@ -321,6 +321,8 @@ int gov_groups_load_marked(struct ds *ds, long long now, bool marks,
     *gs = (struct gov_groups){0};
     int rc = ds_each(ds, key_spec_prefix(specs), add_spec, &l, err);
     l.sorted = names_ascend(gs);
+    if (marks)
+        gs->marks = xcalloc(gs->n ? gs->n : 1, sizeof *gs->marks);
     for (size_t i = 0; i < walks && rc == 0; i++) {
         l.last_len = 0; /* a key of another kind never matches the last */
         l.last_hit = NULL;
@@ -340,6 +342,7 @@ int gov_groups_load_marked(struct ds *ds, long long now, bool marks,
 void gov_groups_clear(struct gov_groups *gs)
 {
     free(gs->v);
+    free(gs->marks);
     *gs = (struct gov_groups){0};
 }
 

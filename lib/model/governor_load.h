@@ -32,12 +32,14 @@ struct gov_group {
     struct gov_input in; /* its nodes, incidents and events; in.spec NULL */
     struct gov_op lease; /* the group's lease record, when has_lease */
     bool has_lease;
-    struct history_mark last; /* its latest decision, when loaded with marks */
 };
 
 struct gov_groups {
     struct gov_group *v; /* in the order of their spec keys */
     size_t n, cap;
+    /* marks[i]: v[i]'s latest decision (history.h), when loaded with marks;
+     * else NULL. Apart from v, so a dry run's groups stay small (cache). */
+    struct history_mark *marks;
 };
 
 /* Every group's spec and records, judged at `now`: 0 with *gs filled (clear

@@ -371,7 +371,7 @@ static int tick_all(struct tick *k, size_t *evaluated, struct as_error *err)
         if (!gs.v[i].spec.active)
             continue;
         gov_group_input(&gs.v[i], &spec, &in);
-        rc = decide(k, &in, &gs.v[i].last, err);
+        rc = decide(k, &in, gs.marks ? &gs.marks[i] : NULL, err);
     }
     *evaluated = gs.n;
     gov_groups_clear(&gs);
