@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "jsonx.h"
 #include "log.h"
 #include "utf8.h"
@@ -271,18 +272,6 @@ static long long ms_to_s(struct json_object *v)
 
 /* ---- RFC 3339 ---- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
- * days_from_civil): no timegm, no TZ, no locale. */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
-}
-
 static bool digits(const char **p, int n, unsigned *out)
 {
     unsigned v = 0;
@@ -339,7 +328,7 @@ static long long parse_rfc3339(const char *s)
     if (*p || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
         sec > 60 || oh > 23 || om > 59)
         return 0;
-    long long t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    long long t = as_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
     t -= sign * (long long)(oh * 3600 + om * 60);
     return t > 0 ? t : 0;
 }

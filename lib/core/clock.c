@@ -34,6 +34,16 @@ long long as_parse_time(const char *s)
     return t == (time_t)-1 ? 0 : (long long)t;
 }
 
+long long as_days_from_civil(long long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
 void as_backoff_init(struct as_backoff *b, long first_ms, long max_ms)
 {
     b->max_ms = max_ms < 1 ? 1 : max_ms;

@@ -17,6 +17,12 @@ long long as_mono_ms(void);
  * NULL or not that. */
 long long as_parse_time(const char *s);
 
+/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar
+ * (Howard Hinnant's days_from_civil): what the pack's own parsers of
+ * webhook and operator times use instead of timegm(), which is neither C11
+ * nor POSIX and depends on nothing but its arguments here. */
+long long as_days_from_civil(long long y, unsigned m, unsigned d);
+
 /* The waits between two looks at something that changes on its own (a
  * machine booting, a process exiting): short at first, since what is quick
  * is seen at once, then doubling up to a ceiling, so what is slow costs few

@@ -1,6 +1,7 @@
 /* history.c - see history.h. */
 #include "history.h"
 #include "group.h"
+#include "clock.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "lease.h"
@@ -31,18 +32,6 @@ char *history_iso8601(char *buf, long long epoch_s)
     if (!gmtime_r(&t, &tm) || strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20)
         snprintf(buf, 21, "1970-01-01T00:00:00Z");
     return buf;
-}
-
-/* Days since 1970-01-01 of a date of the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil): timegm() is neither C11 nor POSIX. */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    long long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
 }
 
 static bool leap(long long y)
@@ -78,7 +67,8 @@ static int parse_iso(const char *s, long long *epoch_s)
         return -1;
     if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
         return -1;
-    *epoch_s = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+    *epoch_s = as_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+               mi * 60 + sec;
     return 0;
 }
 

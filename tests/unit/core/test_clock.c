@@ -57,6 +57,20 @@ static void waits(struct as_backoff *b, long *out, int n)
         out[i] = as_backoff_next(b, FAR);
 }
 
+/* The civil-date arithmetic the webhook and history parsers share, against
+ * days counted by hand: the epoch, a leap day, the day before the epoch and
+ * a date far past 2038. */
+static void test_days_from_civil(void **state)
+{
+    (void)state;
+    assert_int_equal(as_days_from_civil(1970, 1, 1), 0);
+    assert_int_equal(as_days_from_civil(1969, 12, 31), -1);
+    assert_int_equal(as_days_from_civil(2000, 2, 29), 11016);
+    assert_int_equal(as_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(as_days_from_civil(2026, 12, 7) * 86400, 1796601600LL);
+    assert_int_equal(as_days_from_civil(9999, 12, 31) * 86400 + 86399, 253402300799LL);
+}
+
 static void test_backoff_doubles_to_the_ceiling(void **state)
 {
     (void)state;
@@ -134,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pinned, reset, reset),
         cmocka_unit_test_setup_teardown(test_unpinned_is_real_time, reset, reset),
+        cmocka_unit_test(test_days_from_civil),
         cmocka_unit_test(test_backoff_doubles_to_the_ceiling),
         cmocka_unit_test(test_backoff_out_of_range_is_fixed),
         cmocka_unit_test(test_backoff_never_past_the_deadline),
