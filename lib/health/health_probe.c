@@ -354,14 +354,6 @@ static int forget_gone(struct ds *ds, const struct group *g, struct json_object 
     return 0;
 }
 
-static void release(struct ds *ds, const struct claim *cl)
-{
-    struct as_error e;
-    if (claim_release(ds, cl, &e) < 0)
-        log_warn("could not release %s (%s); it expires within %d s", cl->key, e.code,
-                 CLAIM_TTL);
-}
-
 /* Judge (and with write, store) under the claim: 1 when another prober
  * held it (nothing done), 0, or -1 with err. */
 static int settle(struct ds *ds, const struct group *g, struct probe_set *s, long long now,
@@ -386,7 +378,7 @@ static int settle(struct ds *ds, const struct group *g, struct probe_set *s, lon
         rc = forget_gone(write ? ds : NULL, g, records, s->names, &cl, gone, err);
     json_object_put(records);
     if (write)
-        release(ds, &cl);
+        claim_drop(ds, &cl);
     return rc;
 }
 

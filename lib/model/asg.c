@@ -70,14 +70,6 @@ static int spec_lock(struct ds *ds, const char *name, const char *op, struct cla
     return rc;
 }
 
-static void spec_unlock(struct ds *ds, const struct claim *c)
-{
-    struct as_error ignored;
-    if (claim_release(ds, c, &ignored) < 0)
-        log_warn("could not release %s (%s); it expires within %d s", c->key,
-                 ignored.code, CLAIM_TTL);
-}
-
 /* The write at the end of a locked read-modify-write, refused if the lock
  * may have lapsed meanwhile (then another writer may hold it now). */
 static int save_locked(struct ds *ds, const struct claim *lock, const struct group *g,
@@ -393,7 +385,7 @@ int asg_define(struct ds *ds, struct group *g, struct json_object **out,
     if (spec_lock(ds, g->name, "asg_define", &lock, err) < 0)
         return -1;
     int rc = define_locked(ds, &lock, g, out, err);
-    spec_unlock(ds, &lock);
+    claim_drop(ds, &lock);
     return rc;
 }
 
@@ -467,7 +459,7 @@ static int spec_change(struct ds *ds, const char *name, const char *op, spec_edi
         spec_lock(ds, name, op, &lock, err) < 0)
         return -1;
     int rc = change_locked(ds, &lock, name, edit, arg, c, err);
-    spec_unlock(ds, &lock);
+    claim_drop(ds, &lock);
     return rc;
 }
 
@@ -811,7 +803,7 @@ int asg_forget(struct ds *ds, const char *name, bool forget_nodes,
         spec_lock(ds, name, "asg_forget", &lock, err) < 0)
         return -1;
     int rc = forget_locked(ds, &lock, name, forget_nodes, out, err);
-    spec_unlock(ds, &lock);
+    claim_drop(ds, &lock);
     return rc;
 }
 
@@ -829,7 +821,7 @@ int asg_retire(struct ds *ds, const char *name, struct json_object **out,
         return -1;
     if (asg_load_spec(ds, name, &g, err) < 0) {
         if (!as_error_is(err, "unknown_group")) {
-            spec_unlock(ds, &lock);
+            claim_drop(ds, &lock);
             return -1; /* the store failed */
         }
         existed = false; /* already gone: a retried decommission did its work */
@@ -840,13 +832,13 @@ int asg_retire(struct ds *ds, const char *name, struct json_object **out,
         int rc = save_locked(ds, &lock, &g, err);
         if (rc < 0) {
             group_clear(&g);
-            spec_unlock(ds, &lock);
+            claim_drop(ds, &lock);
             return -1;
         }
         changed = true;
         log_info("group %s marked for deletion", name);
     }
-    spec_unlock(ds, &lock);
+    claim_drop(ds, &lock);
     if (existed)
         group_clear(&g);
     /* Listed after the mark: a node added meanwhile is listed, and none can

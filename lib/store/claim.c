@@ -81,14 +81,20 @@ int claim_release(struct ds *ds, const struct claim *c, struct as_error *err)
     return ds_del(ds, c->key, err);
 }
 
-/* Delete our candidate on a path that will not hold it. A failure is only
- * logged: the candidate's TTL (CLAIM_TTL) ends it anyway. */
+/* Delete our candidate on a path that will not hold it, or a claim its
+ * holder is done with. A failure is only logged: the key's TTL (CLAIM_TTL)
+ * ends it anyway. */
 static void drop(struct ds *ds, const char *key)
 {
     struct as_error ignored;
     if (ds_del(ds, key, &ignored) < 0)
         log_warn("claim: could not delete %s (%s); it expires within %d s", key,
                  ignored.code, CLAIM_TTL);
+}
+
+void claim_drop(struct ds *ds, const struct claim *c)
+{
+    drop(ds, c->key);
 }
 
 enum { TRY_WON, TRY_LOST, TRY_HELD };

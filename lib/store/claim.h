@@ -63,6 +63,10 @@ int claim_check(const struct claim *c, struct as_error *err);
 
 /* Delete the key held. */
 int claim_release(struct ds *ds, const struct claim *c, struct as_error *err);
+/* The same, best effort, for a holder that has nothing to do about a
+ * failure: it is logged, and the key's TTL (CLAIM_TTL unless extended) ends
+ * the claim anyway. */
+void claim_drop(struct ds *ds, const struct claim *c);
 
 /* Delete every key of the claim on base, whoever holds it (forgetting a
  * group). */
