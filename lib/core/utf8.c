@@ -61,3 +61,11 @@ void utf8_clean_line(char *s)
         i += len;
     }
 }
+
+size_t utf8_chars(const char *s, size_t len)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return chars;
+}

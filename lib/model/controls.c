@@ -101,14 +101,11 @@ int controls_resize_check(const char *group, long long size, struct as_error *er
  * (jsonschema on a Python str), so both refuse the same reasons. */
 static int check_reason(const char *reason, struct as_error *err)
 {
-    size_t n = reason ? strlen(reason) : 0, chars = 0;
+    size_t n = reason ? strlen(reason) : 0;
     bool ok = utf8_valid(reason ? reason : "", n);
-    for (size_t i = 0; ok && i < n; i++) {
-        unsigned char c = (unsigned char)reason[i];
-        ok = c >= 0x20 && c != 0x7f;
-        chars += (c & 0xc0) != 0x80; /* not a continuation byte */
-    }
-    if (!ok || chars > CONTROL_REASON_MAX)
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)reason[i] >= 0x20 && reason[i] != 0x7f;
+    if (!ok || utf8_chars(reason, n) > CONTROL_REASON_MAX)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "parameter 'reason' must be one line of text without control "
                        "characters (at most %d characters)",

@@ -324,10 +324,8 @@ int history_nodes_parse(const char *csv, struct json_object **out, struct as_err
  * st2's maxLength counts them (notify's reason is checked the same way). */
 static int check_reason(const char *s, struct as_error *err)
 {
-    size_t n = s ? strlen(s) : 0, chars = 0;
-    for (size_t i = 0; i < n; i++)
-        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
-    if (chars > HISTORY_REASON_MAX || !utf8_valid(s ? s : "", n))
+    size_t n = s ? strlen(s) : 0;
+    if (!utf8_valid(s ? s : "", n) || utf8_chars(s, n) > HISTORY_REASON_MAX)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "parameter 'reason' must be UTF-8 text of at most %d characters",
                        HISTORY_REASON_MAX);

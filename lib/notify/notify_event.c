@@ -46,10 +46,8 @@ static int check_channel(const char *s, struct as_error *err)
  * reason in another script that st2 had accepted and a workflow passed on. */
 static int check_text(const char *param, const char *s, size_t max, struct as_error *err)
 {
-    size_t n = s ? strlen(s) : 0, chars = 0;
-    for (size_t i = 0; i < n; i++)
-        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
-    if (chars > max || !utf8_valid(s ? s : "", n))
+    size_t n = s ? strlen(s) : 0;
+    if (!utf8_valid(s ? s : "", n) || utf8_chars(s, n) > max)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "parameter '%s' must be UTF-8 text of at most %zu characters",
                        param, max);

@@ -296,6 +296,18 @@ static void test_add_helpers_and_dump(void **state)
     json_object_put(o);
 }
 
+/* ---- utf8_chars: what st2's maxLength counts ---- */
+
+static void test_utf8_chars(void **state)
+{
+    (void)state;
+    assert_int_equal(utf8_chars("", 0), 0);
+    assert_int_equal(utf8_chars("debug", 5), 5);
+    assert_int_equal(utf8_chars("\xc3\xa9t\xc3\xa9", 5), 3);        /* "été" */
+    assert_int_equal(utf8_chars("\xe6\x97\xa5\xe6\x9c\xac", 6), 2); /* two CJK */
+    assert_int_equal(utf8_chars("\xf0\x9f\x94\xa5!", 5), 2);       /* emoji, '!' */
+}
+
 /* ---- utf8_valid ---- */
 
 static bool utf8(const char *bytes)
@@ -468,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_utf8_overlong),
         cmocka_unit_test(test_utf8_surrogates),
         cmocka_unit_test(test_utf8_above_max),
+        cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_utf8_truncated),
         cmocka_unit_test(test_utf8_lone_continuation),
         cmocka_unit_test(test_peek_str),
