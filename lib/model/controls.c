@@ -122,19 +122,6 @@ int controls_protect_check(const char *group, const char *node, const char *reas
     return 0;
 }
 
-/* Only presence: a spec being deleted may still have its nodes protected
- * until they are gone (asg_forget deletes the records with the group). */
-static int group_exists(struct ds *ds, const char *group, struct as_error *err)
-{
-    char key[KEY_MAX], *text = NULL;
-    int rc = ds_get(ds, key_spec(key, group), &text, err);
-    free(text);
-    if (rc == DS_ABSENT)
-        return as_fail(err, AS_EXIT_BADINPUT, "unknown_group", "no group named '%s'",
-                       group);
-    return rc;
-}
-
 static struct json_object *protect_result(const char *group, const char *node, bool protect,
                                           bool changed, struct json_object *rec)
 {
@@ -154,6 +141,8 @@ int controls_protect(struct ds *ds, const char *group, const char *node, bool pr
     char key[KEY_MAX], *text = NULL;
     struct json_object *rec = NULL;
 
+    /* Only presence: a spec being deleted may still have its nodes
+     * protected until they are gone (asg_forget deletes the records). */
     if (controls_protect_check(group, node, reason, err) < 0 ||
         group_exists(ds, group, err) < 0)
         return -1;

@@ -1,6 +1,7 @@
 /* group.c - the group spec: one list of fields (GROUP_FIELDS in group.h)
  * drives defaults, the typed parameters, JSON and validation. */
 #include "group.h"
+#include "datastore.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "utf8.h"
@@ -395,4 +396,16 @@ int group_diff(const struct group *a, const struct group *b, char *buf,
     if (!same_settings)
         note(buf, size, n++, "settings");
     return n;
+}
+
+int group_exists(struct ds *ds, const char *name, struct as_error *err)
+{
+    char key[KEY_MAX], *text = NULL;
+    int rc = ds_get(ds, key_spec(key, name), &text, err);
+    free(text);
+    if (rc < 0)
+        return -1;
+    if (rc == DS_ABSENT)
+        return as_fail(err, AS_EXIT_BADINPUT, "unknown_group", "no group named '%s'", name);
+    return 0;
 }

@@ -99,6 +99,14 @@ struct group_params {
 extern const struct param_desc group_param_desc[];
 extern const size_t group_param_count;
 
+struct ds;
+
+/* Whether group `name` has a spec record, without reading it whole: 0, or
+ * -1 with err (AS_EXIT_BADINPUT "unknown_group" when it has none). For
+ * modules below asg.h (history, controls) that only need to refuse an
+ * unknown group; a spec being deleted still exists. */
+int group_exists(struct ds *ds, const char *name, struct as_error *err);
+
 /* Validate a group name: a DNS label (it becomes part of host names and LB
  * server names), ^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$. */
 int group_check_name(const char *name, struct as_error *err);

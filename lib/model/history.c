@@ -457,21 +457,6 @@ static void collect(struct entries *es, const struct ds_list *l, bool decision,
     }
 }
 
-/* The group exists: its spec key is there. asg_load_spec says the same
- * with the whole spec, but asg.c reads this module (asg_state's last
- * decision), so this module must not read asg.c. */
-static int group_exists(struct ds *ds, const char *group, struct as_error *err)
-{
-    char key[KEY_MAX], *text = NULL;
-    int rc = ds_get(ds, key_spec(key, group), &text, err);
-    free(text);
-    if (rc < 0)
-        return -1;
-    if (rc == DS_ABSENT)
-        return as_fail(err, AS_EXIT_BADINPUT, "unknown_group", "no group named '%s'", group);
-    return 0;
-}
-
 int history_show(struct ds *ds, const struct history_query *q, struct json_object **out,
                  struct as_error *err)
 {
