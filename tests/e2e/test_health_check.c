@@ -35,7 +35,8 @@ struct fixture {
     struct store_fixture st;
     struct haproxy_server *h;
     char local[128], local_arg[160], port_arg[48], sock_arg[192];
-    long long up; /* the nodes' updated_at: when they became active */
+    long long up;   /* the later of the nodes' updated_at: both active by then */
+    long long up_a; /* web-a's own updated_at: where its grace period starts */
 };
 
 static int setup(void **state)
@@ -135,6 +136,7 @@ static void two_nodes(struct fixture *f, const char *spec)
     json_object_put(b);
     assert_true(ua > 0 && ub > 0);
     f->up = ua > ub ? ua : ub;
+    f->up_a = ua;
 }
 
 static void wait_status(struct fixture *f, const char *server, const char *prefix)
@@ -267,6 +269,10 @@ static void test_grace_period_counts_nothing(void **state)
     long long failures = -1;
     two_nodes(f, "--health_grace=300");
     kill_node(f, "web-a");
+    /* Counted from web-a's own activation: web-b's may be a second later
+     * (a slow machine between the two add_node runs), which would move the
+     * edge this test looks at. */
+    f->up = f->up_a;
     for (int probe = 0; probe < 5; probe++) { /* more than the threshold */
         check_at(f, 10 + probe, &r, NULL);
         struct json_object *a = entry(&r, "web-a");
