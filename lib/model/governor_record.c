@@ -1,7 +1,11 @@
 /* governor_record.c - see governor_record.h.
  *
  * The scanner accepts one JSON object whose values are all
- *   strings of printable ASCII without escapes,
+ *   strings of printable ASCII without escapes (a spec's string values
+ *   may also hold the escapes \" \\ \/ \b \f \n \r \t and \u0020 to
+ *   \u007e: the governor only asks that they are strings, and a PromQL
+ *   metric_query has quotes; a spec whose name or status has one goes to
+ *   json-c, which alone decodes them),
  *   integers of at most 18 digits without a leading zero (no "-0"),
  *   true, false or null,
  * with only " \t\r\n" as whitespace and nothing after the object but
@@ -20,6 +24,7 @@ enum rec_kind { REC_ABSENT, REC_NULL, REC_BOOL, REC_INT, REC_STR };
 
 struct rec_val {
     enum rec_kind kind;
+    bool escaped;  /* REC_STR: it holds an escape (rec_scan's escapes only) */
     long long i;   /* REC_INT */
     const char *s; /* REC_STR: len bytes, not NUL-terminated */
     size_t len;
@@ -81,10 +86,54 @@ static const char *scan_word(const char *p, const char *word, size_t n)
     return strncmp(p, word, n) == 0 ? p + n : NULL;
 }
 
-static const char *scan_value(const char *p, struct rec_val *v)
+static bool hex4_ascii(const char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (d == 16)
+            return false;
+        v = v * 16 + d;
+    }
+    return v >= 0x20 && v <= 0x7e;
+}
+
+/* scan_string, with the escapes the header allows a spec's strings. */
+static const char *scan_escaped(const char *p, const char **s, size_t *len, bool *escaped)
+{
+    const char *start = ++p;
+    *escaped = false;
+    for (;;) {
+        while (plain[(unsigned char)*p])
+            p++;
+        if (*p != '\\')
+            break;
+        *escaped = true;
+        if (p[1] && strchr("\"\\/bfnrt", p[1]))
+            p += 2;
+        else if (p[1] == 'u' && hex4_ascii(p + 2))
+            p += 6;
+        else
+            return NULL;
+    }
+    if (*p != '"')
+        return NULL;
+    *s = start;
+    *len = (size_t)(p - start);
+    return p + 1;
+}
+
+static const char *scan_value(const char *p, struct rec_val *v, bool escapes)
 {
     switch (*p) {
-    case '"': v->kind = REC_STR; return scan_string(p, &v->s, &v->len);
+    case '"':
+        v->kind = REC_STR;
+        return escapes ? scan_escaped(p, &v->s, &v->len, &v->escaped)
+                       : scan_string(p, &v->s, &v->len);
     case 't': v->kind = REC_BOOL; return scan_word(p, "true", 4);
     case 'f': v->kind = REC_BOOL; return scan_word(p, "false", 5);
     case 'n': v->kind = REC_NULL; return scan_word(p, "null", 4);
@@ -94,7 +143,7 @@ static const char *scan_value(const char *p, struct rec_val *v)
 
 /* 1: text is one object of the subset, and fn saw each of its pairs;
  * 0: declined. */
-static int rec_scan(const char *text, rec_pair_fn fn, void *arg)
+static int rec_scan(const char *text, rec_pair_fn fn, void *arg, bool escapes)
 {
     const char *p = skip_ws(text);
     if (*p != '{')
@@ -107,7 +156,7 @@ static int rec_scan(const char *text, rec_pair_fn fn, void *arg)
         if (*p != '"' || !(p = scan_string(p, &key, &klen)))
             return 0;
         p = skip_ws(p);
-        if (*p != ':' || !(p = scan_value(skip_ws(p + 1), &v)))
+        if (*p != ':' || !(p = scan_value(skip_ws(p + 1), &v, escapes)))
             return 0;
         fn(arg, key, klen, &v);
         p = skip_ws(p);
@@ -168,7 +217,7 @@ int gov_incident_read(const char *text, struct gov_incident *out)
 {
     struct rec_val f[I_COUNT] = {{0}};
     tables_init();
-    if (rec_scan(text, incident_pair, f)) {
+    if (rec_scan(text, incident_pair, f, false)) {
         out->open = is(&f[I_STATE], "open", 4);
         out->critical = is(&f[I_SEVERITY], "critical", 8);
         out->opened_at = time_of(&f[I_OPENED]);
@@ -200,7 +249,7 @@ int gov_op_read(const char *text, struct gov_op *out)
 {
     struct rec_val f[O_COUNT] = {{0}};
     tables_init();
-    if (rec_scan(text, op_pair, f)) {
+    if (rec_scan(text, op_pair, f, false)) {
         out->op = is(&f[O_OP], "scale_out", 9)  ? GOV_SCALE_OUT
                   : is(&f[O_OP], "scale_in", 8) ? GOV_SCALE_IN
                   : is(&f[O_OP], "replace", 7)  ? GOV_REPLACE
@@ -388,7 +437,10 @@ int gov_spec_read(const char *text, struct gov_spec *out)
     struct spec_fields f;
     f.seen = 0; /* the values are read only where seen */
     tables_init();
-    if (rec_scan(text, spec_pair, &f))
+    /* spec_keys[0] and [1]: "name" and "status", which are read, not only
+     * typed: an escape in either is json-c's to decode */
+    if (rec_scan(text, spec_pair, &f, true) &&
+        !((f.seen & 1u) && f.v[0].escaped) && !((f.seen & 2u) && f.v[1].escaped))
         return spec_from_fields(&f, out);
 
     struct json_object *o = jx_parse_record(text);

@@ -193,6 +193,12 @@ static void test_spec_agrees_with_json_c(void **state)
         "{\"name\":\"web\",\"user_data\":\"a\\nb\"}", "{\"name\":\"web\",\"settings\":\"s\"}",
         "{\"name\":\"web\"}\0{", "{\"n\\u0061me\":\"web\"}", "{\"name\":\"web\",\"min\":-}",
         "{'name':'web'}", "{\"name\":\"web\" \"min\":1}", "{\"name\":\"web\",\"max\":\"\"}",
+        /* escapes: typed only in other strings, decoded (json-c) in name and status */
+        "{\"name\":\"web\",\"metric_query\":\"sum(x{g=\\\"web\\\"})\",\"target_value\":5}",
+        "{\"name\":\"w\\u0065b\"}", "{\"name\":\"web\",\"status\":\"d\\u0065leting\"}",
+        "{\"name\":\"web\",\"metric_query\":\"a\\\\b\\/c\\t\"}",
+        "{\"name\":\"web\",\"metric_query\":\"\\ud800\"}",
+        "{\"name\":\"web\",\"metric_query\":\"\\u0000\"}",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         spec_agrees(cases[i]);
@@ -264,7 +270,7 @@ static const char *const keys[] = {
     "status", "settings", "created_at", "state", "severity", "opened_at", "closed_at",
     "op", "at", "expires_at", "id", "", "n\\u0061me", "st", "forced_at", "forced_at",
     "health_replace", "min_healthy", "suspend_scale_out", "suspend_replace", "protect_new",
-    "health_check_path", "status",
+    "health_check_path", "status", "metric_query", "metric_source", "target_value",
 };
 
 /* Values of the scanner's subset, and values just outside it. */
@@ -280,7 +286,8 @@ static const char *const plain_values[] = {
 static const char *const odd_values[] = {
     "\"x\\\"y\"", "\"caf\xc3\xa9\"", "\"\xff\"", "\"tab\there\"", "\"w\\u0065b\"",
     "1234567890123456789", "007", "-0", "1.5", "2e3", "-", "TRUE", "nul", "{}",
-    "{\"a\":[1,\"]\"]}", "[]", "[1,2]",
+    "{\"a\":[1,\"]\"]}", "[]", "[1,2]", "\"a\\\\b\"", "\"\\u0000\"", "\"\\ud800\"",
+    "\"\\u00e9\"", "\"\\u007E\"", "\"\\u001f\"", "\"\\q\"", "\"\\u12\"", "\"x\\/y\\n\"",
 };
 
 static const char *const spaces[] = {"", " ", "\n", "\t ", "\r", "\f"};
