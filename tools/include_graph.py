@@ -49,6 +49,8 @@ MODULES = [
     ("xalloc", "core", ["xalloc"]),
     ("strbuf", "core", ["strbuf"]),  # over xalloc
     ("clock", "core", ["clock"]),
+    ("tz", "core", ["tz"]),  # IANA zones through libc, checked first
+    ("cron", "core", ["cron"]),  # over tz
     ("signals", "core", ["signals"]),
     ("secret", "core", ["secret"]),
     ("path", "core", ["path"]),
@@ -64,6 +66,7 @@ MODULES = [
     ("lease", "store", ["lease"]),
     # model: groups, nodes, alerts and the decisions on them
     ("group", "model", ["group"]),
+    ("build_spec", "model", ["build_spec"]),  # what a node is built from
     ("settings", "model", ["settings"]),  # merges a group's overrides
     ("controls", "model", ["controls"]),
     ("asg", "model", ["asg"]),
@@ -74,12 +77,15 @@ MODULES = [
     ("alert_route", "model", ["alert_route"]),
     ("alert_intake", "model", ["alert_intake"]),  # above incidents and routes
     ("history", "model", ["history"]),  # decisions and outcomes, below asg and governor
-    ("governor", "model", ["governor", "governor_*"]),
+    # the governor and the inputs only it reads: metric samples, schedules
+    ("governor", "model", ["governor", "governor_*", "samples", "schedule"]),
+    ("refresh", "model", ["refresh"]),  # a rolling refresh's record and batches
     # areas: one provider interface each, and the actions' logic above it
     ("compute", "area", ["compute", "compute_*", "nodes", "node_*"]),
     ("dns", "area", ["dns", "dns_*"]),
     ("lb", "area", ["lb", "lb_*"]),
-    ("health_probe", "area", ["health_probe"]),  # over compute and lb
+    ("metric", "area", ["metric", "metric_*"]),  # metric sources; the collector over lb
+    ("health_probe", "area", ["health_probe", "health_wait"]),  # over compute and lb
     ("notify", "area", ["notify", "notify_*"]),
     ("chef", "area", ["chef", "chef_*"]),
     # the action front end: argv, the runner contract, the CLI

@@ -158,275 +158,360 @@ static const char t61[] =
     "1: every new node is protected from scale-in (node_protect unprotect=true "
     "releases one).";
 static const char t62[] =
+    "Target tracking's metric source: none (no target tracking), prometheus (an "
+    "instant query), haproxy (a per-server statistic of the group's backend) "
+    "or newrelic (an NRQL query).";
+static const char t63[] =
+    "What the source reads, one number per node on average: a PromQL or NRQL "
+    "query ($group is replaced by the group's name), or for haproxy one of scur, "
+    "qcur, rate, qtime, ctime, rtime, ttime. Printable ASCII, at most 1000 characters, "
+    "no ';' or backquote.";
+static const char t64[] =
+    "The value the metric is kept at, per node (0: no target tracking), in whole "
+    "units such as a percent or requests per second.";
+static const char t65[] =
+    "Percent either side of target_value within which the metric counts as on "
+    "target and nothing changes (Kubernetes' HPA uses 10).";
+static const char t66[] =
+    "Seconds of samples a metric scale-out looks back over, following the lowest "
+    "recommendation among them (0: the newest only).";
+static const char t67[] =
+    "Seconds of samples a metric scale-in looks back over, following the highest "
+    "recommendation among them, so a short dip sheds nothing.";
+static const char t68[] =
+    "A newest sample older than this many seconds counts as missing, and the "
+    "group holds where it is.";
+static const char t69[] =
     "Per-group provider overrides of the pack config (JSON object), such as {\"openstack\": "
     "{\"region\": \"RegionTwo\"}}.";
-static const char t63[] =
+static const char t70[] =
     "Remove a group's records (the asg_delete workflow's last step). Refuses "
     "while node records remain unless forget_nodes; an absent group is success "
     "with existed=false.";
-static const char t64[] =
+static const char t71[] =
     "Delete the group even though node records remain, forgetting them (their "
     "machines are NOT destroyed).";
-static const char t65[] =
+static const char t72[] =
     "A group's full status: spec, nodes with states, counts, alert state, latest "
     "scaling events and the operation in flight.";
-static const char t66[] =
+static const char t73[] =
     "How many of the latest scaling events to include.";
-static const char t67[] =
+static const char t74[] =
     "Why a group did what it did: the governor's decisions for it (doing nothing "
     "included, each with its reason and code) and the outcomes of its scaling "
     "operations (result, reason, nodes), oldest first, each with its ISO-8601 "
     "UTC time. A group keeps its latest 100 decisions and 100 events.";
-static const char t68[] =
+static const char t75[] =
     "Only entries at or after this time: UTC as \"2026-12-07T17:03:08Z\", or "
     "epoch seconds.";
-static const char t69[] =
+static const char t76[] =
     "Only entries at or before this time: UTC as \"2026-12-07T17:03:08Z\", or "
     "epoch seconds.";
-static const char t70[] =
+static const char t77[] =
     "Only decisions, only events (outcomes), or both for one action: scale_out, "
     "scale_in, replace, or none (decisions to do nothing).";
-static const char t71[] =
+static const char t78[] =
     "At most this many entries, the newest (shown oldest first).";
-static const char t72[] =
+static const char t79[] =
     "Every group with node counts, alert state and whether an operation is in "
     "flight.";
-static const char t73[] =
+static const char t80[] =
     "Set a group's desired size, within its min and max (else invalid_limits). "
     "With force the governor goes straight there once, skipping its cooldowns "
     "and alerts (the old force=true), as long as no scaling operation has started "
     "since and within an hour. The same size again without force changes nothing; "
     "each force is a new request.";
-static const char t74[] =
+static const char t81[] =
     "The desired number of nodes, between the group's min and max.";
-static const char t75[] =
+static const char t82[] =
     "Reach the size at the governor's next tick, skipping cooldowns and alerts "
     "once.";
-static const char t76[] =
+static const char t83[] =
     "Resume governor processes asg_suspend stopped for one group - scale_out, "
     "scale_in, replace, or all. Resuming what already runs changes nothing (changed=false).";
-static const char t77[] =
+static const char t84[] =
     "all, or a comma-separated list of scale_out, scale_in and replace (no spaces), "
     "such as scale_in,replace.";
-static const char t78[] =
+static const char t85[] =
     "Mark a group for deletion (status deleting) and list its nodes - the asg_delete "
     "workflow's first step. The governor then leaves the group alone and nothing "
     "can add a node or a load balancer member to it. Retiring again succeeds "
     "(changed=false); an absent group is success with existed=false and no nodes.";
-static const char t79[] =
+static const char t86[] =
+    "Delete a scheduled action of a group; the governor goes back to the group's "
+    "own bounds (or another schedule in force) at its next tick. Deleting one "
+    "that does not exist succeeds with deleted false.";
+static const char t87[] =
+    "Schedule name, as asg_schedule_list shows it.";
+static const char t88[] =
+    "A group's scheduled actions as of now, each with whether it is active, its "
+    "next start and end (UTC ISO-8601 and epoch seconds), and which one the governor "
+    "applies (in_force).";
+static const char t89[] =
+    "Create or replace a scheduled action of a group (docs/schedules.md). From "
+    "each time the start cron expression fires, in time_zone, until the end expression "
+    "next fires, the governor uses the schedule's min, max and/or desired instead "
+    "of the group's own, without rewriting the group. Several active at once, "
+    "the one started last applies. A local time skipped by a daylight-saving "
+    "change fires when the gap ends; one repeated fires at its first occurrence. "
+    "At most 50 schedules per group. The same schedule again changes nothing.";
+static const char t90[] =
+    "Schedule name: a DNS label (lowercase letters, digits, \"-\"), at most 31 "
+    "characters; an existing one is replaced.";
+static const char t91[] =
+    "When the period starts: a 5-field cron expression (minute hour day-of-month "
+    "month day-of-week; *, lists, ranges, steps, JAN-DEC, SUN-SAT), e.g. \"0 "
+    "8 * * MON-FRI\".";
+static const char t92[] =
+    "When the period ends: a 5-field cron expression, e.g. \"0 18 * * MON-FRI\". "
+    "Without it the schedule stays in force from its first start on.";
+static const char t93[] =
+    "The IANA time zone the cron expressions are read in, e.g. \"Europe/Berlin\".";
+static const char t94[] =
+    "The group's min while the schedule is in force (-1, the default, leaves "
+    "the group's own).";
+static const char t95[] =
+    "The group's max while the schedule is in force (-1, the default, leaves "
+    "the group's own).";
+static const char t96[] =
+    "The group's desired size while the schedule is in force, within the schedule's "
+    "min and max (-1, the default, leaves the group's own).";
+static const char t97[] =
     "Suspend some of the governor's processes for one group - scale_out, scale_in, "
     "replace, or all. While suspended the governor decides nothing for that process "
     "(code \"suspended\"); nodes stay as they are until asg_resume. Suspending "
     "what is already suspended changes nothing (changed=false).";
-static const char t80[] =
+static const char t98[] =
     "Change a group's limits, steps, cooldowns or provider settings; only the "
     "given parameters change, validated as on create.";
-static const char t81[] =
+static const char t99[] =
     "Configure a node with Chef over SSH. Installs the Chef client when it is "
     "missing, then runs chef-solo (run list, cookbook archive URL, JSON attributes) "
     "or chef-client against a Chef server (the node and its client are registered "
     "there first). Returns the exit status and the tail of the output. Set the "
     "runner timeout above `deadline`.";
-static const char t82[] =
+static const char t100[] =
     "The node (its record gives the address; it must be building or active).";
-static const char t83[] =
+static const char t101[] =
     "User to log in as (root, or a user with passwordless sudo and ssh_sudo).";
-static const char t84[] =
+static const char t102[] =
     "SSH port on the node.";
-static const char t85[] =
+static const char t103[] =
     "The SSH private key itself (OpenSSH or PEM text, unencrypted). Or use ssh_private_key_file. "
     "Comes from the pack config in the environment (AUTOSCALE_SECRET_SSH_PRIVATE_KEY); "
     "a value given here travels on the command line instead.";
-static const char t86[] =
+static const char t104[] =
     "Path of the SSH private key on the st2 host (used when ssh_private_key is "
     "empty).";
-static const char t87[] =
+static const char t105[] =
     "accept-new: trust a host key on first use and record it in ssh_known_hosts_file, "
     "refuse a changed one; strict: the key must match ssh_host_fingerprint.";
-static const char t88[] =
+static const char t106[] =
     "Known-hosts file for accept-new (default ~/.local/state/autoscale/known_hosts).";
-static const char t89[] =
+static const char t107[] =
     "strict: the expected host key fingerprint, as `ssh-keygen -lf` prints it "
     "(SHA256:...).";
-static const char t90[] =
+static const char t108[] =
     "Run the install, the key files and Chef under `sudo -n` (for a non-root "
     "ssh_user).";
-static const char t91[] =
+static const char t109[] =
     "solo: chef-solo with a run list and a cookbook archive; client: chef-client "
     "against chef_server_url.";
-static const char t92[] =
+static const char t110[] =
     "Shell command that installs the Chef client; run only when the chef-solo/chef-client "
     "command is not found.";
-static const char t93[] =
+static const char t111[] =
     "chef-solo program name or absolute path (cinc-solo for Cinc).";
-static const char t94[] =
+static const char t112[] =
     "chef-client program name or absolute path (cinc-client for Cinc).";
-static const char t95[] =
+static const char t113[] =
     "CHEF_LICENSE for the run, such as accept-silent (Chef Infra 15 and later; "
     "Cinc needs none).";
-static const char t96[] =
+static const char t114[] =
     "solo: http(s) URL of a cookbook archive (.tar.gz), passed as --recipe-url.";
-static const char t97[] =
+static const char t115[] =
     "Run list such as recipe[web],role[base]; default the group's run_list.";
-static const char t98[] =
+static const char t116[] =
     "JSON object of node attributes (at most 64 KiB), such as {\"nginx\": {\"port\": "
     "80}}; the group's settings.chef.attributes are merged on top.";
-static const char t99[] =
+static const char t117[] =
     "Chef environment of the node.";
-static const char t100[] =
+static const char t118[] =
     "client: directory on the node for client.rb and client.pem.";
-static const char t101[] =
+static const char t119[] =
     "Seconds for the whole bootstrap (connect, install, run); the run on the "
     "node is killed when it passes.";
-static const char t102[] =
+static const char t120[] =
     "Chef Infra Server URL with the organization, such as https://chef.example.com/organizations/acme.";
-static const char t103[] =
+static const char t121[] =
     "Name of the API client the pack signs requests as (needs rights to create "
     "and delete nodes and clients).";
-static const char t104[] =
+static const char t122[] =
     "That client's RSA private key (PEM text). Or use chef_client_key_file. Comes "
     "from the pack config in the environment (AUTOSCALE_SECRET_CHEF_CLIENT_KEY); "
     "a value given here travels on the command line instead.";
-static const char t105[] =
+static const char t123[] =
     "Path of that client's private key on the st2 host.";
-static const char t106[] =
+static const char t124[] =
     "CA bundle (PEM) to verify the Chef server's TLS certificate; default the "
     "system's.";
-static const char t107[] =
+static const char t125[] =
     "Forget a node leaving for good (scale-in) - delete its node and client on "
     "the Chef server (already gone counts as done; with no server configured "
     "it does nothing there and says so) and its host key from the known-hosts "
     "file, so a machine reusing the address can be trusted on first use.";
-static const char t108[] =
+static const char t126[] =
     "The node (also the Chef node and client name).";
-static const char t109[] =
+static const char t127[] =
     "Chef Infra Server URL with the organization; empty: no Chef server, nothing "
     "to delete there.";
-static const char t110[] =
+static const char t128[] =
     "Name of the API client the pack signs requests as.";
-static const char t111[] =
+static const char t129[] =
     "SSH port of the node (the known-hosts entry is per address and port).";
-static const char t112[] =
+static const char t130[] =
     "Known-hosts file to remove the node's entry from (default ~/.local/state/autoscale/known_hosts).";
-static const char t113[] =
+static const char t131[] =
     "Publish a node in DNS - its own A record and its address in the group's "
     "round-robin record. Registering again changes nothing (changed=false); if "
     "the group record cannot be written, both records are put back as they were. "
     "A group whose dns_provider is none succeeds doing nothing (skipped=true).";
-static const char t114[] =
+static const char t132[] =
     "Node name (a DNS label); its datastore record must hold an IPv4 address.";
-static const char t115[] =
+static const char t133[] =
     "PowerDNS: the HTTP API of the server, up to the server id.";
-static const char t116[] =
+static const char t134[] =
     "PowerDNS: the server's api-key. Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_POWERDNS_API_KEY); a value given here travels on the command "
     "line instead.";
-static const char t117[] =
+static const char t135[] =
     "DigitalOcean: API token with read and write scope. Comes from the pack config "
     "in the environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given "
     "here travels on the command line instead.";
-static const char t118[] =
+static const char t136[] =
     "TTL in seconds of the records written (1 to 604800; DigitalOcean takes 30 "
     "or more).";
-static const char t119[] =
+static const char t137[] =
     "Name of a node's record; placeholders {node} {group} {zone}.";
-static const char t120[] =
+static const char t138[] =
     "Withdraw a node from DNS - its address out of the group's round-robin record "
     "(the record deleted when none is left), then its own A record deleted. Already "
     "absent succeeds (changed=false), and the node's datastore record need not "
     "exist any more. A group whose dns_provider is none succeeds doing nothing "
     "(skipped=true).";
-static const char t121[] =
+static const char t139[] =
     "Node name (a DNS label); its datastore record may already be gone.";
-static const char t122[] =
+static const char t140[] =
     "TTL in seconds of the group record when it is rewritten (1 to 604800; DigitalOcean "
     "takes 30 or more).";
-static const char t123[] =
+static const char t141[] =
     "Evaluate every group (or one) and print each scaling decision with its reason. "
     "A dry run unless act=true: then a decision to act takes the group's lease "
     "so the next tick does not repeat it, and whoever asked must dispatch it "
     "(the governor sensor every 30 s, asg_create for a new group). A lease taken "
     "by mistake is released with lease_release.";
-static const char t124[] =
+static const char t142[] =
     "Only this group (default every group).";
-static const char t125[] =
+static const char t143[] =
     "Take the group's lease for each decision to act. Only for callers that then "
     "run the scale_out/scale_in workflow the decision names; without it nothing "
     "changes.";
-static const char t126[] =
+static const char t144[] =
     "Seconds a dispatched operation may run before its lease expires and the "
     "governor may decide for the group again.";
-static const char t127[] =
+static const char t145[] =
     "Probe every active node of a group - its provider's state, its load balancer's "
     "check, and an HTTP GET of the group's health_check_path - and store each "
     "node's health (grace, healthy, unhealthy), which the governor reads to replace "
     "unhealthy nodes.";
-static const char t128[] =
+static const char t146[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one that is being deleted (rules/health_check_timer.yaml).";
-static const char t129[] =
+static const char t147[] =
     "Judge and report each node's health, write nothing.";
-static const char t130[] =
+static const char t148[] =
     "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
-static const char t131[] =
+static const char t149[] =
     "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
-static const char t132[] =
+static const char t150[] =
     "Server port for a node whose record has none.";
-static const char t133[] =
+static const char t151[] =
     "Id of the DigitalOcean load balancer.";
-static const char t134[] =
+static const char t152[] =
     "Put an active node into its group's load balancer and make it take traffic "
     "(HAProxy dynamic server with health checks, or a droplet of a DigitalOcean "
     "load balancer). A retry changes nothing; a failure after the server was "
     "added removes it again.";
-static const char t135[] =
+static const char t153[] =
     "Node name (its record must be active and have an address). It is the HAProxy "
     "server name.";
-static const char t136[] =
+static const char t154[] =
     "DigitalOcean API token (read and write). Comes from the pack config in the "
     "environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given here travels "
     "on the command line instead.";
-static const char t137[] =
+static const char t155[] =
     "DigitalOcean API base URL.";
-static const char t138[] =
+static const char t156[] =
     "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
-static const char t139[] =
+static const char t157[] =
     "Take a node out of its group's load balancer gently - drain it (no new requests), "
     "wait until its sessions end or drain_timeout passes (then cut them, and "
     "say so), then remove it. A node already out is success with changed=false.";
-static const char t140[] =
+static const char t158[] =
     "Node name (any state).";
-static const char t141[] =
+static const char t159[] =
     "Seconds to wait for the node's sessions to end before cutting them (0 to "
     "3600).";
-static const char t142[] =
+static const char t160[] =
     "on: health-check servers (unused by removal; shared setting).";
-static const char t143[] =
+static const char t161[] =
     "Bring a group's load balancer in line with its node records - every active "
     "node present and enabled, every other member drained and removed. Run it "
     "after an HAProxy reload or restart (which forgets dynamic servers).";
-static const char t144[] =
+static const char t162[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one whose lease is held or that is being "
     "deleted (rules/lb_sync_timer.yaml).";
-static const char t145[] =
+static const char t163[] =
     "Only report what would change.";
-static const char t146[] =
+static const char t164[] =
     "Seconds to wait for removed members' sessions to end before cutting them "
     "(0 to 3600).";
-static const char t147[] =
+static const char t165[] =
     "Release a group's governor lease by hand, so the governor may decide for "
     "the group again at once instead of after lease_ttl (use it when a lease "
     "was taken but no scaling workflow is running, e.g. after a governor_tick "
     "run by hand with act). With lease_id, only that lease is released (another "
     "lease is refused, lease_mismatch, and kept). No lease held is success with "
     "released false.";
-static const char t148[] =
+static const char t166[] =
     "Release only if the group's lease has this id (as asg_get shows it under "
     "lease.id).";
-static const char t149[] =
+static const char t167[] =
+    "Read each group's metric (its metric_source and metric_query: Prometheus, "
+    "HAProxy's own statistics or New Relic NRQL) and append it, with the group's "
+    "node count, to the group's bounded samples record, which the governor's "
+    "target tracking reads. A failed reading is stored as a failed sample, so "
+    "the governor holds.";
+static const char t168[] =
+    "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
+    "Default every group with a metric_source and a target_value, leaving alone "
+    "one that is being deleted (rules/metric_collect_timer.yaml).";
+static const char t169[] =
+    "Read and report each group's metric, write nothing.";
+static const char t170[] =
+    "Prometheus: the server's base URL (GET <url>/api/v1/query).";
+static const char t171[] =
+    "New Relic: the NerdGraph URL.";
+static const char t172[] =
+    "New Relic: the account id NRQL queries run in (0: none set).";
+static const char t173[] =
+    "New Relic: a user API key, sent as the API-Key header. Comes from the pack "
+    "config in the environment (AUTOSCALE_SECRET_NEWRELIC_API_KEY); a value given "
+    "here travels on the command line instead.";
+static const char t174[] =
     "A group's node records, each with the provider's current state of its machine.";
-static const char t150[] =
+static const char t175[] =
     "Choose the nodes a scale-in (or a replacement) removes and mark them draining "
     "- only active nodes, never so many that the group's active nodes fall below "
     "its min (count is capped; none is success), never a node protected from "
@@ -435,111 +520,178 @@ static const char t150[] =
     "(the replace workflow's) takes the active nodes judged unhealthy, and none "
     "while the group has fewer healthy active nodes than its min_healthy. With "
     "lease_id a repeat call returns the nodes already marked for that lease first.";
-static const char t151[] =
+static const char t176[] =
     "Nodes to remove (1 to 1000); fewer are chosen when the group's min would "
     "be crossed.";
-static const char t152[] =
+static const char t177[] =
     "Which nodes go first: newest (latest created), oldest, or least_loaded (fewest "
     "current load balancer sessions; newest when the load balancer cannot say); "
     "unhealthy: only nodes the health check judged unhealthy, longest first, "
     "protected or not (replacement, not scale-in).";
-static const char t153[] =
+static const char t178[] =
     "The governor's lease of this scale-in (from its trigger payload); the nodes "
     "marked draining remember it, so a repeat call returns them instead of choosing "
     "more.";
-static const char t154[] =
+static const char t179[] =
     "Protect one node of a group from scale-in (node_pick never chooses it; the "
     "governor never plans a scale-in past it), such as a node someone is debugging; "
     "with unprotect, take the protection away. Replacement of an unhealthy node "
     "is not scale-in (asg_suspend replace stops that). Idempotent.";
-static const char t155[] =
+static const char t180[] =
     "The node's name, as asg_get lists it.";
-static const char t156[] =
+static const char t181[] =
     "Remove the protection instead (a boolean that defaults to false, since st2 "
     "passes no false boolean to an action).";
-static const char t157[] =
+static const char t182[] =
     "Why, shown in asg_get (one line, at most 200 characters).";
-static const char t158[] =
+static const char t183[] =
     "Post a scaling event to Slack (incoming webhook: text plus blocks with the "
     "group, event, node counts, change, reason) or to a generic JSON webhook. "
     "Retries on 429 (honouring Retry-After) and 5xx. An undelivered notification "
     "still succeeds, with delivered=false and the error in the result, so a workflow "
     "step never fails because of it (unless fail_on_error). See docs/notify.md.";
-static const char t159[] =
+static const char t184[] =
     "Group the event is about; its node counts and notify_channel are added when "
     "it exists.";
-static const char t160[] =
+static const char t185[] =
     "What happened, such as scale_out_started, node_up, node_failed, scale_in_done, "
     "alert_opened.";
-static const char t161[] =
+static const char t186[] =
     "Free text (UTF-8, at most 2000 characters).";
-static const char t162[] =
+static const char t187[] =
     "Why, such as the alert or the governor's reason (at most 500 characters).";
-static const char t163[] =
+static const char t188[] =
     "Nodes the event concerns (added for scale_out_*, removed for scale_in_*, "
     "every node record of a group being deleted, which a person's add_node runs "
     "can take past max).";
-static const char t164[] =
+static const char t189[] =
     "Node the event is about, such as web-7.";
-static const char t165[] =
+static const char t190[] =
     "Channel, such as #ops; default the group's notify_channel. Only legacy Slack "
     "webhooks honour it.";
-static const char t166[] =
+static const char t191[] =
     "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
-static const char t167[] =
+static const char t192[] =
     "Slack incoming-webhook URL (a credential). Comes from the pack config in "
     "the environment (AUTOSCALE_SECRET_SLACK_WEBHOOK_URL); a value given here "
     "travels on the command line instead.";
-static const char t168[] =
+static const char t193[] =
     "Generic webhook URL (a credential). Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_WEBHOOK_URL); a value given here travels on the command "
     "line instead.";
-static const char t169[] =
+static const char t194[] =
     "Extra headers for the generic webhook, a JSON object such as {\"Authorization\": "
     "\"Bearer ...\"}. Comes from the pack config in the environment (AUTOSCALE_SECRET_WEBHOOK_HEADERS); "
     "a value given here travels on the command line instead.";
-static const char t170[] =
+static const char t195[] =
     "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
-static const char t171[] =
+static const char t196[] =
     "Exit 1 when the notification could not be delivered (by default it exits "
     "0 with delivered=false).";
-static const char t172[] =
+static const char t197[] =
     "Compare a group's node records with the machines its provider lists: orphans "
     "(machines without a record), ghosts (records without a machine), nodes stuck "
     "building. Reports them; with fix, resolves them.";
-static const char t173[] =
+static const char t198[] =
     "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
-static const char t174[] =
+static const char t199[] =
     "Destroy orphans (or adopt them), drop ghosts and stuck records.";
-static const char t175[] =
+static const char t200[] =
     "With fix: record orphan machines as nodes instead of destroying them.";
-static const char t176[] =
+static const char t201[] =
     "Seconds after which a node still building is stuck.";
-static const char t177[] =
+static const char t202[] =
+    "The end of a batch of a rolling refresh: record the new nodes that came "
+    "up and were healthy and the old nodes taken down, decide what follows (continue; "
+    "on a failed batch rollback or stop, as the refresh's on_failure says), write "
+    "the batch's scaling event and release the group's lease. A retry with the "
+    "same lease_id answers the same.";
+static const char t203[] =
+    "The refresh's id, from refresh_start.";
+static const char t204[] =
+    "The batch's lease id, from refresh_step.";
+static const char t205[] =
+    "Comma-separated names of the new nodes that came up.";
+static const char t206[] =
+    "Comma-separated names of the new nodes refresh_wait found healthy.";
+static const char t207[] =
+    "Comma-separated names of the old nodes taken down.";
+static const char t208[] =
+    "Start a rolling refresh of a group (the asg_refresh workflow's first step): "
+    "set its image, flavor or run list first when given, then record which nodes "
+    "were built from another spec and how many to replace per batch. Resumes "
+    "a paused refresh; cancel=true cancels the one in progress. A running refresh "
+    "refuses another start (refresh_running). Replaces nothing itself: refresh_step "
+    "plans each batch.";
+static const char t209[] =
+    "Image name or id new nodes are built from; the group's spec is updated first. "
+    "Default unchanged.";
+static const char t210[] =
+    "Flavor (instance size) of new nodes; the group's spec is updated first. "
+    "Default unchanged.";
+static const char t211[] =
+    "Chef run list of new nodes, such as recipe[web],role[base]; the group's "
+    "spec is updated first. Default unchanged.";
+static const char t212[] =
+    "Percentage of the group's capacity kept in service during the refresh (0 "
+    "to 100); sets the batch size when batch is 0. New nodes come up before old "
+    "ones go, so 100 replaces one at a time.";
+static const char t213[] =
+    "Nodes replaced per batch (1 to 1000); 0 computes it as max(1, capacity - "
+    "ceil(capacity x min_healthy_percentage / 100)).";
+static const char t214[] =
+    "Comma-separated percentages of the nodes replaced (ascending, 1 to 100, "
+    "such as 25,50) at which the refresh pauses until refresh_start is run again. "
+    "Default none.";
+static const char t215[] =
+    "When new nodes fail to come up healthy: rollback (restore the previous image, "
+    "flavor and run list and replace the new nodes back) or stop (leave the group "
+    "as it is, refresh failed).";
+static const char t216[] =
+    "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
+static const char t217[] =
+    "Cancel the refresh in progress instead (nothing is replaced after the batch "
+    "in flight).";
+static const char t218[] =
+    "The next step of a group's rolling refresh (the asg_refresh workflow's loop): "
+    "batch (it took the group's lease; bring up add new nodes, then take down "
+    "remove), wait (another operation holds the lease: try again later), paused "
+    "(a checkpoint), done or failed. Refuses a refresh_id that is not the group's "
+    "current refresh (refresh_mismatch).";
+static const char t219[] =
+    "Wait until the given new nodes of a refresh batch are healthy - their machine "
+    "active, UP on the group's load balancer, and answering the group's health_check_path "
+    "- or until health_timeout; backs off between looks and writes nothing. Exit "
+    "0 either way: the workflow decides.";
+static const char t220[] =
+    "Comma-separated names of the nodes to wait for.";
+static const char t221[] =
+    "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
+static const char t222[] =
     "Destroy a node's machine, wait until it is gone, and delete its record. "
     "A machine already gone is success.";
-static const char t178[] =
+static const char t223[] =
     "The node to remove.";
-static const char t179[] =
+static const char t224[] =
     "Seconds to wait for the machine to be gone.";
-static const char t180[] =
+static const char t225[] =
     "Record the end of a scaling operation (time, count, result, reason, the "
     "nodes touched) in the group's history and release the governor's lease. "
     "Run last by the scale_out, scale_in and replace workflows; a retry rewrites "
     "the same event. A group keeps its latest 100 events (and always the latest "
     "of each operation).";
-static const char t181[] =
+static const char t226[] =
     "The lease id from the governor's trigger payload.";
-static const char t182[] =
+static const char t227[] =
     "Nodes the operation was asked to add or remove.";
-static const char t183[] =
+static const char t228[] =
     "Nodes added or removed.";
-static const char t184[] =
+static const char t229[] =
     "Nodes that could not be added or removed.";
-static const char t185[] =
+static const char t230[] =
     "Why the operation was done, such as the governor's reason (UTF-8, at most "
     "500 characters).";
-static const char t186[] =
+static const char t231[] =
     "The nodes the operation added or removed: node names separated by commas, "
     "such as \"web-3,web-4\" (\"\" for none).";
 
@@ -606,34 +758,55 @@ const struct as_help_text as_help_texts[] = {
     {"asg_define", "suspend_scale_in", t59},
     {"asg_define", "suspend_replace", t60},
     {"asg_define", "protect_new", t61},
-    {"asg_define", "settings", t62},
+    {"asg_define", "metric_source", t62},
+    {"asg_define", "metric_query", t63},
+    {"asg_define", "target_value", t64},
+    {"asg_define", "target_tolerance", t65},
+    {"asg_define", "scale_out_window", t66},
+    {"asg_define", "scale_in_window", t67},
+    {"asg_define", "metric_max_age", t68},
+    {"asg_define", "settings", t69},
     {"asg_define", "group_endpoints_allowed", t24},
-    {"asg_forget", NULL, t63},
+    {"asg_forget", NULL, t70},
     {"asg_forget", "name", t30},
-    {"asg_forget", "forget_nodes", t64},
-    {"asg_get", NULL, t65},
+    {"asg_forget", "forget_nodes", t71},
+    {"asg_get", NULL, t72},
     {"asg_get", "name", t30},
-    {"asg_get", "events", t66},
-    {"asg_history", NULL, t67},
+    {"asg_get", "events", t73},
+    {"asg_history", NULL, t74},
     {"asg_history", "name", t30},
-    {"asg_history", "since", t68},
-    {"asg_history", "until", t69},
-    {"asg_history", "kind", t70},
-    {"asg_history", "limit", t71},
-    {"asg_list", NULL, t72},
-    {"asg_resize", NULL, t73},
+    {"asg_history", "since", t75},
+    {"asg_history", "until", t76},
+    {"asg_history", "kind", t77},
+    {"asg_history", "limit", t78},
+    {"asg_list", NULL, t79},
+    {"asg_resize", NULL, t80},
     {"asg_resize", "name", t30},
-    {"asg_resize", "size", t74},
-    {"asg_resize", "force", t75},
-    {"asg_resume", NULL, t76},
+    {"asg_resize", "size", t81},
+    {"asg_resize", "force", t82},
+    {"asg_resume", NULL, t83},
     {"asg_resume", "name", t30},
-    {"asg_resume", "processes", t77},
-    {"asg_retire", NULL, t78},
+    {"asg_resume", "processes", t84},
+    {"asg_retire", NULL, t85},
     {"asg_retire", "name", t30},
-    {"asg_suspend", NULL, t79},
+    {"asg_schedule_delete", NULL, t86},
+    {"asg_schedule_delete", "name", t30},
+    {"asg_schedule_delete", "schedule", t87},
+    {"asg_schedule_list", NULL, t88},
+    {"asg_schedule_list", "name", t30},
+    {"asg_schedule_set", NULL, t89},
+    {"asg_schedule_set", "name", t30},
+    {"asg_schedule_set", "schedule", t90},
+    {"asg_schedule_set", "start", t91},
+    {"asg_schedule_set", "end", t92},
+    {"asg_schedule_set", "time_zone", t93},
+    {"asg_schedule_set", "min", t94},
+    {"asg_schedule_set", "max", t95},
+    {"asg_schedule_set", "desired", t96},
+    {"asg_suspend", NULL, t97},
     {"asg_suspend", "name", t30},
-    {"asg_suspend", "processes", t77},
-    {"asg_update", NULL, t80},
+    {"asg_suspend", "processes", t84},
+    {"asg_update", NULL, t98},
     {"asg_update", "name", t30},
     {"asg_update", "min", t31},
     {"asg_update", "max", t32},
@@ -666,75 +839,82 @@ const struct as_help_text as_help_texts[] = {
     {"asg_update", "suspend_scale_in", t59},
     {"asg_update", "suspend_replace", t60},
     {"asg_update", "protect_new", t61},
-    {"asg_update", "settings", t62},
+    {"asg_update", "metric_source", t62},
+    {"asg_update", "metric_query", t63},
+    {"asg_update", "target_value", t64},
+    {"asg_update", "target_tolerance", t65},
+    {"asg_update", "scale_out_window", t66},
+    {"asg_update", "scale_in_window", t67},
+    {"asg_update", "metric_max_age", t68},
+    {"asg_update", "settings", t69},
     {"asg_update", "group_endpoints_allowed", t24},
-    {"chef_bootstrap", NULL, t81},
+    {"chef_bootstrap", NULL, t99},
     {"chef_bootstrap", "name", t1},
-    {"chef_bootstrap", "node", t82},
-    {"chef_bootstrap", "ssh_user", t83},
-    {"chef_bootstrap", "ssh_port", t84},
-    {"chef_bootstrap", "ssh_private_key", t85},
-    {"chef_bootstrap", "ssh_private_key_file", t86},
-    {"chef_bootstrap", "ssh_host_key_policy", t87},
-    {"chef_bootstrap", "ssh_known_hosts_file", t88},
-    {"chef_bootstrap", "ssh_host_fingerprint", t89},
-    {"chef_bootstrap", "ssh_sudo", t90},
-    {"chef_bootstrap", "chef_mode", t91},
-    {"chef_bootstrap", "chef_install_command", t92},
-    {"chef_bootstrap", "chef_solo_command", t93},
-    {"chef_bootstrap", "chef_client_command", t94},
-    {"chef_bootstrap", "chef_license", t95},
-    {"chef_bootstrap", "cookbooks_url", t96},
-    {"chef_bootstrap", "run_list", t97},
-    {"chef_bootstrap", "attributes", t98},
-    {"chef_bootstrap", "chef_environment", t99},
-    {"chef_bootstrap", "chef_config_dir", t100},
-    {"chef_bootstrap", "deadline", t101},
-    {"chef_bootstrap", "chef_server_url", t102},
-    {"chef_bootstrap", "chef_client_name", t103},
-    {"chef_bootstrap", "chef_client_key", t104},
-    {"chef_bootstrap", "chef_client_key_file", t105},
-    {"chef_bootstrap", "chef_ca_bundle", t106},
+    {"chef_bootstrap", "node", t100},
+    {"chef_bootstrap", "ssh_user", t101},
+    {"chef_bootstrap", "ssh_port", t102},
+    {"chef_bootstrap", "ssh_private_key", t103},
+    {"chef_bootstrap", "ssh_private_key_file", t104},
+    {"chef_bootstrap", "ssh_host_key_policy", t105},
+    {"chef_bootstrap", "ssh_known_hosts_file", t106},
+    {"chef_bootstrap", "ssh_host_fingerprint", t107},
+    {"chef_bootstrap", "ssh_sudo", t108},
+    {"chef_bootstrap", "chef_mode", t109},
+    {"chef_bootstrap", "chef_install_command", t110},
+    {"chef_bootstrap", "chef_solo_command", t111},
+    {"chef_bootstrap", "chef_client_command", t112},
+    {"chef_bootstrap", "chef_license", t113},
+    {"chef_bootstrap", "cookbooks_url", t114},
+    {"chef_bootstrap", "run_list", t115},
+    {"chef_bootstrap", "attributes", t116},
+    {"chef_bootstrap", "chef_environment", t117},
+    {"chef_bootstrap", "chef_config_dir", t118},
+    {"chef_bootstrap", "deadline", t119},
+    {"chef_bootstrap", "chef_server_url", t120},
+    {"chef_bootstrap", "chef_client_name", t121},
+    {"chef_bootstrap", "chef_client_key", t122},
+    {"chef_bootstrap", "chef_client_key_file", t123},
+    {"chef_bootstrap", "chef_ca_bundle", t124},
     {"chef_bootstrap", "group_endpoints_allowed", t24},
-    {"chef_cleanup", NULL, t107},
+    {"chef_cleanup", NULL, t125},
     {"chef_cleanup", "name", t1},
-    {"chef_cleanup", "node", t108},
-    {"chef_cleanup", "chef_server_url", t109},
-    {"chef_cleanup", "chef_client_name", t110},
-    {"chef_cleanup", "chef_client_key", t104},
-    {"chef_cleanup", "chef_client_key_file", t105},
-    {"chef_cleanup", "chef_ca_bundle", t106},
-    {"chef_cleanup", "ssh_port", t111},
-    {"chef_cleanup", "ssh_known_hosts_file", t112},
-    {"dns_register", NULL, t113},
+    {"chef_cleanup", "node", t126},
+    {"chef_cleanup", "chef_server_url", t127},
+    {"chef_cleanup", "chef_client_name", t128},
+    {"chef_cleanup", "chef_client_key", t122},
+    {"chef_cleanup", "chef_client_key_file", t123},
+    {"chef_cleanup", "chef_ca_bundle", t124},
+    {"chef_cleanup", "ssh_port", t129},
+    {"chef_cleanup", "ssh_known_hosts_file", t130},
+    {"dns_register", NULL, t131},
     {"dns_register", "name", t30},
-    {"dns_register", "node", t114},
-    {"dns_register", "powerdns_api_url", t115},
-    {"dns_register", "powerdns_api_key", t116},
-    {"dns_register", "digitalocean_token", t117},
+    {"dns_register", "node", t132},
+    {"dns_register", "powerdns_api_url", t133},
+    {"dns_register", "powerdns_api_key", t134},
+    {"dns_register", "digitalocean_token", t135},
     {"dns_register", "digitalocean_api_url", t20},
     {"dns_register", "ca_bundle", t22},
-    {"dns_register", "dns_ttl", t118},
-    {"dns_register", "dns_record_template", t119},
+    {"dns_register", "dns_ttl", t136},
+    {"dns_register", "dns_record_template", t137},
     {"dns_register", "group_endpoints_allowed", t24},
-    {"dns_unregister", NULL, t120},
+    {"dns_unregister", NULL, t138},
     {"dns_unregister", "name", t30},
-    {"dns_unregister", "node", t121},
-    {"dns_unregister", "powerdns_api_url", t115},
-    {"dns_unregister", "powerdns_api_key", t116},
-    {"dns_unregister", "digitalocean_token", t117},
+    {"dns_unregister", "node", t139},
+    {"dns_unregister", "powerdns_api_url", t133},
+    {"dns_unregister", "powerdns_api_key", t134},
+    {"dns_unregister", "digitalocean_token", t135},
     {"dns_unregister", "digitalocean_api_url", t20},
     {"dns_unregister", "ca_bundle", t22},
-    {"dns_unregister", "dns_ttl", t122},
-    {"dns_unregister", "dns_record_template", t119},
+    {"dns_unregister", "dns_ttl", t140},
+    {"dns_unregister", "dns_record_template", t137},
     {"dns_unregister", "group_endpoints_allowed", t24},
-    {"governor_tick", NULL, t123},
-    {"governor_tick", "name", t124},
-    {"governor_tick", "act", t125},
-    {"governor_tick", "lease_ttl", t126},
-    {"health_check", NULL, t127},
-    {"health_check", "name", t128},
-    {"health_check", "dry_run", t129},
+    {"governor_tick", NULL, t141},
+    {"governor_tick", "name", t142},
+    {"governor_tick", "act", t143},
+    {"governor_tick", "lease_ttl", t144},
+    {"health_check", NULL, t145},
+    {"health_check", "name", t146},
+    {"health_check", "dry_run", t147},
     {"health_check", "local_command", t4},
     {"health_check", "local_dir", t5},
     {"health_check", "local_port", t6},
@@ -755,50 +935,62 @@ const struct as_help_text as_help_texts[] = {
     {"health_check", "digitalocean_address_type", t21},
     {"health_check", "ca_bundle", t22},
     {"health_check", "poll_interval_ms", t23},
-    {"health_check", "haproxy_socket", t130},
-    {"health_check", "haproxy_check", t131},
-    {"health_check", "lb_server_port", t132},
-    {"health_check", "digitalocean_lb_id", t133},
+    {"health_check", "haproxy_socket", t148},
+    {"health_check", "haproxy_check", t149},
+    {"health_check", "lb_server_port", t150},
+    {"health_check", "digitalocean_lb_id", t151},
     {"health_check", "group_endpoints_allowed", t24},
-    {"lb_add", NULL, t134},
+    {"lb_add", NULL, t152},
     {"lb_add", "name", t30},
-    {"lb_add", "node", t135},
-    {"lb_add", "haproxy_socket", t130},
-    {"lb_add", "haproxy_check", t131},
-    {"lb_add", "lb_server_port", t132},
-    {"lb_add", "digitalocean_token", t136},
-    {"lb_add", "digitalocean_api_url", t137},
-    {"lb_add", "digitalocean_lb_id", t133},
-    {"lb_add", "ca_bundle", t138},
+    {"lb_add", "node", t153},
+    {"lb_add", "haproxy_socket", t148},
+    {"lb_add", "haproxy_check", t149},
+    {"lb_add", "lb_server_port", t150},
+    {"lb_add", "digitalocean_token", t154},
+    {"lb_add", "digitalocean_api_url", t155},
+    {"lb_add", "digitalocean_lb_id", t151},
+    {"lb_add", "ca_bundle", t156},
     {"lb_add", "group_endpoints_allowed", t24},
-    {"lb_remove", NULL, t139},
+    {"lb_remove", NULL, t157},
     {"lb_remove", "name", t30},
-    {"lb_remove", "node", t140},
-    {"lb_remove", "drain_timeout", t141},
-    {"lb_remove", "haproxy_socket", t130},
-    {"lb_remove", "haproxy_check", t142},
-    {"lb_remove", "lb_server_port", t132},
-    {"lb_remove", "digitalocean_token", t136},
-    {"lb_remove", "digitalocean_api_url", t137},
-    {"lb_remove", "digitalocean_lb_id", t133},
-    {"lb_remove", "ca_bundle", t138},
+    {"lb_remove", "node", t158},
+    {"lb_remove", "drain_timeout", t159},
+    {"lb_remove", "haproxy_socket", t148},
+    {"lb_remove", "haproxy_check", t160},
+    {"lb_remove", "lb_server_port", t150},
+    {"lb_remove", "digitalocean_token", t154},
+    {"lb_remove", "digitalocean_api_url", t155},
+    {"lb_remove", "digitalocean_lb_id", t151},
+    {"lb_remove", "ca_bundle", t156},
     {"lb_remove", "group_endpoints_allowed", t24},
-    {"lb_sync", NULL, t143},
-    {"lb_sync", "name", t144},
-    {"lb_sync", "dry_run", t145},
-    {"lb_sync", "drain_timeout", t146},
-    {"lb_sync", "haproxy_socket", t130},
-    {"lb_sync", "haproxy_check", t131},
-    {"lb_sync", "lb_server_port", t132},
-    {"lb_sync", "digitalocean_token", t136},
-    {"lb_sync", "digitalocean_api_url", t137},
-    {"lb_sync", "digitalocean_lb_id", t133},
-    {"lb_sync", "ca_bundle", t138},
+    {"lb_sync", NULL, t161},
+    {"lb_sync", "name", t162},
+    {"lb_sync", "dry_run", t163},
+    {"lb_sync", "drain_timeout", t164},
+    {"lb_sync", "haproxy_socket", t148},
+    {"lb_sync", "haproxy_check", t149},
+    {"lb_sync", "lb_server_port", t150},
+    {"lb_sync", "digitalocean_token", t154},
+    {"lb_sync", "digitalocean_api_url", t155},
+    {"lb_sync", "digitalocean_lb_id", t151},
+    {"lb_sync", "ca_bundle", t156},
     {"lb_sync", "group_endpoints_allowed", t24},
-    {"lease_release", NULL, t147},
+    {"lease_release", NULL, t165},
     {"lease_release", "name", t30},
-    {"lease_release", "lease_id", t148},
-    {"node_list", NULL, t149},
+    {"lease_release", "lease_id", t166},
+    {"metric_collect", NULL, t167},
+    {"metric_collect", "name", t168},
+    {"metric_collect", "dry_run", t169},
+    {"metric_collect", "prometheus_url", t170},
+    {"metric_collect", "newrelic_api_url", t171},
+    {"metric_collect", "newrelic_account_id", t172},
+    {"metric_collect", "newrelic_api_key", t173},
+    {"metric_collect", "haproxy_socket", t148},
+    {"metric_collect", "haproxy_check", t149},
+    {"metric_collect", "lb_server_port", t150},
+    {"metric_collect", "ca_bundle", t22},
+    {"metric_collect", "group_endpoints_allowed", t24},
+    {"node_list", NULL, t174},
     {"node_list", "name", t1},
     {"node_list", "local_command", t4},
     {"node_list", "local_dir", t5},
@@ -821,43 +1013,43 @@ const struct as_help_text as_help_texts[] = {
     {"node_list", "ca_bundle", t22},
     {"node_list", "poll_interval_ms", t23},
     {"node_list", "group_endpoints_allowed", t24},
-    {"node_pick", NULL, t150},
+    {"node_pick", NULL, t175},
     {"node_pick", "name", t30},
-    {"node_pick", "count", t151},
-    {"node_pick", "strategy", t152},
-    {"node_pick", "lease_id", t153},
-    {"node_pick", "haproxy_socket", t130},
-    {"node_pick", "haproxy_check", t142},
-    {"node_pick", "lb_server_port", t132},
-    {"node_pick", "digitalocean_token", t136},
-    {"node_pick", "digitalocean_api_url", t137},
-    {"node_pick", "digitalocean_lb_id", t133},
-    {"node_pick", "ca_bundle", t138},
+    {"node_pick", "count", t176},
+    {"node_pick", "strategy", t177},
+    {"node_pick", "lease_id", t178},
+    {"node_pick", "haproxy_socket", t148},
+    {"node_pick", "haproxy_check", t160},
+    {"node_pick", "lb_server_port", t150},
+    {"node_pick", "digitalocean_token", t154},
+    {"node_pick", "digitalocean_api_url", t155},
+    {"node_pick", "digitalocean_lb_id", t151},
+    {"node_pick", "ca_bundle", t156},
     {"node_pick", "group_endpoints_allowed", t24},
-    {"node_protect", NULL, t154},
+    {"node_protect", NULL, t179},
     {"node_protect", "name", t30},
-    {"node_protect", "node", t155},
-    {"node_protect", "unprotect", t156},
-    {"node_protect", "reason", t157},
-    {"notify", NULL, t158},
-    {"notify", "name", t159},
-    {"notify", "event", t160},
-    {"notify", "message", t161},
-    {"notify", "reason", t162},
-    {"notify", "count", t163},
-    {"notify", "node", t164},
-    {"notify", "channel", t165},
-    {"notify", "notify_provider", t166},
-    {"notify", "slack_webhook_url", t167},
-    {"notify", "webhook_url", t168},
-    {"notify", "webhook_headers", t169},
-    {"notify", "ca_bundle", t170},
-    {"notify", "fail_on_error", t171},
-    {"reconcile", NULL, t172},
-    {"reconcile", "name", t173},
-    {"reconcile", "fix", t174},
-    {"reconcile", "adopt", t175},
-    {"reconcile", "stuck_after", t176},
+    {"node_protect", "node", t180},
+    {"node_protect", "unprotect", t181},
+    {"node_protect", "reason", t182},
+    {"notify", NULL, t183},
+    {"notify", "name", t184},
+    {"notify", "event", t185},
+    {"notify", "message", t186},
+    {"notify", "reason", t187},
+    {"notify", "count", t188},
+    {"notify", "node", t189},
+    {"notify", "channel", t190},
+    {"notify", "notify_provider", t191},
+    {"notify", "slack_webhook_url", t192},
+    {"notify", "webhook_url", t193},
+    {"notify", "webhook_headers", t194},
+    {"notify", "ca_bundle", t195},
+    {"notify", "fail_on_error", t196},
+    {"reconcile", NULL, t197},
+    {"reconcile", "name", t198},
+    {"reconcile", "fix", t199},
+    {"reconcile", "adopt", t200},
+    {"reconcile", "stuck_after", t201},
     {"reconcile", "local_command", t4},
     {"reconcile", "local_dir", t5},
     {"reconcile", "local_port", t6},
@@ -879,10 +1071,60 @@ const struct as_help_text as_help_texts[] = {
     {"reconcile", "ca_bundle", t22},
     {"reconcile", "poll_interval_ms", t23},
     {"reconcile", "group_endpoints_allowed", t24},
-    {"remove_node", NULL, t177},
+    {"refresh_batch_done", NULL, t202},
+    {"refresh_batch_done", "name", t30},
+    {"refresh_batch_done", "refresh_id", t203},
+    {"refresh_batch_done", "lease_id", t204},
+    {"refresh_batch_done", "added", t205},
+    {"refresh_batch_done", "healthy", t206},
+    {"refresh_batch_done", "removed", t207},
+    {"refresh_start", NULL, t208},
+    {"refresh_start", "name", t30},
+    {"refresh_start", "image", t209},
+    {"refresh_start", "flavor", t210},
+    {"refresh_start", "run_list", t211},
+    {"refresh_start", "min_healthy_percentage", t212},
+    {"refresh_start", "batch", t213},
+    {"refresh_start", "checkpoints", t214},
+    {"refresh_start", "on_failure", t215},
+    {"refresh_start", "health_timeout", t216},
+    {"refresh_start", "cancel", t217},
+    {"refresh_step", NULL, t218},
+    {"refresh_step", "name", t30},
+    {"refresh_step", "refresh_id", t203},
+    {"refresh_wait", NULL, t219},
+    {"refresh_wait", "name", t30},
+    {"refresh_wait", "nodes", t220},
+    {"refresh_wait", "health_timeout", t221},
+    {"refresh_wait", "local_command", t4},
+    {"refresh_wait", "local_dir", t5},
+    {"refresh_wait", "local_port", t6},
+    {"refresh_wait", "local_grace_ms", t7},
+    {"refresh_wait", "openstack_auth_url", t8},
+    {"refresh_wait", "openstack_username", t9},
+    {"refresh_wait", "openstack_password", t10},
+    {"refresh_wait", "openstack_project_name", t11},
+    {"refresh_wait", "openstack_user_domain_name", t12},
+    {"refresh_wait", "openstack_project_domain_name", t13},
+    {"refresh_wait", "openstack_application_credential_id", t14},
+    {"refresh_wait", "openstack_application_credential_secret", t15},
+    {"refresh_wait", "openstack_region", t16},
+    {"refresh_wait", "openstack_interface", t17},
+    {"refresh_wait", "digitalocean_token", t18},
+    {"refresh_wait", "digitalocean_region", t19},
+    {"refresh_wait", "digitalocean_api_url", t20},
+    {"refresh_wait", "digitalocean_address_type", t21},
+    {"refresh_wait", "ca_bundle", t22},
+    {"refresh_wait", "poll_interval_ms", t23},
+    {"refresh_wait", "haproxy_socket", t148},
+    {"refresh_wait", "haproxy_check", t149},
+    {"refresh_wait", "lb_server_port", t150},
+    {"refresh_wait", "digitalocean_lb_id", t151},
+    {"refresh_wait", "group_endpoints_allowed", t24},
+    {"remove_node", NULL, t222},
     {"remove_node", "name", t1},
-    {"remove_node", "node", t178},
-    {"remove_node", "deadline", t179},
+    {"remove_node", "node", t223},
+    {"remove_node", "deadline", t224},
     {"remove_node", "local_command", t4},
     {"remove_node", "local_dir", t5},
     {"remove_node", "local_port", t6},
@@ -904,13 +1146,13 @@ const struct as_help_text as_help_texts[] = {
     {"remove_node", "ca_bundle", t22},
     {"remove_node", "poll_interval_ms", t23},
     {"remove_node", "group_endpoints_allowed", t24},
-    {"scaling_record", NULL, t180},
+    {"scaling_record", NULL, t225},
     {"scaling_record", "name", t1},
-    {"scaling_record", "lease_id", t181},
-    {"scaling_record", "requested", t182},
-    {"scaling_record", "succeeded", t183},
-    {"scaling_record", "failed", t184},
-    {"scaling_record", "reason", t185},
-    {"scaling_record", "nodes", t186},
+    {"scaling_record", "lease_id", t226},
+    {"scaling_record", "requested", t227},
+    {"scaling_record", "succeeded", t228},
+    {"scaling_record", "failed", t229},
+    {"scaling_record", "reason", t230},
+    {"scaling_record", "nodes", t231},
     {NULL, NULL, NULL},
 };

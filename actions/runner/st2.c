@@ -170,6 +170,11 @@ static const struct range ranges[] = {
     {"notify", "count", 0, 1000000000},
     {"asg_history", "limit", 1, 1000},
     {"asg_resize", "size", 0, 1000},
+    {"refresh_start", "min_healthy_percentage", 0, 100},
+    {"refresh_start", "batch", 0, 1000},
+    {NULL, "health_timeout", 1, 86400},
+    {"asg_schedule_set", "min", -1, 1000},
+    {"asg_schedule_set", "max", -1, 1000},
     {NULL, "requested", 0, 1000},
     {NULL, "succeeded", 0, 1000},
     {NULL, "failed", 0, 1000},
@@ -180,6 +185,7 @@ static const struct range ranges[] = {
     {NULL, "dns_ttl", DNS_TTL_MIN, DNS_TTL_MAX},
     {NULL, "lb_server_port", 1, 65535},
     {NULL, "drain_timeout", 0, LB_DRAIN_MAX_S},
+    {NULL, "newrelic_account_id", 0, 2147483647},
 };
 
 bool as_param_range(const char *action, const char *name, long long *lo, long long *hi)

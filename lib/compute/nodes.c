@@ -1,5 +1,6 @@
 /* nodes.c - see nodes.h. */
 #include "nodes.h"
+#include "build_spec.h"
 #include "clock.h"
 #include "controls.h"
 #include "jsonx.h"
@@ -68,6 +69,12 @@ static struct json_object *new_record(struct node_ctx *nc, const char *node,
     jx_add_int(r, "port", 0);
     jx_add_int(r, "created_at", as_now());
     jx_add_str(r, "execution_id", execution_id);
+    /* What it is built from, before the cloud is asked: a rolling refresh
+     * (lib/model/refresh.h) replaces the nodes whose spec_id differs. */
+    char spec_id[BUILD_SPEC_ID_LEN + 1];
+    build_spec_id(nc->group, spec_id);
+    jx_add_str(r, "spec_id", spec_id);
+    json_object_object_add(r, "built_from", build_spec_json(nc->group));
     return r;
 }
 

@@ -131,6 +131,38 @@ char *key_decision(char *buf, const char *group)
 
 char *key_decision_prefix(char *buf) { return fmt(buf, "decision", NULL, NULL); }
 
+char *key_samples(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "samples.%s", group);
+    return buf;
+}
+
+char *key_samples_prefix(char *buf) { return fmt(buf, "samples", NULL, NULL); }
+
+char *key_sample_lock(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "samplelock.%s", group);
+    return buf;
+}
+
+char *key_schedule(char *buf, const char *group, const char *name)
+{
+    return fmt(buf, "schedule", group, name);
+}
+
+char *key_schedule_prefix(char *buf, const char *group)
+{
+    return fmt(buf, "schedule", group, NULL);
+}
+
+char *key_refresh(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "refresh.%s", group);
+    return buf;
+}
+
+char *key_refresh_prefix(char *buf) { return fmt(buf, "refresh", NULL, NULL); }
+
 /* Not "spec.<g>.lock": listing autoscale.spec. must find specs only. */
 char *key_spec_lock(char *buf, const char *group)
 {

@@ -49,6 +49,19 @@ char *key_history_prefix(char *buf, const char *group); /* group NULL: all */
 char *key_decision(char *buf, const char *group);
 char *key_decision_prefix(char *buf); /* autoscale.decision. */
 
+/* A group's metric samples (lib/model/samples.h): one record per group,
+ * written only by the collector that holds autoscale.samplelock.<g>[.<token>]. */
+char *key_samples(char *buf, const char *group);
+char *key_samples_prefix(char *buf); /* autoscale.samples. */
+char *key_sample_lock(char *buf, const char *group);
+/* A scheduled action (lib/model/schedule.h): autoscale.schedule.<g>.<name>. */
+char *key_schedule(char *buf, const char *group, const char *name);
+char *key_schedule_prefix(char *buf, const char *group); /* group NULL: all */
+/* A group's rolling refresh (lib/model/refresh.h): its one progress record,
+ * written by the refresh's actions under the group's lease. */
+char *key_refresh(char *buf, const char *group);
+char *key_refresh_prefix(char *buf); /* autoscale.refresh. */
+
 /* Is s[0..len) a DNS label: 1 to 63 of [a-z0-9-], not starting or ending
  * with '-'? Group and node names are labels (group_check_name,
  * node_check_name), which keeps dots out of the keys above. */

@@ -119,12 +119,26 @@ int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, si
  * member - not in the backend (lb_sync's business, not the node's), no
  * check ("no check"), taken out by a person (MAINT, DRAIN, NOLB), or a
  * provider whose status is not a per-member check (DigitalOcean's is the
- * load balancer's own). status[i]: the provider's words, "" when absent.
+ * load balancer's own). status[i]: the provider's words, "" when absent;
+ * stats[i]: its LB_STATS when the provider reports them.
  * c->lb must not be NULL. 0, or -1 with err (nothing filled). */
 enum lb_health { LB_HEALTH_UNKNOWN, LB_HEALTH_UP, LB_HEALTH_DOWN };
+/* The per-member numbers a metric may read from the same listing
+ * (lib/metric/, the haproxy source): HAProxy's "show stat" columns of
+ * current sessions, queued requests, new sessions in the last second, and
+ * the average queue, connect, response and total times (ms) over the last
+ * 1024 requests. Only a provider that reports them fills them. The list
+ * is group.h's, which a group's metric_query is checked against. */
+#define LB_STATS(X) GROUP_LB_STATS(X)
+#define LB_STAT_ENUM(n) LB_STAT_##n,
+enum lb_stat { LB_STATS(LB_STAT_ENUM) LB_STAT_COUNT };
+/* The stat named so: 1 with *out, 0 when no stat has that name. */
+int lb_stat_lookup(const char *name, enum lb_stat *out);
 struct lb_node_health {
     enum lb_health health;
     char status[32];
+    bool stats_known;                 /* the provider reported stats[] for it */
+    long long stats[LB_STAT_COUNT];   /* -1: the column was empty */
 };
 int lb_node_health(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
                    struct lb_node_health *out, struct as_error *err);

@@ -386,6 +386,13 @@ static int column(const char *header, const char *name)
 
 struct columns {
     int px, sv, scur, status, addr;
+    int stat[LB_STAT_COUNT]; /* lb.h LB_STATS, -1 when HAProxy has no such column */
+};
+
+static const char *const stat_names[] = {
+#define HX_STAT_NAME(n) #n,
+    LB_STATS(HX_STAT_NAME)
+#undef HX_STAT_NAME
 };
 
 static void member_from_row(const char *row, const struct columns *col, struct lb_member *m)
@@ -413,6 +420,13 @@ static void member_from_row(const char *row, const struct columns *col, struct l
         }
         snprintf(m->address, sizeof m->address, "%s", host);
     }
+    m->stats_known = true;
+    for (int i = 0; i < LB_STAT_COUNT; i++) {
+        buf[0] = '\0';
+        if (col->stat[i] >= 0)
+            field(row, col->stat[i], buf, sizeof buf);
+        m->stats[i] = buf[0] ? strtoll(buf, NULL, 10) : -1;
+    }
 }
 
 /* Parse "show stat <backend> 4 -1" into members. */
@@ -427,7 +441,9 @@ static int parse_stat(const struct lb *lb, char *text, struct lb_member **out, s
     line += 2;
     col = (struct columns){column(line, "pxname"), column(line, "svname"),
                            column(line, "scur"), column(line, "status"),
-                           column(line, "addr")};
+                           column(line, "addr"), {0}};
+    for (int i = 0; i < LB_STAT_COUNT; i++)
+        col.stat[i] = column(line, stat_names[i]);
     if (col.px < 0 || col.sv < 0 || col.scur < 0 || col.status < 0)
         return as_fail(err, AS_EXIT_FAILURE, "lb_bad_reply",
                        "haproxy: 'show stat' has no pxname/svname/scur/status columns");

@@ -38,6 +38,8 @@ struct lb_member {
     enum lb_admin admin;
     char status[32];    /* the provider's own words: "UP 1/3", "DOWN", "MAINT", "active" */
     long long sessions; /* current sessions, -1 when unknown */
+    bool stats_known;   /* stats[] filled (HAProxy's "show stat"; lb.h LB_STATS) */
+    long long stats[LB_STAT_COUNT]; /* -1: the column was empty */
 };
 
 /* A node as the load balancer should hold it. */

@@ -793,6 +793,21 @@ static enum lb_health health_of(const struct lb_member *m)
     return LB_HEALTH_UNKNOWN;
 }
 
+int lb_stat_lookup(const char *name, enum lb_stat *out)
+{
+    static const char *const names[] = {
+#define LB_STAT_NAME(n) #n,
+        LB_STATS(LB_STAT_NAME)
+#undef LB_STAT_NAME
+    };
+    for (int i = 0; name && i < LB_STAT_COUNT; i++)
+        if (strcmp(names[i], name) == 0) {
+            *out = (enum lb_stat)i;
+            return 1;
+        }
+    return 0;
+}
+
 int lb_node_health(const struct lb_ctx *c, struct json_object *const *recs, size_t n,
                    struct lb_node_health *out, struct as_error *err)
 {
@@ -807,6 +822,8 @@ int lb_node_health(const struct lb_ctx *c, struct json_object *const *recs, size
             if (strcmp(members[j].key, key) == 0) {
                 out[i].health = health_of(&members[j]);
                 snprintf(out[i].status, sizeof out[i].status, "%s", members[j].status);
+                out[i].stats_known = members[j].stats_known;
+                memcpy(out[i].stats, members[j].stats, sizeof out[i].stats);
                 break;
             }
     }

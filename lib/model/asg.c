@@ -765,6 +765,10 @@ static int forget_locked(struct ds *ds, const struct claim *lock, const char *na
         delete_prefix(ds, key_protect_prefix(key, name), &removed, err) < 0 ||
         delete_prefix(ds, key_history_prefix(key, name), &removed, err) < 0 ||
         ds_del(ds, key_decision(key, name), err) < 0 ||
+        delete_prefix(ds, key_schedule_prefix(key, name), &removed, err) < 0 ||
+        ds_del(ds, key_samples(key, name), err) < 0 ||
+        ds_del(ds, key_refresh(key, name), err) < 0 ||
+        claim_clear(ds, key_sample_lock(key, name), err) < 0 ||
         claim_clear(ds, key_health_lock(key, name), err) < 0 ||
         claim_clear(ds, key_lease(key, name), err) < 0 ||
         claim_check(lock, err) < 0 || ds_del(ds, key_spec(key, name), err) < 0)

@@ -7,6 +7,7 @@
 #include "node.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -304,6 +305,161 @@ static void quiet(const struct gov_input *in, struct gov_decision *out)
     scale_in(in, out, cap - step < floor ? cap - floor : step, step, what, floor);
 }
 
+/* "ceil(3 x 84.2 / 50) = 6" for the newest sample, into buf. */
+static const char *formula(const struct gov_decision *out, char *buf, size_t size)
+{
+    snprintf(buf, size, "ceil(%d x %.6g / %lld) = %lld", out->metric.nodes,
+             out->metric.value, out->metric.target, out->metric.recommended);
+    return buf;
+}
+
+/* Rule 7m's scale-out toward want, a step at most, after the cooldown. */
+static void metric_out(const struct gov_input *in, struct gov_decision *out, long long want)
+{
+    const struct group *g = in->spec;
+    long long cap = out->capacity_before, step = g->scale_out_step < 1 ? 1 : g->scale_out_step;
+    char f[96];
+    long long left = cooldown_left(in->now, in->last_scale_out_at, g->scale_out_cooldown);
+    if (left > 0) {
+        code(out, "metric_out_cooldown");
+        say(out, "metric above target: %s, want %lld, but scale-out is cooling down: "
+            "%lld s of %lld s remain", formula(out, f, sizeof f), want, left,
+            g->scale_out_cooldown);
+        return;
+    }
+    code(out, "metric_out");
+    act(out, GOV_SCALE_OUT, want - cap < step ? want - cap : step);
+    say(out, "metric above target: %s; the lowest of the last %lld s wants %lld: scaling "
+        "out by %d, capacity %lld -> %d", formula(out, f, sizeof f), g->scale_out_window,
+        want, out->count, cap, out->capacity_after);
+}
+
+/* Rule 7m's scale-in toward want (>= the floor), a step at most, after the
+ * scale-in cooldown measured as rule 7 measures it, never a protected node. */
+static void metric_in(const struct gov_input *in, struct gov_decision *out, long long want)
+{
+    const struct group *g = in->spec;
+    long long cap = out->capacity_before, step = g->scale_in_step < 1 ? 1 : g->scale_in_step;
+    long long since = max3(in->last_scale_out_at, in->last_scale_in_at, in->alert_cleared_at);
+    long long left = cooldown_left(in->now, since, g->scale_in_cooldown);
+    long long free_cap = unprotected(in, cap), n = cap - want < step ? cap - want : step;
+    char f[96];
+    if (left > 0) {
+        code(out, "metric_in_cooldown");
+        say(out, "metric below target: %s, the highest of the last %lld s wants %lld, but "
+            "scale-in is cooling down: %lld s of %lld s remain", formula(out, f, sizeof f),
+            g->scale_in_window, want, left, g->scale_in_cooldown);
+        return;
+    }
+    if (free_cap == 0) {
+        code(out, "protected");
+        say(out, "metric below target (%s), but all %lld of capacity is protected from "
+            "scale-in", formula(out, f, sizeof f), cap);
+        return;
+    }
+    code(out, "metric_in");
+    act(out, GOV_SCALE_IN, n < free_cap ? n : free_cap);
+    say(out, "metric below target: %s; the highest of the last %lld s wants %lld: "
+        "scaling in by %d, capacity %lld -> %d", formula(out, f, sizeof f),
+        g->scale_in_window, want, out->count, cap, out->capacity_after);
+}
+
+/* Rule 7m: one sample's recommendation, as Kubernetes' HPA makes it:
+ * within the tolerance, the nodes it was taken with (no change); else
+ * ceil(nodes x value / target). Clamped to [floor, max]. A sample taken
+ * with no nodes counts as one node's worth. The epsilon keeps 2 x 75 / 50
+ * at 3 although the division rounds it to 3.0000000000000004. */
+static long long recommend(const struct group *g, const struct gov_sample *s,
+                           long long floor)
+{
+    double nodes = s->nodes > 0 ? s->nodes : 1, ratio = s->value / (double)g->target_value;
+    double want = fabs(ratio - 1.0) * 100.0 <= (double)g->target_tolerance
+                      ? nodes
+                      : ceil(nodes * ratio - 1e-9);
+    if (!(want < (double)g->max)) /* NaN included: as far as max allows */
+        return g->max;
+    return want < (double)floor ? floor : (long long)want;
+}
+
+/* The stabilised recommendations: the lowest over the scale-out window and
+ * the highest over the scale-in one, both ending at the newest sample
+ * (which is ok: the caller checked). Failed samples inside a window count
+ * for nothing; the newest one's failure already held the group. */
+static void stabilise(const struct gov_input *in, long long floor, struct gov_decision *out)
+{
+    const struct group *g = in->spec;
+    const struct gov_sample *newest = &in->samples[in->n_samples - 1];
+    long long span = g->scale_out_window > g->scale_in_window ? g->scale_out_window
+                                                              : g->scale_in_window;
+    out->metric.recommended = out->metric.out_rec = out->metric.in_rec =
+        recommend(g, newest, floor);
+    for (int i = 0; i < in->n_samples; i++) {
+        const struct gov_sample *s = &in->samples[i];
+        long long age = newest->at - s->at;
+        if (!s->ok || age < 0 || age > span)
+            continue;
+        out->metric.samples++;
+        long long r = recommend(g, s, floor);
+        if (age <= g->scale_out_window && r < out->metric.out_rec)
+            out->metric.out_rec = r;
+        if (age <= g->scale_in_window && r > out->metric.in_rec)
+            out->metric.in_rec = r;
+    }
+}
+
+/* Rule 7m's hold: why there is no fresh reading, into buf. */
+static bool metric_stale(const struct gov_input *in, char *buf, size_t size)
+{
+    const struct gov_sample *s = in->n_samples ? &in->samples[in->n_samples - 1] : NULL;
+    if (!s)
+        snprintf(buf, size, "no metric sample yet");
+    else if (!s->ok)
+        snprintf(buf, size, "the newest metric sample (at %lld) failed", s->at);
+    else if (in->now - s->at > in->spec->metric_max_age)
+        snprintf(buf, size, "the newest metric sample is %lld s old (metric_max_age %lld)",
+                 in->now - s->at, in->spec->metric_max_age);
+    else
+        return false;
+    return true;
+}
+
+/* Rule 7m: target tracking, when no alert is on (governor.h). */
+static void track(const struct gov_input *in, struct gov_decision *out)
+{
+    const struct group *g = in->spec;
+    long long cap = out->capacity_before, floor = floor_of(g);
+    char why[96];
+
+    out->metric.used = true;
+    out->metric.target = g->target_value;
+    if (metric_stale(in, why, sizeof why)) {
+        out->metric.held = true;
+        if (cap < floor) {
+            quiet(in, out); /* desired is restored whatever the metric says */
+            return;
+        }
+        code(out, "metric_hold");
+        say(out, "%s: holding at capacity %lld, never scaling in on a missing reading",
+            why, cap);
+        return;
+    }
+    const struct gov_sample *newest = &in->samples[in->n_samples - 1];
+    out->metric.value = newest->value;
+    out->metric.nodes = newest->nodes;
+    stabilise(in, floor, out);
+    long long out_rec = out->metric.out_rec, in_rec = out->metric.in_rec;
+    if (out_rec > cap)
+        metric_out(in, out, out_rec);
+    else if (in_rec < cap)
+        metric_in(in, out, in_rec);
+    else {
+        code(out, "metric_on_target");
+        say(out, "metric on target: %s recommends %lld (the highest of the last %lld s), "
+            "capacity %lld stays", formula(out, why, sizeof why), in_rec,
+            g->scale_in_window, cap);
+    }
+}
+
 /* Rule 3: above max, toward it at once, protection allowing. */
 static void above_max(const struct gov_input *in, struct gov_decision *out)
 {
@@ -423,6 +579,8 @@ static void rules(const struct gov_input *in, struct gov_decision *out)
         below_min(in, out);
     else if (in->alert != GOV_SEV_NONE)
         alert_out(in, out);
+    else if (g->target_value > 0)
+        track(in, out);
     else
         quiet(in, out);
 }
@@ -469,7 +627,44 @@ static void suspend(const struct gov_input *in, struct gov_decision *out)
     }
 }
 
+/* The spec with the schedule's bounds (governor.h, "Schedules"): each value
+ * it sets replaces the spec's; where the two then conflict, the schedule's
+ * own value wins (a scheduled min above the spec's max raises max too). */
+static void scheduled_spec(const struct group *g, const struct gov_schedule *s,
+                           struct group *eff)
+{
+    *eff = *g;
+    if (s->min >= 0)
+        eff->min = s->min;
+    if (s->max >= 0)
+        eff->max = s->max;
+    if (s->desired >= 0)
+        eff->desired = s->desired;
+    if (eff->min > eff->max) {
+        if (s->min >= 0 && s->max < 0)
+            eff->max = eff->min;
+        else
+            eff->min = eff->max;
+    }
+}
+
+static void decide(const struct gov_input *in, struct gov_decision *out);
+
 void governor_decide(const struct gov_input *in, struct gov_decision *out)
+{
+    if (!in->spec || !in->schedule.active) {
+        decide(in, out);
+        return;
+    }
+    struct group eff;
+    struct gov_input with = *in;
+    scheduled_spec(in->spec, &in->schedule, &eff);
+    with.spec = &eff;
+    decide(&with, out);
+    snprintf(out->schedule, sizeof out->schedule, "%s", in->schedule.name);
+}
+
+static void decide(const struct gov_input *in, struct gov_decision *out)
 {
     memset(out, 0, sizeof *out);
     out->capacity_before = in->building + in->active;

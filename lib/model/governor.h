@@ -89,6 +89,34 @@
  *       is a resting size, not a hard bound like min, so it is restored at
  *       the pace of ordinary scale-outs;
  *     - at the floor: none (rest).
+ *  7m. target tracking instead of rule 7, when the spec has target_value >
+ *     0 (group.h: a metric source and a target; the samples come in as
+ *     data, in->samples, oldest first). No alert is on, so the metric
+ *     decides between the floor and max:
+ *     - the newest sample failed, is older than metric_max_age, or there is
+ *       none: hold (metric_hold); below the floor rule 7 restores it. A
+ *       missing reading never sheds capacity;
+ *     - each ok sample recommends, as Kubernetes' HPA: its nodes when
+ *       |value / target - 1| <= target_tolerance percent, else
+ *       ceil(nodes x value / target); clamped to [floor, max];
+ *     - scale out when the LOWEST recommendation of the last
+ *       scale_out_window seconds (0: the newest) is above capacity, by at
+ *       most scale_out_step, after scale_out_cooldown (metric_out,
+ *       metric_out_cooldown);
+ *     - else scale in when the HIGHEST of the last scale_in_window seconds
+ *       is below capacity, by at most scale_in_step, after
+ *       scale_in_cooldown as rule 7 measures it, never a protected node
+ *       (metric_in, metric_in_cooldown, protected);
+ *     - else none (metric_on_target). A metric that settles inside the
+ *       tolerance therefore changes nothing: no flapping.
+ *     The decision carries the numbers (gov_decision.metric) and the tick
+ *     prints them with the formula.
+ *
+ * Schedules: a scheduled action in force (in->schedule, schedule.h) sets
+ * min, max and/or desired for as long as it is active; every rule above
+ * then reads those instead of the spec's, and the spec is not rewritten.
+ * Where a scheduled value and the spec's conflict (a scheduled min above
+ * the spec's max), the scheduled one wins. The decision names it.
  *  8. suspension, over all of the above: a scale-out (rules 2, 5, 6, 7)
  *     while suspend_scale_out, a scale-in (2, 3, 7) while
  *     suspend_scale_in, a replacement while suspend_replace (4 is skipped
@@ -119,6 +147,28 @@ struct asg_state;
 enum gov_action { GOV_NONE, GOV_SCALE_OUT, GOV_SCALE_IN, GOV_REPLACE };
 enum gov_severity { GOV_SEV_NONE, GOV_SEV_WARNING, GOV_SEV_CRITICAL };
 
+/* One metric sample of a group (lib/model/samples.h): what the metric read
+ * at `at`, when `nodes` nodes were capacity; ok false when the source could
+ * not answer (a failed sample: the governor holds, never scales in). */
+struct gov_sample {
+    long long at;
+    double value;
+    int nodes;
+    bool ok;
+};
+
+#define GOV_SCHEDULE_NAME_MAX 31
+
+/* The scheduled action in force for a group (lib/model/schedule.h), if
+ * any: its min, max and desired replace the spec's (-1: the spec's own)
+ * while it is active, without the spec being rewritten. */
+struct gov_schedule {
+    bool active;
+    char name[GOV_SCHEDULE_NAME_MAX + 1];
+    long long min, max, desired; /* -1: not set by the schedule */
+    long long since;             /* the start occurrence that made it active */
+};
+
 struct gov_input {
     const struct group *spec;
     long long now;
@@ -138,6 +188,10 @@ struct gov_input {
     long long last_scale_in_at;  /* latest scale-in event or lease start, 0 if never */
     long long last_replace_at;   /* latest replace event or lease start, 0 if never */
     bool lease_held; /* an operation is in flight (lease present, not expired) */
+    /* the group's metric samples, oldest first (borrowed; NULL when none) */
+    const struct gov_sample *samples;
+    int n_samples;
+    struct gov_schedule schedule; /* active false: none in force */
 };
 
 struct gov_decision {
@@ -152,12 +206,28 @@ struct gov_decision {
      * replace_at_max, replace_blocked, below_min, alert_out, alert_clamped,
      * alert_at_max, alert_cooldown, scale_in, scale_in_clamped,
      * scale_in_cooldown, below_desired, below_desired_cooldown, rest,
-     * suspended, unhealthy_reported */
+     * suspended, unhealthy_reported, metric_hold, metric_out,
+     * metric_out_cooldown, metric_in, metric_in_cooldown, metric_on_target */
     char code[24];
     /* building + active healthy, and what it will be (a replacement's
      * removed nodes are unhealthy: not capacity) */
     int capacity_before, capacity_after;
     char reason[256];                    /* why, or why not */
+    /* the scheduled action in force (its name; "" when none): its min, max
+     * and desired were the bounds of this decision */
+    char schedule[GOV_SCHEDULE_NAME_MAX + 1];
+    /* target tracking, when the rules reached it (used): the newest
+     * sample's reading and its recommendation ceil(nodes x value / target),
+     * and the stabilised ones of the two windows (rule 7m) */
+    struct {
+        bool used, held;    /* held: no fresh sample, nothing done */
+        double value;       /* the newest sample */
+        int nodes;          /* capacity when it was taken */
+        long long target;   /* spec target_value */
+        long long recommended; /* the newest sample's recommendation */
+        long long out_rec, in_rec; /* lowest over the scale-out window, highest over the scale-in one */
+        int samples;        /* ok samples inside the longer window */
+    } metric;
 };
 
 void governor_decide(const struct gov_input *in, struct gov_decision *out);

@@ -2,6 +2,8 @@
 #include "governor_load.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "samples.h"
+#include "schedule.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -277,6 +279,37 @@ static int add_mark(void *arg, const char *key, const char *value, struct as_err
     return 0;
 }
 
+/* Only a group that tracks a target reads its samples: a record left by
+ * a group that stopped tracking costs nothing. */
+static int add_samples(void *arg, const char *key, const char *value,
+                       struct as_error *err)
+{
+    struct gov_group *gg = group_of(arg, key);
+    struct gov_sample *v;
+    int n;
+    (void)err;
+    if (!gg || gg->spec.target_value <= 0 || strcmp(key_leaf(key), gg->spec.name) != 0)
+        return 0;
+    samples_read(value, &v, &n);
+    free((void *)gg->in.samples);
+    gg->in.samples = v;
+    gg->in.n_samples = n;
+    return 0;
+}
+
+/* Each schedule judged at the tick's now; the one in force is kept. */
+static int add_schedule(void *arg, const char *key, const char *value,
+                        struct as_error *err)
+{
+    struct loader *l = arg;
+    struct gov_group *gg = group_of(l, key);
+    struct gov_schedule s;
+    (void)err;
+    if (gg && schedule_eval(value, l->now, &s) == 1)
+        schedule_fold(&gg->in.schedule, &s);
+    return 0;
+}
+
 /* A group has one lease, but more than one key may hold a record for it
  * (st2's claim candidates): the last in key order counts. */
 static int add_lease(void *arg, const char *key, const char *value, struct as_error *err)
@@ -300,7 +333,7 @@ int gov_groups_load(struct ds *ds, long long now, struct gov_groups *gs,
 int gov_groups_load_marked(struct ds *ds, long long now, bool marks,
                            struct gov_groups *gs, struct as_error *err)
 {
-    char prefix[7][KEY_MAX];
+    char prefix[9][KEY_MAX];
     /* health and protection first: the node walk joins them */
     const struct {
         const char *prefix;
@@ -312,7 +345,9 @@ int gov_groups_load_marked(struct ds *ds, long long now, bool marks,
         {key_incident_prefix(prefix[3], NULL), add_incident},
         {key_event_prefix(prefix[4], NULL), add_event},
         {key_lease_prefix(prefix[5]), add_lease},
-        {key_decision_prefix(prefix[6]), add_mark},
+        {key_samples_prefix(prefix[6]), add_samples},
+        {key_schedule_prefix(prefix[7], NULL), add_schedule},
+        {key_decision_prefix(prefix[8]), add_mark}, /* last: only with marks */
     };
     size_t walks = sizeof records / sizeof records[0] - (marks ? 0 : 1);
     struct loader l = {.gs = gs, .now = now, .last_parsed = NODE_UNKNOWN};
@@ -341,6 +376,8 @@ int gov_groups_load_marked(struct ds *ds, long long now, bool marks,
 
 void gov_groups_clear(struct gov_groups *gs)
 {
+    for (size_t i = 0; i < gs->n; i++)
+        free((void *)gs->v[i].in.samples);
     free(gs->v);
     free(gs->marks);
     *gs = (struct gov_groups){0};
@@ -354,4 +391,39 @@ void gov_group_input(const struct gov_group *gg, struct group *spec,
     in->spec = spec;
     if (gg->has_lease)
         gov_input_set_lease(in, &gg->lease);
+}
+
+/* A schedule of the group, judged at now (add_schedule's rule). */
+static int one_schedule(void *arg, const char *key, const char *value, struct as_error *err)
+{
+    struct gov_input *in = arg;
+    struct gov_schedule s;
+    (void)key, (void)err;
+    if (schedule_eval(value, in->now, &s) == 1)
+        schedule_fold(&in->schedule, &s);
+    return 0;
+}
+
+int gov_input_load_extras(struct ds *ds, struct gov_input *in, struct gov_sample **samples,
+                          struct as_error *err)
+{
+    char key[KEY_MAX], *text = NULL;
+    struct gov_input with = *in;
+    int n = 0;
+
+    *samples = NULL;
+    with.schedule = (struct gov_schedule){0};
+    if (ds_each(ds, key_schedule_prefix(key, in->spec->name), one_schedule, &with, err) < 0)
+        return -1;
+    if (in->spec->target_value > 0) {
+        int rc = ds_get(ds, key_samples(key, in->spec->name), &text, err);
+        if (rc < 0)
+            return -1;
+        samples_read(rc == 0 ? text : NULL, samples, &n);
+        free(text);
+    }
+    with.samples = *samples;
+    with.n_samples = n;
+    *in = with;
+    return 0;
 }

@@ -1,9 +1,12 @@
 /* governor_load.h - every group's input to the governor, as a tick over all
- * groups needs it: read in seven walks of the store (ds_each: specs, health,
- * protection, nodes, incidents, events, leases), each record folded into its
- * group's input as it passes (governor.h's gov_input_add_*) and then
- * forgotten; only the names of unhealthy and protected nodes are kept until
- * the node walk joins them to their nodes' states.
+ * groups needs it: read in nine walks of the store (ds_each: specs, health,
+ * protection, nodes, incidents, events, leases, metric samples, schedules),
+ * each record folded into its group's input as it passes (governor.h's
+ * gov_input_add_*) and then forgotten; only the names of unhealthy and
+ * protected nodes are kept until the node walk joins them to their nodes'
+ * states, and the samples of a group that tracks a target (owned by the
+ * group's input: gov_groups_clear frees them). A schedule is judged at `now`
+ * as it passes (schedule.h), and only the one in force is kept.
  *
  * It reads what asg_state_load_all() and governor_input_from_state() read,
  * to the same input, for ~200 bytes a group instead of a struct asg_state
@@ -52,6 +55,13 @@ int gov_groups_load(struct ds *ds, long long now, struct gov_groups *gs,
 int gov_groups_load_marked(struct ds *ds, long long now, bool marks,
                            struct gov_groups *gs, struct as_error *err);
 void gov_groups_clear(struct gov_groups *gs);
+
+/* One group's metric samples and scheduled action, read as
+ * gov_groups_load reads them for every group, into in (whose in->spec is
+ * the group's): in->samples points at *samples (new: free() it after the
+ * decision). 0, or -1 with err and in unchanged. */
+int gov_input_load_extras(struct ds *ds, struct gov_input *in, struct gov_sample **samples,
+                          struct as_error *err);
 
 /* The input governor_decide() takes for gg, its spec built into *spec
  * (which must outlive *in). */

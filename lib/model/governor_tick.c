@@ -121,7 +121,27 @@ static char *w_str(char *w, const char *s)
 #define DECISION_MAX                                                                    \
     (6 * (GROUP_NAME_MAX + 9 + sizeof((struct gov_decision *)0)->code + 8 +              \
           sizeof((struct gov_decision *)0)->reason + LEASE_ID_MAX) +                     \
-     4 * 24 + 200)
+     4 * 24 + 200 + 6 * sizeof((struct gov_decision *)0)->schedule + METRIC_MAX)
+
+/* The "metric" object: eight numbers and a formula of the same numbers. */
+#define METRIC_MAX 512
+
+/* Target tracking's numbers (governor.h, gov_decision.metric) as a JSON
+ * object, with the formula a dry run shows people: its length. */
+static int metric_text(const struct gov_decision *d, char *buf, size_t size)
+{
+    if (d->metric.held)
+        return snprintf(buf, size, "{\"held\":true,\"target\":%lld}", d->metric.target);
+    return snprintf(buf, size,
+                    "{\"held\":false,\"value\":%.6g,\"nodes\":%d,\"target\":%lld,"
+                    "\"recommended\":%lld,\"scale_out_recommendation\":%lld,"
+                    "\"scale_in_recommendation\":%lld,\"samples\":%d,"
+                    "\"formula\":\"ceil(%d x %.6g / %lld) = %lld\"}",
+                    d->metric.value, d->metric.nodes, d->metric.target,
+                    d->metric.recommended, d->metric.out_rec, d->metric.in_rec,
+                    d->metric.samples, d->metric.nodes, d->metric.value, d->metric.target,
+                    d->metric.recommended);
+}
 
 /* One decision, after those before it. */
 static void put_decision(struct text *t, const char *group, const struct gov_input *in,
@@ -152,6 +172,16 @@ static void put_decision(struct text *t, const char *group, const struct gov_inp
     w = w_str(w, d->reason);
     w = W_LIT(w, ",\"lease_id\":");
     w = w_str(w, lease);
+    if (d->schedule[0]) {
+        w = W_LIT(w, ",\"schedule\":");
+        w = w_str(w, d->schedule);
+    }
+    if (d->metric.used) {
+        char m[METRIC_MAX];
+        int n = metric_text(d, m, sizeof m);
+        w = W_LIT(w, ",\"metric\":");
+        w = w_mem(w, m, n > 0 && (size_t)n < sizeof m ? (size_t)n : 0);
+    }
     w = W_LIT(w, "}");
     done(t, w);
 }
@@ -248,6 +278,15 @@ static struct json_object *decision_json(const char *group, const struct gov_inp
     jx_add_str(o, "alert", gov_severity_name(in->alert));
     jx_add_str(o, "reason", d->reason);
     jx_add_str(o, "lease_id", lease);
+    if (d->schedule[0])
+        jx_add_str(o, "schedule", d->schedule);
+    if (d->metric.used) {
+        char m[METRIC_MAX];
+        int n = metric_text(d, m, sizeof m);
+        struct json_object *mo = n > 0 && (size_t)n < sizeof m ? json_tokener_parse(m) : NULL;
+        if (mo)
+            json_object_object_add(o, "metric", mo);
+    }
     return o;
 }
 
@@ -350,8 +389,12 @@ static int tick_one(struct tick *k, size_t *evaluated, struct as_error *err)
     if (asg_state_load(k->ds, k->t->name, &st, err) < 0)
         return -1;
     if (strcmp(st.spec.status, "active") == 0) {
+        struct gov_sample *samples = NULL;
         governor_input_from_state(&st, k->now, &in);
-        rc = decide(k, &in, NULL, err);
+        rc = gov_input_load_extras(k->ds, &in, &samples, err);
+        if (rc == 0)
+            rc = decide(k, &in, NULL, err);
+        free(samples);
     }
     asg_state_clear(&st);
     *evaluated = 1;

@@ -154,6 +154,31 @@ static int check_health_path(const char *f, const char *v, struct as_error *err)
     return charset(f, v, "/._~-?=&%+", 255, "a URL path such as /health", err);
 }
 
+static int check_metric_source(const char *f, const char *v, struct as_error *err)
+{
+    static const char *const ok[] = {"none", "prometheus", "haproxy", "newrelic", NULL};
+    return one_of(f, v, ok, err);
+}
+
+/* PromQL and NRQL need quotes, brackets, operators, spaces and (in a
+ * regular expression) backslashes; neither needs a control character, ';'
+ * or '`', which only an injection attempt would carry. The query is sent
+ * URL-encoded or as an escaped JSON string in any case. */
+static int check_metric_query(const char *f, const char *v, struct as_error *err)
+{
+    size_t n = strlen(v);
+    bool ok = n >= 1 && n <= 1000;
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        ok = c >= 0x20 && c < 0x7f && c != ';' && c != '`';
+    }
+    if (!ok)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter '%s' must be a query of 1 to 1000 printable ASCII "
+                       "characters without ';' or '`'", f);
+    return 0;
+}
+
 #define FIELD_INT(n, def, lo, hi, check) {#n, true, offsetof(struct group, n), def, lo, hi, NULL},
 #define FIELD_STR(n, def, lo, hi, check) {#n, false, offsetof(struct group, n), def, 0, 0, check},
 #define FIELD(n, kind, def, cfg, lo, hi, check) FIELD_##kind(n, def, lo, hi, check)
@@ -269,6 +294,35 @@ int group_check_given(const struct group_params *p, struct as_error *err)
     return rc;
 }
 
+bool group_tracks_target(const struct group *g)
+{
+    return g->metric_source && strcmp(g->metric_source, "none") != 0 &&
+           g->target_value > 0;
+}
+
+/* A metric source with nothing to read or nothing to aim at would sample
+ * for nobody; a target without a source would never be met. HAProxy's
+ * statistics are read by name: the per-server fields worth tracking. */
+static int check_target(const struct group *g, struct as_error *err)
+{
+    bool source = g->metric_source && strcmp(g->metric_source, "none") != 0;
+#define STAT_NAME(n) #n,
+    static const char *const stats[] = {GROUP_LB_STATS(STAT_NAME) NULL};
+#undef STAT_NAME
+    if (!source && g->target_value > 0)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_target",
+                       "target_value needs a metric_source");
+    if (!source)
+        return 0;
+    if (g->target_value <= 0 || !g->metric_query)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_target",
+                       "metric_source %s needs a metric_query and a target_value above 0",
+                       g->metric_source);
+    if (strcmp(g->metric_source, "haproxy") == 0)
+        return one_of("metric_query", g->metric_query, stats, err);
+    return 0;
+}
+
 int group_validate(const struct group *g, struct as_error *err)
 {
     if (group_check_name(g->name, err) < 0)
@@ -287,7 +341,7 @@ int group_validate(const struct group *g, struct as_error *err)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_limits",
                        "min_healthy (%lld) must not exceed max (%lld)", g->min_healthy,
                        g->max);
-    return 0;
+    return check_target(g, err);
 }
 
 struct json_object *group_to_json(const struct group *g)

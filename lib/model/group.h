@@ -8,6 +8,7 @@
 #define AS_GROUP_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -37,7 +38,18 @@
  * reports them. min_healthy (-1: min) is the fewest healthy nodes a
  * replacement may leave. Controls (lib/model/controls.h): suspend_* stop
  * one process of the governor each (1 = suspended); protect_new protects
- * every new node from scale-in. */
+ * every new node from scale-in.
+ *
+ * Target tracking (governor.h, rule 7m): with metric_source set (not
+ * "none") and target_value > 0, the governor keeps the per-node metric
+ * metric_query reads (lib/metric/; "$group" in it names the group) at
+ * target_value, within target_tolerance percent, as Kubernetes' HPA does:
+ * desired = ceil(nodes x value / target). A scale-out follows the lowest
+ * recommendation of the last scale_out_window seconds, a scale-in the
+ * highest of the last scale_in_window (so a dip does not shed capacity a
+ * spike will want back); steps and cooldowns still limit each move. A
+ * newest sample that failed, or is older than metric_max_age, holds the
+ * group where it is. */
 #define GROUP_FIELDS(X)                                                              \
     X(min, INT, "3", NULL, 0, 1000, NULL)                                            \
     X(max, INT, "20", NULL, 1, 1000, NULL)                                           \
@@ -69,7 +81,18 @@
     X(suspend_scale_out, INT, "0", NULL, 0, 1, NULL)                              \
     X(suspend_scale_in, INT, "0", NULL, 0, 1, NULL)                               \
     X(suspend_replace, INT, "0", NULL, 0, 1, NULL)                                \
-    X(protect_new, INT, "0", NULL, 0, 1, NULL)
+    X(protect_new, INT, "0", NULL, 0, 1, NULL)                                    \
+    X(metric_source, STR, "none", NULL, 0, 0, check_metric_source)                \
+    X(metric_query, STR, NULL, NULL, 0, 0, check_metric_query)                    \
+    X(target_value, INT, "0", NULL, 0, 1000000000, NULL)                          \
+    X(target_tolerance, INT, "10", NULL, 0, 100, NULL)                            \
+    X(scale_out_window, INT, "0", NULL, 0, 3600, NULL)                            \
+    X(scale_in_window, INT, "300", NULL, 0, 3600, NULL)                           \
+    X(metric_max_age, INT, "120", NULL, 10, 3600, NULL)
+
+/* The per-server statistics a "haproxy" metric_query may name (the lb
+ * area's LB_STATS: lb.h says what each is). */
+#define GROUP_LB_STATS(X) X(scur) X(qcur) X(rate) X(qtime) X(ctime) X(rtime) X(ttime)
 
 #define GROUP_DECL_INT(n) long long n;
 #define GROUP_DECL_STR(n) char *n;
@@ -122,6 +145,9 @@ void group_apply(struct group *g, const struct group_params *p);
  * stored spec: lets asg_update refuse before its first write (the spec
  * lock). Whole-spec rules wait for group_validate. */
 int group_check_given(const struct group_params *p, struct as_error *err);
+
+/* Target tracking is on: a metric source (not "none") and a target. */
+bool group_tracks_target(const struct group *g);
 
 /* Whole-spec checks: each field's own rule, then min <= desired <= max. */
 int group_validate(const struct group *g, struct as_error *err);

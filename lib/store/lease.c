@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The governor's three operations, and a rolling refresh's batch
+ * (refresh.h), which holds the lease like any of them. */
 static bool valid_op(const char *op)
 {
     return op && (strcmp(op, "scale_out") == 0 || strcmp(op, "scale_in") == 0 ||
-                  strcmp(op, "replace") == 0);
+                  strcmp(op, "replace") == 0 || strcmp(op, "refresh") == 0);
 }
 
 int lease_take(struct ds *ds, const char *group, const char *op, int count,
@@ -23,7 +25,7 @@ int lease_take(struct ds *ds, const char *group, const char *op, int count,
     struct claim c;
     if (!valid_op(op))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
-                       "operation must be scale_out, scale_in or replace");
+                       "operation must be scale_out, scale_in, replace or refresh");
     snprintf(id, LEASE_ID_MAX, "%012lld-%s-%08x", now, op,
              (unsigned)(claim_random64() & 0xffffffffu));
     struct json_object *o = jx_new_object();
@@ -80,7 +82,7 @@ int lease_id_parse(const char *id, long long *at, char *op, size_t opsz,
         (size_t)used != n || n != 12 + 1 + strlen(opbuf) + 1 + 8 || !valid_op(opbuf))
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
                        "lease_id must be a lease id from governor_tick "
-                       "(<12 digits>-scale_out|scale_in|replace-<8 hex digits>)");
+                       "(<12 digits>-scale_out|scale_in|replace|refresh-<8 hex digits>)");
     snprintf(op, opsz, "%s", opbuf);
     return 0;
 }

@@ -370,6 +370,8 @@ class BadInput(unittest.TestCase):
             "local_dir": os.path.join(self.dir, "local"),
             "ssh_known_hosts_file": os.path.join(self.dir, "known_hosts"),
             "deadline": "2",
+            "schedule": "office", "start": "0 8 * * MON-FRI",
+            "refresh_id": "1700000000-0badcafe", "nodes": "web-0",
         }
         args = {}
         for k, spec in params.items():

@@ -50,7 +50,9 @@ MINIMAL = {
 # under test is the rendering of the defaults, not the caller's input.
 REQUIRED = {"name": "web", "node": "web-0a1b2c3d", "count": 1, "lease_id": "l-1",
             "event": "node_up", "body": "{}", "requested": 1,
-            "confirm": "delete-every-group", "size": 3, "remove": 1}
+            "confirm": "delete-every-group", "size": 3, "remove": 1,
+            "refresh_id": "1700000000-0badcafe", "nodes": "web-0a1b2c3d",
+            "schedule": "office", "start": "0 8 * * MON-FRI"}
 
 
 def actions():

@@ -5,8 +5,8 @@ cannot be installed (the demo and the lifecycle tests).
 It follows StackStorm's own code (each imitation cites st2's file and
 function): parameters rendered and cast as
 st2 does and turned into argv by the local-shell-script rules, Orquesta
-workflows (the YAQL subset this pack uses) with st2's with-items and
-failure semantics, webhook and trigger rules, the PollingSensor service,
+workflows (the YAQL subset this pack uses) with st2's with-items, task
+delay and failure semantics, webhook and trigger rules, the PollingSensor service,
 and action.concurrency.attr policies. It is a test double: nothing in the
 pack imports it.
 
@@ -17,7 +17,7 @@ every request's rendered parameters cast and validated against the action's
 schema (a refused child request fails its whole workflow), and a command
 line over the kernel's 128 KiB per-argument limit fails the execution.
 Runner(stubs=...) replaces chosen programs after all of that, for tests at
-scale.
+scale. Runner(sleep=...) stands in for the wait of a task's delay.
 """
 from .pack import Pack
 from .runner import Runner, Execution

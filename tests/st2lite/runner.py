@@ -16,7 +16,7 @@ import yaml
 
 from . import params as P
 from . import schema as S
-from .orquesta import Workflow
+from .orquesta import InspectionError, Workflow
 
 CORE_NOOP = "core.noop"
 
@@ -65,11 +65,16 @@ class Runner:
     `succeeded`) or a pair (status, result). It runs in with-items threads:
     make it thread-safe. Meant for driving the real workflows at a scale
     where starting every process would take too long (a 1,000-node
-    scale_in)."""
+    scale_in).
+
+    sleep: a test facility, what waits out a workflow task's `delay`
+    (time.sleep by default): fn(seconds), called once per delayed child
+    execution, after its request was accepted and before it runs."""
 
     def __init__(self, pack, env=None, trace=None, default_timeout=60, stubs=None, kv=None,
-                 system_user=None):
+                 system_user=None, sleep=None):
         self.pack, self.env = pack, dict(env or {})
+        self.sleep = sleep or time.sleep
         # st2.conf [system_user] user (st2common/config.py, default stanley):
         # who local-shell-script actions run as. None: this process's own
         # user, so no sudo at all (st2 runs the command as it is when the
@@ -190,12 +195,16 @@ class Runner:
         return params
 
     # ---- executions ----
-    def run(self, ref, live=None, parent=None, additional_contexts=None):
+    def run(self, ref, live=None, parent=None, additional_contexts=None, delay=None):
         """Request and run one execution; returns it finished. A request st2
         would refuse comes back failed with `refused` set and never runs;
         one made by a workflow is not in `log` (st2 creates no execution
         for it) but in `refusals`. additional_contexts: extra Jinja
-        variables, such as a rule's `trigger`."""
+        variables, such as a rule's `trigger`. delay: seconds a workflow
+        task's delay holds the accepted request back (st2: the live
+        action's delay, in ms; status "delayed" until the scheduler takes
+        it, st2actions/scheduler/handler.py), before the final render and
+        the policies."""
         ex = Execution(self, ref, live or {}, parent)
         meta = self.pack.action(ref)
         if ref == CORE_NOOP and meta is None:
@@ -207,6 +216,10 @@ class Runner:
         ex.live = live
         with self._lock:
             self.log.append(ex)
+        if delay is not None and delay > 0:
+            ex.status = "delayed"
+            self.sleep(delay)
+            ex.status = "requested"
         try:
             # st2actions/container/base.py, _do_run: a failure here fails the execution
             ex.runner_params, ex.params = P.render_final_params(
@@ -336,6 +349,9 @@ class Runner:
     def _run_workflow(self, ex, meta):
         try:
             wf = Workflow(self.pack.workflow(meta), meta["name"])
+        except InspectionError as e:  # orquesta_runner.py, run: {"errors": e.args[1]}
+            ex.status, ex.result = "failed", {"errors": e.errors, "output": None}
+            return
         except (OSError, ValueError, yaml.YAMLError) as e:  # st2 fails the execution
             ex.status, ex.result = "failed", {"errors": [{"message": str(e)}], "output": None}
             return

@@ -114,8 +114,8 @@ class AliasTest(unittest.TestCase):
     def test_every_alias_of_the_pack_is_registered(self):
         self.assertEqual(sorted(self.chat.aliases), [
             "asg_alert", "asg_create", "asg_delete", "asg_history", "asg_list", "asg_pause",
-            "asg_protect", "asg_recover", "asg_resize", "asg_resume", "asg_scale", "asg_status",
-            "asg_unprotect", "asg_why"])
+            "asg_protect", "asg_recover", "asg_refresh", "asg_refresh_cancel", "asg_resize",
+            "asg_resume", "asg_scale", "asg_status", "asg_unprotect", "asg_why"])
 
     def test_lines_and_the_parameters_st2_extracts(self):
         cases = {

@@ -378,6 +378,116 @@ class StrictTest(unittest.TestCase):
             self.runner({}, stubs={"strict.wf_child": lambda p: {}})
 
 
+class DelayTest(unittest.TestCase):
+    """A task's `delay`: refused at inspection unless a non-empty string or
+    an integer >= 0 (orquesta specs/native/v1/models.py, TaskSpec); a string
+    rendered when the task is about to run must give an integer, or the
+    workflow fails there (conducting.py, get_task); the seconds hold the
+    child back (services/workflows.py, request_action_execution), only the
+    first `concurrency` items of a with-items task
+    (eval_action_execution_delay). Waits go through Runner(sleep=...)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="st2lite-delay-")
+        cls.root = os.path.join(cls.dir, "strict")
+        shutil.copytree(FIXTURE, cls.root)
+        os.chmod(os.path.join(cls.root, "actions", "args.py"), 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def run_wf(self, ref, params):
+        slept = []
+        r = st2lite.Runner(st2lite.Pack(self.root, {}), sleep=slept.append)
+        return r.run(ref, params), slept, [e.ref.split(".", 1)[1] for e in r.log]
+
+    def literal(self, name, delay):
+        """A workflow whose one task has this delay, written as YAML has it."""
+        actions = os.path.join(self.root, "actions")
+        with open(os.path.join(actions, name + ".yaml"), "w") as f:
+            json.dump({"name": name, "pack": "strict", "runner_type": "orquesta",
+                       "entry_point": f"workflows/{name}.yaml", "enabled": True,
+                       "parameters": {}}, f)
+        with open(os.path.join(actions, "workflows", name + ".yaml"), "w") as f:
+            json.dump({"version": 1.0, "tasks": {"only": {
+                "delay": delay, "action": "strict.echo_guarded"}}}, f)
+        return "strict." + name
+
+    def test_a_delay_holds_the_task_back_that_many_seconds(self):
+        ex, slept, refs = self.run_wf("strict.wf_delay", {"delay": 3})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(slept, [3])
+        self.assertEqual(refs, ["wf_delay", "echo_guarded", "echo_guarded"])
+
+    def test_a_delay_rendering_to_0_is_no_delay(self):
+        ex, slept, _ = self.run_wf("strict.wf_delay", {"delay": 0})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(slept, [])
+
+    def test_only_the_first_concurrency_items_are_delayed(self):
+        ex, slept, refs = self.run_wf("strict.wf_delay", {"delay": 2, "items": 3})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(slept, [2, 2, 2])  # `later`, then items 0 and 1 of `each`
+        self.assertEqual(refs.count("echo_guarded"), 5)
+
+    def test_a_delay_rendering_to_no_integer_fails_the_workflow_before_the_task(self):
+        for delay in ("3", 2.5, [1], "soon"):
+            with self.subTest(delay=delay):
+                ex, slept, refs = self.run_wf("strict.wf_delay", {"delay": delay})
+                self.assertEqual(ex.status, "failed")
+                self.assertEqual(ex.result["errors"], [{
+                    "type": "error", "task_id": "later", "route": 0,
+                    "message": "TypeError: The value of task delay is not type of integer."}])
+                self.assertEqual(refs, ["wf_delay", "echo_guarded"], "`later` must not run")
+                self.assertEqual(slept, [])
+
+    def test_a_literal_delay_the_spec_refuses_fails_the_execution_at_inspection(self):
+        for i, delay in enumerate((-1, 2.5, "", None, True, [5])):
+            with self.subTest(delay=delay):
+                ex, slept, refs = self.run_wf(self.literal(f"wf_lit{i}", delay), {})
+                self.assertEqual(ex.status, "failed")
+                self.assertEqual(ex.result, {"output": None, "errors": {"syntax": [{
+                    "message": "%r is not valid under any of the given schemas" % (delay,),
+                    "spec_path": "tasks.only.delay",
+                    "schema_path": "properties.tasks.patternProperties.^\\w+$."
+                                   "properties.delay.oneOf"}]}})
+                self.assertEqual(refs, [f"wf_lit{i}"], "nothing may run")
+
+    def test_a_literal_integer_or_any_string_passes_inspection(self):
+        ex, slept, _ = self.run_wf(self.literal("wf_lit_ok", 4), {})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(slept, [4])
+        # a string that is no expression passes the schema, then is no integer
+        ex, slept, refs = self.run_wf(self.literal("wf_lit_word", "five"), {})
+        self.assertEqual(ex.result["errors"][0]["message"],
+                         "TypeError: The value of task delay is not type of integer.")
+        self.assertEqual(refs, ["wf_lit_word"])
+
+
+class TransitionTest(unittest.TestCase):
+    """conducting.py, update_task_state: every `when` of a completed task is
+    evaluated against its context as it completed; a transition's publish
+    renders in order into its own copy (TaskSpec.finalize_context)."""
+
+    def test_a_publish_does_not_change_what_another_when_sees(self):
+        d = tempfile.mkdtemp(prefix="st2lite-tr-")
+        try:
+            root = os.path.join(d, "strict")
+            shutil.copytree(FIXTURE, root)
+            os.chmod(os.path.join(root, "actions", "args.py"), 0o755)
+            r = st2lite.Runner(st2lite.Pack(root, {}))
+            ex = r.run("strict.wf_publish", {"n": 0})
+            self.assertTrue(ex.succeeded, ex.result)
+            # n=1 published by the first transition must not make the
+            # second's `when` (n >= 1) hold; publishes roll within one
+            self.assertEqual([e.params.get("value") for e in r.log[1:]], ["", "a"])
+            self.assertEqual(ex.result["output"], {"n": 1, "twice": 2})
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 WHOAMI = """#!/bin/sh
 printf '{"uid": %d, "gid": %d, "groups": "%s", "home": "%s", "path": "%s", "sudo_user": "%s"}\\n' \\
     "$(id -u)" "$(id -g)" "$(id -G)" "$HOME" "$PATH" "${SUDO_USER:-}"

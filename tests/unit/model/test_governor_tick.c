@@ -512,6 +512,106 @@ static void test_acting(void **state)
     free(text);
 }
 
+/* The decision for `name` in a tick's document (borrowed from doc). */
+static struct json_object *decision_of(struct json_object *doc, const char *name)
+{
+    struct json_object *list = jx_arr(doc, "decisions");
+    for (size_t i = 0; list && i < json_object_array_length(list); i++)
+        if (strcmp(jx_str(json_object_array_get_idx(list, i), "group", ""), name) == 0)
+            return json_object_array_get_idx(list, i);
+    fail_msg("no decision for %s", name);
+    return NULL;
+}
+
+/* Target tracking and schedules through both readers (every group:
+ * governor_load.c's walks; one group: gov_input_load_extras): the samples
+ * stored reach the governor, which prints its formula; a schedule in force
+ * bounds the decision and is named; a group that stopped tracking ignores
+ * the samples it left; a sample that failed holds. */
+static void test_metric_and_schedule(void **state)
+{
+    struct fixture *f = *state;
+    /* m: 3 nodes at 90 per node against 50 -> ceil(3 x 90 / 50) = 6 */
+    put(f->ds, "autoscale.spec.m",
+        "{\"name\":\"m\",\"min\":1,\"max\":10,\"scale_out_step\":10,"
+        "\"scale_out_cooldown\":0,\"metric_source\":\"prometheus\","
+        "\"metric_query\":\"up\",\"target_value\":50}", 0);
+    /* s: no metric; a schedule raising min to 4 from a minute past */
+    put(f->ds, "autoscale.spec.s", "{\"name\":\"s\",\"min\":1,\"max\":10}", 0);
+    /* h: tracking, but its newest sample failed */
+    put(f->ds, "autoscale.spec.h",
+        "{\"name\":\"h\",\"min\":1,\"max\":10,\"scale_in_cooldown\":0,"
+        "\"metric_source\":\"prometheus\",\"metric_query\":\"up\",\"target_value\":50}",
+        0);
+    for (int i = 0; i < 3; i++) {
+        char key[KEY_MAX], value[128];
+        const char *g[] = {"m", "h", "s"};
+        for (int j = 0; j < 3; j++) {
+            snprintf(key, sizeof key, "autoscale.node.%s.%s-%d", g[j], g[j], i);
+            snprintf(value, sizeof value, "{\"name\":\"%s-%d\",\"state\":\"active\"}",
+                     g[j], i);
+            put(f->ds, key, value, 0);
+        }
+    }
+    put(f->ds, "autoscale.samples.m",
+        "{\"group\":\"m\",\"samples\":[{\"at\":1700000000,\"value\":40,\"nodes\":3},"
+        "{\"at\":1700000030,\"value\":90,\"nodes\":3}]}", 0);
+    put(f->ds, "autoscale.samples.h",
+        "{\"group\":\"h\",\"samples\":[{\"at\":1700000000,\"value\":5,\"nodes\":3},"
+        "{\"at\":1700000030,\"error\":\"metric_unavailable\"}]}", 0);
+    /* s's samples are nobody's: s tracks no target */
+    put(f->ds, "autoscale.samples.s",
+        "{\"group\":\"s\",\"samples\":[{\"at\":1700000030,\"value\":900,\"nodes\":3}]}",
+        0);
+    put(f->ds, "autoscale.schedule.s.peak",
+        "{\"name\":\"peak\",\"group\":\"s\",\"start\":\"* * * * *\","
+        "\"time_zone\":\"UTC\",\"min\":4}", 0);
+
+    for (int one = 0; one < 2; one++) {
+        const char *names[] = {"m", "s", "h"};
+        for (int i = 0; i < 3; i++) {
+            char *text = tick(f->ds, one ? names[i] : NULL, false, T0 + 40);
+            struct json_object *doc = json_tokener_parse(text);
+            assert_non_null(doc);
+            struct json_object *d = decision_of(doc, names[i]), *m = NULL;
+            if (i == 0) {
+                assert_string_equal(jx_str(d, "code", ""), "metric_out");
+                assert_int_equal(jx_int(d, "count", 0), 3);
+                assert_true(json_object_object_get_ex(d, "metric", &m));
+                assert_string_equal(jx_str(m, "formula", ""), "ceil(3 x 90 / 50) = 6");
+                assert_int_equal(jx_int(m, "scale_out_recommendation", 0), 6);
+                /* the older sample (40 on 3 nodes: 20% under, outside the
+                 * tolerance) recommends ceil(3 x 40 / 50) = 3; the highest of
+                 * the scale-in window is still the newest's 6 */
+                assert_int_equal(jx_int(m, "scale_in_recommendation", 0), 6);
+                assert_false(json_object_object_get_ex(d, "schedule", NULL));
+            } else if (i == 1) {
+                assert_string_equal(jx_str(d, "code", ""), "below_min");
+                assert_int_equal(jx_int(d, "count", 0), 1);
+                assert_string_equal(jx_str(d, "schedule", ""), "peak");
+                assert_false(json_object_object_get_ex(d, "metric", NULL));
+            } else {
+                assert_string_equal(jx_str(d, "code", ""), "metric_hold");
+                assert_string_equal(jx_str(d, "action", ""), "none");
+                assert_true(json_object_object_get_ex(d, "metric", &m));
+                assert_true(jx_bool(m, "held", false));
+            }
+            json_object_put(doc);
+            free(text);
+            if (!one)
+                break; /* every group's tick: the three in one document */
+        }
+        if (!one) { /* the same document holds all three: check s and h too */
+            char *text = tick(f->ds, NULL, false, T0 + 40);
+            struct json_object *doc = json_tokener_parse(text);
+            assert_string_equal(jx_str(decision_of(doc, "s"), "schedule", ""), "peak");
+            assert_string_equal(jx_str(decision_of(doc, "h"), "code", ""), "metric_hold");
+            json_object_put(doc);
+            free(text);
+        }
+    }
+}
+
 static size_t count_keys(struct ds *ds, const char *prefix)
 {
     struct ds_list l = {0};
@@ -669,7 +769,9 @@ int main(void)
         E(test_dry_run_as_reference), S(test_dry_run_as_reference),
         E(test_many_worlds),
         E(test_empty_store),          S(test_empty_store),
-        E(test_acting),               S(test_acting),
+        E(test_acting),
+        E(test_metric_and_schedule),
+        S(test_metric_and_schedule),               S(test_acting),
         E(test_acting_history_and_replace), S(test_acting_history_and_replace),
         E(test_failure_gives_leases_back),
     };
