@@ -15,6 +15,7 @@
  * control that stops replacement - and only while the group keeps its
  * min_healthy healthy active nodes. */
 #include "asg.h"
+#include "build_spec.h"
 #include "clock.h"
 #include "controls.h"
 #include "health.h"
@@ -102,6 +103,23 @@ static int by_load(const void *a, const void *b)
     if (x->sessions != y->sessions)
         return x->sessions < y->sessions ? -1 : 1;
     return by_newest(a, b);
+}
+
+/* A scale-in takes first the nodes not built from the group's spec as it
+ * is now (build_spec.h), keeping the strategy's order within each part:
+ * between the batches of a rolling refresh, or after an image change, the
+ * old nodes go before the new ones, as AWS terminates instances of an old
+ * launch template first. A replacement's order (unhealthy) is left alone. */
+static void outdated_first(struct cand *v, size_t n, const char *spec_id)
+{
+    struct cand *tmp = xcalloc(n ? n : 1, sizeof *tmp);
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++)
+            if (build_spec_matches(v[i].rec, spec_id) == (pass == 1))
+                tmp[k++] = v[i];
+    memcpy(v, tmp, n * sizeof *v);
+    free(tmp);
 }
 
 struct pool {
@@ -257,6 +275,8 @@ int node_pick(struct ds *ds, const struct node_pick_req *req, struct json_object
     bool deleting = strcmp(g.status, "active") != 0;
     long long min = g.min;
     long long min_healthy = g.min_healthy >= 0 ? g.min_healthy : g.min;
+    char spec_id[BUILD_SPEC_ID_LEN + 1];
+    build_spec_id(&g, spec_id);
     group_clear(&g);
     if (deleting)
         return as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
@@ -293,6 +313,8 @@ int node_pick(struct ds *ds, const struct node_pick_req *req, struct json_object
                                                                          : by_load;
     if (p.n > 1)
         qsort(p.cands, p.n, sizeof *p.cands, order);
+    if (p.n > 1 && used != PICK_UNHEALTHY)
+        outdated_first(p.cands, p.n, spec_id);
 
     struct json_object *nodes = jx_new_array();
     for (size_t i = 0; i < json_object_array_length(p.reused); i++)

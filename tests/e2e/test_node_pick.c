@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "action_run.h"
+#include "asg.h"
+#include "build_spec.h"
 #include "datastore.h"
 #include "fake_do_lb.h"
 #include "haproxy_server.h"
@@ -248,6 +250,43 @@ static void test_oldest(void **state)
     assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-a,web-e");
     action_result_free(&r);
     assert_states(f, "web", "web-a=draining,web-b=active,web-c=active,web-d=active,"
+                            "web-e=draining");
+}
+
+/* A node built from the group's spec as it is now, as add_node records it. */
+static void current_spec(struct fixture *f, const char *node)
+{
+    struct group g;
+    struct as_error err;
+    char id[BUILD_SPEC_ID_LEN + 1];
+    struct ds *ds = store_open(&f->st);
+    assert_int_equal(asg_load_spec(ds, "web", &g, &err), 0);
+    build_spec_id(&g, id);
+    group_clear(&g);
+    ds_close(ds);
+    struct json_object *rec = record(f, "web", node);
+    jx_add_str(rec, "spec_id", id);
+    store_put_node(&f->st, rec);
+}
+
+/* After an image change (or between a rolling refresh's batches) a
+ * scale-in takes the nodes not built from the spec as it is first, the
+ * strategy's order kept within each part: the newest two, web-b and
+ * web-d, are current, so web-c and web-e go. */
+static void test_outdated_nodes_go_first(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    five_nodes(f);
+    current_spec(f, "web-b");
+    current_spec(f, "web-d");
+    pick_ok(f, &r, "--name=web", "--count=2", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-c,web-e");
+    action_result_free(&r);
+    pick_ok(f, &r, "--name=web", "--count=1", "--strategy=oldest", NULL);
+    assert_string_equal(joined(jx_arr(r.json, "nodes")), "web-a");
+    action_result_free(&r);
+    assert_states(f, "web", "web-a=draining,web-b=active,web-c=draining,web-d=active,"
                             "web-e=draining");
 }
 
@@ -677,6 +716,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_newest_is_default),
         T(test_oldest),
+        T(test_outdated_nodes_go_first),
         T(test_min_respected_only_active),
         T(test_lease_idempotent),
         T(test_least_loaded_haproxy),
