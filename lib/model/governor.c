@@ -305,11 +305,21 @@ static void quiet(const struct gov_input *in, struct gov_decision *out)
     scale_in(in, out, cap - step < floor ? cap - floor : step, step, what, floor);
 }
 
-/* "ceil(3 x 84.2 / 50) = 6" for the newest sample, into buf. */
+/* The newest sample's arithmetic, "ceil(3 x 84.2 / 50) = 6", into buf;
+ * then what the tolerance or the bounds made of it, when they changed it:
+ * "ceil(4 x 0.5 / 5) = 1, raised to the floor 2". */
 static const char *formula(const struct gov_decision *out, char *buf, size_t size)
 {
-    snprintf(buf, size, "ceil(%d x %.6g / %lld) = %lld", out->metric.nodes,
-             out->metric.value, out->metric.target, out->metric.recommended);
+    int n = snprintf(buf, size, "ceil(%d x %.6g / %lld) = %lld", out->metric.nodes,
+                     out->metric.value, out->metric.target, out->metric.raw);
+    long long rec = out->metric.recommended, raw = out->metric.raw;
+    if (n < 0 || (size_t)n >= size || rec == raw)
+        return buf;
+    snprintf(buf + n, size - (size_t)n, "%s %lld",
+             out->metric.in_tolerance ? ", within the tolerance: stays at"
+             : rec > raw              ? ", raised to the floor"
+                                      : ", capped at max",
+             rec);
     return buf;
 }
 
@@ -369,16 +379,29 @@ static void metric_in(const struct gov_input *in, struct gov_decision *out, long
  * ceil(nodes x value / target). Clamped to [floor, max]. A sample taken
  * with no nodes counts as one node's worth. The epsilon keeps 2 x 75 / 50
  * at 3 although the division rounds it to 3.0000000000000004. */
+static bool in_tolerance(const struct group *g, const struct gov_sample *s)
+{
+    return fabs(s->value / (double)g->target_value - 1.0) * 100.0 <=
+           (double)g->target_tolerance;
+}
+
+/* ceil(nodes x value / target) itself, within [0, GOV_RAW_MAX]. */
+#define GOV_RAW_MAX 1000000000LL
+static long long raw_recommendation(const struct group *g, const struct gov_sample *s)
+{
+    double nodes = s->nodes > 0 ? s->nodes : 1;
+    double want = ceil(nodes * (s->value / (double)g->target_value) - 1e-9);
+    if (!(want < (double)GOV_RAW_MAX)) /* NaN included */
+        return GOV_RAW_MAX;
+    return want < 0 ? 0 : (long long)want;
+}
+
 static long long recommend(const struct group *g, const struct gov_sample *s,
                            long long floor)
 {
-    double nodes = s->nodes > 0 ? s->nodes : 1, ratio = s->value / (double)g->target_value;
-    double want = fabs(ratio - 1.0) * 100.0 <= (double)g->target_tolerance
-                      ? nodes
-                      : ceil(nodes * ratio - 1e-9);
-    if (!(want < (double)g->max)) /* NaN included: as far as max allows */
-        return g->max;
-    return want < (double)floor ? floor : (long long)want;
+    long long want = in_tolerance(g, s) ? (s->nodes > 0 ? s->nodes : 1)
+                                        : raw_recommendation(g, s);
+    return want > g->max ? g->max : want < floor ? floor : want;
 }
 
 /* The stabilised recommendations: the lowest over the scale-out window and
@@ -393,6 +416,8 @@ static void stabilise(const struct gov_input *in, long long floor, struct gov_de
                                                               : g->scale_in_window;
     out->metric.recommended = out->metric.out_rec = out->metric.in_rec =
         recommend(g, newest, floor);
+    out->metric.raw = raw_recommendation(g, newest);
+    out->metric.in_tolerance = in_tolerance(g, newest);
     for (int i = 0; i < in->n_samples; i++) {
         const struct gov_sample *s = &in->samples[i];
         long long age = newest->at - s->at;
@@ -452,11 +477,20 @@ static void track(const struct gov_input *in, struct gov_decision *out)
         metric_out(in, out, out_rec);
     else if (in_rec < cap)
         metric_in(in, out, in_rec);
-    else {
+    else if (out->metric.recommended > cap) {
+        code(out, "metric_out_window");
+        say(out, "metric above target now (%s), but not throughout the last %lld s "
+            "(lowest %lld): capacity %lld stays", formula(out, why, sizeof why),
+            g->scale_out_window, out_rec, cap);
+    } else if (out->metric.recommended < cap) {
+        code(out, "metric_in_window");
+        say(out, "metric below target now (%s), but not throughout the last %lld s "
+            "(highest %lld): capacity %lld stays", formula(out, why, sizeof why),
+            g->scale_in_window, in_rec, cap);
+    } else {
         code(out, "metric_on_target");
-        say(out, "metric on target: %s recommends %lld (the highest of the last %lld s), "
-            "capacity %lld stays", formula(out, why, sizeof why), in_rec,
-            g->scale_in_window, cap);
+        say(out, "metric on target: %s, capacity %lld stays", formula(out, why, sizeof why),
+            cap);
     }
 }
 

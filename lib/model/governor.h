@@ -107,8 +107,11 @@
  *       is below capacity, by at most scale_in_step, after
  *       scale_in_cooldown as rule 7 measures it, never a protected node
  *       (metric_in, metric_in_cooldown, protected);
- *     - else none (metric_on_target). A metric that settles inside the
- *       tolerance therefore changes nothing: no flapping.
+ *     - else none: metric_out_window when the newest sample alone wants
+ *       more (the scale-out window holds it back), metric_in_window when
+ *       it alone wants fewer, metric_on_target when it wants what there is.
+ *       A metric that settles inside the tolerance therefore changes
+ *       nothing: no flapping.
  *     The decision carries the numbers (gov_decision.metric) and the tick
  *     prints them with the formula.
  *
@@ -207,7 +210,8 @@ struct gov_decision {
      * alert_at_max, alert_cooldown, scale_in, scale_in_clamped,
      * scale_in_cooldown, below_desired, below_desired_cooldown, rest,
      * suspended, unhealthy_reported, metric_hold, metric_out,
-     * metric_out_cooldown, metric_in, metric_in_cooldown, metric_on_target */
+     * metric_out_cooldown, metric_in, metric_in_cooldown, metric_out_window,
+     * metric_in_window, metric_on_target */
     char code[24];
     /* building + active healthy, and what it will be (a replacement's
      * removed nodes are unhealthy: not capacity) */
@@ -224,7 +228,10 @@ struct gov_decision {
         double value;       /* the newest sample */
         int nodes;          /* capacity when it was taken */
         long long target;   /* spec target_value */
-        long long recommended; /* the newest sample's recommendation */
+        long long raw;         /* ceil(nodes x value / target) of the newest sample */
+        bool in_tolerance;     /* its value is within target_tolerance of the target */
+        long long recommended; /* its recommendation: raw, or its nodes within the
+                                  tolerance, then within [floor, max] */
         long long out_rec, in_rec; /* lowest over the scale-out window, highest over the scale-in one */
         int samples;        /* ok samples inside the longer window */
     } metric;

@@ -134,13 +134,13 @@ static int metric_text(const struct gov_decision *d, char *buf, size_t size)
         return snprintf(buf, size, "{\"held\":true,\"target\":%lld}", d->metric.target);
     return snprintf(buf, size,
                     "{\"held\":false,\"value\":%.6g,\"nodes\":%d,\"target\":%lld,"
-                    "\"recommended\":%lld,\"scale_out_recommendation\":%lld,"
-                    "\"scale_in_recommendation\":%lld,\"samples\":%d,"
-                    "\"formula\":\"ceil(%d x %.6g / %lld) = %lld\"}",
+                    "\"within_tolerance\":%s,\"recommended\":%lld,"
+                    "\"scale_out_recommendation\":%lld,\"scale_in_recommendation\":%lld,"
+                    "\"samples\":%d,\"formula\":\"ceil(%d x %.6g / %lld) = %lld\"}",
                     d->metric.value, d->metric.nodes, d->metric.target,
-                    d->metric.recommended, d->metric.out_rec, d->metric.in_rec,
-                    d->metric.samples, d->metric.nodes, d->metric.value, d->metric.target,
-                    d->metric.recommended);
+                    d->metric.in_tolerance ? "true" : "false", d->metric.recommended,
+                    d->metric.out_rec, d->metric.in_rec, d->metric.samples, d->metric.nodes,
+                    d->metric.value, d->metric.target, d->metric.raw);
 }
 
 /* One decision, after those before it. */

@@ -400,9 +400,18 @@ static void test_metric_cases(void **state)
      * is the 52's 4: a dip sheds nothing */
     in.now = T0 + 210, in.n_samples = 3;
     governor_decide(&in, &d);
-    assert_string_equal(d.code, "metric_on_target");
+    assert_string_equal(d.code, "metric_in_window");
     assert_int_equal(d.metric.recommended, 2);
+    assert_int_equal(d.metric.raw, 2);
     assert_int_equal(d.metric.in_rec, 4);
+    assert_non_null(strstr(d.reason, "ceil(4 x 20 / 50) = 2"));
+    /* the floor raises a recommendation, and the reason says so */
+    g.min = 3;
+    governor_decide(&in, &d);
+    assert_int_equal(d.metric.raw, 2);
+    assert_int_equal(d.metric.recommended, 3);
+    assert_non_null(strstr(d.reason, "ceil(4 x 20 / 50) = 2, raised to the floor 3"));
+    g.min = 1;
     /* with a 60 s window it goes: to 2 */
     g.scale_in_window = 60;
     governor_decide(&in, &d);
@@ -417,6 +426,15 @@ static void test_metric_cases(void **state)
     governor_decide(&in, &d);
     assert_string_equal(d.code, "metric_out");
     assert_int_equal(d.capacity_after, 3);
+    /* a spike the scale-out window has not seen throughout: held back */
+    g.scale_out_window = 60;
+    struct gov_sample spike[2] = {{T0 + 270, 50, 2, true}, {T0 + 300, 150, 2, true}};
+    in.samples = spike, in.n_samples = 2;
+    governor_decide(&in, &d);
+    assert_string_equal(d.code, "metric_out_window");
+    assert_int_equal(d.metric.raw, 6);
+    assert_int_equal(d.metric.out_rec, 2);
+    g.scale_out_window = 0;
     /* the newest failed: hold, even far above the floor */
     struct gov_sample failed[2] = {{T0, 1, 8, true}, {T0 + 30, 0, 8, false}};
     gov_input_init(&in, &g, T0 + 40);
