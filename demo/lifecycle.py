@@ -5,7 +5,8 @@ The pack's own rules, sensor, Orquesta workflows and policies run on
 tests/st2lite (a stand-in for st2), which calls the real C actions exactly as
 st2 would, with the embedded datastore, the local compute provider (the demo
 web app on 127.0.1.x), a real HAProxy, a real PowerDNS, a real sshd and a
-stand-in chef-solo. Phases:
+stand-in chef-solo, and a real Prometheus scraping HAProxy's own exporter.
+Phases:
   0 create a group (min 2)       -> the asg_create workflow scales it to min
   1 a New Relic critical alert   -> the newrelic webhook rule -> alert_intake -> alert_event
   2 the governor sensor polls    -> scale_out rule -> scale_out workflow, to max
@@ -16,7 +17,17 @@ stand-in chef-solo. Phases:
     first, then the two down); no request may fail, asg_history must show
     the replacement and Slack must have been told
   4 the New Relic recovery       -> governor -> scale_in workflow, back to min
-  5 decommission                 -> asg_delete workflow; nothing may be left
+  5 metric-driven scaling: target tracking on Prometheus's request rate
+    per serving node; a client makes requests at a steady rate through
+    HAProxy -> the metric_collect timer rule samples it -> the governor
+    scales out by the formula ceil(nodes x value / target) until the rate
+    per node is on target, then, the load down to a trickle, back to min
+    (metric_in); no request may fail
+  6 rolling refresh: a new image tag -> asg_refresh workflow, batch after
+    batch, new nodes first, while a client keeps making requests: every node
+    replaced (each with the new spec_id), the group back at its size, no
+    request failed, Slack told
+  7 decommission                 -> asg_delete workflow; nothing may be left
 Environment: AUTOSCALE_DEMO_DIR (work directory, kept, with summary.json),
 AUTOSCALE_DEMO_QUIET=1 (no execution trace), AUTOSCALE_DEMO_KEEP=1 (leave the
 servers running and list them in servers.json, for a test to inspect),
@@ -56,8 +67,27 @@ POLL_SECONDS = 1.0  # the sensor polls every 30 s under st2; the demo is in a hu
 # The health_check timer rule fires every 30 s under st2; here at every poll.
 HEALTH_TIMER = "autoscale.health_check_timer"
 NOTICE = "autoscale.notice"  # the sensor's word to people, not an operation
+# The metric_collect timer rule fires every 15 s under st2; here at every
+# poll of phase 5, as Prometheus scrapes every second.
+METRIC_TIMER = "autoscale.metric_collect_timer"
+# Phase 5's target tracking: the requests per second each serving node of
+# the demo backend gets, as Prometheus computes it from HAProxy's own
+# counters (its exporter's haproxy_backend_* metrics), kept at TARGET
+# req/s. LOAD req/s wants LOAD / TARGET nodes; TRICKLE (after the load
+# stops) wants fewer than min, so the group goes back to min.
+METRIC_QUERY = (f'sum(rate(haproxy_backend_http_requests_total{{proxy="{BACKEND}"}}[5s])) / '
+                f'clamp_min(sum(haproxy_backend_active_servers{{proxy="{BACKEND}"}}), 1)')
+TARGET, LOAD, TRICKLE = 5, 20, 2
+TRACKING = {"metric_source": "prometheus", "metric_query": METRIC_QUERY,
+            "target_value": TARGET, "target_tolerance": 10,
+            # stabilisation: a scale-out needs 2 s of readings above target,
+            # a scale-in follows the highest wish of the last 4 s (300 s by
+            # default); a sample older than 10 s holds the group
+            "scale_out_window": 2, "scale_in_window": 4, "metric_max_age": 10}
+NEW_IMAGE = "demo-web:2"  # phase 6 (the local provider starts the same app)
 # Looking, not acting: left out of the execution trace.
-QUIET_REFS = ("autoscale.node_list", "autoscale.health_check", "autoscale.asg_history")
+QUIET_REFS = ("autoscale.node_list", "autoscale.health_check", "autoscale.asg_history",
+              "autoscale.metric_collect", "autoscale.asg_get")
 
 
 def say(text=""):
@@ -72,11 +102,15 @@ class Demo:
         self.told = 0  # notifications already shown
         self.seen = set()  # every node name the group ever had
         self.health = {}  # node -> health status last shown
+        self.decision = None  # the group's decision in the last tick shown
+        self.formulas = []  # phase 5: the tick lines shown
+        self.on_target_ticks = 0  # phase 5: ticks on target in a row
 
     # ---- setup ----
     def start(self):
         s = self.servers
         s.start_haproxy(BACKEND)
+        s.start_prometheus()  # scraping HAProxy from now on: its rate windows fill
         s.start_pdns(ZONE)
         s.start_sshd([f"127.0.1.{i}" for i in range(1, 17)])
         s.start_slack()
@@ -104,6 +138,7 @@ class Demo:
             "chef_install_command": "false",
             "chef_config_dir": os.path.join(self.work, "chef", "etc"),
             "notify_provider": "slack", "slack_webhook_url": s.slack_url,
+            "prometheus_url": s.prometheus_url,
         }
         self.db = os.path.join(self.work, "autoscale.db")
         env = {"AUTOSCALE_DB": self.db, "XDG_STATE_HOME": os.path.join(self.work, "state")}
@@ -115,6 +150,14 @@ class Demo:
         self.reactor = st2lite.Reactor(self.runner)
         self.sensor = self.reactor.load_sensor(
             "GovernorSensor", os.path.join(ROOT, "tests", "sensor"))
+        # Keep each tick's document for the demo to show (the formula);
+        # the sensor itself dispatches only its acting decisions.
+        self.tick_doc, tick = None, self.sensor._tick
+
+        def keeping():
+            self.tick_doc = tick()
+            return self.tick_doc
+        self.sensor._tick = keeping
 
     def trace(self, ex, event):
         if self.quiet or event != "end" or ex.ref in QUIET_REFS:
@@ -165,12 +208,16 @@ class Demo:
                 f"{notices[-1].splitlines()[0][:110]}")
 
     # ---- the governor, as st2 runs it: sensor poll -> trigger -> rule ----
-    def govern_until(self, done, seconds=50, health=False, fail_fast=False):
+    def govern_until(self, done, seconds=50, health=False, fail_fast=False, metric=False):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             if health:
                 self.health_tick()
+            if metric:
+                self.metric_tick()
             self.sensor.poll()
+            if metric:
+                self.show_formula()
             for ex in self.reactor.handle_pending():
                 out = (ex.result or {}).get("output") or {}
                 remove = ex.params.get("remove")
@@ -273,7 +320,10 @@ class Demo:
         self.check(len(active) == SPEC["min"] and set(serving) == set(active),
                    "min nodes should remain, all serving")
 
-        say(f"\n== phase 5: decommission '{GROUP}' with the asg_delete workflow")
+        self.metric_scaling()
+        self.refresh()
+
+        say(f"\n== phase 7: decommission '{GROUP}' with the asg_delete workflow")
         ex = self.runner.run("autoscale.asg_delete", {"name": GROUP})
         self.check(ex.succeeded, f"asg_delete workflow {ex.status}: {ex.result}")
         self.leftovers()
@@ -355,6 +405,159 @@ class Demo:
         self.check(told_of, "Slack was not told which nodes were replaced")
         say(f"  Slack was told: {told_of[-1][:400]}")
 
+    # ---- phase 5: target tracking ----
+    def metric_tick(self):
+        """The metric_collect timer rule, as st2 fires it: every group's
+        metric read and appended to its samples."""
+        for ex in self.reactor.fire_timer(METRIC_TIMER):
+            self.check(ex.succeeded, f"metric_collect {ex.status}: {ex.result}")
+
+    def show_formula(self):
+        """The group's decision in the tick just made, with its formula,
+        when it says something new (the code or the wish changed, or it
+        acts)."""
+        doc = self.tick_doc or {}
+        d = next((d for d in doc.get("decisions") or [] if d.get("group") == GROUP), None)
+        if not d:
+            return
+        m = d.get("metric") or {}
+        last, self.decision = self.decision, d
+        on = d.get("code") == "metric_on_target" and d.get("capacity_before", 0) > SPEC["min"]
+        self.on_target_ticks = self.on_target_ticks + 1 if on else 0
+        if (d.get("action") == "none" and last and last.get("code") == d.get("code")
+                and (last.get("metric") or {}).get("recommended") == m.get("recommended")
+                and last.get("capacity_before") == d.get("capacity_before")):
+            return
+        if m.get("formula"):
+            # what the stabilisation windows make of it: a scale-out follows
+            # the lowest wish of its window, a scale-in the highest of its own
+            what = (f"{m['value']:.2f} req/s per node: {m['formula']}; lowest wish of the "
+                    f"last {TRACKING['scale_out_window']} s "
+                    f"{m.get('scale_out_recommendation')}, highest of the last "
+                    f"{TRACKING['scale_in_window']} s {m.get('scale_in_recommendation')}")
+        else:
+            what = (d.get("reason") or "")[:100]
+        act = ("" if d.get("action") == "none"
+               else f" -> {d['action']} {d.get('count')}, capacity "
+                    f"{d.get('capacity_before')} -> {d.get('capacity_after')}")
+        line = f"capacity {d.get('capacity_before')}, {what} [{d.get('code')}]{act}"
+        say(f"  tick: {line}")
+        self.formulas.append({"code": d.get("code"), "action": d.get("action"),
+                              "count": d.get("count"), "formula": m.get("formula"),
+                              "value": m.get("value"), "capacity": d.get("capacity_before"),
+                              "line": line})
+
+    def settled(self):
+        """Above min and on target three ticks in a row: no flapping."""
+        return self.on_target_ticks >= 3
+
+    def metric_scaling(self):
+        say(f"\n== phase 5: metric-driven scaling: the governor keeps each serving node at "
+            f"{TARGET} requests/s,\n   as Prometheus reads HAProxy's own counters "
+            f"(target_tolerance {TRACKING['target_tolerance']}%)")
+        say(f"  metric_query: {METRIC_QUERY}")
+        since, told = int(time.time()), len(self.servers.notices)
+        self.decision, self.formulas, self.on_target_ticks = None, [], 0
+        ex = self.runner.run("autoscale.asg_update", dict(TRACKING, name=GROUP))
+        self.check(ex.succeeded, f"asg_update {ex.status}: {ex.result}")
+        url = f"http://127.0.0.1:{self.servers.frontend_port}/"
+        traffic = Traffic(url, rate=LOAD).start()
+        say(f"  a client makes {LOAD} requests/s through HAProxy: {LOAD} / {TARGET} = "
+            f"{LOAD // TARGET} nodes' worth")
+        peak = None
+        try:
+            settled = self.govern_until(self.settled, seconds=60, fail_fast=True,
+                                        metric=True)
+            self.check(settled, "the group did not settle on target under the load")
+            peak = len(self.active())
+            say(f"  settled: {peak} nodes, on target for {self.on_target_ticks} ticks in a row")
+            traffic.rate = TRICKLE
+            say(f"\n  the load drops to {TRICKLE} requests/s: fewer nodes than min would do")
+            back = self.govern_until(lambda: len(self.nodes()) <= SPEC["min"], seconds=60,
+                                     fail_fast=True, metric=True)
+            self.check(back, "the group did not come back to min by the metric")
+            self.check(not self.quiet_tick(), "the governor went below min")
+            say("  at min: the next tick decides nothing")
+        finally:
+            seen = traffic.stop()
+            self.summary["metric"] = {"query": METRIC_QUERY, "target": TARGET, "load": LOAD,
+                                      "trickle": TRICKLE, "peak": peak, "traffic": seen,
+                                      "ticks": self.formulas}
+            say(f"  the client made {seen['made']} requests through HAProxy during the "
+                f"phase, {seen['failed']} failed"
+                f"{': ' + '; '.join(seen['errors']) if seen['errors'] else ''}")
+        active, serving, dns = self.show("metric")
+        history = self.history(since)
+        self.summary["metric"].update(history=history, slack=self.servers.notices[told:])
+        self.check(seen["failed"] == 0 and seen["made"] > 0,
+                   f"{seen['failed']} of {seen['made']} requests failed")
+        self.check(len(active) == SPEC["min"] and set(serving) == set(active),
+                   "min nodes should remain, all serving")
+        codes = [e.get("code") for e in history if e.get("kind") == "decision"]
+        for code in ("metric_out", "metric_in"):
+            self.check(any(e.get("code") == code and "ceil(" in (e.get("reason") or "")
+                           for e in history if e.get("kind") == "decision"),
+                       f"asg_history shows no {code} decision with its formula: {codes}")
+        # Target tracking off again: the rest of the demo scales on nothing.
+        ex = self.runner.run("autoscale.asg_update", {"name": GROUP, "target_value": 0,
+                                                      "metric_source": "none"})
+        self.check(ex.succeeded, f"asg_update {ex.status}: {ex.result}")
+        say("  target tracking off again (asg_update target_value=0 metric_source=none)")
+
+    # ---- phase 6: rolling refresh ----
+    def refresh(self):
+        say(f"\n== phase 6: rolling refresh to image '{NEW_IMAGE}' with the asg_refresh "
+            "workflow\n   (min_healthy_percentage 50), while a client keeps making "
+            "requests through HAProxy")
+        before = self.nodes()
+        told = len(self.servers.notices)
+        old_specs = sorted({str(r.get("spec_id")) for r in before.values()})
+        say(f"  before: {with_specs(before)}")
+        traffic = Traffic(f"http://127.0.0.1:{self.servers.frontend_port}/").start()
+        try:
+            ex = self.runner.run("autoscale.asg_refresh", {
+                "name": GROUP, "image": NEW_IMAGE, "min_healthy_percentage": 50,
+                "health_timeout": 60})
+        finally:
+            seen = traffic.stop()
+        out = (ex.result or {}).get("output") or {}
+        after = self.nodes()
+        new_specs = sorted({str(r.get("spec_id")) for r in after.values()})
+        why = f": {out['message']}" if out.get("message") else ""
+        say(f"  asg_refresh {ex.status}: state {out.get('state')}, {out.get('replaced')} of "
+            f"{out.get('to_replace')} node(s) replaced{why}")
+        say(f"  after: {with_specs(after)}")
+        by = seen["by_node"]
+        say(f"  the client made {seen['made']} requests through HAProxy during the refresh, "
+            f"{seen['failed']} failed"
+            f"{': ' + '; '.join(seen['errors']) if seen['errors'] else ''} (old nodes "
+            f"answered {sum(by.get(n, 0) for n in before)}, new ones "
+            f"{sum(by.get(n, 0) for n in after)})")
+        active, serving, dns = self.show("refreshed")
+        got = self.runner.run("autoscale.asg_get", {"name": GROUP})
+        image = ((got.result or {}).get("stdout") or {}).get("group", {}).get("image")
+        say(f"  the group's spec now says image '{image}'")
+        slack = self.servers.notices[told:]
+        self.summary["refresh"] = {"image": NEW_IMAGE, "spec_image": image,
+                                   "before": sorted(before),
+                                   "after": sorted(after), "old_specs": old_specs,
+                                   "new_specs": new_specs, "output": out,
+                                   "traffic": seen, "slack": slack}
+        self.check(ex.succeeded and out.get("state") == "succeeded",
+                   f"asg_refresh {ex.status}: {out or ex.result}")
+        self.check(image == NEW_IMAGE, f"the group's image is {image!r}, not {NEW_IMAGE!r}")
+        self.check(not set(before) & set(after), f"old nodes left: {set(before) & set(after)}")
+        self.check(len(new_specs) == 1 and new_specs[0] not in old_specs
+                   and new_specs[0] != "None",
+                   f"every node should have one new spec_id: {old_specs} -> {new_specs}")
+        self.check(len(active) == len(before) and set(serving) == set(active),
+                   "the group should be back at its size, every node serving")
+        self.check(seen["failed"] == 0 and seen["made"] > 0,
+                   f"{seen['failed']} of {seen['made']} requests failed")
+        told_of = [m for m in slack if "refresh_done" in m]
+        self.check(told_of, f"Slack was not told the refresh was done: {slack}")
+        say(f"  Slack was told: {told_of[-1][:300]}")
+
     def wait_down(self, names, seconds=30):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -417,6 +620,11 @@ class Demo:
     def check(self, ok, message):
         if not ok:
             raise DemoFailed(message)
+
+
+def with_specs(nodes):
+    """ "name (spec <spec_id>), ..." of node_list's records."""
+    return ", ".join(f"{n} (spec {r.get('spec_id')})" for n, r in sorted(nodes.items()))
 
 
 def node_processes(names):
@@ -495,6 +703,16 @@ DETAILS = {
     "alert_event": _incidents,
     "alert_intake": _incidents,  # alert_event itself once the pack is built
     "notify": lambda o: "Slack" if o.get("delivered") else "",
+    "refresh_start": lambda o: (f"refresh {(o.get('refresh') or {}).get('id')}: "
+                                f"{(o.get('refresh') or {}).get('to_replace')} node(s) to "
+                                f"replace, {(o.get('refresh') or {}).get('batch')} per batch"),
+    "refresh_step": lambda o: (f"{o.get('do')}"
+                               + (f": add {o.get('add')}, then remove "
+                                  f"{', '.join(o.get('remove') or [])}"
+                                  if o.get("do") == "batch" else "")),
+    "refresh_wait": lambda o: f"healthy: {', '.join(o.get('healthy') or []) or 'none'}",
+    "refresh_batch_done": lambda o: (f"{o.get('replaced')} replaced, "
+                                     f"{o.get('do_next')}"),
 }
 
 
@@ -540,7 +758,7 @@ def main():
             json.dump(demo.summary, f, indent=1)
         if not os.environ.get("AUTOSCALE_DEMO_DIR"):
             shutil.rmtree(work, ignore_errors=True)
-    say(f"\ndemo: {'all six phases passed' if rc == 0 else 'FAILED'} in "
+    say(f"\ndemo: {'all eight phases passed' if rc == 0 else 'FAILED'} in "
         f"{demo.summary['seconds']} s; {demo.summary['notifications']} Slack notifications")
     return rc
 

@@ -1,7 +1,8 @@
 """The real servers the demo runs, each in the foreground under one
-directory (shared/backends.md recipes): HAProxy with its runtime API,
-PowerDNS with its SQLite backend and HTTP API, sshd for the configuration
-step, and a Slack-like webhook receiver. Every server is started by this
+directory (shared/backends.md recipes): HAProxy with its runtime API and
+its own Prometheus exporter, Prometheus scraping it, PowerDNS with its
+SQLite backend and HTTP API, sshd for the configuration step, and a
+Slack-like webhook receiver. Every server is started by this
 process, found ready by polling, and stopped by PID."""
 import http.server
 import json
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 PDNS_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql"
@@ -53,6 +55,7 @@ class Servers:
     def start_haproxy(self, backend):
         self.haproxy_socket = os.path.join(self.root, "haproxy.sock")
         self.frontend_port = free_port()
+        self.promex_port = free_port()
         cfg = os.path.join(self.root, "haproxy.cfg")
         with open(cfg, "w") as f:
             f.write("global\n"
@@ -72,7 +75,12 @@ class Servers:
                     # The check the pack's "check" option on every added
                     # server runs: the app's own /health, not just a connect.
                     f"backend {backend}\n    balance roundrobin\n"
-                    "    option httpchk GET /health\n")
+                    "    option httpchk GET /health\n"
+                    # HAProxy's own Prometheus exporter (PROMEX, built into
+                    # Debian's 2.6), which the demo's Prometheus scrapes:
+                    # the request rate target tracking reads (phase 5).
+                    f"frontend promex\n    bind 127.0.0.1:{self.promex_port}\n"
+                    "    http-request use-service prometheus-exporter if { path /metrics }\n")
         subprocess.run(["haproxy", "-c", "-q", "-f", cfg], check=True)
         self._spawn("haproxy", ["haproxy", "-f", cfg, "-db"])
         wait_for("HAProxy", lambda: os.path.exists(self.haproxy_socket)
@@ -104,6 +112,34 @@ class Servers:
         """Names of the backend's servers (show servers state)."""
         rows = self.haproxy(f"show servers state {backend}").splitlines()[2:]
         return sorted(r.split()[3] for r in rows if r.strip() and not r.startswith("#"))
+
+    # ---- Prometheus, scraping HAProxy's exporter every second ----
+    def start_prometheus(self):
+        d = os.path.join(self.root, "prometheus")
+        os.makedirs(d)
+        cfg = os.path.join(d, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    "scrape_configs:\n  - job_name: haproxy\n    static_configs:\n"
+                    f"      - targets: ['127.0.0.1:{self.promex_port}']\n")
+        port = free_port()
+        self.prometheus_url = f"http://127.0.0.1:{port}"
+        self._spawn("prometheus", ["/usr/bin/prometheus", f"--config.file={cfg}",
+                                   f"--storage.tsdb.path={d}/data",
+                                   f"--web.listen-address=127.0.0.1:{port}",
+                                   "--log.level=warn"])
+        wait_for("Prometheus", lambda: _http_ok(self.prometheus_url + "/-/ready"), 30)
+
+    def prom_query(self, query):
+        """An instant query's one value (None: no single number)."""
+        url = (self.prometheus_url + "/api/v1/query?"
+               + urllib.parse.urlencode({"query": query}))
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                res = json.load(r)["data"]["result"]
+            return float(res[0]["value"][1]) if len(res) == 1 else None
+        except (OSError, ValueError, KeyError, IndexError):
+            return None
 
     # ---- PowerDNS ----
     def start_pdns(self, zone):
@@ -233,10 +269,13 @@ class Traffic:
     """A client making one request after another through HAProxy's frontend,
     from start() to stop(), as a user of the service would: a request fails
     unless it gets 200 and "node NAME" back within the timeout. No retries of
-    its own: what it counts is what a user would have seen."""
+    its own: what it counts is what a user would have seen. With a rate,
+    requests go out at that steady rate (per second) instead, so that the
+    request rate Prometheus reads is the one the demo chose; the rate may
+    be changed while it runs."""
 
-    def __init__(self, url, pause=0.01, timeout=5):
-        self.url, self.pause, self.timeout = url, pause, timeout
+    def __init__(self, url, pause=0.01, timeout=5, rate=None):
+        self.url, self.pause, self.timeout, self.rate = url, pause, timeout, rate
         self.made = self.failed = 0
         self.errors = []   # the first few failures, for the report
         self.by_node = {}  # node -> requests it answered
@@ -249,6 +288,7 @@ class Traffic:
         return self
 
     def _run(self):
+        due = time.monotonic()
         while not self._stop.is_set():
             try:
                 with urllib.request.urlopen(self.url, timeout=self.timeout) as r:
@@ -264,7 +304,13 @@ class Traffic:
                 self.failed += 1
                 if len(self.errors) < 5:
                     self.errors.append(why)
-            self._stop.wait(self.pause)
+            if self.rate:
+                # the next request's due time: a slow answer is caught up
+                # on, never by more than a second's worth at once
+                due = max(due + 1.0 / self.rate, time.monotonic() - 1.0)
+                self._stop.wait(max(0.0, due - time.monotonic()))
+            else:
+                self._stop.wait(self.pause)
 
     def stop(self):
         self._stop.set()
@@ -277,6 +323,14 @@ class Traffic:
 def _user():
     import pwd
     return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except OSError:
+        return False
 
 
 def _connects(host, port):

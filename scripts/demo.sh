@@ -1,6 +1,7 @@
 #!/bin/sh
-# demo - `make demo`: the whole lifecycle (create, alert, scale out, recover,
-# scale in, decommission) on this machine, with the pack's own rules, sensor,
+# demo - `make demo`: the whole lifecycle (create, alert, scale out,
+# self-heal, recover, scale on a metric, rolling refresh, decommission) on
+# this machine, with the pack's own rules, sensor,
 # workflows and policies run by tests/st2lite. See demo/lifecycle.py.
 # Needs the packages of deps/build-packages.txt and deps/test-packages.txt (make demo installs them as
 # root) and the built actions (make demo builds them first).

@@ -3,11 +3,15 @@ check what it claims without trusting it: its exit status and closing line,
 that the executions it made follow the workflows' step order, that the
 self-healing phase replaced the killed and the sick node (new ones up
 before either went down) with no failed request, a history and Slack
-messages that name them, and, looking at the servers and stores directly,
+messages that name them, that target tracking scaled out by its formula
+on the request rate a real Prometheus read from HAProxy and came back to
+min, that the rolling refresh replaced every node by one of the new spec,
+neither with a failed request, and, looking at the servers and stores directly,
 that nothing of the group is left: no node process, no DNS record in
 PowerDNS's own database, no HAProxy server, no datastore key.
 Run: python3 -m unittest tests/demo/test_demo.py"""
 import json
+import math
 import os
 import re
 import signal
@@ -59,9 +63,9 @@ class DemoTest(unittest.TestCase):
 
     def test_demo_passes_every_phase(self):
         self.assertEqual(self.rc, 0, self.out[-3000:])
-        self.assertIn("demo: all six phases passed", self.out)
-        for phase in ("phase 0", "phase 1", "phase 2", "phase 3", "phase 4", "phase 5"):
-            self.assertIn(f"== {phase}:", self.out)
+        self.assertIn("demo: all eight phases passed", self.out)
+        for phase in range(8):
+            self.assertIn(f"== phase {phase}:", self.out)
 
     def test_scaled_to_max_then_back_to_min_with_every_node_serving(self):
         p = self.summary["phases"]
@@ -179,11 +183,82 @@ class DemoTest(unittest.TestCase):
                 got = [c["ref"].split(".", 1)[1] for c in children.get(run["id"], [])]
                 self.assertEqual(got, expected, f"{wf} {run['id']}")
 
+    def test_metric_phase_scaled_out_by_the_formula_and_back_without_a_failed_request(self):
+        m, p = self.summary["metric"], self.summary["phases"]
+        self.assertEqual(m["traffic"]["failed"], 0, m["traffic"]["errors"])
+        self.assertGreater(m["traffic"]["made"], 0)
+        ticks = m["ticks"]
+        formula = re.compile(r"^ceil\((\d+) x ([0-9.e+-]+) / (\d+)\) = (\d+)$")
+        for t in ticks:
+            if t["formula"] is None:
+                continue  # a hold: no reading yet
+            n, v, target, rec = formula.match(t["formula"]).groups()
+            self.assertEqual(int(target), m["target"])
+            # the formula is the arithmetic itself, before the tolerance and
+            # the bounds (the value is printed to 6 digits: either side of an
+            # integer)
+            x = int(n) * float(v) / int(target)
+            self.assertIn(int(rec), {math.ceil(x + d) for d in (-1e-4, 1e-4)}, t)
+        outs = [t for t in ticks if t["code"] == "metric_out"]
+        ins = [t for t in ticks if t["code"] == "metric_in"]
+        self.assertTrue(outs and all(t["action"] == "scale_out" for t in outs), ticks)
+        self.assertTrue(ins and all(t["action"] == "scale_in" for t in ins), ticks)
+        # a scale-out only on a reading above the target's tolerance, a
+        # scale-in only below it
+        self.assertTrue(all(t["value"] > m["target"] * 1.1 for t in outs), outs)
+        self.assertTrue(all(t["value"] < m["target"] * 0.9 for t in ins), ins)
+        # it grew above min, settled there on target, then came back to min
+        self.assertGreater(m["peak"], 2)
+        self.assertTrue(any(t["code"] == "metric_on_target" and t["capacity"] == m["peak"]
+                            for t in ticks), ticks)
+        self.assertLess(ticks.index(outs[-1]), ticks.index(ins[0]))
+        self.assertEqual(len(p["metric"]["active"]), 2)
+        self.assertEqual(p["metric"]["serving"], p["metric"]["active"])
+        decided = {e["code"] for e in m["history"] if e.get("kind") == "decision"
+                   and "ceil(" in (e.get("reason") or "")}
+        self.assertTrue({"metric_out", "metric_in"} <= decided, m["history"])
+
+    def test_refresh_replaced_every_node_with_the_new_spec_and_no_request_failed(self):
+        r, p = self.summary["refresh"], self.summary["phases"]
+        self.assertEqual(r["output"]["state"], "succeeded", r["output"])
+        self.assertEqual(r["spec_image"], r["image"])
+        self.assertEqual(r["output"]["replaced"], len(r["before"]))
+        self.assertEqual(len(r["after"]), len(r["before"]))
+        self.assertFalse(set(r["before"]) & set(r["after"]))
+        self.assertEqual(len(r["old_specs"]), 1)
+        self.assertEqual(len(r["new_specs"]), 1)
+        self.assertNotEqual(r["new_specs"], r["old_specs"])
+        self.assertEqual(r["traffic"]["failed"], 0, r["traffic"]["errors"])
+        self.assertGreater(r["traffic"]["made"], 0)
+        self.assertEqual(sorted(p["refreshed"]["active"]), r["after"])
+        self.assertEqual(p["refreshed"]["serving"], p["refreshed"]["active"])
+        self.assertEqual(len(p["refreshed"]["dns"]), len(r["after"]))
+        self.assertTrue(any("refresh_done" in m for m in r["slack"]), r["slack"])
+
+    def test_refresh_took_no_old_node_down_before_its_replacement_was_healthy(self):
+        execs = self.summary["executions"]
+        runs = [e for e in execs if e["ref"] == "autoscale.asg_refresh"]
+        self.assertEqual(len(runs), 1)
+        refs = [c["ref"].split(".", 1)[1] for c in execs if c["parent"] == runs[0]["id"]
+                and not c["ref"].startswith("core.")]
+        downs = [i for i, x in enumerate(refs) if x == "node_down"]
+        self.assertEqual(len(downs), len(self.summary["refresh"]["before"]), refs)
+        for i in downs:  # the batch's wait for health came between its node_up and it
+            before = refs[:i]
+            last_up = max(j for j, x in enumerate(before) if x == "node_up")
+            self.assertIn("refresh_wait", before[last_up:], refs)
+        self.assertEqual(refs[-1], "notify", refs)
+
     def test_scale_operations_came_from_the_governor_through_rules(self):
         refs = [e["ref"] for e in self.summary["executions"] if e["parent"] is None]
-        self.assertEqual(refs.count("autoscale.scale_out"), 2)  # 2 -> 4 -> 6
+        ticks = self.summary["metric"]["ticks"]
+        metric_outs = sum(t["action"] == "scale_out" for t in ticks)
+        metric_ins = sum(t["action"] == "scale_in" for t in ticks)
+        # 2 -> 4 -> 6 on the alert, then the metric's own
+        self.assertEqual(refs.count("autoscale.scale_out"), 2 + metric_outs)
         self.assertGreaterEqual(refs.count("autoscale.replace"), 1)  # through the replace rule
-        self.assertEqual(refs.count("autoscale.scale_in"), 2)   # 6 -> 4 -> 2
+        # 6 -> 4 -> 2 on the recovery, then the metric's own
+        self.assertEqual(refs.count("autoscale.scale_in"), 2 + metric_ins)
         self.assertEqual(refs.count("autoscale.alert_intake"), 2)  # the webhook rules' action
         self.assertGreaterEqual(self.summary["notifications"], 10)
 
@@ -191,6 +266,7 @@ class DemoTest(unittest.TestCase):
         names = set()
         for phase in self.summary["phases"].values():
             names |= set(phase["active"])
+        names |= set(self.summary["refresh"]["before"]) | set(self.summary["refresh"]["after"])
         return names | {self.summary["heal"]["sick"], self.summary["heal"]["killed"]}
 
     @staticmethod
