@@ -279,6 +279,9 @@ class Traffic:
         self.made = self.failed = 0
         self.errors = []   # the first few failures, for the report
         self.by_node = {}  # node -> requests it answered
+        # node -> time.monotonic() of its first answer (bench/alert_to_serving.py:
+        # when a new node first served a user)
+        self.first = {}
         self._stop = threading.Event()
         self._thread = None
 
@@ -300,6 +303,7 @@ class Traffic:
             self.made += 1
             if ok:
                 self.by_node[words[1]] = self.by_node.get(words[1], 0) + 1
+                self.first.setdefault(words[1], time.monotonic())
             else:
                 self.failed += 1
                 if len(self.errors) < 5:

@@ -408,8 +408,9 @@ static const char t141[] =
     "Evaluate every group (or one) and print each scaling decision with its reason. "
     "A dry run unless act=true: then a decision to act takes the group's lease "
     "so the next tick does not repeat it, and whoever asked must dispatch it "
-    "(the governor sensor every 30 s, asg_create for a new group). A lease taken "
-    "by mistake is released with lease_release.";
+    "(the governor sensor every 30 s, asg_create for a new group, alert_respond "
+    "at once on an alert, with react). A lease taken by mistake is released with "
+    "lease_release.";
 static const char t142[] =
     "Only this group (default every group).";
 static const char t143[] =
@@ -417,101 +418,106 @@ static const char t143[] =
     "run the scale_out/scale_in workflow the decision names; without it nothing "
     "changes.";
 static const char t144[] =
+    "With act, the tick an alert runs at once (the alert_respond workflow) beside "
+    "the sensor's: only a scale_out or replace decision takes the lease and is "
+    "written to history; any other (scale_in, none) gets lease_id null and is "
+    "left for the sensor's next tick to record and dispatch.";
+static const char t145[] =
     "Seconds a dispatched operation may run before its lease expires and the "
     "governor may decide for the group again.";
-static const char t145[] =
+static const char t146[] =
     "Probe every active node of a group - its provider's state, its load balancer's "
     "check, and an HTTP GET of the group's health_check_path - and store each "
     "node's health (grace, healthy, unhealthy), which the governor reads to replace "
     "unhealthy nodes.";
-static const char t146[] =
+static const char t147[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one that is being deleted (rules/health_check_timer.yaml).";
-static const char t147[] =
-    "Judge and report each node's health, write nothing.";
 static const char t148[] =
-    "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
+    "Judge and report each node's health, write nothing.";
 static const char t149[] =
-    "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
+    "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
 static const char t150[] =
-    "Server port for a node whose record has none.";
+    "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
 static const char t151[] =
-    "Id of the DigitalOcean load balancer.";
+    "Server port for a node whose record has none.";
 static const char t152[] =
+    "Id of the DigitalOcean load balancer.";
+static const char t153[] =
     "Put an active node into its group's load balancer and make it take traffic "
     "(HAProxy dynamic server with health checks, or a droplet of a DigitalOcean "
     "load balancer). A retry changes nothing; a failure after the server was "
     "added removes it again.";
-static const char t153[] =
+static const char t154[] =
     "Node name (its record must be active and have an address). It is the HAProxy "
     "server name.";
-static const char t154[] =
+static const char t155[] =
     "DigitalOcean API token (read and write). Comes from the pack config in the "
     "environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given here travels "
     "on the command line instead.";
-static const char t155[] =
-    "DigitalOcean API base URL.";
 static const char t156[] =
-    "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
+    "DigitalOcean API base URL.";
 static const char t157[] =
+    "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
+static const char t158[] =
     "Take a node out of its group's load balancer gently - drain it (no new requests), "
     "wait until its sessions end or drain_timeout passes (then cut them, and "
     "say so), then remove it. A node already out is success with changed=false.";
-static const char t158[] =
-    "Node name (any state).";
 static const char t159[] =
+    "Node name (any state).";
+static const char t160[] =
     "Seconds to wait for the node's sessions to end before cutting them (0 to "
     "3600).";
-static const char t160[] =
-    "on: health-check servers (unused by removal; shared setting).";
 static const char t161[] =
+    "on: health-check servers (unused by removal; shared setting).";
+static const char t162[] =
     "Bring a group's load balancer in line with its node records - every active "
     "node present and enabled, every other member drained and removed. Run it "
     "after an HAProxy reload or restart (which forgets dynamic servers).";
-static const char t162[] =
+static const char t163[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one whose lease is held or that is being "
     "deleted (rules/lb_sync_timer.yaml).";
-static const char t163[] =
-    "Only report what would change.";
 static const char t164[] =
+    "Only report what would change.";
+static const char t165[] =
     "Seconds to wait for removed members' sessions to end before cutting them "
     "(0 to 3600).";
-static const char t165[] =
+static const char t166[] =
     "Release a group's governor lease by hand, so the governor may decide for "
     "the group again at once instead of after lease_ttl (use it when a lease "
     "was taken but no scaling workflow is running, e.g. after a governor_tick "
     "run by hand with act). With lease_id, only that lease is released (another "
     "lease is refused, lease_mismatch, and kept). No lease held is success with "
     "released false.";
-static const char t166[] =
+static const char t167[] =
     "Release only if the group's lease has this id (as asg_get shows it under "
     "lease.id).";
-static const char t167[] =
+static const char t168[] =
     "Read each group's metric (its metric_source and metric_query: Prometheus, "
     "HAProxy's own statistics or New Relic NRQL) and append it, with the group's "
     "node count, to the group's bounded samples record, which the governor's "
     "target tracking reads. A failed reading is stored as a failed sample, so "
     "the governor holds.";
-static const char t168[] =
+static const char t169[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group with a metric_source and a target_value, leaving alone "
     "one that is being deleted (rules/metric_collect_timer.yaml).";
-static const char t169[] =
-    "Read and report each group's metric, write nothing.";
 static const char t170[] =
-    "Prometheus: the server's base URL (GET <url>/api/v1/query).";
+    "Read and report each group's metric, write nothing.";
 static const char t171[] =
-    "New Relic: the NerdGraph URL.";
+    "Prometheus: the server's base URL (GET <url>/api/v1/query).";
 static const char t172[] =
-    "New Relic: the account id NRQL queries run in (0: none set).";
+    "New Relic: the NerdGraph URL.";
 static const char t173[] =
+    "New Relic: the account id NRQL queries run in (0: none set).";
+static const char t174[] =
     "New Relic: a user API key, sent as the API-Key header. Comes from the pack "
     "config in the environment (AUTOSCALE_SECRET_NEWRELIC_API_KEY); a value given "
     "here travels on the command line instead.";
-static const char t174[] =
-    "A group's node records, each with the provider's current state of its machine.";
 static const char t175[] =
+    "A group's node records, each with the provider's current state of its machine.";
+static const char t176[] =
     "Choose the nodes a scale-in (or a replacement) removes and mark them draining "
     "- only active nodes, never so many that the group's active nodes fall below "
     "its min (count is capped; none is success), never a node protected from "
@@ -520,178 +526,178 @@ static const char t175[] =
     "(the replace workflow's) takes the active nodes judged unhealthy, and none "
     "while the group has fewer healthy active nodes than its min_healthy. With "
     "lease_id a repeat call returns the nodes already marked for that lease first.";
-static const char t176[] =
+static const char t177[] =
     "Nodes to remove (1 to 1000); fewer are chosen when the group's min would "
     "be crossed.";
-static const char t177[] =
+static const char t178[] =
     "Which nodes go first: newest (latest created), oldest, or least_loaded (fewest "
     "current load balancer sessions; newest when the load balancer cannot say); "
     "unhealthy: only nodes the health check judged unhealthy, longest first, "
     "protected or not (replacement, not scale-in).";
-static const char t178[] =
+static const char t179[] =
     "The governor's lease of this scale-in (from its trigger payload); the nodes "
     "marked draining remember it, so a repeat call returns them instead of choosing "
     "more.";
-static const char t179[] =
+static const char t180[] =
     "Protect one node of a group from scale-in (node_pick never chooses it; the "
     "governor never plans a scale-in past it), such as a node someone is debugging; "
     "with unprotect, take the protection away. Replacement of an unhealthy node "
     "is not scale-in (asg_suspend replace stops that). Idempotent.";
-static const char t180[] =
-    "The node's name, as asg_get lists it.";
 static const char t181[] =
+    "The node's name, as asg_get lists it.";
+static const char t182[] =
     "Remove the protection instead (a boolean that defaults to false, since st2 "
     "passes no false boolean to an action).";
-static const char t182[] =
-    "Why, shown in asg_get (one line, at most 200 characters).";
 static const char t183[] =
+    "Why, shown in asg_get (one line, at most 200 characters).";
+static const char t184[] =
     "Post a scaling event to Slack (incoming webhook: text plus blocks with the "
     "group, event, node counts, change, reason) or to a generic JSON webhook. "
     "Retries on 429 (honouring Retry-After) and 5xx. An undelivered notification "
     "still succeeds, with delivered=false and the error in the result, so a workflow "
     "step never fails because of it (unless fail_on_error). See docs/notify.md.";
-static const char t184[] =
+static const char t185[] =
     "Group the event is about; its node counts and notify_channel are added when "
     "it exists.";
-static const char t185[] =
+static const char t186[] =
     "What happened, such as scale_out_started, node_up, node_failed, scale_in_done, "
     "alert_opened.";
-static const char t186[] =
-    "Free text (UTF-8, at most 2000 characters).";
 static const char t187[] =
-    "Why, such as the alert or the governor's reason (at most 500 characters).";
+    "Free text (UTF-8, at most 2000 characters).";
 static const char t188[] =
+    "Why, such as the alert or the governor's reason (at most 500 characters).";
+static const char t189[] =
     "Nodes the event concerns (added for scale_out_*, removed for scale_in_*, "
     "every node record of a group being deleted, which a person's add_node runs "
     "can take past max).";
-static const char t189[] =
-    "Node the event is about, such as web-7.";
 static const char t190[] =
+    "Node the event is about, such as web-7.";
+static const char t191[] =
     "Channel, such as #ops; default the group's notify_channel. Only legacy Slack "
     "webhooks honour it.";
-static const char t191[] =
-    "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
 static const char t192[] =
+    "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
+static const char t193[] =
     "Slack incoming-webhook URL (a credential). Comes from the pack config in "
     "the environment (AUTOSCALE_SECRET_SLACK_WEBHOOK_URL); a value given here "
     "travels on the command line instead.";
-static const char t193[] =
+static const char t194[] =
     "Generic webhook URL (a credential). Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_WEBHOOK_URL); a value given here travels on the command "
     "line instead.";
-static const char t194[] =
+static const char t195[] =
     "Extra headers for the generic webhook, a JSON object such as {\"Authorization\": "
     "\"Bearer ...\"}. Comes from the pack config in the environment (AUTOSCALE_SECRET_WEBHOOK_HEADERS); "
     "a value given here travels on the command line instead.";
-static const char t195[] =
-    "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
 static const char t196[] =
+    "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
+static const char t197[] =
     "Exit 1 when the notification could not be delivered (by default it exits "
     "0 with delivered=false).";
-static const char t197[] =
+static const char t198[] =
     "Compare a group's node records with the machines its provider lists: orphans "
     "(machines without a record), ghosts (records without a machine), nodes stuck "
     "building. Reports them; with fix, resolves them.";
-static const char t198[] =
-    "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
 static const char t199[] =
-    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
+    "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
 static const char t200[] =
-    "With fix: record orphan machines as nodes instead of destroying them.";
+    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
 static const char t201[] =
-    "Seconds after which a node still building is stuck.";
+    "With fix: record orphan machines as nodes instead of destroying them.";
 static const char t202[] =
+    "Seconds after which a node still building is stuck.";
+static const char t203[] =
     "The end of a batch of a rolling refresh: record the new nodes that came "
     "up and were healthy and the old nodes taken down, decide what follows (continue; "
     "on a failed batch rollback or stop, as the refresh's on_failure says), write "
     "the batch's scaling event and release the group's lease. A retry with the "
     "same lease_id answers the same.";
-static const char t203[] =
-    "The refresh's id, from refresh_start.";
 static const char t204[] =
-    "The batch's lease id, from refresh_step.";
+    "The refresh's id, from refresh_start.";
 static const char t205[] =
-    "Comma-separated names of the new nodes that came up.";
+    "The batch's lease id, from refresh_step.";
 static const char t206[] =
-    "Comma-separated names of the new nodes refresh_wait found healthy.";
+    "Comma-separated names of the new nodes that came up.";
 static const char t207[] =
-    "Comma-separated names of the old nodes taken down.";
+    "Comma-separated names of the new nodes refresh_wait found healthy.";
 static const char t208[] =
+    "Comma-separated names of the old nodes taken down.";
+static const char t209[] =
     "Start a rolling refresh of a group (the asg_refresh workflow's first step): "
     "set its image, flavor or run list first when given, then record which nodes "
     "were built from another spec and how many to replace per batch. Resumes "
     "a paused refresh; cancel=true cancels the one in progress. A running refresh "
     "refuses another start (refresh_running). Replaces nothing itself: refresh_step "
     "plans each batch.";
-static const char t209[] =
+static const char t210[] =
     "Image name or id new nodes are built from; the group's spec is updated first. "
     "Default unchanged.";
-static const char t210[] =
+static const char t211[] =
     "Flavor (instance size) of new nodes; the group's spec is updated first. "
     "Default unchanged.";
-static const char t211[] =
+static const char t212[] =
     "Chef run list of new nodes, such as recipe[web],role[base]; the group's "
     "spec is updated first. Default unchanged.";
-static const char t212[] =
+static const char t213[] =
     "Percentage of the group's capacity kept in service during the refresh (0 "
     "to 100); sets the batch size when batch is 0. New nodes come up before old "
     "ones go, so 100 replaces one at a time.";
-static const char t213[] =
+static const char t214[] =
     "Nodes replaced per batch (1 to 1000); 0 computes it as max(1, capacity - "
     "ceil(capacity x min_healthy_percentage / 100)).";
-static const char t214[] =
+static const char t215[] =
     "Comma-separated percentages of the nodes replaced (ascending, 1 to 100, "
     "such as 25,50) at which the refresh pauses until refresh_start is run again. "
     "Default none.";
-static const char t215[] =
+static const char t216[] =
     "When new nodes fail to come up healthy: rollback (restore the previous image, "
     "flavor and run list and replace the new nodes back) or stop (leave the group "
     "as it is, refresh failed).";
-static const char t216[] =
-    "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
 static const char t217[] =
+    "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
+static const char t218[] =
     "Cancel the refresh in progress instead (nothing is replaced after the batch "
     "in flight).";
-static const char t218[] =
+static const char t219[] =
     "The next step of a group's rolling refresh (the asg_refresh workflow's loop): "
     "batch (it took the group's lease; bring up add new nodes, then take down "
     "remove), wait (another operation holds the lease: try again later), paused "
     "(a checkpoint), done or failed. Refuses a refresh_id that is not the group's "
     "current refresh (refresh_mismatch).";
-static const char t219[] =
+static const char t220[] =
     "Wait until the given new nodes of a refresh batch are healthy - their machine "
     "active, UP on the group's load balancer, and answering the group's health_check_path "
     "- or until health_timeout; backs off between looks and writes nothing. Exit "
     "0 either way: the workflow decides.";
-static const char t220[] =
-    "Comma-separated names of the nodes to wait for.";
 static const char t221[] =
-    "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
+    "Comma-separated names of the nodes to wait for.";
 static const char t222[] =
+    "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
+static const char t223[] =
     "Destroy a node's machine, wait until it is gone, and delete its record. "
     "A machine already gone is success.";
-static const char t223[] =
-    "The node to remove.";
 static const char t224[] =
-    "Seconds to wait for the machine to be gone.";
+    "The node to remove.";
 static const char t225[] =
+    "Seconds to wait for the machine to be gone.";
+static const char t226[] =
     "Record the end of a scaling operation (time, count, result, reason, the "
     "nodes touched) in the group's history and release the governor's lease. "
     "Run last by the scale_out, scale_in and replace workflows; a retry rewrites "
     "the same event. A group keeps its latest 100 events (and always the latest "
     "of each operation).";
-static const char t226[] =
-    "The lease id from the governor's trigger payload.";
 static const char t227[] =
-    "Nodes the operation was asked to add or remove.";
+    "The lease id from the governor's trigger payload.";
 static const char t228[] =
-    "Nodes added or removed.";
+    "Nodes the operation was asked to add or remove.";
 static const char t229[] =
-    "Nodes that could not be added or removed.";
+    "Nodes added or removed.";
 static const char t230[] =
+    "Nodes that could not be added or removed.";
+static const char t231[] =
     "Why the operation was done, such as the governor's reason (UTF-8, at most "
     "500 characters).";
-static const char t231[] =
+static const char t232[] =
     "The nodes the operation added or removed: node names separated by commas, "
     "such as \"web-3,web-4\" (\"\" for none).";
 
@@ -911,10 +917,11 @@ const struct as_help_text as_help_texts[] = {
     {"governor_tick", NULL, t141},
     {"governor_tick", "name", t142},
     {"governor_tick", "act", t143},
-    {"governor_tick", "lease_ttl", t144},
-    {"health_check", NULL, t145},
-    {"health_check", "name", t146},
-    {"health_check", "dry_run", t147},
+    {"governor_tick", "react", t144},
+    {"governor_tick", "lease_ttl", t145},
+    {"health_check", NULL, t146},
+    {"health_check", "name", t147},
+    {"health_check", "dry_run", t148},
     {"health_check", "local_command", t4},
     {"health_check", "local_dir", t5},
     {"health_check", "local_port", t6},
@@ -935,62 +942,62 @@ const struct as_help_text as_help_texts[] = {
     {"health_check", "digitalocean_address_type", t21},
     {"health_check", "ca_bundle", t22},
     {"health_check", "poll_interval_ms", t23},
-    {"health_check", "haproxy_socket", t148},
-    {"health_check", "haproxy_check", t149},
-    {"health_check", "lb_server_port", t150},
-    {"health_check", "digitalocean_lb_id", t151},
+    {"health_check", "haproxy_socket", t149},
+    {"health_check", "haproxy_check", t150},
+    {"health_check", "lb_server_port", t151},
+    {"health_check", "digitalocean_lb_id", t152},
     {"health_check", "group_endpoints_allowed", t24},
-    {"lb_add", NULL, t152},
+    {"lb_add", NULL, t153},
     {"lb_add", "name", t30},
-    {"lb_add", "node", t153},
-    {"lb_add", "haproxy_socket", t148},
-    {"lb_add", "haproxy_check", t149},
-    {"lb_add", "lb_server_port", t150},
-    {"lb_add", "digitalocean_token", t154},
-    {"lb_add", "digitalocean_api_url", t155},
-    {"lb_add", "digitalocean_lb_id", t151},
-    {"lb_add", "ca_bundle", t156},
+    {"lb_add", "node", t154},
+    {"lb_add", "haproxy_socket", t149},
+    {"lb_add", "haproxy_check", t150},
+    {"lb_add", "lb_server_port", t151},
+    {"lb_add", "digitalocean_token", t155},
+    {"lb_add", "digitalocean_api_url", t156},
+    {"lb_add", "digitalocean_lb_id", t152},
+    {"lb_add", "ca_bundle", t157},
     {"lb_add", "group_endpoints_allowed", t24},
-    {"lb_remove", NULL, t157},
+    {"lb_remove", NULL, t158},
     {"lb_remove", "name", t30},
-    {"lb_remove", "node", t158},
-    {"lb_remove", "drain_timeout", t159},
-    {"lb_remove", "haproxy_socket", t148},
-    {"lb_remove", "haproxy_check", t160},
-    {"lb_remove", "lb_server_port", t150},
-    {"lb_remove", "digitalocean_token", t154},
-    {"lb_remove", "digitalocean_api_url", t155},
-    {"lb_remove", "digitalocean_lb_id", t151},
-    {"lb_remove", "ca_bundle", t156},
+    {"lb_remove", "node", t159},
+    {"lb_remove", "drain_timeout", t160},
+    {"lb_remove", "haproxy_socket", t149},
+    {"lb_remove", "haproxy_check", t161},
+    {"lb_remove", "lb_server_port", t151},
+    {"lb_remove", "digitalocean_token", t155},
+    {"lb_remove", "digitalocean_api_url", t156},
+    {"lb_remove", "digitalocean_lb_id", t152},
+    {"lb_remove", "ca_bundle", t157},
     {"lb_remove", "group_endpoints_allowed", t24},
-    {"lb_sync", NULL, t161},
-    {"lb_sync", "name", t162},
-    {"lb_sync", "dry_run", t163},
-    {"lb_sync", "drain_timeout", t164},
-    {"lb_sync", "haproxy_socket", t148},
-    {"lb_sync", "haproxy_check", t149},
-    {"lb_sync", "lb_server_port", t150},
-    {"lb_sync", "digitalocean_token", t154},
-    {"lb_sync", "digitalocean_api_url", t155},
-    {"lb_sync", "digitalocean_lb_id", t151},
-    {"lb_sync", "ca_bundle", t156},
+    {"lb_sync", NULL, t162},
+    {"lb_sync", "name", t163},
+    {"lb_sync", "dry_run", t164},
+    {"lb_sync", "drain_timeout", t165},
+    {"lb_sync", "haproxy_socket", t149},
+    {"lb_sync", "haproxy_check", t150},
+    {"lb_sync", "lb_server_port", t151},
+    {"lb_sync", "digitalocean_token", t155},
+    {"lb_sync", "digitalocean_api_url", t156},
+    {"lb_sync", "digitalocean_lb_id", t152},
+    {"lb_sync", "ca_bundle", t157},
     {"lb_sync", "group_endpoints_allowed", t24},
-    {"lease_release", NULL, t165},
+    {"lease_release", NULL, t166},
     {"lease_release", "name", t30},
-    {"lease_release", "lease_id", t166},
-    {"metric_collect", NULL, t167},
-    {"metric_collect", "name", t168},
-    {"metric_collect", "dry_run", t169},
-    {"metric_collect", "prometheus_url", t170},
-    {"metric_collect", "newrelic_api_url", t171},
-    {"metric_collect", "newrelic_account_id", t172},
-    {"metric_collect", "newrelic_api_key", t173},
-    {"metric_collect", "haproxy_socket", t148},
-    {"metric_collect", "haproxy_check", t149},
-    {"metric_collect", "lb_server_port", t150},
+    {"lease_release", "lease_id", t167},
+    {"metric_collect", NULL, t168},
+    {"metric_collect", "name", t169},
+    {"metric_collect", "dry_run", t170},
+    {"metric_collect", "prometheus_url", t171},
+    {"metric_collect", "newrelic_api_url", t172},
+    {"metric_collect", "newrelic_account_id", t173},
+    {"metric_collect", "newrelic_api_key", t174},
+    {"metric_collect", "haproxy_socket", t149},
+    {"metric_collect", "haproxy_check", t150},
+    {"metric_collect", "lb_server_port", t151},
     {"metric_collect", "ca_bundle", t22},
     {"metric_collect", "group_endpoints_allowed", t24},
-    {"node_list", NULL, t174},
+    {"node_list", NULL, t175},
     {"node_list", "name", t1},
     {"node_list", "local_command", t4},
     {"node_list", "local_dir", t5},
@@ -1013,43 +1020,43 @@ const struct as_help_text as_help_texts[] = {
     {"node_list", "ca_bundle", t22},
     {"node_list", "poll_interval_ms", t23},
     {"node_list", "group_endpoints_allowed", t24},
-    {"node_pick", NULL, t175},
+    {"node_pick", NULL, t176},
     {"node_pick", "name", t30},
-    {"node_pick", "count", t176},
-    {"node_pick", "strategy", t177},
-    {"node_pick", "lease_id", t178},
-    {"node_pick", "haproxy_socket", t148},
-    {"node_pick", "haproxy_check", t160},
-    {"node_pick", "lb_server_port", t150},
-    {"node_pick", "digitalocean_token", t154},
-    {"node_pick", "digitalocean_api_url", t155},
-    {"node_pick", "digitalocean_lb_id", t151},
-    {"node_pick", "ca_bundle", t156},
+    {"node_pick", "count", t177},
+    {"node_pick", "strategy", t178},
+    {"node_pick", "lease_id", t179},
+    {"node_pick", "haproxy_socket", t149},
+    {"node_pick", "haproxy_check", t161},
+    {"node_pick", "lb_server_port", t151},
+    {"node_pick", "digitalocean_token", t155},
+    {"node_pick", "digitalocean_api_url", t156},
+    {"node_pick", "digitalocean_lb_id", t152},
+    {"node_pick", "ca_bundle", t157},
     {"node_pick", "group_endpoints_allowed", t24},
-    {"node_protect", NULL, t179},
+    {"node_protect", NULL, t180},
     {"node_protect", "name", t30},
-    {"node_protect", "node", t180},
-    {"node_protect", "unprotect", t181},
-    {"node_protect", "reason", t182},
-    {"notify", NULL, t183},
-    {"notify", "name", t184},
-    {"notify", "event", t185},
-    {"notify", "message", t186},
-    {"notify", "reason", t187},
-    {"notify", "count", t188},
-    {"notify", "node", t189},
-    {"notify", "channel", t190},
-    {"notify", "notify_provider", t191},
-    {"notify", "slack_webhook_url", t192},
-    {"notify", "webhook_url", t193},
-    {"notify", "webhook_headers", t194},
-    {"notify", "ca_bundle", t195},
-    {"notify", "fail_on_error", t196},
-    {"reconcile", NULL, t197},
-    {"reconcile", "name", t198},
-    {"reconcile", "fix", t199},
-    {"reconcile", "adopt", t200},
-    {"reconcile", "stuck_after", t201},
+    {"node_protect", "node", t181},
+    {"node_protect", "unprotect", t182},
+    {"node_protect", "reason", t183},
+    {"notify", NULL, t184},
+    {"notify", "name", t185},
+    {"notify", "event", t186},
+    {"notify", "message", t187},
+    {"notify", "reason", t188},
+    {"notify", "count", t189},
+    {"notify", "node", t190},
+    {"notify", "channel", t191},
+    {"notify", "notify_provider", t192},
+    {"notify", "slack_webhook_url", t193},
+    {"notify", "webhook_url", t194},
+    {"notify", "webhook_headers", t195},
+    {"notify", "ca_bundle", t196},
+    {"notify", "fail_on_error", t197},
+    {"reconcile", NULL, t198},
+    {"reconcile", "name", t199},
+    {"reconcile", "fix", t200},
+    {"reconcile", "adopt", t201},
+    {"reconcile", "stuck_after", t202},
     {"reconcile", "local_command", t4},
     {"reconcile", "local_dir", t5},
     {"reconcile", "local_port", t6},
@@ -1071,31 +1078,31 @@ const struct as_help_text as_help_texts[] = {
     {"reconcile", "ca_bundle", t22},
     {"reconcile", "poll_interval_ms", t23},
     {"reconcile", "group_endpoints_allowed", t24},
-    {"refresh_batch_done", NULL, t202},
+    {"refresh_batch_done", NULL, t203},
     {"refresh_batch_done", "name", t30},
-    {"refresh_batch_done", "refresh_id", t203},
-    {"refresh_batch_done", "lease_id", t204},
-    {"refresh_batch_done", "added", t205},
-    {"refresh_batch_done", "healthy", t206},
-    {"refresh_batch_done", "removed", t207},
-    {"refresh_start", NULL, t208},
+    {"refresh_batch_done", "refresh_id", t204},
+    {"refresh_batch_done", "lease_id", t205},
+    {"refresh_batch_done", "added", t206},
+    {"refresh_batch_done", "healthy", t207},
+    {"refresh_batch_done", "removed", t208},
+    {"refresh_start", NULL, t209},
     {"refresh_start", "name", t30},
-    {"refresh_start", "image", t209},
-    {"refresh_start", "flavor", t210},
-    {"refresh_start", "run_list", t211},
-    {"refresh_start", "min_healthy_percentage", t212},
-    {"refresh_start", "batch", t213},
-    {"refresh_start", "checkpoints", t214},
-    {"refresh_start", "on_failure", t215},
-    {"refresh_start", "health_timeout", t216},
-    {"refresh_start", "cancel", t217},
-    {"refresh_step", NULL, t218},
+    {"refresh_start", "image", t210},
+    {"refresh_start", "flavor", t211},
+    {"refresh_start", "run_list", t212},
+    {"refresh_start", "min_healthy_percentage", t213},
+    {"refresh_start", "batch", t214},
+    {"refresh_start", "checkpoints", t215},
+    {"refresh_start", "on_failure", t216},
+    {"refresh_start", "health_timeout", t217},
+    {"refresh_start", "cancel", t218},
+    {"refresh_step", NULL, t219},
     {"refresh_step", "name", t30},
-    {"refresh_step", "refresh_id", t203},
-    {"refresh_wait", NULL, t219},
+    {"refresh_step", "refresh_id", t204},
+    {"refresh_wait", NULL, t220},
     {"refresh_wait", "name", t30},
-    {"refresh_wait", "nodes", t220},
-    {"refresh_wait", "health_timeout", t221},
+    {"refresh_wait", "nodes", t221},
+    {"refresh_wait", "health_timeout", t222},
     {"refresh_wait", "local_command", t4},
     {"refresh_wait", "local_dir", t5},
     {"refresh_wait", "local_port", t6},
@@ -1116,15 +1123,15 @@ const struct as_help_text as_help_texts[] = {
     {"refresh_wait", "digitalocean_address_type", t21},
     {"refresh_wait", "ca_bundle", t22},
     {"refresh_wait", "poll_interval_ms", t23},
-    {"refresh_wait", "haproxy_socket", t148},
-    {"refresh_wait", "haproxy_check", t149},
-    {"refresh_wait", "lb_server_port", t150},
-    {"refresh_wait", "digitalocean_lb_id", t151},
+    {"refresh_wait", "haproxy_socket", t149},
+    {"refresh_wait", "haproxy_check", t150},
+    {"refresh_wait", "lb_server_port", t151},
+    {"refresh_wait", "digitalocean_lb_id", t152},
     {"refresh_wait", "group_endpoints_allowed", t24},
-    {"remove_node", NULL, t222},
+    {"remove_node", NULL, t223},
     {"remove_node", "name", t1},
-    {"remove_node", "node", t223},
-    {"remove_node", "deadline", t224},
+    {"remove_node", "node", t224},
+    {"remove_node", "deadline", t225},
     {"remove_node", "local_command", t4},
     {"remove_node", "local_dir", t5},
     {"remove_node", "local_port", t6},
@@ -1146,13 +1153,13 @@ const struct as_help_text as_help_texts[] = {
     {"remove_node", "ca_bundle", t22},
     {"remove_node", "poll_interval_ms", t23},
     {"remove_node", "group_endpoints_allowed", t24},
-    {"scaling_record", NULL, t225},
+    {"scaling_record", NULL, t226},
     {"scaling_record", "name", t1},
-    {"scaling_record", "lease_id", t226},
-    {"scaling_record", "requested", t227},
-    {"scaling_record", "succeeded", t228},
-    {"scaling_record", "failed", t229},
-    {"scaling_record", "reason", t230},
-    {"scaling_record", "nodes", t231},
+    {"scaling_record", "lease_id", t227},
+    {"scaling_record", "requested", t228},
+    {"scaling_record", "succeeded", t229},
+    {"scaling_record", "failed", t230},
+    {"scaling_record", "reason", t231},
+    {"scaling_record", "nodes", t232},
     {NULL, NULL, NULL},
 };

@@ -323,6 +323,14 @@ static int note(struct tick *k, const char *group, const struct gov_input *in,
     return rc;
 }
 
+/* What an alert's own tick (react) may lease: the decisions that add
+ * capacity. A scale_in waits for the sensor's tick, so a recovery never
+ * sheds nodes at once. */
+static bool reacts(const struct gov_decision *d)
+{
+    return d->action == GOV_SCALE_OUT || d->action == GOV_REPLACE;
+}
+
 /* Decide for one group and, when acting, take the lease and keep the
  * decision (note). A lease another tick (or asg_create's own tick) took
  * between our reading the group and our claim is that group's "none", not a
@@ -335,7 +343,8 @@ static int decide(struct tick *k, const struct gov_input *in,
     char lease[LEASE_ID_MAX] = "";
 
     governor_decide(in, &d);
-    if (d.action != GOV_NONE && k->t->act) {
+    bool lease_it = d.action != GOV_NONE && k->t->act && (!k->t->react || reacts(&d));
+    if (lease_it) {
         int rc = lease_take(k->ds, group, gov_action_name(d.action), d.count, d.reason,
                             k->now, (long)k->t->lease_ttl, lease, err);
         if (rc < 0)
@@ -357,7 +366,9 @@ static int decide(struct tick *k, const struct gov_input *in,
         snprintf(tk->v[tk->n].group, sizeof tk->v[tk->n].group, "%s", group);
         memcpy(tk->v[tk->n++].id, lease, sizeof lease);
     }
-    if (k->t->act && note(k, group, in, &d, lease[0] ? lease : NULL, last, err) < 0)
+    /* A react tick writes only what it leased: the rest is the sensor's. */
+    bool keep = k->t->act && (!k->t->react || lease[0]);
+    if (keep && note(k, group, in, &d, lease[0] ? lease : NULL, last, err) < 0)
         return -1;
     put_decision(&k->doc->decisions, group, in, &d, lease[0] ? lease : NULL);
     k->acting += d.action != GOV_NONE;

@@ -19,6 +19,8 @@
 struct gov_tick {
     const char *name;    /* one group, or NULL: every group */
     bool act;            /* take leases; false: a dry run, nothing written */
+    bool react;          /* with act: an alert's own tick (alert_respond), see
+                            gov_tick_run */
     long long lease_ttl; /* seconds the leases taken live */
 };
 
@@ -41,7 +43,17 @@ int gov_tick_check(const struct gov_tick *t, struct as_error *err);
  * and its notices are empty. A signal (as_interrupted) stops the tick between
  * groups, with the decisions made so far. A tick that fails part-way
  * returns -1 and gives back the leases it took, best effort, since nobody
- * would dispatch them. */
+ * would dispatch them.
+ *
+ * react (with act) is the tick an alert runs at once (the alert_respond
+ * workflow), beside the sensor's: it decides exactly as any tick, but takes
+ * a lease only for scale_out and replace, the decisions an alert may hasten.
+ * Any other decision (scale_in, which a recovery must not trigger at once;
+ * none, lease_held included) is printed with lease_id null and not written
+ * to history, so the sensor's next tick records, notices and dispatches it
+ * as it always has; only a decision with a lease_id is ever dispatched. A
+ * react decision that did take its lease is written and noticed as any
+ * acting tick's, so its caller must send those notices itself. */
 int gov_tick_run(struct ds *ds, const struct gov_tick *t, long long now,
                  struct json_object **out, struct as_error *err);
 

@@ -259,7 +259,9 @@ class DemoTest(unittest.TestCase):
         self.assertGreaterEqual(refs.count("autoscale.replace"), 1)  # through the replace rule
         # 6 -> 4 -> 2 on the recovery, then the metric's own
         self.assertEqual(refs.count("autoscale.scale_in"), 2 + metric_ins)
-        self.assertEqual(refs.count("autoscale.alert_intake"), 2)  # the webhook rules' action
+        # the webhook rules' action, and the intake it runs first
+        self.assertEqual(refs.count("autoscale.alert_respond"), 2)
+        self.assertEqual(refs.count("autoscale.alert_intake"), 2)
         self.assertGreaterEqual(self.summary["notifications"], 10)
 
     def _node_names(self):
