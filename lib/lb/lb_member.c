@@ -357,10 +357,15 @@ static void removal_start(const struct lb_ctx *c, struct removal *r)
 }
 
 /* Phase 2: wait until no draining member has sessions, or the deadline.
- * -1 only when interrupted. */
+ * The looks back off from an eighth of the provider's interval up to it: a
+ * member idle already (the usual scale-in) is gone after one short wait
+ * instead of a whole interval, and a busy one costs the provider no more
+ * requests than before. -1 only when interrupted. */
 static int removal_wait(const struct lb_ctx *c, struct removal *r, size_t n,
                         long long deadline, struct as_error *err)
 {
+    struct as_backoff b;
+    as_backoff_init(&b, c->ops->poll_ms / 8 > 10 ? c->ops->poll_ms / 8 : 10, c->ops->poll_ms);
     for (;;) {
         size_t pending = 0;
         for (size_t i = 0; i < n; i++) {
@@ -379,9 +384,10 @@ static int removal_wait(const struct lb_ctx *c, struct removal *r, size_t n,
             else
                 pending++;
         }
-        if (!pending || as_mono_ms() >= deadline)
+        long long left = deadline - as_mono_ms();
+        if (!pending || left <= 0)
             return 0;
-        if (as_sleep_ms(c->ops->poll_ms) < 0)
+        if (as_sleep_ms(as_backoff_next(&b, left)) < 0)
             return as_fail(err, AS_EXIT_FAILURE, "interrupted",
                            "interrupted while draining: the member stays in drain "
                            "(no new traffic); run lb_remove again");
