@@ -8,7 +8,9 @@ web app on 127.0.1.x), a real HAProxy, a real PowerDNS, a real sshd and a
 stand-in chef-solo, and a real Prometheus scraping HAProxy's own exporter.
 Phases:
   0 create a group (min 2)       -> the asg_create workflow scales it to min
-  1 a New Relic critical alert   -> the newrelic webhook rule -> alert_intake -> alert_event
+  1 a New Relic critical alert   -> the newrelic webhook rule -> alert_respond:
+    alert_intake -> alert_event, then the governor at once (governor_tick
+    react) -> scale_out workflow, timed to the first new node serving
   2 the governor sensor polls    -> scale_out rule -> scale_out workflow, to max
   3 self-healing under load: one node is killed with SIGKILL, another fails
     its /health so HAProxy marks it DOWN, while a client keeps making
@@ -292,9 +294,9 @@ class Demo:
         self.check(len(active) == SPEC["min"] and set(serving) == set(active),
                    "the group should have min nodes, all serving")
 
-        say("\n== phase 1: New Relic posts a critical incident to the webhook")
-        execs = self.alert("open")
-        self.check(execs and all(e.succeeded for e in execs), "alert_intake failed")
+        say("\n== phase 1: New Relic posts a critical incident to the webhook; the alert "
+            "itself starts the scale-out")
+        self.react()
 
         say("\n== phase 2: the governor scales out while the alert lasts (cooldown "
             f"{SPEC['scale_out_cooldown']} s)")
@@ -327,6 +329,56 @@ class Demo:
         ex = self.runner.run("autoscale.asg_delete", {"name": GROUP})
         self.check(ex.succeeded, f"asg_delete workflow {ex.status}: {ex.result}")
         self.leftovers()
+
+    def react(self):
+        """Phase 1: the webhook's alert_respond runs the governor for the
+        group at once (governor_tick react) and dispatches the scale-out it
+        leased, with no sensor poll; timed from the webhook to the first new
+        node answering a client through HAProxy (bench/alert_to_serving.py
+        measures the same path over many runs)."""
+        # Phase 0's own scale-out started the scale-out cooldown: an alert
+        # inside it is decided (alert_cooldown) and left to a later tick.
+        # Epoch seconds, as the governor counts them.
+        ex = self.runner.run("autoscale.asg_get", {"name": GROUP})
+        events = ex.result["stdout"].get("events") or [] if ex.succeeded else []
+        last = max((e.get("at") or 0 for e in events if e.get("op") == "scale_out"), default=0)
+        wait = last + SPEC["scale_out_cooldown"] + 1 - time.time()
+        if wait > 0:
+            say(f"  (waiting {wait:.1f} s for phase 0's scale-out cooldown to pass)")
+            time.sleep(wait)
+        before = set(self.nodes())
+        traffic = Traffic(f"http://127.0.0.1:{self.servers.frontend_port}/", pause=0.002).start()
+        first = len(self.runner.log)
+        t0 = time.monotonic()
+        try:
+            execs = self.alert("open")
+            self.check(execs and all(e.succeeded for e in execs), "alert_respond failed")
+            end = time.monotonic() + 20
+            while time.monotonic() < end and not set(traffic.first) - before:
+                time.sleep(0.01)
+        finally:
+            traffic.stop()
+        new = {n: t for n, t in traffic.first.items() if n not in before}
+        run = self.runner.log[first:]
+        responds = {e.id for e in run if e.ref == "autoscale.alert_respond"}
+        outs = [e for e in run if e.ref == "autoscale.scale_out"]
+        tick = next((e for e in run if e.ref == "autoscale.governor_tick"
+                     and e.parent and e.parent.id in responds), None)
+        self.check(outs and outs[0].parent and outs[0].parent.id in responds,
+                   "the alert itself should have started the scale-out (alert_respond)")
+        self.check(new, "no new node served a request after the alert")
+        serving_ms = (min(new.values()) - t0) * 1000
+        decision_ms = (tick.ended - t0) * 1000 if tick and tick.ended else None
+        say(f"  the alert started scale_out {outs[0].params.get('count')} node(s) itself, no "
+            f"poll: decision {decision_ms:.0f} ms after the webhook, first new node "
+            f"({min(new, key=new.get)}) serving through HAProxy after {serving_ms:.0f} ms, its "
+            f"Chef run over SSH included "
+            f"({traffic.made} requests, {traffic.failed} failed)")
+        self.check(traffic.failed == 0, f"{traffic.failed} request(s) failed")
+        self.summary["react"] = {"alert_to_serving_ms": round(serving_ms, 1),
+                                 "decision_ms": round(decision_ms, 1) if decision_ms else None,
+                                 "scale_out_parent": "alert_respond", "made": traffic.made,
+                                 "failed": traffic.failed}
 
     def heal(self):
         say("\n== phase 3: self-healing under load: a node is killed with SIGKILL and "

@@ -249,13 +249,35 @@ class DemoTest(unittest.TestCase):
             self.assertIn("refresh_wait", before[last_up:], refs)
         self.assertEqual(refs[-1], "notify", refs)
 
+    def test_the_alert_itself_started_the_scale_out_and_a_new_node_served(self):
+        r = self.summary["react"]
+        self.assertEqual(r["scale_out_parent"], "alert_respond")
+        self.assertEqual(r["failed"], 0)
+        self.assertGreater(r["made"], 0)
+        # measured, never judged: the number is the demo's report
+        self.assertGreater(r["alert_to_serving_ms"], 0)
+        responds = {e["id"] for e in self.summary["executions"]
+                    if e["ref"] == "autoscale.alert_respond"}
+        # the first scale-out after asg_create's own (to min) is the alert's
+        creates = {e["id"] for e in self.summary["executions"]
+                   if e["ref"] == "autoscale.asg_create"}
+        outs = [e for e in self.summary["executions"] if e["ref"] == "autoscale.scale_out"
+                and e["parent"] not in creates]
+        self.assertIn(outs[0]["parent"], responds)
+
     def test_scale_operations_came_from_the_governor_through_rules(self):
         refs = [e["ref"] for e in self.summary["executions"] if e["parent"] is None]
         ticks = self.summary["metric"]["ticks"]
         metric_outs = sum(t["action"] == "scale_out" for t in ticks)
         metric_ins = sum(t["action"] == "scale_in" for t in ticks)
-        # 2 -> 4 -> 6 on the alert, then the metric's own
-        self.assertEqual(refs.count("autoscale.scale_out"), 2 + metric_outs)
+        # 2 -> 4 on the alert itself (alert_respond's child), 4 -> 6 by the
+        # sensor's tick, then the metric's own
+        responds = {e["id"] for e in self.summary["executions"]
+                    if e["ref"] == "autoscale.alert_respond"}
+        by_alert = [e for e in self.summary["executions"] if e["ref"] == "autoscale.scale_out"
+                    and e["parent"] in responds]
+        self.assertEqual(len(by_alert), 1, by_alert)
+        self.assertEqual(refs.count("autoscale.scale_out"), 1 + metric_outs)
         self.assertGreaterEqual(refs.count("autoscale.replace"), 1)  # through the replace rule
         # 6 -> 4 -> 2 on the recovery, then the metric's own
         self.assertEqual(refs.count("autoscale.scale_in"), 2 + metric_ins)
