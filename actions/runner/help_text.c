@@ -14,240 +14,249 @@ static const char t2[] =
 static const char t3[] =
     "Seconds to wait for the machine to become active before deleting it.";
 static const char t4[] =
+    "For the warm pool: record the node \"warming\" (never capacity, never in "
+    "the load balancer) and leave it so once its machine is up; node_park makes "
+    "it warm.";
+static const char t5[] =
     "local provider: the command that starts a node; placeholders {address} {port} "
     "{name} {group} {bin}.";
-static const char t5[] =
-    "local provider: its registry directory (default ~/.local/state/autoscale/local).";
 static const char t6[] =
+    "local provider: its registry directory (default ~/.local/state/autoscale/local).";
+static const char t7[] =
     "local provider: the port every node serves on, each on its own 127.0.x.y "
     "address.";
-static const char t7[] =
+static const char t8[] =
     "local provider: milliseconds between SIGTERM and SIGKILL when a node is "
     "removed.";
-static const char t8[] =
-    "OpenStack: Keystone v3 URL, such as https://keystone.example.com:5000/v3.";
 static const char t9[] =
-    "OpenStack: user name (password authentication).";
+    "OpenStack: Keystone v3 URL, such as https://keystone.example.com:5000/v3.";
 static const char t10[] =
+    "OpenStack: user name (password authentication).";
+static const char t11[] =
     "OpenStack: password. Comes from the pack config in the environment (AUTOSCALE_SECRET_OPENSTACK_PASSWORD); "
     "a value given here travels on the command line instead.";
-static const char t11[] =
-    "OpenStack: project to scope the token to.";
 static const char t12[] =
-    "OpenStack: the user's domain.";
+    "OpenStack: project to scope the token to.";
 static const char t13[] =
-    "OpenStack: the project's domain.";
+    "OpenStack: the user's domain.";
 static const char t14[] =
-    "OpenStack: application credential id (preferred over a password).";
+    "OpenStack: the project's domain.";
 static const char t15[] =
+    "OpenStack: application credential id (preferred over a password).";
+static const char t16[] =
     "OpenStack: application credential secret. Comes from the pack config in "
     "the environment (AUTOSCALE_SECRET_OPENSTACK_APPLICATION_CREDENTIAL_SECRET); "
     "a value given here travels on the command line instead.";
-static const char t16[] =
-    "OpenStack: region of the compute endpoint.";
 static const char t17[] =
-    "OpenStack: endpoint interface (public, internal, admin).";
+    "OpenStack: region of the compute endpoint.";
 static const char t18[] =
+    "OpenStack: endpoint interface (public, internal, admin).";
+static const char t19[] =
     "DigitalOcean: API token. Comes from the pack config in the environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); "
     "a value given here travels on the command line instead.";
-static const char t19[] =
-    "DigitalOcean: region slug for new droplets.";
 static const char t20[] =
-    "DigitalOcean: API base URL.";
+    "DigitalOcean: region slug for new droplets.";
 static const char t21[] =
-    "DigitalOcean: which droplet address nodes are reached on: private or public.";
+    "DigitalOcean: API base URL.";
 static const char t22[] =
-    "CA bundle (PEM file) for the provider's TLS certificate; default the system's.";
+    "DigitalOcean: which droplet address nodes are reached on: private or public.";
 static const char t23[] =
+    "CA bundle (PEM file) for the provider's TLS certificate; default the system's.";
+static const char t24[] =
     "Longest wait in milliseconds between two polls of the provider, which start "
     "shorter and double (default: the provider's own).";
-static const char t24[] =
+static const char t25[] =
     "Operator policy (pack config only; immutable): the endpoints a group's settings "
     "may name, comma-separated <area>.<key>=<exact value>, such as powerdns.api_url=https://pdns-b.example.com/api/v1/servers/localhost. "
     "Empty: none. See docs/security.md.";
-static const char t25[] =
+static const char t26[] =
     "Record a monitor's alert or recovery for a group. Understands New Relic "
     "(legacy form, notification channel, Workflows template), Prometheus Alertmanager "
     "(v4) and a generic {asg, state, severity, id} body. Repeats are idempotent; "
     "acknowledgements and deployment notices change nothing.";
-static const char t26[] =
+static const char t27[] =
     "The webhook body as JSON text (a rule passes \"{{ trigger.body | to_json_string "
     "}}\").";
-static const char t27[] =
+static const char t28[] =
     "The group, when the webhook URL or rule already says which; otherwise taken "
     "from an asg label/tag or the groups' alert_match lists.";
-static const char t28[] =
+static const char t29[] =
     "Optional hint: newrelic, newrelic_legacy, newrelic_channel, newrelic_workflow, "
     "alertmanager or generic.";
-static const char t29[] =
+static const char t30[] =
     "Validate and record an autoscaling group's spec (the asg_create workflow "
     "then scales it out to its minimum). Defining an identical group again succeeds "
     "(created=false); a different spec, or a group being deleted, is a group_conflict "
     "error.";
-static const char t30[] =
-    "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters.";
 static const char t31[] =
-    "Fewest nodes the group may have.";
+    "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters.";
 static const char t32[] =
-    "Most nodes the group may have.";
+    "Fewest nodes the group may have.";
 static const char t33[] =
-    "Optional target size between min and max (-1 clears it).";
+    "Most nodes the group may have.";
 static const char t34[] =
-    "Nodes added per scale-out on a critical alert.";
+    "Optional target size between min and max (-1 clears it).";
 static const char t35[] =
-    "Seconds between two scale-outs.";
+    "Nodes added per scale-out on a critical alert.";
 static const char t36[] =
-    "Nodes removed per scale-in after recovery.";
+    "Seconds between two scale-outs.";
 static const char t37[] =
-    "Seconds after the last scaling or the alert clearing before a scale-in.";
+    "Nodes removed per scale-in after recovery.";
 static const char t38[] =
-    "Nodes added per scale-out on a warning-level alert.";
+    "Seconds after the last scaling or the alert clearing before a scale-in.";
 static const char t39[] =
+    "Nodes added per scale-out on a warning-level alert.";
+static const char t40[] =
     "Seconds after which an incident still open no longer counts (a lost recovery "
     "webhook cannot pin the group at max).";
-static const char t40[] =
+static const char t41[] =
     "Comma-separated policy, condition, application or entity names that route "
     "an alert naming no group to this one.";
-static const char t41[] =
-    "Compute provider: local, openstack or digitalocean.";
 static const char t42[] =
-    "Flavor (instance size) of new nodes.";
+    "Compute provider: local, openstack or digitalocean.";
 static const char t43[] =
-    "Image name or id of new nodes.";
+    "Flavor (instance size) of new nodes.";
 static const char t44[] =
-    "Network name or id of new nodes.";
+    "Image name or id of new nodes.";
 static const char t45[] =
-    "SSH key pair name known to the cloud.";
+    "Network name or id of new nodes.";
 static const char t46[] =
-    "cloud-init user data for new nodes (at most 64 KiB).";
+    "SSH key pair name known to the cloud.";
 static const char t47[] =
-    "DNS provider: none, powerdns or digitalocean.";
+    "cloud-init user data for new nodes (at most 64 KiB).";
 static const char t48[] =
-    "DNS zone of node records, such as example.com.";
+    "DNS provider: none, powerdns or digitalocean.";
 static const char t49[] =
-    "Load balancer provider: none, haproxy or digitalocean.";
+    "DNS zone of node records, such as example.com.";
 static const char t50[] =
-    "Load balancer backend; empty means the group name.";
+    "Load balancer provider: none, haproxy or digitalocean.";
 static const char t51[] =
-    "Chef run list, such as recipe[web],role[base].";
+    "Load balancer backend; empty means the group name.";
 static const char t52[] =
-    "Notification channel, such as #ops.";
+    "Chef run list, such as recipe[web],role[base].";
 static const char t53[] =
+    "Notification channel, such as #ops.";
+static const char t54[] =
     "HTTP path each node must answer with 2xx/3xx to count as healthy, such as "
     "/health (letters, digits and /._~-\?=&%+); empty: no HTTP check (the provider's "
     "state and the load balancer's check still count).";
-static const char t54[] =
+static const char t55[] =
     "Seconds after a node becomes active during which failed health checks do "
     "not count (it is still booting).";
-static const char t55[] =
-    "Consecutive failed health checks that make a node unhealthy.";
 static const char t56[] =
+    "Consecutive failed health checks that make a node unhealthy.";
+static const char t57[] =
     "1: replace unhealthy nodes (a new node up first, then the unhealthy one "
     "down); 0: only report them.";
-static const char t57[] =
+static const char t58[] =
     "Fewest healthy nodes a replacement may leave before it takes an unhealthy "
     "node down (-1 or unset: min; at most max).";
-static const char t58[] =
-    "1: the governor does not scale out (asg_suspend/asg_resume set it).";
 static const char t59[] =
-    "1: the governor does not scale in (asg_suspend/asg_resume set it).";
+    "1: the governor does not scale out (asg_suspend/asg_resume set it).";
 static const char t60[] =
+    "1: the governor does not scale in (asg_suspend/asg_resume set it).";
+static const char t61[] =
     "1: the governor does not replace unhealthy nodes (asg_suspend/asg_resume "
     "set it).";
-static const char t61[] =
+static const char t62[] =
     "1: every new node is protected from scale-in (node_protect unprotect=true "
     "releases one).";
-static const char t62[] =
+static const char t63[] =
     "Target tracking's metric source: none (no target tracking), prometheus (an "
     "instant query), haproxy (a per-server statistic of the group's backend) "
     "or newrelic (an NRQL query).";
-static const char t63[] =
+static const char t64[] =
     "What the source reads, one number per node on average: a PromQL or NRQL "
     "query ($group is replaced by the group's name), or for haproxy one of scur, "
     "qcur, rate, qtime, ctime, rtime, ttime. Printable ASCII, at most 1000 characters, "
     "no ';' or backquote.";
-static const char t64[] =
+static const char t65[] =
     "The value the metric is kept at, per node (0: no target tracking), in whole "
     "units such as a percent or requests per second.";
-static const char t65[] =
+static const char t66[] =
     "Percent either side of target_value within which the metric counts as on "
     "target and nothing changes (Kubernetes' HPA uses 10).";
-static const char t66[] =
+static const char t67[] =
     "Seconds of samples a metric scale-out looks back over, following the lowest "
     "recommendation among them (0: the newest only).";
-static const char t67[] =
+static const char t68[] =
     "Seconds of samples a metric scale-in looks back over, following the highest "
     "recommendation among them, so a short dip sheds nothing.";
-static const char t68[] =
+static const char t69[] =
     "A newest sample older than this many seconds counts as missing, and the "
     "group holds where it is.";
-static const char t69[] =
+static const char t70[] =
+    "Nodes kept warm for scale-outs (0-100): built, configured and in DNS but "
+    "not in the load balancer (local: a running process; openstack: a SHUTOFF "
+    "server). They count toward neither capacity nor max. Not for compute_provider "
+    "digitalocean.";
+static const char t71[] =
     "Per-group provider overrides of the pack config (JSON object), such as {\"openstack\": "
     "{\"region\": \"RegionTwo\"}}.";
-static const char t70[] =
+static const char t72[] =
     "Remove a group's records (the asg_delete workflow's last step). Refuses "
     "while node records remain unless forget_nodes; an absent group is success "
     "with existed=false.";
-static const char t71[] =
+static const char t73[] =
     "Delete the group even though node records remain, forgetting them (their "
     "machines are NOT destroyed).";
-static const char t72[] =
+static const char t74[] =
     "A group's full status: spec, nodes with states, counts, alert state, latest "
     "scaling events and the operation in flight.";
-static const char t73[] =
+static const char t75[] =
     "How many of the latest scaling events to include.";
-static const char t74[] =
+static const char t76[] =
     "Why a group did what it did: the governor's decisions for it (doing nothing "
     "included, each with its reason and code) and the outcomes of its scaling "
     "operations (result, reason, nodes), oldest first, each with its ISO-8601 "
     "UTC time. A group keeps its latest 100 decisions and 100 events.";
-static const char t75[] =
+static const char t77[] =
     "Only entries at or after this time: UTC as \"2026-12-07T17:03:08Z\", or "
     "epoch seconds.";
-static const char t76[] =
+static const char t78[] =
     "Only entries at or before this time: UTC as \"2026-12-07T17:03:08Z\", or "
     "epoch seconds.";
-static const char t77[] =
+static const char t79[] =
     "Only decisions, only events (outcomes), or both for one action: scale_out, "
     "scale_in, replace, or none (decisions to do nothing).";
-static const char t78[] =
+static const char t80[] =
     "At most this many entries, the newest (shown oldest first).";
-static const char t79[] =
+static const char t81[] =
     "Every group with node counts, alert state and whether an operation is in "
     "flight.";
-static const char t80[] =
+static const char t82[] =
     "Set a group's desired size, within its min and max (else invalid_limits). "
     "With force the governor goes straight there once, skipping its cooldowns "
     "and alerts (the old force=true), as long as no scaling operation has started "
     "since and within an hour. The same size again without force changes nothing; "
     "each force is a new request.";
-static const char t81[] =
+static const char t83[] =
     "The desired number of nodes, between the group's min and max.";
-static const char t82[] =
+static const char t84[] =
     "Reach the size at the governor's next tick, skipping cooldowns and alerts "
     "once.";
-static const char t83[] =
+static const char t85[] =
     "Resume governor processes asg_suspend stopped for one group - scale_out, "
     "scale_in, replace, or all. Resuming what already runs changes nothing (changed=false).";
-static const char t84[] =
+static const char t86[] =
     "all, or a comma-separated list of scale_out, scale_in and replace (no spaces), "
     "such as scale_in,replace.";
-static const char t85[] =
+static const char t87[] =
     "Mark a group for deletion (status deleting) and list its nodes - the asg_delete "
     "workflow's first step. The governor then leaves the group alone and nothing "
     "can add a node or a load balancer member to it. Retiring again succeeds "
     "(changed=false); an absent group is success with existed=false and no nodes.";
-static const char t86[] =
+static const char t88[] =
     "Delete a scheduled action of a group; the governor goes back to the group's "
     "own bounds (or another schedule in force) at its next tick. Deleting one "
     "that does not exist succeeds with deleted false.";
-static const char t87[] =
+static const char t89[] =
     "Schedule name, as asg_schedule_list shows it.";
-static const char t88[] =
+static const char t90[] =
     "A group's scheduled actions as of now, each with whether it is active, its "
     "next start and end (UTC ISO-8601 and epoch seconds), and which one the governor "
     "applies (in_force).";
-static const char t89[] =
+static const char t91[] =
     "Create or replace a scheduled action of a group (docs/schedules.md). From "
     "each time the start cron expression fires, in time_zone, until the end expression "
     "next fires, the governor uses the schedule's min, max and/or desired instead "
@@ -255,269 +264,287 @@ static const char t89[] =
     "the one started last applies. A local time skipped by a daylight-saving "
     "change fires when the gap ends; one repeated fires at its first occurrence. "
     "At most 50 schedules per group. The same schedule again changes nothing.";
-static const char t90[] =
+static const char t92[] =
     "Schedule name: a DNS label (lowercase letters, digits, \"-\"), at most 31 "
     "characters; an existing one is replaced.";
-static const char t91[] =
+static const char t93[] =
     "When the period starts: a 5-field cron expression (minute hour day-of-month "
     "month day-of-week; *, lists, ranges, steps, JAN-DEC, SUN-SAT), e.g. \"0 "
     "8 * * MON-FRI\".";
-static const char t92[] =
+static const char t94[] =
     "When the period ends: a 5-field cron expression, e.g. \"0 18 * * MON-FRI\". "
     "Without it the schedule stays in force from its first start on.";
-static const char t93[] =
+static const char t95[] =
     "The IANA time zone the cron expressions are read in, e.g. \"Europe/Berlin\".";
-static const char t94[] =
+static const char t96[] =
     "The group's min while the schedule is in force (-1, the default, leaves "
     "the group's own).";
-static const char t95[] =
+static const char t97[] =
     "The group's max while the schedule is in force (-1, the default, leaves "
     "the group's own).";
-static const char t96[] =
+static const char t98[] =
     "The group's desired size while the schedule is in force, within the schedule's "
     "min and max (-1, the default, leaves the group's own).";
-static const char t97[] =
+static const char t99[] =
     "Suspend some of the governor's processes for one group - scale_out, scale_in, "
     "replace, or all. While suspended the governor decides nothing for that process "
     "(code \"suspended\"); nodes stay as they are until asg_resume. Suspending "
     "what is already suspended changes nothing (changed=false).";
-static const char t98[] =
+static const char t100[] =
     "Change a group's limits, steps, cooldowns or provider settings; only the "
     "given parameters change, validated as on create.";
-static const char t99[] =
+static const char t101[] =
     "Configure a node with Chef over SSH. Installs the Chef client when it is "
     "missing, then runs chef-solo (run list, cookbook archive URL, JSON attributes) "
     "or chef-client against a Chef server (the node and its client are registered "
     "there first). Returns the exit status and the tail of the output. Set the "
     "runner timeout above `deadline`.";
-static const char t100[] =
-    "The node (its record gives the address; it must be building or active).";
-static const char t101[] =
-    "User to log in as (root, or a user with passwordless sudo and ssh_sudo).";
 static const char t102[] =
-    "SSH port on the node.";
+    "The node (its record gives the address; it must be building or active).";
 static const char t103[] =
+    "User to log in as (root, or a user with passwordless sudo and ssh_sudo).";
+static const char t104[] =
+    "SSH port on the node.";
+static const char t105[] =
     "The SSH private key itself (OpenSSH or PEM text, unencrypted). Or use ssh_private_key_file. "
     "Comes from the pack config in the environment (AUTOSCALE_SECRET_SSH_PRIVATE_KEY); "
     "a value given here travels on the command line instead.";
-static const char t104[] =
+static const char t106[] =
     "Path of the SSH private key on the st2 host (used when ssh_private_key is "
     "empty).";
-static const char t105[] =
+static const char t107[] =
     "accept-new: trust a host key on first use and record it in ssh_known_hosts_file, "
     "refuse a changed one; strict: the key must match ssh_host_fingerprint.";
-static const char t106[] =
+static const char t108[] =
     "Known-hosts file for accept-new (default ~/.local/state/autoscale/known_hosts).";
-static const char t107[] =
+static const char t109[] =
     "strict: the expected host key fingerprint, as `ssh-keygen -lf` prints it "
     "(SHA256:...).";
-static const char t108[] =
+static const char t110[] =
     "Run the install, the key files and Chef under `sudo -n` (for a non-root "
     "ssh_user).";
-static const char t109[] =
+static const char t111[] =
     "solo: chef-solo with a run list and a cookbook archive; client: chef-client "
     "against chef_server_url.";
-static const char t110[] =
+static const char t112[] =
     "Shell command that installs the Chef client; run only when the chef-solo/chef-client "
     "command is not found.";
-static const char t111[] =
-    "chef-solo program name or absolute path (cinc-solo for Cinc).";
-static const char t112[] =
-    "chef-client program name or absolute path (cinc-client for Cinc).";
 static const char t113[] =
+    "chef-solo program name or absolute path (cinc-solo for Cinc).";
+static const char t114[] =
+    "chef-client program name or absolute path (cinc-client for Cinc).";
+static const char t115[] =
     "CHEF_LICENSE for the run, such as accept-silent (Chef Infra 15 and later; "
     "Cinc needs none).";
-static const char t114[] =
-    "solo: http(s) URL of a cookbook archive (.tar.gz), passed as --recipe-url.";
-static const char t115[] =
-    "Run list such as recipe[web],role[base]; default the group's run_list.";
 static const char t116[] =
+    "solo: http(s) URL of a cookbook archive (.tar.gz), passed as --recipe-url.";
+static const char t117[] =
+    "Run list such as recipe[web],role[base]; default the group's run_list.";
+static const char t118[] =
     "JSON object of node attributes (at most 64 KiB), such as {\"nginx\": {\"port\": "
     "80}}; the group's settings.chef.attributes are merged on top.";
-static const char t117[] =
-    "Chef environment of the node.";
-static const char t118[] =
-    "client: directory on the node for client.rb and client.pem.";
 static const char t119[] =
+    "Chef environment of the node.";
+static const char t120[] =
+    "client: directory on the node for client.rb and client.pem.";
+static const char t121[] =
     "Seconds for the whole bootstrap (connect, install, run); the run on the "
     "node is killed when it passes.";
-static const char t120[] =
+static const char t122[] =
     "Chef Infra Server URL with the organization, such as https://chef.example.com/organizations/acme.";
-static const char t121[] =
+static const char t123[] =
     "Name of the API client the pack signs requests as (needs rights to create "
     "and delete nodes and clients).";
-static const char t122[] =
+static const char t124[] =
     "That client's RSA private key (PEM text). Or use chef_client_key_file. Comes "
     "from the pack config in the environment (AUTOSCALE_SECRET_CHEF_CLIENT_KEY); "
     "a value given here travels on the command line instead.";
-static const char t123[] =
+static const char t125[] =
     "Path of that client's private key on the st2 host.";
-static const char t124[] =
+static const char t126[] =
     "CA bundle (PEM) to verify the Chef server's TLS certificate; default the "
     "system's.";
-static const char t125[] =
+static const char t127[] =
     "Forget a node leaving for good (scale-in) - delete its node and client on "
     "the Chef server (already gone counts as done; with no server configured "
     "it does nothing there and says so) and its host key from the known-hosts "
     "file, so a machine reusing the address can be trusted on first use.";
-static const char t126[] =
+static const char t128[] =
     "The node (also the Chef node and client name).";
-static const char t127[] =
+static const char t129[] =
     "Chef Infra Server URL with the organization; empty: no Chef server, nothing "
     "to delete there.";
-static const char t128[] =
-    "Name of the API client the pack signs requests as.";
-static const char t129[] =
-    "SSH port of the node (the known-hosts entry is per address and port).";
 static const char t130[] =
-    "Known-hosts file to remove the node's entry from (default ~/.local/state/autoscale/known_hosts).";
+    "Name of the API client the pack signs requests as.";
 static const char t131[] =
+    "SSH port of the node (the known-hosts entry is per address and port).";
+static const char t132[] =
+    "Known-hosts file to remove the node's entry from (default ~/.local/state/autoscale/known_hosts).";
+static const char t133[] =
     "Publish a node in DNS - its own A record and its address in the group's "
     "round-robin record. Registering again changes nothing (changed=false); if "
     "the group record cannot be written, both records are put back as they were. "
     "A group whose dns_provider is none succeeds doing nothing (skipped=true).";
-static const char t132[] =
-    "Node name (a DNS label); its datastore record must hold an IPv4 address.";
-static const char t133[] =
-    "PowerDNS: the HTTP API of the server, up to the server id.";
 static const char t134[] =
+    "Node name (a DNS label); its datastore record must hold an IPv4 address.";
+static const char t135[] =
+    "PowerDNS: the HTTP API of the server, up to the server id.";
+static const char t136[] =
     "PowerDNS: the server's api-key. Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_POWERDNS_API_KEY); a value given here travels on the command "
     "line instead.";
-static const char t135[] =
+static const char t137[] =
     "DigitalOcean: API token with read and write scope. Comes from the pack config "
     "in the environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given "
     "here travels on the command line instead.";
-static const char t136[] =
+static const char t138[] =
     "TTL in seconds of the records written (1 to 604800; DigitalOcean takes 30 "
     "or more).";
-static const char t137[] =
+static const char t139[] =
     "Name of a node's record; placeholders {node} {group} {zone}.";
-static const char t138[] =
+static const char t140[] =
     "Withdraw a node from DNS - its address out of the group's round-robin record "
     "(the record deleted when none is left), then its own A record deleted. Already "
     "absent succeeds (changed=false), and the node's datastore record need not "
     "exist any more. A group whose dns_provider is none succeeds doing nothing "
     "(skipped=true).";
-static const char t139[] =
+static const char t141[] =
     "Node name (a DNS label); its datastore record may already be gone.";
-static const char t140[] =
+static const char t142[] =
     "TTL in seconds of the group record when it is rewritten (1 to 604800; DigitalOcean "
     "takes 30 or more).";
-static const char t141[] =
+static const char t143[] =
     "Evaluate every group (or one) and print each scaling decision with its reason. "
     "A dry run unless act=true: then a decision to act takes the group's lease "
     "so the next tick does not repeat it, and whoever asked must dispatch it "
     "(the governor sensor every 30 s, asg_create for a new group, alert_respond "
     "at once on an alert, with react). A lease taken by mistake is released with "
     "lease_release.";
-static const char t142[] =
+static const char t144[] =
     "Only this group (default every group).";
-static const char t143[] =
+static const char t145[] =
     "Take the group's lease for each decision to act. Only for callers that then "
     "run the scale_out/scale_in workflow the decision names; without it nothing "
     "changes.";
-static const char t144[] =
+static const char t146[] =
     "With act, the tick an alert runs at once (the alert_respond workflow) beside "
     "the sensor's: only a scale_out or replace decision takes the lease and is "
     "written to history; any other (scale_in, none) gets lease_id null and is "
     "left for the sensor's next tick to record and dispatch.";
-static const char t145[] =
+static const char t147[] =
     "Seconds a dispatched operation may run before its lease expires and the "
     "governor may decide for the group again.";
-static const char t146[] =
+static const char t148[] =
     "Probe every active node of a group - its provider's state, its load balancer's "
     "check, and an HTTP GET of the group's health_check_path - and store each "
     "node's health (grace, healthy, unhealthy), which the governor reads to replace "
     "unhealthy nodes.";
-static const char t147[] =
+static const char t149[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one that is being deleted (rules/health_check_timer.yaml).";
-static const char t148[] =
-    "Judge and report each node's health, write nothing.";
-static const char t149[] =
-    "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
 static const char t150[] =
-    "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
+    "Judge and report each node's health, write nothing.";
 static const char t151[] =
-    "Server port for a node whose record has none.";
+    "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
 static const char t152[] =
-    "Id of the DigitalOcean load balancer.";
+    "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
 static const char t153[] =
+    "Server port for a node whose record has none.";
+static const char t154[] =
+    "Id of the DigitalOcean load balancer.";
+static const char t155[] =
     "Put an active node into its group's load balancer and make it take traffic "
     "(HAProxy dynamic server with health checks, or a droplet of a DigitalOcean "
     "load balancer). A retry changes nothing; a failure after the server was "
     "added removes it again.";
-static const char t154[] =
+static const char t156[] =
     "Node name (its record must be active and have an address). It is the HAProxy "
     "server name.";
-static const char t155[] =
+static const char t157[] =
     "DigitalOcean API token (read and write). Comes from the pack config in the "
     "environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given here travels "
     "on the command line instead.";
-static const char t156[] =
-    "DigitalOcean API base URL.";
-static const char t157[] =
-    "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
 static const char t158[] =
+    "DigitalOcean API base URL.";
+static const char t159[] =
+    "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
+static const char t160[] =
     "Take a node out of its group's load balancer gently - drain it (no new requests), "
     "wait until its sessions end or drain_timeout passes (then cut them, and "
     "say so), then remove it. A node already out is success with changed=false.";
-static const char t159[] =
+static const char t161[] =
     "Node name (any state).";
-static const char t160[] =
+static const char t162[] =
     "Seconds to wait for the node's sessions to end before cutting them (0 to "
     "3600).";
-static const char t161[] =
+static const char t163[] =
     "on: health-check servers (unused by removal; shared setting).";
-static const char t162[] =
+static const char t164[] =
     "Bring a group's load balancer in line with its node records - every active "
     "node present and enabled, every other member drained and removed. Run it "
     "after an HAProxy reload or restart (which forgets dynamic servers).";
-static const char t163[] =
+static const char t165[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one whose lease is held or that is being "
     "deleted (rules/lb_sync_timer.yaml).";
-static const char t164[] =
+static const char t166[] =
     "Only report what would change.";
-static const char t165[] =
+static const char t167[] =
     "Seconds to wait for removed members' sessions to end before cutting them "
     "(0 to 3600).";
-static const char t166[] =
+static const char t168[] =
     "Release a group's governor lease by hand, so the governor may decide for "
     "the group again at once instead of after lease_ttl (use it when a lease "
     "was taken but no scaling workflow is running, e.g. after a governor_tick "
     "run by hand with act). With lease_id, only that lease is released (another "
     "lease is refused, lease_mismatch, and kept). No lease held is success with "
     "released false.";
-static const char t167[] =
+static const char t169[] =
     "Release only if the group's lease has this id (as asg_get shows it under "
     "lease.id).";
-static const char t168[] =
+static const char t170[] =
     "Read each group's metric (its metric_source and metric_query: Prometheus, "
     "HAProxy's own statistics or New Relic NRQL) and append it, with the group's "
     "node count, to the group's bounded samples record, which the governor's "
     "target tracking reads. A failed reading is stored as a failed sample, so "
     "the governor holds.";
-static const char t169[] =
+static const char t171[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group with a metric_source and a target_value, leaving alone "
     "one that is being deleted (rules/metric_collect_timer.yaml).";
-static const char t170[] =
-    "Read and report each group's metric, write nothing.";
-static const char t171[] =
-    "Prometheus: the server's base URL (GET <url>/api/v1/query).";
 static const char t172[] =
-    "New Relic: the NerdGraph URL.";
+    "Read and report each group's metric, write nothing.";
 static const char t173[] =
-    "New Relic: the account id NRQL queries run in (0: none set).";
+    "Prometheus: the server's base URL (GET <url>/api/v1/query).";
 static const char t174[] =
+    "New Relic: the NerdGraph URL.";
+static const char t175[] =
+    "New Relic: the account id NRQL queries run in (0: none set).";
+static const char t176[] =
     "New Relic: a user API key, sent as the API-Key header. Comes from the pack "
     "config in the environment (AUTOSCALE_SECRET_NEWRELIC_API_KEY); a value given "
     "here travels on the command line instead.";
-static const char t175[] =
+static const char t177[] =
+    "Start a node pool_take took from the warm pool (openstack - os-start, polled "
+    "with backoff until ACTIVE; local - its process must be alive) and record "
+    "it active with its address, as add_node ends. An active node is success "
+    "unchanged; a machine that does not start leaves the record failed (exit "
+    "1).";
+static const char t178[] =
+    "The node pool_take returned.";
+static const char t179[] =
+    "Seconds to wait for the machine to be active.";
+static const char t180[] =
     "A group's node records, each with the provider's current state of its machine.";
-static const char t176[] =
+static const char t181[] =
+    "Park a warming warm-pool node - its machine stopped where the provider parks "
+    "stopped (openstack - SHUTOFF, polled with backoff; local - left running) "
+    "- and record it warm. A warm node is success unchanged.";
+static const char t182[] =
+    "The warming node to park.";
+static const char t183[] =
+    "Seconds to wait for the machine to stop.";
+static const char t184[] =
     "Choose the nodes a scale-in (or a replacement) removes and mark them draining "
     "- only active nodes, never so many that the group's active nodes fall below "
     "its min (count is capped; none is success), never a node protected from "
@@ -526,178 +553,194 @@ static const char t176[] =
     "(the replace workflow's) takes the active nodes judged unhealthy, and none "
     "while the group has fewer healthy active nodes than its min_healthy. With "
     "lease_id a repeat call returns the nodes already marked for that lease first.";
-static const char t177[] =
+static const char t185[] =
     "Nodes to remove (1 to 1000); fewer are chosen when the group's min would "
     "be crossed.";
-static const char t178[] =
+static const char t186[] =
     "Which nodes go first: newest (latest created), oldest, or least_loaded (fewest "
     "current load balancer sessions; newest when the load balancer cannot say); "
     "unhealthy: only nodes the health check judged unhealthy, longest first, "
     "protected or not (replacement, not scale-in).";
-static const char t179[] =
+static const char t187[] =
     "The governor's lease of this scale-in (from its trigger payload); the nodes "
     "marked draining remember it, so a repeat call returns them instead of choosing "
     "more.";
-static const char t180[] =
+static const char t188[] =
     "Protect one node of a group from scale-in (node_pick never chooses it; the "
     "governor never plans a scale-in past it), such as a node someone is debugging; "
     "with unprotect, take the protection away. Replacement of an unhealthy node "
     "is not scale-in (asg_suspend replace stops that). Idempotent.";
-static const char t181[] =
+static const char t189[] =
     "The node's name, as asg_get lists it.";
-static const char t182[] =
+static const char t190[] =
     "Remove the protection instead (a boolean that defaults to false, since st2 "
     "passes no false boolean to an action).";
-static const char t183[] =
+static const char t191[] =
     "Why, shown in asg_get (one line, at most 200 characters).";
-static const char t184[] =
+static const char t192[] =
     "Post a scaling event to Slack (incoming webhook: text plus blocks with the "
     "group, event, node counts, change, reason) or to a generic JSON webhook. "
     "Retries on 429 (honouring Retry-After) and 5xx. An undelivered notification "
     "still succeeds, with delivered=false and the error in the result, so a workflow "
     "step never fails because of it (unless fail_on_error). See docs/notify.md.";
-static const char t185[] =
+static const char t193[] =
     "Group the event is about; its node counts and notify_channel are added when "
     "it exists.";
-static const char t186[] =
+static const char t194[] =
     "What happened, such as scale_out_started, node_up, node_failed, scale_in_done, "
     "alert_opened.";
-static const char t187[] =
+static const char t195[] =
     "Free text (UTF-8, at most 2000 characters).";
-static const char t188[] =
+static const char t196[] =
     "Why, such as the alert or the governor's reason (at most 500 characters).";
-static const char t189[] =
+static const char t197[] =
     "Nodes the event concerns (added for scale_out_*, removed for scale_in_*, "
     "every node record of a group being deleted, which a person's add_node runs "
     "can take past max).";
-static const char t190[] =
+static const char t198[] =
     "Node the event is about, such as web-7.";
-static const char t191[] =
+static const char t199[] =
     "Channel, such as #ops; default the group's notify_channel. Only legacy Slack "
     "webhooks honour it.";
-static const char t192[] =
+static const char t200[] =
     "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
-static const char t193[] =
+static const char t201[] =
     "Slack incoming-webhook URL (a credential). Comes from the pack config in "
     "the environment (AUTOSCALE_SECRET_SLACK_WEBHOOK_URL); a value given here "
     "travels on the command line instead.";
-static const char t194[] =
+static const char t202[] =
     "Generic webhook URL (a credential). Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_WEBHOOK_URL); a value given here travels on the command "
     "line instead.";
-static const char t195[] =
+static const char t203[] =
     "Extra headers for the generic webhook, a JSON object such as {\"Authorization\": "
     "\"Bearer ...\"}. Comes from the pack config in the environment (AUTOSCALE_SECRET_WEBHOOK_HEADERS); "
     "a value given here travels on the command line instead.";
-static const char t196[] =
+static const char t204[] =
     "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
-static const char t197[] =
+static const char t205[] =
     "Exit 1 when the notification could not be delivered (by default it exits "
     "0 with delivered=false).";
-static const char t198[] =
+static const char t206[] =
+    "How many nodes a group's warm pool lacks - {group, warm_pool, warm, warming, "
+    "need, surplus}, need 0 while the group is being deleted or its scale-out "
+    "is suspended. Without name - every group with a pool, and the sum of their "
+    "needs (the refill timer's input).";
+static const char t207[] =
+    "The group; omitted - every group with a warm pool.";
+static const char t208[] =
+    "A scale-out's first step - up to count warm nodes of the group (longest "
+    "parked first) become building with take_lease = lease_id; node_activate "
+    "then starts each. The same lease again returns the same nodes; two concurrent "
+    "calls never get the same node. {nodes, taken, reused}; none taken is success.";
+static const char t209[] =
+    "Nodes wanted (1 to 1000); fewer when the pool has fewer.";
+static const char t210[] =
+    "The governor's lease of this scale-out; the nodes taken remember it.";
+static const char t211[] =
     "Compare a group's node records with the machines its provider lists: orphans "
     "(machines without a record), ghosts (records without a machine), nodes stuck "
     "building. Reports them; with fix, resolves them.";
-static const char t199[] =
+static const char t212[] =
     "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
-static const char t200[] =
+static const char t213[] =
     "Destroy orphans (or adopt them), drop ghosts and stuck records.";
-static const char t201[] =
+static const char t214[] =
     "With fix: record orphan machines as nodes instead of destroying them.";
-static const char t202[] =
+static const char t215[] =
     "Seconds after which a node still building is stuck.";
-static const char t203[] =
+static const char t216[] =
     "The end of a batch of a rolling refresh: record the new nodes that came "
     "up and were healthy and the old nodes taken down, decide what follows (continue; "
     "on a failed batch rollback or stop, as the refresh's on_failure says), write "
     "the batch's scaling event and release the group's lease. A retry with the "
     "same lease_id answers the same.";
-static const char t204[] =
+static const char t217[] =
     "The refresh's id, from refresh_start.";
-static const char t205[] =
+static const char t218[] =
     "The batch's lease id, from refresh_step.";
-static const char t206[] =
+static const char t219[] =
     "Comma-separated names of the new nodes that came up.";
-static const char t207[] =
+static const char t220[] =
     "Comma-separated names of the new nodes refresh_wait found healthy.";
-static const char t208[] =
+static const char t221[] =
     "Comma-separated names of the old nodes taken down.";
-static const char t209[] =
+static const char t222[] =
     "Start a rolling refresh of a group (the asg_refresh workflow's first step): "
     "set its image, flavor or run list first when given, then record which nodes "
     "were built from another spec and how many to replace per batch. Resumes "
     "a paused refresh; cancel=true cancels the one in progress. A running refresh "
     "refuses another start (refresh_running). Replaces nothing itself: refresh_step "
     "plans each batch.";
-static const char t210[] =
+static const char t223[] =
     "Image name or id new nodes are built from; the group's spec is updated first. "
     "Default unchanged.";
-static const char t211[] =
+static const char t224[] =
     "Flavor (instance size) of new nodes; the group's spec is updated first. "
     "Default unchanged.";
-static const char t212[] =
+static const char t225[] =
     "Chef run list of new nodes, such as recipe[web],role[base]; the group's "
     "spec is updated first. Default unchanged.";
-static const char t213[] =
+static const char t226[] =
     "Percentage of the group's capacity kept in service during the refresh (0 "
     "to 100); sets the batch size when batch is 0. New nodes come up before old "
     "ones go, so 100 replaces one at a time.";
-static const char t214[] =
+static const char t227[] =
     "Nodes replaced per batch (1 to 1000); 0 computes it as max(1, capacity - "
     "ceil(capacity x min_healthy_percentage / 100)).";
-static const char t215[] =
+static const char t228[] =
     "Comma-separated percentages of the nodes replaced (ascending, 1 to 100, "
     "such as 25,50) at which the refresh pauses until refresh_start is run again. "
     "Default none.";
-static const char t216[] =
+static const char t229[] =
     "When new nodes fail to come up healthy: rollback (restore the previous image, "
     "flavor and run list and replace the new nodes back) or stop (leave the group "
     "as it is, refresh failed).";
-static const char t217[] =
+static const char t230[] =
     "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
-static const char t218[] =
+static const char t231[] =
     "Cancel the refresh in progress instead (nothing is replaced after the batch "
     "in flight).";
-static const char t219[] =
+static const char t232[] =
     "The next step of a group's rolling refresh (the asg_refresh workflow's loop): "
     "batch (it took the group's lease; bring up add new nodes, then take down "
     "remove), wait (another operation holds the lease: try again later), paused "
     "(a checkpoint), done or failed. Refuses a refresh_id that is not the group's "
     "current refresh (refresh_mismatch).";
-static const char t220[] =
+static const char t233[] =
     "Wait until the given new nodes of a refresh batch are healthy - their machine "
     "active, UP on the group's load balancer, and answering the group's health_check_path "
     "- or until health_timeout; backs off between looks and writes nothing. Exit "
     "0 either way: the workflow decides.";
-static const char t221[] =
+static const char t234[] =
     "Comma-separated names of the nodes to wait for.";
-static const char t222[] =
+static const char t235[] =
     "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
-static const char t223[] =
+static const char t236[] =
     "Destroy a node's machine, wait until it is gone, and delete its record. "
     "A machine already gone is success.";
-static const char t224[] =
+static const char t237[] =
     "The node to remove.";
-static const char t225[] =
+static const char t238[] =
     "Seconds to wait for the machine to be gone.";
-static const char t226[] =
+static const char t239[] =
     "Record the end of a scaling operation (time, count, result, reason, the "
     "nodes touched) in the group's history and release the governor's lease. "
     "Run last by the scale_out, scale_in and replace workflows; a retry rewrites "
     "the same event. A group keeps its latest 100 events (and always the latest "
     "of each operation).";
-static const char t227[] =
+static const char t240[] =
     "The lease id from the governor's trigger payload.";
-static const char t228[] =
+static const char t241[] =
     "Nodes the operation was asked to add or remove.";
-static const char t229[] =
+static const char t242[] =
     "Nodes added or removed.";
-static const char t230[] =
+static const char t243[] =
     "Nodes that could not be added or removed.";
-static const char t231[] =
+static const char t244[] =
     "Why the operation was done, such as the governor's reason (UTF-8, at most "
     "500 characters).";
-static const char t232[] =
+static const char t245[] =
     "The nodes the operation added or removed: node names separated by commas, "
     "such as \"web-3,web-4\" (\"\" for none).";
 
@@ -706,460 +749,519 @@ const struct as_help_text as_help_texts[] = {
     {"add_node", "name", t1},
     {"add_node", "node", t2},
     {"add_node", "deadline", t3},
-    {"add_node", "local_command", t4},
-    {"add_node", "local_dir", t5},
-    {"add_node", "local_port", t6},
-    {"add_node", "local_grace_ms", t7},
-    {"add_node", "openstack_auth_url", t8},
-    {"add_node", "openstack_username", t9},
-    {"add_node", "openstack_password", t10},
-    {"add_node", "openstack_project_name", t11},
-    {"add_node", "openstack_user_domain_name", t12},
-    {"add_node", "openstack_project_domain_name", t13},
-    {"add_node", "openstack_application_credential_id", t14},
-    {"add_node", "openstack_application_credential_secret", t15},
-    {"add_node", "openstack_region", t16},
-    {"add_node", "openstack_interface", t17},
-    {"add_node", "digitalocean_token", t18},
-    {"add_node", "digitalocean_region", t19},
-    {"add_node", "digitalocean_api_url", t20},
-    {"add_node", "digitalocean_address_type", t21},
-    {"add_node", "ca_bundle", t22},
-    {"add_node", "poll_interval_ms", t23},
-    {"add_node", "group_endpoints_allowed", t24},
-    {"alert_event", NULL, t25},
-    {"alert_event", "body", t26},
-    {"alert_event", "asg", t27},
-    {"alert_event", "source", t28},
-    {"asg_define", NULL, t29},
-    {"asg_define", "name", t30},
-    {"asg_define", "min", t31},
-    {"asg_define", "max", t32},
-    {"asg_define", "desired", t33},
-    {"asg_define", "scale_out_step", t34},
-    {"asg_define", "scale_out_cooldown", t35},
-    {"asg_define", "scale_in_step", t36},
-    {"asg_define", "scale_in_cooldown", t37},
-    {"asg_define", "warning_step", t38},
-    {"asg_define", "incident_max_age", t39},
-    {"asg_define", "alert_match", t40},
-    {"asg_define", "compute_provider", t41},
-    {"asg_define", "flavor", t42},
-    {"asg_define", "image", t43},
-    {"asg_define", "network", t44},
-    {"asg_define", "key_pair", t45},
-    {"asg_define", "user_data", t46},
-    {"asg_define", "dns_provider", t47},
-    {"asg_define", "dns_zone", t48},
-    {"asg_define", "lb_provider", t49},
-    {"asg_define", "lb_backend", t50},
-    {"asg_define", "run_list", t51},
-    {"asg_define", "notify_channel", t52},
-    {"asg_define", "health_check_path", t53},
-    {"asg_define", "health_grace", t54},
-    {"asg_define", "health_threshold", t55},
-    {"asg_define", "health_replace", t56},
-    {"asg_define", "min_healthy", t57},
-    {"asg_define", "suspend_scale_out", t58},
-    {"asg_define", "suspend_scale_in", t59},
-    {"asg_define", "suspend_replace", t60},
-    {"asg_define", "protect_new", t61},
-    {"asg_define", "metric_source", t62},
-    {"asg_define", "metric_query", t63},
-    {"asg_define", "target_value", t64},
-    {"asg_define", "target_tolerance", t65},
-    {"asg_define", "scale_out_window", t66},
-    {"asg_define", "scale_in_window", t67},
-    {"asg_define", "metric_max_age", t68},
-    {"asg_define", "settings", t69},
-    {"asg_define", "group_endpoints_allowed", t24},
-    {"asg_forget", NULL, t70},
-    {"asg_forget", "name", t30},
-    {"asg_forget", "forget_nodes", t71},
-    {"asg_get", NULL, t72},
-    {"asg_get", "name", t30},
-    {"asg_get", "events", t73},
-    {"asg_history", NULL, t74},
-    {"asg_history", "name", t30},
-    {"asg_history", "since", t75},
-    {"asg_history", "until", t76},
-    {"asg_history", "kind", t77},
-    {"asg_history", "limit", t78},
-    {"asg_list", NULL, t79},
-    {"asg_resize", NULL, t80},
-    {"asg_resize", "name", t30},
-    {"asg_resize", "size", t81},
-    {"asg_resize", "force", t82},
-    {"asg_resume", NULL, t83},
-    {"asg_resume", "name", t30},
-    {"asg_resume", "processes", t84},
-    {"asg_retire", NULL, t85},
-    {"asg_retire", "name", t30},
-    {"asg_schedule_delete", NULL, t86},
-    {"asg_schedule_delete", "name", t30},
-    {"asg_schedule_delete", "schedule", t87},
-    {"asg_schedule_list", NULL, t88},
-    {"asg_schedule_list", "name", t30},
-    {"asg_schedule_set", NULL, t89},
-    {"asg_schedule_set", "name", t30},
-    {"asg_schedule_set", "schedule", t90},
-    {"asg_schedule_set", "start", t91},
-    {"asg_schedule_set", "end", t92},
-    {"asg_schedule_set", "time_zone", t93},
-    {"asg_schedule_set", "min", t94},
-    {"asg_schedule_set", "max", t95},
-    {"asg_schedule_set", "desired", t96},
-    {"asg_suspend", NULL, t97},
-    {"asg_suspend", "name", t30},
-    {"asg_suspend", "processes", t84},
-    {"asg_update", NULL, t98},
-    {"asg_update", "name", t30},
-    {"asg_update", "min", t31},
-    {"asg_update", "max", t32},
-    {"asg_update", "desired", t33},
-    {"asg_update", "scale_out_step", t34},
-    {"asg_update", "scale_out_cooldown", t35},
-    {"asg_update", "scale_in_step", t36},
-    {"asg_update", "scale_in_cooldown", t37},
-    {"asg_update", "warning_step", t38},
-    {"asg_update", "incident_max_age", t39},
-    {"asg_update", "alert_match", t40},
-    {"asg_update", "compute_provider", t41},
-    {"asg_update", "flavor", t42},
-    {"asg_update", "image", t43},
-    {"asg_update", "network", t44},
-    {"asg_update", "key_pair", t45},
-    {"asg_update", "user_data", t46},
-    {"asg_update", "dns_provider", t47},
-    {"asg_update", "dns_zone", t48},
-    {"asg_update", "lb_provider", t49},
-    {"asg_update", "lb_backend", t50},
-    {"asg_update", "run_list", t51},
-    {"asg_update", "notify_channel", t52},
-    {"asg_update", "health_check_path", t53},
-    {"asg_update", "health_grace", t54},
-    {"asg_update", "health_threshold", t55},
-    {"asg_update", "health_replace", t56},
-    {"asg_update", "min_healthy", t57},
-    {"asg_update", "suspend_scale_out", t58},
-    {"asg_update", "suspend_scale_in", t59},
-    {"asg_update", "suspend_replace", t60},
-    {"asg_update", "protect_new", t61},
-    {"asg_update", "metric_source", t62},
-    {"asg_update", "metric_query", t63},
-    {"asg_update", "target_value", t64},
-    {"asg_update", "target_tolerance", t65},
-    {"asg_update", "scale_out_window", t66},
-    {"asg_update", "scale_in_window", t67},
-    {"asg_update", "metric_max_age", t68},
-    {"asg_update", "settings", t69},
-    {"asg_update", "group_endpoints_allowed", t24},
-    {"chef_bootstrap", NULL, t99},
+    {"add_node", "warm", t4},
+    {"add_node", "local_command", t5},
+    {"add_node", "local_dir", t6},
+    {"add_node", "local_port", t7},
+    {"add_node", "local_grace_ms", t8},
+    {"add_node", "openstack_auth_url", t9},
+    {"add_node", "openstack_username", t10},
+    {"add_node", "openstack_password", t11},
+    {"add_node", "openstack_project_name", t12},
+    {"add_node", "openstack_user_domain_name", t13},
+    {"add_node", "openstack_project_domain_name", t14},
+    {"add_node", "openstack_application_credential_id", t15},
+    {"add_node", "openstack_application_credential_secret", t16},
+    {"add_node", "openstack_region", t17},
+    {"add_node", "openstack_interface", t18},
+    {"add_node", "digitalocean_token", t19},
+    {"add_node", "digitalocean_region", t20},
+    {"add_node", "digitalocean_api_url", t21},
+    {"add_node", "digitalocean_address_type", t22},
+    {"add_node", "ca_bundle", t23},
+    {"add_node", "poll_interval_ms", t24},
+    {"add_node", "group_endpoints_allowed", t25},
+    {"alert_event", NULL, t26},
+    {"alert_event", "body", t27},
+    {"alert_event", "asg", t28},
+    {"alert_event", "source", t29},
+    {"asg_define", NULL, t30},
+    {"asg_define", "name", t31},
+    {"asg_define", "min", t32},
+    {"asg_define", "max", t33},
+    {"asg_define", "desired", t34},
+    {"asg_define", "scale_out_step", t35},
+    {"asg_define", "scale_out_cooldown", t36},
+    {"asg_define", "scale_in_step", t37},
+    {"asg_define", "scale_in_cooldown", t38},
+    {"asg_define", "warning_step", t39},
+    {"asg_define", "incident_max_age", t40},
+    {"asg_define", "alert_match", t41},
+    {"asg_define", "compute_provider", t42},
+    {"asg_define", "flavor", t43},
+    {"asg_define", "image", t44},
+    {"asg_define", "network", t45},
+    {"asg_define", "key_pair", t46},
+    {"asg_define", "user_data", t47},
+    {"asg_define", "dns_provider", t48},
+    {"asg_define", "dns_zone", t49},
+    {"asg_define", "lb_provider", t50},
+    {"asg_define", "lb_backend", t51},
+    {"asg_define", "run_list", t52},
+    {"asg_define", "notify_channel", t53},
+    {"asg_define", "health_check_path", t54},
+    {"asg_define", "health_grace", t55},
+    {"asg_define", "health_threshold", t56},
+    {"asg_define", "health_replace", t57},
+    {"asg_define", "min_healthy", t58},
+    {"asg_define", "suspend_scale_out", t59},
+    {"asg_define", "suspend_scale_in", t60},
+    {"asg_define", "suspend_replace", t61},
+    {"asg_define", "protect_new", t62},
+    {"asg_define", "metric_source", t63},
+    {"asg_define", "metric_query", t64},
+    {"asg_define", "target_value", t65},
+    {"asg_define", "target_tolerance", t66},
+    {"asg_define", "scale_out_window", t67},
+    {"asg_define", "scale_in_window", t68},
+    {"asg_define", "metric_max_age", t69},
+    {"asg_define", "warm_pool", t70},
+    {"asg_define", "settings", t71},
+    {"asg_define", "group_endpoints_allowed", t25},
+    {"asg_forget", NULL, t72},
+    {"asg_forget", "name", t31},
+    {"asg_forget", "forget_nodes", t73},
+    {"asg_get", NULL, t74},
+    {"asg_get", "name", t31},
+    {"asg_get", "events", t75},
+    {"asg_history", NULL, t76},
+    {"asg_history", "name", t31},
+    {"asg_history", "since", t77},
+    {"asg_history", "until", t78},
+    {"asg_history", "kind", t79},
+    {"asg_history", "limit", t80},
+    {"asg_list", NULL, t81},
+    {"asg_resize", NULL, t82},
+    {"asg_resize", "name", t31},
+    {"asg_resize", "size", t83},
+    {"asg_resize", "force", t84},
+    {"asg_resume", NULL, t85},
+    {"asg_resume", "name", t31},
+    {"asg_resume", "processes", t86},
+    {"asg_retire", NULL, t87},
+    {"asg_retire", "name", t31},
+    {"asg_schedule_delete", NULL, t88},
+    {"asg_schedule_delete", "name", t31},
+    {"asg_schedule_delete", "schedule", t89},
+    {"asg_schedule_list", NULL, t90},
+    {"asg_schedule_list", "name", t31},
+    {"asg_schedule_set", NULL, t91},
+    {"asg_schedule_set", "name", t31},
+    {"asg_schedule_set", "schedule", t92},
+    {"asg_schedule_set", "start", t93},
+    {"asg_schedule_set", "end", t94},
+    {"asg_schedule_set", "time_zone", t95},
+    {"asg_schedule_set", "min", t96},
+    {"asg_schedule_set", "max", t97},
+    {"asg_schedule_set", "desired", t98},
+    {"asg_suspend", NULL, t99},
+    {"asg_suspend", "name", t31},
+    {"asg_suspend", "processes", t86},
+    {"asg_update", NULL, t100},
+    {"asg_update", "name", t31},
+    {"asg_update", "min", t32},
+    {"asg_update", "max", t33},
+    {"asg_update", "desired", t34},
+    {"asg_update", "scale_out_step", t35},
+    {"asg_update", "scale_out_cooldown", t36},
+    {"asg_update", "scale_in_step", t37},
+    {"asg_update", "scale_in_cooldown", t38},
+    {"asg_update", "warning_step", t39},
+    {"asg_update", "incident_max_age", t40},
+    {"asg_update", "alert_match", t41},
+    {"asg_update", "compute_provider", t42},
+    {"asg_update", "flavor", t43},
+    {"asg_update", "image", t44},
+    {"asg_update", "network", t45},
+    {"asg_update", "key_pair", t46},
+    {"asg_update", "user_data", t47},
+    {"asg_update", "dns_provider", t48},
+    {"asg_update", "dns_zone", t49},
+    {"asg_update", "lb_provider", t50},
+    {"asg_update", "lb_backend", t51},
+    {"asg_update", "run_list", t52},
+    {"asg_update", "notify_channel", t53},
+    {"asg_update", "health_check_path", t54},
+    {"asg_update", "health_grace", t55},
+    {"asg_update", "health_threshold", t56},
+    {"asg_update", "health_replace", t57},
+    {"asg_update", "min_healthy", t58},
+    {"asg_update", "suspend_scale_out", t59},
+    {"asg_update", "suspend_scale_in", t60},
+    {"asg_update", "suspend_replace", t61},
+    {"asg_update", "protect_new", t62},
+    {"asg_update", "metric_source", t63},
+    {"asg_update", "metric_query", t64},
+    {"asg_update", "target_value", t65},
+    {"asg_update", "target_tolerance", t66},
+    {"asg_update", "scale_out_window", t67},
+    {"asg_update", "scale_in_window", t68},
+    {"asg_update", "metric_max_age", t69},
+    {"asg_update", "warm_pool", t70},
+    {"asg_update", "settings", t71},
+    {"asg_update", "group_endpoints_allowed", t25},
+    {"chef_bootstrap", NULL, t101},
     {"chef_bootstrap", "name", t1},
-    {"chef_bootstrap", "node", t100},
-    {"chef_bootstrap", "ssh_user", t101},
-    {"chef_bootstrap", "ssh_port", t102},
-    {"chef_bootstrap", "ssh_private_key", t103},
-    {"chef_bootstrap", "ssh_private_key_file", t104},
-    {"chef_bootstrap", "ssh_host_key_policy", t105},
-    {"chef_bootstrap", "ssh_known_hosts_file", t106},
-    {"chef_bootstrap", "ssh_host_fingerprint", t107},
-    {"chef_bootstrap", "ssh_sudo", t108},
-    {"chef_bootstrap", "chef_mode", t109},
-    {"chef_bootstrap", "chef_install_command", t110},
-    {"chef_bootstrap", "chef_solo_command", t111},
-    {"chef_bootstrap", "chef_client_command", t112},
-    {"chef_bootstrap", "chef_license", t113},
-    {"chef_bootstrap", "cookbooks_url", t114},
-    {"chef_bootstrap", "run_list", t115},
-    {"chef_bootstrap", "attributes", t116},
-    {"chef_bootstrap", "chef_environment", t117},
-    {"chef_bootstrap", "chef_config_dir", t118},
-    {"chef_bootstrap", "deadline", t119},
-    {"chef_bootstrap", "chef_server_url", t120},
-    {"chef_bootstrap", "chef_client_name", t121},
-    {"chef_bootstrap", "chef_client_key", t122},
-    {"chef_bootstrap", "chef_client_key_file", t123},
-    {"chef_bootstrap", "chef_ca_bundle", t124},
-    {"chef_bootstrap", "group_endpoints_allowed", t24},
-    {"chef_cleanup", NULL, t125},
+    {"chef_bootstrap", "node", t102},
+    {"chef_bootstrap", "ssh_user", t103},
+    {"chef_bootstrap", "ssh_port", t104},
+    {"chef_bootstrap", "ssh_private_key", t105},
+    {"chef_bootstrap", "ssh_private_key_file", t106},
+    {"chef_bootstrap", "ssh_host_key_policy", t107},
+    {"chef_bootstrap", "ssh_known_hosts_file", t108},
+    {"chef_bootstrap", "ssh_host_fingerprint", t109},
+    {"chef_bootstrap", "ssh_sudo", t110},
+    {"chef_bootstrap", "chef_mode", t111},
+    {"chef_bootstrap", "chef_install_command", t112},
+    {"chef_bootstrap", "chef_solo_command", t113},
+    {"chef_bootstrap", "chef_client_command", t114},
+    {"chef_bootstrap", "chef_license", t115},
+    {"chef_bootstrap", "cookbooks_url", t116},
+    {"chef_bootstrap", "run_list", t117},
+    {"chef_bootstrap", "attributes", t118},
+    {"chef_bootstrap", "chef_environment", t119},
+    {"chef_bootstrap", "chef_config_dir", t120},
+    {"chef_bootstrap", "deadline", t121},
+    {"chef_bootstrap", "chef_server_url", t122},
+    {"chef_bootstrap", "chef_client_name", t123},
+    {"chef_bootstrap", "chef_client_key", t124},
+    {"chef_bootstrap", "chef_client_key_file", t125},
+    {"chef_bootstrap", "chef_ca_bundle", t126},
+    {"chef_bootstrap", "group_endpoints_allowed", t25},
+    {"chef_cleanup", NULL, t127},
     {"chef_cleanup", "name", t1},
-    {"chef_cleanup", "node", t126},
-    {"chef_cleanup", "chef_server_url", t127},
-    {"chef_cleanup", "chef_client_name", t128},
-    {"chef_cleanup", "chef_client_key", t122},
-    {"chef_cleanup", "chef_client_key_file", t123},
-    {"chef_cleanup", "chef_ca_bundle", t124},
-    {"chef_cleanup", "ssh_port", t129},
-    {"chef_cleanup", "ssh_known_hosts_file", t130},
-    {"dns_register", NULL, t131},
-    {"dns_register", "name", t30},
-    {"dns_register", "node", t132},
-    {"dns_register", "powerdns_api_url", t133},
-    {"dns_register", "powerdns_api_key", t134},
-    {"dns_register", "digitalocean_token", t135},
-    {"dns_register", "digitalocean_api_url", t20},
-    {"dns_register", "ca_bundle", t22},
-    {"dns_register", "dns_ttl", t136},
-    {"dns_register", "dns_record_template", t137},
-    {"dns_register", "group_endpoints_allowed", t24},
-    {"dns_unregister", NULL, t138},
-    {"dns_unregister", "name", t30},
-    {"dns_unregister", "node", t139},
-    {"dns_unregister", "powerdns_api_url", t133},
-    {"dns_unregister", "powerdns_api_key", t134},
-    {"dns_unregister", "digitalocean_token", t135},
-    {"dns_unregister", "digitalocean_api_url", t20},
-    {"dns_unregister", "ca_bundle", t22},
-    {"dns_unregister", "dns_ttl", t140},
-    {"dns_unregister", "dns_record_template", t137},
-    {"dns_unregister", "group_endpoints_allowed", t24},
-    {"governor_tick", NULL, t141},
-    {"governor_tick", "name", t142},
-    {"governor_tick", "act", t143},
-    {"governor_tick", "react", t144},
-    {"governor_tick", "lease_ttl", t145},
-    {"health_check", NULL, t146},
-    {"health_check", "name", t147},
-    {"health_check", "dry_run", t148},
-    {"health_check", "local_command", t4},
-    {"health_check", "local_dir", t5},
-    {"health_check", "local_port", t6},
-    {"health_check", "local_grace_ms", t7},
-    {"health_check", "openstack_auth_url", t8},
-    {"health_check", "openstack_username", t9},
-    {"health_check", "openstack_password", t10},
-    {"health_check", "openstack_project_name", t11},
-    {"health_check", "openstack_user_domain_name", t12},
-    {"health_check", "openstack_project_domain_name", t13},
-    {"health_check", "openstack_application_credential_id", t14},
-    {"health_check", "openstack_application_credential_secret", t15},
-    {"health_check", "openstack_region", t16},
-    {"health_check", "openstack_interface", t17},
-    {"health_check", "digitalocean_token", t18},
-    {"health_check", "digitalocean_region", t19},
-    {"health_check", "digitalocean_api_url", t20},
-    {"health_check", "digitalocean_address_type", t21},
-    {"health_check", "ca_bundle", t22},
-    {"health_check", "poll_interval_ms", t23},
-    {"health_check", "haproxy_socket", t149},
-    {"health_check", "haproxy_check", t150},
-    {"health_check", "lb_server_port", t151},
-    {"health_check", "digitalocean_lb_id", t152},
-    {"health_check", "group_endpoints_allowed", t24},
-    {"lb_add", NULL, t153},
-    {"lb_add", "name", t30},
-    {"lb_add", "node", t154},
-    {"lb_add", "haproxy_socket", t149},
-    {"lb_add", "haproxy_check", t150},
-    {"lb_add", "lb_server_port", t151},
-    {"lb_add", "digitalocean_token", t155},
-    {"lb_add", "digitalocean_api_url", t156},
-    {"lb_add", "digitalocean_lb_id", t152},
-    {"lb_add", "ca_bundle", t157},
-    {"lb_add", "group_endpoints_allowed", t24},
-    {"lb_remove", NULL, t158},
-    {"lb_remove", "name", t30},
-    {"lb_remove", "node", t159},
-    {"lb_remove", "drain_timeout", t160},
-    {"lb_remove", "haproxy_socket", t149},
-    {"lb_remove", "haproxy_check", t161},
-    {"lb_remove", "lb_server_port", t151},
-    {"lb_remove", "digitalocean_token", t155},
-    {"lb_remove", "digitalocean_api_url", t156},
-    {"lb_remove", "digitalocean_lb_id", t152},
-    {"lb_remove", "ca_bundle", t157},
-    {"lb_remove", "group_endpoints_allowed", t24},
-    {"lb_sync", NULL, t162},
-    {"lb_sync", "name", t163},
-    {"lb_sync", "dry_run", t164},
-    {"lb_sync", "drain_timeout", t165},
-    {"lb_sync", "haproxy_socket", t149},
-    {"lb_sync", "haproxy_check", t150},
-    {"lb_sync", "lb_server_port", t151},
-    {"lb_sync", "digitalocean_token", t155},
-    {"lb_sync", "digitalocean_api_url", t156},
-    {"lb_sync", "digitalocean_lb_id", t152},
-    {"lb_sync", "ca_bundle", t157},
-    {"lb_sync", "group_endpoints_allowed", t24},
-    {"lease_release", NULL, t166},
-    {"lease_release", "name", t30},
-    {"lease_release", "lease_id", t167},
-    {"metric_collect", NULL, t168},
-    {"metric_collect", "name", t169},
-    {"metric_collect", "dry_run", t170},
-    {"metric_collect", "prometheus_url", t171},
-    {"metric_collect", "newrelic_api_url", t172},
-    {"metric_collect", "newrelic_account_id", t173},
-    {"metric_collect", "newrelic_api_key", t174},
-    {"metric_collect", "haproxy_socket", t149},
-    {"metric_collect", "haproxy_check", t150},
-    {"metric_collect", "lb_server_port", t151},
-    {"metric_collect", "ca_bundle", t22},
-    {"metric_collect", "group_endpoints_allowed", t24},
-    {"node_list", NULL, t175},
+    {"chef_cleanup", "node", t128},
+    {"chef_cleanup", "chef_server_url", t129},
+    {"chef_cleanup", "chef_client_name", t130},
+    {"chef_cleanup", "chef_client_key", t124},
+    {"chef_cleanup", "chef_client_key_file", t125},
+    {"chef_cleanup", "chef_ca_bundle", t126},
+    {"chef_cleanup", "ssh_port", t131},
+    {"chef_cleanup", "ssh_known_hosts_file", t132},
+    {"dns_register", NULL, t133},
+    {"dns_register", "name", t31},
+    {"dns_register", "node", t134},
+    {"dns_register", "powerdns_api_url", t135},
+    {"dns_register", "powerdns_api_key", t136},
+    {"dns_register", "digitalocean_token", t137},
+    {"dns_register", "digitalocean_api_url", t21},
+    {"dns_register", "ca_bundle", t23},
+    {"dns_register", "dns_ttl", t138},
+    {"dns_register", "dns_record_template", t139},
+    {"dns_register", "group_endpoints_allowed", t25},
+    {"dns_unregister", NULL, t140},
+    {"dns_unregister", "name", t31},
+    {"dns_unregister", "node", t141},
+    {"dns_unregister", "powerdns_api_url", t135},
+    {"dns_unregister", "powerdns_api_key", t136},
+    {"dns_unregister", "digitalocean_token", t137},
+    {"dns_unregister", "digitalocean_api_url", t21},
+    {"dns_unregister", "ca_bundle", t23},
+    {"dns_unregister", "dns_ttl", t142},
+    {"dns_unregister", "dns_record_template", t139},
+    {"dns_unregister", "group_endpoints_allowed", t25},
+    {"governor_tick", NULL, t143},
+    {"governor_tick", "name", t144},
+    {"governor_tick", "act", t145},
+    {"governor_tick", "react", t146},
+    {"governor_tick", "lease_ttl", t147},
+    {"health_check", NULL, t148},
+    {"health_check", "name", t149},
+    {"health_check", "dry_run", t150},
+    {"health_check", "local_command", t5},
+    {"health_check", "local_dir", t6},
+    {"health_check", "local_port", t7},
+    {"health_check", "local_grace_ms", t8},
+    {"health_check", "openstack_auth_url", t9},
+    {"health_check", "openstack_username", t10},
+    {"health_check", "openstack_password", t11},
+    {"health_check", "openstack_project_name", t12},
+    {"health_check", "openstack_user_domain_name", t13},
+    {"health_check", "openstack_project_domain_name", t14},
+    {"health_check", "openstack_application_credential_id", t15},
+    {"health_check", "openstack_application_credential_secret", t16},
+    {"health_check", "openstack_region", t17},
+    {"health_check", "openstack_interface", t18},
+    {"health_check", "digitalocean_token", t19},
+    {"health_check", "digitalocean_region", t20},
+    {"health_check", "digitalocean_api_url", t21},
+    {"health_check", "digitalocean_address_type", t22},
+    {"health_check", "ca_bundle", t23},
+    {"health_check", "poll_interval_ms", t24},
+    {"health_check", "haproxy_socket", t151},
+    {"health_check", "haproxy_check", t152},
+    {"health_check", "lb_server_port", t153},
+    {"health_check", "digitalocean_lb_id", t154},
+    {"health_check", "group_endpoints_allowed", t25},
+    {"lb_add", NULL, t155},
+    {"lb_add", "name", t31},
+    {"lb_add", "node", t156},
+    {"lb_add", "haproxy_socket", t151},
+    {"lb_add", "haproxy_check", t152},
+    {"lb_add", "lb_server_port", t153},
+    {"lb_add", "digitalocean_token", t157},
+    {"lb_add", "digitalocean_api_url", t158},
+    {"lb_add", "digitalocean_lb_id", t154},
+    {"lb_add", "ca_bundle", t159},
+    {"lb_add", "group_endpoints_allowed", t25},
+    {"lb_remove", NULL, t160},
+    {"lb_remove", "name", t31},
+    {"lb_remove", "node", t161},
+    {"lb_remove", "drain_timeout", t162},
+    {"lb_remove", "haproxy_socket", t151},
+    {"lb_remove", "haproxy_check", t163},
+    {"lb_remove", "lb_server_port", t153},
+    {"lb_remove", "digitalocean_token", t157},
+    {"lb_remove", "digitalocean_api_url", t158},
+    {"lb_remove", "digitalocean_lb_id", t154},
+    {"lb_remove", "ca_bundle", t159},
+    {"lb_remove", "group_endpoints_allowed", t25},
+    {"lb_sync", NULL, t164},
+    {"lb_sync", "name", t165},
+    {"lb_sync", "dry_run", t166},
+    {"lb_sync", "drain_timeout", t167},
+    {"lb_sync", "haproxy_socket", t151},
+    {"lb_sync", "haproxy_check", t152},
+    {"lb_sync", "lb_server_port", t153},
+    {"lb_sync", "digitalocean_token", t157},
+    {"lb_sync", "digitalocean_api_url", t158},
+    {"lb_sync", "digitalocean_lb_id", t154},
+    {"lb_sync", "ca_bundle", t159},
+    {"lb_sync", "group_endpoints_allowed", t25},
+    {"lease_release", NULL, t168},
+    {"lease_release", "name", t31},
+    {"lease_release", "lease_id", t169},
+    {"metric_collect", NULL, t170},
+    {"metric_collect", "name", t171},
+    {"metric_collect", "dry_run", t172},
+    {"metric_collect", "prometheus_url", t173},
+    {"metric_collect", "newrelic_api_url", t174},
+    {"metric_collect", "newrelic_account_id", t175},
+    {"metric_collect", "newrelic_api_key", t176},
+    {"metric_collect", "haproxy_socket", t151},
+    {"metric_collect", "haproxy_check", t152},
+    {"metric_collect", "lb_server_port", t153},
+    {"metric_collect", "ca_bundle", t23},
+    {"metric_collect", "group_endpoints_allowed", t25},
+    {"node_activate", NULL, t177},
+    {"node_activate", "name", t1},
+    {"node_activate", "node", t178},
+    {"node_activate", "deadline", t179},
+    {"node_activate", "local_command", t5},
+    {"node_activate", "local_dir", t6},
+    {"node_activate", "local_port", t7},
+    {"node_activate", "local_grace_ms", t8},
+    {"node_activate", "openstack_auth_url", t9},
+    {"node_activate", "openstack_username", t10},
+    {"node_activate", "openstack_password", t11},
+    {"node_activate", "openstack_project_name", t12},
+    {"node_activate", "openstack_user_domain_name", t13},
+    {"node_activate", "openstack_project_domain_name", t14},
+    {"node_activate", "openstack_application_credential_id", t15},
+    {"node_activate", "openstack_application_credential_secret", t16},
+    {"node_activate", "openstack_region", t17},
+    {"node_activate", "openstack_interface", t18},
+    {"node_activate", "digitalocean_token", t19},
+    {"node_activate", "digitalocean_region", t20},
+    {"node_activate", "digitalocean_api_url", t21},
+    {"node_activate", "digitalocean_address_type", t22},
+    {"node_activate", "ca_bundle", t23},
+    {"node_activate", "poll_interval_ms", t24},
+    {"node_activate", "group_endpoints_allowed", t25},
+    {"node_list", NULL, t180},
     {"node_list", "name", t1},
-    {"node_list", "local_command", t4},
-    {"node_list", "local_dir", t5},
-    {"node_list", "local_port", t6},
-    {"node_list", "local_grace_ms", t7},
-    {"node_list", "openstack_auth_url", t8},
-    {"node_list", "openstack_username", t9},
-    {"node_list", "openstack_password", t10},
-    {"node_list", "openstack_project_name", t11},
-    {"node_list", "openstack_user_domain_name", t12},
-    {"node_list", "openstack_project_domain_name", t13},
-    {"node_list", "openstack_application_credential_id", t14},
-    {"node_list", "openstack_application_credential_secret", t15},
-    {"node_list", "openstack_region", t16},
-    {"node_list", "openstack_interface", t17},
-    {"node_list", "digitalocean_token", t18},
-    {"node_list", "digitalocean_region", t19},
-    {"node_list", "digitalocean_api_url", t20},
-    {"node_list", "digitalocean_address_type", t21},
-    {"node_list", "ca_bundle", t22},
-    {"node_list", "poll_interval_ms", t23},
-    {"node_list", "group_endpoints_allowed", t24},
-    {"node_pick", NULL, t176},
-    {"node_pick", "name", t30},
-    {"node_pick", "count", t177},
-    {"node_pick", "strategy", t178},
-    {"node_pick", "lease_id", t179},
-    {"node_pick", "haproxy_socket", t149},
-    {"node_pick", "haproxy_check", t161},
-    {"node_pick", "lb_server_port", t151},
-    {"node_pick", "digitalocean_token", t155},
-    {"node_pick", "digitalocean_api_url", t156},
-    {"node_pick", "digitalocean_lb_id", t152},
-    {"node_pick", "ca_bundle", t157},
-    {"node_pick", "group_endpoints_allowed", t24},
-    {"node_protect", NULL, t180},
-    {"node_protect", "name", t30},
-    {"node_protect", "node", t181},
-    {"node_protect", "unprotect", t182},
-    {"node_protect", "reason", t183},
-    {"notify", NULL, t184},
-    {"notify", "name", t185},
-    {"notify", "event", t186},
-    {"notify", "message", t187},
-    {"notify", "reason", t188},
-    {"notify", "count", t189},
-    {"notify", "node", t190},
-    {"notify", "channel", t191},
-    {"notify", "notify_provider", t192},
-    {"notify", "slack_webhook_url", t193},
-    {"notify", "webhook_url", t194},
-    {"notify", "webhook_headers", t195},
-    {"notify", "ca_bundle", t196},
-    {"notify", "fail_on_error", t197},
-    {"reconcile", NULL, t198},
-    {"reconcile", "name", t199},
-    {"reconcile", "fix", t200},
-    {"reconcile", "adopt", t201},
-    {"reconcile", "stuck_after", t202},
-    {"reconcile", "local_command", t4},
-    {"reconcile", "local_dir", t5},
-    {"reconcile", "local_port", t6},
-    {"reconcile", "local_grace_ms", t7},
-    {"reconcile", "openstack_auth_url", t8},
-    {"reconcile", "openstack_username", t9},
-    {"reconcile", "openstack_password", t10},
-    {"reconcile", "openstack_project_name", t11},
-    {"reconcile", "openstack_user_domain_name", t12},
-    {"reconcile", "openstack_project_domain_name", t13},
-    {"reconcile", "openstack_application_credential_id", t14},
-    {"reconcile", "openstack_application_credential_secret", t15},
-    {"reconcile", "openstack_region", t16},
-    {"reconcile", "openstack_interface", t17},
-    {"reconcile", "digitalocean_token", t18},
-    {"reconcile", "digitalocean_region", t19},
-    {"reconcile", "digitalocean_api_url", t20},
-    {"reconcile", "digitalocean_address_type", t21},
-    {"reconcile", "ca_bundle", t22},
-    {"reconcile", "poll_interval_ms", t23},
-    {"reconcile", "group_endpoints_allowed", t24},
-    {"refresh_batch_done", NULL, t203},
-    {"refresh_batch_done", "name", t30},
-    {"refresh_batch_done", "refresh_id", t204},
-    {"refresh_batch_done", "lease_id", t205},
-    {"refresh_batch_done", "added", t206},
-    {"refresh_batch_done", "healthy", t207},
-    {"refresh_batch_done", "removed", t208},
-    {"refresh_start", NULL, t209},
-    {"refresh_start", "name", t30},
-    {"refresh_start", "image", t210},
-    {"refresh_start", "flavor", t211},
-    {"refresh_start", "run_list", t212},
-    {"refresh_start", "min_healthy_percentage", t213},
-    {"refresh_start", "batch", t214},
-    {"refresh_start", "checkpoints", t215},
-    {"refresh_start", "on_failure", t216},
-    {"refresh_start", "health_timeout", t217},
-    {"refresh_start", "cancel", t218},
-    {"refresh_step", NULL, t219},
-    {"refresh_step", "name", t30},
-    {"refresh_step", "refresh_id", t204},
-    {"refresh_wait", NULL, t220},
-    {"refresh_wait", "name", t30},
-    {"refresh_wait", "nodes", t221},
-    {"refresh_wait", "health_timeout", t222},
-    {"refresh_wait", "local_command", t4},
-    {"refresh_wait", "local_dir", t5},
-    {"refresh_wait", "local_port", t6},
-    {"refresh_wait", "local_grace_ms", t7},
-    {"refresh_wait", "openstack_auth_url", t8},
-    {"refresh_wait", "openstack_username", t9},
-    {"refresh_wait", "openstack_password", t10},
-    {"refresh_wait", "openstack_project_name", t11},
-    {"refresh_wait", "openstack_user_domain_name", t12},
-    {"refresh_wait", "openstack_project_domain_name", t13},
-    {"refresh_wait", "openstack_application_credential_id", t14},
-    {"refresh_wait", "openstack_application_credential_secret", t15},
-    {"refresh_wait", "openstack_region", t16},
-    {"refresh_wait", "openstack_interface", t17},
-    {"refresh_wait", "digitalocean_token", t18},
-    {"refresh_wait", "digitalocean_region", t19},
-    {"refresh_wait", "digitalocean_api_url", t20},
-    {"refresh_wait", "digitalocean_address_type", t21},
-    {"refresh_wait", "ca_bundle", t22},
-    {"refresh_wait", "poll_interval_ms", t23},
-    {"refresh_wait", "haproxy_socket", t149},
-    {"refresh_wait", "haproxy_check", t150},
-    {"refresh_wait", "lb_server_port", t151},
-    {"refresh_wait", "digitalocean_lb_id", t152},
-    {"refresh_wait", "group_endpoints_allowed", t24},
-    {"remove_node", NULL, t223},
+    {"node_list", "local_command", t5},
+    {"node_list", "local_dir", t6},
+    {"node_list", "local_port", t7},
+    {"node_list", "local_grace_ms", t8},
+    {"node_list", "openstack_auth_url", t9},
+    {"node_list", "openstack_username", t10},
+    {"node_list", "openstack_password", t11},
+    {"node_list", "openstack_project_name", t12},
+    {"node_list", "openstack_user_domain_name", t13},
+    {"node_list", "openstack_project_domain_name", t14},
+    {"node_list", "openstack_application_credential_id", t15},
+    {"node_list", "openstack_application_credential_secret", t16},
+    {"node_list", "openstack_region", t17},
+    {"node_list", "openstack_interface", t18},
+    {"node_list", "digitalocean_token", t19},
+    {"node_list", "digitalocean_region", t20},
+    {"node_list", "digitalocean_api_url", t21},
+    {"node_list", "digitalocean_address_type", t22},
+    {"node_list", "ca_bundle", t23},
+    {"node_list", "poll_interval_ms", t24},
+    {"node_list", "group_endpoints_allowed", t25},
+    {"node_park", NULL, t181},
+    {"node_park", "name", t1},
+    {"node_park", "node", t182},
+    {"node_park", "deadline", t183},
+    {"node_park", "local_command", t5},
+    {"node_park", "local_dir", t6},
+    {"node_park", "local_port", t7},
+    {"node_park", "local_grace_ms", t8},
+    {"node_park", "openstack_auth_url", t9},
+    {"node_park", "openstack_username", t10},
+    {"node_park", "openstack_password", t11},
+    {"node_park", "openstack_project_name", t12},
+    {"node_park", "openstack_user_domain_name", t13},
+    {"node_park", "openstack_project_domain_name", t14},
+    {"node_park", "openstack_application_credential_id", t15},
+    {"node_park", "openstack_application_credential_secret", t16},
+    {"node_park", "openstack_region", t17},
+    {"node_park", "openstack_interface", t18},
+    {"node_park", "digitalocean_token", t19},
+    {"node_park", "digitalocean_region", t20},
+    {"node_park", "digitalocean_api_url", t21},
+    {"node_park", "digitalocean_address_type", t22},
+    {"node_park", "ca_bundle", t23},
+    {"node_park", "poll_interval_ms", t24},
+    {"node_park", "group_endpoints_allowed", t25},
+    {"node_pick", NULL, t184},
+    {"node_pick", "name", t31},
+    {"node_pick", "count", t185},
+    {"node_pick", "strategy", t186},
+    {"node_pick", "lease_id", t187},
+    {"node_pick", "haproxy_socket", t151},
+    {"node_pick", "haproxy_check", t163},
+    {"node_pick", "lb_server_port", t153},
+    {"node_pick", "digitalocean_token", t157},
+    {"node_pick", "digitalocean_api_url", t158},
+    {"node_pick", "digitalocean_lb_id", t154},
+    {"node_pick", "ca_bundle", t159},
+    {"node_pick", "group_endpoints_allowed", t25},
+    {"node_protect", NULL, t188},
+    {"node_protect", "name", t31},
+    {"node_protect", "node", t189},
+    {"node_protect", "unprotect", t190},
+    {"node_protect", "reason", t191},
+    {"notify", NULL, t192},
+    {"notify", "name", t193},
+    {"notify", "event", t194},
+    {"notify", "message", t195},
+    {"notify", "reason", t196},
+    {"notify", "count", t197},
+    {"notify", "node", t198},
+    {"notify", "channel", t199},
+    {"notify", "notify_provider", t200},
+    {"notify", "slack_webhook_url", t201},
+    {"notify", "webhook_url", t202},
+    {"notify", "webhook_headers", t203},
+    {"notify", "ca_bundle", t204},
+    {"notify", "fail_on_error", t205},
+    {"pool_plan", NULL, t206},
+    {"pool_plan", "name", t207},
+    {"pool_take", NULL, t208},
+    {"pool_take", "name", t1},
+    {"pool_take", "count", t209},
+    {"pool_take", "lease_id", t210},
+    {"reconcile", NULL, t211},
+    {"reconcile", "name", t212},
+    {"reconcile", "fix", t213},
+    {"reconcile", "adopt", t214},
+    {"reconcile", "stuck_after", t215},
+    {"reconcile", "local_command", t5},
+    {"reconcile", "local_dir", t6},
+    {"reconcile", "local_port", t7},
+    {"reconcile", "local_grace_ms", t8},
+    {"reconcile", "openstack_auth_url", t9},
+    {"reconcile", "openstack_username", t10},
+    {"reconcile", "openstack_password", t11},
+    {"reconcile", "openstack_project_name", t12},
+    {"reconcile", "openstack_user_domain_name", t13},
+    {"reconcile", "openstack_project_domain_name", t14},
+    {"reconcile", "openstack_application_credential_id", t15},
+    {"reconcile", "openstack_application_credential_secret", t16},
+    {"reconcile", "openstack_region", t17},
+    {"reconcile", "openstack_interface", t18},
+    {"reconcile", "digitalocean_token", t19},
+    {"reconcile", "digitalocean_region", t20},
+    {"reconcile", "digitalocean_api_url", t21},
+    {"reconcile", "digitalocean_address_type", t22},
+    {"reconcile", "ca_bundle", t23},
+    {"reconcile", "poll_interval_ms", t24},
+    {"reconcile", "group_endpoints_allowed", t25},
+    {"refresh_batch_done", NULL, t216},
+    {"refresh_batch_done", "name", t31},
+    {"refresh_batch_done", "refresh_id", t217},
+    {"refresh_batch_done", "lease_id", t218},
+    {"refresh_batch_done", "added", t219},
+    {"refresh_batch_done", "healthy", t220},
+    {"refresh_batch_done", "removed", t221},
+    {"refresh_start", NULL, t222},
+    {"refresh_start", "name", t31},
+    {"refresh_start", "image", t223},
+    {"refresh_start", "flavor", t224},
+    {"refresh_start", "run_list", t225},
+    {"refresh_start", "min_healthy_percentage", t226},
+    {"refresh_start", "batch", t227},
+    {"refresh_start", "checkpoints", t228},
+    {"refresh_start", "on_failure", t229},
+    {"refresh_start", "health_timeout", t230},
+    {"refresh_start", "cancel", t231},
+    {"refresh_step", NULL, t232},
+    {"refresh_step", "name", t31},
+    {"refresh_step", "refresh_id", t217},
+    {"refresh_wait", NULL, t233},
+    {"refresh_wait", "name", t31},
+    {"refresh_wait", "nodes", t234},
+    {"refresh_wait", "health_timeout", t235},
+    {"refresh_wait", "local_command", t5},
+    {"refresh_wait", "local_dir", t6},
+    {"refresh_wait", "local_port", t7},
+    {"refresh_wait", "local_grace_ms", t8},
+    {"refresh_wait", "openstack_auth_url", t9},
+    {"refresh_wait", "openstack_username", t10},
+    {"refresh_wait", "openstack_password", t11},
+    {"refresh_wait", "openstack_project_name", t12},
+    {"refresh_wait", "openstack_user_domain_name", t13},
+    {"refresh_wait", "openstack_project_domain_name", t14},
+    {"refresh_wait", "openstack_application_credential_id", t15},
+    {"refresh_wait", "openstack_application_credential_secret", t16},
+    {"refresh_wait", "openstack_region", t17},
+    {"refresh_wait", "openstack_interface", t18},
+    {"refresh_wait", "digitalocean_token", t19},
+    {"refresh_wait", "digitalocean_region", t20},
+    {"refresh_wait", "digitalocean_api_url", t21},
+    {"refresh_wait", "digitalocean_address_type", t22},
+    {"refresh_wait", "ca_bundle", t23},
+    {"refresh_wait", "poll_interval_ms", t24},
+    {"refresh_wait", "haproxy_socket", t151},
+    {"refresh_wait", "haproxy_check", t152},
+    {"refresh_wait", "lb_server_port", t153},
+    {"refresh_wait", "digitalocean_lb_id", t154},
+    {"refresh_wait", "group_endpoints_allowed", t25},
+    {"remove_node", NULL, t236},
     {"remove_node", "name", t1},
-    {"remove_node", "node", t224},
-    {"remove_node", "deadline", t225},
-    {"remove_node", "local_command", t4},
-    {"remove_node", "local_dir", t5},
-    {"remove_node", "local_port", t6},
-    {"remove_node", "local_grace_ms", t7},
-    {"remove_node", "openstack_auth_url", t8},
-    {"remove_node", "openstack_username", t9},
-    {"remove_node", "openstack_password", t10},
-    {"remove_node", "openstack_project_name", t11},
-    {"remove_node", "openstack_user_domain_name", t12},
-    {"remove_node", "openstack_project_domain_name", t13},
-    {"remove_node", "openstack_application_credential_id", t14},
-    {"remove_node", "openstack_application_credential_secret", t15},
-    {"remove_node", "openstack_region", t16},
-    {"remove_node", "openstack_interface", t17},
-    {"remove_node", "digitalocean_token", t18},
-    {"remove_node", "digitalocean_region", t19},
-    {"remove_node", "digitalocean_api_url", t20},
-    {"remove_node", "digitalocean_address_type", t21},
-    {"remove_node", "ca_bundle", t22},
-    {"remove_node", "poll_interval_ms", t23},
-    {"remove_node", "group_endpoints_allowed", t24},
-    {"scaling_record", NULL, t226},
+    {"remove_node", "node", t237},
+    {"remove_node", "deadline", t238},
+    {"remove_node", "local_command", t5},
+    {"remove_node", "local_dir", t6},
+    {"remove_node", "local_port", t7},
+    {"remove_node", "local_grace_ms", t8},
+    {"remove_node", "openstack_auth_url", t9},
+    {"remove_node", "openstack_username", t10},
+    {"remove_node", "openstack_password", t11},
+    {"remove_node", "openstack_project_name", t12},
+    {"remove_node", "openstack_user_domain_name", t13},
+    {"remove_node", "openstack_project_domain_name", t14},
+    {"remove_node", "openstack_application_credential_id", t15},
+    {"remove_node", "openstack_application_credential_secret", t16},
+    {"remove_node", "openstack_region", t17},
+    {"remove_node", "openstack_interface", t18},
+    {"remove_node", "digitalocean_token", t19},
+    {"remove_node", "digitalocean_region", t20},
+    {"remove_node", "digitalocean_api_url", t21},
+    {"remove_node", "digitalocean_address_type", t22},
+    {"remove_node", "ca_bundle", t23},
+    {"remove_node", "poll_interval_ms", t24},
+    {"remove_node", "group_endpoints_allowed", t25},
+    {"scaling_record", NULL, t239},
     {"scaling_record", "name", t1},
-    {"scaling_record", "lease_id", t227},
-    {"scaling_record", "requested", t228},
-    {"scaling_record", "succeeded", t229},
-    {"scaling_record", "failed", t230},
-    {"scaling_record", "reason", t231},
-    {"scaling_record", "nodes", t232},
+    {"scaling_record", "lease_id", t240},
+    {"scaling_record", "requested", t241},
+    {"scaling_record", "succeeded", t242},
+    {"scaling_record", "failed", t243},
+    {"scaling_record", "reason", t244},
+    {"scaling_record", "nodes", t245},
     {NULL, NULL, NULL},
 };

@@ -14,6 +14,7 @@
 #include "help.h"
 #include "lb.h"
 #include "nodes.h"
+#include "node_pool.h"
 #include "jsonx.h"
 #include "log.h"
 #include "secret.h"
@@ -167,6 +168,7 @@ static const struct range ranges[] = {
     {NULL, "lease_ttl", 60, 86400},
     {NULL, "stuck_after", 60, 604800},
     {"node_pick", "count", 1, NODE_PICK_MAX},
+    {"pool_take", "count", 1, POOL_TAKE_MAX},
     {"notify", "count", 0, 1000000000},
     {"asg_history", "limit", 1, 1000},
     {"asg_resize", "size", 0, 1000},

@@ -17,7 +17,7 @@
     X(add_node) X(alert_event) X(asg_define) X(asg_forget) X(asg_get) X(asg_history) X(asg_list)       \
     X(asg_resize) X(asg_resume) X(asg_retire) X(asg_schedule_delete) X(asg_schedule_list) X(asg_schedule_set) X(asg_suspend) X(asg_update) X(dns_register) X(dns_unregister)                      \
     X(governor_tick) X(health_check) X(lb_add) X(lb_remove) X(lb_sync)               \
-    X(lease_release) X(metric_collect) X(node_list) X(node_pick) X(node_protect) X(notify) X(reconcile) X(refresh_batch_done) X(refresh_start) X(refresh_step) X(refresh_wait) X(remove_node)   \
+    X(lease_release) X(metric_collect) X(node_activate) X(node_list) X(node_park) X(node_pick) X(node_protect) X(notify) X(pool_plan) X(pool_take) X(reconcile) X(refresh_batch_done) X(refresh_start) X(refresh_step) X(refresh_wait) X(remove_node)   \
     X(scaling_record)
 
 AS_ACTIONS(AS_ACTION_DECLARE)

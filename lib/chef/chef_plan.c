@@ -101,11 +101,12 @@ static int resolve_node(struct chef_plan *p, struct ds *ds, const char *group,
     enum node_state st = node_record_state(rec);
     const char *addr = jx_str(rec, "address", NULL);
     struct in_addr ia;
-    if (st != NODE_ACTIVE && st != NODE_BUILDING) {
+    /* warming: a warm pool node is configured before it is parked */
+    if (st != NODE_ACTIVE && st != NODE_BUILDING && st != NODE_WARMING) {
         json_object_put(rec);
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_node_state",
-                       "node %s is %s: only building or active nodes are configured", node,
-                       node_state_name(st));
+                       "node %s is %s: only building, warming or active nodes are configured",
+                       node, node_state_name(st));
     }
     if (!addr || inet_pton(AF_INET, addr, &ia) != 1) {
         json_object_put(rec);

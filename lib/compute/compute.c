@@ -20,11 +20,11 @@ struct compute {
 };
 
 static const char *const state_names[] = {"building", "active", "error", "deleting",
-                                          "gone"};
+                                          "gone", "stopped"};
 
 const char *machine_state_name(enum machine_state s)
 {
-    return s <= MACHINE_GONE ? state_names[s] : "unknown";
+    return s <= MACHINE_STOPPED ? state_names[s] : "unknown";
 }
 
 const struct compute_ops *compute_lookup(const char *name)
@@ -103,4 +103,19 @@ int compute_list(struct compute *c, const char *group, struct machine **out, siz
                  struct as_error *err)
 {
     return c->ops->list(c->be, group, out, n, err);
+}
+
+bool compute_parks_stopped(const struct compute *c)
+{
+    return c->ops->stop != NULL;
+}
+
+int compute_stop(struct compute *c, const char *id, struct as_error *err)
+{
+    return c->ops->stop ? c->ops->stop(c->be, id, err) : 0;
+}
+
+int compute_start(struct compute *c, const char *id, struct as_error *err)
+{
+    return c->ops->start ? c->ops->start(c->be, id, err) : 0;
 }

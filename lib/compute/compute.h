@@ -11,6 +11,7 @@
 #define AS_COMPUTE_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -20,7 +21,9 @@ enum machine_state {
     MACHINE_ACTIVE,   /* running, address known */
     MACHINE_ERROR,    /* the provider gave up on it */
     MACHINE_DELETING, /* going away */
-    MACHINE_GONE      /* no such machine (deleted, or never made) */
+    MACHINE_GONE,     /* no such machine (deleted, or never made) */
+    MACHINE_STOPPED   /* parked: kept, not running (OpenStack SHUTOFF); only
+                         a provider that parks stopped reports it */
 };
 
 const char *machine_state_name(enum machine_state s);
@@ -82,6 +85,18 @@ int compute_find(struct compute *c, const char *group, const char *name, struct 
                  struct as_error *err);
 /* Ask for deletion; an absent machine is success. Does not wait. */
 int compute_destroy(struct compute *c, const char *id, struct as_error *err);
+/* The warm pool (nodes.h node_park/node_activate). A provider parks a
+ * machine either stopped (OpenStack: a SHUTOFF server costs no CPU and
+ * boots from its disk in seconds) or running (local: a started process is
+ * already as cheap as it gets). compute_parks_stopped says which.
+ * compute_stop/compute_start ask for the change and return once the
+ * provider accepted it (the caller polls get() for STOPPED / ACTIVE); a
+ * machine already there is success, one whose state does not allow it is
+ * AS_EXIT_FAILURE "machine_conflict". On a provider that parks running
+ * both are success without a request. */
+bool compute_parks_stopped(const struct compute *c);
+int compute_stop(struct compute *c, const char *id, struct as_error *err);
+int compute_start(struct compute *c, const char *id, struct as_error *err);
 /* Every machine tagged with the group (all pages). *out is malloc'd. */
 int compute_list(struct compute *c, const char *group, struct machine **out, size_t *n,
                  struct as_error *err);

@@ -36,6 +36,10 @@ struct compute_ops {
     int (*destroy)(struct compute_be *c, const char *id, struct as_error *err);
     int (*list)(struct compute_be *c, const char *group, struct machine **out,
                 size_t *n, struct as_error *err);
+    /* compute_stop()/compute_start() (compute.h); NULL both: the provider
+     * parks a machine running (nothing to stop or start). */
+    int (*stop)(struct compute_be *c, const char *id, struct as_error *err);
+    int (*start)(struct compute_be *c, const char *id, struct as_error *err);
     void (*close)(struct compute_be *c);
     /* How a wait polls get() (as_backoff, clock.h): first poll_first_ms
      * after the create or destroy, then doubling up to poll_ms, unless

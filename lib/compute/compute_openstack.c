@@ -530,7 +530,13 @@ static enum machine_state map_status(const char *status, char *detail, size_t ds
     for (size_t i = 0; i < sizeof transitional / sizeof *transitional; i++)
         if (strcmp(status, transitional[i]) == 0)
             return MACHINE_BUILDING;
-    /* SHUTOFF, PAUSED, SUSPENDED, SHELVED*, RESCUE, UNKNOWN: stable states
+    if (strcmp(status, "SHUTOFF") == 0) {
+        /* A parked pool node (os-stop); to anyone waiting for ACTIVE it is
+         * as unusable as below, which the detail says. */
+        snprintf(detail, dsize, "server is SHUTOFF");
+        return MACHINE_STOPPED;
+    }
+    /* PAUSED, SUSPENDED, SHELVED*, RESCUE, UNKNOWN: stable states
      * Nova will not leave by itself, and none of them serves; waiting would
      * wait forever, so the caller is told it is unusable. */
     snprintf(detail, dsize, "server is %.40s", status);
@@ -581,6 +587,12 @@ static int parse_server(struct compute_be *c, struct json_object *s, struct mach
     if (m->state != MACHINE_GONE && task &&
         (strcmp(task, "deleting") == 0 || strcmp(task, "soft-deleting") == 0))
         m->state = MACHINE_DELETING;
+    /* A stop or start under way: said, so that a repeated os-stop/os-start
+     * refused for it (409) is known to be one already going our way. */
+    if (task && (strcmp(task, "powering-off") == 0 || strcmp(task, "powering-on") == 0)) {
+        size_t n = strlen(m->detail);
+        snprintf(m->detail + n, sizeof m->detail - n, "%stask %s", n ? ", " : "", task);
+    }
     if (m->state == MACHINE_ERROR && !m->detail[0])
         copy_line(m->detail, sizeof m->detail,
                   jx_str(jx_obj(s, "fault"), "message", "no fault reported"));
@@ -1008,6 +1020,70 @@ static int os_destroy(struct compute_be *c, const char *id, struct as_error *err
     return rc;
 }
 
+/* ----------------------------------------------------- stop and start -- */
+
+/* POST /servers/{id}/action with {"os-stop": null} or {"os-start": null}
+ * (Compute API v2.1, "Servers - run an action": Stop Server, Start
+ * Server): 202 and no body once accepted; 409 when the server's vm_state
+ * does not allow it, which includes being already there (Nova refuses
+ * os-stop of a stopped server). So a 409 is followed by a GET: already
+ * `want`, or on its way there (task powering-off / powering-on: a retry
+ * after the first request was accepted), is success; anything else is the
+ * conflict. The state change itself is polled by the caller. */
+static int server_action(struct compute_be *c, const char *id, const char *action,
+                         enum machine_state want, struct as_error *err)
+{
+    const char *base = service_url(c, "compute", err);
+    if (!base)
+        return -1;
+    char *enc = http_urlencode(id), *url = xasprintf("%s/servers/%s/action", base, enc);
+    free(enc);
+    char what[160];
+    snprintf(what, sizeof what, "%s %.128s", action, id);
+    struct json_object *body = jx_new_object(), *doc = NULL;
+    json_object_object_add(body, action, NULL);
+    struct http_response resp;
+    int rc = api_call(c, "POST", url, body, what, &resp, &doc, err);
+    json_object_put(body);
+    free(url);
+    if (rc < 0)
+        return -1;
+    if (resp.status == 409) {
+        struct machine m;
+        struct as_error gerr;
+        as_error_clear(&gerr);
+        const char *going = want == MACHINE_STOPPED ? "task powering-off" : "task powering-on";
+        if (os_get(c, id, &m, &gerr) == 0 && (m.state == want || strstr(m.detail, going))) {
+            log_debug("openstack: server %s: %s not needed (%s)", id, action,
+                      m.state == want ? "already done" : "under way");
+        } else {
+            reply_error(&resp, doc, what, 0, err);
+            as_error_recode(err, "machine_conflict");
+            rc = -1;
+        }
+    } else if (resp.status == 404) {
+        rc = as_fail(err, AS_EXIT_FAILURE, "machine_gone", "openstack %s: no such server",
+                     what);
+    } else if (resp.status != 202 && resp.status != 200 && resp.status != 204) {
+        rc = reply_error(&resp, doc, what, 0, err);
+    } else {
+        log_debug("openstack: server %s: %s requested", id, action);
+    }
+    json_object_put(doc);
+    http_response_clear(&resp);
+    return rc;
+}
+
+static int os_stop(struct compute_be *c, const char *id, struct as_error *err)
+{
+    return server_action(c, id, "os-stop", MACHINE_STOPPED, err);
+}
+
+static int os_start(struct compute_be *c, const char *id, struct as_error *err)
+{
+    return server_action(c, id, "os-start", MACHINE_ACTIVE, err);
+}
+
 struct find_state {
     const char *group, *name;
     struct machine *out;
@@ -1260,6 +1336,8 @@ const struct compute_ops compute_openstack_ops = {
     .find = os_find,
     .destroy = os_destroy,
     .list = os_list,
+    .stop = os_stop,
+    .start = os_start,
     .close = os_close,
     /* Nova boots a server in tens of seconds, and every GET counts against
      * the project's API rate limit: the first look after half the interval,

@@ -1,5 +1,6 @@
 /* nodes.c - see nodes.h. */
 #include "nodes.h"
+#include "node_life.h"
 #include "build_spec.h"
 #include "clock.h"
 #include "controls.h"
@@ -42,7 +43,7 @@ void node_name_for(const char *group, const char *execution_id, char *out)
 
 /* ---- records ---- */
 
-static int save_record(struct node_ctx *nc, struct json_object *rec, struct as_error *err)
+int node_save_record(struct node_ctx *nc, struct json_object *rec, struct as_error *err)
 {
     char key[KEY_MAX];
     jx_add_int(rec, "updated_at", as_now());
@@ -57,12 +58,12 @@ static int drop_record(struct node_ctx *nc, const char *node, struct as_error *e
 }
 
 static struct json_object *new_record(struct node_ctx *nc, const char *node,
-                                      const char *execution_id)
+                                      const char *execution_id, enum node_state state)
 {
     struct json_object *r = jx_new_object();
     jx_add_str(r, "name", node);
     jx_add_str(r, "group", nc->group->name);
-    jx_add_str(r, "state", node_state_name(NODE_BUILDING));
+    jx_add_str(r, "state", node_state_name(state));
     jx_add_str(r, "provider", compute_provider(nc->compute));
     json_object_object_add(r, "provider_id", NULL);
     json_object_object_add(r, "address", NULL);
@@ -78,7 +79,7 @@ static struct json_object *new_record(struct node_ctx *nc, const char *node,
     return r;
 }
 
-static void record_machine(struct json_object *rec, const struct machine *m)
+void node_record_machine(struct json_object *rec, const struct machine *m)
 {
     jx_add_str(rec, "provider_id", m->id);
     if (m->address[0])
@@ -88,45 +89,41 @@ static void record_machine(struct json_object *rec, const struct machine *m)
 
 /* ---- waiting on the provider ---- */
 
-/* Poll machine id (into *m) until it is gone or, unless only_gone, active
- * or failed: 0 then, 1 at the deadline (epoch seconds), -1 with err. The
- * waits back off from the provider's first poll to the poll interval
- * (as_backoff), and never sleep through the deadline. known: *m is what the
- * provider said a moment ago (the create, find or get before this wait),
- * so a first look would only repeat it: wait first. */
-static int wait_machine(struct node_ctx *nc, const char *id, long long deadline,
-                        bool only_gone, bool known, struct machine *m, struct as_error *err)
+int node_wait_machine(struct node_ctx *nc, const char *id, long long deadline,
+                      unsigned until, bool known, struct machine *m, struct as_error *err)
 {
     struct as_backoff b;
     as_backoff_init(&b, compute_poll_first_ms(nc->compute), nc->poll_ms);
     for (;; known = false) {
         if (!known && compute_get(nc->compute, id, m, err) < 0)
             return -1;
-        if (m->state == MACHINE_GONE ||
-            (!only_gone && (m->state == MACHINE_ACTIVE || m->state == MACHINE_ERROR)))
+        if (m->state == MACHINE_GONE || (until & MACHINE_BIT(m->state)))
             return 0;
         long long now = as_now();
         if (now >= deadline)
             return 1;
         if (as_sleep_ms(as_backoff_next(&b, (deadline - now) * 1000)) < 0)
             return as_fail(err, AS_EXIT_FAILURE, "interrupted",
-                           "interrupted while waiting for machine %s%s", id,
-                           only_gone ? " to go" : "");
+                           "interrupted while waiting for machine %s", id);
     }
 }
 
-/* m: what the provider has just said of the machine. */
+/* m: what the provider has just said of the machine. Stopped is settled
+ * too: a machine that stops while being built will not start by itself. */
 static int wait_settled(struct node_ctx *nc, const char *id, long long deadline,
                         struct machine *m, struct as_error *err)
 {
-    return wait_machine(nc, id, deadline, false, true, m, err);
+    return node_wait_machine(nc, id, deadline,
+                             MACHINE_BIT(MACHINE_ACTIVE) | MACHINE_BIT(MACHINE_ERROR) |
+                                 MACHINE_BIT(MACHINE_STOPPED),
+                             true, m, err);
 }
 
 static int wait_gone(struct node_ctx *nc, const char *id, long long deadline,
                      struct as_error *err)
 {
     struct machine m;
-    return wait_machine(nc, id, deadline, true, false, &m, err);
+    return node_wait_machine(nc, id, deadline, 0, false, &m, err);
 }
 
 /* ---- add ---- */
@@ -162,8 +159,8 @@ static int obtain_machine(struct node_ctx *nc, struct json_object *rec, int foun
             return -1;
         log_info("node %s: %s created machine %s", name, compute_provider(nc->compute), m->id);
     }
-    record_machine(rec, m);
-    return save_record(nc, rec, err);
+    node_record_machine(rec, m);
+    return node_save_record(nc, rec, err);
 }
 
 /* A machine that failed or never came up: delete it and the record, then
@@ -182,7 +179,7 @@ static int abandon(struct node_ctx *nc, struct json_object *rec, const struct ma
                  "could not delete machine %s (%s): its record is kept for reconcile",
                  m->id, cerr.code[0] ? cerr.code : "timeout");
         jx_add_str(rec, "state", node_state_name(NODE_FAILED));
-        save_record(nc, rec, &cerr);
+        node_save_record(nc, rec, &cerr);
     } else if (drop_record(nc, name, &cerr) < 0) {
         snprintf(cleanup, sizeof cleanup, "deleted the machine; its record remains");
     }
@@ -202,9 +199,14 @@ static int node_done(struct json_object *rec, int rc, bool changed, struct as_er
     return rc;
 }
 
-int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
+int node_add(struct node_ctx *nc, const char *node, const char *execution_id, bool warm,
              struct json_object **out, struct as_error *err)
 {
+    /* A pool node is recorded warming from the start, so that nothing
+     * (governor, LB, scale-in) ever counts it as capacity; it stays warming
+     * once its machine is up, until node_park. */
+    enum node_state adding = warm ? NODE_WARMING : NODE_BUILDING;
+    enum node_state done = warm ? NODE_WARM : NODE_ACTIVE;
     char name[64], why[320];
     struct json_object *rec = NULL;
     struct machine m;
@@ -220,14 +222,14 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
     }
     if ((rc = node_record_load(nc->ds, nc->group->name, name, &rec, err)) < 0)
         return -1;
-    if (rc == 1 && node_record_state(rec) == NODE_ACTIVE) {
+    if (rc == 1 && node_record_state(rec) == done) {
         *out = result(rec, false); /* a retry of a finished add */
         json_object_put(rec);
         return 0;
     }
-    if (rc == 1 && node_record_state(rec) != NODE_BUILDING) {
-        as_fail(err, AS_EXIT_BADINPUT, "node_busy", "node %s is %s, not being added",
-                name, jx_str(rec, "state", "?"));
+    if (rc == 1 && node_record_state(rec) != adding) {
+        as_fail(err, AS_EXIT_BADINPUT, "node_busy", "node %s is %s, not being added%s",
+                name, jx_str(rec, "state", "?"), warm ? " to the warm pool" : "");
         json_object_put(rec);
         return -1;
     }
@@ -239,8 +241,8 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
          * refused before anything is recorded (a refusal changes nothing). */
         if ((found = compute_find(nc->compute, nc->group->name, name, &m, err)) < 0)
             return -1;
-        rec = new_record(nc, name, execution_id);
-        if (save_record(nc, rec, err) < 0)
+        rec = new_record(nc, name, execution_id, adding);
+        if (node_save_record(nc, rec, err) < 0)
             goto fail;
         changed = true;
     }
@@ -269,7 +271,14 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
         abandon(nc, rec, &m, why, err);
         goto fail;
     }
-    record_machine(rec, &m);
+    node_record_machine(rec, &m);
+    if (warm) { /* node_park finishes it; node_activate protects it */
+        if (node_save_record(nc, rec, err) < 0)
+            goto fail;
+        log_info("node %s: up at %s for the warm pool", name, m.address);
+        *out = result(rec, true);
+        return node_done(rec, 0, changed, err);
+    }
     /* Protected before it is active, so no scale-in ever sees it bare; a
      * retry after a crash between the two protects again, which is a
      * no-op (controls_protect writes only what differs). */
@@ -281,7 +290,7 @@ int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
         json_object_put(p);
     }
     jx_add_str(rec, "state", node_state_name(NODE_ACTIVE));
-    if (save_record(nc, rec, err) < 0)
+    if (node_save_record(nc, rec, err) < 0)
         goto fail;
     log_info("node %s: active at %s", name, m.address);
     *out = result(rec, true);
@@ -332,7 +341,7 @@ int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
     }
     if (rec) {
         jx_add_str(rec, "state", node_state_name(NODE_DELETING));
-        if (save_record(nc, rec, err) < 0)
+        if (node_save_record(nc, rec, err) < 0)
             goto fail;
         changed = true;
     }
@@ -425,11 +434,11 @@ static int orphans(struct node_ctx *nc, struct inventory *inv, bool fix, bool ad
             continue;
         const char *action = !fix ? "none" : adopt ? "adopted" : "destroyed";
         if (fix && adopt && node_check_name(m->name, NULL) == 0) {
-            struct json_object *rec = new_record(nc, m->name, NULL);
-            record_machine(rec, m);
+            struct json_object *rec = new_record(nc, m->name, NULL, NODE_BUILDING);
+            node_record_machine(rec, m);
             jx_add_str(rec, "state", node_state_name(m->state == MACHINE_ACTIVE
                                                          ? NODE_ACTIVE : NODE_BUILDING));
-            int rc = save_record(nc, rec, err);
+            int rc = node_save_record(nc, rec, err);
             json_object_put(rec);
             if (rc < 0)
                 return -1;
@@ -441,7 +450,18 @@ static int orphans(struct node_ctx *nc, struct inventory *inv, bool fix, bool ad
     return 0;
 }
 
-/* Records whose machine is gone (ghosts) or that stayed building too long. */
+/* Being built: for a pool node taken by a scale-out, since it was taken
+ * (its created_at is the pool's, long ago). */
+static bool stuck(struct json_object *rec, long long now, long long stuck_after)
+{
+    enum node_state st = node_record_state(rec);
+    long long since = jx_int(rec, "taken_at", 0) ? jx_int(rec, "taken_at", 0)
+                                                 : jx_int(rec, "created_at", now);
+    return (st == NODE_BUILDING || st == NODE_WARMING) && now - since > stuck_after;
+}
+
+/* Records whose machine is gone (ghosts) or that stayed building (or
+ * warming) too long. */
 static int ghosts_and_stuck(struct node_ctx *nc, struct inventory *inv, bool fix,
                             long long stuck_after, struct json_object *list,
                             struct as_error *err)
@@ -454,11 +474,11 @@ static int ghosts_and_stuck(struct node_ctx *nc, struct inventory *inv, bool fix
         const char *problem = NULL;
         if (!rec)
             problem = "corrupt";
-        else if (node_record_state(rec) == NODE_BUILDING &&
-                 now - jx_int(rec, "created_at", now) > stuck_after)
+        else if (stuck(rec, now, stuck_after))
             problem = "stuck";
         else if ((!m || m->state == MACHINE_GONE) &&
-                 node_record_state(rec) != NODE_BUILDING)
+                 node_record_state(rec) != NODE_BUILDING &&
+                 node_record_state(rec) != NODE_WARMING)
             problem = "ghost";
         int rc = 0;
         if (problem && fix && m && m->state != MACHINE_GONE)

@@ -36,8 +36,31 @@ struct node_ctx {
  * execution retried gets the same name), else random. out: 64 bytes. */
 void node_name_for(const char *group, const char *execution_id, char *out);
 
-int node_add(struct node_ctx *nc, const char *node, const char *execution_id,
+/* warm: a warm pool node (node.h): recorded "warming" instead of
+ * "building", and left warming once its machine is active (node_park
+ * finishes it); a retry of a finished warm add finds it warm. */
+int node_add(struct node_ctx *nc, const char *node, const char *execution_id, bool warm,
              struct json_object **out, struct as_error *err);
+/* ---- the warm pool (lib/compute/node_park.c) ----
+ *
+ * node_park: a warming node whose machine is up (and, in the workflow,
+ * registered in DNS and configured) becomes warm: on a provider that parks
+ * stopped (compute_parks_stopped) the machine is stopped and polled, with
+ * backoff, until stopped; elsewhere it must be running. A warm node is
+ * success unchanged. Another state is AS_EXIT_BADINPUT "node_busy".
+ *
+ * node_activate: a node pool_take (node_pool.h) made building, machine parked:
+ * started (compute_start) and polled until active, or, on a provider that
+ * parks running, looked at once; then recorded as add_node's end does
+ * (address, protect_new, "active"). An active node is success unchanged.
+ * A machine that does not come up makes the record "failed" (the scale-out
+ * then takes it down as any failed node) and is AS_EXIT_FAILURE
+ * "node_failed". A node still warm (never taken) is AS_EXIT_BADINPUT
+ * "node_not_taken": only pool_take hands pool nodes out. */
+int node_park(struct node_ctx *nc, const char *node, struct json_object **out,
+              struct as_error *err);
+int node_activate(struct node_ctx *nc, const char *node, struct json_object **out,
+                  struct as_error *err);
 int node_remove(struct node_ctx *nc, const char *node, struct json_object **out,
                 struct as_error *err);
 /* stuck_after: a record still building after this many seconds is stuck. */

@@ -145,6 +145,12 @@ char *key_sample_lock(char *buf, const char *group)
     return buf;
 }
 
+char *key_pool_lock(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "poollock.%s", group);
+    return buf;
+}
+
 char *key_schedule(char *buf, const char *group, const char *name)
 {
     return fmt(buf, "schedule", group, name);

@@ -54,6 +54,9 @@ char *key_decision_prefix(char *buf); /* autoscale.decision. */
 char *key_samples(char *buf, const char *group);
 char *key_samples_prefix(char *buf); /* autoscale.samples. */
 char *key_sample_lock(char *buf, const char *group);
+/* The claim pool_take holds while it hands out a group's warm nodes
+ * (lib/compute/node_pool.h): autoscale.poollock.<g>[.<token>]. */
+char *key_pool_lock(char *buf, const char *group);
 /* A scheduled action (lib/model/schedule.h): autoscale.schedule.<g>.<name>. */
 char *key_schedule(char *buf, const char *group, const char *name);
 char *key_schedule_prefix(char *buf, const char *group); /* group NULL: all */

@@ -185,11 +185,13 @@ static struct json_object *job_result(const struct job *j, const char *address, 
     return o;
 }
 
-/* The node's address from its record: it must exist, be building or active
- * (registering a leaving node would put it back in the round robin) and
- * have an IPv4 address. */
+/* The node's address from its record: it must exist, be building, active
+ * or warming (registering a leaving node would put it back in the round
+ * robin) and have an IPv4 address. *pool: it is a warm pool node being
+ * prepared (warming): its own name only, kept out of the round robin until
+ * node_activate makes it active and it is registered again. */
 static int node_address(struct ds *ds, struct job *j, char *addr, bool need_addr,
-                        struct as_error *err)
+                        bool *pool, struct as_error *err)
 {
     struct json_object *rec = NULL;
     int rc = node_record_load(ds, j->g.name, j->node, &rec, err);
@@ -201,9 +203,10 @@ static int node_address(struct ds *ds, struct job *j, char *addr, bool need_addr
     enum node_state st = node_record_state(rec);
     const char *a = jx_str(rec, "address", NULL);
     rc = 0;
-    if (need_addr && st != NODE_BUILDING && st != NODE_ACTIVE)
+    *pool = st == NODE_WARMING;
+    if (need_addr && st != NODE_BUILDING && st != NODE_ACTIVE && st != NODE_WARMING)
         rc = as_fail(err, AS_EXIT_BADINPUT, "invalid_node_state",
-                     "node '%s' is %s: only a building or active node is registered",
+                     "node '%s' is %s: only a building, warming or active node is registered",
                      j->node, node_state_name(st));
     else if (need_addr && !dns_is_ipv4(a))
         rc = as_fail(err, AS_EXIT_BADINPUT, "node_no_address",
@@ -246,18 +249,19 @@ int dns_register(struct ds *ds, const struct dns_request *rq, struct json_object
     struct json_object *settings = NULL;
     struct dns_rrset node_want = {0};
     char addr[DNS_ADDR_MAX] = "";
-    bool node_changed = false, group_changed = false;
+    bool node_changed = false, group_changed = false, pool = false;
 
     memset(&j, 0, sizeof j);
     int rc = job_prepare(ds, rq, &j, &settings, err);
-    if (rc >= 0 && node_address(ds, &j, addr, rc == 0, err) < 0)
+    if (rc >= 0 && node_address(ds, &j, addr, rc == 0, &pool, err) < 0)
         rc = -1;
     if (rc == 1) {
         *out = skipped(&j);
         rc = 0;
         goto done;
     }
-    if (rc < 0 || dns_group_addresses(ds, j.g.name, addr, NULL, &j.group_want, err) < 0 ||
+    if (rc < 0 ||
+        dns_group_addresses(ds, j.g.name, pool ? NULL : addr, NULL, &j.group_want, err) < 0 ||
         dns_rrset_add(&node_want, addr) < 0 || job_connect(&j, settings, err) < 0) {
         rc = -1;
         goto done;

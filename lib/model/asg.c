@@ -769,6 +769,7 @@ static int forget_locked(struct ds *ds, const struct claim *lock, const char *na
         ds_del(ds, key_samples(key, name), err) < 0 ||
         ds_del(ds, key_refresh(key, name), err) < 0 ||
         claim_clear(ds, key_sample_lock(key, name), err) < 0 ||
+        claim_clear(ds, key_pool_lock(key, name), err) < 0 ||
         claim_clear(ds, key_health_lock(key, name), err) < 0 ||
         claim_clear(ds, key_lease(key, name), err) < 0 ||
         claim_check(lock, err) < 0 || ds_del(ds, key_spec(key, name), err) < 0)

@@ -49,7 +49,13 @@
  * highest of the last scale_in_window (so a dip does not shed capacity a
  * spike will want back); steps and cooldowns still limit each move. A
  * newest sample that failed, or is older than metric_max_age, holds the
- * group where it is. */
+ * group where it is.
+ *
+ * Warm pool (lib/compute/node_pool.h, issue 17): warm_pool nodes kept built,
+ * configured and in DNS but out of the LB (node.h "warm"), so that a
+ * scale-out takes them instead of waiting for a build; they count toward
+ * neither capacity nor max. DigitalOcean cannot park one yet: a group on
+ * it is refused a warm_pool above 0. */
 #define GROUP_FIELDS(X)                                                              \
     X(min, INT, "3", NULL, 0, 1000, NULL)                                            \
     X(max, INT, "20", NULL, 1, 1000, NULL)                                           \
@@ -88,7 +94,8 @@
     X(target_tolerance, INT, "10", NULL, 0, 100, NULL)                            \
     X(scale_out_window, INT, "0", NULL, 0, 3600, NULL)                            \
     X(scale_in_window, INT, "300", NULL, 0, 3600, NULL)                           \
-    X(metric_max_age, INT, "120", NULL, 10, 3600, NULL)
+    X(metric_max_age, INT, "120", NULL, 10, 3600, NULL)                          \
+    X(warm_pool, INT, "0", NULL, 0, 100, NULL)
 
 /* The per-server statistics a "haproxy" metric_query may name (the lb
  * area's LB_STATS: lb.h says what each is). */

@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char *const state_names[] = {"building", "active", "draining",
-                                          "failed", "deleting", "unknown"};
+                                          "failed", "deleting", "warming",
+                                          "warm", "unknown"};
 
 const char *node_state_name(enum node_state s)
 {

@@ -49,6 +49,8 @@ struct server {
     int fail_build;           /* BUILD ends in ERROR */
     char *fault;              /* ERROR's fault message */
     int deleting, locked, addressed;
+    const char *power_to;     /* os-stop/os-start under way: "SHUTOFF" or
+                                 "ACTIVE" once polls_left runs out */
     char **nets;              /* network names */
     size_t nnets;
     char *flavor_id, *image_id, *key_name;
@@ -72,7 +74,7 @@ struct fake_openstack {
     char **tokens;
     size_t ntokens, tcap, valid_from; /* tokens[valid_from..] are valid */
 
-    int build_polls, delete_polls, quota, max_limit;
+    int build_polls, delete_polls, power_polls, quota, max_limit;
     int fail_builds;
     char *fail_build_message;
     struct {
@@ -98,6 +100,7 @@ struct req {
     const struct fake_httpd_body *up;
     enum fake_os_endpoint ep;
     const char *id;      /* server id in the path, or NULL */
+    char idbuf[64];      /* the id of /servers/{id}/action, cut out */
     char svc_url[192];   /* the service endpoint it came in on, for links */
     int microversion;    /* the minor of 2.x */
     char echo[320];      /* " (X-Auth-Token: ...)" when echo is on */
@@ -475,6 +478,12 @@ static int server_poll(struct fake_openstack *f, struct server *s)
         if (s->polls_left-- <= 0) {
             server_remove(f, s);
             return 1;
+        }
+    } else if (s->power_to) {
+        if (s->polls_left-- <= 0) {
+            snprintf(s->status, sizeof s->status, "%s", s->power_to);
+            s->power_to = NULL;
+            s->task_state = NULL;
         }
     } else if (strcmp(s->status, "BUILD") == 0) {
         if (s->polls_left <= 0)
@@ -1088,6 +1097,54 @@ static void do_get(struct fake_openstack *f, const struct req *q, struct reply *
     set_body(r, 200, fake_httpd_json(o), "application/json");
 }
 
+/* POST /servers/{id}/action with {"os-stop": null} or {"os-start": null},
+ * as the Compute API reference (v2.1, "Servers - run an action") gives
+ * them: "Stop Server (os-stop Action)" stops a server whose status is
+ * ACTIVE or ERROR and changes it to SHUTOFF; "Start Server (os-start
+ * Action)" starts a SHUTOFF one and changes it to ACTIVE. Both answer 202
+ * with no body and work asynchronously: the server keeps its status with
+ * task_state powering-off / powering-on for a while (power_polls GETs
+ * here). 409 conflictingRequest when the state does not allow it - a
+ * stopped server asked to stop ("Instance <id> in vm_state stopped. Cannot
+ * stop while the instance is in this state.", the message Nova gives), a
+ * task under way, a locked server; 404 for no such server; 400 for an
+ * action body this fake does not know. */
+static void do_action(struct fake_openstack *f, const struct req *q, struct reply *r)
+{
+    struct json_object *doc = q->up->buf ? json_tokener_parse(q->up->buf) : NULL;
+    struct server *s = server_find(f, q->id);
+    int stop = doc && json_object_object_get_ex(doc, "os-stop", NULL);
+    int start = doc && json_object_object_get_ex(doc, "os-start", NULL);
+    if (!json_object_is_type(doc, json_type_object) || json_object_object_length(doc) != 1 ||
+        !(stop || start)) {
+        nova_fault(r, q, 400, "Malformed request body (this fake knows os-stop and "
+                              "os-start only)");
+    } else if (!s || s->deleting) {
+        nova_fault(r, q, 404, "Instance %s could not be found.", q->id);
+    } else if (s->locked) {
+        nova_fault(r, q, 409, "Instance %s is locked", s->id);
+    } else if (s->task_state || s->power_to) {
+        nova_fault(r, q, 409, "Cannot '%s' instance %s while it is in task_state %s",
+                   stop ? "stop" : "start", s->id,
+                   s->task_state ? s->task_state : "powering");
+    } else if (stop ? strcmp(s->status, "ACTIVE") != 0 && strcmp(s->status, "ERROR") != 0
+                    : strcmp(s->status, "SHUTOFF") != 0) {
+        nova_fault(r, q, 409, "Instance %s in vm_state %s. Cannot %s while the instance is "
+                              "in this state.",
+                   s->id, vm_state(s), stop ? "stop" : "start");
+    } else {
+        s->power_to = stop ? "SHUTOFF" : "ACTIVE";
+        s->task_state = stop ? "powering-off" : "powering-on";
+        s->polls_left = f->power_polls;
+        if (stop)
+            f->stats.stops++;
+        else
+            f->stats.starts++;
+        r->status = 202;
+    }
+    json_object_put(doc);
+}
+
 static void do_delete(struct fake_openstack *f, const struct req *q, struct reply *r)
 {
     struct server *s = server_find(f, q->id);
@@ -1370,7 +1427,14 @@ static void classify(struct fake_openstack *f, struct req *q)
             q->ep = FAKE_OS_LIST;
         else if ((strcmp(p, "/flavors/detail") == 0 || strcmp(p, "/flavors") == 0) && get)
             q->ep = FAKE_OS_FLAVORS;
-        else if (strncmp(p, "/servers/", 9) == 0 && p[9] && !strchr(p + 9, '/')) {
+        else if (strncmp(p, "/servers/", 9) == 0 && p[9] && strchr(p + 9, '/') &&
+                 strcmp(strchr(p + 9, '/'), "/action") == 0 &&
+                 strcmp(q->method, "POST") == 0) {
+            snprintf(q->idbuf, sizeof q->idbuf, "%.*s", (int)(strchr(p + 9, '/') - (p + 9)),
+                     p + 9);
+            q->id = q->idbuf;
+            q->ep = FAKE_OS_ACTION;
+        } else if (strncmp(p, "/servers/", 9) == 0 && p[9] && !strchr(p + 9, '/')) {
             q->id = p + 9;
             q->ep = get                                  ? FAKE_OS_GET
                     : strcmp(q->method, "DELETE") == 0 ? FAKE_OS_DELETE
@@ -1390,7 +1454,7 @@ static void count(struct fake_openstack *f, enum fake_os_endpoint ep)
     int *slot[] = {NULL,            &f->stats.auth,    &f->stats.create,
                    &f->stats.get,   &f->stats.delete,  &f->stats.list,
                    &f->stats.flavors, &f->stats.images, &f->stats.networks,
-                   &f->stats.other};
+                   &f->stats.action, &f->stats.other};
     if (ep > FAKE_OS_ANY && ep <= FAKE_OS_OTHER)
         (*slot[ep])++;
 }
@@ -1489,6 +1553,7 @@ static void route(struct fake_openstack *f, struct req *q, struct reply *r)
     case FAKE_OS_CREATE: do_create(f, q, r); break;
     case FAKE_OS_GET: do_get(f, q, r); break;
     case FAKE_OS_DELETE: do_delete(f, q, r); break;
+    case FAKE_OS_ACTION: do_action(f, q, r); break;
     case FAKE_OS_LIST: do_list(f, q, r, strstr(q->path, "/detail") != NULL); break;
     case FAKE_OS_FLAVORS: do_flavors(f, q, r, strstr(q->path, "/detail") != NULL); break;
     case FAKE_OS_IMAGES: do_images(f, q, r); break;
@@ -1590,6 +1655,7 @@ struct fake_openstack *fake_openstack_start(const struct fake_openstack_config *
     copy_config(f, cfg);
     f->build_polls = 2;
     f->delete_polls = 1;
+    f->power_polls = 2;
     f->max_limit = DEFAULT_MAX_LIMIT;
     default_catalogue(f);
     /* Not atomic: fakes are started from the test's own thread. */
@@ -1640,6 +1706,11 @@ const char *fake_openstack_base(const struct fake_openstack *f) { return f->base
 void fake_openstack_set_build_polls(struct fake_openstack *f, int n)
 {
     FAKE_LOCKED(f, f->build_polls = n);
+}
+
+void fake_openstack_set_power_polls(struct fake_openstack *f, int n)
+{
+    FAKE_LOCKED(f, f->power_polls = n);
 }
 
 void fake_openstack_set_delete_polls(struct fake_openstack *f, int n)

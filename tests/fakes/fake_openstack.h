@@ -96,6 +96,7 @@ enum fake_os_endpoint {
     FAKE_OS_FLAVORS,  /* GET /flavors/detail (and /flavors) */
     FAKE_OS_IMAGES,   /* GET /v2/images */
     FAKE_OS_NETWORKS, /* GET /v2.0/networks */
+    FAKE_OS_ACTION,   /* POST /servers/{id}/action (os-stop, os-start) */
     FAKE_OS_OTHER     /* anything else (404/405) */
 };
 
@@ -105,6 +106,10 @@ enum fake_os_endpoint {
  * before 404 (default 1). Apply to servers created afterwards. */
 void fake_openstack_set_build_polls(struct fake_openstack *f, int n);
 void fake_openstack_set_delete_polls(struct fake_openstack *f, int n);
+/* How many GET /servers/{id} show task_state powering-off (os-stop) or
+ * powering-on (os-start) before the server is SHUTOFF / ACTIVE (default
+ * 2). Applies to actions accepted afterwards. */
+void fake_openstack_set_power_polls(struct fake_openstack *f, int n);
 /* The next n servers created end in ERROR with this fault message instead
  * of ACTIVE (fault code 500, as Nova's "No valid host was found"). */
 void fake_openstack_fail_builds(struct fake_openstack *f, int n, const char *message);
@@ -195,7 +200,8 @@ struct fake_openstack_stats {
     int requests;     /* every request */
     /* every request addressed to the endpoint, whatever the answer
      * (injected faults and 401s included) */
-    int auth, create, get, delete, list, flavors, images, networks, other;
+    int auth, create, get, delete, list, flavors, images, networks, action, other;
+    int stops, starts; /* os-stop / os-start accepted (202) */
     int auth_password, auth_appcred; /* tokens issued, by method */
     int unauthorized; /* 401 answers */
     int faults;       /* answers from fail_next / malformed_next */

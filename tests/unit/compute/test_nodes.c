@@ -97,7 +97,7 @@ static int add(struct fixture *f, const char *node, struct json_object **out,
 {
     *out = NULL;
     as_error_clear(err);
-    return node_add(&f->nc, node, NULL, out, err);
+    return node_add(&f->nc, node, NULL, false, out, err);
 }
 
 static void test_add_costs_one_auth_one_create(void **state)

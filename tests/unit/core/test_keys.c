@@ -208,7 +208,7 @@ static void test_node_state_names_round_trip(void **state)
 {
     (void)state;
     const char *names[] = {"building", "active", "draining", "failed", "deleting",
-                           "unknown"};
+                           "warming", "warm", "unknown"};
     for (int s = NODE_BUILDING; s <= NODE_UNKNOWN; s++) {
         assert_string_equal(node_state_name((enum node_state)s), names[s]);
         assert_int_equal(node_state_parse(node_state_name((enum node_state)s)), s);
@@ -249,6 +249,8 @@ static void test_node_capacity_states(void **state)
     assert_false(node_state_is_capacity(NODE_DRAINING));
     assert_false(node_state_is_capacity(NODE_FAILED));
     assert_false(node_state_is_capacity(NODE_DELETING));
+    assert_false(node_state_is_capacity(NODE_WARMING)); /* the warm pool */
+    assert_false(node_state_is_capacity(NODE_WARM));
     assert_false(node_state_is_capacity(NODE_UNKNOWN));
 }
 

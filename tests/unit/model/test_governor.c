@@ -17,6 +17,7 @@
 #include "asg.h"
 #include "governor.h"
 #include "group.h"
+#include "jsonx.h"
 
 #define NOW 1700000000LL
 
@@ -539,6 +540,62 @@ static void test_state_counts_nodes(void **state)
     asg_state_clear(&st);
 }
 
+/* The warm pool (issue 17): warming and warm nodes are neither capacity
+ * nor a problem, and count toward neither min nor max, whichever way the
+ * input is built. With them counted, 1 active + 4 pool nodes would be above
+ * max 3 (a scale-in); without, it is below min 2 (a scale-out of 1). */
+static void test_warm_nodes_counted_nowhere(void **state)
+{
+    (void)state;
+    struct gov_input in;
+    gov_input_init(&in, NULL, NOW);
+    gov_input_add_node_health(&in, NODE_WARM, true, true);
+    gov_input_add_node_health(&in, NODE_WARMING, true, true);
+    gov_input_add_node(&in, NODE_WARM);
+    assert_int_equal(in.active + in.building + in.unhealthy + in.draining + in.failed +
+                         in.protected_capacity,
+                     0);
+
+    struct asg_state st;
+    state_init(&st);
+    st.spec.min = 2;
+    st.spec.max = 3;
+    st.spec.warm_pool = 4;
+    json_object_put(st.nodes);
+    st.nodes = parse("[{\"name\":\"a\",\"state\":\"active\"},"
+                     "{\"name\":\"b\",\"state\":\"warm\"},"
+                     "{\"name\":\"c\",\"state\":\"warm\"},"
+                     "{\"name\":\"d\",\"state\":\"warm\"},"
+                     "{\"name\":\"e\",\"state\":\"warming\"}]");
+    struct gov_decision d;
+    governor_input_from_state(&st, NOW, &in);
+    assert_int_equal(in.active, 1);
+    assert_int_equal(in.building + in.draining + in.failed + in.unhealthy, 0);
+    governor_decide(&in, &d);
+    assert_int_equal(d.action, GOV_SCALE_OUT);
+    assert_int_equal(d.count, 1);
+    assert_string_equal(d.code, "below_min");
+
+    /* every group at once: the counts by state, not the records */
+    long long c[NODE_UNKNOWN + 1];
+    asg_state_node_counts(&st, c);
+    assert_int_equal(c[NODE_WARM], 3);
+    assert_int_equal(c[NODE_WARMING], 1);
+    struct json_object *counts = asg_state_counts(&st);
+    assert_int_equal(jx_int(counts, "capacity", -1), 1);
+    assert_int_equal(jx_int(counts, "warm", -1), 3);
+    json_object_put(counts);
+    json_object_put(st.nodes);
+    st.nodes = NULL;
+    memcpy(st.node_counts, c, sizeof c);
+    governor_input_from_state(&st, NOW, &in);
+    governor_decide(&in, &d);
+    assert_int_equal(in.active, 1);
+    assert_int_equal(d.count, 1);
+    assert_string_equal(d.code, "below_min");
+    asg_state_clear(&st);
+}
+
 /* Table rows over incidents alone: the JSON array with $0 $1 $2 standing
  * for the row's times, then what it means. */
 struct incident_case {
@@ -852,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_no_spec),
         cmocka_unit_test(test_state_counts_nodes),
+        cmocka_unit_test(test_warm_nodes_counted_nowhere),
         cmocka_unit_test(test_state_incidents),
         cmocka_unit_test(test_state_incident_age_edge),
         cmocka_unit_test(test_state_events_and_lease),
