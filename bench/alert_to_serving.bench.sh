@@ -7,8 +7,11 @@
 # workflows and sensor on tests/st2lite. BENCH_POLL: seconds between two
 # sensor polls (default 1, as in the demo). The driver is
 # bench/alert_to_serving.py; it prints the markdown section, this script
-# checks the servers it needs and measures copies of the binaries. Run
-# through bench/run.sh.
+# checks the servers it needs and measures copies of the binaries. Then
+# the warm pool: BENCH_WARM_RUNS (default BENCH_RUNS; 0: none) alerts on the
+# same group with warm_pool 1, each from the webhook to the first request
+# the node taken from the pool answers ("warm" rows beside the cold ones).
+# Run through bench/run.sh.
 set -eu
 
 bin=${BENCH_BIN:?run me through bench/run.sh}

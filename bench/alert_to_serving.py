@@ -24,7 +24,15 @@ Times come from st2lite's execution records (Execution.started/ended:
 monotonic, around the action's process), the sensor's governor_tick
 (timed here around the sensor's own _tick) and a client making one request
 after another through HAProxy's frontend (demo/servers.py Traffic: demo_app
-answers "node NAME")."""
+answers "node NAME").
+
+Then the warm pool (issue 17): the same group given warm_pool 1 and its pool
+filled, BENCH_WARM_RUNS alerts (default BENCH_RUNS) each take the warm node
+(pool_take, then node_activate, dns_register, lb_add in pool_node_up) while
+the rest of the step is built cold; each measured from the webhook to the
+first request the taken node answers through HAProxy ("warm" rows, beside
+the cold ones). Between two warm runs the recovery brings the group back to
+min and the scale-out's own refill (pool_fill) back to a full pool."""
 import copy
 import json
 import os
@@ -54,6 +62,8 @@ SPEC = {"name": GROUP, "min": 1, "max": 3, "scale_out_step": 2, "scale_out_coold
         "lb_backend": BACKEND}
 BOUND = 60  # seconds a run may take before it counts as failed
 TARGET_COLD_MS = 3000  # issue 17: cold alert-to-serving p50 under 3 s
+TARGET_WARM_MS = 1000  # issue 17: from the warm pool, under 1 s
+WARM_POOL = 1  # the warm runs' pool: one node taken per alert, the rest built
 SHELL = "local-shell-script"
 
 
@@ -289,7 +299,8 @@ def on_chain_processes(log, chain, t0, until, intake):
         if not ex.started or ex.started < t0 or ex.ended is None or ex.ended > until + 1e-9:
             continue
         if ex.ref in ("autoscale.node_up", "autoscale.scale_out", "autoscale.scale_in",
-                      "autoscale.node_down", "autoscale.alert_respond"):
+                      "autoscale.node_down", "autoscale.alert_respond",
+                      "autoscale.pool_node_up", "autoscale.pool_fill"):
             continue
         if (ex.parent is not None and id(ex.parent) in wf) or ex is intake:
             out.append((ex.started, ex.ended))
@@ -359,6 +370,8 @@ def scale_out_run(rig, i):
         steps[ref] = ex
     notify = [e for e in children(log(), op, "autoscale.notify")
               if e.ended is not None and e.ended <= steps["add_node"].started]
+    # scale_out asks the warm pool first (none here: warm_pool 0)
+    takes = children(log(), op, "autoscale.pool_take")
     chef_out = stdout_of(steps["chef_bootstrap"])
     intake = next((e for e in log() if e.ref == "autoscale.alert_intake"), None)
     if intake is None or not intake.succeeded:
@@ -378,6 +391,7 @@ def scale_out_run(rig, i):
         "decision": ms(t0, d_end),
         "to_scale_out": ms(d_end, op.started),
         "notify_started": sum(ms(e.started, e.ended) for e in notify),
+        "pool_take_cold": sum(ms(e.started, e.ended) for e in takes if e.ended is not None),
         "to_add_node": ms(d_end, steps["add_node"].started),
         "add_node": ms(steps["add_node"].started, steps["add_node"].ended),
         "dns_register": ms(steps["dns_register"].started, steps["dns_register"].ended),
@@ -450,6 +464,111 @@ def scale_in_run(rig, i, added):
 
 # ------------------------------------------------------------- the report --
 
+def warm_setup(rig):
+    """Give the group its pool and fill it (pool_fill run directly, as the
+    refill timer's pool_refill would), from rest."""
+    ex = rig.runner.run("autoscale.asg_update", {"name": GROUP, "warm_pool": WARM_POOL})
+    if not ex.succeeded:
+        raise Failed(f"asg_update warm_pool {ex.status}: {ex.result}")
+    ex = rig.runner.run("autoscale.pool_fill", {"name": GROUP})
+    if not ex.succeeded:
+        raise Failed(f"pool_fill {ex.status}: {ex.result}")
+    at_rest(rig, "the pool filled")
+
+
+def states(rig):
+    out = {}
+    for n, rec in rig.node_names().items():
+        out.setdefault(rec.get("state"), []).append(n)
+    return out
+
+
+def at_rest(rig, what):
+    """min nodes active, a full pool, nothing on its way: the start of a run."""
+    def rest():
+        st = states(rig)
+        return (len(st.get("active", [])) == SPEC["min"]
+                and len(st.get("warm", [])) == WARM_POOL
+                and set(st) <= {"active", "warm"}) and st
+    return wait(f"{what}: the group at rest (min {SPEC['min']} active, {WARM_POOL} warm)",
+                rest)
+
+
+def warm_run(rig, i):
+    st = at_rest(rig, f"warm run {i}")
+    before_active = set(st["active"])
+    [warm] = st["warm"]
+    n0 = len(rig.runner.log)
+    time.sleep(random.uniform(0, rig.poll))
+    t0, box = rig.webhook("open", 8000 + i)
+    log = lambda: rig.runner.log[n0:]  # noqa: E731
+    t_serve = wait(f"warm run {i}: the warm node {warm} never served through HAProxy",
+                   lambda: rig.traffic.first.get(warm))
+    dec = wait(f"warm run {i}: no decision took a lease for scale_out",
+               lambda: decision_of(rig, log(), t0, "scale_out"))
+    lease, d_start, d_end, tick_ex = dec
+    op = wait(f"warm run {i}: no scale_out execution with the decision's lease",
+              lambda: operation(log(), "autoscale.scale_out", lease))
+    wait(f"warm run {i}: the scale_out workflow did not end", lambda: op.ended is not None)
+    wait(f"warm run {i}: the webhook's executions did not end", lambda: "executions" in box)
+    if not op.succeeded:
+        raise Failed(f"warm run {i}: scale_out {op.status}: {op.result}")
+    warn_failed(i, box["executions"])
+    take = next(iter(children(log(), op, "autoscale.pool_take")), None)
+    if take is None or stdout_of(take).get("nodes") != [warm]:
+        raise Failed(f"warm run {i}: pool_take did not take {warm}: "
+                     f"{take and stdout_of(take)}")
+    pnu = next((p for p in children(log(), op, "autoscale.pool_node_up")
+                if ((p.result or {}).get("output") or {}).get("node") == warm), None)
+    if pnu is None:
+        raise Failed(f"warm run {i}: no pool_node_up of this scale_out served {warm}")
+    steps = {}
+    for ref in ("node_activate", "dns_register", "lb_add"):
+        ex = next(iter(children(log(), pnu, "autoscale." + ref)), None)
+        if ex is None or not ex.succeeded:
+            raise Failed(f"warm run {i}: {warm}'s {ref}: {ex and ex.status}")
+        steps[ref] = ex
+    if any(e.ref == "autoscale.add_node" and e.params.get("node") == warm for e in log()):
+        raise Failed(f"warm run {i}: {warm} was built again (add_node)")
+    chain = [pnu, op] + list(ancestors(op.parent))
+    intake = next((e for e in log() if e.ref == "autoscale.alert_intake"), None)
+    until = steps["lb_add"].ended
+    procs = on_chain_processes(log(), chain, t0, until, intake)
+    poll_wait = 0.0
+    if tick_ex is None:
+        procs.append((d_start, d_end))
+        poll_wait = max(0.0, d_start - intake.ended) if intake else 0.0
+    in_procs = busy(procs)
+    built = [p for p in children(log(), op, "autoscale.pool_node_up") if p is not pnu]
+    r = {
+        "run": i, "path": path_of(op, tick_ex), "node": warm,
+        "taken": (op.result or {}).get("output", {}).get("taken"),
+        "built": len(built),
+        "decision": ms(t0, d_end),
+        "to_pool_take": ms(d_end, take.started),
+        "pool_take": ms(take.started, take.ended),
+        "node_activate": ms(steps["node_activate"].started, steps["node_activate"].ended),
+        "dns_register": ms(steps["dns_register"].started, steps["dns_register"].ended),
+        "lb_add": ms(steps["lb_add"].started, steps["lb_add"].ended),
+        "to_serving": ms(until, t_serve),
+        "total": ms(t0, t_serve),
+        "in_actions": round(in_procs * 1000.0, 1),
+        "poll_wait": round(poll_wait * 1000.0, 1),
+        "st2": round(((until - t0) - in_procs - poll_wait) * 1000.0, 1),
+        "refill": ms(op.started, op.ended) if op.ended else None,
+        "webhook": ",".join(f"{e.ref.split('.', 1)[1]} {e.status}"
+                            for e in box["executions"]),
+    }
+    # back to rest: the recovery's scale-in (the sensor's, after its
+    # cooldown) takes the new nodes out; the pool was refilled by the
+    # scale-out itself
+    rig.webhook("closed", 8000 + i)
+    wait(f"warm run {i}: the new nodes were not taken out",
+         lambda: set(states(rig).get("active", [])) == before_active or
+         len(states(rig).get("active", [])) == SPEC["min"])
+    return r
+
+
 def pct(values, p):
     """Nearest-rank percentile (p50 is the median of an even count)."""
     v = sorted(values)
@@ -473,7 +592,50 @@ def count(words):
     return out
 
 
-def report(outs, ins, poll, runs):
+def warm_report(warms, cold_total):
+    if not warms:
+        return []
+    wt = pct([r["total"] for r in warms], 50)
+    return [
+        f"From the warm pool, ms: the same group with warm_pool {WARM_POOL}, its pool "
+        f"full and its cooldown passed; {len(warms)} alerts each adding "
+        f"{SPEC['scale_out_step']} nodes, of which the warm one is taken (pool_take) and "
+        f"brought into service (pool_node_up: node_activate, dns_register, lb_add; no "
+        f"add_node, no chef_bootstrap) while the rest is built as above. Each measured "
+        f"to the first request the TAKEN node answers (share: of the warm total's p50):",
+        "",
+        "| warm step | p50 ms | p95 ms | share of warm total p50 |",
+        "|---|---:|---:|---:|",
+        row("warm: webhook posted -> decision", [r["decision"] for r in warms], wt),
+        row("warm: decision -> pool_take starts (rule, scale_out, its notify)",
+            [r["to_pool_take"] for r in warms], wt),
+        row("warm: pool_take", [r["pool_take"] for r in warms], wt),
+        row("warm: node_activate (local: the process checked alive)",
+            [r["node_activate"] for r in warms], wt),
+        row("warm: dns_register (joins the round robin)", [r["dns_register"] for r in warms],
+            wt),
+        row("warm: lb_add", [r["lb_add"] for r in warms], wt),
+        row("warm: lb_add ends -> first request answered by the taken node",
+            [r["to_serving"] for r in warms], wt),
+        row("**warm total: webhook -> taken node serving**", [r["total"] for r in warms], wt),
+        row("warm: inside action processes", [r["in_actions"] for r in warms], wt),
+        row("warm: what the st2 stand-in adds", [r["st2"] for r in warms], wt),
+        row("warm: the whole scale_out, its refill included (not on the path)",
+            [r["refill"] for r in warms], 0),
+        "",
+        "| alert to serving | p50 ms | p95 ms |",
+        "|---|---:|---:|",
+        f"| cold (first new node) | {cold_total[0]:.0f} | {cold_total[1]:.0f} |",
+        f"| warm (the taken node) | {wt:.0f} | {pct([r['total'] for r in warms], 95):.0f} |",
+        "",
+        f"- {'PASS' if wt < TARGET_WARM_MS else 'MISS'}: warm alert-to-serving p50 "
+        f"{wt:.0f} ms (issue 17's target: under {TARGET_WARM_MS} ms; reported, never a "
+        f"failure).",
+        "",
+    ]
+
+
+def report(outs, ins, poll, runs, warms=()):
     tot = pct([r["total"] for r in outs], 50)
     paths = {}
     for r in outs:
@@ -518,6 +680,8 @@ def report(outs, ins, poll, runs):
             tot),
         row("of which scale_out's notify (scale_out_started), a task before nodes_up",
             [r["notify_started"] for r in outs], tot),
+        row("of which pool_take (the pool asked first; warm_pool 0, none taken)",
+            [r["pool_take_cold"] for r in outs], tot),
         row("add_node", [r["add_node"] for r in outs], tot),
         row("dns_register", [r["dns_register"] for r in outs], tot),
         row("chef_bootstrap (skipped: no run_list)", [r["chef_bootstrap"] for r in outs], tot),
@@ -544,6 +708,7 @@ def report(outs, ins, poll, runs):
         f"provider without Chef; reported, never a failure).",
         "",
     ]
+    lines += warm_report(list(warms), (tot, pct([r["total"] for r in outs], 95)))
     if ins:
         it = pct([r["all_gone"] for r in ins], 50)
         lines += [
@@ -600,6 +765,8 @@ def report(outs, ins, poll, runs):
         lines.append(json.dumps({k: v for k, v in r.items() if k != "lease"}))
     for r in ins:
         lines.append(json.dumps(r))
+    for r in warms:
+        lines.append(json.dumps(dict(r, warm=True)))
     lines += ["```", "", "</details>"]
     return "\n".join(lines)
 
@@ -610,10 +777,12 @@ def main():
     bin_dir = os.path.abspath(sys.argv[1])
     runs = int(os.environ.get("BENCH_RUNS") or 10)
     runs = max(1, min(runs, 100))
+    warm_runs = int(os.environ.get("BENCH_WARM_RUNS") or runs)
+    warm_runs = max(0, min(warm_runs, 100))
     poll = float(os.environ.get("BENCH_POLL") or 1.0)
     work = tempfile.mkdtemp(prefix="alert-to-serving-", dir=os.environ.get("BENCH_TMP"))
     rig = Rig(work, bin_dir, poll)
-    outs, ins, rc = [], [], 1
+    outs, ins, warms, rc = [], [], [], 1
     try:
         say(f"starting HAProxy, PowerDNS, st2lite (binaries {bin_dir}; sensor poll {poll:g} s)")
         rig.start()
@@ -629,7 +798,16 @@ def main():
                 f"(first node gone {s['first_gone']:.0f})")
             # the next run from rest: the scale-out cooldown passed
             time.sleep(SPEC["scale_out_cooldown"] + 0.1)
-        print(report(outs, ins, poll, runs))
+        if warm_runs:
+            warm_setup(rig)
+        for i in range(1, warm_runs + 1):
+            time.sleep(SPEC["scale_out_cooldown"] + 0.1)
+            r = warm_run(rig, i)
+            warms.append(r)
+            say(f"warm run {i}/{warm_runs}: {r['node']} serving after {r['total']:.0f} ms "
+                f"(decision {r['decision']:.0f}, pool_take {r['pool_take']:.0f}, "
+                f"node_activate {r['node_activate']:.0f}, lb_add {r['lb_add']:.0f})")
+        print(report(outs, ins, poll, runs, warms))
         rc = 0
     except Failed as e:
         say(f"FAILED: {e}")

@@ -172,7 +172,7 @@ class WorkflowTest(unittest.TestCase):
                                                      "lease_id": d["lease_id"], "reason": "test"})
         self.assertTrue(ex.succeeded, ex.result)
         self.assertEqual(ex.result["output"], {"requested": 3, "succeeded": 3, "failed": 0,
-                                               "result": "success"}, self.failures())
+                                               "taken": 0, "result": "success"}, self.failures())
         self.assertEqual(len(self.nodes()), 3)
         self.assertFalse([k for k in self.keys() if k.startswith("autoscale.lease.")])
         self.assertEqual(self.lease_free_decision(), "none")
