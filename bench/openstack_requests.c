@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     printf("poll_ms=%ld build_polls=2\n", nc.poll_ms);
 
     double t = now_s();
-    if (node_add(&nc, "bench-1", NULL, &out, &err) < 0)
+    if (node_add(&nc, "bench-1", NULL, false, &out, &err) < 0)
         return fprintf(stderr, "add: %s\n", err.message), 1;
     json_object_put(out);
     print("add_node", os, now_s() - t);
