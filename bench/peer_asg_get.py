@@ -26,7 +26,7 @@ import time
 SCOPE = "st2kv.system"
 PAGE = 100    # ds_st2's page size (datastore.c opens it with 100)
 EVENTS = 10   # asg_get's default --events
-STATES = ("building", "active", "draining", "failed", "deleting", "unknown")
+STATES = ("building", "active", "draining", "failed", "deleting", "warming", "warm", "unknown")
 PROCESSES = ("scale_out", "scale_in", "replace")  # lib/model/controls.h's order
 FORCE_WINDOW = 3600  # CONTROL_FORCE_WINDOW_S
 
