@@ -279,34 +279,45 @@ static int add_mark(void *arg, const char *key, const char *value, struct as_err
     return 0;
 }
 
+/* A samples record read into in, replacing (and freeing) what it held:
+ * both readers, every group's and one group's, keep them so. */
+static void take_samples(struct gov_input *in, const char *text)
+{
+    struct gov_sample *v;
+    int n;
+    samples_read(text, &v, &n);
+    free((void *)in->samples);
+    in->samples = v;
+    in->n_samples = n;
+}
+
+/* A schedule record judged at in->now; the one in force is kept. */
+static void fold_schedule(struct gov_input *in, const char *text)
+{
+    struct gov_schedule s;
+    if (schedule_eval(text, in->now, &s) == 1)
+        schedule_fold(&in->schedule, &s);
+}
+
 /* Only a group that tracks a target reads its samples: a record left by
  * a group that stopped tracking costs nothing. */
 static int add_samples(void *arg, const char *key, const char *value,
                        struct as_error *err)
 {
     struct gov_group *gg = group_of(arg, key);
-    struct gov_sample *v;
-    int n;
     (void)err;
-    if (!gg || gg->spec.target_value <= 0 || strcmp(key_leaf(key), gg->spec.name) != 0)
-        return 0;
-    samples_read(value, &v, &n);
-    free((void *)gg->in.samples);
-    gg->in.samples = v;
-    gg->in.n_samples = n;
+    if (gg && gg->spec.target_value > 0 && strcmp(key_leaf(key), gg->spec.name) == 0)
+        take_samples(&gg->in, value);
     return 0;
 }
 
-/* Each schedule judged at the tick's now; the one in force is kept. */
 static int add_schedule(void *arg, const char *key, const char *value,
                         struct as_error *err)
 {
-    struct loader *l = arg;
-    struct gov_group *gg = group_of(l, key);
-    struct gov_schedule s;
+    struct gov_group *gg = group_of(arg, key);
     (void)err;
-    if (gg && schedule_eval(value, l->now, &s) == 1)
-        schedule_fold(&gg->in.schedule, &s);
+    if (gg)
+        fold_schedule(&gg->in, value);
     return 0;
 }
 
@@ -393,14 +404,10 @@ void gov_group_input(const struct gov_group *gg, struct group *spec,
         gov_input_set_lease(in, &gg->lease);
 }
 
-/* A schedule of the group, judged at now (add_schedule's rule). */
 static int one_schedule(void *arg, const char *key, const char *value, struct as_error *err)
 {
-    struct gov_input *in = arg;
-    struct gov_schedule s;
     (void)key, (void)err;
-    if (schedule_eval(value, in->now, &s) == 1)
-        schedule_fold(&in->schedule, &s);
+    fold_schedule(arg, value);
     return 0;
 }
 
@@ -409,21 +416,21 @@ int gov_input_load_extras(struct ds *ds, struct gov_input *in, struct gov_sample
 {
     char key[KEY_MAX], *text = NULL;
     struct gov_input with = *in;
-    int n = 0;
 
     *samples = NULL;
     with.schedule = (struct gov_schedule){0};
+    with.samples = NULL;
+    with.n_samples = 0;
     if (ds_each(ds, key_schedule_prefix(key, in->spec->name), one_schedule, &with, err) < 0)
         return -1;
     if (in->spec->target_value > 0) {
         int rc = ds_get(ds, key_samples(key, in->spec->name), &text, err);
         if (rc < 0)
             return -1;
-        samples_read(rc == 0 ? text : NULL, samples, &n);
+        take_samples(&with, rc == 0 ? text : NULL);
         free(text);
     }
-    with.samples = *samples;
-    with.n_samples = n;
+    *samples = (struct gov_sample *)with.samples;
     *in = with;
     return 0;
 }
