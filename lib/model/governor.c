@@ -308,10 +308,15 @@ static void quiet(const struct gov_input *in, struct gov_decision *out)
 /* The newest sample's arithmetic, "ceil(3 x 84.2 / 50) = 6", into buf;
  * then what the tolerance or the bounds made of it, when they changed it:
  * "ceil(4 x 0.5 / 5) = 1, raised to the floor 2". */
+int gov_formula(const struct gov_decision *d, char *buf, size_t size)
+{
+    return snprintf(buf, size, "ceil(%d x %.6g / %lld) = %lld", d->metric.nodes,
+                    d->metric.value, d->metric.target, d->metric.raw);
+}
+
 static const char *formula(const struct gov_decision *out, char *buf, size_t size)
 {
-    int n = snprintf(buf, size, "ceil(%d x %.6g / %lld) = %lld", out->metric.nodes,
-                     out->metric.value, out->metric.target, out->metric.raw);
+    int n = gov_formula(out, buf, size);
     long long rec = out->metric.recommended, raw = out->metric.raw;
     if (n < 0 || (size_t)n >= size || rec == raw)
         return buf;

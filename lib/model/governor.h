@@ -141,6 +141,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "node.h"
 
@@ -238,6 +239,11 @@ struct gov_decision {
 };
 
 void governor_decide(const struct gov_input *in, struct gov_decision *out);
+
+/* A target-tracking decision's arithmetic, "ceil(3 x 84.2 / 50) = 6"
+ * (d->metric: nodes, value, target, raw), as the reasons and the tick's
+ * "formula" both print it: snprintf's return. */
+int gov_formula(const struct gov_decision *d, char *buf, size_t size);
 
 const char *gov_action_name(enum gov_action a); /* "none" "scale_out" "scale_in" "replace" */
 const char *gov_severity_name(enum gov_severity s); /* "none" "warning" "critical" */

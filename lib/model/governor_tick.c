@@ -130,17 +130,18 @@ static char *w_str(char *w, const char *s)
  * object, with the formula a dry run shows people: its length. */
 static int metric_text(const struct gov_decision *d, char *buf, size_t size)
 {
+    char f[128];
     if (d->metric.held)
         return snprintf(buf, size, "{\"held\":true,\"target\":%lld}", d->metric.target);
+    gov_formula(d, f, sizeof f);
     return snprintf(buf, size,
                     "{\"held\":false,\"value\":%.6g,\"nodes\":%d,\"target\":%lld,"
                     "\"within_tolerance\":%s,\"recommended\":%lld,"
                     "\"scale_out_recommendation\":%lld,\"scale_in_recommendation\":%lld,"
-                    "\"samples\":%d,\"formula\":\"ceil(%d x %.6g / %lld) = %lld\"}",
+                    "\"samples\":%d,\"formula\":\"%s\"}",
                     d->metric.value, d->metric.nodes, d->metric.target,
                     d->metric.in_tolerance ? "true" : "false", d->metric.recommended,
-                    d->metric.out_rec, d->metric.in_rec, d->metric.samples, d->metric.nodes,
-                    d->metric.value, d->metric.target, d->metric.raw);
+                    d->metric.out_rec, d->metric.in_rec, d->metric.samples, f);
 }
 
 /* One decision, after those before it. */
