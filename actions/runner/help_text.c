@@ -447,104 +447,110 @@ static const char t150[] =
 static const char t151[] =
     "HAProxy runtime API at level admin: a UNIX socket path, or tcp:IP:PORT.";
 static const char t152[] =
-    "on: health-check the server (check inter 2s rise 2 fall 3); off: no checks.";
+    "on: health-check every server (check inter 2s fastinter 100ms downinter "
+    "100ms rise 2 fall 3); a new one gets traffic only once its check passes. "
+    "off: no checks.";
 static const char t153[] =
     "Server port for a node whose record has none.";
 static const char t154[] =
     "Id of the DigitalOcean load balancer.";
 static const char t155[] =
     "Put an active node into its group's load balancer and make it take traffic "
-    "(HAProxy dynamic server with health checks, or a droplet of a DigitalOcean "
-    "load balancer). A retry changes nothing; a failure after the server was "
-    "added removes it again.";
+    "once its health check passes (HAProxy dynamic server, ready only after its "
+    "own check; or a droplet of a DigitalOcean load balancer). A retry changes "
+    "nothing; a failure after the server was added removes it again.";
 static const char t156[] =
     "Node name (its record must be active and have an address). It is the HAProxy "
     "server name.";
 static const char t157[] =
+    "Seconds to wait for the new server's health check to pass (0 to 3600; 0 "
+    "does not wait; keep it below the action's timeout); still failing then is "
+    "lb_unhealthy, the server left in (it takes traffic once the check passes).";
+static const char t158[] =
     "DigitalOcean API token (read and write). Comes from the pack config in the "
     "environment (AUTOSCALE_SECRET_DIGITALOCEAN_TOKEN); a value given here travels "
     "on the command line instead.";
-static const char t158[] =
-    "DigitalOcean API base URL.";
 static const char t159[] =
-    "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
+    "DigitalOcean API base URL.";
 static const char t160[] =
+    "CA bundle (PEM) for the provider's TLS certificate; default the system's.";
+static const char t161[] =
     "Take a node out of its group's load balancer gently - drain it (no new requests), "
     "wait until its sessions end or drain_timeout passes (then cut them, and "
     "say so), then remove it. A node already out is success with changed=false.";
-static const char t161[] =
-    "Node name (any state).";
 static const char t162[] =
+    "Node name (any state).";
+static const char t163[] =
     "Seconds to wait for the node's sessions to end before cutting them (0 to "
     "3600).";
-static const char t163[] =
-    "on: health-check servers (unused by removal; shared setting).";
 static const char t164[] =
+    "on: health-check servers (unused by removal; shared setting).";
+static const char t165[] =
     "Bring a group's load balancer in line with its node records - every active "
     "node present and enabled, every other member drained and removed. Run it "
     "after an HAProxy reload or restart (which forgets dynamic servers).";
-static const char t165[] =
+static const char t166[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group, leaving alone one whose lease is held or that is being "
     "deleted (rules/lb_sync_timer.yaml).";
-static const char t166[] =
-    "Only report what would change.";
 static const char t167[] =
+    "Only report what would change.";
+static const char t168[] =
     "Seconds to wait for removed members' sessions to end before cutting them "
     "(0 to 3600).";
-static const char t168[] =
+static const char t169[] =
     "Release a group's governor lease by hand, so the governor may decide for "
     "the group again at once instead of after lease_ttl (use it when a lease "
     "was taken but no scaling workflow is running, e.g. after a governor_tick "
     "run by hand with act). With lease_id, only that lease is released (another "
     "lease is refused, lease_mismatch, and kept). No lease held is success with "
     "released false.";
-static const char t169[] =
+static const char t170[] =
     "Release only if the group's lease has this id (as asg_get shows it under "
     "lease.id).";
-static const char t170[] =
+static const char t171[] =
     "Read each group's metric (its metric_source and metric_query: Prometheus, "
     "HAProxy's own statistics or New Relic NRQL) and append it, with the group's "
     "node count, to the group's bounded samples record, which the governor's "
     "target tracking reads. A failed reading is stored as a failed sample, so "
     "the governor holds.";
-static const char t171[] =
+static const char t172[] =
     "Group name: a DNS label (lowercase letters, digits, \"-\"), at most 31 characters. "
     "Default every group with a metric_source and a target_value, leaving alone "
     "one that is being deleted (rules/metric_collect_timer.yaml).";
-static const char t172[] =
-    "Read and report each group's metric, write nothing.";
 static const char t173[] =
-    "Prometheus: the server's base URL (GET <url>/api/v1/query).";
+    "Read and report each group's metric, write nothing.";
 static const char t174[] =
-    "New Relic: the NerdGraph URL.";
+    "Prometheus: the server's base URL (GET <url>/api/v1/query).";
 static const char t175[] =
-    "New Relic: the account id NRQL queries run in (0: none set).";
+    "New Relic: the NerdGraph URL.";
 static const char t176[] =
+    "New Relic: the account id NRQL queries run in (0: none set).";
+static const char t177[] =
     "New Relic: a user API key, sent as the API-Key header. Comes from the pack "
     "config in the environment (AUTOSCALE_SECRET_NEWRELIC_API_KEY); a value given "
     "here travels on the command line instead.";
-static const char t177[] =
+static const char t178[] =
     "Start a node pool_take took from the warm pool (openstack - os-start, polled "
     "with backoff until ACTIVE; local - its process must be alive) and record "
     "it active with its address, as add_node ends. An active node is success "
     "unchanged; a machine that does not start leaves the record failed (exit "
     "1).";
-static const char t178[] =
-    "The node pool_take returned.";
 static const char t179[] =
-    "Seconds to wait for the machine to be active.";
+    "The node pool_take returned.";
 static const char t180[] =
-    "A group's node records, each with the provider's current state of its machine.";
+    "Seconds to wait for the machine to be active.";
 static const char t181[] =
+    "A group's node records, each with the provider's current state of its machine.";
+static const char t182[] =
     "Park a warming warm-pool node - its machine stopped where the provider parks "
     "stopped (openstack - SHUTOFF, polled with backoff; local - left running) "
     "- and record it warm. A warm node is success unchanged.";
-static const char t182[] =
-    "The warming node to park.";
 static const char t183[] =
-    "Seconds to wait for the machine to stop.";
+    "The warming node to park.";
 static const char t184[] =
+    "Seconds to wait for the machine to stop.";
+static const char t185[] =
     "Choose the nodes a scale-in (or a replacement) removes and mark them draining "
     "- only active nodes, never so many that the group's active nodes fall below "
     "its min (count is capped; none is success), never a node protected from "
@@ -553,194 +559,194 @@ static const char t184[] =
     "(the replace workflow's) takes the active nodes judged unhealthy, and none "
     "while the group has fewer healthy active nodes than its min_healthy. With "
     "lease_id a repeat call returns the nodes already marked for that lease first.";
-static const char t185[] =
+static const char t186[] =
     "Nodes to remove (1 to 1000); fewer are chosen when the group's min would "
     "be crossed.";
-static const char t186[] =
+static const char t187[] =
     "Which nodes go first: newest (latest created), oldest, or least_loaded (fewest "
     "current load balancer sessions; newest when the load balancer cannot say); "
     "unhealthy: only nodes the health check judged unhealthy, longest first, "
     "protected or not (replacement, not scale-in).";
-static const char t187[] =
+static const char t188[] =
     "The governor's lease of this scale-in (from its trigger payload); the nodes "
     "marked draining remember it, so a repeat call returns them instead of choosing "
     "more.";
-static const char t188[] =
+static const char t189[] =
     "Protect one node of a group from scale-in (node_pick never chooses it; the "
     "governor never plans a scale-in past it), such as a node someone is debugging; "
     "with unprotect, take the protection away. Replacement of an unhealthy node "
     "is not scale-in (asg_suspend replace stops that). Idempotent.";
-static const char t189[] =
-    "The node's name, as asg_get lists it.";
 static const char t190[] =
+    "The node's name, as asg_get lists it.";
+static const char t191[] =
     "Remove the protection instead (a boolean that defaults to false, since st2 "
     "passes no false boolean to an action).";
-static const char t191[] =
-    "Why, shown in asg_get (one line, at most 200 characters).";
 static const char t192[] =
+    "Why, shown in asg_get (one line, at most 200 characters).";
+static const char t193[] =
     "Post a scaling event to Slack (incoming webhook: text plus blocks with the "
     "group, event, node counts, change, reason) or to a generic JSON webhook. "
     "Retries on 429 (honouring Retry-After) and 5xx. An undelivered notification "
     "still succeeds, with delivered=false and the error in the result, so a workflow "
     "step never fails because of it (unless fail_on_error). See docs/notify.md.";
-static const char t193[] =
+static const char t194[] =
     "Group the event is about; its node counts and notify_channel are added when "
     "it exists.";
-static const char t194[] =
+static const char t195[] =
     "What happened, such as scale_out_started, node_up, node_failed, scale_in_done, "
     "alert_opened.";
-static const char t195[] =
-    "Free text (UTF-8, at most 2000 characters).";
 static const char t196[] =
-    "Why, such as the alert or the governor's reason (at most 500 characters).";
+    "Free text (UTF-8, at most 2000 characters).";
 static const char t197[] =
+    "Why, such as the alert or the governor's reason (at most 500 characters).";
+static const char t198[] =
     "Nodes the event concerns (added for scale_out_*, removed for scale_in_*, "
     "every node record of a group being deleted, which a person's add_node runs "
     "can take past max).";
-static const char t198[] =
-    "Node the event is about, such as web-7.";
 static const char t199[] =
+    "Node the event is about, such as web-7.";
+static const char t200[] =
     "Channel, such as #ops; default the group's notify_channel. Only legacy Slack "
     "webhooks honour it.";
-static const char t200[] =
-    "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
 static const char t201[] =
+    "Where to: slack, webhook or none (notifications off: delivered=false, skipped=\"disabled\").";
+static const char t202[] =
     "Slack incoming-webhook URL (a credential). Comes from the pack config in "
     "the environment (AUTOSCALE_SECRET_SLACK_WEBHOOK_URL); a value given here "
     "travels on the command line instead.";
-static const char t202[] =
+static const char t203[] =
     "Generic webhook URL (a credential). Comes from the pack config in the environment "
     "(AUTOSCALE_SECRET_WEBHOOK_URL); a value given here travels on the command "
     "line instead.";
-static const char t203[] =
+static const char t204[] =
     "Extra headers for the generic webhook, a JSON object such as {\"Authorization\": "
     "\"Bearer ...\"}. Comes from the pack config in the environment (AUTOSCALE_SECRET_WEBHOOK_HEADERS); "
     "a value given here travels on the command line instead.";
-static const char t204[] =
-    "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
 static const char t205[] =
+    "CA bundle (PEM file) for the webhook's TLS certificate; default the system's.";
+static const char t206[] =
     "Exit 1 when the notification could not be delivered (by default it exits "
     "0 with delivered=false).";
-static const char t206[] =
+static const char t207[] =
     "How many nodes a group's warm pool lacks - {group, warm_pool, warm, warming, "
     "need, surplus}, need 0 while the group is being deleted or its scale-out "
     "is suspended. Without name - every group with a pool, and the sum of their "
     "needs (the refill timer's input).";
-static const char t207[] =
-    "The group; omitted - every group with a warm pool.";
 static const char t208[] =
+    "The group; omitted - every group with a warm pool.";
+static const char t209[] =
     "A scale-out's first step - up to count warm nodes of the group (longest "
     "parked first) become building with take_lease = lease_id; node_activate "
     "then starts each. The same lease again returns the same nodes; two concurrent "
     "calls never get the same node. {nodes, taken, reused}; none taken is success.";
-static const char t209[] =
-    "Nodes wanted (1 to 1000); fewer when the pool has fewer.";
 static const char t210[] =
-    "The governor's lease of this scale-out; the nodes taken remember it.";
+    "Nodes wanted (1 to 1000); fewer when the pool has fewer.";
 static const char t211[] =
+    "The governor's lease of this scale-out; the nodes taken remember it.";
+static const char t212[] =
     "Compare a group's node records with the machines its provider lists: orphans "
     "(machines without a record), ghosts (records without a machine), nodes stuck "
     "building. Reports them; with fix, resolves them.";
-static const char t212[] =
-    "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
 static const char t213[] =
-    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
+    "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
 static const char t214[] =
-    "With fix: record orphan machines as nodes instead of destroying them.";
+    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
 static const char t215[] =
-    "Seconds after which a node still building is stuck.";
+    "With fix: record orphan machines as nodes instead of destroying them.";
 static const char t216[] =
+    "Seconds after which a node still building is stuck.";
+static const char t217[] =
     "The end of a batch of a rolling refresh: record the new nodes that came "
     "up and were healthy and the old nodes taken down, decide what follows (continue; "
     "on a failed batch rollback or stop, as the refresh's on_failure says), write "
     "the batch's scaling event and release the group's lease. A retry with the "
     "same lease_id answers the same.";
-static const char t217[] =
-    "The refresh's id, from refresh_start.";
 static const char t218[] =
-    "The batch's lease id, from refresh_step.";
+    "The refresh's id, from refresh_start.";
 static const char t219[] =
-    "Comma-separated names of the new nodes that came up.";
+    "The batch's lease id, from refresh_step.";
 static const char t220[] =
-    "Comma-separated names of the new nodes refresh_wait found healthy.";
+    "Comma-separated names of the new nodes that came up.";
 static const char t221[] =
-    "Comma-separated names of the old nodes taken down.";
+    "Comma-separated names of the new nodes refresh_wait found healthy.";
 static const char t222[] =
+    "Comma-separated names of the old nodes taken down.";
+static const char t223[] =
     "Start a rolling refresh of a group (the asg_refresh workflow's first step): "
     "set its image, flavor or run list first when given, then record which nodes "
     "were built from another spec and how many to replace per batch. Resumes "
     "a paused refresh; cancel=true cancels the one in progress. A running refresh "
     "refuses another start (refresh_running). Replaces nothing itself: refresh_step "
     "plans each batch.";
-static const char t223[] =
+static const char t224[] =
     "Image name or id new nodes are built from; the group's spec is updated first. "
     "Default unchanged.";
-static const char t224[] =
+static const char t225[] =
     "Flavor (instance size) of new nodes; the group's spec is updated first. "
     "Default unchanged.";
-static const char t225[] =
+static const char t226[] =
     "Chef run list of new nodes, such as recipe[web],role[base]; the group's "
     "spec is updated first. Default unchanged.";
-static const char t226[] =
+static const char t227[] =
     "Percentage of the group's capacity kept in service during the refresh (0 "
     "to 100); sets the batch size when batch is 0. New nodes come up before old "
     "ones go, so 100 replaces one at a time.";
-static const char t227[] =
+static const char t228[] =
     "Nodes replaced per batch (1 to 1000); 0 computes it as max(1, capacity - "
     "ceil(capacity x min_healthy_percentage / 100)).";
-static const char t228[] =
+static const char t229[] =
     "Comma-separated percentages of the nodes replaced (ascending, 1 to 100, "
     "such as 25,50) at which the refresh pauses until refresh_start is run again. "
     "Default none.";
-static const char t229[] =
+static const char t230[] =
     "When new nodes fail to come up healthy: rollback (restore the previous image, "
     "flavor and run list and replace the new nodes back) or stop (leave the group "
     "as it is, refresh failed).";
-static const char t230[] =
-    "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
 static const char t231[] =
+    "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
+static const char t232[] =
     "Cancel the refresh in progress instead (nothing is replaced after the batch "
     "in flight).";
-static const char t232[] =
+static const char t233[] =
     "The next step of a group's rolling refresh (the asg_refresh workflow's loop): "
     "batch (it took the group's lease; bring up add new nodes, then take down "
     "remove), wait (another operation holds the lease: try again later), paused "
     "(a checkpoint), done or failed. Refuses a refresh_id that is not the group's "
     "current refresh (refresh_mismatch).";
-static const char t233[] =
+static const char t234[] =
     "Wait until the given new nodes of a refresh batch are healthy - their machine "
     "active, UP on the group's load balancer, and answering the group's health_check_path "
     "- or until health_timeout; backs off between looks and writes nothing. Exit "
     "0 either way: the workflow decides.";
-static const char t234[] =
-    "Comma-separated names of the nodes to wait for.";
 static const char t235[] =
-    "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
+    "Comma-separated names of the nodes to wait for.";
 static const char t236[] =
+    "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
+static const char t237[] =
     "Destroy a node's machine, wait until it is gone, and delete its record. "
     "A machine already gone is success.";
-static const char t237[] =
-    "The node to remove.";
 static const char t238[] =
-    "Seconds to wait for the machine to be gone.";
+    "The node to remove.";
 static const char t239[] =
+    "Seconds to wait for the machine to be gone.";
+static const char t240[] =
     "Record the end of a scaling operation (time, count, result, reason, the "
     "nodes touched) in the group's history and release the governor's lease. "
     "Run last by the scale_out, scale_in and replace workflows; a retry rewrites "
     "the same event. A group keeps its latest 100 events (and always the latest "
     "of each operation).";
-static const char t240[] =
-    "The lease id from the governor's trigger payload.";
 static const char t241[] =
-    "Nodes the operation was asked to add or remove.";
+    "The lease id from the governor's trigger payload.";
 static const char t242[] =
-    "Nodes added or removed.";
+    "Nodes the operation was asked to add or remove.";
 static const char t243[] =
-    "Nodes that could not be added or removed.";
+    "Nodes added or removed.";
 static const char t244[] =
+    "Nodes that could not be added or removed.";
+static const char t245[] =
     "Why the operation was done, such as the governor's reason (UTF-8, at most "
     "500 characters).";
-static const char t245[] =
+static const char t246[] =
     "The nodes the operation added or removed: node names separated by commas, "
     "such as \"web-3,web-4\" (\"\" for none).";
 
@@ -996,57 +1002,58 @@ const struct as_help_text as_help_texts[] = {
     {"lb_add", NULL, t155},
     {"lb_add", "name", t31},
     {"lb_add", "node", t156},
+    {"lb_add", "check_timeout", t157},
     {"lb_add", "haproxy_socket", t151},
     {"lb_add", "haproxy_check", t152},
     {"lb_add", "lb_server_port", t153},
-    {"lb_add", "digitalocean_token", t157},
-    {"lb_add", "digitalocean_api_url", t158},
+    {"lb_add", "digitalocean_token", t158},
+    {"lb_add", "digitalocean_api_url", t159},
     {"lb_add", "digitalocean_lb_id", t154},
-    {"lb_add", "ca_bundle", t159},
+    {"lb_add", "ca_bundle", t160},
     {"lb_add", "group_endpoints_allowed", t25},
-    {"lb_remove", NULL, t160},
+    {"lb_remove", NULL, t161},
     {"lb_remove", "name", t31},
-    {"lb_remove", "node", t161},
-    {"lb_remove", "drain_timeout", t162},
+    {"lb_remove", "node", t162},
+    {"lb_remove", "drain_timeout", t163},
     {"lb_remove", "haproxy_socket", t151},
-    {"lb_remove", "haproxy_check", t163},
+    {"lb_remove", "haproxy_check", t164},
     {"lb_remove", "lb_server_port", t153},
-    {"lb_remove", "digitalocean_token", t157},
-    {"lb_remove", "digitalocean_api_url", t158},
+    {"lb_remove", "digitalocean_token", t158},
+    {"lb_remove", "digitalocean_api_url", t159},
     {"lb_remove", "digitalocean_lb_id", t154},
-    {"lb_remove", "ca_bundle", t159},
+    {"lb_remove", "ca_bundle", t160},
     {"lb_remove", "group_endpoints_allowed", t25},
-    {"lb_sync", NULL, t164},
-    {"lb_sync", "name", t165},
-    {"lb_sync", "dry_run", t166},
-    {"lb_sync", "drain_timeout", t167},
+    {"lb_sync", NULL, t165},
+    {"lb_sync", "name", t166},
+    {"lb_sync", "dry_run", t167},
+    {"lb_sync", "drain_timeout", t168},
     {"lb_sync", "haproxy_socket", t151},
     {"lb_sync", "haproxy_check", t152},
     {"lb_sync", "lb_server_port", t153},
-    {"lb_sync", "digitalocean_token", t157},
-    {"lb_sync", "digitalocean_api_url", t158},
+    {"lb_sync", "digitalocean_token", t158},
+    {"lb_sync", "digitalocean_api_url", t159},
     {"lb_sync", "digitalocean_lb_id", t154},
-    {"lb_sync", "ca_bundle", t159},
+    {"lb_sync", "ca_bundle", t160},
     {"lb_sync", "group_endpoints_allowed", t25},
-    {"lease_release", NULL, t168},
+    {"lease_release", NULL, t169},
     {"lease_release", "name", t31},
-    {"lease_release", "lease_id", t169},
-    {"metric_collect", NULL, t170},
-    {"metric_collect", "name", t171},
-    {"metric_collect", "dry_run", t172},
-    {"metric_collect", "prometheus_url", t173},
-    {"metric_collect", "newrelic_api_url", t174},
-    {"metric_collect", "newrelic_account_id", t175},
-    {"metric_collect", "newrelic_api_key", t176},
+    {"lease_release", "lease_id", t170},
+    {"metric_collect", NULL, t171},
+    {"metric_collect", "name", t172},
+    {"metric_collect", "dry_run", t173},
+    {"metric_collect", "prometheus_url", t174},
+    {"metric_collect", "newrelic_api_url", t175},
+    {"metric_collect", "newrelic_account_id", t176},
+    {"metric_collect", "newrelic_api_key", t177},
     {"metric_collect", "haproxy_socket", t151},
     {"metric_collect", "haproxy_check", t152},
     {"metric_collect", "lb_server_port", t153},
     {"metric_collect", "ca_bundle", t23},
     {"metric_collect", "group_endpoints_allowed", t25},
-    {"node_activate", NULL, t177},
+    {"node_activate", NULL, t178},
     {"node_activate", "name", t1},
-    {"node_activate", "node", t178},
-    {"node_activate", "deadline", t179},
+    {"node_activate", "node", t179},
+    {"node_activate", "deadline", t180},
     {"node_activate", "local_command", t5},
     {"node_activate", "local_dir", t6},
     {"node_activate", "local_port", t7},
@@ -1068,7 +1075,7 @@ const struct as_help_text as_help_texts[] = {
     {"node_activate", "ca_bundle", t23},
     {"node_activate", "poll_interval_ms", t24},
     {"node_activate", "group_endpoints_allowed", t25},
-    {"node_list", NULL, t180},
+    {"node_list", NULL, t181},
     {"node_list", "name", t1},
     {"node_list", "local_command", t5},
     {"node_list", "local_dir", t6},
@@ -1091,10 +1098,10 @@ const struct as_help_text as_help_texts[] = {
     {"node_list", "ca_bundle", t23},
     {"node_list", "poll_interval_ms", t24},
     {"node_list", "group_endpoints_allowed", t25},
-    {"node_park", NULL, t181},
+    {"node_park", NULL, t182},
     {"node_park", "name", t1},
-    {"node_park", "node", t182},
-    {"node_park", "deadline", t183},
+    {"node_park", "node", t183},
+    {"node_park", "deadline", t184},
     {"node_park", "local_command", t5},
     {"node_park", "local_dir", t6},
     {"node_park", "local_port", t7},
@@ -1116,49 +1123,49 @@ const struct as_help_text as_help_texts[] = {
     {"node_park", "ca_bundle", t23},
     {"node_park", "poll_interval_ms", t24},
     {"node_park", "group_endpoints_allowed", t25},
-    {"node_pick", NULL, t184},
+    {"node_pick", NULL, t185},
     {"node_pick", "name", t31},
-    {"node_pick", "count", t185},
-    {"node_pick", "strategy", t186},
-    {"node_pick", "lease_id", t187},
+    {"node_pick", "count", t186},
+    {"node_pick", "strategy", t187},
+    {"node_pick", "lease_id", t188},
     {"node_pick", "haproxy_socket", t151},
-    {"node_pick", "haproxy_check", t163},
+    {"node_pick", "haproxy_check", t164},
     {"node_pick", "lb_server_port", t153},
-    {"node_pick", "digitalocean_token", t157},
-    {"node_pick", "digitalocean_api_url", t158},
+    {"node_pick", "digitalocean_token", t158},
+    {"node_pick", "digitalocean_api_url", t159},
     {"node_pick", "digitalocean_lb_id", t154},
-    {"node_pick", "ca_bundle", t159},
+    {"node_pick", "ca_bundle", t160},
     {"node_pick", "group_endpoints_allowed", t25},
-    {"node_protect", NULL, t188},
+    {"node_protect", NULL, t189},
     {"node_protect", "name", t31},
-    {"node_protect", "node", t189},
-    {"node_protect", "unprotect", t190},
-    {"node_protect", "reason", t191},
-    {"notify", NULL, t192},
-    {"notify", "name", t193},
-    {"notify", "event", t194},
-    {"notify", "message", t195},
-    {"notify", "reason", t196},
-    {"notify", "count", t197},
-    {"notify", "node", t198},
-    {"notify", "channel", t199},
-    {"notify", "notify_provider", t200},
-    {"notify", "slack_webhook_url", t201},
-    {"notify", "webhook_url", t202},
-    {"notify", "webhook_headers", t203},
-    {"notify", "ca_bundle", t204},
-    {"notify", "fail_on_error", t205},
-    {"pool_plan", NULL, t206},
-    {"pool_plan", "name", t207},
-    {"pool_take", NULL, t208},
+    {"node_protect", "node", t190},
+    {"node_protect", "unprotect", t191},
+    {"node_protect", "reason", t192},
+    {"notify", NULL, t193},
+    {"notify", "name", t194},
+    {"notify", "event", t195},
+    {"notify", "message", t196},
+    {"notify", "reason", t197},
+    {"notify", "count", t198},
+    {"notify", "node", t199},
+    {"notify", "channel", t200},
+    {"notify", "notify_provider", t201},
+    {"notify", "slack_webhook_url", t202},
+    {"notify", "webhook_url", t203},
+    {"notify", "webhook_headers", t204},
+    {"notify", "ca_bundle", t205},
+    {"notify", "fail_on_error", t206},
+    {"pool_plan", NULL, t207},
+    {"pool_plan", "name", t208},
+    {"pool_take", NULL, t209},
     {"pool_take", "name", t1},
-    {"pool_take", "count", t209},
-    {"pool_take", "lease_id", t210},
-    {"reconcile", NULL, t211},
-    {"reconcile", "name", t212},
-    {"reconcile", "fix", t213},
-    {"reconcile", "adopt", t214},
-    {"reconcile", "stuck_after", t215},
+    {"pool_take", "count", t210},
+    {"pool_take", "lease_id", t211},
+    {"reconcile", NULL, t212},
+    {"reconcile", "name", t213},
+    {"reconcile", "fix", t214},
+    {"reconcile", "adopt", t215},
+    {"reconcile", "stuck_after", t216},
     {"reconcile", "local_command", t5},
     {"reconcile", "local_dir", t6},
     {"reconcile", "local_port", t7},
@@ -1180,31 +1187,31 @@ const struct as_help_text as_help_texts[] = {
     {"reconcile", "ca_bundle", t23},
     {"reconcile", "poll_interval_ms", t24},
     {"reconcile", "group_endpoints_allowed", t25},
-    {"refresh_batch_done", NULL, t216},
+    {"refresh_batch_done", NULL, t217},
     {"refresh_batch_done", "name", t31},
-    {"refresh_batch_done", "refresh_id", t217},
-    {"refresh_batch_done", "lease_id", t218},
-    {"refresh_batch_done", "added", t219},
-    {"refresh_batch_done", "healthy", t220},
-    {"refresh_batch_done", "removed", t221},
-    {"refresh_start", NULL, t222},
+    {"refresh_batch_done", "refresh_id", t218},
+    {"refresh_batch_done", "lease_id", t219},
+    {"refresh_batch_done", "added", t220},
+    {"refresh_batch_done", "healthy", t221},
+    {"refresh_batch_done", "removed", t222},
+    {"refresh_start", NULL, t223},
     {"refresh_start", "name", t31},
-    {"refresh_start", "image", t223},
-    {"refresh_start", "flavor", t224},
-    {"refresh_start", "run_list", t225},
-    {"refresh_start", "min_healthy_percentage", t226},
-    {"refresh_start", "batch", t227},
-    {"refresh_start", "checkpoints", t228},
-    {"refresh_start", "on_failure", t229},
-    {"refresh_start", "health_timeout", t230},
-    {"refresh_start", "cancel", t231},
-    {"refresh_step", NULL, t232},
+    {"refresh_start", "image", t224},
+    {"refresh_start", "flavor", t225},
+    {"refresh_start", "run_list", t226},
+    {"refresh_start", "min_healthy_percentage", t227},
+    {"refresh_start", "batch", t228},
+    {"refresh_start", "checkpoints", t229},
+    {"refresh_start", "on_failure", t230},
+    {"refresh_start", "health_timeout", t231},
+    {"refresh_start", "cancel", t232},
+    {"refresh_step", NULL, t233},
     {"refresh_step", "name", t31},
-    {"refresh_step", "refresh_id", t217},
-    {"refresh_wait", NULL, t233},
+    {"refresh_step", "refresh_id", t218},
+    {"refresh_wait", NULL, t234},
     {"refresh_wait", "name", t31},
-    {"refresh_wait", "nodes", t234},
-    {"refresh_wait", "health_timeout", t235},
+    {"refresh_wait", "nodes", t235},
+    {"refresh_wait", "health_timeout", t236},
     {"refresh_wait", "local_command", t5},
     {"refresh_wait", "local_dir", t6},
     {"refresh_wait", "local_port", t7},
@@ -1230,10 +1237,10 @@ const struct as_help_text as_help_texts[] = {
     {"refresh_wait", "lb_server_port", t153},
     {"refresh_wait", "digitalocean_lb_id", t154},
     {"refresh_wait", "group_endpoints_allowed", t25},
-    {"remove_node", NULL, t236},
+    {"remove_node", NULL, t237},
     {"remove_node", "name", t1},
-    {"remove_node", "node", t237},
-    {"remove_node", "deadline", t238},
+    {"remove_node", "node", t238},
+    {"remove_node", "deadline", t239},
     {"remove_node", "local_command", t5},
     {"remove_node", "local_dir", t6},
     {"remove_node", "local_port", t7},
@@ -1255,13 +1262,13 @@ const struct as_help_text as_help_texts[] = {
     {"remove_node", "ca_bundle", t23},
     {"remove_node", "poll_interval_ms", t24},
     {"remove_node", "group_endpoints_allowed", t25},
-    {"scaling_record", NULL, t239},
+    {"scaling_record", NULL, t240},
     {"scaling_record", "name", t1},
-    {"scaling_record", "lease_id", t240},
-    {"scaling_record", "requested", t241},
-    {"scaling_record", "succeeded", t242},
-    {"scaling_record", "failed", t243},
-    {"scaling_record", "reason", t244},
-    {"scaling_record", "nodes", t245},
+    {"scaling_record", "lease_id", t241},
+    {"scaling_record", "requested", t242},
+    {"scaling_record", "succeeded", t243},
+    {"scaling_record", "failed", t244},
+    {"scaling_record", "reason", t245},
+    {"scaling_record", "nodes", t246},
     {NULL, NULL, NULL},
 };

@@ -187,6 +187,7 @@ static const struct range ranges[] = {
     {NULL, "dns_ttl", DNS_TTL_MIN, DNS_TTL_MAX},
     {NULL, "lb_server_port", 1, 65535},
     {NULL, "drain_timeout", 0, LB_DRAIN_MAX_S},
+    {NULL, "check_timeout", 0, LB_CHECK_MAX_S},
     {NULL, "newrelic_account_id", 0, 2147483647},
 };
 

@@ -94,6 +94,8 @@ const struct as_error_code as_error_codes[] = {
      "the load balancer's API refused the change as given (400, 422)"},
     {"lb_timeout", AS_X_FAILURE, "the load balancer did not answer in time"},
     {"lb_unauthorized", AS_X_FAILURE, "the load balancer's API refused the token (401)"},
+    {"lb_unhealthy", AS_X_FAILURE,
+     "a new member's health check had not passed by lb_add's check_timeout"},
     {"lb_unreachable", AS_X_FAILURE, "the load balancer could not be reached"},
     {"lease_mismatch", AS_X_BADINPUT,
      "lease_release with a lease_id the group's lease does not have"},

@@ -87,9 +87,15 @@ void lb_ctx_close(struct lb_ctx *c);
 const char *lb_ctx_provider(const struct lb_ctx *c);
 
 /* lb_add: the node (active, with an address) in the backend and taking
- * traffic. A half-added member is removed again when a later step fails. */
-int lb_add_node(struct lb_ctx *c, const char *node, struct json_object **out,
-                struct as_error *err);
+ * traffic. A half-added member is removed again when a later step fails.
+ * Returns once the member's health check has passed (a provider with no
+ * verdict: at once); still failing after check_timeout_s is
+ * "lb_unhealthy", the member left in (it joins when the check passes). */
+#define LB_CHECK_PARAM                                                                    \
+    {"check_timeout", AS_T_INTEGER, 0, "60", "lb_check_timeout", AS_NAMED},
+#define LB_CHECK_MAX_S 3600
+int lb_add_node(struct lb_ctx *c, const char *node, long long check_timeout_s,
+                struct json_object **out, struct as_error *err);
 /* lb_remove: drain, wait until its sessions end or drain_s passes (then
  * cut them and say so), remove. An absent member is success, changed=false,
  * and so is an absent node record (a previous run removed the node): the

@@ -11,6 +11,11 @@
  *  - they start in maintenance, with health checks off: "enable health",
  *    then "enable server". The "enabled" keyword on "add server" is not used:
  *    on 2.6 it corrupts the backend's count of servers (HAProxy bug 2497);
+ *  - leaving maintenance, a checked server is taken for UP before its first
+ *    check (it served ~12 ms after "enable server", checked or not), so a
+ *    new one goes maintenance -> drain (no new traffic) -> health forced
+ *    down -> ready: it gets traffic once its own check has passed "rise"
+ *    times, and fastinter/downinter make that ~0.2 s, not 2 x inter;
  *  - "default-server" does not apply to them: options go on every add;
  *  - "del server" wants the server in maintenance and without connections,
  *    and answers "still has connections" until they are gone: retried with
@@ -44,8 +49,11 @@
 #define HX_BACKOFF_MIN_MS 100       /* "del server" retries */
 #define HX_BACKOFF_MAX_MS 2000
 /* Health check options for every dynamic server (default-server does not
- * reach them): a check every 2 s, up after 2 good ones, down after 3 bad. */
-#define HX_CHECK_OPTS " check inter 2s rise 2 fall 3"
+ * reach them): a check every 2 s while steady, every 100 ms while the
+ * server is DOWN or changing state (so a new server is UP ~0.2 s after it
+ * answers, and a failing one is out in ~0.3 s), up after 2 good ones,
+ * down after 3 bad. */
+#define HX_CHECK_OPTS " check inter 2s fastinter 100ms downinter 100ms rise 2 fall 3"
 
 struct lb {
     char backend[64];
@@ -526,23 +534,57 @@ static int vanished(const struct lb *lb, const char *key, struct as_error *err)
                    "haproxy: %s/%s disappeared while being enabled", lb->backend, key);
 }
 
-static int hx_enable(struct lb *lb, const char *key, struct as_error *err)
+/* "enable health": 1 the server has a check, 0 it has none (added by hand
+ * without "check": it is enabled unchecked, with a warning), -1 error. */
+static int enable_health(struct lb *lb, const char *key, struct as_error *err)
 {
     char *reply = NULL;
-    if (lb->check) {
-        if (server_cmd(lb, "enable health", key, NULL, &reply, err) < 0)
-            return -1;
-        int rc = 1;
-        if (strstr(reply, "not configured")) /* added by hand without "check" */
-            log_warn("haproxy: %s/%s has no health check configured", lb->backend, key);
-        else if (reply[0])
-            rc = no_such_server(reply) ? vanished(lb, key, err)
-                                       : reply_error(lb, "enable health", key, reply, err);
-        free(reply);
-        if (rc < 0)
-            return -1;
+    if (server_cmd(lb, "enable health", key, NULL, &reply, err) < 0)
+        return -1;
+    int rc = 1;
+    if (strstr(reply, "not configured")) {
+        log_warn("haproxy: %s/%s has no health check configured", lb->backend, key);
+        rc = 0;
+    } else if (reply[0])
+        rc = no_such_server(reply) ? vanished(lb, key, err)
+                                   : reply_error(lb, "enable health", key, reply, err);
+    free(reply);
+    return rc;
+}
+
+/* Out of maintenance without a moment of unchecked traffic (see the top):
+ * drain takes it out of maintenance but gives it no new requests, and
+ * once its health is forced down, ready waits for the check. */
+static int ready_after_check(struct lb *lb, const char *key, struct as_error *err)
+{
+    static const char *const steps[][2] = {
+        {"set server", " state drain"},
+        {"set server", " health down"},
+        {"set server", " state ready"},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        int rc = server_do(lb, steps[i][0], key, steps[i][1], err);
+        if (rc <= 0)
+            return rc == 0 ? vanished(lb, key, err) : -1;
     }
-    int rc = server_do(lb, "enable server", key, NULL, err);
+    return 0;
+}
+
+static int hx_enable(struct lb *lb, const char *key, struct as_error *err)
+{
+    struct lb_member m;
+    int rc = hx_get(lb, key, &m, err);
+    if (rc <= 0)
+        return rc == 0 ? vanished(lb, key, err) : -1;
+    int checked = 0;
+    if (lb->check && (checked = enable_health(lb, key, err)) < 0)
+        return -1;
+    /* Only a server leaving maintenance is taken for UP unchecked; one in
+     * drain keeps its real check state, and forcing it down would cut a
+     * healthy server's traffic for no reason. */
+    if (checked && m.admin == LB_MAINT)
+        return ready_after_check(lb, key, err);
+    rc = server_do(lb, "enable server", key, NULL, err);
     return rc > 0 ? 0 : rc == 0 ? vanished(lb, key, err) : -1;
 }
 

@@ -279,8 +279,51 @@ static int add_target(const struct lb_ctx *c, const struct target *tg, struct lb
     return 1;
 }
 
-int lb_add_node(struct lb_ctx *c, const char *node, struct json_object **out,
-                struct as_error *err)
+static enum lb_health health_of(const struct lb_member *m);
+
+/* lb_add's last step: wait while the provider's check says DOWN. HAProxy
+ * sends a new server nothing until its check passes (lb_haproxy.c), so
+ * returning at once would report a node "in" that serves nothing yet, and a
+ * node that never passes would sit DOWN unnoticed instead of failing its
+ * node_up. A member without a verdict (checks off, DigitalOcean) is not
+ * waited for. Looks back off from 10 ms to the provider's interval: the
+ * check passes ~0.2 s after the node answers. */
+static int wait_healthy(const struct lb_ctx *c, const char *key, struct lb_member *m,
+                        long long timeout_s, struct as_error *err)
+{
+    long long deadline = as_mono_ms() + timeout_s * 1000;
+    struct as_backoff b;
+    as_backoff_init(&b, 10, c->ops->poll_ms);
+    while (timeout_s > 0 && health_of(m) == LB_HEALTH_DOWN) {
+        long long left = deadline - as_mono_ms();
+        if (left <= 0)
+            return as_fail(err, AS_EXIT_FAILURE, "lb_unhealthy",
+                           "%s/%s is still %s after %llds: its health check has not passed "
+                           "(it takes traffic once it does; lb_remove takes it out)",
+                           c->backend, key, m->status, timeout_s);
+        if (as_sleep_ms(as_backoff_next(&b, left)) < 0)
+            return as_fail(err, AS_EXIT_FAILURE, "interrupted",
+                           "interrupted while %s/%s waited for its health check (it is "
+                           "in, and takes traffic once the check passes)",
+                           c->backend, key);
+        int rc = c->ops->get(c->lb, key, m, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return as_fail(err, AS_EXIT_FAILURE, "lb_error",
+                           "%s/%s vanished while waiting for its health check", c->backend,
+                           key);
+        if (m->admin != LB_READY)
+            return as_fail(err, AS_EXIT_FAILURE, "lb_error",
+                           "%s/%s was taken out of rotation (%s) while waiting for its "
+                           "health check",
+                           c->backend, key, m->status);
+    }
+    return 0;
+}
+
+int lb_add_node(struct lb_ctx *c, const char *node, long long check_timeout_s,
+                struct json_object **out, struct as_error *err)
 {
     struct json_object *rec = NULL;
     struct target tg;
@@ -311,9 +354,15 @@ int lb_add_node(struct lb_ctx *c, const char *node, struct json_object **out,
     memset(&m, 0, sizeof m);
     if ((rc = add_target(c, &tg, &m, err)) < 0)
         goto done;
+    /* A retry waits too: "in and ready" is only true once checked. */
+    long long started = as_mono_ms();
+    bool changed = rc == 1;
+    if ((rc = wait_healthy(c, tg.key, &m, check_timeout_s, err)) < 0)
+        goto done;
     *out = result_head(c, node);
-    jx_add_bool(*out, "changed", rc == 1);
+    jx_add_bool(*out, "changed", changed);
     json_object_object_add(*out, "server", member_json(&m));
+    jx_add_int(*out, "health_wait_ms", as_mono_ms() - started);
     rc = 0;
 done:
     json_object_put(rec);

@@ -124,6 +124,33 @@ static void wait_status(struct fixture *f, const char *server, const char *prefi
     fail_msg("%s never became %s (last %s)", server, prefix, status);
 }
 
+/* A spy between the actions and HAProxy; arg gets the --haproxy_socket
+ * that goes through it. */
+static struct hx_spy *spy_on(struct fixture *f, char *arg, size_t size)
+{
+    char spy_path[160];
+    snprintf(spy_path, sizeof spy_path, "%s/spy.sock", f->st.dir);
+    snprintf(arg, size, "--haproxy_socket=%s", spy_path);
+    struct hx_spy *spy = hx_spy_start(spy_path, f->h->sock);
+    assert_non_null(spy);
+    return spy;
+}
+
+/* SIGTERM to the action once server shows status: it ends "interrupted". */
+static void term_while(struct fixture *f, const char *action, const char **args,
+                       const char *server, const char *status)
+{
+    struct action_result r;
+    int out_fd, err_fd;
+    pid_t pid = action_start(action, args, store_env(&f->st), &out_fd, &err_fd);
+    wait_status(f, server, status);
+    kill(pid, SIGTERM);
+    action_wait(pid, out_fd, err_fd, &r);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(action_error_code(&r), "interrupted");
+    action_result_free(&r);
+}
+
 /* A request through the frontend, on its own thread. */
 struct request {
     pthread_t thread;
@@ -233,14 +260,11 @@ static void test_failed_add_leaves_no_server(void **state)
 {
     struct fixture *f = *state;
     struct action_result r;
-    char spy_path[160], arg[192];
-    snprintf(spy_path, sizeof spy_path, "%s/spy.sock", f->st.dir);
-    snprintf(arg, sizeof arg, "--haproxy_socket=%s", spy_path);
-    struct hx_spy *spy = hx_spy_start(spy_path, f->h->sock);
-    assert_non_null(spy);
+    char arg[192];
+    struct hx_spy *spy = spy_on(f, arg, sizeof arg);
 
-    /* the server is added, then enabling it fails */
-    hx_spy_fail_next(spy, "enable server", "Permission denied");
+    /* the server is added, then taking it out of maintenance fails */
+    hx_spy_fail_next(spy, "set server", "Permission denied");
     assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 1);
     assert_string_equal(action_error_code(&r), "lb_permission_denied");
     assert_non_null(strstr(r.out, "removed again"));
@@ -446,6 +470,9 @@ static void test_sync_after_restart(void **state)
     assert_null(strstr(servers, "web-9"));
     free(servers);
 
+    /* lb_sync does not wait for checks: each is ready once its own passes */
+    for (int k = 0; k < NODES; k++)
+        wait_status(f, f->node[k].name, "UP");
     spread(f, 30, counts);
     for (int k = 0; k < NODES; k++)
         if (counts[k] < 5)
@@ -467,6 +494,8 @@ static void test_sync_after_restart(void **state)
     assert_string_equal(json_object_to_json_string(jx_arr(r.json, "enabled")), "[ \"web-2\" ]");
     assert_string_equal(json_object_to_json_string(jx_arr(r.json, "replaced")), "[ \"web-3\" ]");
     action_result_free(&r);
+    wait_status(f, "web-2", "UP");
+    wait_status(f, "web-3", "UP");
     spread(f, 30, counts);
     for (int k = 0; k < NODES; k++)
         assert_true(counts[k] >= 5);
@@ -619,20 +648,12 @@ static void test_errors(void **state)
 static void test_sigterm_during_drain(void **state)
 {
     struct fixture *f = *state;
-    struct action_result r;
     struct request slow;
     lb_add(f, "web-1", true);
     slow_request_on(f, 0, 30000, &slow);
     const char *args[] = {"--name=web", "--node=web-1", "--drain_timeout=600", f->sock_arg,
                           NULL};
-    int out_fd, err_fd;
-    pid_t pid = action_start("lb_remove", args, store_env(&f->st), &out_fd, &err_fd);
-    wait_status(f, "web-1", "DRAIN");
-    kill(pid, SIGTERM);
-    action_wait(pid, out_fd, err_fd, &r);
-    assert_int_equal(r.status, 1);
-    assert_string_equal(action_error_code(&r), "interrupted");
-    action_result_free(&r);
+    term_while(f, "lb_remove", args, "web-1", "DRAIN");
     char status[64];
     assert_int_equal(haproxy_status(f->h, "web-1", status, sizeof status), 1);
     assert_true(strncmp(status, "DRAIN", 5) == 0); /* left draining: a rerun finishes it */
@@ -640,6 +661,72 @@ static void test_sigterm_during_drain(void **state)
     free(haproxy_cmd(f->h, "shutdown sessions server " BACKEND "/web-1"));
     pthread_join(slow.thread, NULL);
     free(slow.body);
+}
+
+/* Where in the spy's log a command first appears (-1: never). */
+static long log_at(const char *log, const char *cmd)
+{
+    const char *p = strstr(log, cmd);
+    return p ? (long)(p - log) : -1;
+}
+
+/* A new server gets no request before its own check has passed: it leaves
+ * maintenance through drain with its health forced down, and lb_add
+ * returns once HAProxy says UP. A node that never answers is refused with
+ * lb_unhealthy while every request keeps going to the healthy one (with a
+ * plain "enable server" HAProxy takes it for UP and sends it requests for
+ * the seconds its checks take to fail). */
+static void test_add_waits_for_health_check(void **state)
+{
+    struct fixture *f = *state;
+    struct action_result r;
+    char arg[192];
+    struct hx_spy *spy = spy_on(f, arg, sizeof arg);
+
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-1", arg, NULL), 0);
+    assert_true(strncmp(jx_str(jx_obj(r.json, "server"), "status", ""), "UP", 2) == 0);
+    assert_true(jx_int(r.json, "health_wait_ms", -1) >= 0);
+    action_result_free(&r);
+    char *log = hx_spy_log(spy);
+    long add = log_at(log, "add server " BACKEND "/web-1"),
+         health = log_at(log, "enable health " BACKEND "/web-1"),
+         drain = log_at(log, "set server " BACKEND "/web-1 state drain"),
+         down = log_at(log, "set server " BACKEND "/web-1 health down"),
+         ready = log_at(log, "set server " BACKEND "/web-1 state ready");
+    assert_true(add >= 0 && add < health && health < drain && drain < down && down < ready);
+    assert_int_equal(log_at(log, "enable server " BACKEND "/web-1"), -1);
+    free(log);
+    hx_spy_stop(spy);
+
+    /* nothing listens at 127.0.1.27:9 */
+    put_node(f, "web", "web-7", "active", "127.0.1.27", 9, NULL);
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-7",
+                               "--check_timeout=1", f->sock_arg, NULL),
+                     1);
+    assert_string_equal(action_error_code(&r), "lb_unhealthy");
+    action_result_free(&r);
+    char status[64];
+    assert_int_equal(haproxy_status(f->h, "web-7", status, sizeof status), 1);
+    assert_true(strncmp(status, "DOWN", 4) == 0); /* in, ready, and given nothing */
+    for (int i = 0; i < 20; i++) {
+        char *body = NULL;
+        assert_int_equal(hx_http_get("127.0.0.1", f->h->port, "/", &body), 200);
+        assert_string_equal(body, "node web-1\n");
+        free(body);
+    }
+
+    /* SIGTERM while waiting: prompt, "interrupted", the server left in */
+    put_node(f, "web", "web-6", "active", "127.0.1.26", 9, NULL);
+    const char *args[] = {"--name=web", "--node=web-6", "--check_timeout=600", f->sock_arg,
+                          NULL};
+    term_while(f, "lb_add", args, "web-6", "DOWN");
+
+    /* with checks off there is nothing to wait for */
+    assert_int_equal(store_run(&f->st, "lb_add", &r, "--name=web", "--node=web-2",
+                               "--haproxy_check=off", f->sock_arg, NULL),
+                     0);
+    assert_int_equal(jx_int(r.json, "health_wait_ms", -1), 0);
+    action_result_free(&r);
 }
 
 static void test_digitalocean(void **state)
@@ -722,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_add_retry_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_conflicting_address_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_add_leaves_no_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_waits_for_health_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_drains_gently, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_cuts_at_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_draining_node_of_retired_group, setup,

@@ -115,11 +115,26 @@ static void finish_request(struct request *r)
     pthread_join(r->thread, NULL);
 }
 
+/* A checked server takes traffic once its check has passed (enable forces
+ * its health down first): wait for that, never assert on a time. */
+static void wait_up(struct fixture *f, const char *server)
+{
+    char status[64] = "";
+    for (int i = 0; i < WAIT_MS / 10; i++) {
+        if (haproxy_status(f->h, server, status, sizeof status) == 1 &&
+            strncmp(status, "UP", 2) == 0)
+            return;
+        test_sleep_ms(10);
+    }
+    fail_msg("%s never became UP (last %s)", server, status);
+}
+
 static void add_enabled(struct fixture *f)
 {
     struct as_error err = {0};
     assert_int_equal(ops->add(f->lb, &f->t, &err), 1);
     assert_int_equal(ops->enable(f->lb, "web-1", &err), 0);
+    wait_up(f, "web-1");
 }
 
 /* ------------------------------------------------------------------ tests -- */
@@ -142,7 +157,10 @@ static void test_add_starts_in_maintenance_then_enable(void **state)
     assert_int_equal(ops->enable(f->lb, "web-1", &err), 0);
     assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 1);
     assert_int_equal(m.admin, LB_READY);
-    assert_true(strncmp(m.status, "UP", 2) == 0);
+    /* ready, but given traffic only once its own check passes */
+    assert_true(strncmp(m.status, "DOWN", 4) == 0 || strncmp(m.status, "UP", 2) == 0);
+    wait_up(f, "web-1");
+    assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 1);
     assert_int_equal(m.sessions, 0);
     assert_int_equal(hx_http_get("127.0.0.1", f->h->port, "/", &body), 200);
     assert_string_equal(body, "node web-1\n");
@@ -180,7 +198,7 @@ static void test_check_on_and_off(void **state)
     assert_non_null(reply);
     free(reply);
     assert_int_equal(haproxy_status(f->h, "web-1", status, sizeof status), 1);
-    assert_non_null(strstr(status, "UP")); /* "UP 1/3" while the checks rise */
+    assert_non_null(strstr(status, "UP"));
     assert_null(strstr(status, "no check"));
 
     struct lb *nocheck = open_lb(f->h->sock, "off", "web", &err);
@@ -422,7 +440,7 @@ static void test_reply_on_enable_failure_is_an_error(void **state)
     struct hx_spy *spy = hx_spy_start(spy_path, f->h->sock);
     struct lb *lb = open_lb(spy_path, NULL, "web", &err);
     assert_int_equal(ops->add(lb, &f->t, &err), 1);
-    hx_spy_fail_next(spy, "enable server", "Permission denied");
+    hx_spy_fail_next(spy, "set server", "Permission denied");
     assert_int_equal(ops->enable(lb, "web-1", &err), -1);
     assert_string_equal(err.code, "lb_permission_denied");
     hx_spy_fail_next(spy, "enable health", "Unknown command, but maybe one of the following");
