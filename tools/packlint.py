@@ -56,7 +56,8 @@ Checks (each failure is one line "file: problem"; exit 1 if any):
     what the analysis cannot follow as a "note:" line that does not fail;
   - rules/*.yaml: required name, trigger.type and action.ref; enabled: true;
     a trigger type st2 or the pack provides (core.st2.webhook with a url,
-    core.st2.IntervalTimer with unit and delta, or <pack>.<sensor trigger>);
+    core.st2.IntervalTimer with unit and delta, or <pack>.<name> of a sensor's
+    trigger_types or of triggers/);
     criteria keyed trigger.<field>, each with a known operator type and a
     pattern (but for exists/nexists); the action exists (in this pack or
     core), the parameters given are its parameters and its required ones are
@@ -69,6 +70,12 @@ Checks (each failure is one line "file: problem"; exit 1 if any):
     parameter names; retry: retry_on failure or timeout, counts >= 0;
   - sensors/*.yaml: class_name, an existing entry_point, trigger types with
     a ^\\w+$ name and a payload_schema;
+  - triggers/*.yaml (trigger types no sensor dispatches, which st2 registers
+    itself): only TriggerTypeAPI's keys, `pack` (if given) the pack's ref,
+    a ^\\w+$ name and a payload_schema; a core.inject_trigger task names one
+    of the pack's trigger types as a literal, and its literal payload mapping
+    gives only fields of that type's payload_schema, every required one,
+    each value fitting its property's schema as above;
   - aliases/*.yaml (ChatOps): only ActionAliasAPI's keys (name, pack,
     description, enabled, action_ref, formats, ack, result, extra,
     immutable_parameters, metadata_file, id, ref, uid), name and action_ref
@@ -144,7 +151,22 @@ CORE_PARAMS = {
                    "sudo": False, "kwarg_op": False},
     "core.pause": {"max_pause": False},
     "core.error": {"message": False},
+    "core.inject_trigger": {"trigger": True, "payload": False, "trace_tag": False},
 }
+# The parameter schemas of the core actions whose values are checked like
+# those of the pack's own (contrib/core/actions/<name>.yaml in st2).
+CORE_SCHEMAS = {
+    "core.inject_trigger": {
+        "trigger": {"type": "string", "required": True},
+        "payload": {"type": "object"},
+        "trace_tag": {"type": "string", "required": False},
+    },
+}
+INJECT = "core.inject_trigger"
+# st2common/models/api/trigger.py, TriggerTypeAPI.schema: what a trigger type
+# file (triggers/*.yaml, st2common/bootstrap/triggersregistrar.py) may hold.
+TRIGGER_TYPE_KEYS = {"name", "pack", "description", "payload_schema",
+                     "parameters_schema", "tags", "metadata_file", "id", "ref", "uid"}
 
 WORKFLOW_KEYS = {"version", "description", "tags", "input", "vars", "output",
                  "tasks"}
@@ -180,6 +202,7 @@ class Lint:
         self.ref = os.path.basename(root)
         self.actions = {}    # action name -> its YAML
         self.triggers = {}   # trigger ref -> set of payload fields
+        self.trigger_schemas = {}  # trigger ref -> its payload_schema
         self.config = {}     # config.schema.yaml
         self._loaded = {}
 
@@ -1880,7 +1903,8 @@ def check_wf_values(lint, path, ref, wf, params):
         child = task.get("action")
         pack, _, name = str(child).partition(".")
         doc = lint.actions.get(name) if pack == lint.ref else None
-        schemas = doc.get("parameters") if isinstance(doc, dict) else None
+        schemas = doc.get("parameters") if isinstance(doc, dict) else \
+            CORE_SCHEMAS.get(child)
         if not isinstance(schemas, dict):
             continue
         env = {}
@@ -1888,14 +1912,17 @@ def check_wf_values(lint, path, ref, wf, params):
             items = flow.items(task)
             env["item"] = items.items if items.items is not None else \
                 unknown(*items.gap("items"))
-        for key, raw in task["input"].items():
-            schema = schemas.get(key)
+        given = [(key, raw, schemas.get(key), f"{child} parameter '{key}'")
+                 for key, raw in task["input"].items()]
+        if child == INJECT:
+            given += injected_payload(lint, path, tname, task["input"])
+        for key, raw, schema, what in given:
             if not isinstance(schema, dict):
                 continue
             v = flow.value(raw, env)
             for kind, constraint, why in misfits(schema, v):
                 shown = raw if isinstance(raw, str) else repr(raw)
-                head = f"task '{tname}': {child} parameter '{key}' ({constraint})"
+                head = f"task '{tname}': {what} ({constraint})"
                 if kind == "problem":
                     lint.fail(path, f"{head} refuses what {shown} may give: {why}")
                 elif kind == "newline":
@@ -1910,6 +1937,39 @@ def check_wf_values(lint, path, ref, wf, params):
                                     + (" (declare it: packlint then checks it)"
                                        if kind == "declare" and "bound it" not in why
                                        else ""))
+
+
+def injected_payload(lint, path, tname, given):
+    """A core.inject_trigger task: st2's API refuses (400, the action fails)
+    an unknown trigger type or a payload its payload_schema refuses
+    (services/trigger_dispatcher.py, dispatch_with_context, with
+    validate_trigger_payload on by default). The trigger must be a literal
+    trigger type of the pack; the payload's fields are checked here, and
+    (key, raw, schema, what) returned for each value to be checked."""
+    trigger, payload = given.get("trigger"), given.get("payload")
+    where = f"task '{tname}': {INJECT}"
+    if not isinstance(trigger, str) or "<%" in trigger or "{{" in trigger:
+        lint.fail(path, f"{where}: trigger must be a literal trigger type")
+        return []
+    schema = lint.trigger_schemas.get(trigger)
+    if schema is None:
+        lint.fail(path, f"{where}: trigger '{trigger}' is no trigger type of {lint.ref} "
+                        "(triggers/ or a sensor's trigger_types)")
+        return []
+    if payload is not None and not isinstance(payload, dict):
+        lint.fail(path, f"{where}: payload must be a mapping of its fields")
+        return []
+    payload = payload or {}
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    required = {k for k, p in props.items() if isinstance(p, dict) and p.get("required") is True}
+    if isinstance(schema.get("required"), list):
+        required |= set(schema["required"])
+    for key in sorted(set(payload) - set(props), key=str):
+        lint.fail(path, f"{where}: payload field '{key}' is not in {trigger}'s payload_schema")
+    for key in sorted(required - set(payload)):
+        lint.fail(path, f"{where}: payload lacks '{key}', required by {trigger}")
+    return [(key, raw, props.get(key), f"{trigger} payload field '{key}'")
+            for key, raw in payload.items()]
 
 
 # ------------------------------------------------------------------ sensors
@@ -1941,6 +2001,19 @@ def check_trigger_type(lint, path, t):
         return
     props = schema.get("properties")
     lint.triggers[f"{lint.ref}.{name}"] = set(props) if isinstance(props, dict) else set()
+    lint.trigger_schemas[f"{lint.ref}.{name}"] = schema
+
+
+def check_triggers(lint, root):
+    """triggers/*.yaml: the pack's own trigger types; fill lint.triggers."""
+    for path, doc in yaml_docs(lint, root, "triggers"):
+        for key in sorted(set(doc) - TRIGGER_TYPE_KEYS, key=str):
+            lint.fail(path, f"unknown key '{key}' (a trigger type has only "
+                            f"{', '.join(sorted(TRIGGER_TYPE_KEYS))})")
+        if "pack" in doc and doc["pack"] != lint.ref:
+            lint.fail(path, f"pack '{doc['pack']}' is not {lint.ref}: st2 refuses to "
+                            "register it")
+        check_trigger_type(lint, path, doc)
 
 
 # -------------------------------------------------------------------- rules
@@ -1960,7 +2033,8 @@ def check_trigger(lint, path, trigger):
     fields = BUILTIN_TRIGGERS.get(ttype, lint.triggers.get(ttype))
     if fields is None and ttype:
         lint.fail(path, f"trigger type '{ttype}' is neither core.st2.webhook, "
-                        f"core.st2.IntervalTimer nor a trigger of {lint.ref}'s sensors")
+                        f"core.st2.IntervalTimer nor a trigger of {lint.ref}'s sensors "
+                        "or triggers/")
     return fields
 
 
@@ -2396,7 +2470,10 @@ def main(argv):
     pack = check_pack(lint, root) or {}
     lint.ref = str(pack.get("ref") or pack.get("name") or lint.ref)
     config = lint.config = check_config_schema(lint, root)
-    # All actions first: workflows, rules and policies refer to them.
+    # Trigger types first: workflows (core.inject_trigger) and rules use them.
+    check_triggers(lint, root)
+    check_sensors(lint, root)
+    # All actions next: workflows, rules and policies refer to them.
     for path, doc in load_actions(lint, root):
         check_action_config(lint, path, doc)
         if doc.get("runner_type") == "local-shell-script":
@@ -2404,7 +2481,6 @@ def main(argv):
             check_c_params(lint, root, path, doc, config)
         elif doc.get("runner_type") == "orquesta":
             check_workflow(lint, root, path, doc)
-    check_sensors(lint, root)  # before rules: they use its trigger types
     check_rules(lint, root)
     check_policies(lint, root)
     check_aliases(lint, root)

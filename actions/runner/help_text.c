@@ -628,125 +628,133 @@ static const char t206[] =
     "Exit 1 when the notification could not be delivered (by default it exits "
     "0 with delivered=false).";
 static const char t207[] =
-    "How many nodes a group's warm pool lacks - {group, warm_pool, warm, warming, "
-    "need, surplus}, need 0 while the group is being deleted or its scale-out "
-    "is suspended. Without name - every group with a pool, and the sum of their "
-    "needs (the refill timer's input).";
+    "How many nodes a group's warm pool lacks and which it must lose - {group, "
+    "warm_pool, warm, warming, outdated, need, surplus, remove}; warm counts "
+    "only nodes built from the group's spec now, remove lists the outdated warm "
+    "nodes and the newest beyond warm_pool (never a warming, taken or active "
+    "node); need 0 while the group is being deleted or its scale-out is suspended. "
+    "With mark, the nodes in remove are marked draining so no scale-out takes "
+    "them (pool_fill). Without name - every group with a pool, and the sum of "
+    "their needs (the refill timer's input).";
 static const char t208[] =
     "The group; omitted - every group with a warm pool.";
 static const char t209[] =
+    "Mark the nodes listed in remove as leaving the pool (draining), under the "
+    "pool's lock, so no pool_take hands them out and a concurrent plan does not "
+    "choose them again. Needs name. pool_fill sets it.";
+static const char t210[] =
     "A scale-out's first step - up to count warm nodes of the group (longest "
     "parked first) become building with take_lease = lease_id; node_activate "
     "then starts each. The same lease again returns the same nodes; two concurrent "
     "calls never get the same node. {nodes, taken, reused}; none taken is success.";
-static const char t210[] =
-    "Nodes wanted (1 to 1000); fewer when the pool has fewer.";
 static const char t211[] =
-    "The governor's lease of this scale-out; the nodes taken remember it.";
+    "Nodes wanted (1 to 1000); fewer when the pool has fewer.";
 static const char t212[] =
+    "The governor's lease of this scale-out; the nodes taken remember it.";
+static const char t213[] =
     "Compare a group's node records with the machines its provider lists: orphans "
     "(machines without a record), ghosts (records without a machine), nodes stuck "
     "building. Reports them; with fix, resolves them.";
-static const char t213[] =
-    "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
 static const char t214[] =
-    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
+    "The group; default every group, reported only (fix needs a name; rules/reconcile_timer.yaml).";
 static const char t215[] =
-    "With fix: record orphan machines as nodes instead of destroying them.";
+    "Destroy orphans (or adopt them), drop ghosts and stuck records.";
 static const char t216[] =
-    "Seconds after which a node still building is stuck.";
+    "With fix: record orphan machines as nodes instead of destroying them.";
 static const char t217[] =
+    "Seconds after which a node still building is stuck.";
+static const char t218[] =
     "The end of a batch of a rolling refresh: record the new nodes that came "
     "up and were healthy and the old nodes taken down, decide what follows (continue; "
     "on a failed batch rollback or stop, as the refresh's on_failure says), write "
     "the batch's scaling event and release the group's lease. A retry with the "
     "same lease_id answers the same.";
-static const char t218[] =
-    "The refresh's id, from refresh_start.";
 static const char t219[] =
-    "The batch's lease id, from refresh_step.";
+    "The refresh's id, from refresh_start.";
 static const char t220[] =
-    "Comma-separated names of the new nodes that came up.";
+    "The batch's lease id, from refresh_step.";
 static const char t221[] =
-    "Comma-separated names of the new nodes refresh_wait found healthy.";
+    "Comma-separated names of the new nodes that came up.";
 static const char t222[] =
-    "Comma-separated names of the old nodes taken down.";
+    "Comma-separated names of the new nodes refresh_wait found healthy.";
 static const char t223[] =
+    "Comma-separated names of the old nodes taken down.";
+static const char t224[] =
     "Start a rolling refresh of a group (the asg_refresh workflow's first step): "
     "set its image, flavor or run list first when given, then record which nodes "
     "were built from another spec and how many to replace per batch. Resumes "
     "a paused refresh; cancel=true cancels the one in progress. A running refresh "
     "refuses another start (refresh_running). Replaces nothing itself: refresh_step "
     "plans each batch.";
-static const char t224[] =
+static const char t225[] =
     "Image name or id new nodes are built from; the group's spec is updated first. "
     "Default unchanged.";
-static const char t225[] =
+static const char t226[] =
     "Flavor (instance size) of new nodes; the group's spec is updated first. "
     "Default unchanged.";
-static const char t226[] =
+static const char t227[] =
     "Chef run list of new nodes, such as recipe[web],role[base]; the group's "
     "spec is updated first. Default unchanged.";
-static const char t227[] =
+static const char t228[] =
     "Percentage of the group's capacity kept in service during the refresh (0 "
     "to 100); sets the batch size when batch is 0. New nodes come up before old "
     "ones go, so 100 replaces one at a time.";
-static const char t228[] =
+static const char t229[] =
     "Nodes replaced per batch (1 to 1000); 0 computes it as max(1, capacity - "
     "ceil(capacity x min_healthy_percentage / 100)).";
-static const char t229[] =
+static const char t230[] =
     "Comma-separated percentages of the nodes replaced (ascending, 1 to 100, "
     "such as 25,50) at which the refresh pauses until refresh_start is run again. "
     "Default none.";
-static const char t230[] =
+static const char t231[] =
     "When new nodes fail to come up healthy: rollback (restore the previous image, "
     "flavor and run list and replace the new nodes back) or stop (leave the group "
     "as it is, refresh failed).";
-static const char t231[] =
-    "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
 static const char t232[] =
+    "Seconds the workflow waits for a batch's new nodes to be healthy (1 to 86400).";
+static const char t233[] =
     "Cancel the refresh in progress instead (nothing is replaced after the batch "
     "in flight).";
-static const char t233[] =
+static const char t234[] =
     "The next step of a group's rolling refresh (the asg_refresh workflow's loop): "
     "batch (it took the group's lease; bring up add new nodes, then take down "
     "remove), wait (another operation holds the lease: try again later), paused "
     "(a checkpoint), done or failed. Refuses a refresh_id that is not the group's "
     "current refresh (refresh_mismatch).";
-static const char t234[] =
+static const char t235[] =
     "Wait until the given new nodes of a refresh batch are healthy - their machine "
     "active, UP on the group's load balancer, and answering the group's health_check_path "
     "- or until health_timeout; backs off between looks and writes nothing. Exit "
     "0 either way: the workflow decides.";
-static const char t235[] =
-    "Comma-separated names of the nodes to wait for.";
 static const char t236[] =
-    "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
+    "Comma-separated names of the nodes to wait for.";
 static const char t237[] =
+    "Seconds to wait at most (1 to 86400); the runner's timeout must exceed it.";
+static const char t238[] =
     "Destroy a node's machine, wait until it is gone, and delete its record. "
     "A machine already gone is success.";
-static const char t238[] =
-    "The node to remove.";
 static const char t239[] =
-    "Seconds to wait for the machine to be gone.";
+    "The node to remove.";
 static const char t240[] =
+    "Seconds to wait for the machine to be gone.";
+static const char t241[] =
     "Record the end of a scaling operation (time, count, result, reason, the "
     "nodes touched) in the group's history and release the governor's lease. "
     "Run last by the scale_out, scale_in and replace workflows; a retry rewrites "
     "the same event. A group keeps its latest 100 events (and always the latest "
     "of each operation).";
-static const char t241[] =
-    "The lease id from the governor's trigger payload.";
 static const char t242[] =
-    "Nodes the operation was asked to add or remove.";
+    "The lease id from the governor's trigger payload.";
 static const char t243[] =
-    "Nodes added or removed.";
+    "Nodes the operation was asked to add or remove.";
 static const char t244[] =
-    "Nodes that could not be added or removed.";
+    "Nodes added or removed.";
 static const char t245[] =
+    "Nodes that could not be added or removed.";
+static const char t246[] =
     "Why the operation was done, such as the governor's reason (UTF-8, at most "
     "500 characters).";
-static const char t246[] =
+static const char t247[] =
     "The nodes the operation added or removed: node names separated by commas, "
     "such as \"web-3,web-4\" (\"\" for none).";
 
@@ -1157,15 +1165,16 @@ const struct as_help_text as_help_texts[] = {
     {"notify", "fail_on_error", t206},
     {"pool_plan", NULL, t207},
     {"pool_plan", "name", t208},
-    {"pool_take", NULL, t209},
+    {"pool_plan", "mark", t209},
+    {"pool_take", NULL, t210},
     {"pool_take", "name", t1},
-    {"pool_take", "count", t210},
-    {"pool_take", "lease_id", t211},
-    {"reconcile", NULL, t212},
-    {"reconcile", "name", t213},
-    {"reconcile", "fix", t214},
-    {"reconcile", "adopt", t215},
-    {"reconcile", "stuck_after", t216},
+    {"pool_take", "count", t211},
+    {"pool_take", "lease_id", t212},
+    {"reconcile", NULL, t213},
+    {"reconcile", "name", t214},
+    {"reconcile", "fix", t215},
+    {"reconcile", "adopt", t216},
+    {"reconcile", "stuck_after", t217},
     {"reconcile", "local_command", t5},
     {"reconcile", "local_dir", t6},
     {"reconcile", "local_port", t7},
@@ -1187,31 +1196,31 @@ const struct as_help_text as_help_texts[] = {
     {"reconcile", "ca_bundle", t23},
     {"reconcile", "poll_interval_ms", t24},
     {"reconcile", "group_endpoints_allowed", t25},
-    {"refresh_batch_done", NULL, t217},
+    {"refresh_batch_done", NULL, t218},
     {"refresh_batch_done", "name", t31},
-    {"refresh_batch_done", "refresh_id", t218},
-    {"refresh_batch_done", "lease_id", t219},
-    {"refresh_batch_done", "added", t220},
-    {"refresh_batch_done", "healthy", t221},
-    {"refresh_batch_done", "removed", t222},
-    {"refresh_start", NULL, t223},
+    {"refresh_batch_done", "refresh_id", t219},
+    {"refresh_batch_done", "lease_id", t220},
+    {"refresh_batch_done", "added", t221},
+    {"refresh_batch_done", "healthy", t222},
+    {"refresh_batch_done", "removed", t223},
+    {"refresh_start", NULL, t224},
     {"refresh_start", "name", t31},
-    {"refresh_start", "image", t224},
-    {"refresh_start", "flavor", t225},
-    {"refresh_start", "run_list", t226},
-    {"refresh_start", "min_healthy_percentage", t227},
-    {"refresh_start", "batch", t228},
-    {"refresh_start", "checkpoints", t229},
-    {"refresh_start", "on_failure", t230},
-    {"refresh_start", "health_timeout", t231},
-    {"refresh_start", "cancel", t232},
-    {"refresh_step", NULL, t233},
+    {"refresh_start", "image", t225},
+    {"refresh_start", "flavor", t226},
+    {"refresh_start", "run_list", t227},
+    {"refresh_start", "min_healthy_percentage", t228},
+    {"refresh_start", "batch", t229},
+    {"refresh_start", "checkpoints", t230},
+    {"refresh_start", "on_failure", t231},
+    {"refresh_start", "health_timeout", t232},
+    {"refresh_start", "cancel", t233},
+    {"refresh_step", NULL, t234},
     {"refresh_step", "name", t31},
-    {"refresh_step", "refresh_id", t218},
-    {"refresh_wait", NULL, t234},
+    {"refresh_step", "refresh_id", t219},
+    {"refresh_wait", NULL, t235},
     {"refresh_wait", "name", t31},
-    {"refresh_wait", "nodes", t235},
-    {"refresh_wait", "health_timeout", t236},
+    {"refresh_wait", "nodes", t236},
+    {"refresh_wait", "health_timeout", t237},
     {"refresh_wait", "local_command", t5},
     {"refresh_wait", "local_dir", t6},
     {"refresh_wait", "local_port", t7},
@@ -1237,10 +1246,10 @@ const struct as_help_text as_help_texts[] = {
     {"refresh_wait", "lb_server_port", t153},
     {"refresh_wait", "digitalocean_lb_id", t154},
     {"refresh_wait", "group_endpoints_allowed", t25},
-    {"remove_node", NULL, t237},
+    {"remove_node", NULL, t238},
     {"remove_node", "name", t1},
-    {"remove_node", "node", t238},
-    {"remove_node", "deadline", t239},
+    {"remove_node", "node", t239},
+    {"remove_node", "deadline", t240},
     {"remove_node", "local_command", t5},
     {"remove_node", "local_dir", t6},
     {"remove_node", "local_port", t7},
@@ -1262,13 +1271,13 @@ const struct as_help_text as_help_texts[] = {
     {"remove_node", "ca_bundle", t23},
     {"remove_node", "poll_interval_ms", t24},
     {"remove_node", "group_endpoints_allowed", t25},
-    {"scaling_record", NULL, t240},
+    {"scaling_record", NULL, t241},
     {"scaling_record", "name", t1},
-    {"scaling_record", "lease_id", t241},
-    {"scaling_record", "requested", t242},
-    {"scaling_record", "succeeded", t243},
-    {"scaling_record", "failed", t244},
-    {"scaling_record", "reason", t245},
-    {"scaling_record", "nodes", t246},
+    {"scaling_record", "lease_id", t242},
+    {"scaling_record", "requested", t243},
+    {"scaling_record", "succeeded", t244},
+    {"scaling_record", "failed", t245},
+    {"scaling_record", "reason", t246},
+    {"scaling_record", "nodes", t247},
     {NULL, NULL, NULL},
 };

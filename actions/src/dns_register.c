@@ -2,7 +2,10 @@
  * record template, default <node>.<group>.<zone>) and its address in the
  * group's round-robin record (<group>.<zone>). Registering again changes
  * nothing (changed=false); a failure of the group record puts everything
- * back as it was. See docs/dns.md. */
+ * back as it was. A group being deleted is refused (group_conflict,
+ * nothing written), and one whose deletion began during the writes gets
+ * them withdrawn (group_deleting): no record outlives asg_delete. See
+ * docs/dns.md. */
 #include "dns.h"
 #include "settings.h"
 #include "st2.h"

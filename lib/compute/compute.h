@@ -22,8 +22,9 @@ enum machine_state {
     MACHINE_ERROR,    /* the provider gave up on it */
     MACHINE_DELETING, /* going away */
     MACHINE_GONE,     /* no such machine (deleted, or never made) */
-    MACHINE_STOPPED   /* parked: kept, not running (OpenStack SHUTOFF); only
-                         a provider that parks stopped reports it */
+    MACHINE_STOPPED   /* parked: kept, not running (OpenStack SHUTOFF,
+                         DigitalOcean off); only a provider that parks
+                         stopped reports it */
 };
 
 const char *machine_state_name(enum machine_state s);

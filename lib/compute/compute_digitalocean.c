@@ -16,6 +16,16 @@
  * DELETING. Another process sees neither; a later get() still sees the
  * droplet's own status, and 404 once it is gone.
  *
+ * A warm pool parks a droplet powered off (stop/start below): droplet
+ * actions "shutdown" then, if that does not take, "power_off"; and
+ * "power_on" to take it back. A powered-off droplet shows status "off",
+ * which get() reports STOPPED. The session remembers its own power_off or
+ * power_on action as it does the create action: DO reports one that errored
+ * on the action only. (DO bills a droplet that is off as one that runs, per
+ * its doctl reference for power-off: parking saves no money there, it
+ * keeps a pool node idle, unreachable and out of Chef runs; the price is
+ * the boot at power_on.)
+ *
  * The token goes only into the Authorization header and the secret registry;
  * error messages carry DO's own words, its request_id, and never the token
  * (http_error_text() and as_fail() scrub registered secrets, and DO does not
@@ -28,6 +38,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "settings.h"
+#include "signals.h"
 #include "utf8.h"
 #include "xalloc.h"
 
@@ -49,6 +60,9 @@ struct tracked {
     long long action; /* its create action while not known completed, else 0 */
     int errored;      /* that action errored */
     int deleting;     /* we asked for its deletion */
+    long long power;  /* our power_off/power_on action while not known completed */
+    char power_type[12];
+    int power_errored; /* that action errored */
 };
 
 struct compute_be {
@@ -57,11 +71,18 @@ struct compute_be {
     int want_public; /* address_type=public */
     struct tracked *tracked;
     size_t ntracked, cap;
+    long poll_max_ms; /* the ceiling of stop()'s own waits (poll_interval_ms) */
 };
 
 /* call() flags */
 #define CALL_ABSENT_OK 0x1 /* a 404 "not_found" is an answer, not an error */
 #define CALL_CREATE 0x2    /* a 404 means something the spec names is missing */
+
+/* How long a graceful "shutdown" gets before stop() cuts the power; at most
+ * half of what is left of the action's deadline, so that the power_off and
+ * the caller's wait for "off" still fit. A configured Ubuntu droplet shuts
+ * down in a few seconds; one that has not in 30 will not (a hung unit). */
+#define DO_SHUTDOWN_GRACE_MS 30000L
 
 /* -------------------------------------------------------------- settings -- */
 
@@ -111,6 +132,8 @@ static struct compute_be *do_open(struct json_object *settings, struct as_error 
         return NULL;
     }
     c->region = xstrdup(region);
+    long long poll = settings_int(settings, "poll_interval_ms", 0);
+    c->poll_max_ms = poll > 0 && poll <= 60000 ? (long)poll : compute_digitalocean_ops.poll_ms;
     return c;
 }
 
@@ -290,7 +313,9 @@ static void set_state(const struct compute_be *c, struct json_object *d, const c
                        ? MACHINE_ACTIVE
                        : MACHINE_BUILDING;
     } else if (strcmp(status, "off") == 0) {
-        m->state = MACHINE_ERROR;
+        /* A parked pool node (power_off); to anyone waiting for ACTIVE it
+         * is unusable, which the detail says. */
+        m->state = MACHINE_STOPPED;
         snprintf(m->detail, sizeof m->detail, "droplet is powered off (status off)");
     } else if (strcmp(status, "archive") == 0) {
         m->state = MACHINE_ERROR;
@@ -386,6 +411,46 @@ static void check_create_action(struct compute_be *c, struct tracked *t, struct 
         m->state = MACHINE_ERROR;
         snprintf(m->detail, sizeof m->detail, "droplet create action %lld errored",
                  t->action);
+    }
+}
+
+/* A power_off or power_on we asked for, while the droplet is not yet where
+ * it sends it: did it error? DO reports that on the action only; the
+ * droplet just stays as it was, and a wait for "off" or "active" would last
+ * until its deadline. Completed (or gone: 404) is forgotten; the droplet's
+ * own status follows a few seconds later (droplet_kit issue 50), which the
+ * caller's wait sees. Best effort, as above. */
+static void check_power_action(struct compute_be *c, struct tracked *t, struct machine *m)
+{
+    enum machine_state want = strcmp(t->power_type, "power_on") == 0 ? MACHINE_ACTIVE
+                                                                     : MACHINE_STOPPED;
+    if (m->state == want) {
+        t->power = 0;
+        t->power_errored = 0;
+        return;
+    }
+    if (!t->power_errored) {
+        char path[96];
+        long status;
+        struct json_object *doc = NULL;
+        struct as_error e = {0};
+
+        snprintf(path, sizeof path, "/droplets/%s/actions/%lld", t->id, t->power);
+        if (call(c, "GET", path, path, NULL, CALL_ABSENT_OK, &status, &doc, &e) < 0) {
+            log_debug("%s", e.message);
+            return;
+        }
+        const char *s = jx_str(jx_obj(doc, "action"), "status", "");
+        if (strcmp(s, "errored") == 0)
+            t->power_errored = 1;
+        else if (strcmp(s, "completed") == 0 || status == 404)
+            t->power = 0;
+        json_object_put(doc);
+    }
+    if (t->power_errored) {
+        m->state = MACHINE_ERROR;
+        snprintf(m->detail, sizeof m->detail, "droplet %s action %lld errored",
+                 t->power_type, t->power);
     }
 }
 
@@ -487,8 +552,10 @@ static int do_get(struct compute_be *c, const char *id, struct machine *out,
     struct tracked *t = find_tracked(c, id);
     if (t && t->deleting)
         out->state = MACHINE_DELETING;
-    else if (t && out->state == MACHINE_BUILDING)
+    else if (t && out->state == MACHINE_BUILDING && (t->action || t->errored))
         check_create_action(c, t, out);
+    else if (t && (t->power || t->power_errored))
+        check_power_action(c, t, out);
     return 0;
 }
 
@@ -641,6 +708,220 @@ static int do_list(struct compute_be *c, const char *group, struct machine **out
     return 0;
 }
 
+/* ------------------------------------------------------ stop and start -- */
+
+/* The droplet's own status word ("new", "active", "off", "archive") into
+ * status: 1, 0 when DO says there is no such droplet, -1 with err. */
+static int read_status(struct compute_be *c, const char *id, char *status, size_t size,
+                       struct as_error *err)
+{
+    struct json_object *doc = NULL;
+    char path[64];
+    long st;
+
+    if (droplet_call(c, "GET", id, path, &st, &doc, err) < 0)
+        return -1;
+    if (st == 404)
+        return 0;
+    const char *s = jx_str(jx_obj(doc, "droplet"), "status", NULL);
+    if (!s) {
+        json_object_put(doc);
+        return bad_reply(err, "GET", path, "reply has no droplet status");
+    }
+    snprintf(status, size, "%s", s);
+    utf8_clean_line(status); /* DO's word, into messages */
+    json_object_put(doc);
+    return 1;
+}
+
+static int gone(struct as_error *err, const char *id, const char *type)
+{
+    return as_fail(err, AS_EXIT_FAILURE, "machine_gone", "digitalocean %s %s: no such droplet",
+                   type, id);
+}
+
+static int conflict(struct as_error *err, const char *id, const char *type, const char *status)
+{
+    return as_fail(err, AS_EXIT_FAILURE, "machine_conflict",
+                   "digitalocean %s %s: the droplet is %.40s", type, id, status);
+}
+
+#define ACTION_REFUSED 1 /* power_action(): DO answered 422 */
+
+/* POST /droplets/{id}/actions {"type": type} (API v2, "Initiate a Droplet
+ * Action", https://docs.digitalocean.com/reference/api/api-reference/
+ * #operation/dropletActions_post): 201 {"action": {id, status
+ * "in-progress", type, ...}}; 404 for a droplet that is not there; 422
+ * unprocessable_entity when its state does not allow it ("Droplet already
+ * has a pending event.", hashicorp/packer issue 1814; a power_off of a
+ * droplet already off). 0 with *action, ACTION_REFUSED with err (DO's
+ * words), or -1 with err. Never retried (a POST): a retry sees the 422 or
+ * the droplet already there. */
+static int power_action(struct compute_be *c, const char *id, const char *type,
+                        long long *action, struct as_error *err)
+{
+    char path[64], label[96];
+    long status;
+    struct json_object *doc = NULL, *body = jx_new_object();
+    struct as_error local;
+
+    if (!err) /* the code of a failure is read below */
+        err = &local;
+    snprintf(path, sizeof path, "/droplets/%s/actions", id);
+    snprintf(label, sizeof label, "%s (%s)", path, type);
+    jx_add_str(body, "type", type);
+    int rc = call(c, "POST", path, label, body, CALL_ABSENT_OK, &status, &doc, err);
+    json_object_put(body);
+    if (rc < 0)
+        return as_error_is(err, "provider_rejected") ? ACTION_REFUSED : -1;
+    if (status == 404)
+        return gone(err, id, type);
+    *action = jx_int(jx_obj(doc, "action"), "id", 0);
+    json_object_put(doc);
+    if (*action <= 0) /* accepted: the droplet will change, we just cannot follow it */
+        log_warn("digitalocean: %s accepted without an action id", label);
+    else
+        log_info("digitalocean: droplet %s: %s requested (action %lld)", id, type, *action);
+    return 0;
+}
+
+/* After ACTION_REFUSED (err holds DO's words): a droplet already `want`
+ * (another try got there first) is success; anything else is the conflict
+ * compute.h promises. */
+static int after_refusal(struct compute_be *c, const char *id, const char *want,
+                         struct as_error *err)
+{
+    char status[32];
+    struct as_error gerr = {0};
+    if (read_status(c, id, status, sizeof status, &gerr) == 1 && strcmp(status, want) == 0) {
+        log_debug("digitalocean: droplet %s is already %s", id, want);
+        as_error_clear(err);
+        return 0;
+    }
+    as_error_recode(err, "machine_conflict");
+    err->exit = AS_EXIT_FAILURE; /* the state may change; the input was fine */
+    return -1;
+}
+
+/* A new stop or start: what an earlier one of this session left (an
+ * errored power_off, say) no longer describes the droplet. */
+static void forget_power(struct compute_be *c, const char *id)
+{
+    struct tracked *t = find_tracked(c, id);
+    if (t) {
+        t->power = 0;
+        t->power_errored = 0;
+    }
+}
+
+static void track_power(struct compute_be *c, const char *id, const char *type, long long a)
+{
+    struct tracked *t = track(c, id);
+    t->power = a;
+    t->power_errored = 0;
+    snprintf(t->power_type, sizeof t->power_type, "%s", type);
+}
+
+/* The graceful shutdown's grace: 1 the droplet is off, 0 it is not (the
+ * action errored, or the grace ran out: time for power_off), -1 with err
+ * (SIGTERM: "interrupted"; the droplet is left as it is, a retry of
+ * node_park takes it from there). The droplet's status decides, not the
+ * action's: DO completes a shutdown action once the command is issued,
+ * whether or not the droplet went down (digitalocean/api-v2 issue 79). */
+static int shutdown_wait(struct compute_be *c, const char *id, long long action,
+                         struct as_error *err)
+{
+    long long left = as_deadline_left_ms();
+    long long grace = left == AS_NO_DEADLINE || left / 2 > DO_SHUTDOWN_GRACE_MS
+                          ? DO_SHUTDOWN_GRACE_MS
+                          : left / 2;
+    long long end = as_mono_ms() + grace;
+    struct as_backoff b;
+    as_backoff_init(&b, compute_digitalocean_ops.poll_first_ms, c->poll_max_ms);
+    for (;;) {
+        long long now = as_mono_ms();
+        if (now >= end)
+            return 0;
+        if (as_sleep_ms(as_backoff_next(&b, end - now)) < 0)
+            return as_fail(err, AS_EXIT_FAILURE, "interrupted",
+                           "digitalocean: interrupted while droplet %s shut down", id);
+        char status[32];
+        int rc = read_status(c, id, status, sizeof status, err);
+        if (rc <= 0)
+            return rc < 0 ? -1 : gone(err, id, "shutdown");
+        if (strcmp(status, "off") == 0)
+            return 1;
+        if (action > 0) {
+            struct machine m;
+            struct tracked t = {.power = action, .power_type = "shutdown"};
+            snprintf(t.id, sizeof t.id, "%s", id);
+            m.state = MACHINE_ACTIVE;
+            check_power_action(c, &t, &m);
+            if (t.power_errored) {
+                log_info("digitalocean: droplet %s: shutdown action %lld errored", id, action);
+                return 0;
+            }
+            action = t.power; /* 0 once completed: only the status is left to watch */
+        }
+    }
+}
+
+/* Park: "shutdown" first, as DO recommends (power_off "is similar to
+ * cutting the power ... and could lead to complications": a node Chef has
+ * just configured must come back with its files intact), then "power_off"
+ * if it is not off within the grace. Returns once the droplet is off or
+ * the power_off was accepted; the caller polls get() for STOPPED, which
+ * reports an errored power_off as ERROR. A droplet already off is done
+ * without a request; one that is neither active nor off (new, archive)
+ * is machine_conflict. */
+static int do_stop(struct compute_be *c, const char *id, struct as_error *err)
+{
+    char status[32];
+    long long action = 0;
+    int rc = read_status(c, id, status, sizeof status, err);
+    forget_power(c, id);
+    if (rc <= 0)
+        return rc < 0 ? -1 : gone(err, id, "shutdown");
+    if (strcmp(status, "off") == 0) {
+        log_debug("digitalocean: droplet %s is already off", id);
+        return 0;
+    }
+    if (strcmp(status, "active") != 0)
+        return conflict(err, id, "shutdown", status);
+    if ((rc = power_action(c, id, "shutdown", &action, err)) != 0)
+        return rc < 0 ? -1 : after_refusal(c, id, "off", err);
+    if ((rc = shutdown_wait(c, id, action, err)) != 0)
+        return rc < 0 ? -1 : 0;
+    log_info("digitalocean: droplet %s did not shut down: powering it off", id);
+    if ((rc = power_action(c, id, "power_off", &action, err)) != 0)
+        return rc < 0 ? -1 : after_refusal(c, id, "off", err);
+    track_power(c, id, "power_off", action);
+    return 0;
+}
+
+/* Take back from the pool: "power_on" of a droplet that is off; one
+ * already active is done without a request. Returns once DO accepted it;
+ * the caller polls get() for ACTIVE (an errored power_on: ERROR). */
+static int do_start(struct compute_be *c, const char *id, struct as_error *err)
+{
+    char status[32];
+    long long action = 0;
+    int rc = read_status(c, id, status, sizeof status, err);
+    forget_power(c, id);
+    if (rc <= 0)
+        return rc < 0 ? -1 : gone(err, id, "power_on");
+    if (strcmp(status, "active") == 0) {
+        log_debug("digitalocean: droplet %s is already active", id);
+        return 0;
+    }
+    if (strcmp(status, "off") != 0)
+        return conflict(err, id, "power_on", status);
+    if ((rc = power_action(c, id, "power_on", &action, err)) != 0)
+        return rc < 0 ? -1 : after_refusal(c, id, "active", err);
+    track_power(c, id, "power_on", action);
+    return 0;
+}
+
 const struct compute_ops compute_digitalocean_ops = {
     .name = "digitalocean",
     .open = do_open,
@@ -649,6 +930,8 @@ const struct compute_ops compute_digitalocean_ops = {
     .find = do_find,
     .destroy = do_destroy,
     .list = do_list,
+    .stop = do_stop,
+    .start = do_start,
     .close = do_close,
     /* A droplet takes a minute or so, and a token has 5000 requests an
      * hour (250 a minute) for everything it does: half the interval first,

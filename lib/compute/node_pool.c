@@ -1,6 +1,7 @@
 /* node_pool.c - see node_pool.h. */
 #include "node_pool.h"
 #include "asg.h"
+#include "build_spec.h"
 #include "claim.h"
 #include "clock.h"
 #include "group.h"
@@ -14,49 +15,227 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- pool_plan ---- */
 
-static struct json_object *plan_of(const struct asg_state *st)
+/* One pool node a plan looked at: its record (owned) and the times it is
+ * ordered by. */
+struct pnode {
+    const char *name; /* into the list's arena */
+    long long created;
+    struct json_object *rec;
+};
+
+/* A group's pool as its node records show it. Up to date: built from the
+ * group's spec as it is now (build_spec.h); a warm node built from another
+ * (a rolling refresh replaced the active nodes, asg_refresh skips the
+ * pool) would hand a scale-out the old image, so it is no pool node. */
+struct pview {
+    struct ds_list list;
+    struct pnode *fresh, *old, *removing; /* warm up to date, warm outdated,
+                                             marked for removal before */
+    size_t nfresh, nold, nremoving;
+    long long warming;
+};
+
+static void pview_clear(struct pview *v)
 {
-    long long c[NODE_UNKNOWN + 1];
-    asg_state_node_counts(st, c);
-    const struct group *g = &st->spec;
-    long long want = g->warm_pool > 0 ? g->warm_pool : 0;
-    long long have = c[NODE_WARM] + c[NODE_WARMING], need = want - have;
-    if (need < 0 || strcmp(g->status, "active") != 0 || g->suspend_scale_out == 1)
-        need = 0;
-    struct json_object *o = jx_new_object();
-    jx_add_str(o, "group", g->name);
-    jx_add_int(o, "warm_pool", want);
-    jx_add_int(o, "warm", c[NODE_WARM]);
-    jx_add_int(o, "warming", c[NODE_WARMING]);
-    jx_add_int(o, "need", need);
-    jx_add_int(o, "surplus", have > want ? have - want : 0); /* warm_pool lowered */
-    return o;
+    struct pnode *sets[] = {v->fresh, v->old, v->removing};
+    size_t ns[] = {v->nfresh, v->nold, v->nremoving};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < ns[k]; i++)
+            json_object_put(sets[k][i].rec);
+        free(sets[k]);
+    }
+    ds_list_clear(&v->list);
+    memset(v, 0, sizeof *v);
 }
 
-int pool_plan(struct ds *ds, const char *group, struct json_object **out,
+/* Newest first: the last one built is the one least waited for, so the
+ * pool keeps the nodes that have been ready longest, as AWS's warm pool
+ * scales in its newest instances first. */
+static int by_newest_pnode(const void *a, const void *b)
+{
+    const struct pnode *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created > y->created ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int pview_load(struct ds *ds, const char *group, const char *spec_id, struct pview *v,
+                      struct as_error *err)
+{
+    char prefix[KEY_MAX];
+    memset(v, 0, sizeof *v);
+    if (ds_list(ds, key_node_prefix(prefix, group), &v->list, err) < 0)
+        return -1;
+    size_t n = v->list.count + 1;
+    v->fresh = xcalloc(n, sizeof *v->fresh);
+    v->old = xcalloc(n, sizeof *v->old);
+    v->removing = xcalloc(n, sizeof *v->removing);
+    for (size_t i = 0; i < v->list.count; i++) {
+        const char *name = key_leaf(v->list.items[i].name);
+        struct json_object *rec = jx_parse_record(v->list.items[i].value);
+        if (!rec || node_check_name(name, NULL) < 0) {
+            json_object_put(rec);
+            continue;
+        }
+        enum node_state st = node_record_state(rec);
+        struct pnode pn = {name, jx_int(rec, "created_at", 0), rec};
+        if (st == NODE_WARMING) {
+            v->warming++;
+        } else if (st == NODE_WARM) {
+            if (build_spec_matches(rec, spec_id))
+                v->fresh[v->nfresh++] = pn;
+            else
+                v->old[v->nold++] = pn;
+            continue; /* the set owns rec */
+        } else if (st == NODE_DRAINING && jx_bool(rec, "pool_remove", false)) {
+            v->removing[v->nremoving++] = pn;
+            continue;
+        }
+        json_object_put(rec);
+    }
+    qsort(v->fresh, v->nfresh, sizeof *v->fresh, by_newest_pnode);
+    qsort(v->old, v->nold, sizeof *v->old, by_newest_pnode);
+    return 0;
+}
+
+/* Out of the pool for good: "draining" (node.h's leaving state) with
+ * pool_remove, so that pool_take (warm nodes only) never hands it out and
+ * the next plan counts it as being removed, not as surplus again. */
+static int mark_removing(struct ds *ds, const char *group, struct pnode *pn, const char *why,
+                         struct as_error *err)
+{
+    char key[KEY_MAX];
+    jx_add_str(pn->rec, "state", node_state_name(NODE_DRAINING));
+    jx_add_bool(pn->rec, "pool_remove", true);
+    jx_add_str(pn->rec, "drain_reason", why);
+    jx_add_int(pn->rec, "updated_at", as_now());
+    return ds_put(ds, key_node(key, group, pn->name),
+                  json_object_to_json_string_ext(pn->rec, JSON_C_TO_STRING_PLAIN), 0, err);
+}
+
+/* The plan of one group from its spec and view; with cl (the pool's claim
+ * held), the nodes newly chosen for removal are marked. */
+static int plan_group(struct ds *ds, const struct group *g, struct pview *v,
+                      const struct claim *cl, struct json_object **out, struct as_error *err)
+{
+    bool active = strcmp(g->status, "active") == 0;
+    long long want = g->warm_pool > 0 ? g->warm_pool : 0;
+    long long have = (long long)v->nfresh + v->warming;
+    long long need = want > have ? want - have : 0;
+    long long extra = have > want ? have - want : 0;
+    if (!active || g->suspend_scale_out == 1)
+        need = 0;
+    struct json_object *remove = jx_new_array();
+    /* Outdated ones all go, then the newest up-to-date ones beyond
+     * warm_pool. Warming ones are left to be parked first: their node_up
+     * is still running, and a later plan removes them once warm. A group
+     * being deleted: asg_delete takes every node down itself. */
+    for (size_t i = 0; active && i < v->nremoving; i++)
+        json_object_array_add(remove, jx_new_string(v->removing[i].name));
+    for (size_t k = 0; active && k < v->nold + v->nfresh; k++) {
+        bool outdated = k < v->nold;
+        struct pnode *pn = outdated ? &v->old[k] : &v->fresh[k - v->nold];
+        if (!outdated && (long long)(k - v->nold) >= extra)
+            break;
+        if (cl && (claim_check(cl, err) < 0 ||
+                   mark_removing(ds, g->name, pn, outdated ? "outdated" : "surplus", err) < 0)) {
+            json_object_put(remove);
+            return -1;
+        }
+        if (cl)
+            log_info("node %s: leaving the warm pool (%s)", pn->name,
+                     outdated ? "built from an older spec" : "beyond warm_pool");
+        json_object_array_add(remove, jx_new_string(pn->name));
+    }
+    *out = jx_new_object();
+    jx_add_str(*out, "group", g->name);
+    jx_add_int(*out, "warm_pool", want);
+    jx_add_int(*out, "warm", (long long)v->nfresh);
+    jx_add_int(*out, "warming", v->warming);
+    jx_add_int(*out, "outdated", (long long)v->nold);
+    jx_add_int(*out, "need", need);
+    jx_add_int(*out, "surplus", extra + (long long)v->nold);
+    json_object_object_add(*out, "remove", remove);
+    jx_add_bool(*out, "marked", cl != NULL);
+    return 0;
+}
+
+static int plan_one(struct ds *ds, const char *group, bool mark, struct json_object **out,
+                    struct as_error *err)
+{
+    struct group g;
+    struct pview v;
+    struct claim cl;
+    char spec_id[BUILD_SPEC_ID_LEN + 1], base[KEY_MAX], holder[64];
+    if (asg_load_spec(ds, group, &g, err) < 0)
+        return -1;
+    build_spec_id(&g, spec_id);
+    int rc = 0;
+    bool held = false;
+    if (mark) {
+        /* pool_take's claim: nothing is taken while the plan chooses, and
+         * two plans never choose the same surplus twice. */
+        snprintf(holder, sizeof holder, "pool_plan-%d", (int)getpid());
+        rc = claim_take(ds, key_pool_lock(base, group), holder, CLAIM_TTL, CLAIM_WAIT,
+                        POOL_LOCK_WAIT_MS, &cl, err);
+        if (rc == CLAIM_TAKEN)
+            rc = as_fail(err, AS_EXIT_FAILURE, "pool_busy",
+                         "the warm pool of group %s stayed busy for %d ms", group,
+                         POOL_LOCK_WAIT_MS);
+        held = rc == CLAIM_WON;
+    }
+    if (rc == 0) {
+        rc = pview_load(ds, group, spec_id, &v, err);
+        if (rc == 0)
+            rc = plan_group(ds, &g, &v, mark ? &cl : NULL, out, err);
+        pview_clear(&v);
+    }
+    if (held)
+        claim_drop(ds, &cl);
+    group_clear(&g);
+    return rc < 0 ? -1 : 0;
+}
+
+int pool_plan(struct ds *ds, const char *group, bool mark, struct json_object **out,
               struct as_error *err)
 {
-    if (group) {
-        struct asg_state st;
-        if (group_check_name(group, err) < 0 || asg_state_load(ds, group, &st, err) < 0)
-            return -1;
-        *out = plan_of(&st);
-        asg_state_clear(&st);
-        return 0;
-    }
+    if (group)
+        return group_check_name(group, err) < 0 ? -1 : plan_one(ds, group, mark, out, err);
+    if (mark)
+        return as_fail(err, AS_EXIT_BADINPUT, "invalid_parameter",
+                       "parameter 'mark' needs a group name: each pool_fill marks its own");
     struct asg_state *all = NULL;
     size_t n = 0;
     if (asg_state_load_all(ds, &all, &n, err) < 0)
         return -1;
     struct json_object *groups = jx_new_array();
     long long need = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *p = plan_of(&all[i]);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        long long c[NODE_UNKNOWN + 1];
+        asg_state_node_counts(&all[i], c);
+        if (all[i].spec.warm_pool <= 0 && c[NODE_WARM] == 0 && c[NODE_WARMING] == 0 &&
+            c[NODE_DRAINING] == 0)
+            continue;
+        /* Only these groups' records are read: whether a warm node is up
+         * to date needs its record, not a count. */
+        struct json_object *p = NULL;
+        struct pview v;
+        char spec_id[BUILD_SPEC_ID_LEN + 1];
+        build_spec_id(&all[i].spec, spec_id);
+        rc = pview_load(ds, all[i].spec.name, spec_id, &v, err);
+        if (rc == 0)
+            rc = plan_group(ds, &all[i].spec, &v, NULL, &p, err);
+        pview_clear(&v);
+        if (rc < 0)
+            break;
         if (jx_int(p, "warm_pool", 0) == 0 && jx_int(p, "warm", 0) == 0 &&
-            jx_int(p, "warming", 0) == 0) {
+            jx_int(p, "warming", 0) == 0 && jx_int(p, "outdated", 0) == 0 &&
+            json_object_array_length(jx_arr(p, "remove")) == 0) {
             json_object_put(p);
             continue;
         }
@@ -64,6 +243,10 @@ int pool_plan(struct ds *ds, const char *group, struct json_object **out,
         json_object_array_add(groups, p);
     }
     asg_state_free_all(all, n);
+    if (rc < 0) {
+        json_object_put(groups);
+        return -1;
+    }
     *out = jx_new_object();
     json_object_object_add(*out, "groups", groups);
     jx_add_int(*out, "need", need);
@@ -103,9 +286,12 @@ static int by_parked(const void *a, const void *b)
 }
 
 /* The group's node records: the names already taken with lease into
- * reused, the warm ones into *w (*nw of them, owning their records). */
-static void sort_pool(const struct ds_list *l, const char *lease, struct json_object *reused,
-                      struct warm **w, size_t *nw)
+ * reused, the warm ones built from spec_id (the group's spec now) into *w
+ * (*nw of them, owning their records). An outdated warm node is never
+ * handed out: the scale-out builds a fresh node cold instead, and the next
+ * pool_fill replaces it (pool_plan lists it in remove). */
+static void sort_pool(const struct ds_list *l, const char *lease, const char *spec_id,
+                      struct json_object *reused, struct warm **w, size_t *nw)
 {
     *w = xcalloc(l->count + 1, sizeof **w);
     *nw = 0;
@@ -118,7 +304,8 @@ static void sort_pool(const struct ds_list *l, const char *lease, struct json_ob
         }
         if (strcmp(jx_str(rec, "take_lease", ""), lease) == 0) {
             json_object_array_add(reused, jx_new_string(name));
-        } else if (node_record_state(rec) == NODE_WARM && jx_str(rec, "provider_id", NULL)) {
+        } else if (node_record_state(rec) == NODE_WARM && jx_str(rec, "provider_id", NULL) &&
+                   build_spec_matches(rec, spec_id)) {
             long long parked = jx_int(rec, "parked_at", 0);
             (*w)[(*nw)++] = (struct warm){name, parked ? parked : jx_int(rec, "created_at", 0),
                                           json_object_get(rec)};
@@ -143,7 +330,7 @@ static int mark_taken(struct ds *ds, const char *group, struct warm *w, const ch
 
 /* With the pool's claim held: list, choose, mark. */
 static int take_locked(struct ds *ds, const char *group, long long count, const char *lease,
-                       const struct claim *cl, struct json_object *nodes,
+                       const char *spec_id, const struct claim *cl, struct json_object *nodes,
                        struct json_object *reused, struct as_error *err)
 {
     char prefix[KEY_MAX];
@@ -153,7 +340,7 @@ static int take_locked(struct ds *ds, const char *group, long long count, const 
         return -1;
     struct warm *w;
     size_t nw, i;
-    sort_pool(&l, lease, reused, &w, &nw);
+    sort_pool(&l, lease, spec_id, reused, &w, &nw);
     for (i = 0; i < json_object_array_length(reused); i++)
         json_object_array_add(nodes, json_object_get(json_object_array_get_idx(reused, i)));
     int rc = 0;
@@ -181,6 +368,8 @@ int pool_take(struct ds *ds, const char *group, long long count, const char *lea
         asg_load_spec(ds, group, &g, err) < 0)
         return -1;
     bool deleting = strcmp(g.status, "active") != 0;
+    char spec_id[BUILD_SPEC_ID_LEN + 1];
+    build_spec_id(&g, spec_id);
     group_clear(&g);
     struct json_object *nodes = jx_new_array(), *reused = jx_new_array();
     if (!deleting) {
@@ -193,7 +382,7 @@ int pool_take(struct ds *ds, const char *group, long long count, const char *lea
                          "the warm pool of group %s stayed busy for %d ms", group,
                          POOL_LOCK_WAIT_MS);
         if (rc == 0) {
-            rc = take_locked(ds, group, count, lease_id, &cl, nodes, reused, err);
+            rc = take_locked(ds, group, count, lease_id, spec_id, &cl, nodes, reused, err);
             claim_drop(ds, &cl);
         }
         if (rc < 0) {

@@ -44,6 +44,8 @@ const struct as_error_code as_error_codes[] = {
     {"duplicate_parameter", AS_X_BADINPUT, "argv gives the same parameter twice"},
     {"group_busy", AS_X_FAILURE, "another change held the group's spec lock past the wait; retry"},
     {"group_conflict", AS_X_BADINPUT, "the group exists with another spec, or is being deleted"},
+    {"group_deleting", AS_X_FAILURE,
+     "the group's deletion began while dns_register wrote; it withdrew its records"},
     {"http_bad_ca_bundle", AS_X_BADINPUT, "the CA bundle file is not readable"},
     {"http_bad_json", AS_X_FAILURE, "a 2xx reply that is not the JSON expected"},
     {"http_bad_url", AS_X_BADINPUT, "a URL that is malformed or of an unsupported scheme"},
@@ -101,7 +103,8 @@ const struct as_error_code as_error_codes[] = {
      "lease_release with a lease_id the group's lease does not have"},
     {"local_error", AS_X_FAILURE, "the local provider's registry could not be read or written"},
     {"machine_conflict", AS_X_FAILURE,
-     "the provider refused to stop or start a machine in its present state (409)"},
+     "the provider refused to stop or start a machine in its present state (OpenStack "
+     "409, DigitalOcean 422)"},
     {"machine_exists", AS_X_BADINPUT, "a local machine of that name exists already"},
     {"machine_gone", AS_X_FAILURE, "the machine to stop or start no longer exists"},
     {"metric_ambiguous", AS_X_FAILURE, "the metric query returned more than one series"},
@@ -180,8 +183,6 @@ const struct as_error_code as_error_codes[] = {
     {"unsafe_dir", AS_X_BADINPUT,
      "the local registry directory is not ours or is writable by others"},
     {"unsupported", AS_X_FAILURE, "the datastore cannot do what was asked (no atomic create)"},
-    {"warm_pool_unsupported", AS_X_BADINPUT,
-     "the group's compute provider cannot keep a warm pool (digitalocean)"},
 };
 const size_t as_error_code_count = sizeof as_error_codes / sizeof as_error_codes[0];
 

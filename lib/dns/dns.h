@@ -131,7 +131,10 @@ int dns_group_addresses(struct ds *ds, const char *group, const char *add_addr,
  * cannot be written, puts both back as they were. *out: what was done,
  * "changed" false when everything already was so. A group whose provider
  * keeps no records (none) is success doing nothing ("skipped"), once the
- * node is known to exist. */
+ * node is known to exist. A group being deleted is AS_EXIT_BADINPUT
+ * "group_conflict" before anything is written; a group found deleting (or
+ * gone) after the writes has them withdrawn, AS_EXIT_FAILURE
+ * "group_deleting" (lib/dns/dns_record.c says why). */
 int dns_register(struct ds *ds, const struct dns_request *rq, struct json_object **out,
                  struct as_error *err);
 /* Takes the node's address out of the group record (deleting the rrset when

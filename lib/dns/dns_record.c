@@ -242,6 +242,50 @@ static int register_writes(struct job *j, const struct dns_rrset *node_want, boo
     return 0;
 }
 
+/* Registering races a decommission: asg_delete marks the group deleting
+ * (asg_retire), then each node's node_down unregisters it. A register whose
+ * writes land after that unregister (a pool fill's node_up, between its
+ * add_node and dns_register when the delete began) would leave the node's
+ * record in the zone for good: the datastore record goes with the machine,
+ * and nothing else knows the name. So a register checks the group twice:
+ * before anything (a group being deleted or gone is refused, nothing
+ * written), and again after its writes. If the second check still finds the
+ * group active, it ran before asg_retire's mark, so the writes came before
+ * every node_down of the delete, whose unregister takes them out; if not,
+ * this register takes out what it wrote itself. Either way no record of it
+ * survives the delete, with no lock between the two workflows. */
+static bool group_leaving(struct ds *ds, const char *group)
+{
+    struct group g;
+    struct as_error e = {0};
+    if (asg_load_spec(ds, group, &g, &e) < 0)
+        return as_error_is(&e, "unknown_group"); /* a store failure: not known to leave */
+    bool leaving = strcmp(g.status, "active") != 0;
+    group_clear(&g);
+    return leaving;
+}
+
+/* The second check found the group leaving: remove what this register
+ * wrote (the node's record; the round robin, which a group being deleted
+ * no longer has), and fail. */
+static int register_withdraw(struct job *j, bool group_changed, struct as_error *err)
+{
+    struct as_error e = {0};
+    char note[DNS_NAME_MAX + 120] = "";
+    if (j->ops->remove(j->dns, j->zone, j->record, &e) < 0)
+        snprintf(note, sizeof note, "; %.255s NOT withdrawn (%.60s): run dns_unregister",
+                 j->record, e.code);
+    else if (group_changed && j->ops->remove(j->dns, j->zone, j->group_record, &e) < 0)
+        snprintf(note, sizeof note, "; %.255s NOT withdrawn (%.60s): run dns_unregister",
+                 j->group_record, e.code);
+    log_warn("group %s began its deletion during this register: records withdrawn%s",
+             j->g.name, note);
+    return as_fail(err, AS_EXIT_FAILURE, "group_deleting",
+                   "group '%s' is being deleted: node %s not registered (its records are "
+                   "withdrawn%s)",
+                   j->g.name, j->node, note);
+}
+
 int dns_register(struct ds *ds, const struct dns_request *rq, struct json_object **out,
                  struct as_error *err)
 {
@@ -253,6 +297,9 @@ int dns_register(struct ds *ds, const struct dns_request *rq, struct json_object
 
     memset(&j, 0, sizeof j);
     int rc = job_prepare(ds, rq, &j, &settings, err);
+    if (rc >= 0 && strcmp(j.g.status, "active") != 0)
+        rc = as_fail(err, AS_EXIT_BADINPUT, "group_conflict",
+                     "group '%s' is being deleted: no node is registered in DNS", j.g.name);
     if (rc >= 0 && node_address(ds, &j, addr, rc == 0, &pool, err) < 0)
         rc = -1;
     if (rc == 1) {
@@ -269,6 +316,10 @@ int dns_register(struct ds *ds, const struct dns_request *rq, struct json_object
     node_want.ttl = j.group_want.ttl = j.ttl;
     if (register_writes(&j, &node_want, &node_changed, &group_changed, err) < 0) {
         rc = -1;
+        goto done;
+    }
+    if (group_leaving(ds, j.g.name)) {
+        rc = register_withdraw(&j, group_changed, err);
         goto done;
     }
     log_info("%s %s -> %s; %s -> %zu address(es)%s", node_changed ? "wrote" : "kept", j.record,

@@ -341,13 +341,6 @@ int group_validate(const struct group *g, struct as_error *err)
         return as_fail(err, AS_EXIT_BADINPUT, "invalid_limits",
                        "min_healthy (%lld) must not exceed max (%lld)", g->min_healthy,
                        g->max);
-    /* The DigitalOcean provider has no park (power_off/power_on) yet: a
-     * pool there would be running droplets billed in full for nothing. */
-    if (g->warm_pool > 0 && g->compute_provider &&
-        strcmp(g->compute_provider, "digitalocean") == 0)
-        return as_fail(err, AS_EXIT_BADINPUT, "warm_pool_unsupported",
-                       "warm_pool must be 0 for compute_provider digitalocean: its "
-                       "provider cannot park a droplet yet");
     return check_target(g, err);
 }
 

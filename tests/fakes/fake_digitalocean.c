@@ -36,7 +36,8 @@ struct droplet {
     int deleted;     /* a DELETE was accepted */
     int gone_in;     /* fetches by id left before it is 404 */
     int private_net; /* has a private address */
-    long long action;
+    long long action; /* its create action */
+    long long power;  /* its pending shutdown/power_off/power_on action, 0 if none */
 };
 
 struct action {
@@ -44,6 +45,9 @@ struct action {
     char status[16];
     long long started, completed;
     char region[16];
+    char type[16];   /* "create", "shutdown", "power_off", "power_on" */
+    int looks;       /* fetches of it or its droplet while in progress */
+    int will_error;  /* it ends "errored", the droplet unchanged */
 };
 
 struct fake_do {
@@ -59,6 +63,7 @@ struct fake_do {
     unsigned long long next_request;
 
     int active_after, gone_after, fail_creates, private_net, max_per_page, echo_token;
+    int power_after, fail_power, shutdown_ignored;
     char *link_base;
     int fail_n, fail_status, after_n, after_status, malformed_n;
     long fail_retry_after, delay_ms;
@@ -66,6 +71,7 @@ struct fake_do {
     struct fake_do_stats stats;
     struct fake_httpd_last last;
     char *last_create_body; /* kept across later requests */
+    char *last_power_body;  /* of the last POST /v2/droplets/{id}/actions */
 };
 
 /* What to answer; built under the lock, sent after it is released. */
@@ -77,7 +83,10 @@ struct reply {
     long long reset;
 };
 
-enum endpoint { EP_NONE, EP_CREATE, EP_GET, EP_DELETE, EP_LIST, EP_ACTION, EP_BAD_METHOD };
+enum endpoint {
+    EP_NONE, EP_CREATE, EP_GET, EP_DELETE, EP_LIST, EP_ACTION, EP_POWER, EP_DROPLET_ACTION,
+    EP_BAD_METHOD
+};
 
 /* ------------------------------------------------------------- helpers -- */
 
@@ -242,7 +251,7 @@ static struct action *new_action(struct fake_do *f, struct droplet *d)
     a->started = (long long)time(NULL);
     snprintf(a->status, sizeof a->status, "in-progress");
     snprintf(a->region, sizeof a->region, "%s", d->region ? d->region : "nyc3");
-    d->action = a->id;
+    snprintf(a->type, sizeof a->type, "create");
     return a;
 }
 
@@ -261,6 +270,30 @@ static void advance(struct fake_do *f, struct droplet *d)
             a->completed = (long long)time(NULL);
         }
     }
+}
+
+/* A power action completes after power_after looks at it or its droplet,
+ * and only then does the droplet's status change (DO changes it when the
+ * hypervisor is done; a client sees the action in progress meanwhile). A
+ * shutdown the droplet ignores (shutdown_ignored) still completes: DO
+ * "guarantees that the command is issued, not that it succeeds"
+ * (dropletActions_post, digitalocean/api-v2 issue 79). */
+static void advance_power(struct fake_do *f, struct droplet *d)
+{
+    struct action *a = d->power ? find_action(f, d->power) : NULL;
+    if (!a || ++a->looks <= f->power_after)
+        return;
+    d->power = 0;
+    a->completed = (long long)time(NULL);
+    if (a->will_error) {
+        snprintf(a->status, sizeof a->status, "errored");
+        return;
+    }
+    snprintf(a->status, sizeof a->status, "completed");
+    if (strcmp(a->type, "power_on") == 0)
+        snprintf(d->status, sizeof d->status, "active");
+    else if (strcmp(a->type, "power_off") == 0 || !f->shutdown_ignored)
+        snprintf(d->status, sizeof d->status, "off");
 }
 
 /* ---------------------------------------------------------------- JSON -- */
@@ -352,7 +385,7 @@ static struct json_object *action_json(const struct action *a)
 
     json_object_object_add(o, "id", json_object_new_int64(a->id));
     json_object_object_add(o, "status", json_object_new_string(a->status));
-    json_object_object_add(o, "type", json_object_new_string("create"));
+    json_object_object_add(o, "type", json_object_new_string(a->type));
     iso_time(a->started, ts, sizeof ts);
     json_object_object_add(o, "started_at", json_object_new_string(ts));
     if (a->completed) {
@@ -552,6 +585,8 @@ static void do_create(struct fake_do *f, const struct fake_httpd_body *up, struc
     struct droplet *d = store_create(f, b);
     json_object_put(b);
     struct action *a = d ? new_action(f, d) : NULL;
+    if (a)
+        d->action = a->id;
     if (!a) {
         api_error(f, r, 500, "server_error", "out of memory");
         return;
@@ -590,8 +625,10 @@ static void do_get(struct fake_do *f, long long id, struct reply *r)
         not_found(f, r);
         return;
     }
-    if (!d->deleted)
+    if (!d->deleted) {
         advance(f, d);
+        advance_power(f, d);
+    }
     r->status = 200;
     r->body = fake_httpd_json(wrap("droplet", droplet_json(d)));
 }
@@ -612,14 +649,91 @@ static void do_delete(struct fake_do *f, long long id, struct reply *r)
     r->status = 204;
 }
 
-static void do_action(struct fake_do *f, long long id, struct reply *r)
+/* GET /v2/actions/{id}, or /v2/droplets/{droplet}/actions/{id} when
+ * droplet > 0: 404 for an action of another droplet ("Retrieve a Droplet
+ * Action", dropletActions_get). Looking at a power action moves it on. */
+static void do_action(struct fake_do *f, long long droplet, long long id, struct reply *r)
 {
     struct action *a = id > 0 ? find_action(f, id) : NULL;
-    if (!a) {
+    if (!a || (droplet && a->droplet != droplet)) {
         not_found(f, r);
         return;
     }
+    struct droplet *d = find_droplet(f, a->droplet);
+    if (d && d->power == a->id) {
+        advance_power(f, d);
+        a = find_action(f, id);
+    }
     r->status = 200;
+    r->body = fake_httpd_json(wrap("action", action_json(a)));
+}
+
+/* POST /v2/droplets/{id}/actions (dropletActions_post,
+ * https://docs.digitalocean.com/reference/api/api-reference/
+ * #operation/dropletActions_post): body {"type": ...}; 201 {"action": {id,
+ * status "in-progress", type, started_at, completed_at null, resource_id,
+ * resource_type "droplet", region, region_slug}}. Refused as DO refuses:
+ * 404 for no such droplet; 422 unprocessable_entity while another event is
+ * pending ("Droplet already has a pending event.", as hashicorp/packer
+ * issues 1786 and 1814 quote it; a droplet still "new" has its create
+ * pending), for a power_off or shutdown of a droplet already off and a
+ * power_on of one already on, and for a type the API does not know. Only
+ * the power types are carried out here; the rest of DO's list (reboot,
+ * resize, snapshot, ...) is refused 422 as not implemented by the fake. */
+static void do_power(struct fake_do *f, long long id, const struct fake_httpd_body *up,
+                     struct reply *r)
+{
+    static const char *const power[] = {"shutdown", "power_off", "power_on", NULL};
+    struct droplet *d = id > 0 ? find_droplet(f, id) : NULL;
+    if (!d || d->deleted) {
+        not_found(f, r);
+        return;
+    }
+    struct json_object *b = json_tokener_parse(up->buf ? up->buf : "");
+    const char *type = json_object_is_type(b, json_type_object) ? opt_str(b, "type") : NULL;
+    char t[16] = "";
+    if (type)
+        snprintf(t, sizeof t, "%s", type);
+    json_object_put(b);
+    if (!b) {
+        f->stats.rejected++;
+        api_error(f, r, 400, "bad_request", "unexpected end of JSON input");
+        return;
+    }
+    if (!type || !in_list(t, power)) {
+        unprocessable(f, r, type ? "fake_digitalocean: this action type is not implemented"
+                                 : "Type is not a valid action type.");
+        return;
+    }
+    if (d->power || strcmp(d->status, "new") == 0) {
+        unprocessable(f, r, "Droplet already has a pending event.");
+        return;
+    }
+    int on = strcmp(t, "power_on") == 0;
+    if (!on && strcmp(d->status, "off") == 0) {
+        unprocessable(f, r, "Droplet is already powered off.");
+        return;
+    }
+    if (on && strcmp(d->status, "active") == 0) {
+        unprocessable(f, r, "Droplet is already powered on.");
+        return;
+    }
+    if (strcmp(d->status, "active") != 0 && strcmp(d->status, "off") != 0) {
+        unprocessable(f, r, "Droplet is not in a state that allows this action.");
+        return;
+    }
+    struct action *a = new_action(f, d);
+    if (!a) {
+        api_error(f, r, 500, "server_error", "out of memory");
+        return;
+    }
+    snprintf(a->type, sizeof a->type, "%s", t);
+    if (f->fail_power > 0) {
+        f->fail_power--;
+        a->will_error = 1;
+    }
+    d->power = a->id;
+    r->status = 201;
     r->body = fake_httpd_json(wrap("action", action_json(a)));
 }
 
@@ -689,14 +803,33 @@ static void do_list(struct fake_do *f, struct MHD_Connection *c, struct reply *r
 /* --------------------------------------------------------------- routing -- */
 
 /* Which endpoint a request is for, and the id in its path if any. */
-static enum endpoint classify(const char *method, const char *path, long long *id)
+static enum endpoint classify(const char *method, const char *path, long long *id,
+                              long long *aid)
 {
     static const char droplets[] = API_PREFIX "/droplets", actions[] = API_PREFIX "/actions";
     int get = strcmp(method, "GET") == 0;
 
     *id = 0;
+    *aid = 0;
     if (strcmp(path, droplets) == 0 || strcmp(path, API_PREFIX "/droplets/") == 0)
         return get ? EP_LIST : strcmp(method, "POST") == 0 ? EP_CREATE : EP_BAD_METHOD;
+    if (strncmp(path, droplets, sizeof droplets - 1) == 0 &&
+        path[sizeof droplets - 1] == '/' && strstr(path + sizeof droplets, "/actions")) {
+        /* /droplets/{id}/actions and /droplets/{id}/actions/{action} */
+        char num[24];
+        const char *rest = path + sizeof droplets;
+        size_t n = strspn(rest, "0123456789");
+        snprintf(num, sizeof num, "%.*s", (int)(n < 20 ? n : 20), rest);
+        *id = parse_id(num);
+        rest += n;
+        if (strcmp(rest, "/actions") == 0)
+            return strcmp(method, "POST") == 0 ? EP_POWER : EP_BAD_METHOD;
+        if (strncmp(rest, "/actions/", 9) == 0) {
+            *aid = parse_id(rest + 9);
+            return get ? EP_DROPLET_ACTION : EP_BAD_METHOD;
+        }
+        return EP_NONE;
+    }
     if (strncmp(path, droplets, sizeof droplets - 1) == 0 &&
         path[sizeof droplets - 1] == '/') {
         *id = parse_id(path + sizeof droplets);
@@ -716,7 +849,9 @@ static void count(struct fake_do *f, enum endpoint ep)
     case EP_GET: f->stats.gets++; break;
     case EP_DELETE: f->stats.deletes++; break;
     case EP_LIST: f->stats.lists++; break;
-    case EP_ACTION: f->stats.actions++; break;
+    case EP_ACTION:
+    case EP_DROPLET_ACTION: f->stats.actions++; break;
+    case EP_POWER: f->stats.power++; break;
     default: break;
     }
 }
@@ -779,8 +914,8 @@ static void spoil(struct fake_do *f, struct reply *r)
 static void route(struct fake_do *f, struct MHD_Connection *c, const char *method,
                   const char *path, const struct fake_httpd_body *up, struct reply *r)
 {
-    long long id;
-    enum endpoint ep = classify(method, path, &id);
+    long long id, aid;
+    enum endpoint ep = classify(method, path, &id, &aid);
 
     count(f, ep);
     if (f->fail_n > 0) {
@@ -796,7 +931,9 @@ static void route(struct fake_do *f, struct MHD_Connection *c, const char *metho
     case EP_GET: do_get(f, id, r); break;
     case EP_DELETE: do_delete(f, id, r); break;
     case EP_LIST: do_list(f, c, r); break;
-    case EP_ACTION: do_action(f, id, r); break;
+    case EP_ACTION: do_action(f, 0, id, r); break;
+    case EP_DROPLET_ACTION: do_action(f, id, aid, r); break;
+    case EP_POWER: do_power(f, id, up, r); break;
     case EP_BAD_METHOD:
         f->stats.rejected++;
         api_error(f, r, 405, "method_not_allowed", "Method Not Allowed");
@@ -817,6 +954,9 @@ static void record(struct fake_do *f, struct MHD_Connection *c, const char *meth
     if (strcmp(method, "POST") == 0 && strcmp(path, API_PREFIX "/droplets") == 0) {
         free(f->last_create_body);
         f->last_create_body = fake_httpd_dup(f->last.body);
+    } else if (strcmp(method, "POST") == 0 && strstr(path, "/actions")) {
+        free(f->last_power_body);
+        f->last_power_body = fake_httpd_dup(f->last.body);
     }
 }
 
@@ -861,6 +1001,7 @@ struct fake_do *fake_do_start(const char *token)
     f->next_id = 300000001; /* droplet ids are large integers on DO */
     f->next_action = 2000000001;
     f->active_after = 2;
+    f->power_after = 2;
     f->gone_after = 1;
     f->private_net = 1;
     f->max_per_page = MAX_PER_PAGE;
@@ -885,6 +1026,7 @@ void fake_do_stop(struct fake_do *f)
     free(f->link_base);
     fake_httpd_last_free(&f->last);
     free(f->last_create_body);
+    free(f->last_power_body);
     pthread_mutex_destroy(&f->lock);
     free(f);
 }
@@ -904,6 +1046,18 @@ void fake_do_set_gone_after(struct fake_do *f, int polls)
 }
 
 void fake_do_fail_create_next(struct fake_do *f, int n) { FAKE_LOCKED(f, f->fail_creates = n); }
+
+void fake_do_set_power_after(struct fake_do *f, int looks)
+{
+    FAKE_LOCKED(f, f->power_after = looks < 0 ? 0 : looks);
+}
+
+void fake_do_fail_power_next(struct fake_do *f, int n) { FAKE_LOCKED(f, f->fail_power = n); }
+
+void fake_do_set_shutdown_ignored(struct fake_do *f, int on)
+{
+    FAKE_LOCKED(f, f->shutdown_ignored = on);
+}
 
 void fake_do_set_private_network(struct fake_do *f, int on)
 {
@@ -1013,6 +1167,11 @@ void fake_do_reset_stats(struct fake_do *f)
 char *fake_do_last_create_body(struct fake_do *f)
 {
     return fake_httpd_locked_dup(&f->lock, &f->last_create_body);
+}
+
+char *fake_do_last_power_body(struct fake_do *f)
+{
+    return fake_httpd_locked_dup(&f->lock, &f->last_power_body);
 }
 
 FAKE_HTTPD_LAST_KNOBS(fake_do, struct fake_do)

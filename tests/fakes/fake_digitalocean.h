@@ -15,6 +15,11 @@
  *                              200 {"droplets": [...], "links": {"pages": {first,
  *                                   prev, next, last}}, "meta": {"total": n}}
  *   GET    /v2/actions/{id}    200 {"action": {id, status, type, ...}} | 404
+ *   POST   /v2/droplets/{id}/actions   body {"type": "shutdown" | "power_off" |
+ *                              "power_on"} 201 {"action": {.., "status":
+ *                              "in-progress"}} | 404 | 422 (a pending event,
+ *                              already off / already on, another type)
+ *   GET    /v2/droplets/{id}/actions/{action}   200 {"action": {...}} | 404
  *
  * Every request needs "Authorization: Bearer <token>" with the token the fake
  * was started with, else 401 {"id": "unauthorized", "message": "Unable to
@@ -27,6 +32,11 @@
  * from "in-progress" to "completed". A create marked to fail keeps the
  * droplet "new" for ever with its create action "errored". A deleted droplet
  * still answers (and lists) for `gone_after` fetches by id, then is 404.
+ *
+ * A power action is "in-progress" for `power_after` looks (fetches of it or
+ * of its droplet), then "completed" and the droplet "off" (shutdown,
+ * power_off) or "active" (power_on); one marked to fail ends "errored"
+ * with the droplet unchanged.
  *
  * Listing is by ascending id. per_page defaults to 20 and is clamped to the
  * maximum (200, settable), so a client asking for more than the server gives
@@ -58,6 +68,13 @@ void fake_do_set_active_after(struct fake_do *f, int polls);
 void fake_do_set_gone_after(struct fake_do *f, int polls);
 /* The next n creates are accepted (202) but their create action errors. */
 void fake_do_fail_create_next(struct fake_do *f, int n);
+/* Looks before a power action completes (default 2; 0: on the first). */
+void fake_do_set_power_after(struct fake_do *f, int looks);
+/* The next n power actions are accepted (201) but end "errored". */
+void fake_do_fail_power_next(struct fake_do *f, int n);
+/* 1: a shutdown completes yet the droplet stays active (a guest that does
+ * not act on ACPI, or hangs): DO's shutdown only issues the command. */
+void fake_do_set_shutdown_ignored(struct fake_do *f, int on);
 /* 0: new droplets get no private address (default 1). */
 void fake_do_set_private_network(struct fake_do *f, int on);
 /* Largest page served (default and API maximum: 200). */
@@ -104,6 +121,7 @@ struct fake_do_stats {
     /* requests per endpoint as the server received them, whatever the answer
      * (401s, injected faults and 422s included): a create retried is 2 */
     int creates, gets, deletes, lists, actions;
+    int power;        /* POST /v2/droplets/{id}/actions */
     int unauthorized; /* 401 answers */
     int faults;       /* answers from the fault knobs */
     int rejected;     /* 4xx answers from validation (400, 404, 422) */
@@ -119,5 +137,7 @@ char *fake_do_last_path(struct fake_do *f);
 char *fake_do_last_body(struct fake_do *f);
 /* The body of the last POST /v2/droplets, whatever came after it. */
 char *fake_do_last_create_body(struct fake_do *f);
+/* The body of the last POST /v2/droplets/{id}/actions, likewise. */
+char *fake_do_last_power_body(struct fake_do *f);
 
 #endif

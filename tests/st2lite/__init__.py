@@ -7,7 +7,9 @@ function): parameters rendered and cast as
 st2 does and turned into argv by the local-shell-script rules, Orquesta
 workflows (the YAQL subset this pack uses) with st2's with-items, task
 delay and failure semantics, webhook and trigger rules, the PollingSensor service,
-and action.concurrency.attr policies. It is a test double: nothing in the
+trigger types of the pack's triggers/ and core.inject_trigger (st2's
+/webhooks/st2, its rules run in the background: Reactor.wait_idle), and
+action.concurrency.attr policies. It is a test double: nothing in the
 pack imports it.
 
 It is as strict as st2 3.9 where st2 refuses things (each imitation cites

@@ -1,5 +1,6 @@
 """The pack's metadata as st2 registers it: actions, rules, sensors,
-policies, and the operator's config (the /opt/stackstorm/configs file)."""
+trigger types (triggers/), policies, and the operator's config (the
+/opt/stackstorm/configs file)."""
 import copy
 import glob
 import os
@@ -35,11 +36,45 @@ class Pack:
                          sorted(glob.glob(os.path.join(self.root, "policies", "*.yaml")))]
         self.sensors = [self._load(p) for p in
                         sorted(glob.glob(os.path.join(self.root, "sensors", "*.yaml")))]
+        self.triggers = [self._trigger(p) for p in sorted(
+            p for ext in ("yaml", "yml", "json")
+            for p in glob.glob(os.path.join(self.root, "triggers", "*." + ext)))]
 
     @staticmethod
     def _load(path):
         with open(path, encoding="utf-8") as f:
             return yaml.safe_load(f)
+
+    def _trigger(self, path):
+        """A trigger type of <pack>/triggers/, registered as st2 registers it
+        (st2common/bootstrap/triggersregistrar.py, _register_trigger_from_pack;
+        st2-register-content and the packs register API run it before the
+        sensors, and fail on the first error): `pack` filled in or equal to the
+        pack's, `name` required (services/triggers.py, _validate_trigger_type),
+        then only name, pack, description, payload_schema, parameters_schema,
+        tags and metadata_file kept (_add_trigger_models) and validated as
+        TriggerTypeAPI (models/api/trigger.py). Returns that trigger type."""
+        doc = self._load(path)
+        try:
+            if not isinstance(doc, dict):
+                raise ValueError("not a mapping")
+            pack = doc.get("pack") or self.ref
+            if pack != self.ref:
+                raise ValueError('Model is in pack "%s" but field "pack" is different: %s'
+                                 % (self.ref, pack))
+            if "name" not in doc:
+                raise ValueError('Invalid trigger type. Missing field "name"')
+            ttype = {"name": doc["name"], "pack": pack,
+                     "description": doc.get("description", ""),
+                     "payload_schema": doc.get("payload_schema", {}),
+                     "parameters_schema": doc.get("parameters_schema", {}),
+                     "tags": doc.get("tags", []),
+                     "metadata_file": os.path.relpath(path, self.root)}
+            S.validate(ttype, _TRIGGER_TYPE_API, use_default=True)
+        except (ValueError, S.ValidationError) as e:
+            raise ValueError('Failed to register trigger "%s" from pack "%s": %s'
+                             % (path, self.ref, getattr(e, "message", e))) from e
+        return ttype
 
     def _config(self, given):
         """The config_context actions see (util/config_loader.py,
@@ -75,6 +110,23 @@ class Pack:
 
     def entry_path(self, meta):
         return os.path.join(self.root, "actions", meta["entry_point"])
+
+
+# st2common/models/api/trigger.py, TriggerTypeAPI.schema (the fields
+# _add_trigger_models passes on).
+_TRIGGER_TYPE_API = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "required": True},
+        "pack": {"type": "string"},
+        "description": {"type": "string"},
+        "payload_schema": {"type": "object", "default": {}},
+        "parameters_schema": {"type": "object", "default": {}},
+        "tags": {"type": "array", "items": {"type": "object"}},
+        "metadata_file": {"type": "string", "default": ""},
+    },
+    "additionalProperties": False,
+}
 
 
 def _object_properties(spec, keys):

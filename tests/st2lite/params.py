@@ -43,7 +43,17 @@ ORQUESTA = {
     "notify": {"type": "array", "uniqueItems": True, "default": [],
                "items": {"type": "string", "minLength": 1, "pattern": "^\\w+$"}},
 }
-RUNNERS = {"local-shell-script": LOCAL_SHELL_SCRIPT, "orquesta": ORQUESTA, "noop": {}}
+# contrib/runners/python_runner/python_runner/runner.yaml
+PYTHON_SCRIPT = {
+    "debug": {"type": "boolean", "required": False, "default": False},
+    "content_version": {"type": "string", "required": False},
+    "env": {"type": "object"},
+    "timeout": {"type": "integer", "default": 600},
+    "log_level": {"type": "string", "default": "DEBUG",
+                  "enum": ["AUDIT", "CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"]},
+}
+RUNNERS = {"local-shell-script": LOCAL_SHELL_SCRIPT, "orquesta": ORQUESTA, "noop": {},
+           "python-script": PYTHON_SCRIPT}
 
 # The kernel's cap on one argv string, NUL included (MAX_ARG_STRLEN, 32 pages).
 MAX_ARG_STRLEN = 131072

@@ -17,8 +17,29 @@ import yaml
 from . import params as P
 from . import schema as S
 from .orquesta import InspectionError, Workflow
+from .reactor import ApiError
 
 CORE_NOOP = "core.noop"
+CORE_INJECT_TRIGGER = "core.inject_trigger"
+# The core pack's actions st2lite runs, as contrib/core/actions/*.yaml declare them.
+CORE_ACTIONS = {
+    CORE_NOOP: {"name": "noop", "runner_type": "noop", "parameters": {}},
+    # contrib/core/actions/inject_trigger.yaml
+    CORE_INJECT_TRIGGER: {
+        "name": "inject_trigger", "runner_type": "python-script",
+        "entry_point": "inject_trigger.py",
+        "parameters": {
+            "trigger": {"type": "string", "required": True,
+                        "description": "Trigger reference (e.g. mypack.my_trigger)."},
+            "payload": {"type": "object", "description": "Trigger payload."},
+            "trace_tag": {"type": "string", "required": False,
+                          "description": "Optional trace tag."},
+        },
+    },
+}
+# st2client's default API URL, which the python runner gives actions
+# (ST2_API_URL, python_runner.py _get_datastore_access_env_vars).
+API_URL = "http://127.0.0.1:9101/v1"
 
 
 class InvalidActionReferencedException(Exception):
@@ -88,6 +109,7 @@ class Runner:
             meta = pack.action(ref)
             if not meta or meta.get("runner_type") != "local-shell-script":
                 raise KeyError(f"stub for {ref}: not a local-shell-script action of the pack")
+        self.api = None     # st2's API for core.inject_trigger: a Reactor sets itself
         self.log = []       # every execution, in start order
         self.refusals = []  # child requests a workflow made that st2 refused (never executions)
         self._lock = threading.Lock()
@@ -207,8 +229,8 @@ class Runner:
         the policies."""
         ex = Execution(self, ref, live or {}, parent)
         meta = self.pack.action(ref)
-        if ref == CORE_NOOP and meta is None:
-            meta = {"name": "noop", "runner_type": "noop", "parameters": {}}
+        if meta is None:
+            meta = CORE_ACTIONS.get(ref)
         try:
             live = self._request(ex, meta, additional_contexts)
         except Exception as e:  # each of these is a refusal in st2 too
@@ -239,6 +261,8 @@ class Runner:
             self.trace(ex, "start")
             if meta["runner_type"] == "orquesta":
                 self._run_workflow(ex, meta)
+            elif meta["runner_type"] == "python-script":
+                self._run_python(ex)
             else:
                 self._run_shell(ex, meta)
         except OSError as e:  # the container's catch-all: failed, {"error", "traceback"}
@@ -312,6 +336,35 @@ class Runner:
                      "failed": ex.status != "succeeded"}
         if error:
             ex.result["error"] = error
+
+    def _run_python(self, ex):
+        """The python runner, for core.inject_trigger only
+        (contrib/core/actions/inject_trigger.py, InjectTriggerAction.run:
+        st2client's webhooks.post_generic_webhook, st2client/models/core.py,
+        posts {trigger, payload or {}} to /webhooks/st2 with the trace tag as
+        the St2-Trace-Tag header, and returns the parsed answer). The result
+        is the runner's (python_runner.py, _get_output_values): {result,
+        stdout, stderr, exit_code}; an HTTP error raises in the action, so
+        exit_code 1, the traceback on stderr and result "None"."""
+        if ex.ref != CORE_INJECT_TRIGGER:
+            raise ValueError(f"python action {ex.ref} is not supported here")
+        payload = ex.params.get("payload") or {}
+        try:
+            if self.api is None:
+                raise OSError("Connection refused: no st2 API (no st2lite Reactor)")
+            body = self.api.inject(ex.params["trigger"], payload)
+        except (ApiError, OSError) as e:
+            if isinstance(e, ApiError):  # ResourceManager.handle_error, raise_for_status
+                why = "requests.exceptions.HTTPError: %s Client Error: Bad Request\n" \
+                      "MESSAGE: %s for url: %s/webhooks/st2" % (e.status, e, API_URL)
+            else:
+                why = "%s: %s" % (type(e).__name__, e)
+            ex.status = "failed"
+            ex.result = {"result": "None", "stdout": "", "exit_code": 1,
+                         "stderr": "Traceback (most recent call last):\n%s\n" % why}
+            return
+        ex.status = "succeeded"
+        ex.result = {"result": body, "stdout": "", "stderr": "", "exit_code": 0}
 
     # Ubuntu's /etc/sudoers (Defaults secure_path), what sudo sets PATH to
     # even with -E.

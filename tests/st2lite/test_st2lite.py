@@ -559,5 +559,137 @@ class SudoTest(unittest.TestCase):
         self.assertIn("; sudo -E -H -u stanley -- bash -c ", P.command_line(entry, [], []))
 
 
+class InjectTriggerTest(unittest.TestCase):
+    """core.inject_trigger (contrib/core/actions/inject_trigger.py) posts to
+    st2's /webhooks/st2 (st2api/controllers/v1/webhooks.py, post), which
+    dispatches with throw_on_validation_error (services/trigger_dispatcher.py,
+    dispatch_with_context): with [system] validate_trigger_payload on (its
+    default, st2common/config.py) an unknown trigger type, a malformed ref or
+    a payload its payload_schema refuses is a 400 and the action fails; else
+    the API answers 202 with the body and the rules engine runs the matching
+    rules later, apart from the injecting execution. The trigger type comes
+    from the fixture's triggers/refill.yaml, which no sensor declares
+    (st2common/bootstrap/triggersregistrar.py)."""
+
+    BOUND = 30  # seconds a gate waits before the test calls it a deadlock
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="st2lite-inject-")
+        cls.root = os.path.join(cls.dir, "strict")
+        shutil.copytree(FIXTURE, cls.root)
+        os.chmod(os.path.join(cls.root, "actions", "args.py"), 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def reactor(self, validate=True, **kw):
+        r = st2lite.Runner(st2lite.Pack(self.root, {}), **kw)
+        reactor = st2lite.Reactor(r, validate_trigger_payload=validate)
+        self.addCleanup(reactor.wait_idle)
+        return reactor
+
+    def inject(self, reactor, trigger, payload=None):
+        live = {"trigger": trigger}
+        if payload is not None:
+            live["payload"] = payload
+        return reactor.runner.run("core.inject_trigger", live)
+
+    def test_the_trigger_type_of_triggers_dir_is_registered(self):
+        reactor = self.reactor()
+        ttype = reactor.trigger_types()["strict.refill"]
+        self.assertEqual((ttype["pack"], ttype["metadata_file"]),
+                         ("strict", "triggers/refill.yaml"))
+        self.assertIn("strict.tick", reactor.trigger_types())  # the sensor's still are
+
+    def test_a_trigger_file_of_another_pack_or_without_a_name_is_refused(self):
+        path = os.path.join(self.root, "triggers", "zz_bad.yaml")
+        self.addCleanup(os.remove, path)
+        for doc, why in (("name: x\npack: other\n", 'field "pack" is different: other'),
+                         ("description: no name\n", 'Missing field "name"'),
+                         ("name: x\npayload_schema: [1]\n", "is not of type 'object'")):
+            with open(path, "w") as f:
+                f.write(doc)
+            with self.assertRaises(ValueError) as cm:
+                st2lite.Pack(self.root, {})
+            self.assertIn('Failed to register trigger "%s" from pack "strict"' % path,
+                          str(cm.exception))
+            self.assertIn(why, str(cm.exception))
+
+    def test_an_injected_trigger_fires_its_rule_apart_from_the_injecting_execution(self):
+        injected = threading.Event()
+        seen = []
+
+        def trace(ex, event):
+            if ex.ref == "core.inject_trigger" and event == "end":
+                injected.set()
+            if ex.ref == "strict.strict_child" and event == "start":
+                # the rule's execution may not start before the injecting one
+                # ended: were the injection synchronous, this would deadlock
+                seen.append(injected.wait(self.BOUND))
+        reactor = self.reactor(trace=trace)
+        ex = self.inject(reactor, "strict.refill", {"node": "ab", "reason": "why"})
+        self.assertTrue(ex.succeeded, ex.result)
+        self.assertEqual(ex.result, {"result": {"trigger": "strict.refill",
+                                                "payload": {"node": "ab", "reason": "why"}},
+                                     "stdout": "", "stderr": "", "exit_code": 0})
+        [child] = reactor.wait_idle()
+        self.assertEqual(seen, [True])
+        self.assertTrue(child.succeeded, child.result)
+        self.assertIsNone(child.parent, "a rule's execution is nobody's child")
+        self.assertEqual((child.params["node"], child.params["message"]), ("ab", "why"))
+        self.assertEqual(child.result["stdout"]["argv"][:2], ["--node=ab", "--message=why"])
+
+    def test_an_unknown_trigger_or_a_malformed_ref_is_refused(self):
+        reactor = self.reactor()
+        for trigger, why in (("strict.nosuch", 'Trigger type with reference "strict.nosuch" '
+                                               "doesn't exist in the database"),
+                             ("refill", "Invalid resource reference: refill")):
+            ex = self.inject(reactor, trigger, {"node": "ab"})
+            self.assertEqual(ex.status, "failed")
+            self.assertEqual((ex.result["exit_code"], ex.result["result"]), (1, "None"))
+            self.assertIn("400 Client Error: Bad Request\nMESSAGE: Trigger payload "
+                          "validation failed and validation is enabled, not dispatching "
+                          'a trigger "%s"' % trigger, ex.result["stderr"])
+            self.assertIn(why, ex.result["stderr"])
+        self.assertEqual(reactor.wait_idle(), [])
+        self.assertEqual(reactor.injected, [])
+
+    def test_a_payload_its_schema_refuses_is_refused_when_validation_is_on(self):
+        reactor = self.reactor()
+        for payload, why in (({"node": 5}, "5 is not of type 'string'"),
+                             ({"reason": "x"}, "'node' is a required property"),
+                             (None, "'node' is a required property")):
+            ex = self.inject(reactor, "strict.refill", payload)
+            self.assertEqual(ex.status, "failed", payload)
+            self.assertIn(why, ex.result["stderr"])
+        self.assertEqual(reactor.wait_idle(), [])
+        # a required parameter of the action itself: refused before it runs
+        ex = reactor.runner.run("core.inject_trigger", {"payload": {"node": "ab"}})
+        self.assertEqual(ex.refused, "'trigger' is a required property")
+        ex = self.inject(reactor, "")
+        self.assertIn("MESSAGE: Trigger not specified.", ex.result["stderr"])
+
+    def test_with_validation_off_st2_dispatches_and_the_rules_engine_drops_the_unknown(self):
+        reactor = self.reactor(validate=False)
+        bad = self.inject(reactor, "strict.refill", {"node": 5, "reason": "r"})
+        unknown = self.inject(reactor, "strict.nosuch", {"node": "ab"})
+        self.assertEqual((bad.status, unknown.status), ("succeeded", "succeeded"))
+        [child] = reactor.wait_idle()
+        # the rule renders "5", which the action's pattern then refuses
+        self.assertEqual(child.refused, "'5' does not match '^[a-z]{1,5}$'")
+        self.assertIsNone(child.started)
+        self.assertEqual(reactor.engine_dropped,
+                         [("strict.nosuch", {"node": "ab"}, "Trigger not found for strict.nosuch")])
+
+    def test_without_an_api_the_action_fails(self):
+        r = st2lite.Runner(st2lite.Pack(self.root, {}))
+        ex = r.run("core.inject_trigger", {"trigger": "strict.refill",
+                                           "payload": {"node": "ab"}})
+        self.assertEqual(ex.status, "failed")
+        self.assertEqual(ex.result["exit_code"], 1)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -2,7 +2,9 @@
 created, configured, registered in DNS, parked, NOT in the load balancer,
 not capacity - and a scale-out takes them first. The workflows node_up
 (warm), pool_fill, pool_refill (rules/pool_refill_timer.yaml), scale_out
-(pool_take, pool_node_up, the refill after it) and asg_delete, on
+(pool_take, pool_node_up, then core.inject_trigger of autoscale.pool_refill,
+whose rule rules/pool_refill.yaml runs pool_fill in the background) and
+asg_delete, on
 tests/st2lite with the real C actions, the embedded datastore, the local
 compute provider (a warm node is a started process, taken without a new
 add_node), a real HAProxy and PowerDNS.
@@ -35,6 +37,13 @@ from test_refresh import pack_root  # noqa: E402
 ZONE = "web.test"
 TIMER = "autoscale.pool_refill_timer"
 BOUND = 20  # seconds to wait for HAProxy to send a request to a node
+REFILL_REASON = "refill after a scale-out took from the pool"
+
+
+def counts(fill):
+    """A pool_fill's (need, filled)."""
+    out = fill.result["output"]
+    return out["need"], out["filled"]
 
 
 def alert(group, id="c1"):
@@ -69,6 +78,7 @@ class WarmPoolTest(unittest.TestCase):
 
     def tearDown(self):
         try:
+            self.reactor.wait_idle()  # the refills the rules engine started
             for g in self.action("asg_list").get("groups", []):
                 self.runner.run("autoscale.lease_release", {"name": g["name"]})
                 self.runner.run("autoscale.asg_delete", {"name": g["name"]})
@@ -191,6 +201,12 @@ class WarmPoolTest(unittest.TestCase):
         [d] = [d for d in out["decisions"] if d.get("group", "web") == "web"]
         return d
 
+    def refills(self):
+        """Wait for what the rules engine started (no timed wait: until every
+        injected trigger's execution has ended); the pool_fill executions it
+        ran for the autoscale.pool_refill triggers scale-outs injected."""
+        return [e for e in self.reactor.wait_idle() if e.ref == "autoscale.pool_fill"]
+
     def post(self, body):
         [ex] = self.reactor.webhook("autoscale/alert", body)
         self.assertTrue(ex.succeeded, (ex.result, self.failures()))
@@ -265,7 +281,7 @@ class WarmPoolTest(unittest.TestCase):
         self.run_ok("asg_define", name="web", min=0, max=3, warm_pool=2)
         self.run_ok("asg_suspend", name="web", processes="scale_out")
         ex = self.run_ok("pool_fill", name="web")
-        self.assertEqual(ex.result["output"], {"need": 0, "filled": 0})
+        self.assertEqual(counts(ex), (0, 0))
         self.assertEqual(self.runs("node_up"), [])
         self.assertEqual(self.nodes(), {})
 
@@ -276,7 +292,7 @@ class WarmPoolTest(unittest.TestCase):
         self.runner = st2lite.Runner(st2lite.Pack(self.root, self.config), self.env)
         ex = self.runner.run("autoscale.pool_fill", {"name": "web"})
         self.assertEqual(ex.status, "failed")
-        self.assertEqual(ex.result["output"], {"need": 1, "filled": 0})
+        self.assertEqual(counts(ex), (1, 0))
         [up] = self.runs("node_up")
         self.assertEqual(up.params["warm"], True)
         self.assertEqual(self.steps(up), ["add_node", "dns_register", "dns_unregister",
@@ -300,12 +316,15 @@ class WarmPoolTest(unittest.TestCase):
         self.assertIn(taken, warm)
         [pnu] = self.kids(so, "pool_node_up")
         self.assertEqual(self.steps(pnu), ["node_activate", "dns_register", "lb_add", "notify"])
-        refill = self.kids(so, "pool_fill")
-        self.assertEqual(len(refill), 1)
-        outside_refill = [e for e in self.descendants(so)
-                          if e.ref == "autoscale.add_node"
-                          and not any(e in self.descendants(r) for r in refill)]
-        self.assertEqual(outside_refill, [])
+        # the refill is no child: the scale-out injected a trigger and ended
+        self.assertEqual(self.kids(so, "pool_fill"), [])
+        self.assertEqual([e for e in self.descendants(so) if e.ref == "autoscale.add_node"], [])
+        [inject] = [k for k in self.kids(so) if k.ref == "core.inject_trigger"]
+        self.assertTrue(inject.succeeded, inject.result)
+        self.assertEqual((inject.params["trigger"], inject.params["payload"]),
+                         ("autoscale.pool_refill", {"asg": "web", "reason": REFILL_REASON}))
+        self.assertEqual(self.steps(so), ["notify", "pool_take", "pool_node_up",
+                                          "scaling_record", "notify"])
         # it serves through HAProxy and the round robin, and is capacity now
         self.assertEqual(self.nodes()[taken]["state"], "active")
         self.assertIn(self.nodes()[taken]["address"], self.round_robin())
@@ -314,8 +333,12 @@ class WarmPoolTest(unittest.TestCase):
         # the event counts it; the lease is gone
         self.assertEqual([k.params["nodes"] for k in self.kids(so, "scaling_record")], [taken])
         self.assertEqual(self.keys("autoscale.lease."), [])
-        # the scale-out's own refill brought the pool back to 2
-        self.assertEqual(refill[0].result["output"], {"need": 1, "filled": 1})
+        # the rule on the injected trigger brought the pool back to 2
+        [refill] = self.refills()
+        self.assertIsNone(refill.parent)
+        self.assertEqual((refill.params["name"], refill.params["reason"]), ("web", REFILL_REASON))
+        self.assertTrue(refill.succeeded, (refill.result, self.failures()))
+        self.assertEqual(counts(refill), (1, 1))
         self.assertEqual(len(self.states("warm")), 2)
         self.assertNotIn(taken, self.states("warm"))
         self.assertEqual(len(self.states("active")), 2)
@@ -350,6 +373,9 @@ class WarmPoolTest(unittest.TestCase):
         [rec] = self.kids(so, "scaling_record")
         self.assertEqual(rec.params["succeeded"], 3)
         self.assertEqual(len(rec.params["nodes"].split(",")), 3)
+        self.assertEqual(self.kids(so, "pool_fill"), [])
+        [refill] = self.refills()
+        self.assertEqual(counts(refill), (2, 2))
         self.assertEqual(len(self.states("warm")), 2)  # refilled
         self.assertEqual(self.decide()["action"], "none")
 
@@ -364,6 +390,7 @@ class WarmPoolTest(unittest.TestCase):
         [so] = self.runs("scale_out", since)
         self.assertTrue(so.succeeded, (so.result, self.failures()))
         self.assertEqual((so.params["count"], so.result["output"]["taken"]), (1, 1))
+        self.refills()
         self.assertEqual(len(self.states("active")), 2)
         self.assertEqual(len(self.states("warm")), 2)
         group = self.action("asg_list")["groups"][0]
@@ -374,6 +401,68 @@ class WarmPoolTest(unittest.TestCase):
         self.post(alert("web", id="c2"))
         self.assertEqual([e for e in self.runs("scale_out", since)], [])
         self.assertEqual(len(self.states("active")), 2)
+
+    def test_a_second_alert_does_not_wait_for_the_first_refill(self):
+        # The first scale-out's refill is held at its start until the second
+        # scale-out has started: were the refill part of the first scale-out
+        # (a child, or anything the alert's execution waits for), the second
+        # could not start, and the gate would give up.
+        self.group(warm_pool=2, active=1, scale_out_step=1, scale_out_cooldown=0)
+        second = threading.Event()
+        events, gate = [], []
+
+        def trace(ex, event):
+            if ex.ref in ("autoscale.scale_out", "autoscale.pool_fill"):
+                events.append((ex.ref.split(".", 1)[1], event, ex.id))
+            if ex.ref == "autoscale.scale_out" and event == "start" and \
+                    sum(1 for e in events if e[:2] == ("scale_out", "start")) == 2:
+                second.set()
+            if ex.ref == "autoscale.pool_fill" and event == "start" and ex.parent is None:
+                if not gate:
+                    gate.append(second.wait(BOUND))
+        self.runner.trace = trace
+        since = len(self.runner.log)
+        self.post(alert("web", id="c1"))
+        self.post(alert("web", id="c2"))
+        fills = self.refills()
+        self.assertEqual(gate, [True], "the second scale-out waited for the first refill")
+        first, later = self.runs("scale_out", since)
+        for so in (first, later):
+            self.assertTrue(so.succeeded, (so.result, self.failures()))
+            self.assertEqual(so.result["output"]["taken"], 1)
+            self.assertEqual(self.kids(so, "pool_fill"), [])
+        # by event order: the first scale-out ended, then the second started,
+        # and only then did the first refill end
+        order = [(e[0], e[1], e[2]) for e in events]
+        self.assertLess(order.index(("scale_out", "end", first.id)),
+                        order.index(("scale_out", "start", later.id)))
+        first_fill = fills[0] if fills[0].started <= fills[-1].started else fills[-1]
+        self.assertLess(order.index(("scale_out", "start", later.id)),
+                        order.index(("pool_fill", "end", first_fill.id)))
+        # both refills ran through the rule, one fill per group at a time,
+        # and the pool is whole again
+        self.assertEqual(len(fills), 2)
+        self.assertTrue(all(f.succeeded and f.parent is None for f in fills), self.failures())
+        self.assertEqual(sum(f.result["output"]["filled"] for f in fills), 2)
+        self.assertEqual(len(self.states("warm")), 2)
+        self.assertEqual(len(self.states("active")), 3)
+
+    def test_a_refill_that_cannot_be_injected_does_not_fail_the_scale_out(self):
+        self.group(warm_pool=1, active=1)
+        self.run_ok("asg_update", name="web", min=2)
+        d = self.decide(act=True)
+        self.assertEqual((d["action"], d["count"]), ("scale_out", 1), d)
+        # a runner no API answers for: core.inject_trigger fails
+        runner = st2lite.Runner(self.pack, self.env)
+        so = runner.run("autoscale.scale_out", {"name": "web", "count": 1,
+                                                "lease_id": d["lease_id"]})
+        self.assertTrue(so.succeeded, so.result)
+        self.assertEqual(so.result["output"]["result"], "success")
+        [inject] = [e for e in runner.log if e.ref == "core.inject_trigger"]
+        self.assertEqual(inject.status, "failed")
+        self.assertEqual(self.states("warm"), [])
+        self.fill()  # the refill timer is the safety net
+        self.assertEqual(len(self.states("warm")), 1)
 
     def test_a_warm_node_that_cannot_start_is_taken_down_whole(self):
         self.group(warm_pool=1, active=1)

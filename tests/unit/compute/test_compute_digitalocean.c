@@ -348,7 +348,9 @@ static void test_errored_create_action_is_error(void **state)
     assert_int_equal(stats(f->fake).actions, actions);
 }
 
-static void test_off_and_archive_are_error(void **state)
+/* "off" is a parked droplet (power_off: the warm pool), STOPPED; archive
+ * is unusable for good. */
+static void test_off_is_stopped_archive_is_error(void **state)
 {
     struct fixture *f = *state;
     const char *tags[] = {"autoscale-web", NULL};
@@ -357,7 +359,7 @@ static void test_off_and_archive_are_error(void **state)
 
     snprintf(id, sizeof id, "%lld", fake_do_add_droplet(f->fake, "web-9", tags, "off"));
     get_ok(f->c, id, &g);
-    assert_int_equal(g.state, MACHINE_ERROR);
+    assert_int_equal(g.state, MACHINE_STOPPED);
     assert_non_null(strstr(g.detail, "off"));
     fake_do_set_status(f->fake, num(id), "archive");
     get_ok(f->c, id, &g);
@@ -767,7 +769,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_numeric_image_and_key_region_defaults, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_errored_create_action_is_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_off_and_archive_are_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_off_is_stopped_archive_is_error, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_regression_name_and_status_clean_utf8, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_destroy_then_gone_and_absent_ok, setup,
