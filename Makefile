@@ -208,7 +208,7 @@ PY_TESTS    := $(wildcard tests/*/test_*.py)
 FAKE_SRC    := $(wildcard tests/fakes/*_main.c)
 FAKE_BIN    := $(addprefix $(BUILD)/tests/,$(notdir $(FAKE_SRC:_main.c=)))
 
-.PHONY: all check test tests lint bench deps ensure-deps demo clean asan-test fuzz print-packages
+.PHONY: all check test tests bench-progs lint bench deps ensure-deps demo clean asan-test fuzz print-packages
 .PHONY: print-version print-includes unit-test FORCE
 all: $(ACTION_BIN) $(CURL_BIN) $(DEMO_BIN)
 
@@ -286,6 +286,29 @@ $(BUILD)/tests/%: $(BUILD)/tests/fakes/%_main.o $(SUPPORT_A) $(LIB_A)
 
 tests: $(ACTION_BIN) $(CURL_BIN) $(DEMO_BIN) $(TEST_BIN) $(FAKE_BIN)
 
+# The bench's C programs (bench/*.c) in $(BUILD)/bench/: the bench scripts
+# run these and compile nothing themselves, and `make check` builds them,
+# so a change that breaks one fails the check (make bench once broke on
+# add_node's new parameter and nothing saw it). hello is the startup
+# floor, static so no loader runs; harness and wal_cycles stand alone;
+# openstack_requests drives lib/compute against the OpenStack fake.
+BENCH_DIR := $(BUILD)/bench
+BENCH_BIN := $(patsubst bench/%.c,$(BENCH_DIR)/%,$(wildcard bench/*.c))
+BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN)
+bench-progs: $(BENCH_BIN)
+$(BENCH_DIR)/hello: bench/hello.c
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK)$(CC) $(BENCH_CFLAGS) -static $< -o $@
+$(BENCH_DIR)/harness: bench/harness.c
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK)$(CC) $(BENCH_CFLAGS) $< -o $@
+$(BENCH_DIR)/wal_cycles: bench/wal_cycles.c
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK)$(CC) $(BENCH_CFLAGS) $< -o $@ $(PKG_LIBS)
+$(BENCH_DIR)/openstack_requests: bench/openstack_requests.c $(SUPPORT_A) $(LIB_A) $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call quiet,LINK)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(ALL_LDFLAGS) $< $(SUPPORT_A) $(LIB_A) $(TPKG_LIBS) $(PKG_LIBS) -lpthread -lm -o $@
+
 # Test programs run TEST_JOBS at a time (tests/run.sh), each with its own
 # log in $(BUILD)/test-logs/: most of their time is spent waiting (servers
 # starting, child processes, timeouts), so more run at once than there are
@@ -319,7 +342,7 @@ CHECK_TREES := build/release=$(abspath actions/bin) build/asan=$(abspath build/a
 check: ensure-deps
 	@mkdir -p build && rm -f build/check-failures.txt build/check-fuzz.rc
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 tests & pid=$$!; \
-	  $(MAKE) --no-print-directory tests && $(MAKE) --no-print-directory lint; rc=$$?; \
+	  $(MAKE) --no-print-directory tests bench-progs && $(MAKE) --no-print-directory lint; rc=$$?; \
 	  wait $$pid && test $$rc -eq 0 || \
 	  { echo "FAILED: lint, or building the tests (the errors are above)" | \
 	    tee build/check-failures.txt; exit 1; }

@@ -748,8 +748,11 @@ def report(outs, ins, poll, runs, warms=()):
         "end outside every action process on it and outside the wait for the sensor's "
         "poll. On a real st2 each hop is a message through RabbitMQ and MongoDB, so "
         "this is a floor, not st2's figure.",
-        "- lb_add ends -> first request can be a little below 0: HAProxy serves the "
-        "node once lb_add has enabled it, before the action's process has ended.",
+        "- lb_add ends -> first request is below 0: lb_add makes the server ready with "
+        "its health forced down, HAProxy serves it once its own check has passed twice "
+        "(fastinter 100 ms), and lb_add returns at its next look at `show stat` (every "
+        "50 ms at most) and once its process has ended. lb_add's row is mostly that "
+        "wait for the check.",
         "- Cooldowns are whole seconds (epoch seconds in the governor), so a 1 s "
         "scale-in cooldown waits 0 to 2 s of wall time after the recovery.",
         "- The first new node is the first of the scale-out's nodes to answer a "

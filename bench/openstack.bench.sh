@@ -5,18 +5,9 @@
 set -eu
 root=${BENCH_ROOT:?run me through bench/run.sh}
 tmp=${BENCH_TMP:?run me through bench/run.sh}
-make -s -C "$root" build/release/libautoscale.a build/release/libtestsupport.a >&2
-# lib/ is in folders by area: all of them on the include path.
-incs=$(cd "$root" && make -s --no-print-directory print-includes | sed "s#-I#-I$root/#g")
-# shellcheck disable=SC2086 # one flag per folder
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
-    $incs -I"$root/tests/fakes" $(pkg-config --cflags json-c libcurl) \
-    "$root/bench/openstack_requests.c" -o "$tmp/openstack_requests" \
-    "$root/build/release/libtestsupport.a" "$root/build/release/libautoscale.a" \
-    $(pkg-config --libs libmicrohttpd) -Wl,-Bstatic $(pkg-config --libs json-c sqlite3) \
-    -Wl,-Bdynamic -lssh -lcrypto -lm -lpthread -ldl
+progs=${BENCH_PROGS:?run me through bench/run.sh} # make bench-progs built it
 echo "openstack: one add_node + remove_node against the fake" >&2
-AUTOSCALE_LOG_LEVEL=error "$tmp/openstack_requests" "$tmp/os.db" > "$tmp/out"
+AUTOSCALE_LOG_LEVEL=error "$progs/openstack_requests" "$tmp/os.db" > "$tmp/out"
 val() { # PHASE KEY
     awk -v phase="phase=$1" -v key="$2" '$1 == phase {
         for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' "$tmp/out"

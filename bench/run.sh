@@ -7,7 +7,7 @@
 #                              stdout and bench/out/RESULTS.partial.md, and
 #                              bench/RESULTS.md is left alone
 #
-# Environment: CC (harness compiler, default cc), MAKE (default make),
+# Environment: CC (compiler of the bench's programs, default cc), MAKE (default make),
 # BENCH_NO_BUILD=1 (skip `make all build/release/tests/fake_st2`),
 # BENCH_RUNS (runs per command, for the benches that honour it).
 #
@@ -49,9 +49,9 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     say "building (make all build/release/tests/fake_st2)"
     ${MAKE:-make} --no-print-directory all build/release/tests/fake_st2 >&2
 fi
-say "building the harness"
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
-    bench/harness.c -o "$out/harness"
+say "building the bench's programs (make bench-progs)"
+${MAKE:-make} --no-print-directory DEVELOPER=1 bench-progs >&2
+progs=$root/build/release/bench
 
 # -- a clean environment -------------------------------------------------------
 # No ST2_* variable may leak in (it would switch the actions to the st2 API
@@ -95,7 +95,7 @@ for f in $benches; do
     say "running $name"
     mkdir -p "$tmp/$name"
     sec=$out/sections/$name.md
-    if ! BENCH_ROOT=$root BENCH_HARNESS=$root/$out/harness \
+    if ! BENCH_ROOT=$root BENCH_HARNESS=$progs/harness BENCH_PROGS=$progs \
          BENCH_BIN=$root/actions/bin BENCH_TMP=$tmp/$name \
          sh "$f" > "$sec.tmp"; then
         rm -f "$sec.tmp"

@@ -59,13 +59,9 @@ done
 bin=$tmp/bin
 cp "$fake_built" "$tmp/fake_st2"
 
-# The floor: built here (into bench/out, then copied), static so no loader runs.
-out_dir=$root/bench/out
-${CC:-cc} -std=c11 -static -O2 -Wall -Wextra -Werror "$root/bench/hello.c" \
-    -o "$out_dir/hello.$$" || die "cannot build bench/hello.c with ${CC:-cc} -static"
-mv "$out_dir/hello.$$" "$out_dir/hello"
-cp "$out_dir/hello" "$tmp/hello"
-[ "$("$tmp/hello")" = hello ] || die "bench/out/hello did not print hello"
+# The floor: static so no loader runs (make bench-progs builds it).
+cp "${BENCH_PROGS:?run me through bench/run.sh}/hello" "$tmp/hello"
+[ "$("$tmp/hello")" = hello ] || die "bench/hello.c's program did not print hello"
 
 peer=$root/bench/peer_asg_get.py
 store=$root/bench/startup_store.py

@@ -20,11 +20,9 @@
  *   persist SQLITE_FCNTL_PERSIST_WAL alone: the last close checkpoints but
  *           leaves the WAL as long as it was (measured, refused)
  *
- * Build and run (a fresh file each time):
- *   cc -std=c11 -O2 -Wall -Wextra -o bench/out/wal_cycles bench/wal_cycles.c \
- *      -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm -ldl -lpthread
+ * Build (`make bench-progs`) and run (a fresh file each time):
  *   for m in old kept nockpt persist; do
- *       rm -f /tmp/w.db*; bench/out/wal_cycles /tmp/w.db 10000 $m
+ *       rm -f /tmp/w.db*; build/release/bench/wal_cycles /tmp/w.db 10000 $m
  *   done
  *
  * Prints one line: medians (ms) of the writer's open, write and close and
