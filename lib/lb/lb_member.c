@@ -286,14 +286,16 @@ static enum lb_health health_of(const struct lb_member *m);
  * returning at once would report a node "in" that serves nothing yet, and a
  * node that never passes would sit DOWN unnoticed instead of failing its
  * node_up. A member without a verdict (checks off, DigitalOcean) is not
- * waited for. Looks back off from 10 ms to the provider's interval: the
- * check passes ~0.2 s after the node answers. */
+ * waited for. The check passes ~0.2 s after the node answers (two checks
+ * 100 ms apart); looks back off from 10 ms to 50 ms, so the workflow's next
+ * step starts at most half a check after it. */
+#define LB_CHECK_LOOK_MAX_MS 50
 static int wait_healthy(const struct lb_ctx *c, const char *key, struct lb_member *m,
                         long long timeout_s, struct as_error *err)
 {
     long long deadline = as_mono_ms() + timeout_s * 1000;
     struct as_backoff b;
-    as_backoff_init(&b, 10, c->ops->poll_ms);
+    as_backoff_init(&b, 10, LB_CHECK_LOOK_MAX_MS);
     while (timeout_s > 0 && health_of(m) == LB_HEALTH_DOWN) {
         long long left = deadline - as_mono_ms();
         if (left <= 0)
