@@ -212,7 +212,9 @@ struct gov_decision {
      * scale_in_cooldown, below_desired, below_desired_cooldown, rest,
      * suspended, unhealthy_reported, metric_hold, metric_out,
      * metric_out_cooldown, metric_in, metric_in_cooldown, metric_out_window,
-     * metric_in_window, metric_on_target */
+     * metric_in_window, metric_on_target; and from governor_tick, which
+     * decides again once it holds the lease: decision_changed (the same
+     * action of another size: the next tick), deleting */
     char code[24];
     /* building + active healthy, and what it will be (a replacement's
      * removed nodes are unhealthy: not capacity) */

@@ -14,11 +14,13 @@
 #include "history.h"
 #include "jsonx.h"
 #include "lease.h"
+#include "log.h"
 #include "signals.h"
 #include "xalloc.h"
 
 #include <json-c/printbuf.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +334,95 @@ static bool reacts(const struct gov_decision *d)
     return d->action == GOV_SCALE_OUT || d->action == GOV_REPLACE;
 }
 
+/* Tests only, as AUTOSCALE_TEST_NOW: stop between reading the group and
+ * claiming its lease, so a test can end another operation in exactly that
+ * window (tests/e2e/test_react.c), then let this tick go on (SIGCONT). */
+static void test_stop_before_lease(void)
+{
+    const char *v = getenv("AUTOSCALE_TEST_STOP_BEFORE_LEASE");
+    if (v && strcmp(v, "1") == 0)
+        raise(SIGSTOP);
+}
+
+/* The decision rests on what was read before the claim, and an operation
+ * that ended in between is not in it: its workflow writes the scaling
+ * record (its nodes, its cooldown) before it releases the lease, so the
+ * claim succeeds only after that record, and a fresh read once we hold the
+ * lease sees it. Decide again on that read, our own lease left out (its
+ * start would count as the operation's own cooldown), and keep the lease
+ * only for the same decision: otherwise two alerts' ticks, or an alert and
+ * the sensor, would each lease a scale-out from one stale reading.
+ * 1 the same, 0 not (*fresh is the new decision), -1 error. */
+static int confirm(struct tick *k, const char *group, const char *lease,
+                   const struct gov_decision *d, struct gov_decision *fresh,
+                   struct as_error *err)
+{
+    struct asg_state st;
+    struct gov_input in;
+    struct gov_sample *samples = NULL;
+    if (asg_state_load(k->ds, group, &st, err) < 0)
+        return -1;
+    if (st.lease && strcmp(jx_str(st.lease, "id", ""), lease) == 0) {
+        json_object_put(st.lease);
+        st.lease = NULL;
+    }
+    int rc = -1;
+    if (strcmp(st.spec.status, "active") != 0) {
+        memset(fresh, 0, sizeof *fresh);
+        fresh->action = GOV_NONE;
+        snprintf(fresh->code, sizeof fresh->code, "%s", "deleting");
+        snprintf(fresh->reason, sizeof fresh->reason, "%s",
+                 "the group's deletion began while this tick took its lease");
+        rc = 0;
+    } else {
+        governor_input_from_state(&st, k->now, &in);
+        if (gov_input_load_extras(k->ds, &in, &samples, err) == 0) {
+            governor_decide(&in, fresh);
+            rc = fresh->action == d->action && fresh->count == d->count &&
+                 fresh->remove == d->remove;
+        }
+        free(samples);
+    }
+    asg_state_clear(&st);
+    return rc;
+}
+
+/* After the claim: keep the lease for the same decision (0), else give it
+ * back and take the fresh decision, not acted on (0 too: the group's
+ * "none" for this tick, the next decides again). -1 error, the lease given
+ * back. */
+static int recheck(struct tick *k, const char *group, char *lease, struct gov_decision *d,
+                   struct as_error *err)
+{
+    struct gov_decision fresh;
+    int same = confirm(k, group, lease, d, &fresh, err);
+    if (same == 1)
+        return 0;
+    struct json_object *out = NULL;
+    struct as_error e = {0};
+    if (lease_release(k->ds, group, lease, &out, &e) == 0)
+        json_object_put(out); /* else its TTL ends it */
+    lease[0] = '\0';
+    if (same < 0)
+        return -1;
+    log_info("group %s: %s %d decided on a reading older than the lease; decided again: "
+             "%s (%s)",
+             group, gov_action_name(d->action), d->count, gov_action_name(fresh.action),
+             fresh.code);
+    if (fresh.action != GOV_NONE) { /* the same action, another size: next tick */
+        fresh.action = GOV_NONE;
+        fresh.count = 0;
+        fresh.remove = 0;
+        fresh.capacity_after = fresh.capacity_before;
+        snprintf(fresh.code, sizeof fresh.code, "%s", "decision_changed");
+        snprintf(fresh.reason, sizeof fresh.reason, "%s",
+                 "the group changed while this tick took its lease (another operation "
+                 "ended): the next tick decides again");
+    }
+    *d = fresh;
+    return 0;
+}
+
 /* Decide for one group and, when acting, take the lease and keep the
  * decision (note). A lease another tick (or asg_create's own tick) took
  * between our reading the group and our claim is that group's "none", not a
@@ -346,9 +437,12 @@ static int decide(struct tick *k, const struct gov_input *in,
     governor_decide(in, &d);
     bool lease_it = d.action != GOV_NONE && k->t->act && (!k->t->react || reacts(&d));
     if (lease_it) {
+        test_stop_before_lease();
         int rc = lease_take(k->ds, group, gov_action_name(d.action), d.count, d.reason,
                             k->now, (long)k->t->lease_ttl, lease, err);
         if (rc < 0)
+            return -1;
+        if (rc == 0 && (rc = recheck(k, group, lease, &d, err)) < 0)
             return -1;
         if (rc == LEASE_TAKEN) {
             d.action = GOV_NONE;

@@ -9,7 +9,10 @@
  *  - a react decision of none (cooldown) writes nothing either;
  *  - many ticks at once, react and the sensor's mixed, on one group: per
  *    trial exactly one lease, reported by exactly one caller, the others
- *    saying lease_held. */
+ *    saying lease_held;
+ *  - a tick stopped between its reading and its claim while another
+ *    operation starts and ends wins the claim on a stale reading, reads
+ *    again and gives the lease back: never a second scale_out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +21,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "action_run.h"
@@ -238,6 +243,55 @@ static void test_parallel_react_and_sensor_ticks_one_lease(void **state)
     assert_int_equal(react_won + sensor_won, TRIALS);
 }
 
+/* Tick B (react) reads the group in alert and is stopped before its claim
+ * (AUTOSCALE_TEST_STOP_BEFORE_LEASE). Meanwhile the sensor's tick A leases
+ * the scale_out and its operation ends: two nodes up, scaling_record (the
+ * event written, the lease deleted). B, let go, wins the claim on its
+ * reading from before A: it must read again, see A's cooldown and give the
+ * lease back, not dispatch a second scale_out. */
+static void test_stale_reading_never_leases_twice(void **state)
+{
+    struct store_fixture *f = *state;
+    struct action_result r;
+    const char *web[] = {"--compute_provider=local", "--name=web", "--min=1", "--max=10",
+                         "--scale_out_step=2", NULL};
+    run_ok(f, "asg_define", web);
+    put_node(f, "web", "web-a");
+    critical(f, "web");
+
+    const char *const *base = store_env(f);
+    const char *env[] = {base[0], base[1], "AUTOSCALE_TEST_STOP_BEFORE_LEASE=1", NULL};
+    const char *args[] = {"--name=web", "--act", "--react", NULL};
+    int out_fd, err_fd, status;
+    pid_t b = action_start("governor_tick", args, env, &out_fd, &err_fd);
+    assert_int_equal(waitpid(b, &status, WUNTRACED), b);
+    assert_true(WIFSTOPPED(status)); /* B has read and decided, not claimed */
+
+    struct json_object *d = tick(f, false, &r);
+    assert_string_equal(jx_str(d, "action", ""), "scale_out");
+    char lease[64], arg[96];
+    snprintf(lease, sizeof lease, "%s", jx_str(d, "lease_id", ""));
+    action_result_free(&r);
+    put_node(f, "web", "web-b");
+    put_node(f, "web", "web-c");
+    snprintf(arg, sizeof arg, "--lease_id=%s", lease);
+    const char *rec[] = {"--name=web", arg, "--requested=2", "--succeeded=2",
+                         "--nodes=web-b,web-c", NULL};
+    run_ok(f, "scaling_record", rec);
+    assert_int_equal(leases(f), 0);
+
+    kill(b, SIGCONT);
+    assert_int_equal(action_wait(b, out_fd, err_fd, &r), 0);
+    assert_int_equal(r.status, 0);
+    d = json_object_array_get_idx(jx_arr(r.json, "decisions"), 0);
+    assert_string_equal(jx_str(d, "action", ""), "none");
+    assert_string_equal(jx_str(d, "code", ""), "alert_cooldown");
+    assert_true(null_lease(d));
+    assert_non_null(strstr(r.err, "decided again"));
+    action_result_free(&r);
+    assert_int_equal(leases(f), 0); /* given back */
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, store_teardown)
@@ -246,6 +300,7 @@ int main(void)
         T(test_react_never_leases_a_scale_in),
         T(test_react_none_writes_nothing),
         T(test_parallel_react_and_sensor_ticks_one_lease),
+        T(test_stale_reading_never_leases_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
