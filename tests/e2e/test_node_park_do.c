@@ -19,11 +19,10 @@
 #include <unistd.h>
 
 #include "action_run.h"
-#include "datastore.h"
 #include "fake_digitalocean.h"
 #include "jsonx.h"
-#include "keys.h"
 #include "store_fixture.h"
+#include "store_node.h"
 
 #define TOKEN "dop_v1_5ecret0123456789abcdef0123456789abcdef"
 #define LEASE "000000001000-scale_out-0000d0e2"
@@ -57,38 +56,18 @@ static int teardown(void **state)
  * pack config; a 10 ms poll ceiling (the fake moves per look). */
 static int run(struct fixture *f, const char *name, struct action_result *r, ...)
 {
-    const char *args[12] = {f->url_arg, "--digitalocean_token=" TOKEN,
-                            "--poll_interval_ms=10"};
-    size_t n = 3;
+    const char *settings[] = {f->url_arg, "--digitalocean_token=" TOKEN,
+                              "--poll_interval_ms=10", NULL};
     va_list ap;
     va_start(ap, r);
-    for (const char *a; n < 11 && (a = va_arg(ap, const char *));)
-        args[n++] = a;
+    int status = store_vrun_node(&f->st, name, settings, r, ap);
     va_end(ap);
-    args[n] = NULL;
-    bool node_action = strcmp(name, "add_node") == 0 || strcmp(name, "node_park") == 0 ||
-                       strcmp(name, "node_activate") == 0;
-    if (!node_action)
-        memmove(args, args + 3, (n - 2) * sizeof *args);
-    return store_runv(&f->st, name, args, r);
+    return status;
 }
 
 static const char *state_of(struct fixture *f, const char *node)
 {
-    static char buf[32];
-    char key[KEY_MAX];
-    struct ds *ds = store_open(&f->st);
-    char *text = NULL;
-    struct as_error err;
-    buf[0] = '\0';
-    if (ds_get(ds, key_node(key, "web", node), &text, &err) == 0) {
-        struct json_object *o = jx_parse_record(text);
-        snprintf(buf, sizeof buf, "%s", jx_str(o, "state", ""));
-        json_object_put(o);
-    }
-    free(text);
-    ds_close(ds);
-    return buf;
+    return store_node_state(&f->st, "web", node);
 }
 
 static void assert_droplet(struct fixture *f, const char *node, const char *want)

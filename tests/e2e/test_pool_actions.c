@@ -28,8 +28,8 @@
 #include "datastore.h"
 #include "fake_do_dns.h"
 #include "jsonx.h"
-#include "keys.h"
 #include "store_fixture.h"
+#include "store_node.h"
 
 #define PORT "18081"
 #define LEASE_A "000000001000-scale_out-0000000a"
@@ -70,19 +70,12 @@ static int teardown(void **state)
  * would pass them from the pack config. */
 static int run(struct fixture *f, const char *name, struct action_result *r, ...)
 {
-    const char *args[12] = {f->local_arg, "--local_port=" PORT};
-    size_t n = 2;
+    const char *settings[] = {f->local_arg, "--local_port=" PORT, NULL};
     va_list ap;
     va_start(ap, r);
-    for (const char *a; n < 11 && (a = va_arg(ap, const char *));)
-        args[n++] = a;
+    int status = store_vrun_node(&f->st, name, settings, r, ap);
     va_end(ap);
-    args[n] = NULL;
-    bool node_action = strcmp(name, "add_node") == 0 || strcmp(name, "node_park") == 0 ||
-                       strcmp(name, "node_activate") == 0 || strcmp(name, "remove_node") == 0;
-    if (!node_action)
-        memmove(args, args + 2, (n - 1) * sizeof *args);
-    return store_runv(&f->st, name, args, r);
+    return status;
 }
 
 static void define(struct fixture *f, const char *name, const char *extra)
@@ -121,20 +114,7 @@ static int serves(const char *address, const char *name)
 
 static const char *state_of(struct fixture *f, const char *node)
 {
-    static char buf[32];
-    char key[KEY_MAX];
-    struct ds *ds = store_open(&f->st);
-    char *text = NULL;
-    struct as_error err;
-    buf[0] = '\0';
-    if (ds_get(ds, key_node(key, "web", node), &text, &err) == 0) {
-        struct json_object *o = jx_parse_record(text);
-        snprintf(buf, sizeof buf, "%s", jx_str(o, "state", ""));
-        json_object_put(o);
-    }
-    free(text);
-    ds_close(ds);
-    return buf;
+    return store_node_state(&f->st, "web", node);
 }
 
 static void plan(struct fixture *f, long long warm, long long warming, long long need)

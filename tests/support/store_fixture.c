@@ -74,10 +74,13 @@ int store_runv(struct store_fixture *s, const char *name, const char *const *arg
     return r->status;
 }
 
-int store_vrun(struct store_fixture *s, const char *name, struct action_result *r, va_list ap)
+int store_vrun_after(struct store_fixture *s, const char *name, const char *const *first,
+                     struct action_result *r, va_list ap)
 {
     const char *args[MAX_ARGS + 1];
     int n = 0;
+    for (; first && first[n] && n < MAX_ARGS; n++)
+        args[n] = first[n];
     for (const char *a; (a = va_arg(ap, const char *));) {
         if (n == MAX_ARGS)
             fail_msg("%s: more than %d arguments", name, MAX_ARGS);
@@ -85,6 +88,11 @@ int store_vrun(struct store_fixture *s, const char *name, struct action_result *
     }
     args[n] = NULL;
     return store_runv(s, name, args, r);
+}
+
+int store_vrun(struct store_fixture *s, const char *name, struct action_result *r, va_list ap)
+{
+    return store_vrun_after(s, name, NULL, r, ap);
 }
 
 int store_run(struct store_fixture *s, const char *name, struct action_result *r, ...)

@@ -46,6 +46,9 @@ int store_runv(struct store_fixture *s, const char *name, const char *const *arg
                struct action_result *r);
 int store_run(struct store_fixture *s, const char *name, struct action_result *r, ...);
 int store_vrun(struct store_fixture *s, const char *name, struct action_result *r, va_list ap);
+/* The same with first (NULL-terminated, may be NULL) before the va_list's. */
+int store_vrun_after(struct store_fixture *s, const char *name, const char *const *first,
+                     struct action_result *r, va_list ap);
 
 /* The store, opened (ds_close() it); the test fails if it cannot be. */
 struct ds *store_open(const struct store_fixture *s);

@@ -16,22 +16,17 @@ Run: python3 -m unittest tests/workflows/test_alert_respond.py"""
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import sys
 import tempfile
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-sys.path.insert(0, os.path.join(ROOT, "demo"))
-sys.path.insert(0, HERE)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# rig.py, the st2lite rig, puts tests/ (st2lite) and demo/ (servers) on sys.path.
+from rig import ROOT, kill_machine, start_st2  # noqa: E402
 import st2lite  # noqa: E402
 from servers import free_port  # noqa: E402
-from test_refresh import pack_root  # noqa: E402
 
 URL = "autoscale/alert"  # rules/alert_webhook.yaml
 ROUNDS = 30
@@ -48,22 +43,12 @@ def alert(group, state="open", severity="critical", id="c1"):
 class AlertRespondTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="as-react-")
-        self.config = {"compute_provider": "local",
-                       "local_dir": os.path.join(self.dir, "local"),
-                       "local_port": free_port(), "local_grace_ms": 300,
-                       "lb_drain_timeout": 2}
-        self.env = {"AUTOSCALE_DB": os.path.join(self.dir, "db"),
-                    "XDG_STATE_HOME": os.path.join(self.dir, "state")}
-        # The sensor runs governor_tick in this process's environment.
-        saved = dict(os.environ)
-        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
-        for k in [k for k in os.environ if k.startswith(("ST2_", "AUTOSCALE_TEST_NOW"))]:
-            del os.environ[k]
-        os.environ.update(self.env)
-        self.pack = st2lite.Pack(pack_root(self.dir), self.config)
         self.on_start = None  # fn(execution) at each execution's start
-        self.runner = st2lite.Runner(self.pack, self.env, trace=self._trace)
-        self.reactor = st2lite.Reactor(self.runner)
+        # The sensor runs governor_tick in this process's environment.
+        start_st2(self, {"compute_provider": "local",
+                         "local_dir": os.path.join(self.dir, "local"),
+                         "local_port": free_port(), "local_grace_ms": 300,
+                         "lb_drain_timeout": 2}, self._trace)
         self.sensor = self.reactor.load_sensor(
             "GovernorSensor", os.path.join(ROOT, "tests", "sensor"))
         self.ticks = []  # every document the sensor's governor_tick printed
@@ -84,19 +69,15 @@ class AlertRespondTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def kill_machines(self):
-        """Every machine the local provider started (a process each), if
-        its pid is still that process (start time, as the provider checks)."""
+        """Every machine the local provider started (a process each)."""
         local = self.config["local_dir"]
         for f in os.listdir(local) if os.path.isdir(local) else []:
             try:
                 with open(os.path.join(local, f)) as fh:
                     m = json.load(fh)
-                with open(f"/proc/{m['pid']}/stat") as fh:
-                    started = int(fh.read().rsplit(")", 1)[1].split()[19])
-                if started == int(m["start_time"]):
-                    os.kill(m["pid"], signal.SIGKILL)
-            except (OSError, ValueError, KeyError, IndexError, TypeError):
-                pass
+            except (OSError, ValueError):
+                continue
+            kill_machine(m)
 
     # ---- helpers ----
     def now(self, t):

@@ -11,12 +11,9 @@ add_node), a real HAProxy and PowerDNS.
 
 The actions come from AUTOSCALE_BIN_DIR when it is set, else actions/bin.
 Run: python3 -m unittest tests/workflows/test_warm_pool.py"""
-import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -24,18 +21,12 @@ import urllib.request
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-sys.path.insert(0, os.path.join(ROOT, "demo"))
-sys.path.insert(0, HERE)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# rig.py, the st2lite rig, puts tests/ (st2lite) and demo/ (servers) on sys.path.
+from rig import ROOT, TIMER, ZONE, PoolRig  # noqa: E402
 import st2lite  # noqa: E402
-from servers import Servers, free_port  # noqa: E402
-from test_refresh import pack_root  # noqa: E402
+from servers import free_port  # noqa: E402
 
-ZONE = "web.test"
-TIMER = "autoscale.pool_refill_timer"
 BOUND = 20  # seconds to wait for HAProxy to send a request to a node
 REFILL_REASON = "refill after a scale-out took from the pool"
 
@@ -50,67 +41,10 @@ def alert(group, id="c1"):
     return {"asg": group, "state": "open", "severity": "critical", "id": id}
 
 
-class WarmPoolTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="as-warm-")
-        self.servers = Servers(self.dir)
-        self.servers.start_haproxy("web")
-        self.servers.start_pdns(ZONE)
-        port = free_port()
-        self.local = os.path.join(self.dir, "local")
-        self.config = {"compute_provider": "local", "local_dir": self.local,
-                       "local_port": port, "local_grace_ms": 300,
-                       "lb_server_port": port, "lb_drain_timeout": 2,
-                       "haproxy_socket": self.servers.haproxy_socket,
-                       "powerdns_api_url": self.servers.pdns_api_url,
-                       "powerdns_api_key": self.servers.pdns_api_key}
-        self.env = {"AUTOSCALE_DB": os.path.join(self.dir, "db"),
-                    "XDG_STATE_HOME": os.path.join(self.dir, "state")}
-        saved = dict(os.environ)
-        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
-        for k in [k for k in os.environ if k.startswith(("ST2_", "AUTOSCALE_TEST_NOW"))]:
-            del os.environ[k]
-        os.environ.update(self.env)
-        self.root = pack_root(self.dir)
-        self.pack = st2lite.Pack(self.root, self.config)
-        self.runner = st2lite.Runner(self.pack, self.env)
-        self.reactor = st2lite.Reactor(self.runner)
-
-    def tearDown(self):
-        try:
-            self.reactor.wait_idle()  # the refills the rules engine started
-            for g in self.action("asg_list").get("groups", []):
-                self.runner.run("autoscale.lease_release", {"name": g["name"]})
-                self.runner.run("autoscale.asg_delete", {"name": g["name"]})
-        finally:
-            self.kill_machines()
-            self.servers.stop_all()
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def kill_machines(self):
-        for m in self.machines().values():
-            try:
-                with open(f"/proc/{m['pid']}/stat") as fh:
-                    started = int(fh.read().rsplit(")", 1)[1].split()[19])
-                if started == int(m["start_time"]):
-                    os.kill(m["pid"], signal.SIGKILL)
-            except (OSError, ValueError, KeyError, IndexError, TypeError):
-                pass
+class WarmPoolTest(PoolRig, unittest.TestCase):
+    PREFIX = "as-warm-"
 
     # ---- helpers ----
-    def action(self, _action, **params):
-        ex = self.runner.run(f"autoscale.{_action}", params)
-        return ex.result["stdout"] if ex.result and "stdout" in ex.result else ex.result
-
-    def run_ok(self, ref, **params):
-        ex = self.runner.run(f"autoscale.{ref}", params)
-        self.assertTrue(ex.succeeded, (ref, ex.result, self.failures()))
-        return ex
-
-    def failures(self):
-        return [(e.ref, e.params.get("node"), (e.result or {}).get("stdout", e.result))
-                for e in self.runner.log if not e.succeeded]
-
     def group(self, warm_pool=2, active=1, **spec):
         """A group served through HAProxy and PowerDNS with `active` nodes
         in service and its warm pool filled by the refill timer."""
@@ -131,29 +65,6 @@ class WarmPoolTest(unittest.TestCase):
         [ex] = [e for e in self.reactor.fire_timer(TIMER) if e.ref == "autoscale.pool_refill"]
         self.assertTrue(ex.succeeded, (ex.result, self.failures()))
         return ex
-
-    def nodes(self):
-        return {n["name"]: n for n in self.action("node_list", name="web").get("nodes", [])}
-
-    def states(self, state):
-        return sorted(n for n, r in self.nodes().items() if r["state"] == state)
-
-    def machines(self):
-        """The local provider's registry: <group>.<node>.json per machine."""
-        out = {}
-        for f in os.listdir(self.local) if os.path.isdir(self.local) else []:
-            if f.endswith(".json") and f.startswith("web."):
-                try:
-                    with open(os.path.join(self.local, f)) as fh:
-                        out[f[len("web."):-len(".json")]] = json.load(fh)
-                except (OSError, ValueError):
-                    pass
-        return out
-
-    def in_dns(self):
-        """The node names with an A record of their own in the zone."""
-        return sorted(name.split(".", 1)[0] for name in self.servers.zone_records(ZONE)
-                      if name != f"web.{ZONE}.")
 
     def round_robin(self):
         """The addresses of the group's own record (dns_record.c)."""

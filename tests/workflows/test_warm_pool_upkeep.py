@@ -14,97 +14,34 @@ which, before the fix, the node's A record outlived the group.
 
 The actions come from AUTOSCALE_BIN_DIR when it is set, else actions/bin.
 Run: python3 -m unittest tests/workflows/test_warm_pool_upkeep.py"""
-import json
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-sys.path.insert(0, os.path.join(ROOT, "demo"))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rig import TIMER, ZONE, PoolRig  # noqa: E402  (rig.py: the st2lite rig)
 
-import st2lite  # noqa: E402
-from servers import Servers, free_port  # noqa: E402
-from test_refresh import pack_root  # noqa: E402
-
-ZONE = "web.test"
-TIMER = "autoscale.pool_refill_timer"
 HOLD = 60  # seconds a held execution waits at most for the other side
 
 
-class PoolUpkeepTest(unittest.TestCase):
+class PoolUpkeepTest(PoolRig, unittest.TestCase):
+    PREFIX = "as-upkeep-"
+
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="as-upkeep-")
-        self.servers = Servers(self.dir)
-        self.servers.start_haproxy("web")
-        self.servers.start_pdns(ZONE)
-        port = free_port()
-        self.local = os.path.join(self.dir, "local")
-        self.config = {"compute_provider": "local", "local_dir": self.local,
-                       "local_port": port, "local_grace_ms": 300,
-                       "lb_server_port": port, "lb_drain_timeout": 2,
-                       "haproxy_socket": self.servers.haproxy_socket,
-                       "powerdns_api_url": self.servers.pdns_api_url,
-                       "powerdns_api_key": self.servers.pdns_api_key}
-        self.env = {"AUTOSCALE_DB": os.path.join(self.dir, "db"),
-                    "XDG_STATE_HOME": os.path.join(self.dir, "state")}
-        saved = dict(os.environ)
-        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
-        for k in [k for k in os.environ if k.startswith(("ST2_", "AUTOSCALE_TEST_NOW"))]:
-            del os.environ[k]
-        os.environ.update(self.env)
         self.hook = None  # fn(ex, event), called from st2lite's trace
-        self.pack = st2lite.Pack(pack_root(self.dir), self.config)
-        self.runner = st2lite.Runner(self.pack, self.env, trace=self.trace)
-        self.reactor = st2lite.Reactor(self.runner)
+        super().setUp()
 
     def tearDown(self):
         self.hook = None
-        try:
-            self.reactor.wait_idle()
-            for g in self.action("asg_list").get("groups", []):
-                self.runner.run("autoscale.lease_release", {"name": g["name"]})
-                self.runner.run("autoscale.asg_delete", {"name": g["name"]})
-        finally:
-            self.kill_machines()
-            self.servers.stop_all()
-            shutil.rmtree(self.dir, ignore_errors=True)
+        super().tearDown()
 
     def trace(self, ex, event):
         hook = self.hook
         if hook:
             hook(ex, event)
 
-    def kill_machines(self):
-        for m in self.machines().values():
-            try:
-                with open(f"/proc/{m['pid']}/stat") as fh:
-                    started = int(fh.read().rsplit(")", 1)[1].split()[19])
-                if started == int(m["start_time"]):
-                    os.kill(m["pid"], signal.SIGKILL)
-            except (OSError, ValueError, KeyError, IndexError, TypeError):
-                pass
-
     # ---- helpers ----
-    def action(self, _action, **params):
-        ex = self.runner.run(f"autoscale.{_action}", params)
-        return ex.result["stdout"] if ex.result and "stdout" in ex.result else ex.result
-
-    def run_ok(self, ref, **params):
-        ex = self.runner.run(f"autoscale.{ref}", params)
-        self.assertTrue(ex.succeeded, (ref, ex.result, self.failures()))
-        return ex
-
-    def failures(self):
-        return [(e.ref, e.params.get("node"), (e.result or {}).get("stdout", e.result))
-                for e in self.runner.log if not e.succeeded]
-
     def group(self, warm_pool=2):
         self.run_ok("asg_define", name="web", min=1, max=5, warm_pool=warm_pool,
                     lb_provider="haproxy", lb_backend="web",
@@ -116,27 +53,6 @@ class PoolUpkeepTest(unittest.TestCase):
         self.assertTrue(ex.succeeded, (ex.result, self.failures()))
         return [k for k in self.runner.log
                 if k.parent is ex and k.ref == "autoscale.pool_fill"]
-
-    def nodes(self):
-        return {n["name"]: n for n in self.action("node_list", name="web").get("nodes", [])}
-
-    def states(self, state):
-        return sorted(n for n, r in self.nodes().items() if r["state"] == state)
-
-    def machines(self):
-        out = {}
-        for f in os.listdir(self.local) if os.path.isdir(self.local) else []:
-            if f.endswith(".json") and f.startswith("web."):
-                try:
-                    with open(os.path.join(self.local, f)) as fh:
-                        out[f[len("web."):-len(".json")]] = json.load(fh)
-                except (OSError, ValueError):
-                    pass
-        return out
-
-    def in_dns(self):
-        return sorted(name.split(".", 1)[0] for name in self.servers.zone_records(ZONE)
-                      if name != f"web.{ZONE}.")
 
     def keys(self):
         return [k for k in self.action("asg_list").get("groups", []) if k.get("name") == "web"]

@@ -31,6 +31,7 @@
 #include "keys.h"
 #include "log.h"
 #include "node.h"
+#include "node_ctx_fixture.h"
 #include "node_pool.h"
 #include "nodes.h"
 #include "secret.h"
@@ -45,11 +46,7 @@ static const struct compute_ops *ops = &compute_digitalocean_ops;
 struct fixture {
     struct fake_do *fake;
     struct compute_be *c;
-    /* for the node-level tests */
-    char dir[64], db[128];
-    struct ds *ds;
-    struct group g;
-    struct node_ctx nc;
+    struct node_fixture n; /* for the node-level tests */
 };
 
 /* The fake's API, a poll ceiling of 10 ms (the fake moves per look, not
@@ -96,39 +93,16 @@ static int setup_nodes(void **state)
 {
     setup(state);
     struct fixture *f = *state;
-    struct as_error err;
-    struct json_object *out = NULL;
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-dopark-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    assert_non_null(f->ds = ds_open_embedded(f->db, &err));
-    group_init(&f->g, "web");
-    free(f->g.compute_provider);
-    f->g.compute_provider = strdup("digitalocean");
-    f->g.warm_pool = 2; /* refused for digitalocean before the park existed */
-    if (asg_define(f->ds, &f->g, &out, &err) != 0)
-        fail_msg("asg_define: %s: %s", err.code, err.message);
-    json_object_put(out);
-    struct json_object *s = settings(f->fake);
-    f->nc.compute = compute_open("digitalocean", s, &err);
-    json_object_put(s);
-    assert_non_null(f->nc.compute);
-    f->nc.ds = f->ds;
-    f->nc.group = &f->g;
-    f->nc.poll_ms = 10;
-    f->nc.deadline = 60;
+    node_fixture_open(&f->n, "as-dopark", "digitalocean");
+    f->n.g.warm_pool = 2; /* refused for digitalocean before the park existed */
+    node_fixture_define(&f->n, settings(f->fake));
     return 0;
 }
 
 static int teardown_nodes(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
-    node_ctx_close(&f->nc);
-    group_clear(&f->g);
-    ds_close(f->ds);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    node_fixture_close(&f->n);
     return teardown(state);
 }
 
@@ -423,14 +397,7 @@ static void test_fake_refuses_what_do_refuses(void **state)
 
 static const char *state_of(struct fixture *f, const char *node)
 {
-    static char buf[32];
-    struct json_object *rec = NULL;
-    struct as_error err;
-    buf[0] = '\0';
-    if (node_record_load(f->ds, "web", node, &rec, &err) == 1)
-        snprintf(buf, sizeof buf, "%s", jx_str(rec, "state", ""));
-    json_object_put(rec);
-    return buf;
+    return node_fixture_state(&f->n, node);
 }
 
 static const char *droplet_of(struct fixture *f, const char *node, char *id, size_t size)
@@ -452,7 +419,7 @@ static void test_node_cycle(void **state)
     struct as_error err;
     char id[32];
 
-    assert_int_equal(node_add(&f->nc, "web-a", NULL, true, &out, &err), 0);
+    assert_int_equal(node_add(&f->n.nc, "web-a", NULL, true, &out, &err), 0);
     assert_string_equal(jx_str(jx_obj(out, "node"), "state", ""), "warming");
     char address[64];
     snprintf(address, sizeof address, "%s", jx_str(jx_obj(out, "node"), "address", ""));
@@ -460,29 +427,29 @@ static void test_node_cycle(void **state)
     json_object_put(out);
     droplet_of(f, "web-a", id, sizeof id);
 
-    if (node_park(&f->nc, "web-a", &out, &err) != 0)
+    if (node_park(&f->n.nc, "web-a", &out, &err) != 0)
         fail_msg("node_park: %s: %s", err.code, err.message);
     assert_true(jx_bool(out, "changed", false));
     json_object_put(out);
     assert_string_equal(state_of(f, "web-a"), "warm");
     assert_status(f, id, "off");
     assert_int_equal(stats(f->fake).power, 1);
-    assert_int_equal(node_park(&f->nc, "web-a", &out, &err), 0);
+    assert_int_equal(node_park(&f->n.nc, "web-a", &out, &err), 0);
     assert_false(jx_bool(out, "changed", true));
     json_object_put(out);
     assert_int_equal(stats(f->fake).power, 1);
 
-    assert_int_equal(pool_take(f->ds, "web", 1, LEASE, &out, &err), 0);
+    assert_int_equal(pool_take(f->n.ds, "web", 1, LEASE, &out, &err), 0);
     assert_int_equal(jx_int(out, "taken", -1), 1);
     json_object_put(out);
-    if (node_activate(&f->nc, "web-a", &out, &err) != 0)
+    if (node_activate(&f->n.nc, "web-a", &out, &err) != 0)
         fail_msg("node_activate: %s: %s", err.code, err.message);
     assert_string_equal(jx_str(jx_obj(out, "node"), "state", ""), "active");
     assert_string_equal(jx_str(jx_obj(out, "node"), "address", ""), address);
     json_object_put(out);
     assert_status(f, id, "active");
     assert_int_equal(stats(f->fake).power, 2);
-    assert_int_equal(node_activate(&f->nc, "web-a", &out, &err), 0);
+    assert_int_equal(node_activate(&f->n.nc, "web-a", &out, &err), 0);
     assert_false(jx_bool(out, "changed", true));
     json_object_put(out);
     assert_int_equal(stats(f->fake).power, 2);
@@ -496,20 +463,20 @@ static void test_node_errored_actions(void **state)
     struct json_object *out = NULL;
     struct as_error err;
 
-    assert_int_equal(node_add(&f->nc, "web-b", NULL, true, &out, &err), 0);
+    assert_int_equal(node_add(&f->n.nc, "web-b", NULL, true, &out, &err), 0);
     json_object_put(out);
     fake_do_fail_power_next(f->fake, 2); /* shutdown, then power_off */
-    assert_int_equal(node_park(&f->nc, "web-b", &out, &err), -1);
+    assert_int_equal(node_park(&f->n.nc, "web-b", &out, &err), -1);
     assert_string_equal(err.code, "node_park_failed");
     assert_non_null(strstr(err.message, "power_off action"));
     assert_string_equal(state_of(f, "web-b"), "warming");
 
-    assert_int_equal(node_park(&f->nc, "web-b", &out, &err), 0); /* a retry parks it */
+    assert_int_equal(node_park(&f->n.nc, "web-b", &out, &err), 0); /* a retry parks it */
     json_object_put(out);
-    assert_int_equal(pool_take(f->ds, "web", 1, LEASE, &out, &err), 0);
+    assert_int_equal(pool_take(f->n.ds, "web", 1, LEASE, &out, &err), 0);
     json_object_put(out);
     fake_do_fail_power_next(f->fake, 1);
-    assert_int_equal(node_activate(&f->nc, "web-b", &out, &err), -1);
+    assert_int_equal(node_activate(&f->n.nc, "web-b", &out, &err), -1);
     assert_string_equal(err.code, "node_failed");
     assert_non_null(strstr(err.message, "power_on action"));
     assert_string_equal(state_of(f, "web-b"), "failed");

@@ -22,16 +22,14 @@
 #include "keys.h"
 #include "node.h"
 #include "nodes.h"
+#include "node_ctx_fixture.h"
 #include "node_pool.h"
 
 #define LEASE "000000001000-scale_out-0000abcd"
 
 struct fixture {
-    char dir[64], db[128];
+    struct node_fixture n; /* the store, group "web" and the node context */
     struct fake_openstack *os;
-    struct ds *ds;
-    struct group g;
-    struct node_ctx nc;
 };
 
 static struct json_object *settings(struct fake_openstack *os)
@@ -49,31 +47,13 @@ static struct json_object *settings(struct fake_openstack *os)
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    struct as_error err;
-    struct json_object *out = NULL;
-    snprintf(f->dir, sizeof f->dir, "/tmp/as-park-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/store.db", f->dir);
-    assert_non_null(f->ds = ds_open_embedded(f->db, &err));
+    node_fixture_open(&f->n, "as-park", "openstack");
     assert_non_null(f->os = fake_openstack_start(NULL));
 
-    group_init(&f->g, "web");
-    free(f->g.compute_provider);
-    f->g.compute_provider = strdup("openstack");
-    f->g.flavor = strdup("2");
-    f->g.image = strdup(FAKE_OS_IMAGE_ID);
-    f->g.network = strdup(FAKE_OS_NET_PRIVATE_ID);
-    assert_int_equal(asg_define(f->ds, &f->g, &out, &err), 0);
-    json_object_put(out);
-
-    struct json_object *s = settings(f->os);
-    f->nc.compute = compute_open("openstack", s, &err);
-    json_object_put(s);
-    assert_non_null(f->nc.compute);
-    f->nc.ds = f->ds;
-    f->nc.group = &f->g;
-    f->nc.poll_ms = 10; /* the fake changes state per poll, not per second */
-    f->nc.deadline = 60;
+    f->n.g.flavor = strdup("2");
+    f->n.g.image = strdup(FAKE_OS_IMAGE_ID);
+    f->n.g.network = strdup(FAKE_OS_NET_PRIVATE_ID);
+    node_fixture_define(&f->n, settings(f->os));
     *state = f;
     return 0;
 }
@@ -81,13 +61,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
-    node_ctx_close(&f->nc);
-    group_clear(&f->g);
-    ds_close(f->ds);
+    node_fixture_close(&f->n);
     fake_openstack_stop(f->os);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
     free(f);
     return 0;
 }
@@ -101,14 +76,7 @@ static struct fake_openstack_stats stats(struct fixture *f)
 
 static const char *state_of(struct fixture *f, const char *node)
 {
-    static char buf[32];
-    struct json_object *rec = NULL;
-    struct as_error err;
-    buf[0] = '\0';
-    if (node_record_load(f->ds, "web", node, &rec, &err) == 1)
-        snprintf(buf, sizeof buf, "%s", jx_str(rec, "state", ""));
-    json_object_put(rec);
-    return buf;
+    return node_fixture_state(&f->n, node);
 }
 
 static char *server_status(struct fixture *f, const char *node)
@@ -132,10 +100,10 @@ static void warm_node(struct fixture *f, const char *node)
 {
     struct json_object *out = NULL;
     struct as_error err;
-    assert_int_equal(node_add(&f->nc, node, NULL, true, &out, &err), 0);
+    assert_int_equal(node_add(&f->n.nc, node, NULL, true, &out, &err), 0);
     assert_string_equal(jx_str(jx_obj(out, "node"), "state", ""), "warming");
     json_object_put(out);
-    assert_int_equal(node_park(&f->nc, node, &out, &err), 0);
+    assert_int_equal(node_park(&f->n.nc, node, &out, &err), 0);
     json_object_put(out);
 }
 
@@ -145,19 +113,19 @@ static void test_park_stops_the_server(void **state)
     struct json_object *out = NULL;
     struct as_error err;
 
-    assert_int_equal(node_add(&f->nc, "web-a", NULL, true, &out, &err), 0);
+    assert_int_equal(node_add(&f->n.nc, "web-a", NULL, true, &out, &err), 0);
     struct json_object *node = jx_obj(out, "node");
     assert_string_equal(jx_str(node, "state", ""), "warming");
     assert_non_null(jx_str(node, "address", NULL)); /* for DNS and Chef, next */
     json_object_put(out);
     assert_server(f, "web-a", "ACTIVE");
     /* a retried warm add finds it and changes nothing */
-    assert_int_equal(node_add(&f->nc, "web-a", NULL, true, &out, &err), 0);
+    assert_int_equal(node_add(&f->n.nc, "web-a", NULL, true, &out, &err), 0);
     json_object_put(out);
     assert_int_equal(stats(f).create, 1);
 
     fake_openstack_reset_stats(f->os);
-    assert_int_equal(node_park(&f->nc, "web-a", &out, &err), 0);
+    assert_int_equal(node_park(&f->n.nc, "web-a", &out, &err), 0);
     assert_true(jx_bool(out, "changed", false));
     assert_string_equal(jx_str(jx_obj(out, "node"), "state", "warm"), "warm");
     assert_true(jx_int(jx_obj(out, "node"), "parked_at", 0) > 0);
@@ -169,12 +137,12 @@ static void test_park_stops_the_server(void **state)
     assert_string_equal(state_of(f, "web-a"), "warm");
 
     /* again: success, no second os-stop */
-    assert_int_equal(node_park(&f->nc, "web-a", &out, &err), 0);
+    assert_int_equal(node_park(&f->n.nc, "web-a", &out, &err), 0);
     assert_false(jx_bool(out, "changed", true));
     json_object_put(out);
     assert_int_equal(stats(f).stops, 1);
     /* a warm add of a warm node is a finished add */
-    assert_int_equal(node_add(&f->nc, "web-a", NULL, true, &out, &err), 0);
+    assert_int_equal(node_add(&f->n.nc, "web-a", NULL, true, &out, &err), 0);
     assert_false(jx_bool(out, "changed", true));
     json_object_put(out);
 }
@@ -196,8 +164,8 @@ static void test_park_after_409_already_stopped(void **state)
              "\"provider\":\"openstack\",\"provider_id\":\"%s\",\"created_at\":%lld}",
              id, as_now());
     free(id);
-    assert_int_equal(ds_put(f->ds, key_node(key, "web", "web-b"), rec, 0, &err), 0);
-    assert_int_equal(node_park(&f->nc, "web-b", &out, &err), 0);
+    assert_int_equal(ds_put(f->n.ds, key_node(key, "web", "web-b"), rec, 0, &err), 0);
+    assert_int_equal(node_park(&f->n.nc, "web-b", &out, &err), 0);
     json_object_put(out);
     assert_int_equal(stats(f).stops, 0); /* refused with 409: not accepted */
     assert_int_equal(stats(f).action, 1);
@@ -211,13 +179,13 @@ static void test_activate_starts_the_server(void **state)
     struct as_error err;
 
     warm_node(f, "web-c");
-    assert_int_equal(pool_take(f->ds, "web", 1, LEASE, &out, &err), 0);
+    assert_int_equal(pool_take(f->n.ds, "web", 1, LEASE, &out, &err), 0);
     assert_int_equal(jx_int(out, "taken", -1), 1);
     json_object_put(out);
     assert_string_equal(state_of(f, "web-c"), "building");
 
     fake_openstack_reset_stats(f->os);
-    assert_int_equal(node_activate(&f->nc, "web-c", &out, &err), 0);
+    assert_int_equal(node_activate(&f->n.nc, "web-c", &out, &err), 0);
     struct json_object *node = jx_obj(out, "node");
     assert_string_equal(jx_str(node, "state", ""), "active");
     assert_non_null(jx_str(node, "address", NULL));
@@ -228,7 +196,7 @@ static void test_activate_starts_the_server(void **state)
     assert_true(stats(f).get >= 3);       /* powering-on twice, then ACTIVE */
     assert_server(f, "web-c", "ACTIVE");
 
-    assert_int_equal(node_activate(&f->nc, "web-c", &out, &err), 0);
+    assert_int_equal(node_activate(&f->n.nc, "web-c", &out, &err), 0);
     assert_false(jx_bool(out, "changed", true));
     json_object_put(out);
     assert_int_equal(stats(f).starts, 1);
@@ -243,13 +211,13 @@ static void test_activate_retry_while_powering_on(void **state)
     struct json_object *out = NULL, *rec = NULL;
     struct as_error err;
     warm_node(f, "web-g");
-    assert_int_equal(pool_take(f->ds, "web", 1, LEASE, &out, &err), 0);
+    assert_int_equal(pool_take(f->n.ds, "web", 1, LEASE, &out, &err), 0);
     json_object_put(out);
-    assert_int_equal(node_record_load(f->ds, "web", "web-g", &rec, &err), 1);
-    assert_int_equal(compute_start(f->nc.compute, jx_str(rec, "provider_id", ""), &err), 0);
+    assert_int_equal(node_record_load(f->n.ds, "web", "web-g", &rec, &err), 1);
+    assert_int_equal(compute_start(f->n.nc.compute, jx_str(rec, "provider_id", ""), &err), 0);
     json_object_put(rec);
     fake_openstack_reset_stats(f->os);
-    assert_int_equal(node_activate(&f->nc, "web-g", &out, &err), 0);
+    assert_int_equal(node_activate(&f->n.nc, "web-g", &out, &err), 0);
     assert_string_equal(jx_str(jx_obj(out, "node"), "state", ""), "active");
     json_object_put(out);
     assert_int_equal(stats(f).action, 1); /* refused */
@@ -266,13 +234,13 @@ static void test_activate_refuses_untaken(void **state)
     struct as_error err;
     warm_node(f, "web-d");
     fake_openstack_reset_stats(f->os);
-    assert_int_equal(node_activate(&f->nc, "web-d", &out, &err), -1);
+    assert_int_equal(node_activate(&f->n.nc, "web-d", &out, &err), -1);
     assert_string_equal(err.code, "node_not_taken");
     assert_int_equal(err.exit, AS_EXIT_BADINPUT);
     assert_int_equal(stats(f).action, 0);
     assert_string_equal(state_of(f, "web-d"), "warm");
     assert_server(f, "web-d", "SHUTOFF");
-    assert_int_equal(node_park(&f->nc, "web-nope", &out, &err), -1);
+    assert_int_equal(node_park(&f->n.nc, "web-nope", &out, &err), -1);
     assert_string_equal(err.code, "unknown_node");
 }
 
@@ -284,12 +252,12 @@ static void test_activate_failure_records_failed(void **state)
     struct json_object *out = NULL;
     struct as_error err;
     warm_node(f, "web-e");
-    assert_int_equal(pool_take(f->ds, "web", 1, LEASE, &out, &err), 0);
+    assert_int_equal(pool_take(f->n.ds, "web", 1, LEASE, &out, &err), 0);
     json_object_put(out);
     char *id = fake_openstack_server_id(f->os, "web-e");
     fake_openstack_lock_server(f->os, id, 1);
     free(id);
-    assert_int_equal(node_activate(&f->nc, "web-e", &out, &err), -1);
+    assert_int_equal(node_activate(&f->n.nc, "web-e", &out, &err), -1);
     assert_string_equal(err.code, "node_failed");
     assert_int_equal(err.exit, AS_EXIT_FAILURE);
     assert_non_null(strstr(err.message, "locked"));
@@ -310,21 +278,21 @@ static void test_reconcile_pool_states(void **state)
     warm_node(f, "web-f");
     snprintf(rec, sizeof rec, "{\"name\":\"web-g\",\"state\":\"warming\",\"created_at\":%lld}",
              old);
-    assert_int_equal(ds_put(f->ds, key_node(key, "web", "web-g"), rec, 0, &err), 0);
+    assert_int_equal(ds_put(f->n.ds, key_node(key, "web", "web-g"), rec, 0, &err), 0);
     /* web-f: built two hours ago (as far as reconcile can tell), taken now */
-    assert_int_equal(pool_take(f->ds, "web", 1, LEASE, &out, &err), 0);
+    assert_int_equal(pool_take(f->n.ds, "web", 1, LEASE, &out, &err), 0);
     json_object_put(out);
     struct json_object *r = NULL;
-    assert_int_equal(node_record_load(f->ds, "web", "web-f", &r, &err), 1);
+    assert_int_equal(node_record_load(f->n.ds, "web", "web-f", &r, &err), 1);
     jx_add_int(r, "created_at", old);
-    assert_int_equal(ds_put(f->ds, key_node(key, "web", "web-f"),
+    assert_int_equal(ds_put(f->n.ds, key_node(key, "web", "web-f"),
                             json_object_to_json_string(r), 0, &err), 0);
     json_object_put(r);
-    assert_int_equal(ds_put(f->ds, key_node(key, "web", "web-h"),
+    assert_int_equal(ds_put(f->n.ds, key_node(key, "web", "web-h"),
                             "{\"name\":\"web-h\",\"state\":\"warm\",\"provider_id\":"
                             "\"00000000-0000-0000-0000-000000000000\"}", 0, &err), 0);
 
-    assert_int_equal(node_reconcile(&f->nc, false, false, 1800, &out, &err), 0);
+    assert_int_equal(node_reconcile(&f->n.nc, false, false, 1800, &out, &err), 0);
     struct json_object *fl = jx_arr(out, "findings");
     assert_int_equal(json_object_array_length(fl), 2);
     for (size_t i = 0; i < 2; i++) {
