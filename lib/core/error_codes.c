@@ -159,6 +159,8 @@ const struct as_error_code as_error_codes[] = {
     {"read_only", AS_X_FAILURE, "a command that opened the datastore read-only (an operator command, asg_get, asg_list) tried to write to it"},
     {"refresh_mismatch", AS_X_BADINPUT, "a refresh action named a refresh that is not the group's current one"},
     {"refresh_running", AS_X_BADINPUT, "refresh_start while a refresh of the group is running; resume or cancel it"},
+    {"schedule_busy", AS_X_FAILURE,
+     "another asg_schedule_set held the group's schedules too long"},
     {"setting_not_allowed", AS_X_BADINPUT,
      "a group's settings name an operator-only key or an endpoint not in group_endpoints_allowed"},
     {"spawn_failed", AS_X_FAILURE, "the local machine's process died at start"},

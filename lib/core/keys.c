@@ -151,6 +151,12 @@ char *key_pool_lock(char *buf, const char *group)
     return buf;
 }
 
+char *key_schedule_lock(char *buf, const char *group)
+{
+    snprintf(buf, KEY_MAX, KEY_ROOT "schedlock.%s", group);
+    return buf;
+}
+
 char *key_schedule(char *buf, const char *group, const char *name)
 {
     return fmt(buf, "schedule", group, name);

@@ -60,6 +60,10 @@ char *key_pool_lock(char *buf, const char *group);
 /* A scheduled action (lib/model/schedule.h): autoscale.schedule.<g>.<name>. */
 char *key_schedule(char *buf, const char *group, const char *name);
 char *key_schedule_prefix(char *buf, const char *group); /* group NULL: all */
+/* The claim asg_schedule_set holds while it counts a group's schedules and
+ * writes a new one: autoscale.schedlock.<g>[.<token>] (not under the
+ * schedules' prefix, so it is never listed as one). */
+char *key_schedule_lock(char *buf, const char *group);
 /* A group's rolling refresh (lib/model/refresh.h): its one progress record,
  * written by the refresh's actions under the group's lease. */
 char *key_refresh(char *buf, const char *group);

@@ -1,5 +1,6 @@
 /* schedule.c - see schedule.h. */
 #include "schedule.h"
+#include "claim.h"
 #include "cron.h"
 #include "group.h"
 #include "history.h"
@@ -126,6 +127,32 @@ static int check_room(struct ds *ds, const struct schedule_spec *s, struct as_er
     return 0;
 }
 
+#define SCHEDULE_LOCK_TTL 30        /* s: a crashed holder frees the group this soon */
+#define SCHEDULE_LOCK_WAIT_MS 10000 /* another set holding it this long is a failure */
+
+/* Room for a new schedule, counted under the group's schedule claim and
+ * kept until the caller has written it (claim_drop): two sets at once
+ * would each count 49 others and write the 50th and the 51st. 0 with *cl
+ * held, or -1 with err and nothing held. */
+static int room_claim(struct ds *ds, const struct schedule_spec *s, struct claim *cl,
+                      struct as_error *err)
+{
+    char base[KEY_MAX];
+    int rc = claim_take(ds, key_schedule_lock(base, s->group), s->name, SCHEDULE_LOCK_TTL,
+                        CLAIM_WAIT, SCHEDULE_LOCK_WAIT_MS, cl, err);
+    if (rc == CLAIM_TAKEN)
+        return as_fail(err, AS_EXIT_FAILURE, "schedule_busy",
+                       "group '%s': another asg_schedule_set held its schedules for %d ms",
+                       s->group, SCHEDULE_LOCK_WAIT_MS);
+    if (rc < 0)
+        return -1;
+    if (check_room(ds, s, err) < 0) {
+        claim_drop(ds, cl);
+        return -1;
+    }
+    return 0;
+}
+
 /* The group must exist and not be on its way out: a schedule written while
  * asg_delete runs would outlive the group it was for. */
 static int check_group(struct ds *ds, const char *group, struct as_error *err)
@@ -164,12 +191,17 @@ int schedule_set(struct ds *ds, const struct schedule_spec *s, long long now,
     long long created = old ? jx_int(old, "created_at", now) : now;
     bool existed = rc != DS_ABSENT;
     json_object_put(old);
-    if (!existed && check_room(ds, s, err) < 0)
+    struct claim cl;
+    bool held = false;
+    if (!existed && (rc = room_claim(ds, s, &cl, err)) < 0)
         return -1;
+    held = !existed;
     struct json_object *rec = record_of(s, created, now);
     char *json = jx_dump(rec);
     rc = ds_put(ds, key, json, 0, err);
     free(json);
+    if (held)
+        claim_drop(ds, &cl);
     if (rc < 0) {
         json_object_put(rec);
         return -1;

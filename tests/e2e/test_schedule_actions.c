@@ -3,7 +3,8 @@
  * runs them. Set then set again (unchanged, nothing written), replace,
  * list with what is active and in force at a pinned clock (a New York job
  * in the spring-forward gap listed at the gap's end), delete twice (the
- * second deleted false), the 51st refused, and bad input - unknown
+ * second deleted false), the 51st refused (also when eight new ones race
+ * for the last place: exactly one gets it), and bad input - unknown
  * zones, "../etc/passwd", bad cron, ';' and newlines in names - refused
  * with one JSON error and nothing written. A group being deleted takes no
  * new schedule; asg_forget takes the schedules with the group.
@@ -251,6 +252,44 @@ static void test_limit(void **state)
     action_result_free(&r);
 }
 
+/* With 49 schedules, eight new ones set at once: each counts and writes
+ * under the group's schedule claim, so exactly one takes the 50th place and
+ * seven are refused; never a 51st. */
+#define RACERS 8
+static void test_limit_under_concurrency(void **state)
+{
+    struct store_fixture *s = *state;
+    struct action_result r;
+    char name[RACERS][32];
+    for (int i = 0; i < 49; i++) {
+        snprintf(name[0], sizeof name[0], "--schedule=s%02d", i);
+        ok(s, "asg_schedule_set", &r, "--name=web", name[0], "--start=0 8 * * *", "--max=4",
+           NULL);
+        action_result_free(&r);
+    }
+    pid_t pid[RACERS];
+    int out_fd[RACERS], err_fd[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        snprintf(name[i], sizeof name[i], "--schedule=new%d", i);
+        const char *args[] = {"--name=web", name[i], "--start=0 8 * * *", "--max=4", NULL};
+        pid[i] = action_start("asg_schedule_set", args, store_env(s), &out_fd[i], &err_fd[i]);
+    }
+    int won = 0, refused = 0;
+    for (int i = 0; i < RACERS; i++) {
+        action_wait(pid[i], out_fd[i], err_fd[i], &r);
+        won += r.status == 0;
+        refused += r.status == 2 && strcmp(action_error_code(&r), "invalid_parameter") == 0;
+        action_result_free(&r);
+    }
+    assert_int_equal(won, 1);
+    assert_int_equal(refused, RACERS - 1);
+    ok(s, "asg_schedule_list", &r, "--name=web", NULL);
+    assert_int_equal(jx_int(r.json, "count", 0), 50);
+    action_result_free(&r);
+    char prefix[KEY_MAX];
+    assert_int_equal(store_count(s, key_schedule_lock(prefix, "web")), 0); /* let go */
+}
+
 /* A group being deleted takes no new schedule (it would outlive the
  * group); deleting and listing still work. */
 static void test_retired_group(void **state)
@@ -299,6 +338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_dst, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_under_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retired_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forget_takes_schedules, setup, teardown),
     };
