@@ -283,6 +283,9 @@ static struct json_object *decision_json(const char *group, const struct gov_inp
     jx_add_str(o, "lease_id", lease);
     if (d->schedule[0])
         jx_add_str(o, "schedule", d->schedule);
+    /* metric_text is the one writer of the metric object: the history's
+     * tree parses its text back (only for a decision that is recorded, a
+     * change) rather than build the same ten fields a second way. */
     if (d->metric.used) {
         char m[METRIC_MAX];
         int n = metric_text(d, m, sizeof m);
