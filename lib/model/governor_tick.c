@@ -348,27 +348,28 @@ static void test_stop_before_lease(void)
 }
 
 /* The decision rests on what was read before the claim, and an operation
- * that ended in between is not in it: its workflow writes the scaling
- * record (its nodes, its cooldown) before it releases the lease, so the
- * claim succeeds only after that record, and a fresh read once we hold the
- * lease sees it. Decide again on that read, our own lease left out (its
- * start would count as the operation's own cooldown), and keep the lease
- * only for the same decision: otherwise two alerts' ticks, or an alert and
- * the sensor, would each lease a scale-out from one stale reading.
- * 1 the same, 0 not (*fresh is the new decision), -1 error. */
-static int confirm(struct tick *k, const char *group, const char *lease,
-                   const struct gov_decision *d, struct gov_decision *fresh,
-                   struct as_error *err)
+ * that ended in between is not in it: its workflow writes its scaling
+ * event (its nodes, its cooldown) before it releases the lease, so the
+ * claim succeeds only after that event, and a fresh read once we hold the
+ * lease sees it. So the test is "a scaling event newer than the reading":
+ * none, the decision stands (the usual case, and the only one a race among
+ * ticks alone can give); one, decide again on the fresh read and keep the
+ * lease for nothing (two alerts' ticks, or an alert and the sensor, would
+ * otherwise each lease a scale-out from one stale reading). The fresh read
+ * leaves every lease record out: we hold the lease, so what the store shows
+ * is ours or a losing candidate's (st2's claims), and either would count
+ * as an operation in flight or starting now.
+ * 1 nothing ended, 0 something did (*fresh: the new decision), -1 error. */
+static int confirm(struct tick *k, const char *group, const struct gov_input *read,
+                   struct gov_decision *fresh, struct as_error *err)
 {
     struct asg_state st;
     struct gov_input in;
     struct gov_sample *samples = NULL;
     if (asg_state_load(k->ds, group, &st, err) < 0)
         return -1;
-    if (st.lease && strcmp(jx_str(st.lease, "id", ""), lease) == 0) {
-        json_object_put(st.lease);
-        st.lease = NULL;
-    }
+    json_object_put(st.lease);
+    st.lease = NULL;
     int rc = -1;
     if (strcmp(st.spec.status, "active") != 0) {
         memset(fresh, 0, sizeof *fresh);
@@ -379,10 +380,14 @@ static int confirm(struct tick *k, const char *group, const char *lease,
         rc = 0;
     } else {
         governor_input_from_state(&st, k->now, &in);
-        if (gov_input_load_extras(k->ds, &in, &samples, err) == 0) {
+        bool ended = in.last_scale_out_at > read->last_scale_out_at ||
+                     in.last_scale_in_at > read->last_scale_in_at ||
+                     in.last_replace_at > read->last_replace_at;
+        if (!ended)
+            rc = 1;
+        else if (gov_input_load_extras(k->ds, &in, &samples, err) == 0) {
             governor_decide(&in, fresh);
-            rc = fresh->action == d->action && fresh->count == d->count &&
-                 fresh->remove == d->remove;
+            rc = 0;
         }
         free(samples);
     }
@@ -394,11 +399,15 @@ static int confirm(struct tick *k, const char *group, const char *lease,
  * back and take the fresh decision, not acted on (0 too: the group's
  * "none" for this tick, the next decides again). -1 error, the lease given
  * back. */
-static int recheck(struct tick *k, const char *group, char *lease, struct gov_decision *d,
-                   struct as_error *err)
+static int recheck(struct tick *k, const struct gov_input *read, char *lease,
+                   struct gov_decision *d, struct as_error *err)
 {
+    const char *group = read->spec->name;
     struct gov_decision fresh;
-    int same = confirm(k, group, lease, d, &fresh, err);
+    int same = confirm(k, group, read, &fresh, err);
+    if (same == 0 && fresh.action == d->action && fresh.count == d->count &&
+        fresh.remove == d->remove)
+        same = 1; /* decided again, the same: the lease serves it */
     if (same == 1)
         return 0;
     struct json_object *out = NULL;
@@ -445,7 +454,7 @@ static int decide(struct tick *k, const struct gov_input *in,
                             k->now, (long)k->t->lease_ttl, lease, err);
         if (rc < 0)
             return -1;
-        if (rc == 0 && (rc = recheck(k, group, lease, &d, err)) < 0)
+        if (rc == 0 && (rc = recheck(k, in, lease, &d, err)) < 0)
             return -1;
         if (rc == LEASE_TAKEN) {
             d.action = GOV_NONE;
