@@ -46,6 +46,7 @@ MODULES = [
     ("log", "core", ["log"]),
     ("utf8", "core", ["utf8"]),  # below error and jsonx: both clean text
     ("jsonx", "core", ["jsonx"]),
+    ("jscan", "core", ["jscan"]),  # the strict fast JSON scanner (json-c for the rest)
     ("xalloc", "core", ["xalloc"]),
     ("strbuf", "core", ["strbuf"]),  # over xalloc
     ("clock", "core", ["clock"]),
@@ -79,7 +80,7 @@ MODULES = [
     ("history", "model", ["history"]),  # decisions and outcomes, below asg and governor
     # the governor and the inputs only it reads: metric samples, schedules
     ("governor", "model", ["governor", "governor_*", "samples", "schedule"]),
-    ("refresh", "model", ["refresh"]),  # a rolling refresh's record and batches
+    ("refresh", "model", ["refresh", "refresh_*"]),  # a rolling refresh's record and batches
     # areas: one provider interface each, and the actions' logic above it
     ("compute", "area", ["compute", "compute_*", "nodes", "node_*"]),
     ("dns", "area", ["dns", "dns_*"]),

@@ -1,5 +1,6 @@
 /* samples.c - see samples.h. */
 #include "samples.h"
+#include "jscan.h"
 #include "jsonx.h"
 #include "xalloc.h"
 
@@ -53,133 +54,62 @@ static int read_array(struct json_object *rec, struct gov_sample **out, int *n)
  *
  * A tick over every tracking group reads every samples record, and json-c
  * spent ~175,000 instructions on one of 20 samples: more than deciding.
- * The records samples_append writes are plain, so a strict scanner reads
- * exactly that shape - {"group":"..","source":"..","samples":[{"at":N,
- * "value":X,"nodes":N} or {"at":N,"error":".."}, ...]}, strings without
- * escapes, no other keys, no whitespace - and declines anything else, which
- * json-c then reads as above (governor_record.h does the same for the
- * other records). */
+ * The records samples_append writes are plain, so the strict primitives of
+ * jscan.h read exactly that shape - {"group":"..","source":"..","samples":
+ * [{"at":N,"value":X,"nodes":N} or {"at":N,"error":".."}, ...]}, strings
+ * without escapes, no other keys, no whitespace - and anything else is
+ * declined, which json-c then reads as above (governor_record.h does the
+ * same for the other records). */
 
-struct scan {
-    const char *p;
-};
-
-static bool lit(struct scan *c, const char *s)
-{
-    size_t n = strlen(s);
-    if (strncmp(c->p, s, n) != 0)
-        return false;
-    c->p += n;
-    return true;
-}
-
-/* A string of printable ASCII without escapes, its closing quote passed. */
-static bool plain_string(struct scan *c)
-{
-    if (*c->p != '"')
-        return false;
-    const char *q = c->p + 1;
-    while (*q >= 0x20 && *q < 0x7f && *q != '"' && *q != '\\')
-        q++;
-    if (*q != '"')
-        return false;
-    c->p = q + 1;
-    return true;
-}
-
-/* A JSON integer of at most 18 digits (no leading zero). */
-static bool integer(struct scan *c, long long *v)
-{
-    const char *q = c->p;
-    bool neg = *q == '-';
-    q += neg;
-    if (*q < '0' || *q > '9' || (*q == '0' && q[1] >= '0' && q[1] <= '9'))
-        return false;
-    long long x = 0;
-    int digits = 0;
-    for (; *q >= '0' && *q <= '9'; q++, digits++)
-        x = x * 10 + (*q - '0');
-    if (digits > 18 || *q == '.' || *q == 'e' || *q == 'E')
-        return false;
-    *v = neg ? -x : x;
-    c->p = q;
-    return true;
-}
-
-/* A JSON number (an integer or not): JSON's grammar checked, strtod reads. */
-static bool number(struct scan *c, double *v)
-{
-    const char *q = c->p, *start = q;
-    q += *q == '-';
-    if (*q == '0')
-        q++;
-    else if (*q >= '1' && *q <= '9')
-        while (*q >= '0' && *q <= '9')
-            q++;
-    else
-        return false;
-    if (*q == '.') {
-        if (*++q < '0' || *q > '9')
-            return false;
-        while (*q >= '0' && *q <= '9')
-            q++;
-    }
-    if (*q == 'e' || *q == 'E') {
-        q += (q[1] == '+' || q[1] == '-') + 1;
-        if (*q < '0' || *q > '9')
-            return false;
-        while (*q >= '0' && *q <= '9')
-            q++;
-    }
-    char *end;
-    *v = strtod(start, &end);
-    if (end != q)
-        return false;
-    c->p = q;
-    return true;
-}
-
-/* One sample as samples_append writes it; entry()'s reading of it. */
-static bool fast_entry(struct scan *c, struct gov_sample *s)
+/* One sample as samples_append writes it, entry()'s reading of it: past
+ * it, or NULL. */
+static const char *fast_entry(const char *p, struct gov_sample *s)
 {
     long long at, nodes;
     double value;
-    if (!lit(c, "{\"at\":") || !integer(c, &at))
-        return false;
-    if (lit(c, ",\"error\":")) {
-        if (!plain_string(c) || !lit(c, "}"))
-            return false;
+    const char *str, *q;
+    size_t len;
+    if (!(p = jscan_lit(p, "{\"at\":")) || !(p = jscan_int(p, &at)))
+        return NULL;
+    if ((q = jscan_lit(p, ",\"error\":"))) {
+        if (!(p = jscan_string(q, &str, &len)) || !(p = jscan_lit(p, "}")))
+            return NULL;
         *s = (struct gov_sample){.at = at, .ok = false};
-    } else {
-        if (!lit(c, ",\"value\":") || !number(c, &value) || !lit(c, ",\"nodes\":") ||
-            !integer(c, &nodes) || !lit(c, "}") || nodes < 0 || nodes > 1000000)
-            return false;
-        *s = (struct gov_sample){.at = at, .value = value, .nodes = (int)nodes, .ok = true};
-        if (!isfinite(value))
-            s->ok = false, s->value = 0;
+        return p;
     }
-    return true;
+    if (!(p = jscan_lit(p, ",\"value\":")) || !(p = jscan_number(p, &value)) ||
+        !(p = jscan_lit(p, ",\"nodes\":")) || !(p = jscan_int(p, &nodes)) ||
+        !(p = jscan_lit(p, "}")) || nodes < 0 || nodes > 1000000)
+        return NULL;
+    *s = (struct gov_sample){.at = at, .value = value, .nodes = (int)nodes, .ok = true};
+    if (!isfinite(value))
+        s->ok = false, s->value = 0;
+    return p;
 }
 
 /* 1 read (*out, *n as samples_read leaves them), 0 declined. */
 static int fast_read(const char *text, struct gov_sample **out, int *n)
 {
-    struct scan c = {text};
+    const char *p = text, *str;
+    size_t len;
     struct gov_sample v[SAMPLES_MAX + 1];
-    int k = 0;
-    if (!lit(&c, "{\"group\":") || !plain_string(&c) || !lit(&c, ",\"source\":") ||
-        !plain_string(&c) || !lit(&c, ",\"samples\":["))
+    int k = 0, seen = 0;
+    if (!(p = jscan_lit(p, "{\"group\":")) || !(p = jscan_string(p, &str, &len)) ||
+        !(p = jscan_lit(p, ",\"source\":")) || !(p = jscan_string(p, &str, &len)) ||
+        !(p = jscan_lit(p, ",\"samples\":[")))
         return 0;
-    while (*c.p != ']') {
-        if (k == SAMPLES_MAX + 1 || (k > 0 && !lit(&c, ",")))
+    /* a comma after every entry but the last, a skipped one too (seen, not
+     * k: [{"at":0,..}{"at":5,..}] is no JSON, and json-c reads none) */
+    while (*p != ']') {
+        if (k == SAMPLES_MAX + 1 || (seen++ > 0 && !(p = jscan_lit(p, ","))))
             return 0;
         struct gov_sample s;
-        if (!fast_entry(&c, &s))
+        if (!(p = fast_entry(p, &s)))
             return 0;
         if (s.at > 0)
             v[k++] = s;
     }
-    if (!lit(&c, "]}") || *c.p != '\0')
+    if (!(p = jscan_lit(p, "]}")) || *p != '\0')
         return 0;
     *out = NULL;
     *n = k;

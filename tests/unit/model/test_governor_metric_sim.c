@@ -505,6 +505,28 @@ static void test_samples_record(void **state)
     assert_int_equal(samples_read("{\"samples\":[{\"at\":-1,\"value\":1}]}", &v, &n), 0);
 }
 
+/* samples_read on text and on " " + text (declined by the fast reader,
+ * read by json-c) agree: the same samples, in order. */
+static int readers_agree(const char *text, const char *what, size_t t)
+{
+    char spaced[8192];
+    if ((size_t)snprintf(spaced, sizeof spaced, " %s", text) >= sizeof spaced)
+        fail_msg("record %zu too long for the test", t);
+    struct gov_sample *a, *b;
+    int na, nb;
+    samples_read(text, &a, &na);
+    samples_read(spaced, &b, &nb);
+    if (na != nb)
+        fail_msg("%s %zu: %d samples against json-c's %d: %s", what, t, na, nb, text);
+    for (int i = 0; i < na; i++)
+        if (a[i].at != b[i].at || a[i].ok != b[i].ok || a[i].nodes != b[i].nodes ||
+            a[i].value != b[i].value || signbit(a[i].value) != signbit(b[i].value))
+            fail_msg("%s %zu sample %d differs: %s", what, t, i, text);
+    free(a);
+    free(b);
+    return na;
+}
+
 /* The fast reader and json-c agree: each record read as written, and again
  * after a leading space, which the fast reader declines (json-c reads it). */
 static void test_samples_both_readers(void **state)
@@ -525,23 +547,125 @@ static void test_samples_both_readers(void **state)
         "{\"group\":\"web\",\"source\":\"x\",\"samples\":[{\"at\":1,\"value\":2.5,\"nodes\":3,"
         "\"extra\":1}]}",
         "{\"group\":\"web\",\"source\":\"x\",\"samples\":[{\"at\":1,\"value\":\"2\",\"nodes\":3}]}",
+        /* no comma after a skipped entry: not JSON, json-c reads none */
+        "{\"group\":\"web\",\"source\":\"x\",\"samples\":[{\"at\":0,\"value\":1,\"nodes\":1}"
+        "{\"at\":5,\"value\":2,\"nodes\":3}]}",
+        /* with the comma: read, the first skipped */
+        "{\"group\":\"web\",\"source\":\"x\",\"samples\":[{\"at\":0,\"value\":1,\"nodes\":1},"
+        "{\"at\":5,\"value\":2,\"nodes\":3}]}",
+        /* an integer past int64: json-c's (clamped) integer, not strtod's */
+        "{\"group\":\"web\",\"source\":\"x\",\"samples\":[{\"at\":5,"
+        "\"value\":123456789012345678901234567890,\"nodes\":3}]}",
+        "{\"group\":\"web\",\"source\":\"x\",\"samples\":[{\"at\":5,\"value\":-0,\"nodes\":3},"
+        "{\"at\":6,\"value\":-0.0,\"nodes\":3},{\"at\":7,\"value\":1e999,\"nodes\":3}]}",
     };
-    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
-        char spaced[1024];
-        snprintf(spaced, sizeof spaced, " %s", texts[t]);
-        struct gov_sample *a, *b;
-        int na, nb;
-        samples_read(texts[t], &a, &na);
-        samples_read(spaced, &b, &nb);
-        if (na != nb)
-            fail_msg("record %zu: %d samples against json-c's %d", t, na, nb);
-        for (int i = 0; i < na; i++)
-            if (a[i].at != b[i].at || a[i].ok != b[i].ok || a[i].nodes != b[i].nodes ||
-                a[i].value != b[i].value)
-                fail_msg("record %zu sample %d differs", t, i);
-        free(a);
-        free(b);
+    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
+        readers_agree(texts[t], "record", t);
+}
+
+/* ---- generated samples records ----
+ * Mostly samples_append's shape, each part now and then just outside it
+ * (the fast reader's every decline), or not JSON at all. Its own generator
+ * state: the simulation's sequences keep their seeds. */
+
+static uint64_t gen_state = 0x2545f4914f6cdd1dULL;
+
+static unsigned gen_pick(unsigned n)
+{
+    gen_state ^= gen_state >> 12;
+    gen_state ^= gen_state << 25;
+    gen_state ^= gen_state >> 27;
+    return (unsigned)((gen_state * 0x9e3779b97f4a7c15ULL) >> 33) % n;
+}
+
+#define ODD(list) list[gen_pick(sizeof list / sizeof list[0])]
+
+static const char *const odd_strings[] = {
+    "\"metric_no_data\"", "\"\"", "\"caf\xc3\xa9\"", "\"a\\\"b\"", "\"w\\u0065b\"",
+    "\"tab\there\"", "\"\\u0000\"", "5", "null", "\"x\\/y\"", "\"\xff\"",
+};
+static const char *const odd_ints[] = {
+    "0", "-5", "-0", "007", "1e3", "1.0", "999999999999999999", "1234567890123456789",
+    "-999999999999999999", "\"3\"", "null", "true", "-", "1000000", "1000001", "-1",
+};
+static const char *const odd_values[] = {
+    "42.5", "7", "0", "-0", "-0.0", "-1.5e-3", "1E+300", "1e999", "-1e999", "0.1",
+    "1e-400", "01", "1.", ".5", "1e", "1e+", "\"2\"", "null", "true", "false", "-",
+    "123456789012345678901234567890", "2E-2", "0e0", "[1]", "{}", "NaN", "Infinity",
+};
+static const char *const odd_spaces[] = {" ", "\n", "\t", "\r", "\f"};
+
+static void gen_sample(char *buf, size_t *n, size_t size, long long at)
+{
+#define ADD(...) (*n += (size_t)snprintf(buf + *n, *n < size ? size - *n : 0, __VA_ARGS__))
+    bool odd = gen_pick(8) == 0;
+    ADD("{\"at\":");
+    if (odd && gen_pick(3) == 0)
+        ADD("%s", ODD(odd_ints));
+    else
+        ADD("%lld", at);
+    if (gen_pick(5) == 0) {
+        ADD(",\"error\":%s}", odd && gen_pick(2) ? ODD(odd_strings) : "\"metric_no_data\"");
+        return;
     }
+    switch (odd ? gen_pick(6) : 5) {
+    case 0: ADD(",\"value\":%s,\"nodes\":%u}", ODD(odd_values), gen_pick(20)); break;
+    case 1: ADD(",\"value\":%u.5,\"nodes\":%s}", gen_pick(100), ODD(odd_ints)); break;
+    case 2: ADD(",\"nodes\":3,\"value\":1.5}"); break;             /* keys swapped */
+    case 3: ADD(",\"value\":2,\"nodes\":3,\"error\":\"x\"}"); break; /* both */
+    case 4: ADD(",\"value\":2%s,\"nodes\":3}", ODD(odd_spaces)); break;
+    default: ADD(",\"value\":%u.%u,\"nodes\":%u}", gen_pick(1000), gen_pick(100), gen_pick(30));
+    }
+}
+
+static void gen_samples_record(char *buf, size_t size)
+{
+    size_t len = 0, *n = &len; /* as gen_sample's, for ADD */
+    bool odd = gen_pick(6) == 0;
+    unsigned part = odd ? gen_pick(8) : 99;
+    if (part == 0)
+        ADD("%s", ODD(odd_spaces));
+    ADD("{\"group\":%s,\"source\":%s,\"samples\":[", part == 1 ? ODD(odd_strings) : "\"web\"",
+        part == 2 ? ODD(odd_strings) : "\"prometheus\"");
+    /* now and then more than SAMPLES_MAX + 1, the fast reader's bound */
+    unsigned count = gen_pick(10) == 0 ? SAMPLES_MAX - 2 + gen_pick(6) : gen_pick(24);
+    long long at = T0;
+    for (unsigned i = 0; i < count; i++) {
+        if (i && !(part == 3 && i == count / 2)) /* 3: one comma missing */
+            ADD(",");
+        gen_sample(buf, n, size, at += (long long)gen_pick(40) - 5); /* sometimes not later */
+    }
+    if (part == 4)
+        ADD(","); /* a trailing comma */
+    ADD("]");
+    if (part == 5)
+        ADD(",\"extra\":1");
+    ADD("}");
+    switch (part) {
+    case 6: ADD("%s", ODD(odd_spaces)); break;
+    case 7: buf[gen_pick((unsigned)len)] = '\0'; break; /* cut short */
+    default: break;
+    }
+#undef ADD
+    assert_true(len < size);
+}
+
+/* AUTOSCALE_SAMPLES_RECORDS records (50,000 unless set), each read by both
+ * readers, which must agree. */
+static void test_samples_generated_agree(void **state)
+{
+    (void)state;
+    const char *env = getenv("AUTOSCALE_SAMPLES_RECORDS");
+    long records = env ? strtol(env, NULL, 10) : 50000;
+    char buf[6000];
+    long with_samples = 0;
+    for (long i = 0; i < records; i++) {
+        gen_samples_record(buf, sizeof buf);
+        with_samples += readers_agree(buf, "generated record", (size_t)i) > 0;
+    }
+    print_message("  %ld of %ld records read with samples\n", with_samples, records);
+    /* most are readable, and not all: the mix means something */
+    assert_true(with_samples > records / 2 && with_samples < records);
 }
 
 int main(void)
@@ -550,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_metric_cases),
         cmocka_unit_test(test_samples_record),
         cmocka_unit_test(test_samples_both_readers),
+        cmocka_unit_test(test_samples_generated_agree),
         cmocka_unit_test(test_metric_simulation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
