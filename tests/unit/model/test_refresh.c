@@ -1,5 +1,5 @@
 /* test_refresh.c - the rolling refresh's record and batch plan
- * (lib/model/refresh.c) on an embedded datastore in a fresh directory per
+ * (lib/model/refresh*.c) on an embedded datastore in a fresh directory per
  * test: batch sizes, checkpoint and node-list parsing, then whole refreshes
  * driven step by step as the asg_refresh workflow would, with node records
  * written by hand in place of node_up/node_down (the actions and a real
