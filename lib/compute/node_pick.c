@@ -65,8 +65,8 @@ int node_pick_check(const struct node_pick_req *req, struct as_error *err)
 /* ---- candidates ---- */
 
 struct cand {
-    struct json_object *rec; /* owned */
-    const char *name;        /* the key's leaf: the node's name */
+    struct json_object *rec; /* borrowed from the pool's records */
+    const char *name;        /* the key's leaf: the node's name (the same) */
     long long created_at;
     long long sessions;      /* least_loaded only */
     long long since;         /* unhealthy only: when it became unhealthy */
@@ -123,7 +123,7 @@ static void outdated_first(struct cand *v, size_t n, const char *spec_id)
 }
 
 struct pool {
-    struct ds_list list;     /* owns the names */
+    struct node_records all; /* owns the names and records */
     struct cand *cands;      /* the active records the strategy may choose */
     size_t n;
     long long active;        /* every active node, candidate or not */
@@ -135,14 +135,12 @@ struct pool {
 
 static void pool_clear(struct pool *p)
 {
-    for (size_t i = 0; i < p->n; i++)
-        json_object_put(p->cands[i].rec);
     free(p->cands);
     json_object_put(p->reused);
     json_object_put(p->protected_skipped);
     json_object_put(p->protect);
     json_object_put(p->health);
-    ds_list_clear(&p->list);
+    node_records_clear(&p->all);
     memset(p, 0, sizeof *p);
 }
 
@@ -184,26 +182,24 @@ static int pool_load(struct ds *ds, const char *group, const char *lease,
     p->protected_skipped = jx_new_array();
     if (controls_load_protected(ds, group, &p->protect, err) < 0 ||
         health_load(ds, group, &p->health, err) < 0 ||
-        ds_list(ds, key_node_prefix(prefix, group), &p->list, err) < 0)
+        node_records_load(ds, group, &p->all, err) < 0)
         return -1;
-    p->cands = xcalloc(p->list.count + 1, sizeof *p->cands);
-    for (size_t i = 0; i < p->list.count; i++) {
-        const char *name = key_leaf(p->list.items[i].name);
-        struct json_object *rec = jx_parse_record(p->list.items[i].value);
-        if (!rec || node_check_name(name, NULL) < 0) {
-            log_warn("skipping unreadable node record %s", p->list.items[i].name);
-            json_object_put(rec);
+    p->cands = xcalloc(p->all.count + 1, sizeof *p->cands);
+    for (size_t i = 0; i < p->all.count; i++) {
+        const struct node_entry *e = &p->all.items[i];
+        if (!node_entry_ok(e)) {
+            log_warn("skipping unreadable node record %s%s", key_node_prefix(prefix, group),
+                     e->name);
             continue;
         }
-        enum node_state st = node_record_state(rec);
-        if (st == NODE_ACTIVE && candidate(p, strategy, name, rec, &p->cands[p->n])) {
+        enum node_state st = e->state;
+        if (st == NODE_ACTIVE && candidate(p, strategy, e->name, e->rec, &p->cands[p->n])) {
             p->n++;
             continue;
         }
         if (lease && (st == NODE_DRAINING || st == NODE_DELETING) &&
-            strcmp(jx_str(rec, "drain_lease", ""), lease) == 0)
-            json_object_array_add(p->reused, jx_new_string(name));
-        json_object_put(rec);
+            strcmp(jx_str(e->rec, "drain_lease", ""), lease) == 0)
+            json_object_array_add(p->reused, jx_new_string(e->name));
     }
     return 0;
 }

@@ -22,7 +22,7 @@
 /* One pool node a plan looked at: its record (owned) and the times it is
  * ordered by. */
 struct pnode {
-    const char *name; /* into the list's arena */
+    const char *name; /* borrowed from the view's records */
     long long created;
     struct json_object *rec;
 };
@@ -32,7 +32,7 @@ struct pnode {
  * (a rolling refresh replaced the active nodes, asg_refresh skips the
  * pool) would hand a scale-out the old image, so it is no pool node. */
 struct pview {
-    struct ds_list list;
+    struct node_records all;
     struct pnode *fresh, *old, *removing; /* warm up to date, warm outdated,
                                              marked for removal before */
     size_t nfresh, nold, nremoving;
@@ -48,7 +48,7 @@ static void pview_clear(struct pview *v)
             json_object_put(sets[k][i].rec);
         free(sets[k]);
     }
-    ds_list_clear(&v->list);
+    node_records_clear(&v->all);
     memset(v, 0, sizeof *v);
 }
 
@@ -66,36 +66,32 @@ static int by_newest_pnode(const void *a, const void *b)
 static int pview_load(struct ds *ds, const char *group, const char *spec_id, struct pview *v,
                       struct as_error *err)
 {
-    char prefix[KEY_MAX];
     memset(v, 0, sizeof *v);
-    if (ds_list(ds, key_node_prefix(prefix, group), &v->list, err) < 0)
+    if (node_records_load(ds, group, &v->all, err) < 0)
         return -1;
-    size_t n = v->list.count + 1;
+    size_t n = v->all.count + 1;
     v->fresh = xcalloc(n, sizeof *v->fresh);
     v->old = xcalloc(n, sizeof *v->old);
     v->removing = xcalloc(n, sizeof *v->removing);
-    for (size_t i = 0; i < v->list.count; i++) {
-        const char *name = key_leaf(v->list.items[i].name);
-        struct json_object *rec = jx_parse_record(v->list.items[i].value);
-        if (!rec || node_check_name(name, NULL) < 0) {
-            json_object_put(rec);
+    for (size_t i = 0; i < v->all.count; i++) {
+        const struct node_entry *e = &v->all.items[i];
+        if (!node_entry_ok(e))
             continue;
-        }
-        enum node_state st = node_record_state(rec);
-        struct pnode pn = {name, jx_int(rec, "created_at", 0), rec};
-        if (st == NODE_WARMING) {
+        struct json_object *rec = e->rec;
+        /* A set takes its own reference: pview_clear puts it. */
+        struct pnode pn = {e->name, jx_int(rec, "created_at", 0), rec};
+        if (e->state == NODE_WARMING) {
             v->warming++;
-        } else if (st == NODE_WARM) {
+        } else if (e->state == NODE_WARM) {
+            pn.rec = json_object_get(rec);
             if (build_spec_matches(rec, spec_id))
                 v->fresh[v->nfresh++] = pn;
             else
                 v->old[v->nold++] = pn;
-            continue; /* the set owns rec */
-        } else if (st == NODE_DRAINING && jx_bool(rec, "pool_remove", false)) {
+        } else if (e->state == NODE_DRAINING && jx_bool(rec, "pool_remove", false)) {
+            pn.rec = json_object_get(rec);
             v->removing[v->nremoving++] = pn;
-            continue;
         }
-        json_object_put(rec);
     }
     qsort(v->fresh, v->nfresh, sizeof *v->fresh, by_newest_pnode);
     qsort(v->old, v->nold, sizeof *v->old, by_newest_pnode);
@@ -272,7 +268,7 @@ int pool_take_check(const char *group, long long count, const char *lease_id,
 }
 
 struct warm {
-    const char *name; /* into the list's arena */
+    const char *name; /* borrowed from the pool's records */
     long long since;
     struct json_object *rec;
 };
@@ -290,27 +286,25 @@ static int by_parked(const void *a, const void *b)
  * (*nw of them, owning their records). An outdated warm node is never
  * handed out: the scale-out builds a fresh node cold instead, and the next
  * pool_fill replaces it (pool_plan lists it in remove). */
-static void sort_pool(const struct ds_list *l, const char *lease, const char *spec_id,
+static void sort_pool(const struct node_records *all, const char *lease, const char *spec_id,
                       struct json_object *reused, struct warm **w, size_t *nw)
 {
-    *w = xcalloc(l->count + 1, sizeof **w);
+    *w = xcalloc(all->count + 1, sizeof **w);
     *nw = 0;
-    for (size_t i = 0; i < l->count; i++) {
-        const char *name = key_leaf(l->items[i].name);
-        struct json_object *rec = jx_parse_record(l->items[i].value);
-        if (!rec || node_check_name(name, NULL) < 0) {
-            json_object_put(rec);
+    for (size_t i = 0; i < all->count; i++) {
+        const struct node_entry *e = &all->items[i];
+        if (!node_entry_ok(e))
             continue;
-        }
+        struct json_object *rec = e->rec;
         if (strcmp(jx_str(rec, "take_lease", ""), lease) == 0) {
-            json_object_array_add(reused, jx_new_string(name));
-        } else if (node_record_state(rec) == NODE_WARM && jx_str(rec, "provider_id", NULL) &&
+            json_object_array_add(reused, jx_new_string(e->name));
+        } else if (e->state == NODE_WARM && jx_str(rec, "provider_id", NULL) &&
                    build_spec_matches(rec, spec_id)) {
             long long parked = jx_int(rec, "parked_at", 0);
-            (*w)[(*nw)++] = (struct warm){name, parked ? parked : jx_int(rec, "created_at", 0),
+            (*w)[(*nw)++] = (struct warm){e->name,
+                                          parked ? parked : jx_int(rec, "created_at", 0),
                                           json_object_get(rec)};
         }
-        json_object_put(rec);
     }
     qsort(*w, *nw, sizeof **w, by_parked);
 }
@@ -333,14 +327,12 @@ static int take_locked(struct ds *ds, const char *group, long long count, const 
                        const char *spec_id, const struct claim *cl, struct json_object *nodes,
                        struct json_object *reused, struct as_error *err)
 {
-    char prefix[KEY_MAX];
-    struct ds_list l;
-    memset(&l, 0, sizeof l);
-    if (ds_list(ds, key_node_prefix(prefix, group), &l, err) < 0)
+    struct node_records all;
+    if (node_records_load(ds, group, &all, err) < 0)
         return -1;
     struct warm *w;
     size_t nw, i;
-    sort_pool(&l, lease, spec_id, reused, &w, &nw);
+    sort_pool(&all, lease, spec_id, reused, &w, &nw);
     for (i = 0; i < json_object_array_length(reused); i++)
         json_object_array_add(nodes, json_object_get(json_object_array_get_idx(reused, i)));
     int rc = 0;
@@ -356,7 +348,7 @@ static int take_locked(struct ds *ds, const char *group, long long count, const 
     for (i = 0; i < nw; i++)
         json_object_put(w[i].rec);
     free(w);
-    ds_list_clear(&l);
+    node_records_clear(&all);
     return rc;
 }
 

@@ -372,20 +372,19 @@ fail:
 /* ---- reconcile and list ---- */
 
 struct inventory {
-    struct ds_list records;
+    struct node_records records;
     struct machine *machines;
     size_t nmachines;
 };
 
 static int take_inventory(struct node_ctx *nc, struct inventory *inv, struct as_error *err)
 {
-    char prefix[KEY_MAX];
     memset(inv, 0, sizeof *inv);
-    if (ds_list(nc->ds, key_node_prefix(prefix, nc->group->name), &inv->records, err) < 0)
+    if (node_records_load(nc->ds, nc->group->name, &inv->records, err) < 0)
         return -1;
     if (compute_list(nc->compute, nc->group->name, &inv->machines, &inv->nmachines,
                       err) < 0) {
-        ds_list_clear(&inv->records);
+        node_records_clear(&inv->records);
         return -1;
     }
     return 0;
@@ -393,7 +392,7 @@ static int take_inventory(struct node_ctx *nc, struct inventory *inv, struct as_
 
 static void free_inventory(struct inventory *inv)
 {
-    ds_list_clear(&inv->records);
+    node_records_clear(&inv->records);
     free(inv->machines);
 }
 
@@ -408,7 +407,7 @@ static const struct machine *machine_named(const struct inventory *inv, const ch
 static bool has_record(const struct inventory *inv, const char *name)
 {
     for (size_t i = 0; i < inv->records.count; i++)
-        if (strcmp(key_leaf(inv->records.items[i].name), name) == 0)
+        if (strcmp(inv->records.items[i].name, name) == 0)
             return true;
     return false;
 }
@@ -468,17 +467,16 @@ static int ghosts_and_stuck(struct node_ctx *nc, struct inventory *inv, bool fix
 {
     long long now = as_now();
     for (size_t i = 0; i < inv->records.count; i++) {
-        struct json_object *rec = jx_parse_record(inv->records.items[i].value);
-        const char *name = key_leaf(inv->records.items[i].name);
+        const struct node_entry *e = &inv->records.items[i];
+        const char *name = e->name;
         const struct machine *m = machine_named(inv, name);
         const char *problem = NULL;
-        if (!rec)
+        if (!e->rec)
             problem = "corrupt";
-        else if (stuck(rec, now, stuck_after))
+        else if (stuck(e->rec, now, stuck_after))
             problem = "stuck";
-        else if ((!m || m->state == MACHINE_GONE) &&
-                 node_record_state(rec) != NODE_BUILDING &&
-                 node_record_state(rec) != NODE_WARMING)
+        else if ((!m || m->state == MACHINE_GONE) && e->state != NODE_BUILDING &&
+                 e->state != NODE_WARMING)
             problem = "ghost";
         int rc = 0;
         if (problem && fix && m && m->state != MACHINE_GONE)
@@ -488,7 +486,6 @@ static int ghosts_and_stuck(struct node_ctx *nc, struct inventory *inv, bool fix
         if (problem)
             json_object_array_add(list, finding(name, m ? m->id : NULL, problem,
                                                 fix ? "dropped" : "none"));
-        json_object_put(rec);
         if (rc < 0)
             return -1;
     }
@@ -526,9 +523,10 @@ int node_list(struct node_ctx *nc, struct json_object **out, struct as_error *er
         return -1;
     struct json_object *nodes = jx_new_array();
     for (size_t i = 0; i < inv.records.count; i++) {
-        struct json_object *rec = jx_parse_record(inv.records.items[i].value);
+        struct json_object *rec = inv.records.items[i].rec;
         if (!rec)
             continue;
+        rec = json_object_get(rec); /* the list keeps it past free_inventory */
         const struct machine *m = machine_named(&inv, jx_str(rec, "name", ""));
         jx_add_str(rec, "provider_state", machine_state_name(m ? m->state : MACHINE_GONE));
         json_object_array_add(nodes, rec);

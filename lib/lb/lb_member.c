@@ -20,7 +20,6 @@
 #include "clock.h"
 #include "datastore.h"
 #include "jsonx.h"
-#include "keys.h"
 #include "log.h"
 #include "node.h"
 #include "signals.h"
@@ -593,27 +592,23 @@ static void skip(struct plan *p, const char *what, const char *reason)
  * broken record must not keep every other node out of the backend. */
 static int plan_targets(const struct lb_ctx *c, struct plan *p, struct as_error *err)
 {
-    char prefix[KEY_MAX];
-    struct ds_list l;
-    memset(&l, 0, sizeof l);
-    if (ds_list(c->ds, key_node_prefix(prefix, c->group.name), &l, err) < 0)
+    struct node_records all;
+    if (node_records_load(c->ds, c->group.name, &all, err) < 0)
         return -1;
-    p->targets = xcalloc(l.count ? l.count : 1, sizeof *p->targets);
-    for (size_t i = 0; i < l.count; i++) {
-        const char *node = key_leaf(l.items[i].name);
-        struct json_object *rec = jx_parse_record(l.items[i].value);
-        struct as_error e;
-        if (node_check_name(node, NULL) < 0 || !rec) {
-            skip(p, node, "unreadable record");
-        } else if (node_record_state(rec) == NODE_ACTIVE) {
-            if (make_target(c, rec, node, true, &p->targets[p->ntargets], &e) == 0)
+    p->targets = xcalloc(all.count ? all.count : 1, sizeof *p->targets);
+    for (size_t i = 0; i < all.count; i++) {
+        const struct node_entry *e = &all.items[i];
+        struct as_error ee;
+        if (!node_entry_ok(e)) {
+            skip(p, e->name, "unreadable record");
+        } else if (e->state == NODE_ACTIVE) {
+            if (make_target(c, e->rec, e->name, true, &p->targets[p->ntargets], &ee) == 0)
                 p->ntargets++;
             else
-                skip(p, node, e.message);
+                skip(p, e->name, ee.message);
         }
-        json_object_put(rec);
     }
-    ds_list_clear(&l);
+    node_records_clear(&all);
     return 0;
 }
 

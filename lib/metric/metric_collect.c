@@ -36,18 +36,18 @@
  * it. */
 #define CLAIM_WAIT_MS 2000
 
-/* One group's node records: the capacity count, and the active ones (for a
- * source reading the load balancer). */
+/* One group's node records (node.h's reader): the capacity count, and the
+ * active ones (for a source reading the load balancer). */
 struct group_nodes {
+    struct node_records all;
     int capacity;
-    struct json_object **active; /* owned */
+    struct json_object **active; /* borrowed from all */
     size_t n_active;
 };
 
 static void nodes_clear(struct group_nodes *n)
 {
-    for (size_t i = 0; i < n->n_active; i++)
-        json_object_put(n->active[i]);
+    node_records_clear(&n->all);
     free(n->active);
     memset(n, 0, sizeof *n);
 }
@@ -55,23 +55,14 @@ static void nodes_clear(struct group_nodes *n)
 static int nodes_load(struct ds *ds, const char *group, struct group_nodes *out,
                       struct as_error *err)
 {
-    char prefix[KEY_MAX];
-    struct ds_list l;
-    memset(&l, 0, sizeof l);
     memset(out, 0, sizeof *out);
-    if (ds_list(ds, key_node_prefix(prefix, group), &l, err) < 0)
+    if (node_records_load(ds, group, &out->all, err) < 0)
         return -1;
-    out->active = xcalloc(l.count + 1, sizeof *out->active);
-    for (size_t i = 0; i < l.count; i++) {
-        struct json_object *rec = jx_parse_record(l.items[i].value);
-        enum node_state s = rec ? node_record_state(rec) : NODE_UNKNOWN;
-        out->capacity += node_state_is_capacity(s);
-        if (s == NODE_ACTIVE)
-            out->active[out->n_active++] = rec;
-        else
-            json_object_put(rec);
-    }
-    ds_list_clear(&l);
+    out->capacity = (int)node_records_capacity(&out->all);
+    out->active = xcalloc(out->all.count + 1, sizeof *out->active);
+    for (size_t i = 0; i < out->all.count; i++)
+        if (out->all.items[i].state == NODE_ACTIVE)
+            out->active[out->n_active++] = out->all.items[i].rec;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -47,5 +48,40 @@ struct ds;
  * take_lease and taken_at (node_pool.h). */
 int node_record_load(struct ds *ds, const char *group, const char *node,
                      struct json_object **rec, struct as_error *err);
+
+/* One node record of a group, as node_records_load read it. Every key
+ * under the group's node prefix is an entry, even one whose leaf is no node
+ * name or whose value no JSON object: callers differ in what they do with
+ * those (health keeps the name of an unreadable record, reconcile reports
+ * it as corrupt, lb_sync as skipped), so the reader says what it found and
+ * leaves the judgement to them. Readers of one field of many records
+ * (dns_group_addresses, the governor's loader) peek at the text instead:
+ * parsing every record is what they avoid. */
+struct node_entry {
+    char *name;              /* the key's leaf, valid or not (owned by the set) */
+    bool name_ok;            /* name passes node_check_name */
+    struct json_object *rec; /* the parsed record (owned by the set); NULL when
+                                unreadable: not a JSON object */
+    enum node_state state;   /* rec's; NODE_UNKNOWN when rec is NULL */
+};
+
+/* A group's node records, in key order (ds_list's: bytewise by name). A
+ * caller keeping a rec past node_records_clear takes its own reference
+ * (json_object_get). */
+struct node_records {
+    struct node_entry *items; /* owned */
+    size_t count;
+};
+
+/* Every node record of group (one ds_list, each value parsed once): 0 with
+ * *out filled, or -1 with err (the store's failure) and *out empty. */
+int node_records_load(struct ds *ds, const char *group, struct node_records *out,
+                      struct as_error *err);
+void node_records_clear(struct node_records *r);
+/* A record to work on: a valid node name and a readable record. */
+bool node_entry_ok(const struct node_entry *e);
+/* How many readable records are capacity (node_state_is_capacity), whatever
+ * their name: what target tracking divides the group's load by. */
+size_t node_records_capacity(const struct node_records *r);
 
 #endif
