@@ -44,6 +44,9 @@ struct probe {
     struct json_object *rec; /* its node record (owned) */
     struct health_obs obs;
     char provider[128], lb[64], http[128]; /* each source's words */
+    /* The same, typed (health_probe.h): set beside each word, since a
+     * program must never have to read the words back. */
+    enum health_check check[HEALTH_SOURCE_COUNT];
 };
 
 struct probe_set {
@@ -74,30 +77,24 @@ static void detail_add(struct health_obs *o, const char *source, const char *wor
 static int load_nodes(struct ds *ds, const char *group, struct probe_set *s,
                       struct as_error *err)
 {
-    char prefix[KEY_MAX];
-    struct ds_list l;
-    memset(&l, 0, sizeof l);
-    if (ds_list(ds, key_node_prefix(prefix, group), &l, err) < 0)
+    struct node_records all;
+    if (node_records_load(ds, group, &all, err) < 0)
         return -1;
     s->names = jx_new_object();
-    s->p = xcalloc(l.count ? l.count : 1, sizeof *s->p);
-    for (size_t i = 0; i < l.count; i++) {
-        const char *node = key_leaf(l.items[i].name);
-        struct json_object *rec;
-        if (node_check_name(node, NULL) < 0)
+    s->p = xcalloc(all.count ? all.count : 1, sizeof *s->p);
+    for (size_t i = 0; i < all.count; i++) {
+        const struct node_entry *e = &all.items[i];
+        if (!e->name_ok)
             continue;
         /* An unreadable record still names a node: its health record stays. */
-        json_object_object_add(s->names, node, jx_new_bool(true));
-        rec = jx_parse_record(l.items[i].value);
-        if (rec && node_record_state(rec) == NODE_ACTIVE) {
+        json_object_object_add(s->names, e->name, jx_new_bool(true));
+        if (e->state == NODE_ACTIVE) {
             struct probe *p = &s->p[s->n++];
-            snprintf(p->name, sizeof p->name, "%s", node);
-            p->rec = rec;
-        } else {
-            json_object_put(rec);
+            snprintf(p->name, sizeof p->name, "%s", e->name);
+            p->rec = json_object_get(e->rec);
         }
     }
-    ds_list_clear(&l);
+    node_records_clear(&all);
     return 0;
 }
 
@@ -126,8 +123,10 @@ static int probe_provider(struct node_ctx *nc, struct probe_set *s, struct as_er
         }
         log_warn("health: %s: the provider cannot list machines (%s: %s): its source is "
                  "unknown this time", nc->group->name, e.code, e.message);
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; i < s->n; i++) {
             snprintf(s->p[i].provider, sizeof s->p[i].provider, "unknown: %.100s", e.code);
+            s->p[i].check[HEALTH_SOURCE_PROVIDER] = HEALTH_CHECK_UNKNOWN;
+        }
         return 0;
     }
     for (size_t i = 0; i < s->n; i++) {
@@ -137,8 +136,14 @@ static int probe_provider(struct node_ctx *nc, struct probe_set *s, struct as_er
         p->obs.provider_ok = mm && mm->state == MACHINE_ACTIVE;
         if (p->obs.provider_ok) {
             snprintf(p->provider, sizeof p->provider, "active");
+            p->check[HEALTH_SOURCE_PROVIDER] = HEALTH_CHECK_PASS;
             continue;
         }
+        /* Gone or in error: no wait brings it back (the provider gave up,
+         * compute.h); building, stopped, deleting may still change. */
+        p->check[HEALTH_SOURCE_PROVIDER] =
+            !mm || mm->state == MACHINE_GONE || mm->state == MACHINE_ERROR ? HEALTH_CHECK_LOST
+                                                                           : HEALTH_CHECK_FAIL;
         if (mm)
             snprintf(p->provider, sizeof p->provider, "%s%s%.100s",
                      machine_state_name(mm->state), mm->detail[0] ? ": " : "", mm->detail);
@@ -152,11 +157,29 @@ static int probe_provider(struct node_ctx *nc, struct probe_set *s, struct as_er
 
 /* ------------------------------------------------------------------ lb -- */
 
+/* A member HAProxy runs no check on says "no check" in its stat status
+ * (HAProxy management guide, "show stat" field 17 `status`; lb.h reads it
+ * as LB_HEALTH_UNKNOWN): for this node the load balancer has no check to
+ * pass, as when there is no load balancer, and a wait need not wait on it.
+ * Any other member lb.h cannot read (not in the backend, MAINT, DRAIN, a
+ * provider with no per-member check) is unknown. */
+static enum health_check lb_check_of(const struct lb_node_health *h)
+{
+    if (h->health == LB_HEALTH_UP)
+        return HEALTH_CHECK_PASS;
+    if (h->health == LB_HEALTH_DOWN)
+        return HEALTH_CHECK_FAIL;
+    return strcmp(h->status, "no check") == 0 ? HEALTH_CHECK_NOT_CONFIGURED
+                                               : HEALTH_CHECK_UNKNOWN;
+}
+
 static int probe_lb(struct lb_ctx *lb, struct probe_set *s, struct as_error *err)
 {
     if (!lb || !lb->lb) {
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; i < s->n; i++) {
             snprintf(s->p[i].lb, sizeof s->p[i].lb, "none");
+            s->p[i].check[HEALTH_SOURCE_LB] = HEALTH_CHECK_NOT_CONFIGURED;
+        }
         return 0;
     }
     struct json_object **recs = xcalloc(s->n + 1, sizeof *recs);
@@ -171,8 +194,10 @@ static int probe_lb(struct lb_ctx *lb, struct probe_set *s, struct as_error *err
     } else if (rc < 0) {
         log_warn("health: %s: the load balancer cannot be read (%s: %s): its source is "
                  "unknown this time", lb->group.name, e.code, e.message);
-        for (size_t i = 0; i < s->n; i++)
+        for (size_t i = 0; i < s->n; i++) {
             snprintf(s->p[i].lb, sizeof s->p[i].lb, "unknown: %.50s", e.code);
+            s->p[i].check[HEALTH_SOURCE_LB] = HEALTH_CHECK_UNKNOWN;
+        }
         rc = 0;
     } else {
         for (size_t i = 0; i < s->n; i++) {
@@ -180,6 +205,7 @@ static int probe_lb(struct lb_ctx *lb, struct probe_set *s, struct as_error *err
             p->obs.lb_known = h[i].health != LB_HEALTH_UNKNOWN;
             p->obs.lb_ok = h[i].health == LB_HEALTH_UP;
             snprintf(p->lb, sizeof p->lb, "%s", h[i].status[0] ? h[i].status : "not a member");
+            p->check[HEALTH_SOURCE_LB] = lb_check_of(&h[i]);
             if (p->obs.lb_known && !p->obs.lb_ok)
                 detail_add(&p->obs, "lb", p->lb);
         }
@@ -209,12 +235,14 @@ static int probe_http_one(const char *path, int default_port, long timeout_ms,
         port = default_port;
     if (!ipv4_ok(addr) || port < 1 || port > 65535) {
         snprintf(p->http, sizeof p->http, "not checked: no usable address in the record");
+        p->check[HEALTH_SOURCE_HTTP] = HEALTH_CHECK_UNKNOWN;
         return 0;
     }
     snprintf(url, sizeof url, "http://%s:%lld%s", addr, port, path);
     const char *problem = http_url_problem(url);
     if (problem) {
         snprintf(p->http, sizeof p->http, "not checked: %.100s", problem);
+        p->check[HEALTH_SOURCE_HTTP] = HEALTH_CHECK_UNKNOWN;
         return 0;
     }
     struct http_options o;
@@ -235,6 +263,7 @@ static int probe_http_one(const char *path, int default_port, long timeout_ms,
     }
     p->obs.http_known = true;
     p->obs.http_ok = rc == 0 && r.status >= 200 && r.status < 400;
+    p->check[HEALTH_SOURCE_HTTP] = p->obs.http_ok ? HEALTH_CHECK_PASS : HEALTH_CHECK_FAIL;
     if (rc < 0)
         snprintf(p->http, sizeof p->http, "%.40s: %.80s", e.code, e.message);
     else
@@ -256,6 +285,7 @@ static int probe_http(const struct group *g, struct lb_ctx *lb, long timeout_ms,
                            "interrupted while probing; nothing written");
         if (!path || !*path) {
             snprintf(s->p[i].http, sizeof s->p[i].http, "none");
+            s->p[i].check[HEALTH_SOURCE_HTTP] = HEALTH_CHECK_NOT_CONFIGURED;
             continue;
         }
         if (probe_http_one(path, port, timeout_ms, &s->p[i], err) < 0)
@@ -382,9 +412,43 @@ static int settle(struct ds *ds, const struct group *g, struct probe_set *s, lon
     return rc;
 }
 
+const struct health_node_checks *health_checks_find(const struct health_checks *c,
+                                                    const char *node)
+{
+    for (size_t i = 0; c && node && i < c->n; i++)
+        if (strcmp(c->nodes[i].node, node) == 0)
+            return &c->nodes[i];
+    return NULL;
+}
+
+void health_checks_clear(struct health_checks *c)
+{
+    free(c->nodes);
+    memset(c, 0, sizeof *c);
+}
+
+/* The typed checks of every probe, in the order judge_all wrote them. */
+static void checks_fill(const struct probe_set *s, struct health_checks *c)
+{
+    c->nodes = xcalloc(s->n ? s->n : 1, sizeof *c->nodes);
+    c->n = s->n;
+    for (size_t i = 0; i < s->n; i++) {
+        snprintf(c->nodes[i].node, sizeof c->nodes[i].node, "%s", s->p[i].name);
+        memcpy(c->nodes[i].check, s->p[i].check, sizeof c->nodes[i].check);
+    }
+}
+
 int health_probe_group(struct ds *ds, struct node_ctx *nc, struct lb_ctx *lb, long long now,
                        const struct health_probe_opts *opts, struct json_object **out,
                        struct as_error *err)
+{
+    return health_probe_group_checks(ds, nc, lb, now, opts, out, NULL, err);
+}
+
+int health_probe_group_checks(struct ds *ds, struct node_ctx *nc, struct lb_ctx *lb,
+                              long long now, const struct health_probe_opts *opts,
+                              struct json_object **out, struct health_checks *checks,
+                              struct as_error *err)
 {
     const struct group *g = nc->group;
     long timeout = opts->http_timeout_ms > 0 ? opts->http_timeout_ms : HTTP_TIMEOUT_DEFAULT_MS;
@@ -399,6 +463,10 @@ int health_probe_group(struct ds *ds, struct node_ctx *nc, struct lb_ctx *lb, lo
     }
     struct json_object *nodes = jx_new_array(), *gone = jx_new_array();
     int rc = settle(ds, g, &s, now, opts->write, nodes, gone, &unhealthy, err);
+    if (rc == 0 && checks)
+        checks_fill(&s, checks);
+    else if (checks)
+        memset(checks, 0, sizeof *checks); /* nothing judged: no node has checks */
     set_clear(&s);
     if (rc < 0) {
         json_object_put(nodes);

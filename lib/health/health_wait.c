@@ -15,27 +15,26 @@
 #define WAIT_FIRST_MS 250
 #define WAIT_MAX_MS 4000
 
-static bool lb_ok(const char *s)
+/* A source that is not configured has nothing to wait for; UNKNOWN is
+ * not a pass (the load balancer unreadable, no usable address): waiting
+ * on is the safe answer, since the old nodes go once this says ready. */
+static bool passes(enum health_check c)
 {
-    return strcmp(s, "none") == 0 || strcmp(s, "no check") == 0 ||
-           (strncmp(s, "UP", 2) == 0 && (s[2] == '\0' || s[2] == ' '));
+    return c == HEALTH_CHECK_PASS || c == HEALTH_CHECK_NOT_CONFIGURED;
 }
 
-static bool http_ok(const char *s)
+enum health_wait_node health_wait_node_of(const struct health_node_checks *c)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    return strcmp(s, "none") == 0 || (*s && !*end && v >= 200 && v < 400);
+    const enum health_check *k = c->check;
+    if (k[HEALTH_SOURCE_PROVIDER] == HEALTH_CHECK_LOST)
+        return HEALTH_WAIT_LOST;
+    return k[HEALTH_SOURCE_PROVIDER] == HEALTH_CHECK_PASS && passes(k[HEALTH_SOURCE_LB]) &&
+                   passes(k[HEALTH_SOURCE_HTTP])
+               ? HEALTH_WAIT_READY
+               : HEALTH_WAIT_NOT_YET;
 }
 
-/* The probe's entry of a node: healthy by every source that can say. */
-static bool node_ready(struct json_object *entry)
-{
-    struct json_object *c = jx_obj(entry, "checks");
-    return c && strcmp(jx_str(c, "provider", ""), "active") == 0 &&
-           lb_ok(jx_str(c, "lb", "")) && http_ok(jx_str(c, "http", ""));
-}
-
+/* The probe's entry of a node, for its words only. */
 static struct json_object *entry_of(struct json_object *probe, const char *node)
 {
     struct json_object *nodes = jx_arr(probe, "nodes");
@@ -47,19 +46,13 @@ static struct json_object *entry_of(struct json_object *probe, const char *node)
     return NULL;
 }
 
-/* A node that no more waiting can make healthy: its machine is gone or
- * failed by the provider's word, or it has no node record that is (or may
- * still become) active. Waiting out the timeout for it only delays the
- * workflow's decision. */
-static int hopeless(struct node_ctx *nc, const char *node, struct json_object *entry,
-                    bool *out, struct as_error *err)
+/* A node the probe did not judge: lost unless it has a node record that
+ * is (or may still become) active. Waiting out the timeout for it only
+ * delays the workflow's decision. */
+static int unjudged_lost(struct node_ctx *nc, const char *node, bool *out,
+                         struct as_error *err)
 {
     struct json_object *rec = NULL;
-    if (entry) {
-        const char *p = jx_str(jx_obj(entry, "checks"), "provider", "");
-        *out = strncmp(p, "gone", 4) == 0 || strncmp(p, "error", 5) == 0;
-        return 0;
-    }
     int rc = node_record_load(nc->ds, nc->group->name, node, &rec, err);
     if (rc < 0)
         return -1;
@@ -69,41 +62,51 @@ static int hopeless(struct node_ctx *nc, const char *node, struct json_object *e
     return 0;
 }
 
-/* One look: *settled when every node is healthy or never can be; *last
- * replaced by this look's verdicts {healthy, unhealthy, checks}. */
+int health_wait_sort(struct node_ctx *nc, struct json_object *want, struct json_object *probe,
+                     const struct health_checks *checks, struct json_object **out,
+                     bool *settled, struct as_error *err)
+{
+    struct json_object *o = jx_new_object(), *ok = jx_new_array(), *bad = jx_new_array(),
+                       *words = jx_new_object();
+    json_object_object_add(o, "healthy", ok);
+    json_object_object_add(o, "unhealthy", bad);
+    json_object_object_add(o, "checks", words);
+    *settled = true;
+    for (size_t i = 0; i < json_object_array_length(want); i++) {
+        const char *node = json_object_get_string(json_object_array_get_idx(want, i));
+        const struct health_node_checks *c = health_checks_find(checks, node);
+        struct json_object *e = entry_of(probe, node), *w = e ? jx_obj(e, "checks") : NULL;
+        enum health_wait_node v = c ? health_wait_node_of(c) : HEALTH_WAIT_NOT_YET;
+        bool lost = v == HEALTH_WAIT_LOST;
+        if (!c && unjudged_lost(nc, node, &lost, err) < 0) {
+            json_object_put(o);
+            return -1;
+        }
+        *settled = *settled && (v == HEALTH_WAIT_READY || lost);
+        json_object_array_add(v == HEALTH_WAIT_READY ? ok : bad, jx_new_string(node));
+        json_object_object_add(words, node,
+                               w ? json_object_get(w)
+                                 : jx_new_string("not an active node of the group"));
+    }
+    *out = o;
+    return 0;
+}
+
+/* One look: *last replaced by its verdicts. */
 static int look(struct node_ctx *nc, struct lb_ctx *lb, struct json_object *want,
                 struct json_object **last, bool *settled, struct as_error *err)
 {
     struct health_probe_opts opts = {.write = false};
-    struct json_object *probe = NULL;
-    if (health_probe_group(nc->ds, nc, lb, as_now(), &opts, &probe, err) < 0)
+    struct json_object *probe = NULL, *o = NULL;
+    struct health_checks checks;
+    memset(&checks, 0, sizeof checks);
+    if (health_probe_group_checks(nc->ds, nc, lb, as_now(), &opts, &probe, &checks, err) < 0)
         return -1;
-    struct json_object *o = jx_new_object(), *ok = jx_new_array(), *bad = jx_new_array(),
-                       *checks = jx_new_object();
-    *settled = true;
-    for (size_t i = 0; i < json_object_array_length(want); i++) {
-        const char *node = json_object_get_string(json_object_array_get_idx(want, i));
-        struct json_object *e = entry_of(probe, node);
-        bool good = e && node_ready(e), lost = false;
-        if (!good && hopeless(nc, node, e, &lost, err) < 0) {
-            json_object_put(probe);
-            json_object_put(o);
-            json_object_put(ok);
-            json_object_put(bad);
-            json_object_put(checks);
-            return -1;
-        }
-        *settled = *settled && (good || lost);
-        json_object_array_add(good ? ok : bad, jx_new_string(node));
-        json_object_object_add(checks, node,
-                               e && jx_obj(e, "checks")
-                                   ? json_object_get(jx_obj(e, "checks"))
-                                   : jx_new_string("not an active node of the group"));
-    }
-    json_object_object_add(o, "healthy", ok);
-    json_object_object_add(o, "unhealthy", bad);
-    json_object_object_add(o, "checks", checks);
+    int rc = health_wait_sort(nc, want, probe, &checks, &o, settled, err);
+    health_checks_clear(&checks);
     json_object_put(probe);
+    if (rc < 0)
+        return -1;
     json_object_put(*last);
     *last = o;
     return 0;
