@@ -157,20 +157,23 @@ static int probe_provider(struct node_ctx *nc, struct probe_set *s, struct as_er
 
 /* ------------------------------------------------------------------ lb -- */
 
-/* A member HAProxy runs no check on says "no check" in its stat status
- * (HAProxy management guide, "show stat" field 17 `status`; lb.h reads it
- * as LB_HEALTH_UNKNOWN): for this node the load balancer has no check to
- * pass, as when there is no load balancer, and a wait need not wait on it.
- * Any other member lb.h cannot read (not in the backend, MAINT, DRAIN, a
- * provider with no per-member check) is unknown. */
+/* A member the load balancer gives no verdict on (lb.h NO_CHECK: HAProxy
+ * runs no check on it, or DigitalOcean, which reports none per member) has
+ * no check to pass, as when there is no load balancer, and a wait need not
+ * wait on it. Any other member lb.h cannot read (not in the backend,
+ * MAINT, DRAIN) is unknown. */
 static enum health_check lb_check_of(const struct lb_node_health *h)
 {
-    if (h->health == LB_HEALTH_UP)
+    switch (h->health) {
+    case LB_HEALTH_UP:
         return HEALTH_CHECK_PASS;
-    if (h->health == LB_HEALTH_DOWN)
+    case LB_HEALTH_DOWN:
         return HEALTH_CHECK_FAIL;
-    return strcmp(h->status, "no check") == 0 ? HEALTH_CHECK_NOT_CONFIGURED
-                                               : HEALTH_CHECK_UNKNOWN;
+    case LB_HEALTH_NO_CHECK:
+        return HEALTH_CHECK_NOT_CONFIGURED;
+    default:
+        return HEALTH_CHECK_UNKNOWN;
+    }
 }
 
 static int probe_lb(struct lb_ctx *lb, struct probe_set *s, struct as_error *err)
@@ -202,7 +205,7 @@ static int probe_lb(struct lb_ctx *lb, struct probe_set *s, struct as_error *err
     } else {
         for (size_t i = 0; i < s->n; i++) {
             struct probe *p = &s->p[i];
-            p->obs.lb_known = h[i].health != LB_HEALTH_UNKNOWN;
+            p->obs.lb_known = h[i].health == LB_HEALTH_UP || h[i].health == LB_HEALTH_DOWN;
             p->obs.lb_ok = h[i].health == LB_HEALTH_UP;
             snprintf(p->lb, sizeof p->lb, "%s", h[i].status[0] ? h[i].status : "not a member");
             p->check[HEALTH_SOURCE_LB] = lb_check_of(&h[i]);

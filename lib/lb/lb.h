@@ -121,14 +121,16 @@ int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, si
  * provider's own check says of each node's member (recs[i] a node record),
  * from one listing of the backend. UP: the check passes ("UP", "UP 1/3":
  * still up while it counts failures); DOWN: it fails ("DOWN", "DOWN 1/2":
- * down until it counts passes); UNKNOWN: the provider cannot say of this
- * member - not in the backend (lb_sync's business, not the node's), no
- * check ("no check"), taken out by a person (MAINT, DRAIN, NOLB), or a
- * provider whose status is not a per-member check (DigitalOcean's is the
- * load balancer's own). status[i]: the provider's words, "" when absent;
+ * down until it counts passes); NO_CHECK: a member with no verdict to wait
+ * for - HAProxy runs no check on it ("no check"), or the provider does not
+ * report one per member (DigitalOcean: its status is the load balancer's
+ * own; a refresh waiting on it would wait for ever); UNKNOWN: the provider
+ * cannot say of this member - not in the backend (lb_sync's business, not
+ * the node's), or taken out by a person (MAINT, DRAIN, NOLB).
+ * status[i]: the provider's words, "" when absent;
  * stats[i]: its LB_STATS when the provider reports them.
  * c->lb must not be NULL. 0, or -1 with err (nothing filled). */
-enum lb_health { LB_HEALTH_UNKNOWN, LB_HEALTH_UP, LB_HEALTH_DOWN };
+enum lb_health { LB_HEALTH_UNKNOWN, LB_HEALTH_UP, LB_HEALTH_DOWN, LB_HEALTH_NO_CHECK };
 /* The per-member numbers a metric may read from the same listing
  * (lib/metric/, the haproxy source): HAProxy's "show stat" columns of
  * current sessions, queued requests, new sessions in the last second, and

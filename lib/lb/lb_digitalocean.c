@@ -234,6 +234,7 @@ static int dolb_remove(struct lb *lb, const char *key, long long deadline, bool 
 const struct lb_ops lb_digitalocean_ops = {
     .name = "digitalocean",
     .by_id = true,
+    .member_checks = false,
     .open = dolb_open,
     .list = dolb_list,
     .get = dolb_get,

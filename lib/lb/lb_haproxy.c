@@ -643,6 +643,7 @@ static int hx_remove(struct lb *lb, const char *key, long long deadline, bool cu
 const struct lb_ops lb_haproxy_ops = {
     .name = "haproxy",
     .by_id = false,
+    .member_checks = true,
     .open = hx_open,
     .list = hx_list,
     .get = hx_get,

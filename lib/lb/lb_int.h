@@ -56,6 +56,10 @@ struct lb_ops {
     const char *name;
     /* Members are keyed by the node's provider_id (true) or name (false). */
     bool by_id;
+    /* A member's status carries the provider's own check of it (HAProxy's
+     * "UP"/"DOWN"); false: the provider checks members but does not say
+     * per member (DigitalOcean's status is the load balancer's own). */
+    bool member_checks;
     /* settings: this provider's keys without prefix (see LB_PARAMS);
      * backend: the validated backend name. Does no I/O. NULL: the provider
      * is no load balancer at all ("none"): no settings, nothing to open,

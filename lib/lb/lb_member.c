@@ -833,11 +833,13 @@ int lb_node_sessions(const struct lb_ctx *c, struct json_object *const *recs, si
 
 /* -------------------------------------------------------------- health -- */
 
-/* HAProxy's status words begin with the check's verdict; a provider whose
- * members carry no such word (DigitalOcean: "active", the balancer's own
- * state) is never read as a failing node. */
+/* HAProxy's status words begin with the check's verdict ("no check": none
+ * runs); a provider whose members carry no such word (DigitalOcean:
+ * "active", the balancer's own state) is never read as a failing node. */
 static enum lb_health health_of(const struct lb_member *m)
 {
+    if (strcmp(m->status, "no check") == 0)
+        return LB_HEALTH_NO_CHECK;
     if (strncmp(m->status, "UP", 2) == 0 && (m->status[2] == '\0' || m->status[2] == ' '))
         return LB_HEALTH_UP;
     if (strncmp(m->status, "DOWN", 4) == 0 && (m->status[4] == '\0' || m->status[4] == ' '))
@@ -872,7 +874,8 @@ int lb_node_health(const struct lb_ctx *c, struct json_object *const *recs, size
         memset(&out[i], 0, sizeof out[i]);
         for (size_t j = 0; key && *key && j < nmembers; j++)
             if (strcmp(members[j].key, key) == 0) {
-                out[i].health = health_of(&members[j]);
+                out[i].health = c->ops->member_checks ? health_of(&members[j])
+                                                      : LB_HEALTH_NO_CHECK;
                 snprintf(out[i].status, sizeof out[i].status, "%s", members[j].status);
                 out[i].stats_known = members[j].stats_known;
                 memcpy(out[i].stats, members[j].stats, sizeof out[i].stats);

@@ -313,6 +313,28 @@ static void test_unreachable(void **state)
     close(fd);
 }
 
+/* DigitalOcean checks its droplets but reports no verdict per member: an
+ * attached droplet is NO_CHECK (nothing to wait for: a rolling refresh's
+ * wait would otherwise wait for ever on "active"), one not attached is
+ * UNKNOWN, never UP or DOWN. */
+static void test_node_health_has_no_verdict(void **state)
+{
+    struct fixture *f = *state;
+    struct as_error err = {0};
+    struct lb_target t = target("3164444");
+    assert_int_equal(ops->add(f->lb, &t, &err), 1);
+    struct lb_ctx c = {.ops = ops, .lb = f->lb};
+    struct json_object *recs[2] = {json_object_new_object(), json_object_new_object()};
+    json_object_object_add(recs[0], "provider_id", json_object_new_string("3164444"));
+    json_object_object_add(recs[1], "provider_id", json_object_new_string("3164445"));
+    struct lb_node_health h[2];
+    assert_int_equal(lb_node_health(&c, recs, 2, h, &err), 0);
+    assert_int_equal(h[0].health, LB_HEALTH_NO_CHECK);
+    assert_int_equal(h[1].health, LB_HEALTH_UNKNOWN);
+    json_object_put(recs[0]);
+    json_object_put(recs[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +348,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_settings_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_ids_never_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_health_has_no_verdict, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
