@@ -570,21 +570,17 @@ static int ready_after_check(struct lb *lb, const char *key, struct as_error *er
     return 0;
 }
 
-static int hx_enable(struct lb *lb, const char *key, struct as_error *err)
+static int hx_enable(struct lb *lb, const char *key, enum lb_admin was, struct as_error *err)
 {
-    struct lb_member m;
-    int rc = hx_get(lb, key, &m, err);
-    if (rc <= 0)
-        return rc == 0 ? vanished(lb, key, err) : -1;
     int checked = 0;
     if (lb->check && (checked = enable_health(lb, key, err)) < 0)
         return -1;
     /* Only a server leaving maintenance is taken for UP unchecked; one in
      * drain keeps its real check state, and forcing it down would cut a
      * healthy server's traffic for no reason. */
-    if (checked && m.admin == LB_MAINT)
+    if (checked && was == LB_MAINT)
         return ready_after_check(lb, key, err);
-    rc = server_do(lb, "enable server", key, NULL, err);
+    int rc = server_do(lb, "enable server", key, NULL, err);
     return rc > 0 ? 0 : rc == 0 ? vanished(lb, key, err) : -1;
 }
 

@@ -76,9 +76,10 @@ struct lb_ops {
      * (the caller compares addresses), -1 error. When enable is not NULL the
      * new member takes no traffic until enabled. */
     int (*add)(struct lb *lb, const struct lb_target *t, struct as_error *err);
-    /* Health checks on (if configured) and ready. Idempotent. NULL: add is
-     * enough. */
-    int (*enable)(struct lb *lb, const char *key, struct as_error *err);
+    /* Health checks on (if configured) and ready. Idempotent. was: the
+     * member's state as the caller last saw it (LB_MAINT right after add),
+     * so the provider need not look again. NULL: add is enough. */
+    int (*enable)(struct lb *lb, const char *key, enum lb_admin was, struct as_error *err);
     /* No new traffic: 1 done, 0 absent, -1 error. NULL: the provider cannot
      * drain one member (removal is then immediate). */
     int (*drain)(struct lb *lb, const char *key, struct as_error *err);

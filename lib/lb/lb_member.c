@@ -255,6 +255,7 @@ static int add_target(const struct lb_ctx *c, const struct target *tg, struct lb
     if (rc == 0) {
         if ((added = ops->add(c->lb, &tg->t, err)) < 0)
             return -1;
+        m->admin = LB_MAINT; /* where a new member starts */
         if (!added) { /* appeared between get and add */
             if (ops->get(c->lb, tg->key, m, err) < 0)
                 return -1;
@@ -262,7 +263,7 @@ static int add_target(const struct lb_ctx *c, const struct target *tg, struct lb
                 return conflict(c, m, &tg->t, err);
         }
     }
-    if (ops->enable && ops->enable(c->lb, tg->key, err) < 0) {
+    if (ops->enable && ops->enable(c->lb, tg->key, m->admin, err) < 0) {
         if (added)
             undo_add(c, tg->key, err);
         return -1;

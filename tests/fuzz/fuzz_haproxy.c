@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     as_error_clear(&err);
     result(ops->add(lb, &t, &err), &err);
     as_error_clear(&err);
-    result(ops->enable(lb, "web-2", &err), &err);
+    result(ops->enable(lb, "web-2", LB_MAINT, &err), &err);
     as_error_clear(&err);
     result(ops->drain(lb, "web-1", &err), &err);
     as_error_clear(&err);

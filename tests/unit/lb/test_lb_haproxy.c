@@ -133,7 +133,7 @@ static void add_enabled(struct fixture *f)
 {
     struct as_error err = {0};
     assert_int_equal(ops->add(f->lb, &f->t, &err), 1);
-    assert_int_equal(ops->enable(f->lb, "web-1", &err), 0);
+    assert_int_equal(ops->enable(f->lb, "web-1", LB_MAINT, &err), 0);
     wait_up(f, "web-1");
 }
 
@@ -154,7 +154,7 @@ static void test_add_starts_in_maintenance_then_enable(void **state)
     /* in maintenance it takes nothing */
     assert_int_equal(hx_http_get("127.0.0.1", f->h->port, "/", NULL), 503);
 
-    assert_int_equal(ops->enable(f->lb, "web-1", &err), 0);
+    assert_int_equal(ops->enable(f->lb, "web-1", LB_MAINT, &err), 0);
     assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 1);
     assert_int_equal(m.admin, LB_READY);
     /* ready, but given traffic only once its own check passes */
@@ -167,7 +167,7 @@ static void test_add_starts_in_maintenance_then_enable(void **state)
     free(body);
 
     /* enable again: nothing to do, still fine */
-    assert_int_equal(ops->enable(f->lb, "web-1", &err), 0);
+    assert_int_equal(ops->enable(f->lb, "web-1", LB_READY, &err), 0);
     struct lb_member *all = NULL;
     size_t n = 0;
     assert_int_equal(ops->list(f->lb, &all, &n, &err), 0);
@@ -205,11 +205,11 @@ static void test_check_on_and_off(void **state)
     assert_non_null(nocheck);
     struct lb_target t2 = {"web-2", f->node.addr, f->node.port, NULL};
     assert_int_equal(ops->add(nocheck, &t2, &err), 1);
-    assert_int_equal(ops->enable(nocheck, "web-2", &err), 0);
+    assert_int_equal(ops->enable(nocheck, "web-2", LB_MAINT, &err), 0);
     assert_int_equal(haproxy_status(f->h, "web-2", status, sizeof status), 1);
     assert_string_equal(status, "no check");
     /* a checked session enabling a server added without checks: tolerated */
-    assert_int_equal(ops->enable(f->lb, "web-2", &err), 0);
+    assert_int_equal(ops->enable(f->lb, "web-2", LB_READY, &err), 0);
     ops->close(nocheck);
 }
 
@@ -221,7 +221,7 @@ static void test_tcp_socket(void **state)
     struct lb *tcp = open_lb(f->h->tcp, NULL, "web", &err);
     assert_non_null(tcp);
     assert_int_equal(ops->add(tcp, &f->t, &err), 1);
-    assert_int_equal(ops->enable(tcp, "web-1", &err), 0);
+    assert_int_equal(ops->enable(tcp, "web-1", LB_MAINT, &err), 0);
     assert_int_equal(ops->get(f->lb, "web-1", &m, &err), 1); /* seen over the UNIX socket */
     assert_int_equal(m.admin, LB_READY);
     assert_int_equal(ops->remove(tcp, "web-1", as_mono_ms() + 5000, false, &err), 1);
@@ -328,7 +328,7 @@ static void test_unsafe_names_never_sent(void **state)
         assert_int_equal(ops->add(lb, &t, &err), -1);
         assert_int_equal(err.exit, AS_EXIT_BADINPUT);
         assert_int_equal(ops->get(lb, bad[i], &m, &err), -1);
-        assert_int_equal(ops->enable(lb, bad[i], &err), -1);
+        assert_int_equal(ops->enable(lb, bad[i], LB_MAINT, &err), -1);
         assert_int_equal(ops->drain(lb, bad[i], &err), -1);
         assert_int_equal(ops->remove(lb, bad[i], as_mono_ms() + 1000, true, &err), -1);
         assert_string_equal(err.code, "invalid_name");
@@ -441,10 +441,10 @@ static void test_reply_on_enable_failure_is_an_error(void **state)
     struct lb *lb = open_lb(spy_path, NULL, "web", &err);
     assert_int_equal(ops->add(lb, &f->t, &err), 1);
     hx_spy_fail_next(spy, "set server", "Permission denied");
-    assert_int_equal(ops->enable(lb, "web-1", &err), -1);
+    assert_int_equal(ops->enable(lb, "web-1", LB_MAINT, &err), -1);
     assert_string_equal(err.code, "lb_permission_denied");
     hx_spy_fail_next(spy, "enable health", "Unknown command, but maybe one of the following");
-    assert_int_equal(ops->enable(lb, "web-1", &err), -1);
+    assert_int_equal(ops->enable(lb, "web-1", LB_MAINT, &err), -1);
     assert_string_equal(err.code, "lb_error");
     ops->close(lb);
     hx_spy_stop(spy);
