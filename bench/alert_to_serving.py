@@ -333,6 +333,24 @@ def ms(a, b):
     return round((b - a) * 1000.0, 1)
 
 
+def scale_out_done(rig, log, t0, box, run, i):
+    """The alert's scale-out, waited for to its end: the decision that took
+    its lease (start, end, the tick's execution) and the scale_out execution
+    with that lease, which must have succeeded, the webhook's executions
+    ended too."""
+    lease, d_start, d_end, tick_ex = wait(
+        f"{run}: no decision took a lease for scale_out",
+        lambda: decision_of(rig, log(), t0, "scale_out"))
+    op = wait(f"{run}: no scale_out execution with the decision's lease",
+              lambda: operation(log(), "autoscale.scale_out", lease))
+    wait(f"{run}: the scale_out workflow did not end", lambda: op.ended is not None)
+    wait(f"{run}: the webhook's executions did not end", lambda: "executions" in box)
+    if not op.succeeded:
+        raise Failed(f"{run}: scale_out {op.status}: {op.result}")
+    warn_failed(i, box["executions"])
+    return lease, d_start, d_end, tick_ex, op
+
+
 def scale_out_run(rig, i):
     before = set(rig.node_names())
     if len(before) != SPEC["min"]:
@@ -348,16 +366,7 @@ def scale_out_run(rig, i):
                if n not in before and t >= t0}
         return min(new.items(), key=lambda kv: kv[1]) if new else None
     node, t_serve = wait(f"run {i}: no new node served through HAProxy", serving)
-    dec = wait(f"run {i}: no decision took a lease for scale_out",
-               lambda: decision_of(rig, log(), t0, "scale_out"))
-    lease, d_start, d_end, tick_ex = dec
-    op = wait(f"run {i}: no scale_out execution with the decision's lease",
-              lambda: operation(log(), "autoscale.scale_out", lease))
-    wait(f"run {i}: the scale_out workflow did not end", lambda: op.ended is not None)
-    wait(f"run {i}: the webhook's executions did not end", lambda: "executions" in box)
-    if not op.succeeded:
-        raise Failed(f"run {i}: scale_out {op.status}: {op.result}")
-    warn_failed(i, box["executions"])
+    lease, d_start, d_end, tick_ex, op = scale_out_done(rig, log, t0, box, f"run {i}", i)
     ups = children(log(), op, "autoscale.node_up")
     up = next((u for u in ups if ((u.result or {}).get("output") or {}).get("node") == node),
               None)
@@ -505,16 +514,8 @@ def warm_run(rig, i):
     log = lambda: rig.runner.log[n0:]  # noqa: E731
     t_serve = wait(f"warm run {i}: the warm node {warm} never served through HAProxy",
                    lambda: rig.traffic.first.get(warm))
-    dec = wait(f"warm run {i}: no decision took a lease for scale_out",
-               lambda: decision_of(rig, log(), t0, "scale_out"))
-    lease, d_start, d_end, tick_ex = dec
-    op = wait(f"warm run {i}: no scale_out execution with the decision's lease",
-              lambda: operation(log(), "autoscale.scale_out", lease))
-    wait(f"warm run {i}: the scale_out workflow did not end", lambda: op.ended is not None)
-    wait(f"warm run {i}: the webhook's executions did not end", lambda: "executions" in box)
-    if not op.succeeded:
-        raise Failed(f"warm run {i}: scale_out {op.status}: {op.result}")
-    warn_failed(i, box["executions"])
+    _, d_start, d_end, tick_ex, op = scale_out_done(rig, log, t0, box, f"warm run {i}",
+                                                    i)
     take = next(iter(children(log(), op, "autoscale.pool_take")), None)
     if take is None or stdout_of(take).get("nodes") != [warm]:
         raise Failed(f"warm run {i}: pool_take did not take {warm}: "
